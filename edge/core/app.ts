@@ -1,0 +1,130 @@
+/**
+ * The edge's HTTP surface, runtime-neutral: the web app, the room WebSocket route, the media node
+ * registry and health. Runtime adapters (edge/node, later edge/cloudflare) supply what differs: how a
+ * WebSocket is upgraded and handed to the room's actor, and how static assets are read.
+ */
+import { Hono, type Context } from 'hono';
+import { timingSafeEqual } from 'hono/utils/buffer';
+import { NodeHeartbeat, NodeRegistration, type NodeLoad } from '../../shared/control.ts';
+import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
+import { RoomName } from '../../shared/signaling.ts';
+import type { EdgeConfig } from './config.ts';
+import { errorFields, type Logger } from './logger.ts';
+import type { NodeRegistry } from './node-registry.ts';
+
+export interface EdgeAdapter {
+  /** Upgrades the request to a WebSocket served by the actor of `room`. */
+  roomSocket(c: Context, room: string): Response | Promise<Response>;
+  /** Reads a static asset of the browser app ('/index.html', '/assets/app.js'), or null if none. */
+  asset(path: string): Promise<{ body: BodyInit; contentType: string } | null>;
+}
+
+export interface EdgeAppOptions {
+  config: EdgeConfig;
+  registry: NodeRegistry;
+  adapter: EdgeAdapter;
+  log: Logger;
+}
+
+/** The CSP of the web app: nothing from other origins, no inline script, no framing. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions): Hono {
+  const app = new Hono();
+
+  app.use(async (c, next) => {
+    await next();
+    c.header('Referrer-Policy', 'no-referrer');
+    c.header('X-Content-Type-Options', 'nosniff');
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof TreffpunktError) {
+      const status = err.code === ErrorCode.Unauthorized ? 401 : err.code === ErrorCode.BadMessage || err.code === ErrorCode.BadJson ? 400 : 500;
+      return c.json({ error: { code: err.code, message: err.message } }, status);
+    }
+    log.error({ path: c.req.path, ...errorFields(err) }, 'unhandled request error');
+    return c.json({ error: { code: ErrorCode.Internal, message: 'Internal error' } }, 500);
+  });
+  app.notFound((c) => c.json({ error: { code: ErrorCode.NotFound, message: 'not found' } }, 404));
+
+  app.get('/healthz', async (c) => c.json({ ok: true, mediaNodes: (await registry.healthy(Date.now())).length }));
+
+  app.get('/rooms/:room/ws', (c) => {
+    const room = RoomName.safeParse(c.req.param('room'));
+    if (!room.success) return c.json({ error: { code: ErrorCode.BadMessage, message: room.error.issues[0]?.message ?? 'bad room name' } }, 400);
+    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
+      return c.json({ error: { code: ErrorCode.BadMessage, message: 'expected a WebSocket upgrade' } }, 426);
+    }
+    return adapter.roomSocket(c, room.data);
+  });
+
+  // --- media node registry (authenticated by the node's own secret) ---
+  const authorizeNode = async (c: Context, nodeId: string): Promise<void> => {
+    const header = c.req.header('authorization') ?? '';
+    const presented = header.startsWith('Bearer ') ? header.slice(7) : '';
+    const expected = config.nodeSecrets.get(nodeId);
+    // Compare even for unknown nodes, so that timing does not reveal which node ids exist.
+    const ok = await timingSafeEqual(presented, expected ?? `unknown-node:${crypto.randomUUID()}`);
+    if (!ok || expected === undefined) throw new TreffpunktError(ErrorCode.Unauthorized, 'unknown node or wrong secret');
+  };
+  const jsonBody = async (c: Context): Promise<unknown> => {
+    try {
+      return await c.req.json();
+    } catch {
+      throw new TreffpunktError(ErrorCode.BadJson, 'body is not valid JSON');
+    }
+  };
+
+  app.post('/api/nodes/register', async (c) => {
+    const parsed = NodeRegistration.safeParse(await jsonBody(c));
+    if (!parsed.success) throw new TreffpunktError(ErrorCode.BadMessage, `invalid registration: ${describe(parsed.error)}`);
+    await authorizeNode(c, parsed.data.nodeId);
+    await registry.register(parsed.data, Date.now());
+    log.info({ node: parsed.data.nodeId, region: parsed.data.region, operator: parsed.data.operator }, 'media node registered');
+    return c.json({ ok: true, heartbeatIntervalMs: Math.floor(config.nodeHeartbeatTimeoutMs / 3) });
+  });
+
+  app.post('/api/nodes/:nodeId/heartbeat', async (c) => {
+    const nodeId = c.req.param('nodeId');
+    await authorizeNode(c, nodeId);
+    const parsed = NodeHeartbeat.safeParse(await jsonBody(c));
+    if (!parsed.success) throw new TreffpunktError(ErrorCode.BadMessage, `invalid heartbeat: ${describe(parsed.error)}`);
+    const known = await registry.heartbeat(nodeId, parsed.data.load satisfies NodeLoad, Date.now());
+    // 409 tells the node to register again (e.g. after an edge restart).
+    return known ? c.json({ ok: true }) : c.json({ error: { code: ErrorCode.NotFound, message: 'register first' } }, 409);
+  });
+
+  // --- the browser app ---
+  const page = async (c: Context, path: string) => {
+    const asset = await adapter.asset(path);
+    if (!asset) return c.notFound();
+    c.header('Content-Type', asset.contentType);
+    c.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    c.header('Permissions-Policy', 'camera=(self), microphone=(self), display-capture=(self)');
+    c.header('Cache-Control', path === '/index.html' ? 'no-cache' : 'public, max-age=300');
+    return c.body(asset.body as ArrayBuffer);
+  };
+  app.get('/assets/:file', (c) => page(c, `/assets/${c.req.param('file')}`));
+  app.get('/', (c) => page(c, '/index.html'));
+  app.get('/:room', (c) => (RoomName.safeParse(c.req.param('room')).success ? page(c, '/index.html') : c.notFound()));
+
+  return app;
+}
+
+function describe(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  const i = error.issues[0];
+  return i ? `${i.path.map(String).join('.') || '(body)'}: ${i.message}` : 'invalid';
+}

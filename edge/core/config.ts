@@ -1,0 +1,72 @@
+/**
+ * The edge's runtime-neutral settings, parsed from a string map (process.env on Node, the Worker's env on
+ * Cloudflare). Every problem is reported with the setting's name and the reason, all at once.
+ */
+import { z } from 'zod';
+import { NodeId } from '../../shared/control.ts';
+
+const intSetting = (def: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+/** `node-a=secret1,node-b=secret2`: the per-node secrets that media nodes register and are called with. */
+const NodeSecrets = z
+  .string({ error: 'is required: list each media node as <nodeId>=<secret>, separated by commas' })
+  .transform((raw, ctx) => {
+    const map = new Map<string, string>();
+    for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const eq = entry.indexOf('=');
+      const id = entry.slice(0, eq);
+      const secret = entry.slice(eq + 1);
+      if (eq < 1 || !NodeId.safeParse(id).success) {
+        ctx.addIssue({ code: 'custom', message: `entry "${entry.slice(0, Math.max(eq, 0))}=…" needs a valid node id before "="` });
+      } else if (secret.length < 16) {
+        ctx.addIssue({ code: 'custom', message: `the secret of node "${id}" must be at least 16 characters` });
+      } else if (map.has(id)) {
+        ctx.addIssue({ code: 'custom', message: `node "${id}" is listed twice` });
+      } else {
+        map.set(id, secret);
+      }
+    }
+    if (map.size === 0) ctx.addIssue({ code: 'custom', message: 'lists no media node' });
+    return map;
+  });
+
+export const EdgeConfigSchema = z.object({
+  TREFFPUNKT_NODE_SECRETS: NodeSecrets,
+  TREFFPUNKT_MAX_MESSAGE_BYTES: intSetting(64 * 1024, 1024, 16 * 1024 * 1024),
+  TREFFPUNKT_ROOM_CAPACITY: intSetting(100, 1, 10_000),
+  TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS: intSetting(15_000, 1_000, 600_000),
+});
+
+export interface EdgeConfig {
+  nodeSecrets: ReadonlyMap<string, string>;
+  maxMessageBytes: number;
+  roomCapacity: number;
+  nodeHeartbeatTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Formats zod issues as "SETTING: reason" lines. */
+export function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
+}
+
+export function parseEdgeConfig(env: Record<string, string | undefined>): EdgeConfig {
+  const parsed = EdgeConfigSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error));
+  const c = parsed.data;
+  return {
+    nodeSecrets: c.TREFFPUNKT_NODE_SECRETS,
+    maxMessageBytes: c.TREFFPUNKT_MAX_MESSAGE_BYTES,
+    roomCapacity: c.TREFFPUNKT_ROOM_CAPACITY,
+    nodeHeartbeatTimeoutMs: c.TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS,
+  };
+}

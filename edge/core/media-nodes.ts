@@ -1,0 +1,38 @@
+/**
+ * Turns the registry, the per-node secrets and a selection strategy into media node clients: what a room
+ * needs to place a participant and to talk to the node it is on.
+ */
+import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
+import { MediaNodeClient } from './media-node-client.ts';
+import type { NodeRegistry } from './node-registry.ts';
+import type { NodeSelector, SelectionRequest } from './node-selection.ts';
+
+export class MediaNodes {
+  readonly #registry: NodeRegistry;
+  readonly #secrets: ReadonlyMap<string, string>;
+  readonly #select: NodeSelector;
+
+  constructor(registry: NodeRegistry, secrets: ReadonlyMap<string, string>, select: NodeSelector) {
+    this.#registry = registry;
+    this.#secrets = secrets;
+    this.#select = select;
+  }
+
+  async select(request: SelectionRequest): Promise<MediaNodeClient> {
+    const node = this.#select(await this.#registry.healthy(Date.now()), request);
+    if (!node) throw new TreffpunktError(ErrorCode.NoMediaNode, 'no media node is available, try again shortly');
+    return this.#client(node.nodeId, node.controlUrl);
+  }
+
+  async client(nodeId: string): Promise<MediaNodeClient> {
+    const node = await this.#registry.get(nodeId);
+    if (!node) throw new TreffpunktError(ErrorCode.NoMediaNode, `media node ${nodeId} is gone`);
+    return this.#client(nodeId, node.controlUrl);
+  }
+
+  #client(nodeId: string, controlUrl: string): MediaNodeClient {
+    const secret = this.#secrets.get(nodeId);
+    if (!secret) throw new TreffpunktError(ErrorCode.NoMediaNode, `media node ${nodeId} has no configured secret`);
+    return new MediaNodeClient({ nodeId, controlUrl, secret });
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * A room's state and its transitions, free of I/O so that they can be tested alone and persisted later
+ * (Durable Object storage, SQLite on Node). Each participant carries the media node it uses, so that a
+ * room can span nodes without a redesign.
+ */
+import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
+import type { MediaKind, MediaSource } from '../../shared/media-types.ts';
+import type { ParticipantInfo } from '../../shared/signaling.ts';
+
+export interface ProducerState {
+  kind: MediaKind;
+  source: MediaSource;
+}
+
+export interface ParticipantState {
+  id: string;
+  name: string;
+  nodeId: string;
+  joinedAt: number;
+  transports: Map<string, 'send' | 'recv'>;
+  producers: Map<string, ProducerState>;
+  consumers: Set<string>;
+}
+
+export class RoomState {
+  readonly name: string;
+  readonly capacity: number;
+  readonly participants = new Map<string, ParticipantState>();
+
+  constructor(name: string, capacity: number) {
+    this.name = name;
+    this.capacity = capacity;
+  }
+
+  get size(): number {
+    return this.participants.size;
+  }
+
+  /** Media nodes that carry at least one participant of this room. */
+  nodeIds(): string[] {
+    return [...new Set([...this.participants.values()].map((p) => p.nodeId))];
+  }
+
+  addParticipant(p: { id: string; name: string; nodeId: string; joinedAt: number }): ParticipantState {
+    if (this.participants.size >= this.capacity) {
+      throw new TreffpunktError(ErrorCode.RoomFull, `room is full (${this.capacity} participants)`);
+    }
+    if (this.participants.has(p.id)) throw new TreffpunktError(ErrorCode.AlreadyJoined, 'participant already joined');
+    const state: ParticipantState = { ...p, transports: new Map(), producers: new Map(), consumers: new Set() };
+    this.participants.set(p.id, state);
+    return state;
+  }
+
+  removeParticipant(id: string): ParticipantState | undefined {
+    const p = this.participants.get(id);
+    this.participants.delete(id);
+    return p;
+  }
+
+  participant(id: string): ParticipantState {
+    const p = this.participants.get(id);
+    if (!p) throw new TreffpunktError(ErrorCode.NotJoined, 'not joined');
+    return p;
+  }
+
+  addTransport(participantId: string, transportId: string, direction: 'send' | 'recv'): void {
+    this.participant(participantId).transports.set(transportId, direction);
+  }
+
+  /** Throws NOT_FOUND unless the transport is the participant's (and of the given direction). */
+  requireTransport(participantId: string, transportId: string, direction?: 'send' | 'recv'): void {
+    const dir = this.participant(participantId).transports.get(transportId);
+    if (!dir || (direction && dir !== direction)) {
+      throw new TreffpunktError(ErrorCode.NotFound, `no ${direction ?? ''} transport ${transportId} of yours`.replace('  ', ' '));
+    }
+  }
+
+  addProducer(participantId: string, producerId: string, producer: ProducerState): void {
+    this.participant(participantId).producers.set(producerId, producer);
+  }
+
+  removeProducer(participantId: string, producerId: string): void {
+    const p = this.participant(participantId);
+    if (!p.producers.delete(producerId)) throw new TreffpunktError(ErrorCode.NotFound, `no producer ${producerId} of yours`);
+  }
+
+  /** The participant who owns a producer of this room. */
+  producerOwner(producerId: string): ParticipantState {
+    for (const p of this.participants.values()) if (p.producers.has(producerId)) return p;
+    throw new TreffpunktError(ErrorCode.NotFound, `no producer ${producerId} in this room`);
+  }
+
+  addConsumer(participantId: string, consumerId: string): void {
+    this.participant(participantId).consumers.add(consumerId);
+  }
+
+  requireConsumer(participantId: string, consumerId: string): void {
+    if (!this.participant(participantId).consumers.has(consumerId)) {
+      throw new TreffpunktError(ErrorCode.NotFound, `no consumer ${consumerId} of yours`);
+    }
+  }
+
+  info(p: ParticipantState): ParticipantInfo {
+    return {
+      id: p.id,
+      name: p.name,
+      producers: [...p.producers].map(([id, prod]) => ({ id, kind: prod.kind, source: prod.source })),
+    };
+  }
+
+  /** Everyone but `exceptId`, as the newcomer sees them. */
+  others(exceptId: string): ParticipantInfo[] {
+    return [...this.participants.values()].filter((p) => p.id !== exceptId).map((p) => this.info(p));
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * The room actor: parses every frame a participant sends, runs requests one at a time (SerialQueue),
+ * keeps the room state and tells the others what changed. Runtime-neutral: a room host (in-process on
+ * Node, a Durable Object on Cloudflare) owns one Room per room name and feeds it socket events.
+ */
+import { ErrorCode, toWireError, TreffpunktError } from '../../shared/errors.ts';
+import { SUPPORTED_PROTOCOL_VERSIONS, PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
+import {
+  CloseCode,
+  methods,
+  RequestEnvelope,
+  type EventData,
+  type EventName,
+  type Method,
+  type Params,
+  type Result,
+} from '../../shared/signaling.ts';
+import type { Connection } from './connection.ts';
+import { errorFields, type Logger } from './logger.ts';
+import type { MediaNodes } from './media-nodes.ts';
+import { RoomState } from './room-state.ts';
+import { SerialQueue } from './serial-queue.ts';
+import type { MediaNodeClient } from './media-node-client.ts';
+import type { RtpCapabilities } from '../../shared/media-types.ts';
+
+export interface RoomDeps {
+  nodes: MediaNodes;
+  log: Logger;
+  maxMessageBytes: number;
+  capacity: number;
+  /** Called when the last participant has left, so the host can forget the room. */
+  onEmpty?: () => void;
+}
+
+type Handler<M extends Method> = (conn: Connection, params: Params<M>) => Promise<Result<M>>;
+
+export class Room {
+  readonly name: string;
+  readonly #deps: RoomDeps;
+  readonly #state: RoomState;
+  readonly #queue = new SerialQueue();
+  /** Which participant each open connection is, once it has joined. */
+  readonly #participantOf = new Map<Connection, string>();
+  readonly #connectionOf = new Map<string, Connection>();
+  /** Router RTP capabilities per media node, fetched once per node. */
+  readonly #routerCaps = new Map<string, RtpCapabilities>();
+
+  constructor(name: string, deps: RoomDeps) {
+    this.name = name;
+    this.#deps = deps;
+    this.#state = new RoomState(name, deps.capacity);
+  }
+
+  get participantCount(): number {
+    return this.#state.size;
+  }
+
+  /** Handles one frame. Never throws: every failure becomes an error reply with a stable code. */
+  async onMessage(conn: Connection, frame: string | ArrayBuffer): Promise<void> {
+    const size = typeof frame === 'string' ? byteLength(frame) : frame.byteLength;
+    if (size > this.#deps.maxMessageBytes) {
+      return this.#sendError(conn, null, new TreffpunktError(ErrorCode.MessageTooLarge, `messages are limited to ${this.#deps.maxMessageBytes} bytes`));
+    }
+    if (typeof frame !== 'string') {
+      return this.#sendError(conn, null, new TreffpunktError(ErrorCode.BadJson, 'binary frames are not accepted'));
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(frame);
+    } catch {
+      return this.#sendError(conn, null, new TreffpunktError(ErrorCode.BadJson, 'the message is not valid JSON'));
+    }
+    const envelope = RequestEnvelope.safeParse(json);
+    if (!envelope.success) {
+      return this.#sendError(conn, requestIdOf(json), new TreffpunktError(ErrorCode.BadMessage, 'a request is {"id": <integer>, "method": <string>, "params": {…}}'));
+    }
+    const { id, method } = envelope.data;
+    if (!Object.hasOwn(methods, method)) {
+      return this.#sendError(conn, id, new TreffpunktError(ErrorCode.UnknownMethod, `unknown method "${method.slice(0, 64)}"`));
+    }
+    const m = method as Method;
+    const params = methods[m].params.safeParse(envelope.data.params ?? {});
+    if (!params.success) {
+      const issue = params.error.issues[0];
+      return this.#sendError(conn, id, new TreffpunktError(ErrorCode.BadMessage, `invalid ${m} params: ${issue?.path.join('.') || '(params)'}: ${issue?.message}`));
+    }
+    const handler = this.#handlers[m] as Handler<Method>;
+    // ping is answered at once: a keep-alive must not wait behind slow media node calls.
+    const run = () => handler(conn, params.data as Params<Method>);
+    try {
+      const result = await (m === 'ping' ? run() : this.#queue.run(run));
+      conn.send(JSON.stringify({ id, ok: true, result }));
+      if (m === 'leave') conn.close(CloseCode.Left, 'left');
+    } catch (err) {
+      this.#sendError(conn, id, err);
+    }
+  }
+
+  /** The socket closed (or errored): the participant leaves if it had joined. */
+  async onClose(conn: Connection): Promise<void> {
+    await this.#queue.run(() => this.#leave(conn)).catch((err) => this.#deps.log.error({ room: this.name, ...errorFields(err) }, 'leave on close failed'));
+  }
+
+  readonly #handlers: { [M in Method]: Handler<M> } = {
+    join: async (conn, { protocolVersion, name }) => {
+      if (this.#participantOf.has(conn)) throw new TreffpunktError(ErrorCode.AlreadyJoined, 'this connection has already joined');
+      if (!SUPPORTED_PROTOCOL_VERSIONS.includes(protocolVersion)) {
+        throw new TreffpunktError(ErrorCode.UnsupportedProtocolVersion, `protocol version ${protocolVersion} is not supported; this edge speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`);
+      }
+      if (this.#state.size >= this.#state.capacity) throw new TreffpunktError(ErrorCode.RoomFull, `room is full (${this.#state.capacity} participants)`);
+      const node = await this.#deps.nodes.select({ roomNodeIds: this.#state.nodeIds() });
+      const routerRtpCapabilities = await this.#routerCapabilities(node);
+      const id = crypto.randomUUID();
+      const participant = this.#state.addParticipant({ id, name, nodeId: node.nodeId, joinedAt: Date.now() });
+      this.#participantOf.set(conn, id);
+      this.#connectionOf.set(id, conn);
+      this.#deps.log.info({ room: this.name, participant: id, node: node.nodeId, size: this.#state.size }, 'participant joined');
+      this.#broadcast('participantJoined', { participant: this.#state.info(participant) }, id);
+      return { protocolVersion: PROTOCOL_VERSION, participantId: id, routerRtpCapabilities, participants: this.#state.others(id) };
+    },
+
+    createTransport: async (conn, { direction }) => {
+      const p = this.#joined(conn);
+      const node = await this.#deps.nodes.client(p.nodeId);
+      const transport = await node.call('createTransport', `/v1/rooms/${this.name}/transports`, { participantId: p.id, direction });
+      this.#state.addTransport(p.id, transport.id, direction);
+      return transport;
+    },
+
+    connectTransport: async (conn, { transportId, dtlsParameters }) => {
+      const p = this.#joined(conn);
+      this.#state.requireTransport(p.id, transportId);
+      const node = await this.#deps.nodes.client(p.nodeId);
+      return node.call('connectTransport', `/v1/rooms/${this.name}/transports/${transportId}/connect`, { dtlsParameters });
+    },
+
+    produce: async (conn, { transportId, kind, rtpParameters, source }) => {
+      const p = this.#joined(conn);
+      this.#state.requireTransport(p.id, transportId, 'send');
+      const node = await this.#deps.nodes.client(p.nodeId);
+      const { producerId } = await node.call('produce', `/v1/rooms/${this.name}/transports/${transportId}/produce`, { kind, rtpParameters, source });
+      this.#state.addProducer(p.id, producerId, { kind, source });
+      this.#broadcast('producerAdded', { participantId: p.id, producerId, kind, source }, p.id);
+      return { producerId };
+    },
+
+    closeProducer: async (conn, { producerId }) => {
+      const p = this.#joined(conn);
+      this.#state.removeProducer(p.id, producerId);
+      const node = await this.#deps.nodes.client(p.nodeId);
+      await node.call('closeProducer', `/v1/rooms/${this.name}/producers/${producerId}/close`, {});
+      this.#broadcast('producerClosed', { participantId: p.id, producerId }, p.id);
+      return {};
+    },
+
+    consume: async (conn, { transportId, producerId, rtpCapabilities }) => {
+      const p = this.#joined(conn);
+      this.#state.requireTransport(p.id, transportId, 'recv');
+      const owner = this.#state.producerOwner(producerId);
+      if (owner.nodeId !== p.nodeId) {
+        // Rooms across nodes need a PipeTransport between the two nodes' routers (issue 6).
+        throw new TreffpunktError(ErrorCode.MediaNodeError, 'consuming from another media node is not supported yet');
+      }
+      const node = await this.#deps.nodes.client(p.nodeId);
+      const consumer = await node.call('consume', `/v1/rooms/${this.name}/transports/${transportId}/consume`, { producerId, rtpCapabilities });
+      this.#state.addConsumer(p.id, consumer.consumerId);
+      return consumer;
+    },
+
+    resumeConsumer: async (conn, { consumerId }) => {
+      const p = this.#joined(conn);
+      this.#state.requireConsumer(p.id, consumerId);
+      const node = await this.#deps.nodes.client(p.nodeId);
+      return node.call('resumeConsumer', `/v1/rooms/${this.name}/consumers/${consumerId}/resume`, {});
+    },
+
+    leave: async (conn) => {
+      this.#joined(conn);
+      await this.#leave(conn);
+      return {};
+    },
+
+    ping: async () => ({ time: Date.now() }),
+  };
+
+  #joined(conn: Connection) {
+    const id = this.#participantOf.get(conn);
+    if (!id) throw new TreffpunktError(ErrorCode.NotJoined, 'join the room first');
+    return this.#state.participant(id);
+  }
+
+  async #routerCapabilities(node: MediaNodeClient): Promise<RtpCapabilities> {
+    let caps = this.#routerCaps.get(node.nodeId);
+    if (!caps) {
+      caps = (await node.call('ensureRouter', `/v1/rooms/${this.name}/router`, {})).rtpCapabilities;
+      this.#routerCaps.set(node.nodeId, caps);
+    }
+    return caps;
+  }
+
+  async #leave(conn: Connection): Promise<void> {
+    const id = this.#participantOf.get(conn);
+    if (!id) return;
+    this.#participantOf.delete(conn);
+    this.#connectionOf.delete(id);
+    const p = this.#state.removeParticipant(id);
+    if (!p) return;
+    this.#deps.log.info({ room: this.name, participant: id, size: this.#state.size }, 'participant left');
+    this.#broadcast('participantLeft', { participantId: id }, id);
+    try {
+      const node = await this.#deps.nodes.client(p.nodeId);
+      await node.call('closeParticipant', `/v1/rooms/${this.name}/participants/${id}/close`, {});
+      if (this.#state.size === 0) {
+        for (const nodeId of this.#routerCaps.keys()) {
+          const n = await this.#deps.nodes.client(nodeId);
+          await n.call('closeRoom', `/v1/rooms/${this.name}/close`, {});
+        }
+        this.#routerCaps.clear();
+      }
+    } catch (err) {
+      // The participant is gone from the room either way; the node cleans up when its transports time out.
+      this.#deps.log.warn({ room: this.name, participant: id, ...errorFields(err) }, 'media node cleanup failed');
+    }
+    if (this.#state.size === 0) this.#deps.onEmpty?.();
+  }
+
+  #broadcast<E extends EventName>(event: E, data: EventData<E>, exceptParticipantId?: string): void {
+    const frame = JSON.stringify({ event, data });
+    for (const [pid, conn] of this.#connectionOf) {
+      if (pid === exceptParticipantId) continue;
+      try {
+        conn.send(frame);
+      } catch (err) {
+        this.#deps.log.debug({ room: this.name, participant: pid, ...errorFields(err) }, 'send failed');
+      }
+    }
+  }
+
+  #sendError(conn: Connection, id: number | null, err: unknown): void {
+    const wire = toWireError(err);
+    if (wire.code === ErrorCode.Internal) {
+      this.#deps.log.error({ room: this.name, ...errorFields(err) }, 'request failed');
+    }
+    try {
+      conn.send(JSON.stringify({ id, ok: false, error: wire }));
+    } catch {
+      // The socket is already gone; its close event does the clean-up.
+    }
+  }
+}
+
+function byteLength(s: string): number {
+  // Cheap upper bound first: a UTF-16 code unit is at most 3 UTF-8 bytes.
+  return s.length * 3 <= 1024 ? s.length * 3 : new TextEncoder().encode(s).byteLength;
+}
+
+/** The request id of a malformed request, when one can be read, so the client can match the error. */
+function requestIdOf(json: unknown): number | null {
+  if (typeof json === 'object' && json !== null && 'id' in json) {
+    const id = (json as { id: unknown }).id;
+    if (typeof id === 'number' && Number.isSafeInteger(id) && id >= 0) return id;
+  }
+  return null;
+}

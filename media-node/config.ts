@@ -1,0 +1,175 @@
+/**
+ * The media node's one typed config: defaults, then environment variables, then command-line flags,
+ * then validation that names each wrong setting and why. `--help` prints the table below.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { NodeId } from '../shared/control.ts';
+
+interface Setting {
+  env: string;
+  flag: string;
+  help: string;
+  default?: string;
+}
+
+/** Every setting: its environment variable, its flag, and what it means. docs/configuration.md mirrors it. */
+export const SETTINGS = {
+  nodeId: { env: 'TREFFPUNKT_NODE_ID', flag: 'node-id', help: 'This node\'s id at the edge (lowercase letters, digits, -). Required.' },
+  secret: { env: 'TREFFPUNKT_NODE_SECRET', flag: 'secret', help: 'Shared secret with the edge, at least 16 characters. Prefer TREFFPUNKT_NODE_SECRET_FILE: flags show up in `ps`.' },
+  secretFile: { env: 'TREFFPUNKT_NODE_SECRET_FILE', flag: 'secret-file', help: 'File holding the secret (must not be readable by group or others).' },
+  edgeUrl: { env: 'TREFFPUNKT_EDGE_URL', flag: 'edge-url', help: 'Base URL of the edge this node registers with, e.g. https://meet.example.org. Required.' },
+  region: { env: 'TREFFPUNKT_NODE_REGION', flag: 'region', help: 'Region name used by node selection.', default: 'local' },
+  operator: { env: 'TREFFPUNKT_NODE_OPERATOR', flag: 'operator', help: 'Name of the organisation running this node.', default: 'local' },
+  apiHost: { env: 'TREFFPUNKT_NODE_API_HOST', flag: 'api-host', help: 'Listen address of the control API.', default: '127.0.0.1' },
+  apiPort: { env: 'TREFFPUNKT_NODE_API_PORT', flag: 'api-port', help: 'TCP port of the control API.', default: '4000' },
+  controlUrl: { env: 'TREFFPUNKT_NODE_CONTROL_URL', flag: 'control-url', help: 'URL at which the edge reaches the control API. Default: http://<api-host>:<api-port>.' },
+  listenIp: { env: 'TREFFPUNKT_NODE_LISTEN_IP', flag: 'listen-ip', help: 'IP the WebRTC ports bind to (0.0.0.0 for all IPv4 interfaces).', default: '127.0.0.1' },
+  announcedAddress: { env: 'TREFFPUNKT_NODE_ANNOUNCED_ADDRESS', flag: 'announced-address', help: 'Public IP or host name that browsers connect to. Required when listen-ip is 0.0.0.0 or ::.' },
+  rtcPort: { env: 'TREFFPUNKT_NODE_RTC_PORT', flag: 'rtc-port', help: 'First WebRTC port: worker i listens on UDP and TCP port rtc-port+i.', default: '40000' },
+  workers: { env: 'TREFFPUNKT_NODE_WORKERS', flag: 'workers', help: 'Number of mediasoup workers. Default: one per CPU core.' },
+  workerMinPort: { env: 'TREFFPUNKT_NODE_WORKER_MIN_PORT', flag: 'worker-min-port', help: 'Lowest port of the range for pipe/plain transports.', default: '40100' },
+  workerMaxPort: { env: 'TREFFPUNKT_NODE_WORKER_MAX_PORT', flag: 'worker-max-port', help: 'Highest port of that range.', default: '40999' },
+  logLevel: { env: 'TREFFPUNKT_LOG_LEVEL', flag: 'log-level', help: 'debug, info, warn, error or silent.', default: 'info' },
+} as const satisfies Record<string, Setting>;
+
+type Key = keyof typeof SETTINGS;
+
+const port = z.coerce.number().int().min(1, 'must be a port number 1-65535').max(65535, 'must be a port number 1-65535');
+const unspecified = (ip: string) => ip === '0.0.0.0' || ip === '::';
+
+const Raw = z
+  .object({
+    nodeId: NodeId.optional().refine((v) => v !== undefined, 'is required'),
+    secret: z.string().optional(),
+    secretFile: z.string().optional(),
+    edgeUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional().refine((v) => v !== undefined, 'is required'),
+    region: z.string().min(1).max(64),
+    operator: z.string().min(1).max(64),
+    apiHost: z.string().refine((v) => isIP(v) !== 0 || v === 'localhost', 'must be an IP address or localhost'),
+    apiPort: port,
+    controlUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    listenIp: z.string().refine((v) => isIP(v) !== 0, 'must be an IPv4 or IPv6 address'),
+    announcedAddress: z
+      .string()
+      .optional()
+      .refine((v) => v === undefined || isIP(v) !== 0 || /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(v), 'must be an IP address or a DNS name')
+      .refine((v) => v === undefined || !(unspecified(v) || v === '255.255.255.255' || /^(22[4-9]|23\d)\./.test(v)), 'is not an address that browsers can connect to (unspecified, broadcast or multicast)'),
+    rtcPort: port,
+    workers: z.coerce.number().int().min(1, 'must be at least 1').max(128).default(availableParallelism()),
+    workerMinPort: port,
+    workerMaxPort: port,
+    logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
+  })
+  .superRefine((c, ctx) => {
+    const issue = (key: Key, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
+    if (!c.secret && !c.secretFile) issue('secret', `is required (set ${SETTINGS.secret.env} or ${SETTINGS.secretFile.env})`);
+    if (c.secret && c.secretFile) issue('secret', `set either ${SETTINGS.secret.env} or ${SETTINGS.secretFile.env}, not both`);
+    if (c.secret !== undefined && c.secret.length < 16) issue('secret', 'must be at least 16 characters');
+    if (unspecified(c.listenIp) && !c.announcedAddress) issue('announcedAddress', `is required when listen-ip is ${c.listenIp}: browsers cannot connect to an unspecified address`);
+    const rtcLast = c.rtcPort + c.workers - 1;
+    if (rtcLast > 65535) issue('rtcPort', `${c.workers} workers need ports ${c.rtcPort}-${rtcLast}, beyond 65535`);
+    if (c.workerMinPort > c.workerMaxPort) issue('workerMinPort', `must not be above worker-max-port (${c.workerMinPort} > ${c.workerMaxPort})`);
+    if (c.rtcPort <= c.workerMaxPort && rtcLast >= c.workerMinPort) {
+      issue('rtcPort', `WebRTC ports ${c.rtcPort}-${rtcLast} overlap the worker port range ${c.workerMinPort}-${c.workerMaxPort}`);
+    }
+    if (c.apiPort >= c.rtcPort && c.apiPort <= rtcLast) issue('apiPort', `${c.apiPort} is one of the WebRTC ports ${c.rtcPort}-${rtcLast}`);
+    if (c.apiPort >= c.workerMinPort && c.apiPort <= c.workerMaxPort) issue('apiPort', `${c.apiPort} is inside the worker port range ${c.workerMinPort}-${c.workerMaxPort}`);
+  });
+
+export interface MediaNodeConfig {
+  nodeId: string;
+  secret: string;
+  edgeUrl: string;
+  region: string;
+  operator: string;
+  apiHost: string;
+  apiPort: number;
+  controlUrl: string;
+  listenIp: string;
+  announcedAddress?: string | undefined;
+  rtcPort: number;
+  workers: number;
+  workerMinPort: number;
+  workerMaxPort: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export class MediaNodeConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'MediaNodeConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Flags override environment variables, which override defaults. Throws MediaNodeConfigError. */
+export function loadMediaNodeConfig(argv: string[], env: Record<string, string | undefined>): MediaNodeConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }])),
+    strict: true,
+  });
+  const raw: Record<string, string | undefined> = {};
+  for (const [key, s] of Object.entries(SETTINGS) as [Key, Setting][]) {
+    raw[key] = (values[s.flag] as string | undefined) ?? emptyToUndefined(env[s.env]) ?? s.default;
+  }
+  const parsed = Raw.safeParse(raw);
+  if (!parsed.success) {
+    throw new MediaNodeConfigError(
+      parsed.error.issues.map((i) => {
+        const s = SETTINGS[i.path[0] as Key];
+        return s ? `${s.env} (--${s.flag}): ${i.message}` : i.message;
+      }),
+    );
+  }
+  const c = parsed.data;
+  const secret = c.secret ?? readSecretFile(c.secretFile!);
+  return {
+    ...c,
+    nodeId: c.nodeId!,
+    edgeUrl: c.edgeUrl!,
+    secret,
+    controlUrl: c.controlUrl ?? `http://${c.apiHost.includes(':') ? `[${c.apiHost}]` : c.apiHost}:${c.apiPort}`,
+  };
+}
+
+function readSecretFile(path: string): string {
+  const where = `${SETTINGS.secretFile.env} (--${SETTINGS.secretFile.flag})`;
+  let mode: number;
+  let secret: string;
+  try {
+    mode = statSync(path).mode;
+    secret = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    throw new MediaNodeConfigError([`${where}: cannot read ${path}: ${(err as Error).message}`]);
+  }
+  if (mode & 0o077) throw new MediaNodeConfigError([`${where}: ${path} is readable by group or others; chmod 600 it`]);
+  if (secret.length < 16) throw new MediaNodeConfigError([`${where}: the secret in ${path} must be at least 16 characters`]);
+  return secret;
+}
+
+function emptyToUndefined(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v;
+}
+
+export function helpText(): string {
+  const lines = [
+    'treffpunkt-media-node: the SFU (mediasoup workers), its control API for the edge, registration and heartbeats.',
+    '',
+    'Usage: node media-node/main.ts [--flag value ...]     (or: npm run media-node -- --flag value)',
+    '',
+    'Each setting can be given as a flag or as an environment variable; a flag wins.',
+    '',
+  ];
+  for (const s of Object.values(SETTINGS) as Setting[]) {
+    lines.push(`  --${s.flag.padEnd(20)} ${s.env}${s.default ? `  (default ${s.default})` : ''}`);
+    lines.push(`  ${''.padEnd(22)} ${s.help}`);
+  }
+  lines.push('', 'MEDIASOUP_WORKER_BIN names the mediasoup-worker binary when it is not inside node_modules (see README).');
+  return lines.join('\n');
+}

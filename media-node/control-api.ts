@@ -1,0 +1,84 @@
+/**
+ * The control API that only the edge may call: Hono on Node. Every request carries the node's secret as
+ * a bearer token (compared in constant time); every body is parsed by the shared control schema.
+ */
+import { Hono, type Context } from 'hono';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Logger } from 'pino';
+import { control, RoomName, type ControlOp } from '../shared/control.ts';
+import { ErrorCode, TreffpunktError } from '../shared/errors.ts';
+import type { MediaRooms } from './media-rooms.ts';
+
+/** Constant-time comparison of two secrets of any length (both are hashed to 32 bytes first). */
+export function secretsEqual(presented: string, expected: string): boolean {
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+const STATUS: Partial<Record<string, 400 | 401 | 404 | 409 | 500>> = {
+  [ErrorCode.BadMessage]: 400,
+  [ErrorCode.BadJson]: 400,
+  [ErrorCode.Unauthorized]: 401,
+  [ErrorCode.NotFound]: 404,
+  [ErrorCode.CannotConsume]: 409,
+};
+
+export function createControlApi(opts: { secret: string; rooms: MediaRooms; log: Logger; healthy: () => boolean }): Hono {
+  const { secret, rooms, log } = opts;
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    if (err instanceof TreffpunktError) return c.json({ error: { code: err.code, message: err.message } }, STATUS[err.code] ?? 500);
+    log.error({ path: c.req.path, err: { message: (err as Error).message, stack: (err as Error).stack } }, 'control request failed');
+    // mediasoup's own messages (e.g. invalid RTP parameters) are safe to pass on; stacks never are.
+    return c.json({ error: { code: ErrorCode.MediaNodeError, message: (err as Error).message?.slice(0, 300) ?? 'failed' } }, 500);
+  });
+  app.notFound((c) => c.json({ error: { code: ErrorCode.NotFound, message: 'not found' } }, 404));
+
+  app.get('/healthz', (c) => (opts.healthy() ? c.json({ ok: true, load: rooms.load() }) : c.json({ ok: false }, 503)));
+
+  app.use('/v1/*', async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    if (!secretsEqual(header.startsWith('Bearer ') ? header.slice(7) : '', secret)) {
+      throw new TreffpunktError(ErrorCode.Unauthorized, 'wrong or missing credentials');
+    }
+    await next();
+  });
+
+  const body = async <O extends ControlOp>(c: Context, op: O) => {
+    let json: unknown;
+    try {
+      json = await c.req.json();
+    } catch {
+      throw new TreffpunktError(ErrorCode.BadJson, 'body is not valid JSON');
+    }
+    const parsed = control[op].body.safeParse(json);
+    if (!parsed.success) throw new TreffpunktError(ErrorCode.BadMessage, `invalid ${op} body: ${parsed.error.issues[0]?.message}`);
+    return parsed.data as import('zod').infer<(typeof control)[O]['body']>;
+  };
+  const room = (c: Context) => {
+    const r = RoomName.safeParse(c.req.param('room'));
+    if (!r.success) throw new TreffpunktError(ErrorCode.BadMessage, 'bad room name');
+    return r.data;
+  };
+
+  app.post('/v1/rooms/:room/router', async (c) => (await body(c, 'ensureRouter'), c.json(await rooms.ensureRouter(room(c)))));
+  app.post('/v1/rooms/:room/transports', async (c) => c.json(await rooms.createTransport(room(c), await body(c, 'createTransport'))));
+  app.post('/v1/rooms/:room/transports/:id/connect', async (c) => c.json(await rooms.connectTransport(room(c), c.req.param('id'), await body(c, 'connectTransport'))));
+  app.post('/v1/rooms/:room/transports/:id/produce', async (c) => c.json(await rooms.produce(room(c), c.req.param('id'), await body(c, 'produce'))));
+  app.post('/v1/rooms/:room/transports/:id/consume', async (c) => c.json(await rooms.consume(room(c), c.req.param('id'), await body(c, 'consume'))));
+  app.post('/v1/rooms/:room/producers/:id/close', async (c) => (await body(c, 'closeProducer'), c.json(await rooms.closeProducer(room(c), c.req.param('id')))));
+  app.post('/v1/rooms/:room/consumers/:id/resume', async (c) => (await body(c, 'resumeConsumer'), c.json(await rooms.resumeConsumer(room(c), c.req.param('id')))));
+  app.post('/v1/rooms/:room/participants/:id/close', async (c) => (await body(c, 'closeParticipant'), c.json(await rooms.closeParticipant(room(c), c.req.param('id')))));
+  app.post('/v1/rooms/:room/close', async (c) => (await body(c, 'closeRoom'), c.json(await rooms.closeRoom(room(c)))));
+
+  // Test and diagnostics: what a consumer has sent (packet counts), as mediasoup's getStats reports it.
+  app.get('/v1/rooms/:room/consumers/:id/stats', async (c) => {
+    const consumer = rooms.consumer(room(c), c.req.param('id'));
+    if (!consumer) throw new TreffpunktError(ErrorCode.NotFound, 'no such consumer');
+    return c.json({ stats: await consumer.getStats() });
+  });
+
+  return app;
+}

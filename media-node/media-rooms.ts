@@ -1,0 +1,183 @@
+/**
+ * What the media node holds for each room: one router on one worker, and the transports, producers and
+ * consumers created in it, indexed by id and by participant so the edge can close a participant at once.
+ * Operations that the edge may retry (ensureRouter, closeParticipant, closeRoom) are idempotent.
+ */
+import type { types } from 'mediasoup';
+import type { ControlBody, ControlResponse, NodeLoad } from '../shared/control.ts';
+import { ErrorCode, TreffpunktError } from '../shared/errors.ts';
+import { routerMediaCodecs } from '../shared/media-codecs.ts';
+import type { WorkerPool, PooledWorker } from './worker-pool.ts';
+
+interface MediaRoom {
+  router: types.Router;
+  pooled: PooledWorker;
+  transports: Map<string, types.WebRtcTransport>;
+  producers: Map<string, types.Producer>;
+  consumers: Map<string, types.Consumer>;
+  /** participantId → its transport ids. */
+  byParticipant: Map<string, Set<string>>;
+}
+
+export class MediaRooms {
+  readonly #pool: WorkerPool;
+  readonly #rooms = new Map<string, MediaRoom>();
+  /** Routers being created: a retried ensureRouter waits for the same one instead of making a second. */
+  readonly #creating = new Map<string, Promise<MediaRoom>>();
+
+  constructor(pool: WorkerPool) {
+    this.#pool = pool;
+  }
+
+  async ensureRouter(room: string): Promise<ControlResponse<'ensureRouter'>> {
+    const r = await this.#getOrCreate(room);
+    return { rtpCapabilities: r.router.rtpCapabilities as ControlResponse<'ensureRouter'>['rtpCapabilities'] };
+  }
+
+  async createTransport(room: string, body: ControlBody<'createTransport'>): Promise<ControlResponse<'createTransport'>> {
+    const r = await this.#getOrCreate(room);
+    const transport = await r.router.createWebRtcTransport({
+      webRtcServer: r.pooled.webRtcServer,
+      enableUdp: true,
+      enableTcp: true,
+      preferUdp: true,
+      initialAvailableOutgoingBitrate: 1_000_000,
+      appData: { participantId: body.participantId, direction: body.direction },
+    });
+    r.transports.set(transport.id, transport);
+    let set = r.byParticipant.get(body.participantId);
+    if (!set) r.byParticipant.set(body.participantId, (set = new Set()));
+    set.add(transport.id);
+    transport.observer.on('close', () => {
+      r.transports.delete(transport.id);
+      set.delete(transport.id);
+    });
+    return {
+      id: transport.id,
+      iceParameters: transport.iceParameters,
+      iceCandidates: transport.iceCandidates as ControlResponse<'createTransport'>['iceCandidates'],
+      dtlsParameters: transport.dtlsParameters as ControlResponse<'createTransport'>['dtlsParameters'],
+    };
+  }
+
+  async connectTransport(room: string, transportId: string, body: ControlBody<'connectTransport'>): Promise<ControlResponse<'connectTransport'>> {
+    await this.#transport(room, transportId).connect({ dtlsParameters: body.dtlsParameters as types.DtlsParameters });
+    return {};
+  }
+
+  async produce(room: string, transportId: string, body: ControlBody<'produce'>): Promise<ControlResponse<'produce'>> {
+    const r = this.#room(room);
+    const transport = this.#transport(room, transportId);
+    const producer = await transport.produce({
+      kind: body.kind,
+      rtpParameters: body.rtpParameters as types.RtpParameters,
+      appData: { source: body.source, participantId: transport.appData.participantId },
+    });
+    r.producers.set(producer.id, producer);
+    producer.observer.on('close', () => r.producers.delete(producer.id));
+    return { producerId: producer.id };
+  }
+
+  async closeProducer(room: string, producerId: string): Promise<ControlResponse<'closeProducer'>> {
+    this.#rooms.get(room)?.producers.get(producerId)?.close();
+    return {};
+  }
+
+  async consume(room: string, transportId: string, body: ControlBody<'consume'>): Promise<ControlResponse<'consume'>> {
+    const r = this.#room(room);
+    const transport = this.#transport(room, transportId);
+    if (!r.producers.has(body.producerId)) throw new TreffpunktError(ErrorCode.NotFound, `no producer ${body.producerId}`);
+    const rtpCapabilities = body.rtpCapabilities as types.RtpCapabilities;
+    if (!r.router.canConsume({ producerId: body.producerId, rtpCapabilities })) {
+      throw new TreffpunktError(ErrorCode.CannotConsume, 'your RTP capabilities cannot receive this producer');
+    }
+    // Paused until the client has set up its side; it resumes the consumer then (no lost keyframe).
+    const consumer = await transport.consume({ producerId: body.producerId, rtpCapabilities, paused: true });
+    r.consumers.set(consumer.id, consumer);
+    consumer.observer.on('close', () => r.consumers.delete(consumer.id));
+    return {
+      consumerId: consumer.id,
+      producerId: body.producerId,
+      kind: consumer.kind,
+      rtpParameters: consumer.rtpParameters as ControlResponse<'consume'>['rtpParameters'],
+    };
+  }
+
+  async resumeConsumer(room: string, consumerId: string): Promise<ControlResponse<'resumeConsumer'>> {
+    const consumer = this.#room(room).consumers.get(consumerId);
+    if (!consumer) throw new TreffpunktError(ErrorCode.NotFound, `no consumer ${consumerId}`);
+    await consumer.resume();
+    return {};
+  }
+
+  async closeParticipant(room: string, participantId: string): Promise<ControlResponse<'closeParticipant'>> {
+    const r = this.#rooms.get(room);
+    for (const id of r?.byParticipant.get(participantId) ?? []) r?.transports.get(id)?.close();
+    r?.byParticipant.delete(participantId);
+    return {};
+  }
+
+  async closeRoom(room: string): Promise<ControlResponse<'closeRoom'>> {
+    const r = this.#rooms.get(room);
+    if (r) {
+      this.#rooms.delete(room);
+      r.router.close();
+      r.pooled.routers--;
+    }
+    return {};
+  }
+
+  /** For tests and metrics: the live consumer of a room. */
+  consumer(room: string, consumerId: string): types.Consumer | undefined {
+    return this.#rooms.get(room)?.consumers.get(consumerId);
+  }
+
+  load(): NodeLoad {
+    let transports = 0;
+    let producers = 0;
+    let consumers = 0;
+    for (const r of this.#rooms.values()) {
+      transports += r.transports.size;
+      producers += r.producers.size;
+      consumers += r.consumers.size;
+    }
+    return { workers: this.#pool.workers.length, routers: this.#rooms.size, transports, producers, consumers };
+  }
+
+  async #getOrCreate(room: string): Promise<MediaRoom> {
+    const existing = this.#rooms.get(room);
+    if (existing) return existing;
+    let pending = this.#creating.get(room);
+    if (!pending) {
+      pending = (async () => {
+        const pooled = this.#pool.leastLoaded();
+        pooled.routers++;
+        try {
+          const router = await pooled.worker.createRouter({ mediaCodecs: routerMediaCodecs as unknown as types.RouterRtpCodecCapability[] });
+          const r: MediaRoom = { router, pooled, transports: new Map(), producers: new Map(), consumers: new Map(), byParticipant: new Map() };
+          this.#rooms.set(room, r);
+          return r;
+        } catch (err) {
+          pooled.routers--;
+          throw err;
+        } finally {
+          this.#creating.delete(room);
+        }
+      })();
+      this.#creating.set(room, pending);
+    }
+    return pending;
+  }
+
+  #room(room: string): MediaRoom {
+    const r = this.#rooms.get(room);
+    if (!r) throw new TreffpunktError(ErrorCode.NotFound, `no router for room ${room}`);
+    return r;
+  }
+
+  #transport(room: string, transportId: string): types.WebRtcTransport {
+    const t = this.#room(room).transports.get(transportId);
+    if (!t) throw new TreffpunktError(ErrorCode.NotFound, `no transport ${transportId}`);
+    return t;
+  }
+}

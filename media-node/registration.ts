@@ -1,0 +1,87 @@
+/**
+ * Registers this node with the edge and keeps it registered: heartbeats with the current load at the
+ * interval the edge asks for, and a fresh registration whenever the edge has forgotten the node (edge
+ * restart) or could not be reached. Failures are retried with capped backoff; they never stop the node.
+ */
+import type { Logger } from 'pino';
+import type { NodeLoad, NodeRegistration } from '../shared/control.ts';
+
+export interface RegistrationOptions {
+  edgeUrl: string;
+  secret: string;
+  registration: Omit<NodeRegistration, 'load'>;
+  load: () => NodeLoad;
+  log: Logger;
+}
+
+export class EdgeRegistration {
+  readonly #opts: RegistrationOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #registered = false;
+  #intervalMs = 5_000;
+  #failures = 0;
+  #stopped = false;
+
+  constructor(opts: RegistrationOptions) {
+    this.#opts = opts;
+  }
+
+  get registered(): boolean {
+    return this.#registered;
+  }
+
+  start(): void {
+    void this.#tick();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  async #tick(): Promise<void> {
+    try {
+      if (!this.#registered) await this.#register();
+      else await this.#heartbeat();
+      this.#failures = 0;
+    } catch (err) {
+      this.#registered = false;
+      this.#failures++;
+      const level = this.#failures === 1 ? 'warn' : 'debug';
+      this.#opts.log[level]({ edge: this.#opts.edgeUrl, err: (err as Error).message, failures: this.#failures }, 'edge registration failed, retrying');
+    }
+    if (this.#stopped) return;
+    const delay = this.#registered ? this.#intervalMs : Math.min(200 * 2 ** Math.min(this.#failures, 5), 5_000);
+    this.#timer = setTimeout(() => void this.#tick(), delay);
+    this.#timer.unref();
+  }
+
+  async #register(): Promise<void> {
+    const res = await this.#post('/api/nodes/register', { ...this.#opts.registration, load: this.#opts.load() });
+    const body = (await res.json().catch(() => ({}))) as { heartbeatIntervalMs?: unknown };
+    if (!res.ok) throw new Error(`edge answered HTTP ${res.status}`);
+    if (typeof body.heartbeatIntervalMs === 'number' && body.heartbeatIntervalMs >= 500) this.#intervalMs = body.heartbeatIntervalMs;
+    this.#registered = true;
+    this.#opts.log.info({ edge: this.#opts.edgeUrl, heartbeatIntervalMs: this.#intervalMs }, 'registered with edge');
+  }
+
+  async #heartbeat(): Promise<void> {
+    const res = await this.#post(`/api/nodes/${this.#opts.registration.nodeId}/heartbeat`, { load: this.#opts.load() });
+    await res.body?.cancel();
+    if (res.status === 409) {
+      this.#registered = false;
+      await this.#register();
+    } else if (!res.ok) {
+      throw new Error(`edge answered HTTP ${res.status}`);
+    }
+  }
+
+  #post(path: string, body: unknown): Promise<Response> {
+    return fetch(this.#opts.edgeUrl.replace(/\/+$/, '') + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#opts.secret}` },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(5_000),
+    });
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The edge ↔ media node protocol: the control API that only the edge may call, and the registration and
+ * heartbeats a media node sends to the edge. One schema source for both sides; each side parses what it
+ * receives. Requests carry `Authorization: Bearer <per-node secret>`, compared in constant time.
+ */
+import { z } from 'zod';
+import { RoomName } from './signaling.ts';
+import {
+  DtlsParameters,
+  MediaKind,
+  MediaSource,
+  RtpCapabilities,
+  RtpParameters,
+  TransportOptions,
+} from './media-types.ts';
+import { ErrorCode } from './errors.ts';
+
+export const NodeId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'node ids are 1-63 lowercase letters, digits or -');
+const Id = z.string().min(1).max(64);
+
+export const NodeLoad = z.object({
+  workers: z.number().int().min(0),
+  routers: z.number().int().min(0),
+  transports: z.number().int().min(0),
+  producers: z.number().int().min(0),
+  consumers: z.number().int().min(0),
+});
+export type NodeLoad = z.infer<typeof NodeLoad>;
+
+/** POST {edge}/api/nodes/register */
+export const NodeRegistration = z
+  .object({
+    nodeId: NodeId,
+    /** Base URL of the node's control API as the edge reaches it. */
+    controlUrl: z.url({ protocol: /^https?$/ }),
+    region: z.string().min(1).max(64),
+    operator: z.string().min(1).max(64),
+    load: NodeLoad,
+  })
+  .strict();
+export type NodeRegistration = z.infer<typeof NodeRegistration>;
+
+/** POST {edge}/api/nodes/:nodeId/heartbeat */
+export const NodeHeartbeat = z.object({ load: NodeLoad }).strict();
+export type NodeHeartbeat = z.infer<typeof NodeHeartbeat>;
+
+/** Control API operations: path, request body and response body. */
+export const control = {
+  /** POST /v1/rooms/:room/router — get or create the room's router (idempotent). */
+  ensureRouter: {
+    body: z.object({}).strict(),
+    response: z.object({ rtpCapabilities: RtpCapabilities }),
+  },
+  /** POST /v1/rooms/:room/transports */
+  createTransport: {
+    body: z.object({ participantId: Id, direction: z.enum(['send', 'recv']) }).strict(),
+    response: TransportOptions,
+  },
+  /** POST /v1/rooms/:room/transports/:transportId/connect */
+  connectTransport: {
+    body: z.object({ dtlsParameters: DtlsParameters }).strict(),
+    response: z.object({}),
+  },
+  /** POST /v1/rooms/:room/transports/:transportId/produce */
+  produce: {
+    body: z.object({ kind: MediaKind, rtpParameters: RtpParameters, source: MediaSource }).strict(),
+    response: z.object({ producerId: Id }),
+  },
+  /** POST /v1/rooms/:room/producers/:producerId/close */
+  closeProducer: { body: z.object({}).strict(), response: z.object({}) },
+  /** POST /v1/rooms/:room/transports/:transportId/consume */
+  consume: {
+    body: z.object({ producerId: Id, rtpCapabilities: RtpCapabilities }).strict(),
+    response: z.object({ consumerId: Id, producerId: Id, kind: MediaKind, rtpParameters: RtpParameters }),
+  },
+  /** POST /v1/rooms/:room/consumers/:consumerId/resume */
+  resumeConsumer: { body: z.object({}).strict(), response: z.object({}) },
+  /** POST /v1/rooms/:room/participants/:participantId/close — closes all its transports (idempotent). */
+  closeParticipant: { body: z.object({}).strict(), response: z.object({}) },
+  /** POST /v1/rooms/:room/close — closes the router (idempotent). */
+  closeRoom: { body: z.object({}).strict(), response: z.object({}) },
+} as const;
+
+export type ControlOp = keyof typeof control;
+export type ControlBody<O extends ControlOp> = z.infer<(typeof control)[O]['body']>;
+export type ControlResponse<O extends ControlOp> = z.infer<(typeof control)[O]['response']>;
+
+/** Error body of any control API or registry failure. */
+export const ControlError = z.object({
+  error: z.object({ code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]), message: z.string() }),
+});
+
+export { RoomName };

@@ -1,0 +1,52 @@
+/**
+ * Stable error codes shared by edge, media node and browser. A code never changes meaning; the human
+ * text next to it may. Clients switch on the code, never on the text.
+ */
+export const ErrorCode = {
+  /** The WebSocket frame was not valid JSON. */
+  BadJson: 'BAD_JSON',
+  /** The message did not match the schema of its method (wrong types, missing or extra fields). */
+  BadMessage: 'BAD_MESSAGE',
+  /** The method name is not one the edge knows. */
+  UnknownMethod: 'UNKNOWN_METHOD',
+  /** The message is larger than the edge's configured limit. */
+  MessageTooLarge: 'MESSAGE_TOO_LARGE',
+  /** `join` named a protocol version this edge does not speak. */
+  UnsupportedProtocolVersion: 'UNSUPPORTED_PROTOCOL_VERSION',
+  /** The request needs a joined participant (e.g. `consume` before `join`). */
+  NotJoined: 'NOT_JOINED',
+  /** `join` sent twice on one connection. */
+  AlreadyJoined: 'ALREADY_JOINED',
+  /** A transport, producer or consumer id that does not belong to this participant or room. */
+  NotFound: 'NOT_FOUND',
+  /** The participant cannot consume this producer with the RTP capabilities it sent. */
+  CannotConsume: 'CANNOT_CONSUME',
+  /** The room is full. */
+  RoomFull: 'ROOM_FULL',
+  /** No healthy media node is registered that may carry this room. */
+  NoMediaNode: 'NO_MEDIA_NODE',
+  /** The media node refused or failed the operation. */
+  MediaNodeError: 'MEDIA_NODE_ERROR',
+  /** Missing or wrong credentials (control API, node registry). */
+  Unauthorized: 'UNAUTHORIZED',
+  /** Anything unexpected. Details are logged on the server, never sent to the client. */
+  Internal: 'INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An error that carries a stable code and a text that is safe to show to the other side. */
+export class TreffpunktError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TreffpunktError';
+    this.code = code;
+  }
+}
+
+/** What crosses a boundary for any error: the code and a safe text, never a stack. */
+export function toWireError(err: unknown): { code: ErrorCode; message: string } {
+  if (err instanceof TreffpunktError) return { code: err.code, message: err.message };
+  return { code: ErrorCode.Internal, message: 'Internal error' };
+}
