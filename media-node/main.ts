@@ -1,70 +1,33 @@
 /**
- * treffpunkt-media-node: starts the mediasoup workers, the control API and the registration with the
- * edge. `node media-node/main.ts --help` lists every setting.
+ * treffpunkt-media-node, the command: `node media-node/main.ts --help` lists every setting.
  */
-import { serve } from '@hono/node-server';
-import { pino } from 'pino';
 import { helpText, loadMediaNodeConfig, MediaNodeConfigError, type MediaNodeConfig } from './config.ts';
-import { createControlApi } from './control-api.ts';
-import { MediaRooms } from './media-rooms.ts';
-import { EdgeRegistration } from './registration.ts';
-import { WorkerPool } from './worker-pool.ts';
+import { settleWorkerBinary } from './worker-binary.ts';
 
-export async function startMediaNode(config: MediaNodeConfig) {
-  const log = pino({ level: config.logLevel, base: { service: 'media-node', node: config.nodeId }, redact: ['secret', '*.secret'] });
-  let healthy = true;
-  const pool = await WorkerPool.create(config, log, () => {
-    // A dead worker takes its routers with it. Exit so that the supervisor restarts the node and the
-    // edge stops sending rooms here (heartbeats stop); rooms moving to another node is issue 6.
-    healthy = false;
-    setTimeout(() => process.exit(1), 500).unref();
-  });
-  const rooms = new MediaRooms(pool);
-  const app = createControlApi({ secret: config.secret, rooms, log, healthy: () => healthy });
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.apiHost, port: config.apiPort }, () => resolve(s));
-    s.once('error', reject);
-  });
-  log.info({ url: config.controlUrl }, 'control API listening');
-  const registration = new EdgeRegistration({
-    edgeUrl: config.edgeUrl,
-    secret: config.secret,
-    registration: { nodeId: config.nodeId, controlUrl: config.controlUrl, region: config.region, operator: config.operator },
-    load: () => rooms.load(),
-    log,
-  });
-  registration.start();
-  const close = async () => {
-    registration.stop();
-    await new Promise<void>((r) => server.close(() => r()));
-    pool.close();
-  };
-  return { rooms, registration, close, log };
+const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log(helpText());
+  process.exit(0);
 }
-
-if (import.meta.main) {
-  const argv = process.argv.slice(2);
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(helpText());
-    process.exit(0);
-  }
-  let config: MediaNodeConfig;
-  try {
-    config = loadMediaNodeConfig(argv, process.env);
-  } catch (err) {
-    console.error(`treffpunkt media node: ${err instanceof MediaNodeConfigError || err instanceof TypeError ? err.message : String(err)}`);
-    console.error('Run with --help to see every setting.');
-    process.exit(2);
-  }
-  startMediaNode(config).then(
-    (node) => {
-      const stop = () => node.close().then(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    },
-    (err) => {
-      console.error('treffpunkt media node failed to start:', (err as Error).message);
-      process.exit(1);
-    },
-  );
+let config: MediaNodeConfig;
+try {
+  config = loadMediaNodeConfig(argv, process.env);
+  settleWorkerBinary();
+} catch (err) {
+  console.error(`treffpunkt media node: ${(err as Error).message}`);
+  console.error('Run with --help to see every setting.');
+  process.exit(2);
 }
+// Imported only now: mediasoup reads MEDIASOUP_WORKER_BIN when it is loaded.
+const { startMediaNode } = await import('./node.ts');
+startMediaNode(config).then(
+  (node) => {
+    const stop = () => node.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  },
+  (err) => {
+    console.error('treffpunkt media node failed to start:', (err as Error).message);
+    process.exit(1);
+  },
+);

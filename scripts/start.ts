@@ -1,0 +1,56 @@
+/**
+ * All-in-one: the Node edge and one media node on this machine, a meeting at http://localhost:8080/.
+ * `npm start` runs scripts/setup.sh first. Settings come from the environment (docs/configuration.md);
+ * the node secret is random per start unless TREFFPUNKT_NODE_SECRET is set.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const nodeId = process.env.TREFFPUNKT_NODE_ID ?? 'local-1';
+const secret = process.env.TREFFPUNKT_NODE_SECRET ?? randomBytes(24).toString('base64url');
+const host = process.env.TREFFPUNKT_EDGE_HOST ?? '127.0.0.1';
+const port = process.env.TREFFPUNKT_EDGE_PORT ?? '8080';
+const edgeUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+const children: ChildProcess[] = [];
+const run = (script: string, env: Record<string, string>) => {
+  const child = spawn(process.execPath, [script], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' });
+  child.on('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`[start] ${script} exited (${signal ?? code}); stopping`);
+    stop(1);
+  });
+  children.push(child);
+};
+
+let stopping = false;
+function stop(code: number) {
+  stopping = true;
+  for (const c of children) c.kill('SIGTERM');
+  setTimeout(() => process.exit(code), 1500).unref();
+}
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
+
+run('edge/node/entry.ts', { TREFFPUNKT_NODE_SECRETS: `${nodeId}=${secret}`, TREFFPUNKT_EDGE_HOST: host, TREFFPUNKT_EDGE_PORT: port });
+run('media-node/main.ts', { TREFFPUNKT_NODE_ID: nodeId, TREFFPUNKT_NODE_SECRET: secret, TREFFPUNKT_EDGE_URL: edgeUrl });
+
+// Tell the person where to go once the media node is registered.
+const deadline = Date.now() + 30_000;
+const poll = setInterval(async () => {
+  try {
+    const health = (await (await fetch(`${edgeUrl}/healthz`)).json()) as { mediaNodes: number };
+    if (health.mediaNodes > 0) {
+      clearInterval(poll);
+      console.log(`\n  Treffpunkt is running: open ${edgeUrl.replace('127.0.0.1', 'localhost')}/ in your browser (Ctrl+C stops it)\n`);
+    }
+  } catch {
+    // not up yet
+  }
+  if (Date.now() > deadline) {
+    clearInterval(poll);
+    console.error('[start] the media node did not register within 30 s; see the log above');
+  }
+}, 300);
