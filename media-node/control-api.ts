@@ -30,9 +30,15 @@ export function createControlApi(opts: { secret: string; rooms: MediaRooms; log:
 
   app.onError((err, c) => {
     if (err instanceof TreffpunktError) return c.json({ error: { code: err.code, message: err.message } }, STATUS[err.code] ?? 500);
-    log.error({ path: c.req.path, err: { message: (err as Error).message, stack: (err as Error).stack } }, 'control request failed');
-    // mediasoup's own messages (e.g. invalid RTP parameters) are safe to pass on; stacks never are.
-    return c.json({ error: { code: ErrorCode.MediaNodeError, message: (err as Error).message?.slice(0, 300) ?? 'failed' } }, 500);
+    const e = err as Error;
+    // mediasoup throws TypeError/UnsupportedError for parameters it refuses: the caller's mistake, not
+    // ours. Its message is safe to pass on; a stack never is.
+    if (e.name === 'TypeError' || e.name === 'UnsupportedError') {
+      log.warn({ path: c.req.path, err: e.message }, 'control request refused by mediasoup');
+      return c.json({ error: { code: ErrorCode.MediaNodeError, message: e.message.slice(0, 300) } }, 400);
+    }
+    log.error({ path: c.req.path, err: { message: e.message, stack: e.stack } }, 'control request failed');
+    return c.json({ error: { code: ErrorCode.MediaNodeError, message: 'media operation failed' } }, 500);
   });
   app.notFound((c) => c.json({ error: { code: ErrorCode.NotFound, message: 'not found' } }, 404));
 

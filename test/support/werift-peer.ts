@@ -1,0 +1,119 @@
+/**
+ * A non-browser WebRTC participant built on werift (a WebRTC stack in TypeScript nobody here wrote). It
+ * does real ICE, DTLS and SRTP with the media node's WebRtcServer, through the edge's signaling: the
+ * scripted client of the integration tests and of the join benchmark. Audio only (Opus).
+ *
+ * mediasoup is ICE-lite and has no SDP; like mediasoup-client, we write the remote answer from the
+ * transport parameters the edge returns (the shape proven by ../shared/tools/mediasoup-proof).
+ */
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+import type { TransportOptions } from '../../shared/media-types.ts';
+import type { SignalingClient } from './signaling-client.ts';
+import { waitFor } from './poll.ts';
+
+const IP = '127.0.0.1';
+
+export function opusPayloadType(routerRtpCapabilities: { codecs?: { mimeType: string; preferredPayloadType?: number }[] }): number {
+  const pt = routerRtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === 'audio/opus')?.preferredPayloadType;
+  if (pt === undefined) throw new Error('the router offers no Opus');
+  return pt;
+}
+
+function newPeer(pt: number) {
+  return new RTCPeerConnection({
+    codecs: { audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: pt })], video: [] },
+    headerExtensions: { audio: [], video: [] },
+    // werift falls back to a public STUN server when none is given: point it at loopback instead.
+    iceServers: [{ urls: `stun:${IP}:3478` }],
+    iceStunGatherTimeout: 1,
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: [IP],
+  });
+}
+
+async function localFingerprint(pc: RTCPeerConnection) {
+  await pc.setLocalDescription(await pc.createOffer());
+  await waitFor('werift ICE gathering', () => pc.iceGatheringState === 'complete', 10_000);
+  const m = /a=fingerprint:(\S+) (\S+)/.exec(pc.localDescription!.sdp);
+  if (!m) throw new Error('werift offer has no fingerprint');
+  return { algorithm: m[1]!, value: m[2]! };
+}
+
+/** The remote (mediasoup) answer for a one-m-line offer. */
+function answerSdp(t: TransportOptions, pt: number, direction: 'recvonly' | 'sendonly', ssrc?: number): string {
+  const fp = t.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256')!;
+  const cand = t.iceCandidates.find((c) => c.protocol === 'udp')!;
+  return [
+    'v=0', `o=mediasoup 1 1 IN IP4 ${IP}`, 's=-', 't=0 0', 'a=ice-lite', 'a=group:BUNDLE 0', 'a=msid-semantic: WMS *',
+    `a=fingerprint:sha-256 ${fp.value}`,
+    `m=audio ${cand.port} UDP/TLS/RTP/SAVPF ${pt}`, `c=IN IP4 ${IP}`, 'a=mid:0',
+    `a=ice-ufrag:${t.iceParameters.usernameFragment}`, `a=ice-pwd:${t.iceParameters.password}`,
+    'a=setup:passive', `a=${direction}`, 'a=rtcp-mux', `a=rtpmap:${pt} opus/48000/2`,
+    ...(ssrc ? ['a=msid:ms-stream ms-track', `a=ssrc:${ssrc} cname:mediasoup`] : []),
+    `a=candidate:${cand.foundation} 1 udp ${cand.priority} ${cand.address} ${cand.port} typ host`, 'a=end-of-candidates', '',
+  ].join('\r\n');
+}
+
+/** Publishes an Opus track through a send transport; returns the producer id and a way to feed RTP. */
+export async function publishAudio(client: SignalingClient, pt: number) {
+  const t = await client.request('createTransport', { direction: 'send' });
+  const pc = newPeer(pt);
+  const track = new MediaStreamTrack({ kind: 'audio' });
+  const tx = pc.addTransceiver(track, { direction: 'sendonly' });
+  const fingerprint = await localFingerprint(pc);
+  await client.request('connectTransport', { transportId: t.id, dtlsParameters: { role: 'client', fingerprints: [fingerprint] } });
+  const { producerId } = await client.request('produce', {
+    transportId: t.id,
+    kind: 'audio',
+    source: 'microphone',
+    rtpParameters: { codecs: [{ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: pt }], encodings: [{ ssrc: tx.sender.ssrc }] },
+  });
+  await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp(t, pt, 'recvonly') });
+  await waitFor('the sending peer to connect', () => pc.connectionState === 'connected', 15_000);
+  return { pc, producerId, transportId: t.id, writeRtp: (packet: Buffer) => track.writeRtp(packet) };
+}
+
+/** Receives one producer through a recv transport; counts the RTP packets werift decrypts. */
+export async function receiveAudio(client: SignalingClient, pt: number, producerId: string) {
+  const t = await client.request('createTransport', { direction: 'recv' });
+  const pc = newPeer(pt);
+  const tx = pc.addTransceiver('audio', { direction: 'recvonly' });
+  const received = { packets: 0, ssrc: 0 };
+  tx.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((rtp) => {
+    received.packets++;
+    received.ssrc = rtp.header.ssrc;
+  }));
+  const fingerprint = await localFingerprint(pc);
+  await client.request('connectTransport', { transportId: t.id, dtlsParameters: { role: 'client', fingerprints: [fingerprint] } });
+  const consumer = await client.request('consume', {
+    transportId: t.id,
+    producerId,
+    rtpCapabilities: { codecs: [{ kind: 'audio', mimeType: 'audio/opus', preferredPayloadType: pt, clockRate: 48000, channels: 2, rtcpFeedback: [] }], headerExtensions: [] },
+  });
+  const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;
+  await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp(t, pt, 'sendonly', ssrc) });
+  await waitFor('the receiving peer to connect', () => pc.connectionState === 'connected', 15_000);
+  await client.request('resumeConsumer', { consumerId: consumer.consumerId });
+  return { pc, transportId: t.id, consumerId: consumer.consumerId, ssrc, received };
+}
+
+/** Real Opus RTP from ffmpeg (a sine tone), fed into `write` for `seconds`. Resolves with the packet count. */
+export async function ffmpegOpus(pt: number, seconds: number, write: (packet: Buffer) => void): Promise<number> {
+  const sock = createSocket('udp4');
+  let packets = 0;
+  sock.on('message', (msg) => {
+    packets++;
+    write(msg);
+  });
+  await new Promise<void>((r) => sock.bind(0, IP, () => r()));
+  const ff = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
+    '-c:a', 'libopus', '-ac', '2', '-b:a', '64k', '-payload_type', String(pt), '-f', 'rtp', `rtp://${IP}:${sock.address().port}?pkt_size=1200`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  ff.stderr.on('data', (d) => (stderr += d));
+  const code = await new Promise<number | null>((r) => ff.on('exit', r));
+  sock.close();
+  if (code !== 0) throw new Error(`ffmpeg failed (${code}): ${stderr}`);
+  return packets;
+}

@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadMediaNodeConfig, MediaNodeConfigError, helpText, SETTINGS } from '../../media-node/config.ts';
+import { ConfigError, parseEdgeConfig } from '../../edge/core/config.ts';
+
+const base = { TREFFPUNKT_NODE_ID: 'n1', TREFFPUNKT_NODE_SECRET: 's'.repeat(16), TREFFPUNKT_EDGE_URL: 'http://127.0.0.1:8080', TREFFPUNKT_NODE_WORKERS: '2' };
+
+function problems(argv: string[], env: Record<string, string>): string[] {
+  try {
+    loadMediaNodeConfig(argv, env);
+  } catch (err) {
+    if (err instanceof MediaNodeConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+test('media node: defaults fill a minimal config', () => {
+  const c = loadMediaNodeConfig([], base);
+  assert.equal(c.listenIp, '127.0.0.1');
+  assert.equal(c.rtcPort, 40000);
+  assert.equal(c.controlUrl, 'http://127.0.0.1:4000');
+  assert.equal(c.workers, 2);
+});
+
+test('media node: flags override environment', () => {
+  assert.equal(loadMediaNodeConfig(['--rtc-port', '41000'], { ...base, TREFFPUNKT_NODE_RTC_PORT: '42000' }).rtcPort, 41000);
+});
+
+test('media node: each wrong setting is named with the reason', () => {
+  assert.match(problems([], {}).join('\n'), /TREFFPUNKT_NODE_ID.*required[\s\S]*TREFFPUNKT_EDGE_URL.*required[\s\S]*TREFFPUNKT_NODE_SECRET.*required/);
+  assert.match(problems([], { ...base, TREFFPUNKT_NODE_SECRET: 'short' }).join(), /TREFFPUNKT_NODE_SECRET.*at least 16/);
+  assert.match(problems([], { ...base, TREFFPUNKT_NODE_LISTEN_IP: '0.0.0.0' }).join(), /TREFFPUNKT_NODE_ANNOUNCED_ADDRESS.*required when listen-ip is 0.0.0.0/);
+  assert.match(problems([], { ...base, TREFFPUNKT_NODE_LISTEN_IP: '0.0.0.0', TREFFPUNKT_NODE_ANNOUNCED_ADDRESS: '0.0.0.0' }).join(), /not an address that browsers can connect to/);
+  assert.match(problems([], { ...base, TREFFPUNKT_NODE_ANNOUNCED_ADDRESS: '239.1.1.1' }).join(), /multicast/);
+  assert.match(problems([], { ...base, TREFFPUNKT_NODE_ANNOUNCED_ADDRESS: 'not an ip!' }).join(), /IP address or a DNS name/);
+  assert.match(problems([], { ...base, TREFFPUNKT_NODE_LISTEN_IP: '300.1.1.1' }).join(), /TREFFPUNKT_NODE_LISTEN_IP.*IPv4 or IPv6/);
+  assert.match(problems([], { ...base, TREFFPUNKT_NODE_RTC_PORT: '40100' }).join(), /overlap the worker port range/);
+  assert.match(problems([], { ...base, TREFFPUNKT_NODE_API_PORT: '40001' }).join(), /is one of the WebRTC ports/);
+  assert.match(problems([], { ...base, TREFFPUNKT_NODE_WORKER_MIN_PORT: '5000', TREFFPUNKT_NODE_WORKER_MAX_PORT: '4000' }).join(), /must not be above worker-max-port/);
+  assert.match(problems([], { ...base, TREFFPUNKT_EDGE_URL: 'ftp://x' }).join(), /http\(s\) URL/);
+  assert.match(problems([], { ...base, TREFFPUNKT_NODE_ID: 'Bad_Id' }).join(), /TREFFPUNKT_NODE_ID/);
+  assert.throws(() => loadMediaNodeConfig(['--no-such-flag', 'x'], base), /no-such-flag/);
+});
+
+test('media node: a secret file readable by others is refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tp-secret-'));
+  const file = join(dir, 'secret');
+  writeFileSync(file, 'f'.repeat(32));
+  const env = { ...base, TREFFPUNKT_NODE_SECRET: '', TREFFPUNKT_NODE_SECRET_FILE: file };
+  chmodSync(file, 0o644);
+  assert.match(problems([], env).join(), /readable by group or others/);
+  chmodSync(file, 0o600);
+  assert.equal(loadMediaNodeConfig([], env).secret, 'f'.repeat(32));
+});
+
+test('media node: --help lists every setting', () => {
+  const help = helpText();
+  for (const s of Object.values(SETTINGS)) {
+    assert.ok(help.includes(`--${s.flag}`), s.flag);
+    assert.ok(help.includes(s.env), s.env);
+  }
+});
+
+test('edge: node secrets are parsed and checked', () => {
+  const c = parseEdgeConfig({ TREFFPUNKT_NODE_SECRETS: 'a=0123456789abcdef, b-2=fedcba9876543210' });
+  assert.equal(c.nodeSecrets.get('b-2'), 'fedcba9876543210');
+  assert.equal(c.maxMessageBytes, 65536);
+  const err = (env: Record<string, string>) => {
+    try {
+      parseEdgeConfig(env);
+    } catch (e) {
+      return (e as ConfigError).problems.join('\n');
+    }
+    return '';
+  };
+  assert.match(err({}), /TREFFPUNKT_NODE_SECRETS: is required/);
+  assert.match(err({ TREFFPUNKT_NODE_SECRETS: 'a=short' }), /at least 16/);
+  assert.match(err({ TREFFPUNKT_NODE_SECRETS: 'a=0123456789abcdef,a=0123456789abcdef' }), /listed twice/);
+  assert.match(err({ TREFFPUNKT_NODE_SECRETS: '=0123456789abcdef' }), /valid node id/);
+  assert.match(err({ TREFFPUNKT_NODE_SECRETS: 'a=0123456789abcdef', TREFFPUNKT_ROOM_CAPACITY: '0' }), /TREFFPUNKT_ROOM_CAPACITY/);
+});

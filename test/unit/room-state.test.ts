@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RoomState } from '../../edge/core/room-state.ts';
+import { TreffpunktError } from '../../shared/errors.ts';
+import { SerialQueue } from '../../edge/core/serial-queue.ts';
+
+const code = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (err) {
+    return (err as TreffpunktError).code;
+  }
+  return 'no error';
+};
+
+test('participants join and leave; each carries its media node', () => {
+  const room = new RoomState('r', 10);
+  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n1', joinedAt: 1 });
+  room.addParticipant({ id: 'b', name: 'B', nodeId: 'n2', joinedAt: 2 });
+  assert.equal(room.size, 2);
+  assert.deepEqual(room.nodeIds().sort(), ['n1', 'n2']);
+  assert.deepEqual(room.others('a').map((p) => p.id), ['b']);
+  assert.equal(room.removeParticipant('a')?.name, 'A');
+  assert.equal(room.removeParticipant('a'), undefined);
+  assert.deepEqual(room.nodeIds(), ['n2']);
+});
+
+test('capacity is enforced and duplicate ids refused', () => {
+  const room = new RoomState('r', 1);
+  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1 });
+  assert.equal(code(() => room.addParticipant({ id: 'b', name: 'B', nodeId: 'n', joinedAt: 1 })), 'ROOM_FULL');
+  const big = new RoomState('r', 5);
+  big.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1 });
+  assert.equal(code(() => big.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1 })), 'ALREADY_JOINED');
+});
+
+test('transports, producers and consumers belong to their participant', () => {
+  const room = new RoomState('r', 5);
+  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1 });
+  room.addParticipant({ id: 'b', name: 'B', nodeId: 'n', joinedAt: 1 });
+  room.addTransport('a', 'ta', 'send');
+  room.addTransport('b', 'tb', 'recv');
+  room.requireTransport('a', 'ta', 'send');
+  assert.equal(code(() => room.requireTransport('a', 'ta', 'recv')), 'NOT_FOUND');
+  assert.equal(code(() => room.requireTransport('a', 'tb')), 'NOT_FOUND');
+  room.addProducer('a', 'pa', { kind: 'video', source: 'camera' });
+  assert.equal(room.producerOwner('pa').id, 'a');
+  assert.deepEqual(room.others('b')[0]?.producers, [{ id: 'pa', kind: 'video', source: 'camera' }]);
+  assert.equal(code(() => room.removeProducer('b', 'pa')), 'NOT_FOUND');
+  room.addConsumer('b', 'cb');
+  assert.equal(code(() => room.requireConsumer('a', 'cb')), 'NOT_FOUND');
+  room.removeProducer('a', 'pa');
+  assert.equal(code(() => room.producerOwner('pa')), 'NOT_FOUND');
+  assert.equal(code(() => room.participant('zz')), 'NOT_JOINED');
+});
+
+test('the serial queue runs tasks one at a time, in order, past failures', async () => {
+  const q = new SerialQueue();
+  const log: string[] = [];
+  let running = 0;
+  const task = (name: string, fail = false) => async () => {
+    running++;
+    assert.equal(running, 1, 'only one task at a time');
+    log.push(`start ${name}`);
+    await new Promise((r) => setImmediate(r));
+    log.push(`end ${name}`);
+    running--;
+    if (fail) throw new Error(name);
+    return name;
+  };
+  const results = await Promise.allSettled([q.run(task('a')), q.run(task('b', true)), q.run(task('c'))]);
+  assert.deepEqual(log, ['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+});
