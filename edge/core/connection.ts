@@ -5,4 +5,10 @@
 export interface Connection {
   send(data: string): void;
   close(code: number, reason: string): void;
+  /**
+   * The participant this socket joined as, undefined before `join` and after leaving. Kept with the
+   * socket itself (a Durable Object stores it in the socket's attachment), so that it survives
+   * hibernation: after a wake-up the room finds its participants' sockets again from this alone.
+   */
+  participantId: string | undefined;
 }

@@ -6,6 +6,7 @@
 import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
 import type { MediaKind, MediaSource } from '../../shared/media-types.ts';
 import type { ParticipantInfo } from '../../shared/signaling.ts';
+import type { ParticipantSnapshot } from './room-store.ts';
 
 export interface ProducerState {
   kind: MediaKind;
@@ -98,6 +99,27 @@ export class RoomState {
     if (!this.participant(participantId).consumers.has(consumerId)) {
       throw new TreffpunktError(ErrorCode.NotFound, `no consumer ${consumerId} of yours`);
     }
+  }
+
+  toSnapshot(): ParticipantSnapshot[] {
+    return [...this.participants.values()].map((p) => ({
+      id: p.id,
+      name: p.name,
+      nodeId: p.nodeId,
+      joinedAt: p.joinedAt,
+      transports: [...p.transports],
+      producers: [...p.producers],
+      consumers: [...p.consumers],
+    }));
+  }
+
+  /** Rebuilds the state after a restart or eviction, as it was saved. */
+  static fromSnapshot(name: string, capacity: number, participants: ParticipantSnapshot[]): RoomState {
+    const room = new RoomState(name, capacity);
+    for (const p of participants) {
+      room.participants.set(p.id, { ...p, transports: new Map(p.transports), producers: new Map(p.producers), consumers: new Set(p.consumers) });
+    }
+    return room;
   }
 
   info(p: ParticipantState): ParticipantInfo {

@@ -2,6 +2,10 @@
  * The room actor: parses every frame a participant sends, runs requests one at a time (SerialQueue),
  * keeps the room state and tells the others what changed. Runtime-neutral: a room host (in-process on
  * Node, a Durable Object on Cloudflare) owns one Room per room name and feeds it socket events.
+ *
+ * Every wake-up may be a cold start: the state is loaded from the RoomStore before the first request
+ * and saved after every change; sockets are found again through `connections()` and their
+ * `participantId`, never through memory.
  */
 import { ErrorCode, toWireError, TreffpunktError } from '../../shared/errors.ts';
 import { SUPPORTED_PROTOCOL_VERSIONS, PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
@@ -22,12 +26,16 @@ import { RoomState } from './room-state.ts';
 import { SerialQueue } from './serial-queue.ts';
 import type { MediaNodeClient } from './media-node-client.ts';
 import type { RtpCapabilities } from '../../shared/media-types.ts';
+import type { RoomStore } from './room-store.ts';
 
 export interface RoomDeps {
   nodes: MediaNodes;
   log: Logger;
   maxMessageBytes: number;
   capacity: number;
+  store: RoomStore;
+  /** The room's open sockets, joined or not (a Durable Object asks its runtime: ctx.getWebSockets()). */
+  connections(): Iterable<Connection>;
   /** Called when the last participant has left, so the host can forget the room. */
   onEmpty?: () => void;
 }
@@ -37,13 +45,11 @@ type Handler<M extends Method> = (conn: Connection, params: Params<M>) => Promis
 export class Room {
   readonly name: string;
   readonly #deps: RoomDeps;
-  readonly #state: RoomState;
+  #state: RoomState;
   readonly #queue = new SerialQueue();
-  /** Which participant each open connection is, once it has joined. */
-  readonly #participantOf = new Map<Connection, string>();
-  readonly #connectionOf = new Map<string, Connection>();
   /** Router RTP capabilities per media node, fetched once per node. */
-  readonly #routerCaps = new Map<string, RtpCapabilities>();
+  #routerCaps = new Map<string, RtpCapabilities>();
+  #loaded = false;
 
   constructor(name: string, deps: RoomDeps) {
     this.name = name;
@@ -88,7 +94,7 @@ export class Room {
     // ping is answered at once: a keep-alive must not wait behind slow media node calls.
     const run = () => handler(conn, params.data as Params<Method>);
     try {
-      const result = await (m === 'ping' ? run() : this.#queue.run(run));
+      const result = await (m === 'ping' ? run() : this.#queue.run(() => this.#mutate(run)));
       conn.send(JSON.stringify({ id, ok: true, result }));
       if (m === 'leave') conn.close(CloseCode.Left, 'left');
     } catch (err) {
@@ -98,12 +104,40 @@ export class Room {
 
   /** The socket closed (or errored): the participant leaves if it had joined. */
   async onClose(conn: Connection): Promise<void> {
-    await this.#queue.run(() => this.#leave(conn)).catch((err) => this.#deps.log.error({ room: this.name, ...errorFields(err) }, 'leave on close failed'));
+    await this.#queue.run(() => this.#mutate(() => this.#leave(conn))).catch((err) => this.#deps.log.error({ room: this.name, ...errorFields(err) }, 'leave on close failed'));
+  }
+
+  /** Runs a task against the loaded state and saves the state afterwards, whether the task failed or not. */
+  async #mutate<T>(task: () => Promise<T>): Promise<T> {
+    await this.#load();
+    try {
+      return await task();
+    } finally {
+      await this.#deps.store.save(this.#state.size === 0 ? undefined : { participants: this.#state.toSnapshot(), routerCaps: [...this.#routerCaps] });
+    }
+  }
+
+  /**
+   * Loads the saved state once per actor lifetime. Participants whose socket is gone (the actor was
+   * restarted, not just hibernated) have left: they are removed, the others are told, the node cleans up.
+   */
+  async #load(): Promise<void> {
+    if (this.#loaded) return;
+    this.#loaded = true;
+    const snapshot = await this.#deps.store.load();
+    if (!snapshot) return;
+    this.#state = RoomState.fromSnapshot(this.name, this.#deps.capacity, snapshot.participants);
+    this.#routerCaps = new Map(snapshot.routerCaps);
+    const live = new Set([...this.#deps.connections()].map((c) => c.participantId).filter(Boolean));
+    for (const id of [...this.#state.participants.keys()]) {
+      if (!live.has(id)) await this.#removeParticipant(id);
+    }
+    this.#deps.log.info({ room: this.name, participants: this.#state.size }, 'room state restored');
   }
 
   readonly #handlers: { [M in Method]: Handler<M> } = {
     join: async (conn, { protocolVersion, name }) => {
-      if (this.#participantOf.has(conn)) throw new TreffpunktError(ErrorCode.AlreadyJoined, 'this connection has already joined');
+      if (conn.participantId) throw new TreffpunktError(ErrorCode.AlreadyJoined, 'this connection has already joined');
       if (!SUPPORTED_PROTOCOL_VERSIONS.includes(protocolVersion)) {
         throw new TreffpunktError(ErrorCode.UnsupportedProtocolVersion, `protocol version ${protocolVersion} is not supported; this edge speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`);
       }
@@ -112,8 +146,7 @@ export class Room {
       const routerRtpCapabilities = await this.#routerCapabilities(node);
       const id = crypto.randomUUID();
       const participant = this.#state.addParticipant({ id, name, nodeId: node.nodeId, joinedAt: Date.now() });
-      this.#participantOf.set(conn, id);
-      this.#connectionOf.set(id, conn);
+      conn.participantId = id;
       this.#deps.log.info({ room: this.name, participant: id, node: node.nodeId, size: this.#state.size }, 'participant joined');
       this.#broadcast('participantJoined', { participant: this.#state.info(participant) }, id);
       return { protocolVersion: PROTOCOL_VERSION, participantId: id, routerRtpCapabilities, participants: this.#state.others(id) };
@@ -184,7 +217,7 @@ export class Room {
   };
 
   #joined(conn: Connection) {
-    const id = this.#participantOf.get(conn);
+    const id = conn.participantId;
     if (!id) throw new TreffpunktError(ErrorCode.NotJoined, 'join the room first');
     return this.#state.participant(id);
   }
@@ -199,10 +232,13 @@ export class Room {
   }
 
   async #leave(conn: Connection): Promise<void> {
-    const id = this.#participantOf.get(conn);
+    const id = conn.participantId;
     if (!id) return;
-    this.#participantOf.delete(conn);
-    this.#connectionOf.delete(id);
+    conn.participantId = undefined;
+    await this.#removeParticipant(id);
+  }
+
+  async #removeParticipant(id: string): Promise<void> {
     const p = this.#state.removeParticipant(id);
     if (!p) return;
     this.#deps.log.info({ room: this.name, participant: id, size: this.#state.size }, 'participant left');
@@ -226,8 +262,9 @@ export class Room {
 
   #broadcast<E extends EventName>(event: E, data: EventData<E>, exceptParticipantId?: string): void {
     const frame = JSON.stringify({ event, data });
-    for (const [pid, conn] of this.#connectionOf) {
-      if (pid === exceptParticipantId) continue;
+    for (const conn of this.#deps.connections()) {
+      const pid = conn.participantId;
+      if (!pid || pid === exceptParticipantId || !this.#state.participants.has(pid)) continue;
       try {
         conn.send(frame);
       } catch (err) {

@@ -1,31 +1,52 @@
 /**
  * In-process room actors for the Node edge: one Room per room name, created on first use and dropped
- * when its last participant leaves. Node runs JavaScript on one thread and each Room serialises its own
- * requests, so "get or create" here cannot race.
+ * when its last socket is gone. Node runs JavaScript on one thread and each Room serialises its own
+ * requests, so "get or create" here cannot race. Room state lives in memory (MemoryRoomStore): a Node
+ * edge's rooms last as long as its process.
  */
+import type { Connection } from '../core/connection.ts';
 import { Room, type RoomDeps } from '../core/room.ts';
+import { MemoryRoomStore } from '../core/room-store.ts';
+
+interface HostedRoom {
+  room: Room;
+  connections: Set<Connection>;
+}
 
 export class InProcessRoomHost {
-  readonly #rooms = new Map<string, Room>();
-  readonly #deps: Omit<RoomDeps, 'onEmpty'>;
+  readonly #rooms = new Map<string, HostedRoom>();
+  readonly #deps: Omit<RoomDeps, 'onEmpty' | 'store' | 'connections'>;
 
-  constructor(deps: Omit<RoomDeps, 'onEmpty'>) {
+  constructor(deps: Omit<RoomDeps, 'onEmpty' | 'store' | 'connections'>) {
     this.#deps = deps;
   }
 
-  get(name: string): Room {
-    let room = this.#rooms.get(name);
-    if (!room) {
-      const created: Room = new Room(name, {
-        ...this.#deps,
-        onEmpty: () => {
-          if (this.#rooms.get(name) === created && created.participantCount === 0) this.#rooms.delete(name);
-        },
-      });
-      room = created;
-      this.#rooms.set(name, room);
+  #hosted(name: string): HostedRoom {
+    let hosted = this.#rooms.get(name);
+    if (!hosted) {
+      const connections = new Set<Connection>();
+      const room = new Room(name, { ...this.#deps, store: new MemoryRoomStore(), connections: () => connections });
+      hosted = { room, connections };
+      this.#rooms.set(name, hosted);
     }
-    return room;
+    return hosted;
+  }
+
+  /** A socket opened for `name`: the room sees it from now on. */
+  open(name: string): { room: Room; conn: Connection } {
+    const hosted = this.#hosted(name);
+    const conn: Connection = { send: () => {}, close: () => {}, participantId: undefined };
+    hosted.connections.add(conn);
+    return { room: hosted.room, conn };
+  }
+
+  /** The socket closed: the participant leaves, and an empty room is forgotten. */
+  async close(name: string, conn: Connection): Promise<void> {
+    const hosted = this.#rooms.get(name);
+    if (!hosted) return;
+    await hosted.room.onClose(conn);
+    hosted.connections.delete(conn);
+    if (hosted.connections.size === 0 && hosted.room.participantCount === 0 && this.#rooms.get(name) === hosted) this.#rooms.delete(name);
   }
 
   get size(): number {

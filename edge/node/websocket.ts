@@ -6,8 +6,8 @@
 import { createNodeWebSocket } from '@hono/node-ws';
 import type { Context, Hono } from 'hono';
 import type { Connection } from '../core/connection.ts';
-import type { Logger } from '../core/logger.ts';
-import { errorFields } from '../core/logger.ts';
+import type { Room } from '../core/room.ts';
+import { errorFields, type Logger } from '../core/logger.ts';
 import type { InProcessRoomHost } from './room-host.ts';
 
 export function createNodeRoomSockets(app: Hono, rooms: InProcessRoomHost, maxFrameBytes: number, log: Logger) {
@@ -16,18 +16,20 @@ export function createNodeRoomSockets(app: Hono, rooms: InProcessRoomHost, maxFr
   (nodeWs.wss.options as { maxPayload?: number }).maxPayload = maxFrameBytes;
 
   const roomSocket = (c: Context, roomName: string) => {
-    let conn: Connection | undefined;
+    let opened: { room: Room; conn: Connection } | undefined;
     const handler = nodeWs.upgradeWebSocket(() => ({
       onOpen: (_evt, ws) => {
-        conn = { send: (data) => ws.send(data), close: (code, reason) => ws.close(code, reason) };
+        opened = rooms.open(roomName);
+        opened.conn.send = (data) => ws.send(data);
+        opened.conn.close = (code, reason) => ws.close(code, reason);
       },
-      onMessage: (evt, _ws) => {
+      onMessage: (evt) => {
         const data = evt.data;
         const frame = typeof data === 'string' ? data : data instanceof ArrayBuffer ? data : new ArrayBuffer(0);
-        if (conn) void rooms.get(roomName).onMessage(conn, frame);
+        if (opened) void opened.room.onMessage(opened.conn, frame);
       },
       onClose: () => {
-        if (conn) void rooms.get(roomName).onClose(conn);
+        if (opened) void rooms.close(roomName, opened.conn);
       },
       onError: (err) => log.debug({ room: roomName, ...errorFields(err) }, 'websocket error'),
     }));

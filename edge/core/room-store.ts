@@ -1,0 +1,41 @@
+/**
+ * Where a room keeps what it must not lose when its actor is evicted or restarted: the participants with
+ * their media node, transports, producers and consumers, and the router capabilities per node. A Durable
+ * Object writes it to its SQLite-backed storage; the Node edge keeps it in memory (its rooms live as long
+ * as the process).
+ */
+import type { RtpCapabilities } from '../../shared/media-types.ts';
+import type { ProducerState } from './room-state.ts';
+
+export interface ParticipantSnapshot {
+  id: string;
+  name: string;
+  nodeId: string;
+  joinedAt: number;
+  transports: [string, 'send' | 'recv'][];
+  producers: [string, ProducerState][];
+  consumers: string[];
+}
+
+export interface RoomSnapshot {
+  participants: ParticipantSnapshot[];
+  routerCaps: [string, RtpCapabilities][];
+}
+
+export interface RoomStore {
+  load(): Promise<RoomSnapshot | undefined>;
+  /** Saves the snapshot; `undefined` deletes it (the room is empty). */
+  save(snapshot: RoomSnapshot | undefined): Promise<void>;
+}
+
+export class MemoryRoomStore implements RoomStore {
+  #snapshot: RoomSnapshot | undefined;
+
+  async load(): Promise<RoomSnapshot | undefined> {
+    return this.#snapshot;
+  }
+
+  async save(snapshot: RoomSnapshot | undefined): Promise<void> {
+    this.#snapshot = snapshot;
+  }
+}
