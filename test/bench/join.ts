@@ -1,0 +1,474 @@
+/**
+ * Join benchmark: measured, not asserted. Starts the real stack (Node edge + media node + mediasoup
+ * worker, loopback only) and prints join latency and process RSS; it fails only if the protocol does.
+ *
+ *   (a) WebSocket open → `join` reply (carries the router RTP capabilities)
+ *   (b) WebSocket open → first consumer ready: join, createTransport(recv), connectTransport, consume the
+ *       audio producer of a participant already in the room, resumeConsumer; "ready" = the resume reply.
+ *       The consuming side does no ICE/DTLS (well-formed fake DTLS fingerprint): this is signaling + SFU
+ *       setup, not media connectivity.
+ *   baseline  `ping` round trip on already-open, joined sockets (answered by the edge without the room
+ *       queue and without the media node): what plain WebSocket round trips cost on this machine.
+ *
+ * Each case runs N sequential joins (each participant leaves before the next joins, so the room stays at
+ * 2 participants) and M concurrent joins (all opened at once into one room and left connected).
+ *
+ *   node test/bench/join.ts [--sequential 200] [--concurrent 50] [--warmup 10] [--workers 1]
+ *
+ * Prints tables, then one line `BENCH_JSON {...}` with every number. See docs/benchmarks.md.
+ *
+ * Timed requests use the small event-driven client below, not test/support/signaling-client.ts, whose
+ * replies are found by polling every 10 ms (fine for tests, too coarse for millisecond figures).
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import type { Method, Params, Result } from '../../shared/signaling.ts';
+import { PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
+import { startStack, type Stack } from '../support/stack.ts';
+import { SignalingClient } from '../support/signaling-client.ts';
+import { opusPayloadType, publishAudio } from '../support/werift-peer.ts';
+
+const REQUEST_TIMEOUT_MS = 30_000;
+const WATCHDOG_MS = 10 * 60_000;
+
+const { values: args } = parseArgs({
+  options: {
+    sequential: { type: 'string', default: '200' },
+    concurrent: { type: 'string', default: '50' },
+    warmup: { type: 'string', default: '10' },
+    workers: { type: 'string', default: '1' },
+  },
+  strict: true,
+});
+function positiveInt(name: string, s: string, min: number): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got "${s}"`);
+  return n;
+}
+const SEQUENTIAL = positiveInt('sequential', args.sequential, 1);
+const CONCURRENT = positiveInt('concurrent', args.concurrent, 1);
+const WARMUP = positiveInt('warmup', args.warmup, 0);
+const WORKERS = positiveInt('workers', args.workers, 1);
+
+// ---------------------------------------------------------------------------------------------------
+// A minimal timed client: replies resolve on the message event itself.
+
+interface Pending {
+  resolve: (result: unknown) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+let participantNo = 0;
+
+class BenchClient {
+  readonly ws: WebSocket;
+  /** performance.now() when `new WebSocket` was called and when the socket opened. */
+  readonly createdAt: number;
+  readonly openedAt: number;
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+  #closed: Promise<void>;
+
+  private constructor(ws: WebSocket, createdAt: number, openedAt: number) {
+    this.ws = ws;
+    this.createdAt = createdAt;
+    this.openedAt = openedAt;
+    ws.addEventListener('message', (e) => this.#onMessage(String(e.data)));
+    this.#closed = new Promise((resolve) => ws.addEventListener('close', () => {
+      for (const p of this.#pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(new Error('socket closed before the reply'));
+      }
+      this.#pending.clear();
+      resolve();
+    }, { once: true }));
+  }
+
+  static open(url: string): Promise<BenchClient> {
+    const createdAt = performance.now();
+    const ws = new WebSocket(url);
+    return new Promise((resolve, reject) => {
+      ws.addEventListener('open', () => resolve(new BenchClient(ws, createdAt, performance.now())), { once: true });
+      ws.addEventListener('error', () => reject(new Error(`cannot connect to ${url}`)), { once: true });
+    });
+  }
+
+  #onMessage(text: string): void {
+    const frame = JSON.parse(text) as { id?: number | null; ok?: boolean; result?: unknown; error?: { code: string; message: string } };
+    if (typeof frame.id !== 'number') return; // a notification (or an error without id)
+    const p = this.#pending.get(frame.id);
+    if (!p) return;
+    this.#pending.delete(frame.id);
+    clearTimeout(p.timer);
+    if (frame.ok) p.resolve(frame.result);
+    else p.reject(new Error(`${frame.error?.code}: ${frame.error?.message}`));
+  }
+
+  request<M extends Method>(method: M, params: Params<M>): Promise<Result<M>> {
+    const id = this.#nextId++;
+    return new Promise<Result<M>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`${method} timed out after ${REQUEST_TIMEOUT_MS} ms`));
+      }, REQUEST_TIMEOUT_MS);
+      this.#pending.set(id, { resolve: resolve as (r: unknown) => void, reject, timer });
+      this.ws.send(JSON.stringify({ id, method, params }));
+    });
+  }
+
+  join(): Promise<Result<'join'>> {
+    return this.request('join', { protocolVersion: PROTOCOL_VERSION, name: `bench-${++participantNo}` });
+  }
+
+  /** `leave` (the edge answers, then closes the socket) and wait for the close. */
+  async leave(): Promise<void> {
+    await this.request('leave', {});
+    await this.#closed;
+  }
+
+  close(): Promise<void> {
+    if (this.ws.readyState !== WebSocket.CLOSED) this.ws.close();
+    return this.#closed;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The two flows.
+
+const fakeDtls = () => ({
+  role: 'client' as const,
+  fingerprints: [{ algorithm: 'sha-256', value: [...randomBytes(32)].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':') }],
+});
+
+const opusCaps = (pt: number) => ({
+  codecs: [{ kind: 'audio' as const, mimeType: 'audio/opus', preferredPayloadType: pt, clockRate: 48000, channels: 2, rtcpFeedback: [] }],
+  headerExtensions: [],
+});
+
+interface JoinSample {
+  /** new WebSocket → open (the HTTP upgrade; not part of (a) or (b)). */
+  connect: number;
+  /** open → join reply. */
+  joined: number;
+}
+interface ConsumeSample extends JoinSample {
+  /** open → resumeConsumer reply. */
+  ready: number;
+  steps: { join: number; createTransport: number; connectTransport: number; consume: number; resumeConsumer: number };
+}
+
+async function joinFlow(url: string): Promise<{ client: BenchClient; sample: JoinSample }> {
+  const client = await BenchClient.open(url);
+  await client.join();
+  const t = performance.now();
+  return { client, sample: { connect: client.openedAt - client.createdAt, joined: t - client.openedAt } };
+}
+
+async function consumeFlow(url: string, expectProducerId: string): Promise<{ client: BenchClient; sample: ConsumeSample }> {
+  const client = await BenchClient.open(url);
+  const t0 = client.openedAt;
+  const joinReply = await client.join();
+  const t1 = performance.now();
+  // Like a real client, find the producer to consume in the join reply.
+  const producerId = joinReply.participants.flatMap((p) => p.producers).find((p) => p.kind === 'audio')?.id;
+  if (producerId !== expectProducerId) throw new Error(`join reply lists producer ${producerId}, expected ${expectProducerId}`);
+  const pt = opusPayloadType(joinReply.routerRtpCapabilities);
+  const transport = await client.request('createTransport', { direction: 'recv' });
+  const t2 = performance.now();
+  await client.request('connectTransport', { transportId: transport.id, dtlsParameters: fakeDtls() });
+  const t3 = performance.now();
+  const consumer = await client.request('consume', { transportId: transport.id, producerId, rtpCapabilities: opusCaps(pt) });
+  const t4 = performance.now();
+  await client.request('resumeConsumer', { consumerId: consumer.consumerId });
+  const t5 = performance.now();
+  return {
+    client,
+    sample: {
+      connect: t0 - client.createdAt,
+      joined: t1 - t0,
+      ready: t5 - t0,
+      steps: { join: t1 - t0, createTransport: t2 - t1, connectTransport: t3 - t2, consume: t4 - t3, resumeConsumer: t5 - t4 },
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Statistics.
+
+interface Summary { n: number; mean: number; min: number; p50: number; p95: number; p99: number; max: number }
+
+/** Nearest-rank percentiles (no interpolation): p99 of 50 samples is the largest one. */
+function summarize(xs: number[]): Summary {
+  const s = [...xs].sort((a, b) => a - b);
+  const rank = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  return { n: s.length, mean: r(s.reduce((a, b) => a + b, 0) / s.length), min: r(s[0]!), p50: r(rank(50)), p95: r(rank(95)), p99: r(rank(99)), max: r(s[s.length - 1]!) };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// RSS from /proc.
+
+function vmRssKiB(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0; // the process is gone
+  }
+}
+
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    try {
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) if (c) out.push(Number(c));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+interface RssSnapshot { edgeMiB: number; mediaNodeMiB: number; workersMiB: number; workers: number; mediaTotalMiB: number }
+
+function rss(stack: Stack): RssSnapshot {
+  const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
+  const workerPids = childPids(stack.mediaNode.pid!).filter((c) => comm(c).startsWith('mediasoup'));
+  const edge = vmRssKiB(stack.edge.pid!);
+  const node = vmRssKiB(stack.mediaNode.pid!);
+  const workers = workerPids.reduce((n, p) => n + vmRssKiB(p), 0);
+  return { edgeMiB: mib(edge), mediaNodeMiB: mib(node), workersMiB: mib(workers), workers: workerPids.length, mediaTotalMiB: mib(node + workers) };
+}
+
+/** Samples RSS every `ms` and keeps each column's peak. */
+function rssSampler(stack: Stack, ms: number) {
+  const peak: RssSnapshot = { edgeMiB: 0, mediaNodeMiB: 0, workersMiB: 0, workers: 0, mediaTotalMiB: 0 };
+  let samples = 0;
+  const take = () => {
+    const s = rss(stack);
+    samples++;
+    for (const k of Object.keys(peak) as (keyof RssSnapshot)[]) peak[k] = Math.max(peak[k], s[k]);
+  };
+  take();
+  const timer = setInterval(take, ms);
+  return { stop: () => (clearInterval(timer), take(), { peak, samples }) };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Output.
+
+const pad = (s: string, n: number) => s.padEnd(n);
+const lpad = (s: string, n: number) => s.padStart(n);
+const fmt = (x: number) => x.toFixed(2);
+
+function latencyTable(rows: [string, Summary][]): string {
+  const cols = ['n', 'p50', 'p95', 'p99', 'mean', 'min', 'max'] as const;
+  const w = Math.max(...rows.map(([l]) => l.length), 10);
+  const head = `${pad('ms', w)}  ${cols.map((c) => lpad(c, 8)).join('')}`;
+  const lines = rows.map(([label, s]) => `${pad(label, w)}  ${cols.map((c) => lpad(c === 'n' ? String(s.n) : fmt(s[c]), 8)).join('')}`);
+  return [head, '-'.repeat(head.length), ...lines].join('\n');
+}
+
+function rssTable(rows: [string, RssSnapshot][]): string {
+  const w = Math.max(...rows.map(([l]) => l.length));
+  const head = `${pad('RSS, MiB', w)}  ${lpad('edge', 8)}${lpad('node', 8)}${lpad('workers', 10)}${lpad('node+wk', 9)}`;
+  const lines = rows.map(([l, s]) => `${pad(l, w)}  ${lpad(s.edgeMiB.toFixed(1), 8)}${lpad(s.mediaNodeMiB.toFixed(1), 8)}${lpad(`${s.workersMiB.toFixed(1)} (${s.workers})`, 10)}${lpad(s.mediaTotalMiB.toFixed(1), 9)}`);
+  return [head, '-'.repeat(head.length), ...lines].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The run.
+
+async function setUpRoom(stack: Stack, room: string) {
+  const host = await SignalingClient.connect(stack.wsUrl(room));
+  const joined = await host.join('Host');
+  const pub = await publishAudio(host, opusPayloadType(joined.routerRtpCapabilities));
+  return { room, url: stack.wsUrl(room), host, pub };
+}
+
+async function main(): Promise<void> {
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const startedAt = new Date().toISOString();
+  log(`starting the stack (${WORKERS} mediasoup worker${WORKERS > 1 ? 's' : ''}) …`);
+  const stack = await startStack({ workers: WORKERS });
+  activeStack = stack;
+  const clients: BenchClient[] = [];
+  const rooms: Awaited<ReturnType<typeof setUpRoom>>[] = [];
+  let sampler: ReturnType<typeof rssSampler> | undefined;
+  try {
+    const idle = rss(stack);
+    sampler = rssSampler(stack, 100);
+
+    // One room per case, each with a host that already publishes Opus through a real werift peer.
+    log('setting up rooms with a publishing host …');
+    for (const name of ['bench-seq-join', 'bench-seq-consume', 'bench-conc-join', 'bench-conc-consume']) rooms.push(await setUpRoom(stack, name));
+    const [seqJoin, seqConsume, concJoin, concConsume] = rooms as [typeof rooms[0], typeof rooms[0], typeof rooms[0], typeof rooms[0]];
+    const ready = rss(stack);
+
+    // Warm-up (not measured): JIT and connection pools on both processes.
+    for (let i = 0; i < WARMUP; i++) {
+      const { client } = await consumeFlow(seqConsume.url, seqConsume.pub.producerId);
+      await client.leave();
+      const j = await joinFlow(seqJoin.url);
+      await j.client.leave();
+    }
+
+    // Baseline, sequential: ping round trips on one open, joined socket.
+    log(`baseline: ${SEQUENTIAL} sequential pings …`);
+    const pinger = (await joinFlow(seqJoin.url)).client;
+    clients.push(pinger);
+    const pingSeq: number[] = [];
+    for (let i = 0; i < SEQUENTIAL; i++) {
+      const t = performance.now();
+      await pinger.request('ping', {});
+      pingSeq.push(performance.now() - t);
+    }
+
+    // (a) sequential: open → join reply, then leave.
+    log(`(a) ${SEQUENTIAL} sequential joins …`);
+    const aSeq: JoinSample[] = [];
+    for (let i = 0; i < SEQUENTIAL; i++) {
+      const { client, sample } = await joinFlow(seqJoin.url);
+      aSeq.push(sample);
+      await client.leave();
+    }
+
+    // (b) sequential: open → consumer resumed, then leave.
+    log(`(b) ${SEQUENTIAL} sequential joins to a first consumer …`);
+    const bSeq: ConsumeSample[] = [];
+    for (let i = 0; i < SEQUENTIAL; i++) {
+      const { client, sample } = await consumeFlow(seqConsume.url, seqConsume.pub.producerId);
+      bSeq.push(sample);
+      await client.leave();
+    }
+    const afterSequential = rss(stack);
+
+    // (a) concurrent: all open at once into one room, and stay.
+    log(`(a) ${CONCURRENT} concurrent joins …`);
+    const aConcRes = await Promise.all(Array.from({ length: CONCURRENT }, () => joinFlow(concJoin.url)));
+    clients.push(...aConcRes.map((r) => r.client));
+    const aConc = aConcRes.map((r) => r.sample);
+
+    // Baseline, concurrent: one ping from each of those open sockets, all at once.
+    log(`baseline: ${CONCURRENT} concurrent pings …`);
+    const pingConc = await Promise.all(aConcRes.map(async ({ client }) => {
+      const t = performance.now();
+      await client.request('ping', {});
+      return performance.now() - t;
+    }));
+
+    // (b) concurrent.
+    log(`(b) ${CONCURRENT} concurrent joins to a first consumer …`);
+    const bConcRes = await Promise.all(Array.from({ length: CONCURRENT }, () => consumeFlow(concConsume.url, concConsume.pub.producerId)));
+    clients.push(...bConcRes.map((r) => r.client));
+    const bConc = bConcRes.map((r) => r.sample);
+
+    // Let the processes settle with everyone still connected, then read RSS.
+    await new Promise((r) => setTimeout(r, 1000));
+    const connected = rss(stack);
+    const { peak, samples } = sampler.stop();
+    sampler = undefined;
+
+    const results = {
+      benchmark: 'join',
+      startedAt,
+      machine: { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` },
+      config: { sequential: SEQUENTIAL, concurrent: CONCURRENT, warmup: WARMUP, workers: WORKERS },
+      sequential: {
+        pingMs: summarize(pingSeq),
+        connectMs: summarize([...aSeq, ...bSeq].map((s) => s.connect)),
+        joinedMs: summarize(aSeq.map((s) => s.joined)),
+        consumerReadyMs: summarize(bSeq.map((s) => s.ready)),
+        consumerSteps: stepSummaries(bSeq),
+      },
+      concurrent: {
+        pingMs: summarize(pingConc),
+        connectMs: summarize([...aConc, ...bConc].map((s) => s.connect)),
+        joinedMs: summarize(aConc.map((s) => s.joined)),
+        consumerReadyMs: summarize(bConc.map((s) => s.ready)),
+        consumerSteps: stepSummaries(bConc),
+      },
+      rssMiB: { idle, ready, afterSequential, connected, peak, peakSamples: samples },
+    };
+
+    const out: string[] = [];
+    out.push('', `Treffpunkt join benchmark — ${startedAt}`);
+    out.push(`${results.machine.cpus} CPUs (${results.machine.cpuModel}), ${results.machine.memGiB} GiB, Node ${process.version}, ${WORKERS} mediasoup worker(s), loopback`);
+    out.push(`sequential: ${SEQUENTIAL} (each leaves before the next joins) · concurrent: ${CONCURRENT} (all at once into one room, stay connected) · warm-up: ${WARMUP}`);
+    for (const mode of ['sequential', 'concurrent'] as const) {
+      const r = results[mode];
+      const n = mode === 'sequential' ? SEQUENTIAL : CONCURRENT;
+      out.push('', `${mode === 'sequential' ? 'Sequential' : 'Concurrent'}, ${n} joins`);
+      out.push(latencyTable([
+        ['(a) open → joined', r.joinedMs],
+        ['(b) open → consumer ready', r.consumerReadyMs],
+        ['baseline: ping round trip', r.pingMs],
+        ['context: new WebSocket → open', r.connectMs],
+      ]));
+      out.push('', `(b) by step (${mode})`);
+      out.push(latencyTable(Object.entries(r.consumerSteps)));
+    }
+    out.push('', rssTable([
+      ['idle (stack started)', idle],
+      ['ready (4 rooms, 4 publishing hosts)', ready],
+      [`after ${2 * SEQUENTIAL} sequential join+leave`, afterSequential],
+      [`${2 * CONCURRENT} concurrent participants connected`, connected],
+      [`peak (${samples} samples every 100 ms)`, peak],
+    ]));
+    out.push('(node = media node process, workers = its mediasoup-worker children (count), node+wk = their sum sampled together)', '');
+    process.stdout.write(`${out.join('\n')}\n`);
+    process.stdout.write(`BENCH_JSON ${JSON.stringify(results)}\n`);
+  } finally {
+    sampler?.stop();
+    await Promise.all(clients.map((c) => c.close()));
+    for (const r of rooms) {
+      await r.pub.pc.close();
+      await r.host.close();
+    }
+    await stack.stop();
+    activeStack = undefined;
+  }
+}
+
+function stepSummaries(samples: ConsumeSample[]): Record<keyof ConsumeSample['steps'], Summary> {
+  const keys = ['join', 'createTransport', 'connectTransport', 'consume', 'resumeConsumer'] as const;
+  return Object.fromEntries(keys.map((k) => [k, summarize(samples.map((s) => s.steps[k]))])) as Record<keyof ConsumeSample['steps'], Summary>;
+}
+
+/** The running stack, so that the watchdog and Ctrl-C never leave the edge or media node behind. */
+let activeStack: Stack | undefined;
+function abort(why: string): void {
+  process.stderr.write(`join benchmark: ${why}\n`);
+  activeStack?.mediaNode.kill('SIGKILL');
+  activeStack?.edge.kill('SIGKILL');
+  process.exit(1);
+}
+setTimeout(() => abort(`gave up after ${WATCHDOG_MS / 1000} s`), WATCHDOG_MS).unref();
+process.once('SIGINT', () => abort('interrupted'));
+process.once('SIGTERM', () => abort('terminated'));
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`join benchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);
