@@ -4,7 +4,7 @@
 #   2. node_modules from package-lock.json (brings Node 24 as node_modules/.bin/node);
 #   3. the mediasoup worker, built offline from Debian packages and cached outside node_modules
 #      (tools/build-mediasoup-worker.sh), unless MEDIASOUP_WORKER_BIN already names a worker;
-#   4. the browser app bundle (dist/web).
+#   4. the browser app bundle (dist/web) and the Worker bundle for workerd (dist/worker).
 # Usage: scripts/setup.sh [--test]
 # Environment: TREFFPUNKT_CACHE_DIR (default ~/.cache/treffpunkt), MEDIASOUP_WORKER_BIN (use this worker).
 set -Eeuo pipefail
@@ -54,6 +54,7 @@ if [[ ! -x "$MEDIASOUP_WORKER_BIN" ]]; then
     die "building the mediasoup worker failed; see $CACHE/mediasoup-worker-build.log"
 fi
 
-# --- 4. browser app -----------------------------------------------------------------------------
+# --- 4. browser app and Worker bundle ------------------------------------------------------------
 "$NODE" scripts/build-web.ts
+"$NODE" scripts/build-worker.ts >/dev/null
 log "ready (node $("$NODE" --version), mediasoup worker $MEDIASOUP_WORKER_BIN)"

@@ -9,6 +9,7 @@ import { NodeHeartbeat, NodeRegistration, type NodeLoad } from '../../shared/con
 import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
 import { RoomName } from '../../shared/signaling.ts';
 import type { EdgeConfig } from './config.ts';
+import { contentTypeFor } from './content-types.ts';
 import { errorFields, type Logger } from './logger.ts';
 import type { NodeRegistry } from './node-registry.ts';
 
@@ -16,7 +17,7 @@ export interface EdgeAdapter {
   /** Upgrades the request to a WebSocket served by the actor of `room`. */
   roomSocket(c: Context, room: string): Response | Promise<Response>;
   /** Reads a static asset of the browser app ('/index.html', '/assets/app.js'), or null if none. */
-  asset(path: string): Promise<{ body: BodyInit; contentType: string } | null>;
+  asset(path: string): Promise<ArrayBuffer | null>;
 }
 
 export interface EdgeAppOptions {
@@ -109,13 +110,13 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
 
   // --- the browser app ---
   const page = async (c: Context, path: string) => {
-    const asset = await adapter.asset(path);
-    if (!asset) return c.notFound();
-    c.header('Content-Type', asset.contentType);
+    const body = await adapter.asset(path);
+    if (!body) return c.notFound();
+    c.header('Content-Type', contentTypeFor(path));
     c.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
     c.header('Permissions-Policy', 'camera=(self), microphone=(self), display-capture=(self)');
     c.header('Cache-Control', path === '/index.html' ? 'no-cache' : 'public, max-age=300');
-    return c.body(asset.body as ArrayBuffer);
+    return c.body(body);
   };
   app.get('/assets/:file', (c) => page(c, `/assets/${c.req.param('file')}`));
   app.get('/', (c) => page(c, '/index.html'));

@@ -60,7 +60,9 @@ export function describeIssues(error: z.ZodError): string[] {
 }
 
 export function parseEdgeConfig(env: Record<string, string | undefined>): EdgeConfig {
-  const parsed = EdgeConfigSchema.safeParse(env);
+  // An empty variable means "not set" (workerd's fromEnvironment binds an unset variable as null or "").
+  const set = Object.fromEntries(Object.keys(EdgeConfigSchema.shape).map((k) => [k, env[k] === '' || env[k] === null ? undefined : env[k]]));
+  const parsed = EdgeConfigSchema.safeParse(set);
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error));
   const c = parsed.data;
   return {

@@ -252,7 +252,7 @@ interface RssSnapshot { edgeMiB: number; mediaNodeMiB: number; workersMiB: numbe
 function rss(stack: Stack): RssSnapshot {
   const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
   const workerPids = childPids(stack.mediaNode.pid!).filter((c) => comm(c).startsWith('mediasoup'));
-  const edge = vmRssKiB(stack.edge.pid!);
+  const edge = vmRssKiB(stack.edgePid()!);
   const node = vmRssKiB(stack.mediaNode.pid!);
   const workers = workerPids.reduce((n, p) => n + vmRssKiB(p), 0);
   return { edgeMiB: mib(edge), mediaNodeMiB: mib(node), workersMiB: mib(workers), workers: workerPids.length, mediaTotalMiB: mib(node + workers) };
@@ -458,7 +458,8 @@ let activeStack: Stack | undefined;
 function abort(why: string): void {
   process.stderr.write(`join benchmark: ${why}\n`);
   activeStack?.mediaNode.kill('SIGKILL');
-  activeStack?.edge.kill('SIGKILL');
+  const edgePid = activeStack?.edgePid();
+  if (edgePid) process.kill(edgePid, 'SIGKILL');
   process.exit(1);
 }
 setTimeout(() => abort(`gave up after ${WATCHDOG_MS / 1000} s`), WATCHDOG_MS).unref();

@@ -1,23 +1,42 @@
 /**
- * Starts a real Treffpunkt stack for a test: the Node edge and a media node as child processes (the
- * same entry points `npm start` uses), on free loopback ports, and waits until the node is registered.
+ * Starts a real Treffpunkt stack for a test: an edge and a media node on free loopback ports, and waits
+ * until the node is registered. The edge runs on the runtime asked for: `node` (edge/node/entry.ts as a
+ * child process, the entry point `npm start` uses) or `workerd` (the Worker build with Durable Objects in
+ * real workerd, see workerd-edge.ts). The media node is always its real command (media-node/main.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { waitFor } from './poll.ts';
+import { startWorkerdEdge, type WorkerdEdge } from './workerd-edge.ts';
+
+/**
+ * `node`: the Node edge. `workerd`: the Worker in workerd through Miniflare (can evict Durable Objects).
+ * `workerd-selfhosted`: the Worker under the plain workerd binary with edge/cloudflare/workerd.capnp,
+ * exactly as an operator runs it (npm run edge:workerd).
+ */
+export type EdgeRuntime = 'node' | 'workerd' | 'workerd-selfhosted';
+export const EDGE_RUNTIMES: readonly EdgeRuntime[] = ['node', 'workerd'];
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface Stack {
+  runtime: EdgeRuntime;
   edgeUrl: string;
   wsUrl(room: string): string;
   controlUrl: string;
   nodeId: string;
   secret: string;
-  edge: ChildProcess;
+  /** The process that runs the edge (the Node edge, or workerd). */
+  edgePid(): number | undefined;
+  edgeAlive(): boolean;
+  /** workerd only: evict the room's Durable Object (hibernate its sockets, drop its memory). */
+  evictRoom(room: string): Promise<void>;
   mediaNode: ChildProcess;
   /** Everything both processes wrote, for assertions on logs. */
   output(): string;
@@ -51,19 +70,36 @@ export async function freePortBlock(count: number): Promise<number> {
 }
 
 function spawnService(script: string, env: Record<string, string>, sink: string[]): ChildProcess {
-  const child = spawn(process.execPath, [script], { cwd: root, env: { ...process.env, TREFFPUNKT_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnProgram(process.execPath, [script], env, sink);
+}
+
+function spawnProgram(program: string, args: string[], env: Record<string, string>, sink: string[]): ChildProcess {
+  const child = spawn(program, args, { cwd: root, env: { ...process.env, TREFFPUNKT_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d) => sink.push(String(d)));
   child.stderr!.on('data', (d) => sink.push(String(d)));
   return child;
 }
 
-export async function startStack(opts: { workers?: number; edgeEnv?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number; edgeEnv?: Record<string, string> } = {}): Promise<Stack> {
+  const runtime = opts.runtime ?? 'node';
   const base = await freePortBlock(4);
   const [edgePort, apiPort, rtcPort] = [base, base + 1, base + 2];
   const nodeId = 'test-node';
   const secret = randomBytes(24).toString('hex');
   const out: string[] = [];
-  const edge = spawnService('edge/node/entry.ts', { TREFFPUNKT_EDGE_PORT: String(edgePort), TREFFPUNKT_NODE_SECRETS: `${nodeId}=${secret}`, ...opts.edgeEnv }, out);
+  const nodeSecrets = `${nodeId}=${secret}`;
+  let edge: ChildProcess | undefined;
+  let worker: WorkerdEdge | undefined;
+  let storageDir: string | undefined;
+  if (runtime === 'node') {
+    edge = spawnService('edge/node/entry.ts', { TREFFPUNKT_EDGE_PORT: String(edgePort), TREFFPUNKT_NODE_SECRETS: nodeSecrets, ...opts.edgeEnv }, out);
+  } else if (runtime === 'workerd-selfhosted') {
+    storageDir = await mkdtemp(join(tmpdir(), 'treffpunkt-do-'));
+    edge = spawnProgram(`${root}node_modules/workerd/bin/workerd`, ['serve', 'edge/cloudflare/workerd.capnp', `--socket-addr=http=127.0.0.1:${edgePort}`, `--directory-path=do-storage=${storageDir}`], { TREFFPUNKT_NODE_SECRETS: nodeSecrets, ...opts.edgeEnv }, out);
+  } else {
+    if (opts.edgeEnv) throw new Error('edgeEnv is for the Node and self-hosted workerd edges');
+    worker = await startWorkerdEdge({ port: edgePort, nodeSecrets, log: (line) => void out.push(line) });
+  }
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
   const mediaNode = spawnService('media-node/main.ts', {
     TREFFPUNKT_NODE_ID: nodeId,
@@ -74,17 +110,20 @@ export async function startStack(opts: { workers?: number; edgeEnv?: Record<stri
     TREFFPUNKT_NODE_WORKERS: String(opts.workers ?? 1),
     TREFFPUNKT_NODE_WORKER_MIN_PORT: String(base + 100),
     TREFFPUNKT_NODE_WORKER_MAX_PORT: String(base + 199),
+    // TURN on a free port, so that tests never collide with a TURN server on 3478.
+    TREFFPUNKT_TURN_PORT: '0',
   }, out);
   const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
   try {
     await waitFor('the media node to register with the edge', async () => {
-      if (exited(edge) || exited(mediaNode)) throw new Error(`a service exited:\n${out.join('')}`);
+      if ((edge && exited(edge)) || exited(mediaNode)) throw new Error(`a service exited:\n${out.join('')}`);
       const res = await fetch(`${edgeUrl}/healthz`);
       return ((await res.json()) as { mediaNodes: number }).mediaNodes > 0;
     }, 30_000, 100);
   } catch (err) {
-    edge.kill('SIGKILL');
+    edge?.kill('SIGKILL');
     mediaNode.kill('SIGKILL');
+    await worker?.close();
     throw err;
   }
   const stopOne = (c: ChildProcess) =>
@@ -94,16 +133,23 @@ export async function startStack(opts: { workers?: number; edgeEnv?: Record<stri
       setTimeout(() => c.kill('SIGKILL'), 5_000).unref();
     });
   return {
+    runtime,
     edgeUrl,
     wsUrl: (room) => `ws://127.0.0.1:${edgePort}/rooms/${room}/ws`,
     controlUrl: `http://127.0.0.1:${apiPort}`,
     nodeId,
     secret,
-    edge,
+    edgePid: () => (edge ? edge.pid : worker!.pid()),
+    edgeAlive: () => (edge ? !exited(edge) : worker!.pid() !== undefined),
+    evictRoom: async (room) => {
+      if (!worker) throw new Error('only the workerd edge can evict a room');
+      await worker.evictRoom(room);
+    },
     mediaNode,
     output: () => out.join(''),
     stop: async () => {
-      await Promise.all([stopOne(mediaNode), stopOne(edge)]);
+      await Promise.all([stopOne(mediaNode), edge ? stopOne(edge) : worker!.close()]);
+      if (storageDir) await rm(storageDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,22 @@
+/**
+ * The Worker's bindings: Durable Object namespaces, the static assets of the browser app, and the
+ * edge's settings as variables/secrets (the names of edge/core/config.ts).
+ */
+import type { NodeRegistryObject } from './registry.ts';
+import type { RoomObject } from './room-host.ts';
+
+export interface Env {
+  ROOMS: DurableObjectNamespace<RoomObject>;
+  REGISTRY: DurableObjectNamespace<NodeRegistryObject>;
+  /** The browser app (dist/web): Workers static assets on Cloudflare, a disk service on workerd. */
+  ASSETS: Fetcher;
+  TREFFPUNKT_NODE_SECRETS?: string;
+  TREFFPUNKT_MAX_MESSAGE_BYTES?: string;
+  TREFFPUNKT_ROOM_CAPACITY?: string;
+  TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS?: string;
+}
+
+/** Settings as the string map parseEdgeConfig reads (bindings other than strings are ignored by it). */
+export function settings(env: Env): Record<string, string | undefined> {
+  return env as unknown as Record<string, string | undefined>;
+}

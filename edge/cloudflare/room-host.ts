@@ -1,0 +1,79 @@
+/**
+ * A room as a Durable Object: one instance per room name, its sockets accepted with the hibernation API,
+ * its state in SQLite-backed storage. The object can be evicted at any time between events; the Room
+ * core loads its state again on the next message and finds its participants through the sockets'
+ * attachments.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import { parseEdgeConfig } from '../core/config.ts';
+import { consoleLogger } from '../core/logger.ts';
+import { MediaNodes } from '../core/media-nodes.ts';
+import { stickyRegionLeastLoaded } from '../core/node-selection.ts';
+import { Room } from '../core/room.ts';
+import type { RoomSnapshot, RoomStore } from '../core/room-store.ts';
+import { settings, type Env } from './env.ts';
+import { DurableObjectNodeRegistry } from './registry.ts';
+import { acceptRoomSocket, socketConnection } from './websocket.ts';
+
+/** The Worker tells the object which room it is (a name cannot be read back from an id). */
+export const ROOM_NAME_HEADER = 'x-treffpunkt-room';
+
+class DurableObjectRoomStore implements RoomStore {
+  readonly #storage: DurableObjectStorage;
+  constructor(storage: DurableObjectStorage) {
+    this.#storage = storage;
+  }
+  load(): Promise<RoomSnapshot | undefined> {
+    return this.#storage.get<RoomSnapshot>('snapshot');
+  }
+  async save(snapshot: RoomSnapshot | undefined): Promise<void> {
+    if (snapshot) await this.#storage.put('snapshot', snapshot);
+    else await this.#storage.delete('snapshot');
+  }
+}
+
+export class RoomObject extends DurableObject<Env> {
+  #room: Room | undefined;
+
+  #roomFor(name: string): Room {
+    if (!this.#room) {
+      const config = parseEdgeConfig(settings(this.env));
+      const registry = new DurableObjectNodeRegistry(this.env.REGISTRY, config.nodeHeartbeatTimeoutMs);
+      this.#room = new Room(name, {
+        nodes: new MediaNodes(registry, config.nodeSecrets, stickyRegionLeastLoaded),
+        log: consoleLogger,
+        maxMessageBytes: config.maxMessageBytes,
+        capacity: config.roomCapacity,
+        store: new DurableObjectRoomStore(this.ctx.storage),
+        connections: () => this.ctx.getWebSockets().map(socketConnection),
+      });
+    }
+    return this.#room;
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    const name = request.headers.get(ROOM_NAME_HEADER);
+    if (!name || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket upgrade', { status: 426 });
+    return acceptRoomSocket(this.ctx, name);
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const conn = socketConnection(ws);
+    await this.#roomFor(conn.room).onMessage(conn, message);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    const conn = socketConnection(ws);
+    await this.#roomFor(conn.room).onClose(conn);
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closed');
+    } catch {
+      // already closed
+    }
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    const conn = socketConnection(ws);
+    await this.#roomFor(conn.room).onClose(conn);
+  }
+}

@@ -1,0 +1,39 @@
+# Self-hosted edge: the same Worker as on Cloudflare, under the open-source workerd runtime, with the
+# Durable Objects stored on local disk. Build first (npm run build:web && npm run build:worker), then:
+#
+#   TREFFPUNKT_NODE_SECRETS=node-a=... node_modules/.bin/workerd serve edge/cloudflare/workerd.capnp \
+#     --directory-path do-storage=/var/lib/treffpunkt/do --socket-addr http=127.0.0.1:8787
+#
+# or `npm run edge:workerd` (storage in .workerd/, port 8787). Disk paths are relative to the working directory (the repository root); `embed` is relative to this file.
+using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "edge", worker = .edgeWorker),
+    (name = "assets", disk = (path = "dist/web")),
+    (name = "do-storage", disk = (path = ".workerd/do", writable = true)),
+    # Media nodes usually sit on private networks of their operators: allow them as fetch targets.
+    (name = "internet", network = (allow = ["public", "private", "local"])),
+  ],
+  sockets = [ (name = "http", address = "127.0.0.1:8787", http = (), service = "edge") ],
+);
+
+const edgeWorker :Workerd.Worker = (
+  modules = [ (name = "worker.js", esModule = embed "../../dist/worker/worker.js") ],
+  compatibilityDate = "2026-08-01",
+  bindings = [
+    (name = "ROOMS", durableObjectNamespace = "RoomObject"),
+    (name = "REGISTRY", durableObjectNamespace = "NodeRegistryObject"),
+    (name = "ASSETS", service = "assets"),
+    (name = "TREFFPUNKT_NODE_SECRETS", fromEnvironment = "TREFFPUNKT_NODE_SECRETS"),
+    (name = "TREFFPUNKT_MAX_MESSAGE_BYTES", fromEnvironment = "TREFFPUNKT_MAX_MESSAGE_BYTES"),
+    (name = "TREFFPUNKT_ROOM_CAPACITY", fromEnvironment = "TREFFPUNKT_ROOM_CAPACITY"),
+    (name = "TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS", fromEnvironment = "TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS"),
+  ],
+  durableObjectNamespaces = [
+    (className = "RoomObject", uniqueKey = "treffpunkt-room", enableSql = true),
+    (className = "NodeRegistryObject", uniqueKey = "treffpunkt-registry", enableSql = true),
+  ],
+  durableObjectStorage = (localDisk = "do-storage"),
+  globalOutbound = "internet",
+);
