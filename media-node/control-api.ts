@@ -75,6 +75,8 @@ export function createControlApi(opts: { secret: string; rooms: MediaRooms; log:
   app.post('/v1/rooms/:room/transports/:id/produce', async (c) => c.json(await rooms.produce(room(c), c.req.param('id'), await body(c, 'produce'))));
   app.post('/v1/rooms/:room/transports/:id/consume', async (c) => c.json(await rooms.consume(room(c), c.req.param('id'), await body(c, 'consume'))));
   app.post('/v1/rooms/:room/producers/:id/close', async (c) => (await body(c, 'closeProducer'), c.json(await rooms.closeProducer(room(c), c.req.param('id')))));
+  app.post('/v1/rooms/:room/producers/:id/pause', async (c) => c.json(await rooms.setProducerPaused(room(c), c.req.param('id'), await body(c, 'setProducerPaused'))));
+  app.post('/v1/rooms/:room/consumers/:id/layers', async (c) => c.json(await rooms.setConsumerLayers(room(c), c.req.param('id'), await body(c, 'setConsumerLayers'))));
   app.post('/v1/rooms/:room/consumers/:id/resume', async (c) => (await body(c, 'resumeConsumer'), c.json(await rooms.resumeConsumer(room(c), c.req.param('id')))));
   app.post('/v1/rooms/:room/participants/:id/close', async (c) => (await body(c, 'closeParticipant'), c.json(await rooms.closeParticipant(room(c), c.req.param('id')))));
   app.post('/v1/rooms/:room/close', async (c) => (await body(c, 'closeRoom'), c.json(await rooms.closeRoom(room(c)))));
@@ -83,7 +85,7 @@ export function createControlApi(opts: { secret: string; rooms: MediaRooms; log:
   app.get('/v1/rooms/:room/consumers/:id/stats', async (c) => {
     const consumer = rooms.consumer(room(c), c.req.param('id'));
     if (!consumer) throw new TreffpunktError(ErrorCode.NotFound, 'no such consumer');
-    return c.json({ stats: await consumer.getStats() });
+    return c.json({ stats: await consumer.getStats(), type: consumer.type, currentLayers: consumer.currentLayers ?? null, preferredLayers: consumer.preferredLayers ?? null, paused: consumer.paused, producerPaused: consumer.producerPaused });
   });
 
   return app;

@@ -4,13 +4,20 @@
  * Operations that the edge may retry (ensureRouter, closeParticipant, closeRoom) are idempotent.
  */
 import type { types } from 'mediasoup';
-import type { ControlBody, ControlResponse, NodeLoad } from '../shared/control.ts';
+import type { ControlBody, ControlResponse, MediaEvent, NodeLoad } from '../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../shared/errors.ts';
 import { routerMediaCodecs } from '../shared/media-codecs.ts';
 import type { WorkerPool, PooledWorker } from './worker-pool.ts';
 
+/** Where the node's observations go (to the edge, through registration.ts). */
+export type MediaEventSink = (room: string, event: MediaEvent) => void;
+
+/** A producer's score goes to the edge at most this often (scores can change several times a second). */
+const SCORE_INTERVAL_MS = 1_000;
+
 interface MediaRoom {
   router: types.Router;
+  activeSpeaker: types.ActiveSpeakerObserver;
   pooled: PooledWorker;
   transports: Map<string, types.WebRtcTransport>;
   producers: Map<string, types.Producer>;
@@ -24,9 +31,11 @@ export class MediaRooms {
   readonly #rooms = new Map<string, MediaRoom>();
   /** Routers being created: a retried ensureRouter waits for the same one instead of making a second. */
   readonly #creating = new Map<string, Promise<MediaRoom>>();
+  readonly #emit: MediaEventSink;
 
-  constructor(pool: WorkerPool) {
+  constructor(pool: WorkerPool, emit: MediaEventSink = () => {}) {
     this.#pool = pool;
+    this.#emit = emit;
   }
 
   async ensureRouter(room: string): Promise<ControlResponse<'ensureRouter'>> {
@@ -75,7 +84,44 @@ export class MediaRooms {
     });
     r.producers.set(producer.id, producer);
     producer.observer.on('close', () => r.producers.delete(producer.id));
+    if (producer.kind === 'audio') await r.activeSpeaker.addProducer({ producerId: producer.id });
+    this.#reportScores(room, producer);
     return { producerId: producer.id };
+  }
+
+  async setProducerPaused(room: string, producerId: string, body: ControlBody<'setProducerPaused'>): Promise<ControlResponse<'setProducerPaused'>> {
+    const producer = this.#room(room).producers.get(producerId);
+    if (!producer) throw new TreffpunktError(ErrorCode.NotFound, `no producer ${producerId}`);
+    if (body.paused) await producer.pause();
+    else await producer.resume();
+    return {};
+  }
+
+  async setConsumerLayers(room: string, consumerId: string, body: ControlBody<'setConsumerLayers'>): Promise<ControlResponse<'setConsumerLayers'>> {
+    const consumer = this.#room(room).consumers.get(consumerId);
+    if (!consumer) throw new TreffpunktError(ErrorCode.NotFound, `no consumer ${consumerId}`);
+    if (consumer.kind !== 'video' || consumer.type !== 'simulcast') return {};
+    await consumer.setPreferredLayers(body.temporalLayer === undefined ? { spatialLayer: body.spatialLayer } : { spatialLayer: body.spatialLayer, temporalLayer: body.temporalLayer });
+    return {};
+  }
+
+  /** A producer's score (the worst of its streams) whenever it changes, at most once per SCORE_INTERVAL_MS. */
+  #reportScores(room: string, producer: types.Producer): void {
+    let sent = -1;
+    let timer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      timer = undefined;
+      if (producer.closed) return;
+      const score = producer.score.length ? Math.min(...producer.score.map((s) => s.score)) : 0;
+      if (score !== sent) {
+        sent = score;
+        this.#emit(room, { type: 'producerScore', producerId: producer.id, score });
+      }
+    };
+    producer.on('score', () => {
+      timer ??= setTimeout(flush, SCORE_INTERVAL_MS);
+    });
+    producer.observer.on('close', () => clearTimeout(timer));
   }
 
   async closeProducer(room: string, producerId: string): Promise<ControlResponse<'closeProducer'>> {
@@ -127,7 +173,7 @@ export class MediaRooms {
     return {};
   }
 
-  /** For tests and metrics: the live consumer of a room. */
+  /** For tests and diagnostics: the live consumer of a room. */
   consumer(room: string, consumerId: string): types.Consumer | undefined {
     return this.#rooms.get(room)?.consumers.get(consumerId);
   }
@@ -154,7 +200,10 @@ export class MediaRooms {
         pooled.routers++;
         try {
           const router = await pooled.worker.createRouter({ mediaCodecs: routerMediaCodecs as unknown as types.RouterRtpCodecCapability[] });
-          const r: MediaRoom = { router, pooled, transports: new Map(), producers: new Map(), consumers: new Map(), byParticipant: new Map() };
+          // The SFU decides who speaks: the dominant speaker over a few hundred ms, not the loudest packet.
+          const activeSpeaker = await router.createActiveSpeakerObserver({ interval: 300 });
+          activeSpeaker.on('dominantspeaker', ({ producer }) => this.#emit(room, { type: 'activeSpeaker', producerId: producer.id }));
+          const r: MediaRoom = { router, activeSpeaker, pooled, transports: new Map(), producers: new Map(), consumers: new Map(), byParticipant: new Map() };
           this.#rooms.set(room, r);
           return r;
         } catch (err) {

@@ -4,7 +4,7 @@
  * restart) or could not be reached. Failures are retried with capped backoff; they never stop the node.
  */
 import type { Logger } from 'pino';
-import type { NodeLoad, NodeRegistration } from '../shared/control.ts';
+import type { MediaEvent, NodeLoad, NodeRegistration } from '../shared/control.ts';
 
 export interface RegistrationOptions {
   edgeUrl: string;
@@ -74,6 +74,18 @@ export class EdgeRegistration {
     } else if (!res.ok) {
       throw new Error(`edge answered HTTP ${res.status}`);
     }
+  }
+
+  /**
+   * Tells the edge what the SFU observed in a room. Best effort: an event lost while the edge is
+   * unreachable is superseded by the next one (speaker and score events are states, not deltas).
+   */
+  sendEvent(room: string, event: MediaEvent): void {
+    if (!this.#registered) return;
+    this.#post(`/api/nodes/${this.#opts.registration.nodeId}/events`, { room, event }).then(
+      (res) => res.body?.cancel(),
+      (err) => this.#opts.log.debug({ room, err: (err as Error).message }, 'media event not delivered'),
+    );
   }
 
   #post(path: string, body: unknown): Promise<Response> {

@@ -27,6 +27,25 @@ export const NodeLoad = z.object({
 });
 export type NodeLoad = z.infer<typeof NodeLoad>;
 
+/** A TURN URI as RTCIceServer.urls takes it: turn(s):host[:port][?transport=udp|tcp]. */
+export const TurnUrl = z
+  .string()
+  .max(300)
+  .regex(/^turns?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\?transport=(udp|tcp))?$/, 'must be a turn: or turns: URI');
+
+/**
+ * The node's TURN service: where browsers reach it and the secret the edge mints TURN REST credentials
+ * with (edge/core/turn-credentials.ts). The registration is authenticated with the node's own secret, so
+ * the TURN secret may travel in it; each node has its own.
+ */
+export const NodeTurn = z
+  .object({
+    urls: z.array(TurnUrl).min(1).max(8),
+    secret: z.string().min(16).max(256),
+  })
+  .strict();
+export type NodeTurn = z.infer<typeof NodeTurn>;
+
 /** POST {edge}/api/nodes/register */
 export const NodeRegistration = z
   .object({
@@ -36,6 +55,8 @@ export const NodeRegistration = z
     region: z.string().min(1).max(64),
     operator: z.string().min(1).max(64),
     load: NodeLoad,
+    /** Absent when the node runs no TURN service (turn-mode off). */
+    turn: NodeTurn.optional(),
   })
   .strict();
 export type NodeRegistration = z.infer<typeof NodeRegistration>;
@@ -75,6 +96,13 @@ export const control = {
   },
   /** POST /v1/rooms/:room/consumers/:consumerId/resume */
   resumeConsumer: { body: z.object({}).strict(), response: z.object({}) },
+  /** POST /v1/rooms/:room/producers/:producerId/pause (idempotent) */
+  setProducerPaused: { body: z.object({ paused: z.boolean() }).strict(), response: z.object({}) },
+  /** POST /v1/rooms/:room/consumers/:consumerId/layers */
+  setConsumerLayers: {
+    body: z.object({ spatialLayer: z.number().int().min(0).max(2), temporalLayer: z.number().int().min(0).max(2).optional() }).strict(),
+    response: z.object({}),
+  },
   /** POST /v1/rooms/:room/participants/:participantId/close — closes all its transports (idempotent). */
   closeParticipant: { body: z.object({}).strict(), response: z.object({}) },
   /** POST /v1/rooms/:room/close — closes the router (idempotent). */
@@ -84,6 +112,18 @@ export const control = {
 export type ControlOp = keyof typeof control;
 export type ControlBody<O extends ControlOp> = z.infer<(typeof control)[O]['body']>;
 export type ControlResponse<O extends ControlOp> = z.infer<(typeof control)[O]['response']>;
+
+/**
+ * What the SFU observed, pushed by the media node to the edge: POST {edge}/api/nodes/:nodeId/events.
+ * The room only accepts events about producers of its participants on that node.
+ */
+export const MediaEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('activeSpeaker'), producerId: Id.nullable() }).strict(),
+  z.object({ type: z.literal('producerScore'), producerId: Id, score: z.number().int().min(0).max(10) }).strict(),
+]);
+export type MediaEvent = z.infer<typeof MediaEvent>;
+export const NodeEventBody = z.object({ room: RoomName, event: MediaEvent }).strict();
+export type NodeEventBody = z.infer<typeof NodeEventBody>;
 
 /** Error body of any control API or registry failure. */
 export const ControlError = z.object({

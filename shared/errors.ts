@@ -21,13 +21,21 @@ export const ErrorCode = {
   NotFound: 'NOT_FOUND',
   /** The participant cannot consume this producer with the RTP capabilities it sent. */
   CannotConsume: 'CANNOT_CONSUME',
+  /** The participant waits in the lobby until a moderator admits them (the `admitted` event follows). */
+  WaitingInLobby: 'WAITING_IN_LOBBY',
+  /** The room is locked and no moderator is there to admit anyone. */
+  RoomLocked: 'ROOM_LOCKED',
+  /** The participant's role does not allow this (e.g. a moderator action). */
+  Forbidden: 'FORBIDDEN',
+  /** Too many requests on this connection; slow down. */
+  RateLimited: 'RATE_LIMITED',
   /** The room is full. */
   RoomFull: 'ROOM_FULL',
   /** No healthy media node is registered that may carry this room. */
   NoMediaNode: 'NO_MEDIA_NODE',
   /** The media node refused or failed the operation. */
   MediaNodeError: 'MEDIA_NODE_ERROR',
-  /** Missing or wrong credentials (control API, node registry). */
+  /** Missing or wrong credentials: join token refused, or control API / node registry credentials. */
   Unauthorized: 'UNAUTHORIZED',
   /** Anything unexpected. Details are logged on the server, never sent to the client. */
   Internal: 'INTERNAL',

@@ -27,29 +27,58 @@ export const DisplayName = z
   .max(64, 'name must be at most 64 characters')
   .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'name must not contain control characters');
 const Id = z.string().min(1).max(64);
+/** What a participant may do: moderators run the room, guests are admitted by policy or by a moderator. */
+export const Role = z.enum(['moderator', 'participant', 'guest']);
+export type Role = z.infer<typeof Role>;
+/** Chat text: trimmed, 1-2000 characters, no control characters except line breaks. */
+export const ChatText = z
+  .string()
+  .trim()
+  .min(1, 'message must not be empty')
+  .max(2000, 'message must be at most 2000 characters')
+  .refine((s) => !/[\u0000-\u0009\u000b-\u001f\u007f]/.test(s), 'message must not contain control characters');
+/** An RTCIceServer with TURN REST credentials for this participant on its media node. */
+export const IceServer = z.object({ urls: z.array(z.string().max(300)).min(1).max(8), username: z.string().max(256), credential: z.string().max(256) });
+export type IceServer = z.infer<typeof IceServer>;
 const RequestId = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const ParticipantInfo = z.object({
   id: Id,
   name: z.string(),
-  producers: z.array(z.object({ id: Id, kind: MediaKind, source: MediaSource })),
+  role: Role,
+  handRaised: z.boolean(),
+  producers: z.array(z.object({ id: Id, kind: MediaKind, source: MediaSource, paused: z.boolean() })),
 });
 export type ParticipantInfo = z.infer<typeof ParticipantInfo>;
 
+export const JoinResult = z.object({
+  protocolVersion: z.number().int(),
+  participantId: Id,
+  role: Role,
+  locked: z.boolean(),
+  routerRtpCapabilities: RtpCapabilities,
+  participants: z.array(ParticipantInfo),
+});
+export type JoinResult = z.infer<typeof JoinResult>;
+
+const Target = z.object({ participantId: Id }).strict();
+const Empty = z.object({}).strict();
+
 /** Every method: its params (client → edge) and its result (edge → client). */
 export const methods = {
+  /**
+   * `token`: a join token (JWT) naming room, name and role; its name wins over `name`. Without one the
+   * deployment's guest policy decides. A participant who must wait gets the error WAITING_IN_LOBBY and,
+   * once a moderator admits them, the `admitted` event carrying this same result.
+   */
   join: {
-    params: z.object({ protocolVersion: z.number().int(), name: DisplayName }).strict(),
-    result: z.object({
-      protocolVersion: z.number().int(),
-      participantId: Id,
-      routerRtpCapabilities: RtpCapabilities,
-      participants: z.array(ParticipantInfo),
-    }),
+    params: z.object({ protocolVersion: z.number().int(), name: DisplayName.optional(), token: z.string().min(1).max(8192).optional() }).strict(),
+    result: JoinResult,
   },
   createTransport: {
     params: z.object({ direction: z.enum(['send', 'recv']) }).strict(),
-    result: TransportOptions,
+    /** `iceServers`: TURN on the participant's media node, for when a direct path fails. */
+    result: TransportOptions.extend({ iceServers: z.array(IceServer).max(4) }),
   },
   connectTransport: {
     params: z.object({ transportId: Id, dtlsParameters: DtlsParameters }).strict(),
@@ -65,6 +94,11 @@ export const methods = {
     params: z.object({ producerId: Id }).strict(),
     result: z.object({}),
   },
+  /** Mute or unmute one of your producers on the server: nothing is forwarded while paused. */
+  setProducerPaused: {
+    params: z.object({ producerId: Id, paused: z.boolean() }).strict(),
+    result: z.object({}),
+  },
   consume: {
     params: z.object({ transportId: Id, producerId: Id, rtpCapabilities: RtpCapabilities }).strict(),
     result: z.object({
@@ -78,6 +112,31 @@ export const methods = {
     params: z.object({ consumerId: Id }).strict(),
     result: z.object({}),
   },
+  /** Which simulcast layer you want of a video consumer (0 = lowest); the SFU still lowers it under congestion. */
+  setConsumerLayers: {
+    params: z.object({ consumerId: Id, spatialLayer: z.number().int().min(0).max(2), temporalLayer: z.number().int().min(0).max(2).optional() }).strict(),
+    result: z.object({}),
+  },
+  /** A chat message to everyone in the room (also echoed to the sender). Not stored. */
+  chat: {
+    params: z.object({ text: ChatText }).strict(),
+    result: z.object({ time: z.number() }),
+  },
+  setHand: {
+    params: z.object({ raised: z.boolean() }).strict(),
+    result: z.object({}),
+  },
+  // --- moderators only (FORBIDDEN for everyone else) ---
+  /** Locked: newcomers without the moderator role wait in the lobby. */
+  lockRoom: { params: z.object({ locked: z.boolean() }).strict(), result: z.object({}) },
+  admit: { params: Target, result: z.object({}) },
+  refuse: { params: Target, result: z.object({}) },
+  /** Pauses the participant's producers of that source on the server; only they can unmute. */
+  muteParticipant: { params: z.object({ participantId: Id, source: MediaSource }).strict(), result: z.object({}) },
+  askToUnmute: { params: z.object({ participantId: Id, source: MediaSource }).strict(), result: z.object({}) },
+  removeParticipant: { params: Target, result: z.object({}) },
+  endMeeting: { params: Empty, result: z.object({}) },
+
   leave: { params: z.object({}).strict(), result: z.object({}) },
   ping: { params: z.object({}).strict(), result: z.object({ time: z.number() }) },
 } as const;
@@ -99,7 +158,23 @@ export const events = {
   participantLeft: z.object({ participantId: Id }),
   producerAdded: z.object({ participantId: Id, producerId: Id, kind: MediaKind, source: MediaSource }),
   producerClosed: z.object({ participantId: Id, producerId: Id }),
+  producerPaused: z.object({ participantId: Id, producerId: Id, paused: z.boolean() }),
+  /** Send quality of a producer as the SFU sees it: 0 (nothing arrives) to 10 (perfect). */
+  producerScore: z.object({ participantId: Id, producerId: Id, score: z.number().int().min(0).max(10) }),
   consumerClosed: z.object({ consumerId: Id }),
+  /** The loudest speaker over the last seconds, decided by the SFU (null: nobody speaks). */
+  activeSpeaker: z.object({ participantId: Id.nullable() }),
+  chat: z.object({ participantId: Id, name: z.string(), text: z.string(), time: z.number() }),
+  handChanged: z.object({ participantId: Id, raised: z.boolean() }),
+  /** To moderators: who waits in the lobby now. */
+  lobbyChanged: z.object({ waiting: z.array(z.object({ id: Id, name: z.string() })) }),
+  /** To a participant waiting in the lobby: you are in; the same data as a join result. */
+  admitted: JoinResult,
+  roomLocked: z.object({ locked: z.boolean() }),
+  /** To one participant: a moderator muted your producer(s) of this source. */
+  mutedByModerator: z.object({ source: MediaSource }),
+  /** To one participant: a moderator asks you to unmute (you decide). */
+  unmuteRequested: z.object({ source: MediaSource }),
 } as const;
 export type EventName = keyof typeof events;
 export type EventData<E extends EventName> = z.infer<(typeof events)[E]>;
@@ -120,6 +195,12 @@ export const CloseCode = {
   Left: 1000,
   /** The frame exceeded the transport-level limit (RFC 6455 "message too big"). */
   MessageTooBig: 1009,
-  /** The room was closed by the server. */
-  RoomClosed: 4000,
+  /** A moderator ended the meeting for everyone. */
+  MeetingEnded: 4000,
+  /** A moderator removed this participant. */
+  Removed: 4001,
+  /** A moderator refused this participant's entry from the lobby. */
+  Refused: 4003,
+  /** Too many messages too fast on this connection. */
+  RateLimited: 4008,
 } as const;

@@ -30,6 +30,9 @@ function appFor(env: Env): Hono {
         headers.set(ROOM_NAME_HEADER, room);
         return env.ROOMS.get(env.ROOMS.idFromName(room)).fetch(new Request(c.req.raw.url, { headers }));
       },
+      roomEvent: async (room, nodeId, event) => {
+        await env.ROOMS.get(env.ROOMS.idFromName(room)).nodeEvent(room, nodeId, event);
+      },
       asset: async (path) => {
         const res = await env.ASSETS.fetch(new Request(new URL(path, 'https://assets.invalid')));
         if (!res.ok) {

@@ -14,6 +14,10 @@ export interface Env {
   TREFFPUNKT_MAX_MESSAGE_BYTES?: string;
   TREFFPUNKT_ROOM_CAPACITY?: string;
   TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS?: string;
+  TREFFPUNKT_TURN_CREDENTIAL_TTL_SECONDS?: string;
+  TREFFPUNKT_TRUSTED_ISSUERS?: string;
+  TREFFPUNKT_JOIN_TOKEN_SECRET?: string;
+  TREFFPUNKT_GUEST_POLICY?: string;
 }
 
 /** Settings as the string map parseEdgeConfig reads (bindings other than strings are ignored by it). */

@@ -5,11 +5,13 @@
  * attachments.
  */
 import { DurableObject } from 'cloudflare:workers';
+import type { MediaEvent } from '../../shared/control.ts';
 import { parseEdgeConfig } from '../core/config.ts';
 import { consoleLogger } from '../core/logger.ts';
 import { MediaNodes } from '../core/media-nodes.ts';
 import { stickyRegionLeastLoaded } from '../core/node-selection.ts';
 import { Room } from '../core/room.ts';
+import { JoinTokenVerifier } from '../core/join-tokens.ts';
 import type { RoomSnapshot, RoomStore } from '../core/room-store.ts';
 import { settings, type Env } from './env.ts';
 import { DurableObjectNodeRegistry } from './registry.ts';
@@ -40,7 +42,8 @@ export class RoomObject extends DurableObject<Env> {
       const config = parseEdgeConfig(settings(this.env));
       const registry = new DurableObjectNodeRegistry(this.env.REGISTRY, config.nodeHeartbeatTimeoutMs);
       this.#room = new Room(name, {
-        nodes: new MediaNodes(registry, config.nodeSecrets, stickyRegionLeastLoaded),
+        nodes: new MediaNodes(registry, config.nodeSecrets, stickyRegionLeastLoaded, config.turnCredentialTtlSeconds),
+        access: { verifier: new JoinTokenVerifier(config.trustedIssuers), guestPolicy: config.guestPolicy },
         log: consoleLogger,
         maxMessageBytes: config.maxMessageBytes,
         capacity: config.roomCapacity,
@@ -55,6 +58,11 @@ export class RoomObject extends DurableObject<Env> {
     const name = request.headers.get(ROOM_NAME_HEADER);
     if (!name || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket upgrade', { status: 426 });
     return acceptRoomSocket(this.ctx, name);
+  }
+
+  /** RPC from the Worker: a media node's event about this room. */
+  async nodeEvent(room: string, nodeId: string, event: MediaEvent): Promise<void> {
+    await this.#roomFor(room).onNodeEvent(nodeId, event);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {

@@ -29,6 +29,10 @@ const edgeWorker :Workerd.Worker = (
     (name = "TREFFPUNKT_MAX_MESSAGE_BYTES", fromEnvironment = "TREFFPUNKT_MAX_MESSAGE_BYTES"),
     (name = "TREFFPUNKT_ROOM_CAPACITY", fromEnvironment = "TREFFPUNKT_ROOM_CAPACITY"),
     (name = "TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS", fromEnvironment = "TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS"),
+    (name = "TREFFPUNKT_TURN_CREDENTIAL_TTL_SECONDS", fromEnvironment = "TREFFPUNKT_TURN_CREDENTIAL_TTL_SECONDS"),
+    (name = "TREFFPUNKT_TRUSTED_ISSUERS", fromEnvironment = "TREFFPUNKT_TRUSTED_ISSUERS"),
+    (name = "TREFFPUNKT_JOIN_TOKEN_SECRET", fromEnvironment = "TREFFPUNKT_JOIN_TOKEN_SECRET"),
+    (name = "TREFFPUNKT_GUEST_POLICY", fromEnvironment = "TREFFPUNKT_GUEST_POLICY"),
   ],
   durableObjectNamespaces = [
     (className = "RoomObject", uniqueKey = "treffpunkt-room", enableSql = true),

@@ -5,7 +5,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { timingSafeEqual } from 'hono/utils/buffer';
-import { NodeHeartbeat, NodeRegistration, type NodeLoad } from '../../shared/control.ts';
+import { NodeEventBody, NodeHeartbeat, NodeRegistration, type MediaEvent, type NodeLoad } from '../../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
 import { RoomName } from '../../shared/signaling.ts';
 import type { EdgeConfig } from './config.ts';
@@ -16,6 +16,8 @@ import type { NodeRegistry } from './node-registry.ts';
 export interface EdgeAdapter {
   /** Upgrades the request to a WebSocket served by the actor of `room`. */
   roomSocket(c: Context, room: string): Response | Promise<Response>;
+  /** Hands a media node's event to the actor of `room` (if the room exists). */
+  roomEvent(room: string, nodeId: string, event: MediaEvent): Promise<void>;
   /** Reads a static asset of the browser app ('/index.html', '/assets/app.js'), or null if none. */
   asset(path: string): Promise<ArrayBuffer | null>;
 }
@@ -106,6 +108,15 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
     const known = await registry.heartbeat(nodeId, parsed.data.load satisfies NodeLoad, Date.now());
     // 409 tells the node to register again (e.g. after an edge restart).
     return known ? c.json({ ok: true }) : c.json({ error: { code: ErrorCode.NotFound, message: 'register first' } }, 409);
+  });
+
+  app.post('/api/nodes/:nodeId/events', async (c) => {
+    const nodeId = c.req.param('nodeId');
+    await authorizeNode(c, nodeId);
+    const parsed = NodeEventBody.safeParse(await jsonBody(c));
+    if (!parsed.success) throw new TreffpunktError(ErrorCode.BadMessage, `invalid event: ${describe(parsed.error)}`);
+    await adapter.roomEvent(parsed.data.room, nodeId, parsed.data.event);
+    return c.json({ ok: true });
   });
 
   // --- the browser app ---

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { NodeId } from '../../shared/control.ts';
+import { TrustedIssuer } from './join-tokens.ts';
 
 const intSetting = (def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(def);
@@ -36,6 +37,23 @@ export const EdgeConfigSchema = z.object({
   TREFFPUNKT_MAX_MESSAGE_BYTES: intSetting(64 * 1024, 1024, 16 * 1024 * 1024),
   TREFFPUNKT_ROOM_CAPACITY: intSetting(100, 1, 10_000),
   TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS: intSetting(15_000, 1_000, 600_000),
+  TREFFPUNKT_TURN_CREDENTIAL_TTL_SECONDS: intSetting(4 * 3600, 60, 7 * 24 * 3600),
+  /** JSON array of trusted join token issuers (see TrustedIssuer in join-tokens.ts). */
+  TREFFPUNKT_TRUSTED_ISSUERS: z
+    .string()
+    .default('[]')
+    .transform((raw, ctx) => {
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON array of issuers' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.array(TrustedIssuer)),
+  /** Shortcut for the deployment's own tokens: HS256 with this secret, issuer "treffpunkt". */
+  TREFFPUNKT_JOIN_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  TREFFPUNKT_GUEST_POLICY: z.enum(['allow', 'lobby', 'deny']).default('lobby'),
 });
 
 export interface EdgeConfig {
@@ -43,6 +61,12 @@ export interface EdgeConfig {
   maxMessageBytes: number;
   roomCapacity: number;
   nodeHeartbeatTimeoutMs: number;
+  /** How long the TURN credentials handed to a participant stay valid. */
+  turnCredentialTtlSeconds: number;
+  /** Join token issuers; empty = an open deployment where anyone with the link joins. */
+  trustedIssuers: TrustedIssuer[];
+  /** What happens to people without a token when there are issuers. */
+  guestPolicy: 'allow' | 'lobby' | 'deny';
 }
 
 export class ConfigError extends Error {
@@ -70,5 +94,11 @@ export function parseEdgeConfig(env: Record<string, string | undefined>): EdgeCo
     maxMessageBytes: c.TREFFPUNKT_MAX_MESSAGE_BYTES,
     roomCapacity: c.TREFFPUNKT_ROOM_CAPACITY,
     nodeHeartbeatTimeoutMs: c.TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS,
+    turnCredentialTtlSeconds: c.TREFFPUNKT_TURN_CREDENTIAL_TTL_SECONDS,
+    trustedIssuers: [
+      ...c.TREFFPUNKT_TRUSTED_ISSUERS,
+      ...(c.TREFFPUNKT_JOIN_TOKEN_SECRET ? [{ issuer: 'treffpunkt', hs256Secret: c.TREFFPUNKT_JOIN_TOKEN_SECRET }] : []),
+    ],
+    guestPolicy: c.TREFFPUNKT_GUEST_POLICY,
   };
 }

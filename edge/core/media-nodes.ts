@@ -6,16 +6,20 @@ import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
 import { MediaNodeClient } from './media-node-client.ts';
 import type { NodeRegistry } from './node-registry.ts';
 import type { NodeSelector, SelectionRequest } from './node-selection.ts';
+import { mintTurnCredentials, type TurnIceServer } from './turn-credentials.ts';
 
 export class MediaNodes {
   readonly #registry: NodeRegistry;
   readonly #secrets: ReadonlyMap<string, string>;
   readonly #select: NodeSelector;
 
-  constructor(registry: NodeRegistry, secrets: ReadonlyMap<string, string>, select: NodeSelector) {
+  readonly #turnTtlSeconds: number;
+
+  constructor(registry: NodeRegistry, secrets: ReadonlyMap<string, string>, select: NodeSelector, turnTtlSeconds: number) {
     this.#registry = registry;
     this.#secrets = secrets;
     this.#select = select;
+    this.#turnTtlSeconds = turnTtlSeconds;
   }
 
   async select(request: SelectionRequest): Promise<MediaNodeClient> {
@@ -28,6 +32,16 @@ export class MediaNodes {
     const node = await this.#registry.get(nodeId);
     if (!node) throw new TreffpunktError(ErrorCode.NoMediaNode, `media node ${nodeId} is gone`);
     return this.#client(nodeId, node.controlUrl);
+  }
+
+  /**
+   * TURN credentials for a participant on its node, valid for `turnCredentialTtlSeconds`; none when the
+   * node runs no TURN service.
+   */
+  async iceServers(nodeId: string, participantId: string): Promise<TurnIceServer[]> {
+    const node = await this.#registry.get(nodeId);
+    if (!node?.turn) return [];
+    return [await mintTurnCredentials({ secret: node.turn.secret, urls: node.turn.urls, participantId, ttlSeconds: this.#turnTtlSeconds, now: Date.now() })];
   }
 
   #client(nodeId: string, controlUrl: string): MediaNodeClient {

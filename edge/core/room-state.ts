@@ -5,12 +5,13 @@
  */
 import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
 import type { MediaKind, MediaSource } from '../../shared/media-types.ts';
-import type { ParticipantInfo } from '../../shared/signaling.ts';
+import type { ParticipantInfo, Role } from '../../shared/signaling.ts';
 import type { ParticipantSnapshot } from './room-store.ts';
 
 export interface ProducerState {
   kind: MediaKind;
   source: MediaSource;
+  paused: boolean;
 }
 
 export interface ParticipantState {
@@ -18,15 +19,27 @@ export interface ParticipantState {
   name: string;
   nodeId: string;
   joinedAt: number;
+  role: Role;
+  handRaised: boolean;
   transports: Map<string, 'send' | 'recv'>;
   producers: Map<string, ProducerState>;
   consumers: Set<string>;
+}
+
+/** Someone waiting for a moderator to let them in. */
+export interface LobbyEntry {
+  id: string;
+  name: string;
+  role: Role;
+  since: number;
 }
 
 export class RoomState {
   readonly name: string;
   readonly capacity: number;
   readonly participants = new Map<string, ParticipantState>();
+  readonly lobby = new Map<string, LobbyEntry>();
+  locked = false;
 
   constructor(name: string, capacity: number) {
     this.name = name;
@@ -42,12 +55,17 @@ export class RoomState {
     return [...new Set([...this.participants.values()].map((p) => p.nodeId))];
   }
 
-  addParticipant(p: { id: string; name: string; nodeId: string; joinedAt: number }): ParticipantState {
+  hasModerator(): boolean {
+    for (const p of this.participants.values()) if (p.role === 'moderator') return true;
+    return false;
+  }
+
+  addParticipant(p: { id: string; name: string; nodeId: string; joinedAt: number; role: Role }): ParticipantState {
     if (this.participants.size >= this.capacity) {
       throw new TreffpunktError(ErrorCode.RoomFull, `room is full (${this.capacity} participants)`);
     }
     if (this.participants.has(p.id)) throw new TreffpunktError(ErrorCode.AlreadyJoined, 'participant already joined');
-    const state: ParticipantState = { ...p, transports: new Map(), producers: new Map(), consumers: new Set() };
+    const state: ParticipantState = { ...p, handRaised: false, transports: new Map(), producers: new Map(), consumers: new Set() };
     this.participants.set(p.id, state);
     return state;
   }
@@ -80,6 +98,13 @@ export class RoomState {
     this.participant(participantId).producers.set(producerId, producer);
   }
 
+  /** The participant's own producer; NOT_FOUND for anyone else's. */
+  ownProducer(participantId: string, producerId: string): ProducerState {
+    const producer = this.participant(participantId).producers.get(producerId);
+    if (!producer) throw new TreffpunktError(ErrorCode.NotFound, `no producer ${producerId} of yours`);
+    return producer;
+  }
+
   removeProducer(participantId: string, producerId: string): void {
     const p = this.participant(participantId);
     if (!p.producers.delete(producerId)) throw new TreffpunktError(ErrorCode.NotFound, `no producer ${producerId} of yours`);
@@ -107,6 +132,8 @@ export class RoomState {
       name: p.name,
       nodeId: p.nodeId,
       joinedAt: p.joinedAt,
+      role: p.role,
+      handRaised: p.handRaised,
       transports: [...p.transports],
       producers: [...p.producers],
       consumers: [...p.consumers],
@@ -126,7 +153,9 @@ export class RoomState {
     return {
       id: p.id,
       name: p.name,
-      producers: [...p.producers].map(([id, prod]) => ({ id, kind: prod.kind, source: prod.source })),
+      role: p.role,
+      handRaised: p.handRaised,
+      producers: [...p.producers].map(([id, prod]) => ({ id, kind: prod.kind, source: prod.source, paused: prod.paused })),
     };
   }
 

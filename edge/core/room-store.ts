@@ -5,13 +5,16 @@
  * as the process).
  */
 import type { RtpCapabilities } from '../../shared/media-types.ts';
-import type { ProducerState } from './room-state.ts';
+import type { Role } from '../../shared/signaling.ts';
+import type { LobbyEntry, ProducerState } from './room-state.ts';
 
 export interface ParticipantSnapshot {
   id: string;
   name: string;
   nodeId: string;
   joinedAt: number;
+  role: Role;
+  handRaised: boolean;
   transports: [string, 'send' | 'recv'][];
   producers: [string, ProducerState][];
   consumers: string[];
@@ -19,6 +22,8 @@ export interface ParticipantSnapshot {
 
 export interface RoomSnapshot {
   participants: ParticipantSnapshot[];
+  lobby: LobbyEntry[];
+  locked: boolean;
   routerCaps: [string, RtpCapabilities][];
 }
 

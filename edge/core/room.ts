@@ -15,6 +15,8 @@ import {
   RequestEnvelope,
   type EventData,
   type EventName,
+  type JoinResult,
+  type Role,
   type Method,
   type Params,
   type Result,
@@ -27,9 +29,20 @@ import { SerialQueue } from './serial-queue.ts';
 import type { MediaNodeClient } from './media-node-client.ts';
 import type { RtpCapabilities } from '../../shared/media-types.ts';
 import type { RoomStore } from './room-store.ts';
+import type { JoinTokenVerifier } from './join-tokens.ts';
+import type { MediaEvent } from '../../shared/control.ts';
+
+/** Who may join without a token when the deployment trusts token issuers. */
+export type GuestPolicy = 'allow' | 'lobby' | 'deny';
+
+export interface RoomAccess {
+  verifier: JoinTokenVerifier;
+  guestPolicy: GuestPolicy;
+}
 
 export interface RoomDeps {
   nodes: MediaNodes;
+  access: RoomAccess;
   log: Logger;
   maxMessageBytes: number;
   capacity: number;
@@ -96,10 +109,31 @@ export class Room {
     try {
       const result = await (m === 'ping' ? run() : this.#queue.run(() => this.#mutate(run)));
       conn.send(JSON.stringify({ id, ok: true, result }));
+      // After the reply: these requests end the connection.
       if (m === 'leave') conn.close(CloseCode.Left, 'left');
+      if (m === 'endMeeting') conn.close(CloseCode.MeetingEnded, 'the meeting was ended');
     } catch (err) {
       this.#sendError(conn, id, err);
     }
+  }
+
+  /**
+   * An event from a media node about this room. Only events about producers of participants on that
+   * very node are believed: a node cannot speak for another node's participants.
+   */
+  async onNodeEvent(nodeId: string, event: MediaEvent): Promise<void> {
+    await this.#queue.run(async () => {
+      await this.#load();
+      const owner = event.producerId === null ? null : this.#ownerOn(nodeId, event.producerId);
+      if (owner === undefined) return;
+      if (event.type === 'activeSpeaker') this.#broadcast('activeSpeaker', { participantId: owner?.id ?? null });
+      else if (owner) this.#broadcast('producerScore', { participantId: owner.id, producerId: event.producerId, score: event.score });
+    });
+  }
+
+  #ownerOn(nodeId: string, producerId: string) {
+    for (const p of this.#state.participants.values()) if (p.nodeId === nodeId && p.producers.has(producerId)) return p;
+    return undefined;
   }
 
   /** The socket closed (or errored): the participant leaves if it had joined. */
@@ -113,7 +147,8 @@ export class Room {
     try {
       return await task();
     } finally {
-      await this.#deps.store.save(this.#state.size === 0 ? undefined : { participants: this.#state.toSnapshot(), routerCaps: [...this.#routerCaps] });
+      const empty = this.#state.size === 0 && this.#state.lobby.size === 0;
+      await this.#deps.store.save(empty ? undefined : { participants: this.#state.toSnapshot(), lobby: [...this.#state.lobby.values()], locked: this.#state.locked, routerCaps: [...this.#routerCaps] });
     }
   }
 
@@ -127,29 +162,38 @@ export class Room {
     const snapshot = await this.#deps.store.load();
     if (!snapshot) return;
     this.#state = RoomState.fromSnapshot(this.name, this.#deps.capacity, snapshot.participants);
+    this.#state.locked = snapshot.locked;
+    for (const entry of snapshot.lobby) this.#state.lobby.set(entry.id, entry);
     this.#routerCaps = new Map(snapshot.routerCaps);
     const live = new Set([...this.#deps.connections()].map((c) => c.participantId).filter(Boolean));
     for (const id of [...this.#state.participants.keys()]) {
       if (!live.has(id)) await this.#removeParticipant(id);
     }
+    for (const id of [...this.#state.lobby.keys()]) if (!live.has(id)) this.#state.lobby.delete(id);
     this.#deps.log.info({ room: this.name, participants: this.#state.size }, 'room state restored');
   }
 
   readonly #handlers: { [M in Method]: Handler<M> } = {
-    join: async (conn, { protocolVersion, name }) => {
+    join: async (conn, { protocolVersion, name, token }) => {
       if (conn.participantId) throw new TreffpunktError(ErrorCode.AlreadyJoined, 'this connection has already joined');
       if (!SUPPORTED_PROTOCOL_VERSIONS.includes(protocolVersion)) {
         throw new TreffpunktError(ErrorCode.UnsupportedProtocolVersion, `protocol version ${protocolVersion} is not supported; this edge speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`);
       }
+      const who = await this.#identify(token, name);
       if (this.#state.size >= this.#state.capacity) throw new TreffpunktError(ErrorCode.RoomFull, `room is full (${this.#state.capacity} participants)`);
-      const node = await this.#deps.nodes.select({ roomNodeIds: this.#state.nodeIds() });
-      const routerRtpCapabilities = await this.#routerCapabilities(node);
+      // Guests wait under the lobby policy, and everyone but moderators waits in a locked room.
+      const mustWait = who.role !== 'moderator' && (this.#state.locked || (who.role === 'guest' && this.#deps.access.guestPolicy === 'lobby'));
       const id = crypto.randomUUID();
-      const participant = this.#state.addParticipant({ id, name, nodeId: node.nodeId, joinedAt: Date.now() });
+      if (mustWait) {
+        if (this.#state.locked && !this.#state.hasModerator()) throw new TreffpunktError(ErrorCode.RoomLocked, 'the room is locked');
+        this.#state.lobby.set(id, { id, name: who.name, role: who.role, since: Date.now() });
+        conn.participantId = id;
+        this.#deps.log.info({ room: this.name, participant: id }, 'participant waits in the lobby');
+        this.#notifyLobby();
+        throw new TreffpunktError(ErrorCode.WaitingInLobby, 'please wait: a moderator will let you in');
+      }
       conn.participantId = id;
-      this.#deps.log.info({ room: this.name, participant: id, node: node.nodeId, size: this.#state.size }, 'participant joined');
-      this.#broadcast('participantJoined', { participant: this.#state.info(participant) }, id);
-      return { protocolVersion: PROTOCOL_VERSION, participantId: id, routerRtpCapabilities, participants: this.#state.others(id) };
+      return this.#enter(id, who);
     },
 
     createTransport: async (conn, { direction }) => {
@@ -157,7 +201,7 @@ export class Room {
       const node = await this.#deps.nodes.client(p.nodeId);
       const transport = await node.call('createTransport', `/v1/rooms/${this.name}/transports`, { participantId: p.id, direction });
       this.#state.addTransport(p.id, transport.id, direction);
-      return transport;
+      return { ...transport, iceServers: await this.#deps.nodes.iceServers(p.nodeId, p.id) };
     },
 
     connectTransport: async (conn, { transportId, dtlsParameters }) => {
@@ -172,9 +216,41 @@ export class Room {
       this.#state.requireTransport(p.id, transportId, 'send');
       const node = await this.#deps.nodes.client(p.nodeId);
       const { producerId } = await node.call('produce', `/v1/rooms/${this.name}/transports/${transportId}/produce`, { kind, rtpParameters, source });
-      this.#state.addProducer(p.id, producerId, { kind, source });
+      this.#state.addProducer(p.id, producerId, { kind, source, paused: false });
       this.#broadcast('producerAdded', { participantId: p.id, producerId, kind, source }, p.id);
       return { producerId };
+    },
+
+    setProducerPaused: async (conn, { producerId, paused }) => {
+      const p = this.#joined(conn);
+      const producer = this.#state.ownProducer(p.id, producerId);
+      const node = await this.#deps.nodes.client(p.nodeId);
+      await node.call('setProducerPaused', `/v1/rooms/${this.name}/producers/${producerId}/pause`, { paused });
+      producer.paused = paused;
+      this.#broadcast('producerPaused', { participantId: p.id, producerId, paused }, p.id);
+      return {};
+    },
+
+    setConsumerLayers: async (conn, { consumerId, spatialLayer, temporalLayer }) => {
+      const p = this.#joined(conn);
+      this.#state.requireConsumer(p.id, consumerId);
+      const node = await this.#deps.nodes.client(p.nodeId);
+      return node.call('setConsumerLayers', `/v1/rooms/${this.name}/consumers/${consumerId}/layers`, temporalLayer === undefined ? { spatialLayer } : { spatialLayer, temporalLayer });
+    },
+
+    chat: async (conn, { text }) => {
+      const p = this.#joined(conn);
+      const time = Date.now();
+      // Sent to everyone, the sender included, so that all see the same order; never stored.
+      this.#broadcast('chat', { participantId: p.id, name: p.name, text, time });
+      return { time };
+    },
+
+    setHand: async (conn, { raised }) => {
+      const p = this.#joined(conn);
+      p.handRaised = raised;
+      this.#broadcast('handChanged', { participantId: p.id, raised });
+      return {};
     },
 
     closeProducer: async (conn, { producerId }) => {
@@ -207,6 +283,86 @@ export class Room {
       return node.call('resumeConsumer', `/v1/rooms/${this.name}/consumers/${consumerId}/resume`, {});
     },
 
+    lockRoom: async (conn, { locked }) => {
+      this.#moderator(conn);
+      this.#state.locked = locked;
+      this.#broadcast('roomLocked', { locked });
+      return {};
+    },
+
+    admit: async (conn, { participantId }) => {
+      this.#moderator(conn);
+      const entry = this.#state.lobby.get(participantId);
+      const waiting = this.#connectionOf(participantId);
+      if (!entry || !waiting) throw new TreffpunktError(ErrorCode.NotFound, 'nobody with that id waits in the lobby');
+      this.#state.lobby.delete(participantId);
+      const result = await this.#enter(participantId, entry);
+      waiting.send(JSON.stringify({ event: 'admitted', data: result }));
+      this.#notifyLobby();
+      return {};
+    },
+
+    refuse: async (conn, { participantId }) => {
+      this.#moderator(conn);
+      if (!this.#state.lobby.delete(participantId)) throw new TreffpunktError(ErrorCode.NotFound, 'nobody with that id waits in the lobby');
+      const waiting = this.#connectionOf(participantId);
+      if (waiting) {
+        waiting.participantId = undefined;
+        waiting.close(CloseCode.Refused, 'refused');
+      }
+      this.#notifyLobby();
+      return {};
+    },
+
+    muteParticipant: async (conn, { participantId, source }) => {
+      this.#moderator(conn);
+      const target = this.#state.participant(participantId);
+      const node = await this.#deps.nodes.client(target.nodeId);
+      for (const [producerId, producer] of target.producers) {
+        if (producer.source !== source || producer.paused) continue;
+        await node.call('setProducerPaused', `/v1/rooms/${this.name}/producers/${producerId}/pause`, { paused: true });
+        producer.paused = true;
+        this.#broadcast('producerPaused', { participantId, producerId, paused: true });
+      }
+      this.#sendTo(participantId, 'mutedByModerator', { source });
+      return {};
+    },
+
+    askToUnmute: async (conn, { participantId, source }) => {
+      this.#moderator(conn);
+      this.#state.participant(participantId);
+      this.#sendTo(participantId, 'unmuteRequested', { source });
+      return {};
+    },
+
+    removeParticipant: async (conn, { participantId }) => {
+      this.#moderator(conn);
+      this.#state.participant(participantId);
+      const target = this.#connectionOf(participantId);
+      if (target) {
+        target.participantId = undefined;
+        target.close(CloseCode.Removed, 'removed by a moderator');
+      }
+      await this.#removeParticipant(participantId);
+      return {};
+    },
+
+    endMeeting: async (conn) => {
+      this.#moderator(conn);
+      const me = conn.participantId;
+      for (const c of [...this.#deps.connections()]) {
+        // Compared by id: a runtime may hand out a new wrapper for the same socket (Durable Objects do).
+        const id = c.participantId;
+        if (!id || id === me) continue;
+        c.participantId = undefined;
+        c.close(CloseCode.MeetingEnded, 'the meeting was ended');
+      }
+      this.#state.lobby.clear();
+      for (const id of [...this.#state.participants.keys()]) if (id !== me) await this.#removeParticipant(id, false);
+      await this.#leave(conn);
+      return {};
+    },
+
     leave: async (conn) => {
       this.#joined(conn);
       await this.#leave(conn);
@@ -215,6 +371,65 @@ export class Room {
 
     ping: async () => ({ time: Date.now() }),
   };
+
+  /** The identity a join claims: verified from a token, or a guest by the deployment's policy. */
+  async #identify(token: string | undefined, name: string | undefined): Promise<{ name: string; role: Role }> {
+    const { verifier, guestPolicy } = this.#deps.access;
+    if (token) {
+      const claims = await verifier.verify(token, this.name);
+      return { name: claims.name, role: claims.role };
+    }
+    if (!name) throw new TreffpunktError(ErrorCode.BadMessage, 'a name is required when joining without a token');
+    if (verifier.enabled) {
+      if (guestPolicy === 'deny') throw new TreffpunktError(ErrorCode.Unauthorized, 'this meeting needs a join token');
+      return { name, role: 'guest' };
+    }
+    // An open deployment (no token issuers configured): whoever opens the room moderates it.
+    return { name, role: this.#state.size === 0 ? 'moderator' : 'participant' };
+  }
+
+  /** Puts a participant into the room on a media node; the join result they get. */
+  async #enter(id: string, who: { name: string; role: Role }): Promise<JoinResult> {
+    const node = await this.#deps.nodes.select({ roomNodeIds: this.#state.nodeIds() });
+    const routerRtpCapabilities = await this.#routerCapabilities(node);
+    const participant = this.#state.addParticipant({ id, name: who.name, role: who.role, nodeId: node.nodeId, joinedAt: Date.now() });
+    this.#deps.log.info({ room: this.name, participant: id, role: who.role, node: node.nodeId, size: this.#state.size }, 'participant joined');
+    this.#broadcast('participantJoined', { participant: this.#state.info(participant) }, id);
+    return { protocolVersion: PROTOCOL_VERSION, participantId: id, role: who.role, locked: this.#state.locked, routerRtpCapabilities, participants: this.#state.others(id) };
+  }
+
+  #moderator(conn: Connection) {
+    const p = this.#joined(conn);
+    if (p.role !== 'moderator') throw new TreffpunktError(ErrorCode.Forbidden, 'only moderators may do that');
+    return p;
+  }
+
+  #connectionOf(participantId: string): Connection | undefined {
+    for (const c of this.#deps.connections()) if (c.participantId === participantId) return c;
+    return undefined;
+  }
+
+  #sendTo<E extends EventName>(participantId: string, event: E, data: EventData<E>): void {
+    try {
+      this.#connectionOf(participantId)?.send(JSON.stringify({ event, data }));
+    } catch {
+      // gone; its close event cleans up
+    }
+  }
+
+  /** Tells the moderators who waits in the lobby. */
+  #notifyLobby(): void {
+    const frame = JSON.stringify({ event: 'lobbyChanged', data: { waiting: [...this.#state.lobby.values()].map((e) => ({ id: e.id, name: e.name })) } });
+    for (const c of this.#deps.connections()) {
+      const p = c.participantId ? this.#state.participants.get(c.participantId) : undefined;
+      if (p?.role !== 'moderator') continue;
+      try {
+        c.send(frame);
+      } catch {
+        // gone
+      }
+    }
+  }
 
   #joined(conn: Connection) {
     const id = conn.participantId;
@@ -235,14 +450,15 @@ export class Room {
     const id = conn.participantId;
     if (!id) return;
     conn.participantId = undefined;
+    if (this.#state.lobby.delete(id)) this.#notifyLobby();
     await this.#removeParticipant(id);
   }
 
-  async #removeParticipant(id: string): Promise<void> {
+  async #removeParticipant(id: string, tellOthers = true): Promise<void> {
     const p = this.#state.removeParticipant(id);
     if (!p) return;
     this.#deps.log.info({ room: this.name, participant: id, size: this.#state.size }, 'participant left');
-    this.#broadcast('participantLeft', { participantId: id }, id);
+    if (tellOthers) this.#broadcast('participantLeft', { participantId: id }, id);
     try {
       const node = await this.#deps.nodes.client(p.nodeId);
       await node.call('closeParticipant', `/v1/rooms/${this.name}/participants/${id}/close`, {});

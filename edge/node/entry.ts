@@ -10,6 +10,7 @@ import { createEdgeApp } from '../core/app.ts';
 import { ConfigError, describeIssues, parseEdgeConfig } from '../core/config.ts';
 import { MediaNodes } from '../core/media-nodes.ts';
 import { InMemoryNodeRegistry } from '../core/node-registry.ts';
+import { JoinTokenVerifier } from '../core/join-tokens.ts';
 import { stickyRegionLeastLoaded } from '../core/node-selection.ts';
 import { loadAssets } from './assets.ts';
 import { InProcessRoomHost } from './room-host.ts';
@@ -30,8 +31,9 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
   const log = pino({ level, base: { service: 'edge' }, redact: ['*.secret', '*.authorization', 'secret'] });
 
   const registry = new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs);
-  const nodes = new MediaNodes(registry, config.nodeSecrets, stickyRegionLeastLoaded);
-  const rooms = new InProcessRoomHost({ nodes, log, maxMessageBytes: config.maxMessageBytes, capacity: config.roomCapacity });
+  const nodes = new MediaNodes(registry, config.nodeSecrets, stickyRegionLeastLoaded, config.turnCredentialTtlSeconds);
+  const access = { verifier: new JoinTokenVerifier(config.trustedIssuers), guestPolicy: config.guestPolicy };
+  const rooms = new InProcessRoomHost({ nodes, access, log, maxMessageBytes: config.maxMessageBytes, capacity: config.roomCapacity });
   const asset = await loadAssets(webDir);
 
   let sockets: ReturnType<typeof createNodeRoomSockets> | undefined;
@@ -39,7 +41,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     config,
     registry,
     log,
-    adapter: { roomSocket: (c, room) => sockets!.roomSocket(c, room), asset },
+    adapter: { roomSocket: (c, room) => sockets!.roomSocket(c, room), roomEvent: (room, nodeId, event) => rooms.event(room, nodeId, event), asset },
   });
   // ws refuses frames over 2 MiB outright; up to that the room answers MESSAGE_TOO_LARGE.
   sockets = createNodeRoomSockets(app, rooms, Math.max(2 * 1024 * 1024, config.maxMessageBytes * 2), log);

@@ -4,6 +4,7 @@
  * requests, so "get or create" here cannot race. Room state lives in memory (MemoryRoomStore): a Node
  * edge's rooms last as long as its process.
  */
+import type { MediaEvent } from '../../shared/control.ts';
 import type { Connection } from '../core/connection.ts';
 import { Room, type RoomDeps } from '../core/room.ts';
 import { MemoryRoomStore } from '../core/room-store.ts';
@@ -47,6 +48,11 @@ export class InProcessRoomHost {
     await hosted.room.onClose(conn);
     hosted.connections.delete(conn);
     if (hosted.connections.size === 0 && hosted.room.participantCount === 0 && this.#rooms.get(name) === hosted) this.#rooms.delete(name);
+  }
+
+  /** A media node's event for `name`; rooms that are not open here have nobody to tell. */
+  async event(name: string, nodeId: string, event: MediaEvent): Promise<void> {
+    await this.#rooms.get(name)?.room.onNodeEvent(nodeId, event);
   }
 
   get size(): number {

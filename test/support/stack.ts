@@ -80,7 +80,7 @@ function spawnProgram(program: string, args: string[], env: Record<string, strin
   return child;
 }
 
-export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number; edgeEnv?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number; edgeEnv?: Record<string, string>; mediaNodeEnv?: Record<string, string> } = {}): Promise<Stack> {
   const runtime = opts.runtime ?? 'node';
   const base = await freePortBlock(4);
   const [edgePort, apiPort, rtcPort] = [base, base + 1, base + 2];
@@ -97,8 +97,7 @@ export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number
     storageDir = await mkdtemp(join(tmpdir(), 'treffpunkt-do-'));
     edge = spawnProgram(`${root}node_modules/workerd/bin/workerd`, ['serve', 'edge/cloudflare/workerd.capnp', `--socket-addr=http=127.0.0.1:${edgePort}`, `--directory-path=do-storage=${storageDir}`], { TREFFPUNKT_NODE_SECRETS: nodeSecrets, ...opts.edgeEnv }, out);
   } else {
-    if (opts.edgeEnv) throw new Error('edgeEnv is for the Node and self-hosted workerd edges');
-    worker = await startWorkerdEdge({ port: edgePort, nodeSecrets, log: (line) => void out.push(line) });
+    worker = await startWorkerdEdge({ port: edgePort, bindings: { TREFFPUNKT_NODE_SECRETS: nodeSecrets, ...opts.edgeEnv }, log: (line) => void out.push(line) });
   }
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
   const mediaNode = spawnService('media-node/main.ts', {
@@ -112,6 +111,7 @@ export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number
     TREFFPUNKT_NODE_WORKER_MAX_PORT: String(base + 199),
     // TURN on a free port, so that tests never collide with a TURN server on 3478.
     TREFFPUNKT_TURN_PORT: '0',
+    ...opts.mediaNodeEnv,
   }, out);
   const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
   try {

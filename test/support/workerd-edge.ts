@@ -22,7 +22,7 @@ export interface WorkerdEdge {
   close(): Promise<void>;
 }
 
-export async function startWorkerdEdge(opts: { port: number; nodeSecrets: string; log?: (line: string) => void }): Promise<WorkerdEdge> {
+export async function startWorkerdEdge(opts: { port: number; bindings: Record<string, string>; log?: (line: string) => void }): Promise<WorkerdEdge> {
   const mf = new Miniflare({
     name: WORKER_NAME,
     host: '127.0.0.1',
@@ -34,7 +34,7 @@ export async function startWorkerdEdge(opts: { port: number; nodeSecrets: string
       ROOMS: { className: 'RoomObject', useSQLite: true },
       REGISTRY: { className: 'NodeRegistryObject', useSQLite: true },
     },
-    bindings: { TREFFPUNKT_NODE_SECRETS: opts.nodeSecrets },
+    bindings: opts.bindings,
     serviceBindings: {
       ASSETS: async (request: MiniflareRequest) => {
         const path = new URL(request.url).pathname;

@@ -15,8 +15,8 @@ const code = (fn: () => unknown) => {
 
 test('participants join and leave; each carries its media node', () => {
   const room = new RoomState('r', 10);
-  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n1', joinedAt: 1 });
-  room.addParticipant({ id: 'b', name: 'B', nodeId: 'n2', joinedAt: 2 });
+  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n1', joinedAt: 1, role: 'participant' });
+  room.addParticipant({ id: 'b', name: 'B', nodeId: 'n2', joinedAt: 2, role: 'participant' });
   assert.equal(room.size, 2);
   assert.deepEqual(room.nodeIds().sort(), ['n1', 'n2']);
   assert.deepEqual(room.others('a').map((p) => p.id), ['b']);
@@ -27,25 +27,25 @@ test('participants join and leave; each carries its media node', () => {
 
 test('capacity is enforced and duplicate ids refused', () => {
   const room = new RoomState('r', 1);
-  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1 });
-  assert.equal(code(() => room.addParticipant({ id: 'b', name: 'B', nodeId: 'n', joinedAt: 1 })), 'ROOM_FULL');
+  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1, role: 'participant' });
+  assert.equal(code(() => room.addParticipant({ id: 'b', name: 'B', nodeId: 'n', joinedAt: 1, role: 'participant' })), 'ROOM_FULL');
   const big = new RoomState('r', 5);
-  big.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1 });
-  assert.equal(code(() => big.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1 })), 'ALREADY_JOINED');
+  big.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1, role: 'participant' });
+  assert.equal(code(() => big.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1, role: 'participant' })), 'ALREADY_JOINED');
 });
 
 test('transports, producers and consumers belong to their participant', () => {
   const room = new RoomState('r', 5);
-  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1 });
-  room.addParticipant({ id: 'b', name: 'B', nodeId: 'n', joinedAt: 1 });
+  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1, role: 'participant' });
+  room.addParticipant({ id: 'b', name: 'B', nodeId: 'n', joinedAt: 1, role: 'participant' });
   room.addTransport('a', 'ta', 'send');
   room.addTransport('b', 'tb', 'recv');
   room.requireTransport('a', 'ta', 'send');
   assert.equal(code(() => room.requireTransport('a', 'ta', 'recv')), 'NOT_FOUND');
   assert.equal(code(() => room.requireTransport('a', 'tb')), 'NOT_FOUND');
-  room.addProducer('a', 'pa', { kind: 'video', source: 'camera' });
+  room.addProducer('a', 'pa', { kind: 'video', source: 'camera', paused: false });
   assert.equal(room.producerOwner('pa').id, 'a');
-  assert.deepEqual(room.others('b')[0]?.producers, [{ id: 'pa', kind: 'video', source: 'camera' }]);
+  assert.deepEqual(room.others('b')[0]?.producers, [{ id: 'pa', kind: 'video', source: 'camera', paused: false }]);
   assert.equal(code(() => room.removeProducer('b', 'pa')), 'NOT_FOUND');
   room.addConsumer('b', 'cb');
   assert.equal(code(() => room.requireConsumer('a', 'cb')), 'NOT_FOUND');
