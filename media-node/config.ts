@@ -2,6 +2,7 @@
  * The media node's one typed config: defaults, then environment variables, then command-line flags,
  * then validation that names each wrong setting and why. `--help` prints the table below.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isIP } from 'node:net';
@@ -21,6 +22,7 @@ export const SETTINGS = {
   nodeId: { env: 'TREFFPUNKT_NODE_ID', flag: 'node-id', help: 'This node\'s id at the edge (lowercase letters, digits, -). Required.' },
   secret: { env: 'TREFFPUNKT_NODE_SECRET', flag: 'secret', help: 'Shared secret with the edge, at least 16 characters. Prefer TREFFPUNKT_NODE_SECRET_FILE: flags show up in `ps`.' },
   secretFile: { env: 'TREFFPUNKT_NODE_SECRET_FILE', flag: 'secret-file', help: 'File holding the secret (must not be readable by group or others).' },
+  previousSecret: { env: 'TREFFPUNKT_NODE_PREVIOUS_SECRET', flag: 'previous-secret', help: 'During a secret rotation: the old secret, still accepted on requests from the edge (see docs/security.md).' },
   edgeUrl: { env: 'TREFFPUNKT_EDGE_URL', flag: 'edge-url', help: 'Base URL of the edge this node registers with, e.g. https://meet.example.org. Required.' },
   region: { env: 'TREFFPUNKT_NODE_REGION', flag: 'region', help: 'Region name used by node selection.', default: 'local' },
   operator: { env: 'TREFFPUNKT_NODE_OPERATOR', flag: 'operator', help: 'Name of the organisation running this node.', default: 'local' },
@@ -34,11 +36,25 @@ export const SETTINGS = {
   workerMinPort: { env: 'TREFFPUNKT_NODE_WORKER_MIN_PORT', flag: 'worker-min-port', help: 'Lowest port of the range for pipe/plain transports.', default: '40100' },
   workerMaxPort: { env: 'TREFFPUNKT_NODE_WORKER_MAX_PORT', flag: 'worker-max-port', help: 'Highest port of that range.', default: '40999' },
   logLevel: { env: 'TREFFPUNKT_LOG_LEVEL', flag: 'log-level', help: 'debug, info, warn, error or silent.', default: 'info' },
+  turnMode: { env: 'TREFFPUNKT_TURN_MODE', flag: 'turn-mode', help: 'TURN service of this node: embedded (node-turn inside the node, UDP only), coturn (starts `turnserver`, UDP and TCP; the production choice, see docs/turn.md) or off.', default: 'embedded' },
+  turnListenIp: { env: 'TREFFPUNKT_TURN_LISTEN_IP', flag: 'turn-listen-ip', help: 'IP the TURN port binds to. Default: listen-ip.' },
+  turnPort: { env: 'TREFFPUNKT_TURN_PORT', flag: 'turn-port', help: 'TURN listening port (UDP; coturn also TCP). 0 picks a free port (embedded only, for tests).', default: '3478' },
+  turnRelayIp: { env: 'TREFFPUNKT_TURN_RELAY_IP', flag: 'turn-relay-ip', help: 'Local IP the relay ports bind to. Default: turn-listen-ip; required when that is 0.0.0.0 or ::.' },
+  turnMinPort: { env: 'TREFFPUNKT_TURN_MIN_PORT', flag: 'turn-min-port', help: 'Lowest relay port (UDP). Must not overlap the WebRTC ports or the worker port range.', default: '49152' },
+  turnMaxPort: { env: 'TREFFPUNKT_TURN_MAX_PORT', flag: 'turn-max-port', help: 'Highest relay port.', default: '65535' },
+  turnSecret: { env: 'TREFFPUNKT_TURN_SECRET', flag: 'turn-secret', help: 'TURN REST secret (at least 16 characters); the edge learns it at registration and mints credentials with it. Unset: a random one per start. Prefer TREFFPUNKT_TURN_SECRET_FILE.' },
+  turnSecretFile: { env: 'TREFFPUNKT_TURN_SECRET_FILE', flag: 'turn-secret-file', help: 'File holding the TURN secret (must not be readable by group or others).' },
+  turnRealm: { env: 'TREFFPUNKT_TURN_REALM', flag: 'turn-realm', help: 'TURN realm.', default: 'treffpunkt' },
+  turnUserQuota: { env: 'TREFFPUNKT_TURN_USER_QUOTA', flag: 'turn-user-quota', help: 'Allocations at the same time per participant.', default: '12' },
+  turnTotalQuota: { env: 'TREFFPUNKT_TURN_TOTAL_QUOTA', flag: 'turn-total-quota', help: 'Allocations at the same time on this node (each holds one relay port).', default: '1000' },
+  turnAllowLoopbackPeers: { env: 'TREFFPUNKT_TURN_ALLOW_LOOPBACK_PEERS', flag: 'turn-allow-loopback-peers', help: 'true lets TURN relay to 127.0.0.0/8 and ::1. Development and local tests only: never on a reachable node.', default: 'false' },
+  coturnBin: { env: 'TREFFPUNKT_COTURN_BIN', flag: 'coturn-bin', help: 'The coturn server binary (turn-mode coturn).', default: 'turnserver' },
 } as const satisfies Record<string, Setting>;
 
 type Key = keyof typeof SETTINGS;
 
 const port = z.coerce.number().int().min(1, 'must be a port number 1-65535').max(65535, 'must be a port number 1-65535');
+const count = (max: number) => z.coerce.number().int().min(1, 'must be at least 1').max(max, `must be at most ${max}`);
 const unspecified = (ip: string) => ip === '0.0.0.0' || ip === '::';
 
 const Raw = z
@@ -46,6 +62,7 @@ const Raw = z
     nodeId: NodeId.optional().refine((v) => v !== undefined, 'is required'),
     secret: z.string().optional(),
     secretFile: z.string().optional(),
+    previousSecret: z.string().min(16, 'must be at least 16 characters').optional(),
     edgeUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional().refine((v) => v !== undefined, 'is required'),
     region: z.string().min(1).max(64),
     operator: z.string().min(1).max(64),
@@ -63,6 +80,19 @@ const Raw = z
     workerMinPort: port,
     workerMaxPort: port,
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
+    turnMode: z.enum(['embedded', 'coturn', 'off'], 'must be embedded, coturn or off'),
+    turnListenIp: z.string().optional().refine((v) => v === undefined || isIP(v) !== 0, 'must be an IPv4 or IPv6 address'),
+    turnPort: z.coerce.number().int().min(0, 'must be a port number 0-65535').max(65535, 'must be a port number 0-65535'),
+    turnRelayIp: z.string().optional().refine((v) => v === undefined || (isIP(v) !== 0 && !unspecified(v)), 'must be a specific IPv4 or IPv6 address'),
+    turnMinPort: port,
+    turnMaxPort: port,
+    turnSecret: z.string().optional(),
+    turnSecretFile: z.string().optional(),
+    turnRealm: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be 1-64 printable ASCII characters without spaces'),
+    turnUserQuota: count(1000),
+    turnTotalQuota: count(100_000),
+    turnAllowLoopbackPeers: z.enum(['true', 'false'], 'must be true or false').transform((v) => v === 'true'),
+    coturnBin: z.string().min(1),
   })
   .superRefine((c, ctx) => {
     const issue = (key: Key, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
@@ -78,11 +108,37 @@ const Raw = z
     }
     if (c.apiPort >= c.rtcPort && c.apiPort <= rtcLast) issue('apiPort', `${c.apiPort} is one of the WebRTC ports ${c.rtcPort}-${rtcLast}`);
     if (c.apiPort >= c.workerMinPort && c.apiPort <= c.workerMaxPort) issue('apiPort', `${c.apiPort} is inside the worker port range ${c.workerMinPort}-${c.workerMaxPort}`);
+    if (c.turnMode === 'off') return;
+    if (c.turnSecret && c.turnSecretFile) issue('turnSecret', `set either ${SETTINGS.turnSecret.env} or ${SETTINGS.turnSecretFile.env}, not both`);
+    if (c.turnSecret !== undefined && c.turnSecret.length < 16) issue('turnSecret', 'must be at least 16 characters');
+    const turnIp = c.turnListenIp ?? c.listenIp;
+    if (unspecified(turnIp) && !c.turnRelayIp) issue('turnRelayIp', `is required when the TURN port listens on ${turnIp}: relay ports need a specific address`);
+    if (c.turnPort === 0 && c.turnMode === 'coturn') issue('turnPort', 'must be a fixed port for coturn (0 only works with the embedded server)');
+    const inside = (p: number, lo: number, hi: number) => p >= lo && p <= hi;
+    const overlaps = (lo: number, hi: number) => c.turnMinPort <= hi && c.turnMaxPort >= lo;
+    if (c.turnMinPort > c.turnMaxPort) issue('turnMinPort', `must not be above turn-max-port (${c.turnMinPort} > ${c.turnMaxPort})`);
+    else {
+      if (overlaps(c.rtcPort, rtcLast)) issue('turnMinPort', `TURN relay ports ${c.turnMinPort}-${c.turnMaxPort} overlap the WebRTC ports ${c.rtcPort}-${rtcLast}`);
+      if (overlaps(c.workerMinPort, c.workerMaxPort)) issue('turnMinPort', `TURN relay ports ${c.turnMinPort}-${c.turnMaxPort} overlap the worker port range ${c.workerMinPort}-${c.workerMaxPort}`);
+      if (inside(c.apiPort, c.turnMinPort, c.turnMaxPort)) issue('turnMinPort', `TURN relay ports ${c.turnMinPort}-${c.turnMaxPort} include the control API port ${c.apiPort}`);
+      if (c.turnPort !== 0 && inside(c.turnPort, c.turnMinPort, c.turnMaxPort)) issue('turnPort', `${c.turnPort} is inside the TURN relay port range ${c.turnMinPort}-${c.turnMaxPort}`);
+      const relayPorts = c.turnMaxPort - c.turnMinPort + 1;
+      if (c.turnTotalQuota > relayPorts) issue('turnTotalQuota', `${c.turnTotalQuota} allocations need more relay ports than turn-min-port..turn-max-port has (${relayPorts})`);
+    }
+    if (c.turnPort !== 0) {
+      if (inside(c.turnPort, c.rtcPort, rtcLast)) issue('turnPort', `${c.turnPort} is one of the WebRTC ports ${c.rtcPort}-${rtcLast}`);
+      if (inside(c.turnPort, c.workerMinPort, c.workerMaxPort)) issue('turnPort', `${c.turnPort} is inside the worker port range ${c.workerMinPort}-${c.workerMaxPort}`);
+      if (c.turnPort === c.apiPort) issue('turnPort', `${c.turnPort} is the control API port`);
+    }
+    if (c.turnUserQuota > c.turnTotalQuota) issue('turnUserQuota', `must not be above turn-total-quota (${c.turnUserQuota} > ${c.turnTotalQuota})`);
   });
 
 export interface MediaNodeConfig {
   nodeId: string;
+  /** Signs this node's requests to the edge and checks the edge's requests. */
   secret: string;
+  /** Also accepted on requests from the edge while a rotation is under way. */
+  previousSecret?: string | undefined;
   edgeUrl: string;
   region: string;
   operator: string;
@@ -96,6 +152,26 @@ export interface MediaNodeConfig {
   workerMinPort: number;
   workerMaxPort: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  turn: TurnConfig;
+}
+
+/** The node's TURN service (docs/turn.md). */
+export interface TurnConfig {
+  mode: 'embedded' | 'coturn' | 'off';
+  listenIp: string;
+  /** 0: any free port (embedded only). */
+  port: number;
+  relayIp: string;
+  minPort: number;
+  maxPort: number;
+  secret: string;
+  /** True when no secret was configured and a random one was made for this run. */
+  secretGenerated: boolean;
+  realm: string;
+  userQuota: number;
+  totalQuota: number;
+  allowLoopbackPeers: boolean;
+  coturnBin: string;
 }
 
 export class MediaNodeConfigError extends Error {
@@ -128,18 +204,41 @@ export function loadMediaNodeConfig(argv: string[], env: Record<string, string |
     );
   }
   const c = parsed.data;
-  const secret = c.secret ?? readSecretFile(c.secretFile!);
+  const secret = c.secret ?? readSecretFile(c.secretFile!, 'secretFile');
+  const turnListenIp = c.turnListenIp ?? c.listenIp;
+  const configuredTurnSecret = c.turnMode === 'off' ? undefined : (c.turnSecret ?? (c.turnSecretFile ? readSecretFile(c.turnSecretFile, 'turnSecretFile') : undefined));
+  const {
+    turnMode, turnListenIp: _l, turnPort, turnRelayIp, turnMinPort, turnMaxPort, turnSecret: _s, turnSecretFile: _f,
+    turnRealm, turnUserQuota, turnTotalQuota, turnAllowLoopbackPeers, coturnBin, secretFile: _sf, ...rest
+  } = c;
   return {
-    ...c,
+    ...rest,
     nodeId: c.nodeId!,
     edgeUrl: c.edgeUrl!,
     secret,
     controlUrl: c.controlUrl ?? `http://${c.apiHost.includes(':') ? `[${c.apiHost}]` : c.apiHost}:${c.apiPort}`,
+    turn: {
+      mode: turnMode,
+      listenIp: turnListenIp,
+      port: turnPort,
+      relayIp: turnRelayIp ?? turnListenIp,
+      minPort: turnMinPort,
+      maxPort: turnMaxPort,
+      // Unset: a fresh random secret per start. The edge learns it at (re-)registration, and a restarted
+      // node has no allocations left that old credentials could refer to.
+      secret: configuredTurnSecret ?? randomBytes(24).toString('base64url'),
+      secretGenerated: configuredTurnSecret === undefined,
+      realm: turnRealm,
+      userQuota: turnUserQuota,
+      totalQuota: turnTotalQuota,
+      allowLoopbackPeers: turnAllowLoopbackPeers,
+      coturnBin,
+    },
   };
 }
 
-function readSecretFile(path: string): string {
-  const where = `${SETTINGS.secretFile.env} (--${SETTINGS.secretFile.flag})`;
+function readSecretFile(path: string, key: 'secretFile' | 'turnSecretFile'): string {
+  const where = `${SETTINGS[key].env} (--${SETTINGS[key].flag})`;
   let mode: number;
   let secret: string;
   try {

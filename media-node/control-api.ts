@@ -1,20 +1,15 @@
 /**
- * The control API that only the edge may call: Hono on Node. Every request carries the node's secret as
- * a bearer token (compared in constant time); every body is parsed by the shared control schema.
+ * The control API that only the edge may call: Hono on Node. Every request is signed by the edge with
+ * this node's secret, timestamped and carries a nonce (shared/request-signing.ts: stale and replayed
+ * requests are refused); every body is parsed by the shared control schema.
  */
 import { Hono, type Context } from 'hono';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { control, RoomName, type ControlOp } from '../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../shared/errors.ts';
+import { NonceCache, verifyRequest } from '../shared/request-signing.ts';
 import type { MediaRooms } from './media-rooms.ts';
 
-/** Constant-time comparison of two secrets of any length (both are hashed to 32 bytes first). */
-export function secretsEqual(presented: string, expected: string): boolean {
-  const a = createHash('sha256').update(presented).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
 
 const STATUS: Partial<Record<string, 400 | 401 | 404 | 409 | 500>> = {
   [ErrorCode.BadMessage]: 400,
@@ -24,8 +19,9 @@ const STATUS: Partial<Record<string, 400 | 401 | 404 | 409 | 500>> = {
   [ErrorCode.CannotConsume]: 409,
 };
 
-export function createControlApi(opts: { secret: string; rooms: MediaRooms; log: Logger; healthy: () => boolean }): Hono {
-  const { secret, rooms, log } = opts;
+export function createControlApi(opts: { secrets: readonly string[]; rooms: MediaRooms; log: Logger; healthy: () => boolean }): Hono {
+  const { secrets, rooms, log } = opts;
+  const nonces = new NonceCache();
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -45,10 +41,9 @@ export function createControlApi(opts: { secret: string; rooms: MediaRooms; log:
   app.get('/healthz', (c) => (opts.healthy() ? c.json({ ok: true, load: rooms.load() }) : c.json({ ok: false }, 503)));
 
   app.use('/v1/*', async (c, next) => {
-    const header = c.req.header('authorization') ?? '';
-    if (!secretsEqual(header.startsWith('Bearer ') ? header.slice(7) : '', secret)) {
-      throw new TreffpunktError(ErrorCode.Unauthorized, 'wrong or missing credentials');
-    }
+    // Hono keeps the body text, so the handlers' c.req.json() reads it again without consuming a stream.
+    const body = c.req.method === 'GET' ? '' : await c.req.text();
+    await verifyRequest(secrets, { method: c.req.method, path: c.req.path, body }, (h) => c.req.header(h), nonces);
     await next();
   });
 

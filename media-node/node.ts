@@ -1,5 +1,6 @@
 /**
- * A running media node: the mediasoup workers, the control API and the registration with the edge.
+ * A running media node: the mediasoup workers, the TURN service, the control API and the registration with
+ * the edge (which carries the TURN URLs and secret).
  * Imports mediasoup: load it only after MEDIASOUP_WORKER_BIN is settled (see worker-binary.ts).
  */
 import { serve } from '@hono/node-server';
@@ -8,37 +9,59 @@ import type { MediaNodeConfig } from './config.ts';
 import { createControlApi } from './control-api.ts';
 import { MediaRooms } from './media-rooms.ts';
 import { EdgeRegistration } from './registration.ts';
+import { startTurnService } from './turn/turn-service.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 export async function startMediaNode(config: MediaNodeConfig) {
-  const log = pino({ level: config.logLevel, base: { service: 'media-node', node: config.nodeId }, redact: ['secret', '*.secret'] });
+  const log = pino({ level: config.logLevel, base: { service: 'media-node', node: config.nodeId }, redact: ['secret', '*.secret', '*.*.secret'] });
   let healthy = true;
-  const pool = await WorkerPool.create(config, log, () => {
-    // A dead worker takes its routers with it. Exit so that the supervisor restarts the node and the
-    // edge stops sending rooms here (heartbeats stop); rooms moving to another node is issue 6.
+  const die = () => {
+    // A dead worker takes its routers with it (a dead coturn its relays). Exit so that the supervisor
+    // restarts the node and the edge stops sending rooms here (heartbeats stop); rooms moving to another
+    // node is issue 6.
     healthy = false;
     setTimeout(() => process.exit(1), 500).unref();
-  });
-  const rooms = new MediaRooms(pool);
-  const app = createControlApi({ secret: config.secret, rooms, log, healthy: () => healthy });
+  };
+  const pool = await WorkerPool.create(config, log, die);
+  let turn;
+  try {
+    turn = await startTurnService(config, log.child({ component: 'turn' }), (why) => {
+      log.error({ why }, 'TURN service died');
+      die();
+    });
+  } catch (err) {
+    pool.close();
+    throw new Error(`TURN (${config.turn.mode}) failed to start: ${(err as Error).message}`);
+  }
+  // Events go out through the registration, which exists only once the control API is up.
+  let registration: EdgeRegistration | undefined;
+  const rooms = new MediaRooms(pool, (room, event) => registration?.sendEvent(room, event));
+  const app = createControlApi({ secrets: [config.secret, ...(config.previousSecret ? [config.previousSecret] : [])], rooms, log, healthy: () => healthy });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.apiHost, port: config.apiPort }, () => resolve(s));
     s.once('error', reject);
   });
   log.info({ url: config.controlUrl }, 'control API listening');
-  const registration = new EdgeRegistration({
+  registration = new EdgeRegistration({
     edgeUrl: config.edgeUrl,
     secret: config.secret,
-    registration: { nodeId: config.nodeId, controlUrl: config.controlUrl, region: config.region, operator: config.operator },
+    registration: {
+      nodeId: config.nodeId,
+      controlUrl: config.controlUrl,
+      region: config.region,
+      operator: config.operator,
+      ...(turn ? { turn: { urls: turn.urls, secret: turn.secret } } : {}),
+    },
     load: () => rooms.load(),
     log,
   });
   registration.start();
   const close = async () => {
-    registration.stop();
+    registration?.stop();
     await new Promise<void>((r) => server.close(() => r()));
+    await turn?.close();
     pool.close();
   };
-  return { rooms, registration, close, log };
+  return { rooms, registration, turn, close, log };
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { MediaEvent, NodeLoad, NodeRegistration } from '../shared/control.ts';
+import { signRequest } from '../shared/request-signing.ts';
 
 export interface RegistrationOptions {
   edgeUrl: string;
@@ -88,11 +89,14 @@ export class EdgeRegistration {
     );
   }
 
-  #post(path: string, body: unknown): Promise<Response> {
-    return fetch(this.#opts.edgeUrl.replace(/\/+$/, '') + path, {
+  async #post(path: string, body: unknown): Promise<Response> {
+    const url = new URL(this.#opts.edgeUrl.replace(/\/+$/, '') + path);
+    const text = JSON.stringify(body);
+    const signature = await signRequest(this.#opts.secret, this.#opts.registration.nodeId, { method: 'POST', path: url.pathname, body: text });
+    return fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#opts.secret}` },
-      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json', ...signature },
+      body: text,
       signal: AbortSignal.timeout(5_000),
     });
   }

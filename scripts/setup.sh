@@ -27,6 +27,7 @@ apt_pkgs=()
 if [[ $WITH_TEST == 1 ]]; then
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
   command -v ffmpeg >/dev/null || apt_pkgs+=(ffmpeg)
+  command -v turnutils_uclient >/dev/null || apt_pkgs+=(coturn)
 fi
 if ((${#apt_pkgs[@]})); then
   [[ $(id -u) == 0 ]] || SUDO=sudo

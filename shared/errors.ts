@@ -27,8 +27,10 @@ export const ErrorCode = {
   RoomLocked: 'ROOM_LOCKED',
   /** The participant's role does not allow this (e.g. a moderator action). */
   Forbidden: 'FORBIDDEN',
-  /** Too many requests on this connection; slow down. */
+  /** Too many requests on this connection, or connections from this address; slow down. */
   RateLimited: 'RATE_LIMITED',
+  /** A configured limit is reached (e.g. producers per participant). */
+  LimitExceeded: 'LIMIT_EXCEEDED',
   /** The room is full. */
   RoomFull: 'ROOM_FULL',
   /** No healthy media node is registered that may carry this room. */

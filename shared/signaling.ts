@@ -54,6 +54,8 @@ export type ParticipantInfo = z.infer<typeof ParticipantInfo>;
 export const JoinResult = z.object({
   protocolVersion: z.number().int(),
   participantId: Id,
+  /** Proves, on a new socket, that you are this participant (method `resume`). Keep it in memory only. */
+  resumeToken: z.string(),
   role: Role,
   locked: z.boolean(),
   routerRtpCapabilities: RtpCapabilities,
@@ -73,6 +75,14 @@ export const methods = {
    */
   join: {
     params: z.object({ protocolVersion: z.number().int(), name: DisplayName.optional(), token: z.string().min(1).max(8192).optional() }).strict(),
+    result: JoinResult,
+  },
+  /**
+   * On a new socket after the old one dropped: continue as the same participant, with your transports,
+   * producers and consumers, within the grace period. The others see no leave and no join.
+   */
+  resume: {
+    params: z.object({ protocolVersion: z.number().int(), participantId: Id, resumeToken: z.string().min(1).max(128) }).strict(),
     result: JoinResult,
   },
   createTransport: {

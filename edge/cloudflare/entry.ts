@@ -30,6 +30,8 @@ function appFor(env: Env): Hono {
         headers.set(ROOM_NAME_HEADER, room);
         return env.ROOMS.get(env.ROOMS.idFromName(room)).fetch(new Request(c.req.raw.url, { headers }));
       },
+      // Set by Cloudflare (and stripped from what clients send); absent on self-hosted workerd.
+      clientAddress: (c) => c.req.header('cf-connecting-ip'),
       roomEvent: async (room, nodeId, event) => {
         await env.ROOMS.get(env.ROOMS.idFromName(room)).nodeEvent(room, nodeId, event);
       },

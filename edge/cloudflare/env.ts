@@ -18,6 +18,10 @@ export interface Env {
   TREFFPUNKT_TRUSTED_ISSUERS?: string;
   TREFFPUNKT_JOIN_TOKEN_SECRET?: string;
   TREFFPUNKT_GUEST_POLICY?: string;
+  TREFFPUNKT_MESSAGES_PER_SECOND?: string;
+  TREFFPUNKT_CONNECTIONS_PER_MINUTE?: string;
+  TREFFPUNKT_MAX_PRODUCERS?: string;
+  TREFFPUNKT_RESUME_GRACE_MS?: string;
 }
 
 /** Settings as the string map parseEdgeConfig reads (bindings other than strings are ignored by it). */

@@ -6,7 +6,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { MediaEvent } from '../../shared/control.ts';
-import { parseEdgeConfig } from '../core/config.ts';
+import { parseEdgeConfig, type EdgeConfig } from '../core/config.ts';
 import { consoleLogger } from '../core/logger.ts';
 import { MediaNodes } from '../core/media-nodes.ts';
 import { stickyRegionLeastLoaded } from '../core/node-selection.ts';
@@ -36,10 +36,19 @@ class DurableObjectRoomStore implements RoomStore {
 
 export class RoomObject extends DurableObject<Env> {
   #room: Room | undefined;
+  #config: EdgeConfig | undefined;
+
+  get #settings(): EdgeConfig {
+    return (this.#config ??= parseEdgeConfig(settings(this.env)));
+  }
+
+  #conn(ws: WebSocket) {
+    return socketConnection(ws, this.#settings.messagesPerSecond);
+  }
 
   #roomFor(name: string): Room {
     if (!this.#room) {
-      const config = parseEdgeConfig(settings(this.env));
+      const config = this.#settings;
       const registry = new DurableObjectNodeRegistry(this.env.REGISTRY, config.nodeHeartbeatTimeoutMs);
       this.#room = new Room(name, {
         nodes: new MediaNodes(registry, config.nodeSecrets, stickyRegionLeastLoaded, config.turnCredentialTtlSeconds),
@@ -47,8 +56,16 @@ export class RoomObject extends DurableObject<Env> {
         log: consoleLogger,
         maxMessageBytes: config.maxMessageBytes,
         capacity: config.roomCapacity,
+        maxProducers: config.maxProducers,
+        resumeGraceMs: config.resumeGraceMs,
+        // One alarm per object; an earlier sweep replaces a later one (the sweep reschedules what is left).
+        scheduleSweep: (at) => {
+          void this.ctx.storage.getAlarm().then((current) => {
+            if (current === null || at < current) return this.ctx.storage.setAlarm(at);
+          });
+        },
         store: new DurableObjectRoomStore(this.ctx.storage),
-        connections: () => this.ctx.getWebSockets().map(socketConnection),
+        connections: () => this.ctx.getWebSockets().map((ws) => this.#conn(ws)),
       });
     }
     return this.#room;
@@ -57,7 +74,14 @@ export class RoomObject extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const name = request.headers.get(ROOM_NAME_HEADER);
     if (!name || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket upgrade', { status: 426 });
+    // An alarm carries no request: remember the name for it.
+    await this.ctx.storage.put('name', name);
     return acceptRoomSocket(this.ctx, name);
+  }
+
+  override async alarm(): Promise<void> {
+    const name = await this.ctx.storage.get<string>('name');
+    if (name) await this.#roomFor(name).sweep();
   }
 
   /** RPC from the Worker: a media node's event about this room. */
@@ -66,12 +90,12 @@ export class RoomObject extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const conn = socketConnection(ws);
+    const conn = this.#conn(ws);
     await this.#roomFor(conn.room).onMessage(conn, message);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    const conn = socketConnection(ws);
+    const conn = this.#conn(ws);
     await this.#roomFor(conn.room).onClose(conn);
     try {
       ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closed');
@@ -81,7 +105,7 @@ export class RoomObject extends DurableObject<Env> {
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    const conn = socketConnection(ws);
+    const conn = this.#conn(ws);
     await this.#roomFor(conn.room).onClose(conn);
   }
 }

@@ -3,6 +3,7 @@
  * (room name, participant id), which the runtime keeps across hibernation; nothing is kept in memory.
  */
 import type { Connection } from '../core/connection.ts';
+import { TokenBucket } from '../core/rate-limit.ts';
 
 interface Attachment {
   room: string;
@@ -13,9 +14,15 @@ export interface SocketConnection extends Connection {
   readonly room: string;
 }
 
-export function socketConnection(ws: WebSocket): SocketConnection {
+/** Message budgets per socket, in memory: a hibernated object wakes up with fresh ones. */
+const budgets = new WeakMap<WebSocket, TokenBucket>();
+
+export function socketConnection(ws: WebSocket, messagesPerSecond: number): SocketConnection {
   const attachment = () => (ws.deserializeAttachment() ?? { room: '' }) as Attachment;
+  let messages = budgets.get(ws);
+  if (!messages) budgets.set(ws, (messages = new TokenBucket(messagesPerSecond, 2 * messagesPerSecond)));
   return {
+    messages,
     send: (data) => ws.send(data),
     close: (code, reason) => ws.close(code, reason),
     get participantId() {

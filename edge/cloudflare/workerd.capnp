@@ -33,6 +33,10 @@ const edgeWorker :Workerd.Worker = (
     (name = "TREFFPUNKT_TRUSTED_ISSUERS", fromEnvironment = "TREFFPUNKT_TRUSTED_ISSUERS"),
     (name = "TREFFPUNKT_JOIN_TOKEN_SECRET", fromEnvironment = "TREFFPUNKT_JOIN_TOKEN_SECRET"),
     (name = "TREFFPUNKT_GUEST_POLICY", fromEnvironment = "TREFFPUNKT_GUEST_POLICY"),
+    (name = "TREFFPUNKT_MESSAGES_PER_SECOND", fromEnvironment = "TREFFPUNKT_MESSAGES_PER_SECOND"),
+    (name = "TREFFPUNKT_CONNECTIONS_PER_MINUTE", fromEnvironment = "TREFFPUNKT_CONNECTIONS_PER_MINUTE"),
+    (name = "TREFFPUNKT_MAX_PRODUCERS", fromEnvironment = "TREFFPUNKT_MAX_PRODUCERS"),
+    (name = "TREFFPUNKT_RESUME_GRACE_MS", fromEnvironment = "TREFFPUNKT_RESUME_GRACE_MS"),
   ],
   durableObjectNamespaces = [
     (className = "RoomObject", uniqueKey = "treffpunkt-room", enableSql = true),

@@ -4,11 +4,12 @@
  * WebSocket is upgraded and handed to the room's actor, and how static assets are read.
  */
 import { Hono, type Context } from 'hono';
-import { timingSafeEqual } from 'hono/utils/buffer';
 import { NodeEventBody, NodeHeartbeat, NodeRegistration, type MediaEvent, type NodeLoad } from '../../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
 import { RoomName } from '../../shared/signaling.ts';
+import { NODE_HEADER, NonceCache, verifyRequest } from '../../shared/request-signing.ts';
 import type { EdgeConfig } from './config.ts';
+import { KeyedRateLimiter } from './rate-limit.ts';
 import { contentTypeFor } from './content-types.ts';
 import { errorFields, type Logger } from './logger.ts';
 import type { NodeRegistry } from './node-registry.ts';
@@ -16,6 +17,8 @@ import type { NodeRegistry } from './node-registry.ts';
 export interface EdgeAdapter {
   /** Upgrades the request to a WebSocket served by the actor of `room`. */
   roomSocket(c: Context, room: string): Response | Promise<Response>;
+  /** The client's address for per-address limits, where the runtime knows it. */
+  clientAddress(c: Context): string | undefined;
   /** Hands a media node's event to the actor of `room` (if the room exists). */
   roomEvent(room: string, nodeId: string, event: MediaEvent): Promise<void>;
   /** Reads a static asset of the browser app ('/index.html', '/assets/app.js'), or null if none. */
@@ -51,6 +54,10 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
     await next();
     c.header('Referrer-Policy', 'no-referrer');
     c.header('X-Content-Type-Options', 'nosniff');
+    // HSTS only over TLS (directly, or behind a proxy that says so): over plain HTTP it means nothing.
+    if (new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https') {
+      c.header('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    }
   });
 
   app.onError((err, c) => {
@@ -65,36 +72,40 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
 
   app.get('/healthz', async (c) => c.json({ ok: true, mediaNodes: (await registry.healthy(Date.now())).length }));
 
+  const connections = new KeyedRateLimiter(config.connectionsPerMinute / 60, config.connectionsPerMinute);
   app.get('/rooms/:room/ws', (c) => {
     const room = RoomName.safeParse(c.req.param('room'));
     if (!room.success) return c.json({ error: { code: ErrorCode.BadMessage, message: room.error.issues[0]?.message ?? 'bad room name' } }, 400);
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
       return c.json({ error: { code: ErrorCode.BadMessage, message: 'expected a WebSocket upgrade' } }, 426);
     }
+    const address = adapter.clientAddress(c);
+    if (address !== undefined && !connections.take(address)) {
+      return c.json({ error: { code: ErrorCode.RateLimited, message: 'too many new connections from your address' } }, 429);
+    }
     return adapter.roomSocket(c, room.data);
   });
 
-  // --- media node registry (authenticated by the node's own secret) ---
-  const authorizeNode = async (c: Context, nodeId: string): Promise<void> => {
-    const header = c.req.header('authorization') ?? '';
-    const presented = header.startsWith('Bearer ') ? header.slice(7) : '';
-    const expected = config.nodeSecrets.get(nodeId);
-    // Compare even for unknown nodes, so that timing does not reveal which node ids exist.
-    const ok = await timingSafeEqual(presented, expected ?? `unknown-node:${crypto.randomUUID()}`);
-    if (!ok || expected === undefined) throw new TreffpunktError(ErrorCode.Unauthorized, 'unknown node or wrong secret');
-  };
-  const jsonBody = async (c: Context): Promise<unknown> => {
+  // --- media node registry and events (requests signed with the node's own secret) ---
+  const nonces = new NonceCache();
+  /** Verifies the node's signature over the raw body, then parses it. */
+  const signedBody = async (c: Context, nodeId: string): Promise<unknown> => {
+    const text = await c.req.text();
+    // Unknown nodes are checked against a random secret, so that timing does not reveal which ids exist.
+    const secrets = config.nodeSecrets.get(nodeId) ?? [`unknown-node:${crypto.randomUUID()}`];
+    await verifyRequest(secrets, { method: c.req.method, path: new URL(c.req.url).pathname, body: text }, (h) => c.req.header(h), nonces);
     try {
-      return await c.req.json();
+      return JSON.parse(text);
     } catch {
       throw new TreffpunktError(ErrorCode.BadJson, 'body is not valid JSON');
     }
   };
 
   app.post('/api/nodes/register', async (c) => {
-    const parsed = NodeRegistration.safeParse(await jsonBody(c));
+    const nodeId = c.req.header(NODE_HEADER) ?? '';
+    const parsed = NodeRegistration.safeParse(await signedBody(c, nodeId));
     if (!parsed.success) throw new TreffpunktError(ErrorCode.BadMessage, `invalid registration: ${describe(parsed.error)}`);
-    await authorizeNode(c, parsed.data.nodeId);
+    if (parsed.data.nodeId !== nodeId) throw new TreffpunktError(ErrorCode.Unauthorized, 'a node registers only itself');
     await registry.register(parsed.data, Date.now());
     log.info({ node: parsed.data.nodeId, region: parsed.data.region, operator: parsed.data.operator }, 'media node registered');
     return c.json({ ok: true, heartbeatIntervalMs: Math.floor(config.nodeHeartbeatTimeoutMs / 3) });
@@ -102,8 +113,7 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
 
   app.post('/api/nodes/:nodeId/heartbeat', async (c) => {
     const nodeId = c.req.param('nodeId');
-    await authorizeNode(c, nodeId);
-    const parsed = NodeHeartbeat.safeParse(await jsonBody(c));
+    const parsed = NodeHeartbeat.safeParse(await signedBody(c, nodeId));
     if (!parsed.success) throw new TreffpunktError(ErrorCode.BadMessage, `invalid heartbeat: ${describe(parsed.error)}`);
     const known = await registry.heartbeat(nodeId, parsed.data.load satisfies NodeLoad, Date.now());
     // 409 tells the node to register again (e.g. after an edge restart).
@@ -112,8 +122,7 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
 
   app.post('/api/nodes/:nodeId/events', async (c) => {
     const nodeId = c.req.param('nodeId');
-    await authorizeNode(c, nodeId);
-    const parsed = NodeEventBody.safeParse(await jsonBody(c));
+    const parsed = NodeEventBody.safeParse(await signedBody(c, nodeId));
     if (!parsed.success) throw new TreffpunktError(ErrorCode.BadMessage, `invalid event: ${describe(parsed.error)}`);
     await adapter.roomEvent(parsed.data.room, nodeId, parsed.data.event);
     return c.json({ ok: true });

@@ -9,23 +9,26 @@ import { TrustedIssuer } from './join-tokens.ts';
 const intSetting = (def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(def);
 
-/** `node-a=secret1,node-b=secret2`: the per-node secrets that media nodes register and are called with. */
+/**
+ * `node-a=secret1,node-b=secret2`: the per-node secrets that sign every request between the edge and that
+ * node. `node-a=new|old` during a rotation: both are accepted, the first signs.
+ */
 const NodeSecrets = z
   .string({ error: 'is required: list each media node as <nodeId>=<secret>, separated by commas' })
   .transform((raw, ctx) => {
-    const map = new Map<string, string>();
+    const map = new Map<string, string[]>();
     for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
       const eq = entry.indexOf('=');
       const id = entry.slice(0, eq);
-      const secret = entry.slice(eq + 1);
+      const secrets = entry.slice(eq + 1).split('|');
       if (eq < 1 || !NodeId.safeParse(id).success) {
         ctx.addIssue({ code: 'custom', message: `entry "${entry.slice(0, Math.max(eq, 0))}=…" needs a valid node id before "="` });
-      } else if (secret.length < 16) {
+      } else if (secrets.some((s) => s.length < 16)) {
         ctx.addIssue({ code: 'custom', message: `the secret of node "${id}" must be at least 16 characters` });
       } else if (map.has(id)) {
         ctx.addIssue({ code: 'custom', message: `node "${id}" is listed twice` });
       } else {
-        map.set(id, secret);
+        map.set(id, secrets);
       }
     }
     if (map.size === 0) ctx.addIssue({ code: 'custom', message: 'lists no media node' });
@@ -54,10 +57,15 @@ export const EdgeConfigSchema = z.object({
   /** Shortcut for the deployment's own tokens: HS256 with this secret, issuer "treffpunkt". */
   TREFFPUNKT_JOIN_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   TREFFPUNKT_GUEST_POLICY: z.enum(['allow', 'lobby', 'deny']).default('lobby'),
+  TREFFPUNKT_MESSAGES_PER_SECOND: intSetting(50, 1, 10_000),
+  TREFFPUNKT_CONNECTIONS_PER_MINUTE: intSetting(60, 1, 100_000),
+  TREFFPUNKT_MAX_PRODUCERS: intSetting(4, 1, 32),
+  TREFFPUNKT_RESUME_GRACE_MS: intSetting(15_000, 0, 600_000),
 });
 
 export interface EdgeConfig {
-  nodeSecrets: ReadonlyMap<string, string>;
+  /** Per node: its accepted secrets, the first of which signs the edge's requests to it. */
+  nodeSecrets: ReadonlyMap<string, readonly string[]>;
   maxMessageBytes: number;
   roomCapacity: number;
   nodeHeartbeatTimeoutMs: number;
@@ -67,6 +75,14 @@ export interface EdgeConfig {
   trustedIssuers: TrustedIssuer[];
   /** What happens to people without a token when there are issuers. */
   guestPolicy: 'allow' | 'lobby' | 'deny';
+  /** Per connection; bursts of twice this are allowed. */
+  messagesPerSecond: number;
+  /** New WebSocket connections per client address and minute. */
+  connectionsPerMinute: number;
+  /** Producers one participant may have at once (camera, microphone, screen, screen audio). */
+  maxProducers: number;
+  /** How long a participant whose socket dropped may come back with `resume` before they leave. */
+  resumeGraceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -100,5 +116,9 @@ export function parseEdgeConfig(env: Record<string, string | undefined>): EdgeCo
       ...(c.TREFFPUNKT_JOIN_TOKEN_SECRET ? [{ issuer: 'treffpunkt', hs256Secret: c.TREFFPUNKT_JOIN_TOKEN_SECRET }] : []),
     ],
     guestPolicy: c.TREFFPUNKT_GUEST_POLICY,
+    messagesPerSecond: c.TREFFPUNKT_MESSAGES_PER_SECOND,
+    connectionsPerMinute: c.TREFFPUNKT_CONNECTIONS_PER_MINUTE,
+    maxProducers: c.TREFFPUNKT_MAX_PRODUCERS,
+    resumeGraceMs: c.TREFFPUNKT_RESUME_GRACE_MS,
   };
 }

@@ -1,3 +1,5 @@
+import type { TokenBucket } from './rate-limit.ts';
+
 /**
  * One participant's WebSocket as the room sees it. Each runtime adapter wraps its socket type in this;
  * the room never touches a runtime's socket directly.
@@ -11,4 +13,6 @@ export interface Connection {
    * hibernation: after a wake-up the room finds its participants' sockets again from this alone.
    */
   participantId: string | undefined;
+  /** This socket's message budget; kept in memory by the adapter (a fresh one after hibernation). */
+  readonly messages: TokenBucket;
 }

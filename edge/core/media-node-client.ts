@@ -1,10 +1,12 @@
 /**
- * Calls a media node's control API with `fetch` (available on every runtime). Bodies are checked against
- * the shared control schemas before sending and responses are parsed before use: the node is another
- * trust domain, possibly another operator.
+ * Calls a media node's control API with `fetch` (available on every runtime). Every request is signed
+ * with the node's secret (shared/request-signing.ts). Bodies are checked against the shared control
+ * schemas before sending and responses are parsed before use: the node is another trust domain,
+ * possibly another operator.
  */
 import { control, ControlError, type ControlBody, type ControlOp, type ControlResponse } from '../../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
+import { signRequest } from '../../shared/request-signing.ts';
 
 export interface MediaNodeTarget {
   nodeId: string;
@@ -30,12 +32,14 @@ export class MediaNodeClient {
    */
   async call<O extends ControlOp>(op: O, path: string, body: ControlBody<O>): Promise<ControlResponse<O>> {
     const spec = control[op];
+    const text = JSON.stringify(spec.body.parse(body));
     let res: Response;
     try {
+      const signature = await signRequest(this.#secret, this.nodeId, { method: 'POST', path: new URL(this.#baseUrl + path).pathname, body: text });
       res = await fetch(this.#baseUrl + path, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#secret}` },
-        body: JSON.stringify(spec.body.parse(body)),
+        headers: { 'content-type': 'application/json', ...signature },
+        body: text,
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
     } catch (err) {

@@ -10,12 +10,12 @@ import { mintTurnCredentials, type TurnIceServer } from './turn-credentials.ts';
 
 export class MediaNodes {
   readonly #registry: NodeRegistry;
-  readonly #secrets: ReadonlyMap<string, string>;
+  readonly #secrets: ReadonlyMap<string, readonly string[]>;
   readonly #select: NodeSelector;
 
   readonly #turnTtlSeconds: number;
 
-  constructor(registry: NodeRegistry, secrets: ReadonlyMap<string, string>, select: NodeSelector, turnTtlSeconds: number) {
+  constructor(registry: NodeRegistry, secrets: ReadonlyMap<string, readonly string[]>, select: NodeSelector, turnTtlSeconds: number) {
     this.#registry = registry;
     this.#secrets = secrets;
     this.#select = select;
@@ -45,7 +45,7 @@ export class MediaNodes {
   }
 
   #client(nodeId: string, controlUrl: string): MediaNodeClient {
-    const secret = this.#secrets.get(nodeId);
+    const secret = this.#secrets.get(nodeId)?.[0];
     if (!secret) throw new TreffpunktError(ErrorCode.NoMediaNode, `media node ${nodeId} has no configured secret`);
     return new MediaNodeClient({ nodeId, controlUrl, secret });
   }

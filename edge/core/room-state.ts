@@ -21,6 +21,10 @@ export interface ParticipantState {
   joinedAt: number;
   role: Role;
   handRaised: boolean;
+  /** SHA-256 of the resume token (base64url); the token itself is never stored. */
+  resumeHash: string;
+  /** When the socket dropped; undefined while connected. Removed after the grace period. */
+  disconnectedAt?: number | undefined;
   transports: Map<string, 'send' | 'recv'>;
   producers: Map<string, ProducerState>;
   consumers: Set<string>;
@@ -60,7 +64,7 @@ export class RoomState {
     return false;
   }
 
-  addParticipant(p: { id: string; name: string; nodeId: string; joinedAt: number; role: Role }): ParticipantState {
+  addParticipant(p: { id: string; name: string; nodeId: string; joinedAt: number; role: Role; resumeHash: string }): ParticipantState {
     if (this.participants.size >= this.capacity) {
       throw new TreffpunktError(ErrorCode.RoomFull, `room is full (${this.capacity} participants)`);
     }
@@ -134,6 +138,8 @@ export class RoomState {
       joinedAt: p.joinedAt,
       role: p.role,
       handRaised: p.handRaised,
+      resumeHash: p.resumeHash,
+      disconnectedAt: p.disconnectedAt,
       transports: [...p.transports],
       producers: [...p.producers],
       consumers: [...p.consumers],

@@ -15,6 +15,8 @@ export interface ParticipantSnapshot {
   joinedAt: number;
   role: Role;
   handRaised: boolean;
+  resumeHash: string;
+  disconnectedAt?: number | undefined;
   transports: [string, 'send' | 'recv'][];
   producers: [string, ProducerState][];
   consumers: string[];

@@ -7,6 +7,7 @@
  * and saved after every change; sockets are found again through `connections()` and their
  * `participantId`, never through memory.
  */
+import { timingSafeEqual } from 'hono/utils/buffer';
 import { ErrorCode, toWireError, TreffpunktError } from '../../shared/errors.ts';
 import { SUPPORTED_PROTOCOL_VERSIONS, PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
 import {
@@ -46,12 +47,20 @@ export interface RoomDeps {
   log: Logger;
   maxMessageBytes: number;
   capacity: number;
+  maxProducers: number;
   store: RoomStore;
   /** The room's open sockets, joined or not (a Durable Object asks its runtime: ctx.getWebSockets()). */
   connections(): Iterable<Connection>;
+  /** How long a participant whose socket dropped stays in the room, waiting to `resume`. */
+  resumeGraceMs: number;
+  /** Asks the host to call `sweep()` at (or soon after) `at` (ms since the epoch): a timer or an alarm. */
+  scheduleSweep(at: number): void;
   /** Called when the last participant has left, so the host can forget the room. */
   onEmpty?: () => void;
 }
+
+/** Refused messages in a row after which a flooding socket is closed (4008). */
+const FLOOD_CLOSE_AFTER = 200;
 
 type Handler<M extends Method> = (conn: Connection, params: Params<M>) => Promise<Result<M>>;
 
@@ -76,6 +85,12 @@ export class Room {
 
   /** Handles one frame. Never throws: every failure becomes an error reply with a stable code. */
   async onMessage(conn: Connection, frame: string | ArrayBuffer): Promise<void> {
+    if (!conn.messages.take()) {
+      // A client that keeps flooding after being told is cut off; the others never wait for it.
+      if (conn.messages.refusedInARow > FLOOD_CLOSE_AFTER) conn.close(CloseCode.RateLimited, 'too many messages');
+      else if (conn.messages.refusedInARow === 1) this.#sendError(conn, null, new TreffpunktError(ErrorCode.RateLimited, 'too many messages; slow down'));
+      return;
+    }
     const size = typeof frame === 'string' ? byteLength(frame) : frame.byteLength;
     if (size > this.#deps.maxMessageBytes) {
       return this.#sendError(conn, null, new TreffpunktError(ErrorCode.MessageTooLarge, `messages are limited to ${this.#deps.maxMessageBytes} bytes`));
@@ -138,7 +153,40 @@ export class Room {
 
   /** The socket closed (or errored): the participant leaves if it had joined. */
   async onClose(conn: Connection): Promise<void> {
-    await this.#queue.run(() => this.#mutate(() => this.#leave(conn))).catch((err) => this.#deps.log.error({ room: this.name, ...errorFields(err) }, 'leave on close failed'));
+    await this.#queue.run(() => this.#mutate(async () => this.#dropped(conn))).catch((err) => this.#deps.log.error({ room: this.name, ...errorFields(err) }, 'close handling failed'));
+  }
+
+  /** Removes participants whose grace period has run out; the host calls it when the sweep is due. */
+  async sweep(): Promise<void> {
+    await this.#queue.run(() =>
+      this.#mutate(async () => {
+        const now = Date.now();
+        let next = Infinity;
+        for (const p of [...this.#state.participants.values()]) {
+          if (p.disconnectedAt === undefined) continue;
+          const due = p.disconnectedAt + this.#deps.resumeGraceMs;
+          if (due <= now) await this.#removeParticipant(p.id);
+          else next = Math.min(next, due);
+        }
+        if (next !== Infinity) this.#deps.scheduleSweep(next);
+      }),
+    );
+  }
+
+  /**
+   * A socket closed without `leave`: a joined participant stays for the grace period (their media keeps
+   * flowing; the others see nothing) and can `resume` on a new socket. Someone in the lobby just goes.
+   */
+  #dropped(conn: Connection): void {
+    const id = conn.participantId;
+    if (!id) return;
+    conn.participantId = undefined;
+    if (this.#state.lobby.delete(id)) return this.#notifyLobby();
+    const p = this.#state.participants.get(id);
+    if (!p) return;
+    p.disconnectedAt = Date.now();
+    this.#deps.log.info({ room: this.name, participant: id }, 'participant disconnected, may resume');
+    this.#deps.scheduleSweep(p.disconnectedAt + this.#deps.resumeGraceMs);
   }
 
   /** Runs a task against the loaded state and saves the state afterwards, whether the task failed or not. */
@@ -166,8 +214,12 @@ export class Room {
     for (const entry of snapshot.lobby) this.#state.lobby.set(entry.id, entry);
     this.#routerCaps = new Map(snapshot.routerCaps);
     const live = new Set([...this.#deps.connections()].map((c) => c.participantId).filter(Boolean));
-    for (const id of [...this.#state.participants.keys()]) {
-      if (!live.has(id)) await this.#removeParticipant(id);
+    // Sockets gone while the actor was down (a restart, not a hibernation): those participants get the
+    // grace period to resume, as if their sockets had just dropped.
+    const now = Date.now();
+    for (const p of this.#state.participants.values()) {
+      if (!live.has(p.id) && p.disconnectedAt === undefined) p.disconnectedAt = now;
+      if (p.disconnectedAt !== undefined) this.#deps.scheduleSweep(p.disconnectedAt + this.#deps.resumeGraceMs);
     }
     for (const id of [...this.#state.lobby.keys()]) if (!live.has(id)) this.#state.lobby.delete(id);
     this.#deps.log.info({ room: this.name, participants: this.#state.size }, 'room state restored');
@@ -196,6 +248,30 @@ export class Room {
       return this.#enter(id, who);
     },
 
+    resume: async (conn, { protocolVersion, participantId, resumeToken }) => {
+      if (conn.participantId) throw new TreffpunktError(ErrorCode.AlreadyJoined, 'this connection has already joined');
+      if (!SUPPORTED_PROTOCOL_VERSIONS.includes(protocolVersion)) throw new TreffpunktError(ErrorCode.UnsupportedProtocolVersion, `protocol version ${protocolVersion} is not supported`);
+      const p = this.#state.participants.get(participantId);
+      // Same answer for an unknown id and a wrong token; the comparison is of hashes, in constant time.
+      if (!p || !(await timingSafeEqual(await sha256(resumeToken), p.resumeHash))) {
+        throw new TreffpunktError(ErrorCode.Unauthorized, 'cannot resume: unknown participant or wrong token, join again');
+      }
+      // A second socket resuming the same participant takes over; the old one is closed.
+      for (const other of this.#deps.connections()) {
+        if (other !== conn && other.participantId === participantId) {
+          other.participantId = undefined;
+          other.close(CloseCode.Left, 'resumed elsewhere');
+        }
+      }
+      p.disconnectedAt = undefined;
+      conn.participantId = participantId;
+      const token = newResumeToken();
+      p.resumeHash = await sha256(token);
+      this.#deps.log.info({ room: this.name, participant: participantId }, 'participant resumed');
+      const node = await this.#deps.nodes.client(p.nodeId);
+      return { protocolVersion: PROTOCOL_VERSION, participantId, resumeToken: token, role: p.role, locked: this.#state.locked, routerRtpCapabilities: await this.#routerCapabilities(node), participants: this.#state.others(participantId) };
+    },
+
     createTransport: async (conn, { direction }) => {
       const p = this.#joined(conn);
       const node = await this.#deps.nodes.client(p.nodeId);
@@ -214,6 +290,7 @@ export class Room {
     produce: async (conn, { transportId, kind, rtpParameters, source }) => {
       const p = this.#joined(conn);
       this.#state.requireTransport(p.id, transportId, 'send');
+      if (p.producers.size >= this.#deps.maxProducers) throw new TreffpunktError(ErrorCode.LimitExceeded, `at most ${this.#deps.maxProducers} producers per participant`);
       const node = await this.#deps.nodes.client(p.nodeId);
       const { producerId } = await node.call('produce', `/v1/rooms/${this.name}/transports/${transportId}/produce`, { kind, rtpParameters, source });
       this.#state.addProducer(p.id, producerId, { kind, source, paused: false });
@@ -392,10 +469,11 @@ export class Room {
   async #enter(id: string, who: { name: string; role: Role }): Promise<JoinResult> {
     const node = await this.#deps.nodes.select({ roomNodeIds: this.#state.nodeIds() });
     const routerRtpCapabilities = await this.#routerCapabilities(node);
-    const participant = this.#state.addParticipant({ id, name: who.name, role: who.role, nodeId: node.nodeId, joinedAt: Date.now() });
+    const resumeToken = newResumeToken();
+    const participant = this.#state.addParticipant({ id, name: who.name, role: who.role, nodeId: node.nodeId, joinedAt: Date.now(), resumeHash: await sha256(resumeToken) });
     this.#deps.log.info({ room: this.name, participant: id, role: who.role, node: node.nodeId, size: this.#state.size }, 'participant joined');
     this.#broadcast('participantJoined', { participant: this.#state.info(participant) }, id);
-    return { protocolVersion: PROTOCOL_VERSION, participantId: id, role: who.role, locked: this.#state.locked, routerRtpCapabilities, participants: this.#state.others(id) };
+    return { protocolVersion: PROTOCOL_VERSION, participantId: id, resumeToken, role: who.role, locked: this.#state.locked, routerRtpCapabilities, participants: this.#state.others(id) };
   }
 
   #moderator(conn: Connection) {
@@ -500,6 +578,15 @@ export class Room {
       // The socket is already gone; its close event does the clean-up.
     }
   }
+}
+
+function newResumeToken(): string {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24)))).replace(/\+/g, '-').replace(/\//g, '_');
+}
+
+async function sha256(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  return btoa(String.fromCharCode(...digest));
 }
 
 function byteLength(s: string): number {

@@ -3,6 +3,7 @@
  * Run: `node edge/node/entry.ts` (settings from the environment, see docs/configuration.md).
  */
 import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { pino } from 'pino';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -33,7 +34,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
   const registry = new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs);
   const nodes = new MediaNodes(registry, config.nodeSecrets, stickyRegionLeastLoaded, config.turnCredentialTtlSeconds);
   const access = { verifier: new JoinTokenVerifier(config.trustedIssuers), guestPolicy: config.guestPolicy };
-  const rooms = new InProcessRoomHost({ nodes, access, log, maxMessageBytes: config.maxMessageBytes, capacity: config.roomCapacity });
+  const rooms = new InProcessRoomHost({ nodes, access, log, maxMessageBytes: config.maxMessageBytes, capacity: config.roomCapacity, maxProducers: config.maxProducers, resumeGraceMs: config.resumeGraceMs }, config.messagesPerSecond);
   const asset = await loadAssets(webDir);
 
   let sockets: ReturnType<typeof createNodeRoomSockets> | undefined;
@@ -41,7 +42,12 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     config,
     registry,
     log,
-    adapter: { roomSocket: (c, room) => sockets!.roomSocket(c, room), roomEvent: (room, nodeId, event) => rooms.event(room, nodeId, event), asset },
+    adapter: {
+      roomSocket: (c, room) => sockets!.roomSocket(c, room),
+      roomEvent: (room, nodeId, event) => rooms.event(room, nodeId, event),
+      clientAddress: (c) => getConnInfo(c).remote.address,
+      asset,
+    },
   });
   // ws refuses frames over 2 MiB outright; up to that the room answers MESSAGE_TOO_LARGE.
   sockets = createNodeRoomSockets(app, rooms, Math.max(2 * 1024 * 1024, config.maxMessageBytes * 2), log);

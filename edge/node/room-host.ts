@@ -8,6 +8,7 @@ import type { MediaEvent } from '../../shared/control.ts';
 import type { Connection } from '../core/connection.ts';
 import { Room, type RoomDeps } from '../core/room.ts';
 import { MemoryRoomStore } from '../core/room-store.ts';
+import { TokenBucket } from '../core/rate-limit.ts';
 
 interface HostedRoom {
   room: Room;
@@ -16,17 +17,35 @@ interface HostedRoom {
 
 export class InProcessRoomHost {
   readonly #rooms = new Map<string, HostedRoom>();
-  readonly #deps: Omit<RoomDeps, 'onEmpty' | 'store' | 'connections'>;
+  readonly #deps: Omit<RoomDeps, 'onEmpty' | 'store' | 'connections' | 'scheduleSweep'>;
+  readonly #messagesPerSecond: number;
 
-  constructor(deps: Omit<RoomDeps, 'onEmpty' | 'store' | 'connections'>) {
+  constructor(deps: Omit<RoomDeps, 'onEmpty' | 'store' | 'connections' | 'scheduleSweep'>, messagesPerSecond: number) {
     this.#deps = deps;
+    this.#messagesPerSecond = messagesPerSecond;
   }
 
   #hosted(name: string): HostedRoom {
     let hosted = this.#rooms.get(name);
     if (!hosted) {
       const connections = new Set<Connection>();
-      const room = new Room(name, { ...this.#deps, store: new MemoryRoomStore(), connections: () => connections });
+      let timer: NodeJS.Timeout | undefined;
+      let timerAt = Infinity;
+      const room: Room = new Room(name, {
+        ...this.#deps,
+        store: new MemoryRoomStore(),
+        connections: () => connections,
+        scheduleSweep: (at) => {
+          if (at >= timerAt) return;
+          clearTimeout(timer);
+          timerAt = at;
+          timer = setTimeout(() => {
+            timerAt = Infinity;
+            void room.sweep().then(() => this.#forgetIfEmpty(name));
+          }, Math.max(0, at - Date.now()));
+          timer.unref();
+        },
+      });
       hosted = { room, connections };
       this.#rooms.set(name, hosted);
     }
@@ -36,7 +55,7 @@ export class InProcessRoomHost {
   /** A socket opened for `name`: the room sees it from now on. */
   open(name: string): { room: Room; conn: Connection } {
     const hosted = this.#hosted(name);
-    const conn: Connection = { send: () => {}, close: () => {}, participantId: undefined };
+    const conn: Connection = { send: () => {}, close: () => {}, participantId: undefined, messages: new TokenBucket(this.#messagesPerSecond, 2 * this.#messagesPerSecond) };
     hosted.connections.add(conn);
     return { room: hosted.room, conn };
   }
@@ -47,7 +66,12 @@ export class InProcessRoomHost {
     if (!hosted) return;
     await hosted.room.onClose(conn);
     hosted.connections.delete(conn);
-    if (hosted.connections.size === 0 && hosted.room.participantCount === 0 && this.#rooms.get(name) === hosted) this.#rooms.delete(name);
+    this.#forgetIfEmpty(name);
+  }
+
+  #forgetIfEmpty(name: string): void {
+    const hosted = this.#rooms.get(name);
+    if (hosted && hosted.connections.size === 0 && hosted.room.participantCount === 0) this.#rooms.delete(name);
   }
 
   /** A media node's event for `name`; rooms that are not open here have nobody to tell. */

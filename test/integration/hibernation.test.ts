@@ -43,7 +43,7 @@ test('evicting the room object mid-meeting loses no participant, no producer and
   const carolJoin = await carol.join('Carol');
   await waitFor('the room to be restored from storage', () => (stack.output().match(/room state restored/g) ?? []).length > restoredBefore, 5_000);
   assert.deepEqual(carolJoin.participants.map((p) => p.name).sort(), ['Alice', 'Bob']);
-  assert.deepEqual(carolJoin.participants.find((p) => p.id === aliceJoin.participantId)?.producers, [{ id: pub.producerId, kind: 'audio', source: 'microphone' }]);
+  assert.deepEqual(carolJoin.participants.find((p) => p.id === aliceJoin.participantId)?.producers, [{ id: pub.producerId, kind: 'audio', source: 'microphone', paused: false }]);
 
   // Both old participants are still addressable after the wake-up: they are told about Carol.
   await alice.waitForEvent<{ participant: { id: string } }>('participantJoined', (d) => d.participant.id === carolJoin.participantId);

@@ -13,6 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './poll.ts';
+import { signRequest } from '../../shared/request-signing.ts';
 import { startWorkerdEdge, type WorkerdEdge } from './workerd-edge.ts';
 
 /**
@@ -38,6 +39,10 @@ export interface Stack {
   /** workerd only: evict the room's Durable Object (hibernate its sockets, drop its memory). */
   evictRoom(room: string): Promise<void>;
   mediaNode: ChildProcess;
+  /** A request to the media node's control API, signed as the edge signs it. */
+  controlFetch(path: string, init?: { method?: string; body?: unknown }): Promise<Response>;
+  /** A request to the edge's node API (/api/nodes/...), signed as the media node signs it. */
+  nodeFetch(path: string, body: unknown): Promise<Response>;
   /** Everything both processes wrote, for assertions on logs. */
   output(): string;
   stop(): Promise<void>;
@@ -88,16 +93,18 @@ export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number
   const secret = randomBytes(24).toString('hex');
   const out: string[] = [];
   const nodeSecrets = `${nodeId}=${secret}`;
+  // Tests open many sockets from one address; the per-address limit has its own test (limits.test.ts).
+  const edgeEnv = { TREFFPUNKT_CONNECTIONS_PER_MINUTE: '100000', ...opts.edgeEnv };
   let edge: ChildProcess | undefined;
   let worker: WorkerdEdge | undefined;
   let storageDir: string | undefined;
   if (runtime === 'node') {
-    edge = spawnService('edge/node/entry.ts', { TREFFPUNKT_EDGE_PORT: String(edgePort), TREFFPUNKT_NODE_SECRETS: nodeSecrets, ...opts.edgeEnv }, out);
+    edge = spawnService('edge/node/entry.ts', { TREFFPUNKT_EDGE_PORT: String(edgePort), TREFFPUNKT_NODE_SECRETS: nodeSecrets, ...edgeEnv }, out);
   } else if (runtime === 'workerd-selfhosted') {
     storageDir = await mkdtemp(join(tmpdir(), 'treffpunkt-do-'));
-    edge = spawnProgram(`${root}node_modules/workerd/bin/workerd`, ['serve', 'edge/cloudflare/workerd.capnp', `--socket-addr=http=127.0.0.1:${edgePort}`, `--directory-path=do-storage=${storageDir}`], { TREFFPUNKT_NODE_SECRETS: nodeSecrets, ...opts.edgeEnv }, out);
+    edge = spawnProgram(`${root}node_modules/workerd/bin/workerd`, ['serve', 'edge/cloudflare/workerd.capnp', `--socket-addr=http=127.0.0.1:${edgePort}`, `--directory-path=do-storage=${storageDir}`], { TREFFPUNKT_NODE_SECRETS: nodeSecrets, ...edgeEnv }, out);
   } else {
-    worker = await startWorkerdEdge({ port: edgePort, bindings: { TREFFPUNKT_NODE_SECRETS: nodeSecrets, ...opts.edgeEnv }, log: (line) => void out.push(line) });
+    worker = await startWorkerdEdge({ port: edgePort, bindings: { TREFFPUNKT_NODE_SECRETS: nodeSecrets, ...edgeEnv }, log: (line) => void out.push(line) });
   }
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
   const mediaNode = spawnService('media-node/main.ts', {
@@ -139,6 +146,17 @@ export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number
     controlUrl: `http://127.0.0.1:${apiPort}`,
     nodeId,
     secret,
+    controlFetch: async (path, init = {}) => {
+      const method = init.method ?? (init.body === undefined ? 'GET' : 'POST');
+      const body = init.body === undefined ? '' : JSON.stringify(init.body);
+      const headers = await signRequest(secret, nodeId, { method, path, body });
+      return fetch(`http://127.0.0.1:${apiPort}${path}`, { method, headers: { ...headers, 'content-type': 'application/json' }, ...(method === 'GET' ? {} : { body }) });
+    },
+    nodeFetch: async (path, body) => {
+      const text = JSON.stringify(body);
+      const headers = await signRequest(secret, nodeId, { method: 'POST', path, body: text });
+      return fetch(`${edgeUrl}${path}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: text });
+    },
     edgePid: () => (edge ? edge.pid : worker!.pid()),
     edgeAlive: () => (edge ? !exited(edge) : worker!.pid() !== undefined),
     evictRoom: async (room) => {

@@ -66,8 +66,9 @@ test('media node: --help lists every setting', () => {
 });
 
 test('edge: node secrets are parsed and checked', () => {
-  const c = parseEdgeConfig({ TREFFPUNKT_NODE_SECRETS: 'a=0123456789abcdef, b-2=fedcba9876543210' });
-  assert.equal(c.nodeSecrets.get('b-2'), 'fedcba9876543210');
+  const c = parseEdgeConfig({ TREFFPUNKT_NODE_SECRETS: 'a=0123456789abcdef, b-2=fedcba9876543210|0123456789abcdef' });
+  assert.deepEqual(c.nodeSecrets.get('a'), ['0123456789abcdef']);
+  assert.deepEqual(c.nodeSecrets.get('b-2'), ['fedcba9876543210', '0123456789abcdef'], 'during a rotation: current first, previous accepted');
   assert.equal(c.maxMessageBytes, 65536);
   const err = (env: Record<string, string>) => {
     try {
@@ -79,6 +80,10 @@ test('edge: node secrets are parsed and checked', () => {
   };
   assert.match(err({}), /TREFFPUNKT_NODE_SECRETS: is required/);
   assert.match(err({ TREFFPUNKT_NODE_SECRETS: 'a=short' }), /at least 16/);
+  assert.match(err({ TREFFPUNKT_NODE_SECRETS: 'a=0123456789abcdef|short' }), /at least 16/);
+  assert.match(err({ TREFFPUNKT_NODE_SECRETS: 'a=0123456789abcdef', TREFFPUNKT_TRUSTED_ISSUERS: '{not json' }), /TREFFPUNKT_TRUSTED_ISSUERS: must be a JSON array/);
+  assert.match(err({ TREFFPUNKT_NODE_SECRETS: 'a=0123456789abcdef', TREFFPUNKT_TRUSTED_ISSUERS: '[{"issuer":"x","hs256Secret":"short"}]' }), /at least 32/);
+  assert.match(err({ TREFFPUNKT_NODE_SECRETS: 'a=0123456789abcdef', TREFFPUNKT_GUEST_POLICY: 'maybe' }), /TREFFPUNKT_GUEST_POLICY/);
   assert.match(err({ TREFFPUNKT_NODE_SECRETS: 'a=0123456789abcdef,a=0123456789abcdef' }), /listed twice/);
   assert.match(err({ TREFFPUNKT_NODE_SECRETS: '=0123456789abcdef' }), /valid node id/);
   assert.match(err({ TREFFPUNKT_NODE_SECRETS: 'a=0123456789abcdef', TREFFPUNKT_ROOM_CAPACITY: '0' }), /TREFFPUNKT_ROOM_CAPACITY/);

@@ -15,8 +15,8 @@ const code = (fn: () => unknown) => {
 
 test('participants join and leave; each carries its media node', () => {
   const room = new RoomState('r', 10);
-  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n1', joinedAt: 1, role: 'participant' });
-  room.addParticipant({ id: 'b', name: 'B', nodeId: 'n2', joinedAt: 2, role: 'participant' });
+  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n1', joinedAt: 1, role: 'participant', resumeHash: 'h' });
+  room.addParticipant({ id: 'b', name: 'B', nodeId: 'n2', joinedAt: 2, role: 'participant', resumeHash: 'h' });
   assert.equal(room.size, 2);
   assert.deepEqual(room.nodeIds().sort(), ['n1', 'n2']);
   assert.deepEqual(room.others('a').map((p) => p.id), ['b']);
@@ -27,17 +27,17 @@ test('participants join and leave; each carries its media node', () => {
 
 test('capacity is enforced and duplicate ids refused', () => {
   const room = new RoomState('r', 1);
-  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1, role: 'participant' });
-  assert.equal(code(() => room.addParticipant({ id: 'b', name: 'B', nodeId: 'n', joinedAt: 1, role: 'participant' })), 'ROOM_FULL');
+  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1, role: 'participant', resumeHash: 'h' });
+  assert.equal(code(() => room.addParticipant({ id: 'b', name: 'B', nodeId: 'n', joinedAt: 1, role: 'participant', resumeHash: 'h' })), 'ROOM_FULL');
   const big = new RoomState('r', 5);
-  big.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1, role: 'participant' });
-  assert.equal(code(() => big.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1, role: 'participant' })), 'ALREADY_JOINED');
+  big.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1, role: 'participant', resumeHash: 'h' });
+  assert.equal(code(() => big.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1, role: 'participant', resumeHash: 'h' })), 'ALREADY_JOINED');
 });
 
 test('transports, producers and consumers belong to their participant', () => {
   const room = new RoomState('r', 5);
-  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1, role: 'participant' });
-  room.addParticipant({ id: 'b', name: 'B', nodeId: 'n', joinedAt: 1, role: 'participant' });
+  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1, role: 'participant', resumeHash: 'h' });
+  room.addParticipant({ id: 'b', name: 'B', nodeId: 'n', joinedAt: 1, role: 'participant', resumeHash: 'h' });
   room.addTransport('a', 'ta', 'send');
   room.addTransport('b', 'tb', 'recv');
   room.requireTransport('a', 'ta', 'send');

@@ -6,9 +6,13 @@ import { NodeRegistration } from '../../shared/control.ts';
 test('join params: valid names pass, trimmed; bad ones fail', () => {
   assert.deepEqual(methods.join.params.parse({ protocolVersion: 1, name: '  Anna Müller ' }), { protocolVersion: 1, name: 'Anna Müller' });
   assert.equal(methods.join.params.parse({ protocolVersion: 1, name: '李小龍 🎉' }).name, '李小龍 🎉');
+  // The name may come from a join token instead; the room refuses a join with neither.
+  assert.ok(methods.join.params.safeParse({ protocolVersion: 1, token: 'eyJ...' }).success);
+  assert.ok(methods.join.params.safeParse({ protocolVersion: 1 }).success);
   for (const bad of [
     {},
-    { protocolVersion: 1 },
+    { protocolVersion: 1, token: '' },
+    { protocolVersion: 1, token: 'x'.repeat(8193) },
     { protocolVersion: 1, name: '   ' },
     { protocolVersion: 1, name: 'x'.repeat(65) },
     { protocolVersion: 1, name: 'tab\there' },
