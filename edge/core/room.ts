@@ -118,6 +118,11 @@ export class Room {
       const issue = params.error.issues[0];
       return this.#sendError(conn, id, new TreffpunktError(ErrorCode.BadMessage, `invalid ${m} params: ${issue?.path.join('.') || '(params)'}: ${issue?.message}`));
     }
+    // Not joined: refused at once, without queueing behind the room's work (a stranger's flood must not
+    // delay the participants' requests).
+    if (!conn.participantId && m !== 'join' && m !== 'resume' && m !== 'ping') {
+      return this.#sendError(conn, id, new TreffpunktError(ErrorCode.NotJoined, 'join the room first'));
+    }
     const handler = this.#handlers[m] as Handler<Method>;
     // ping is answered at once: a keep-alive must not wait behind slow media node calls.
     const run = () => handler(conn, params.data as Params<Method>);

@@ -99,8 +99,11 @@ export async function receiveAudio(client: SignalingClient, pt: number, producer
   return { pc, transportId: t.id, consumerId: consumer.consumerId, ssrc, received };
 }
 
-/** Real Opus RTP from ffmpeg (a sine tone), fed into `write` for `seconds`. Resolves with the packet count. */
-export async function ffmpegOpus(pt: number, seconds: number, write: (packet: Buffer) => void): Promise<number> {
+/**
+ * Real Opus RTP from ffmpeg (a sine tone), fed into `write` for `seconds` (or until `stop` aborts).
+ * Resolves with the packet count.
+ */
+export async function ffmpegOpus(pt: number, seconds: number, write: (packet: Buffer) => void, stop?: AbortSignal): Promise<number> {
   const sock = createSocket('udp4');
   let packets = 0;
   sock.on('message', (msg) => {
@@ -112,8 +115,11 @@ export async function ffmpegOpus(pt: number, seconds: number, write: (packet: Bu
     '-c:a', 'libopus', '-ac', '2', '-b:a', '64k', '-payload_type', String(pt), '-f', 'rtp', `rtp://${IP}:${sock.address().port}?pkt_size=1200`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   ff.stderr.on('data', (d) => (stderr += d));
+  const onStop = () => ff.kill('SIGTERM');
+  stop?.addEventListener('abort', onStop, { once: true });
   const code = await new Promise<number | null>((r) => ff.on('exit', r));
+  stop?.removeEventListener('abort', onStop);
   sock.close();
-  if (code !== 0) throw new Error(`ffmpeg failed (${code}): ${stderr}`);
+  if (code !== 0 && !stop?.aborted) throw new Error(`ffmpeg failed (${code}): ${stderr}`);
   return packets;
 }
