@@ -17,21 +17,20 @@
  *
  * Prints tables, then one line `BENCH_JSON {...}` with every number. See docs/benchmarks.md.
  *
- * Timed requests use the small event-driven client below, not test/support/signaling-client.ts, whose
- * replies are found by polling every 10 ms (fine for tests, too coarse for millisecond figures).
+ * Timed requests use the small event-driven client in ./support.ts, not test/support/signaling-client.ts,
+ * whose replies are found by polling every 10 ms (fine for tests, too coarse for millisecond figures).
  */
-import { readFileSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { availableParallelism, cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import type { Method, Params, Result } from '../../shared/signaling.ts';
-import { PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
 import { opusPayloadType, publishAudio } from '../support/werift-peer.ts';
+import {
+  BenchClient, childPids, comm, joinFlow, latencyTable, lpad, machineInfo, pad, positiveInt, summarize, vmRssKiB,
+  type JoinSample, type Summary,
+} from './support.ts';
 
-const REQUEST_TIMEOUT_MS = 30_000;
 const WATCHDOG_MS = 10 * 60_000;
 
 const { values: args } = parseArgs({
@@ -43,98 +42,10 @@ const { values: args } = parseArgs({
   },
   strict: true,
 });
-function positiveInt(name: string, s: string, min: number): number {
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got "${s}"`);
-  return n;
-}
 const SEQUENTIAL = positiveInt('sequential', args.sequential, 1);
 const CONCURRENT = positiveInt('concurrent', args.concurrent, 1);
 const WARMUP = positiveInt('warmup', args.warmup, 0);
 const WORKERS = positiveInt('workers', args.workers, 1);
-
-// ---------------------------------------------------------------------------------------------------
-// A minimal timed client: replies resolve on the message event itself.
-
-interface Pending {
-  resolve: (result: unknown) => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
-let participantNo = 0;
-
-class BenchClient {
-  readonly ws: WebSocket;
-  /** performance.now() when `new WebSocket` was called and when the socket opened. */
-  readonly createdAt: number;
-  readonly openedAt: number;
-  #nextId = 1;
-  readonly #pending = new Map<number, Pending>();
-  #closed: Promise<void>;
-
-  private constructor(ws: WebSocket, createdAt: number, openedAt: number) {
-    this.ws = ws;
-    this.createdAt = createdAt;
-    this.openedAt = openedAt;
-    ws.addEventListener('message', (e) => this.#onMessage(String(e.data)));
-    this.#closed = new Promise((resolve) => ws.addEventListener('close', () => {
-      for (const p of this.#pending.values()) {
-        clearTimeout(p.timer);
-        p.reject(new Error('socket closed before the reply'));
-      }
-      this.#pending.clear();
-      resolve();
-    }, { once: true }));
-  }
-
-  static open(url: string): Promise<BenchClient> {
-    const createdAt = performance.now();
-    const ws = new WebSocket(url);
-    return new Promise((resolve, reject) => {
-      ws.addEventListener('open', () => resolve(new BenchClient(ws, createdAt, performance.now())), { once: true });
-      ws.addEventListener('error', () => reject(new Error(`cannot connect to ${url}`)), { once: true });
-    });
-  }
-
-  #onMessage(text: string): void {
-    const frame = JSON.parse(text) as { id?: number | null; ok?: boolean; result?: unknown; error?: { code: string; message: string } };
-    if (typeof frame.id !== 'number') return; // a notification (or an error without id)
-    const p = this.#pending.get(frame.id);
-    if (!p) return;
-    this.#pending.delete(frame.id);
-    clearTimeout(p.timer);
-    if (frame.ok) p.resolve(frame.result);
-    else p.reject(new Error(`${frame.error?.code}: ${frame.error?.message}`));
-  }
-
-  request<M extends Method>(method: M, params: Params<M>): Promise<Result<M>> {
-    const id = this.#nextId++;
-    return new Promise<Result<M>>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new Error(`${method} timed out after ${REQUEST_TIMEOUT_MS} ms`));
-      }, REQUEST_TIMEOUT_MS);
-      this.#pending.set(id, { resolve: resolve as (r: unknown) => void, reject, timer });
-      this.ws.send(JSON.stringify({ id, method, params }));
-    });
-  }
-
-  join(): Promise<Result<'join'>> {
-    return this.request('join', { protocolVersion: PROTOCOL_VERSION, name: `bench-${++participantNo}` });
-  }
-
-  /** `leave` (the edge answers, then closes the socket) and wait for the close. */
-  async leave(): Promise<void> {
-    await this.request('leave', {});
-    await this.#closed;
-  }
-
-  close(): Promise<void> {
-    if (this.ws.readyState !== WebSocket.CLOSED) this.ws.close();
-    return this.#closed;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------
 // The two flows.
@@ -149,23 +60,10 @@ const opusCaps = (pt: number) => ({
   headerExtensions: [],
 });
 
-interface JoinSample {
-  /** new WebSocket → open (the HTTP upgrade; not part of (a) or (b)). */
-  connect: number;
-  /** open → join reply. */
-  joined: number;
-}
 interface ConsumeSample extends JoinSample {
   /** open → resumeConsumer reply. */
   ready: number;
   steps: { join: number; createTransport: number; connectTransport: number; consume: number; resumeConsumer: number };
-}
-
-async function joinFlow(url: string): Promise<{ client: BenchClient; sample: JoinSample }> {
-  const client = await BenchClient.open(url);
-  await client.join();
-  const t = performance.now();
-  return { client, sample: { connect: client.openedAt - client.createdAt, joined: t - client.openedAt } };
 }
 
 async function consumeFlow(url: string, expectProducerId: string): Promise<{ client: BenchClient; sample: ConsumeSample }> {
@@ -197,55 +95,7 @@ async function consumeFlow(url: string, expectProducerId: string): Promise<{ cli
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Statistics.
-
-interface Summary { n: number; mean: number; min: number; p50: number; p95: number; p99: number; max: number }
-
-/** Nearest-rank percentiles (no interpolation): p99 of 50 samples is the largest one. */
-function summarize(xs: number[]): Summary {
-  const s = [...xs].sort((a, b) => a - b);
-  const rank = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-  const r = (x: number) => Math.round(x * 1000) / 1000;
-  return { n: s.length, mean: r(s.reduce((a, b) => a + b, 0) / s.length), min: r(s[0]!), p50: r(rank(50)), p95: r(rank(95)), p99: r(rank(99)), max: r(s[s.length - 1]!) };
-}
-
-// ---------------------------------------------------------------------------------------------------
-// RSS from /proc.
-
-function vmRssKiB(pid: number): number {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0; // the process is gone
-  }
-}
-
-function childPids(pid: number): number[] {
-  const out: number[] = [];
-  let tasks: string[] = [];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tasks) {
-    try {
-      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) if (c) out.push(Number(c));
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return out;
-}
-
-function comm(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '';
-  }
-}
+// RSS of the stack's processes.
 
 interface RssSnapshot { edgeMiB: number; mediaNodeMiB: number; workersMiB: number; workers: number; mediaTotalMiB: number }
 
@@ -275,18 +125,6 @@ function rssSampler(stack: Stack, ms: number) {
 // ---------------------------------------------------------------------------------------------------
 // Output.
 
-const pad = (s: string, n: number) => s.padEnd(n);
-const lpad = (s: string, n: number) => s.padStart(n);
-const fmt = (x: number) => x.toFixed(2);
-
-function latencyTable(rows: [string, Summary][]): string {
-  const cols = ['n', 'p50', 'p95', 'p99', 'mean', 'min', 'max'] as const;
-  const w = Math.max(...rows.map(([l]) => l.length), 10);
-  const head = `${pad('ms', w)}  ${cols.map((c) => lpad(c, 8)).join('')}`;
-  const lines = rows.map(([label, s]) => `${pad(label, w)}  ${cols.map((c) => lpad(c === 'n' ? String(s.n) : fmt(s[c]), 8)).join('')}`);
-  return [head, '-'.repeat(head.length), ...lines].join('\n');
-}
-
 function rssTable(rows: [string, RssSnapshot][]): string {
   const w = Math.max(...rows.map(([l]) => l.length));
   const head = `${pad('RSS, MiB', w)}  ${lpad('edge', 8)}${lpad('node', 8)}${lpad('workers', 10)}${lpad('node+wk', 9)}`;
@@ -308,7 +146,9 @@ async function main(): Promise<void> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const startedAt = new Date().toISOString();
   log(`starting the stack (${WORKERS} mediasoup worker${WORKERS > 1 ? 's' : ''}) …`);
-  const stack = await startStack({ workers: WORKERS });
+  // The per-connection message limit (50/s by default) would refuse the back-to-back baseline pings:
+  // raised, as stack.ts raises the per-address connection limit. The token bucket still runs.
+  const stack = await startStack({ workers: WORKERS, edgeEnv: { TREFFPUNKT_MESSAGES_PER_SECOND: '10000' } });
   activeStack = stack;
   const clients: BenchClient[] = [];
   const rooms: Awaited<ReturnType<typeof setUpRoom>>[] = [];
@@ -390,7 +230,7 @@ async function main(): Promise<void> {
     const results = {
       benchmark: 'join',
       startedAt,
-      machine: { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` },
+      machine: machineInfo(),
       config: { sequential: SEQUENTIAL, concurrent: CONCURRENT, warmup: WARMUP, workers: WORKERS },
       sequential: {
         pingMs: summarize(pingSeq),
