@@ -1,63 +1,265 @@
 /**
- * The app's texts in German and English. Every user-facing string lives here; the language follows the
- * browser (navigator.languages), German for any "de*", English otherwise.
+ * The app's texts in German and English. Every user-facing string lives here. The language follows the
+ * browser (navigator.languages: German for the first "de*" before any "en*", English otherwise) unless
+ * the person picked one in the app, which is kept in localStorage. `t` is a live binding: after
+ * setLanguage() it holds the new language's strings, and onLanguageChange listeners re-render.
  */
 const en = {
+  // Language switch
+  language: 'Language',
+  languageNames: { de: 'Deutsch', en: 'English' } as Record<Lang, string>,
+
+  // Start page
   title: 'Treffpunkt',
   tagline: 'Video meetings on servers you control.',
   roomLabel: 'Room',
   roomHint: 'Letters, digits, - and _; up to 64 characters.',
   go: 'Open room',
+
+  // Pre-join
+  readyToJoin: 'Ready to join?',
+  roomHeading: (room: string) => `Room ${room}`,
   nameLabel: 'Your name',
+  nameRequired: 'Please enter your name.',
+  cameraLabel: 'Camera',
+  microphoneLabel: 'Microphone',
+  speakerLabel: 'Speaker',
+  systemDefault: 'System default',
+  deviceFallback: (kind: string, n: number) => `${kind} ${n}`,
+  micLevel: 'Microphone level',
+  preview: 'Camera preview',
+  cameraIsOff: 'Camera is off',
+  cameraUnavailable: 'No camera available',
   join: 'Join meeting',
   joining: 'Joining…',
-  leave: 'Leave',
-  micOn: 'Mute microphone',
-  micOff: 'Unmute microphone',
-  camOn: 'Turn camera off',
-  camOff: 'Turn camera on',
-  you: 'You',
-  alone: 'You are the only one here. Share the link to invite others:',
-  leftTitle: 'You left the meeting.',
   rejoin: 'Join again',
-  noDevices: 'Camera or microphone are not available. You can still join and see and hear the others.',
+  leftTitle: 'You left the meeting.',
+  connectionLost: 'The connection to the server was lost.',
+  meetingEnded: 'A moderator ended the meeting.',
+  removed: 'A moderator removed you from the meeting.',
   errorPrefix: 'Could not join:',
-  connectionLost: 'Connection to the server lost.',
+  waitingInLobby: 'Waiting for a moderator to let you in…',
+  /** Join errors by code (shared/errors.ts); others show the server's text after errorPrefix. */
+  joinErrors: {
+    ROOM_FULL: 'This room is full.',
+    ROOM_LOCKED: 'This room is locked.',
+    NOT_ADMITTED: 'You were not let in.',
+    UNAUTHORIZED: 'This room needs an invitation you do not have (the link may have expired).',
+    NO_MEDIA_NODE: 'No media server is available right now. Please try again in a moment.',
+    RATE_LIMITED: 'Too many attempts. Please wait a moment and try again.',
+    CONNECT_FAILED: 'The server cannot be reached. Check your connection.',
+    UNSUPPORTED_PROTOCOL_VERSION: 'This page is out of date. Please reload it.',
+  } as Record<string, string>,
+  cameraDenied: 'Access to the camera was denied. Allow it in the browser’s site settings (the icon left of the address) and reload the page. You can still join without video.',
+  microphoneDenied: 'Access to the microphone was denied. Allow it in the browser’s site settings (the icon left of the address) and reload the page. You can still join without sound.',
+  noCamera: 'No camera found. You can join without video.',
+  noMicrophone: 'No microphone found. You can join and listen.',
+  cameraInUse: 'The camera is in use by another application or cannot be started.',
+  microphoneInUse: 'The microphone is in use by another application or cannot be started.',
+  mediaUnsupported: 'This browser cannot use cameras and microphones here (a secure https connection is needed).',
+  deviceError: (what: string) => `${what}: the device could not be started.`,
+
+  // Toolbar and controls
+  controls: 'Meeting controls',
+  muteMic: 'Mute microphone',
+  unmuteMic: 'Unmute microphone',
+  micShort: 'Mic',
+  cameraOff: 'Turn camera off',
+  cameraOn: 'Turn camera on',
+  cameraShort: 'Camera',
+  shareScreen: 'Share screen',
+  stopSharing: 'Stop sharing',
+  shareShort: 'Share',
+  raiseHand: 'Raise hand',
+  lowerHand: 'Lower hand',
+  handShort: 'Hand',
+  people: 'Participants',
+  chat: 'Chat',
+  leave: 'Leave',
+  leaveMeeting: 'Leave meeting',
+  gridView: 'Grid view',
+  speakerView: 'Speaker view',
+  switchToGrid: 'Switch to grid view',
+  switchToSpeaker: 'Switch to speaker view',
+  copyInvite: 'Copy invite link',
+  inviteCopied: 'Invite link copied',
+  inviteLabel: 'Invite link',
+  closePanel: 'Close panel',
+  more: 'More',
+
+  // Stage and tiles
+  stage: 'Meeting video',
+  filmstrip: 'Other participants',
+  you: 'You',
+  nameYou: (name: string) => `${name} (You)`,
+  screenOf: (name: string) => `${name}’s screen`,
+  youArePresenting: 'You are sharing your screen.',
+  alone: 'You are the only one here. Share the link to invite others:',
+  pin: (name: string) => `Show ${name} large`,
+  unpin: (name: string) => `Stop showing ${name} large`,
+  micOffState: 'Microphone off',
+  cameraOffState: 'Camera off',
+  handRaisedState: 'Hand raised',
+  speakingState: 'Speaking',
+  quality: { good: 'Connection good', fair: 'Connection fair', poor: 'Connection poor', lost: 'No connection' } as Record<Quality, string>,
   participants: (n: number) => (n === 1 ? '1 participant' : `${n} participants`),
+
+  // Chat
+  chatEmpty: 'No messages yet. Messages are only visible during the meeting and are not saved.',
+  messageLabel: 'Message to everyone',
+  send: 'Send',
+  chatLog: 'Chat messages',
+  chatUnread: (n: number) => (n === 1 ? '1 unread message' : `${n} unread messages`),
+  chatFailed: 'The message could not be sent.',
+
+  // Announcements for screen readers and notices
   joined: (name: string) => `${name} joined`,
   left: (name: string) => `${name} left`,
-  preview: 'Camera preview',
+  raisedHand: (name: string) => `${name} raised a hand`,
+  loweredHand: (name: string) => `${name} lowered the hand`,
+  chatFrom: (name: string, text: string) => `${name}: ${text}`,
+  startedSharing: (name: string) => `${name} is sharing the screen`,
+  stoppedSharing: (name: string) => `${name} stopped sharing`,
+  micMutedNotice: 'Microphone muted',
+  micUnmutedNotice: 'Microphone on',
+  cameraOffNotice: 'Camera off',
+  cameraOnNotice: 'Camera on',
+  shareFailed: 'Screen sharing did not start.',
+  shareUnsupported: 'This browser cannot share the screen.',
+  mutedByModerator: (source: string) => `A moderator turned off your ${source === 'camera' ? 'camera' : source === 'screen' ? 'screen share' : 'microphone'}.`,
+  unmuteRequested: (source: string) => `A moderator asks you to turn on your ${source === 'camera' ? 'camera' : 'microphone'}.`,
+  relayNotice: 'A direct connection was not possible; media now goes through the relay server.',
+  mediaFailed: 'Audio and video could not be connected. Check the network or firewall.',
 };
-type Strings = typeof en;
+export type Quality = 'good' | 'fair' | 'poor' | 'lost';
+export type Lang = 'de' | 'en';
+export type Strings = typeof en;
 
 const de: Strings = {
+  language: 'Sprache',
+  languageNames: { de: 'Deutsch', en: 'English' },
+
   title: 'Treffpunkt',
   tagline: 'Videokonferenzen auf Servern, die Sie selbst kontrollieren.',
   roomLabel: 'Raum',
   roomHint: 'Buchstaben, Ziffern, - und _; bis zu 64 Zeichen.',
   go: 'Raum öffnen',
+
+  readyToJoin: 'Bereit zur Teilnahme?',
+  roomHeading: (room) => `Raum ${room}`,
   nameLabel: 'Ihr Name',
+  nameRequired: 'Bitte geben Sie Ihren Namen ein.',
+  cameraLabel: 'Kamera',
+  microphoneLabel: 'Mikrofon',
+  speakerLabel: 'Lautsprecher',
+  systemDefault: 'Systemstandard',
+  deviceFallback: (kind, n) => `${kind} ${n}`,
+  micLevel: 'Mikrofonpegel',
+  preview: 'Kameravorschau',
+  cameraIsOff: 'Kamera ist aus',
+  cameraUnavailable: 'Keine Kamera verfügbar',
   join: 'Teilnehmen',
   joining: 'Verbinde…',
-  leave: 'Verlassen',
-  micOn: 'Mikrofon stummschalten',
-  micOff: 'Mikrofon einschalten',
-  camOn: 'Kamera ausschalten',
-  camOff: 'Kamera einschalten',
-  you: 'Sie',
-  alone: 'Sie sind allein hier. Teilen Sie den Link, um andere einzuladen:',
-  leftTitle: 'Sie haben die Besprechung verlassen.',
   rejoin: 'Erneut teilnehmen',
-  noDevices: 'Kamera oder Mikrofon sind nicht verfügbar. Sie können trotzdem teilnehmen und die anderen sehen und hören.',
+  leftTitle: 'Sie haben die Besprechung verlassen.',
+  connectionLost: 'Die Verbindung zum Server wurde unterbrochen.',
+  meetingEnded: 'Eine Moderatorin oder ein Moderator hat die Besprechung beendet.',
+  removed: 'Eine Moderatorin oder ein Moderator hat Sie aus der Besprechung entfernt.',
   errorPrefix: 'Teilnahme nicht möglich:',
-  connectionLost: 'Verbindung zum Server verloren.',
-  participants: (n: number) => (n === 1 ? '1 Person' : `${n} Personen`),
-  joined: (name: string) => `${name} ist beigetreten`,
-  left: (name: string) => `${name} hat verlassen`,
-  preview: 'Kameravorschau',
+  waitingInLobby: 'Warten, bis eine Moderatorin oder ein Moderator Sie hereinlässt …',
+  joinErrors: {
+    ROOM_FULL: 'Dieser Raum ist voll.',
+    ROOM_LOCKED: 'Dieser Raum ist gesperrt.',
+    NOT_ADMITTED: 'Sie wurden nicht hereingelassen.',
+    UNAUTHORIZED: 'Für diesen Raum brauchen Sie eine Einladung (der Link ist vielleicht abgelaufen).',
+    NO_MEDIA_NODE: 'Gerade ist kein Medienserver verfügbar. Bitte versuchen Sie es gleich noch einmal.',
+    RATE_LIMITED: 'Zu viele Versuche. Bitte warten Sie einen Moment.',
+    CONNECT_FAILED: 'Der Server ist nicht erreichbar. Prüfen Sie Ihre Verbindung.',
+    UNSUPPORTED_PROTOCOL_VERSION: 'Diese Seite ist veraltet. Bitte laden Sie sie neu.',
+  },
+  cameraDenied: 'Der Zugriff auf die Kamera wurde verweigert. Erlauben Sie ihn in den Website-Einstellungen des Browsers (Symbol links der Adresse) und laden Sie die Seite neu. Sie können auch ohne Video teilnehmen.',
+  microphoneDenied: 'Der Zugriff auf das Mikrofon wurde verweigert. Erlauben Sie ihn in den Website-Einstellungen des Browsers (Symbol links der Adresse) und laden Sie die Seite neu. Sie können auch ohne Ton teilnehmen.',
+  noCamera: 'Keine Kamera gefunden. Sie können ohne Video teilnehmen.',
+  noMicrophone: 'Kein Mikrofon gefunden. Sie können teilnehmen und zuhören.',
+  cameraInUse: 'Die Kamera wird von einer anderen Anwendung benutzt oder lässt sich nicht starten.',
+  microphoneInUse: 'Das Mikrofon wird von einer anderen Anwendung benutzt oder lässt sich nicht starten.',
+  mediaUnsupported: 'Dieser Browser kann hier keine Kameras und Mikrofone verwenden (eine sichere https-Verbindung ist nötig).',
+  deviceError: (what) => `${what}: Das Gerät ließ sich nicht starten.`,
+
+  controls: 'Steuerung der Besprechung',
+  muteMic: 'Mikrofon stummschalten',
+  unmuteMic: 'Mikrofon einschalten',
+  micShort: 'Mikro',
+  cameraOff: 'Kamera ausschalten',
+  cameraOn: 'Kamera einschalten',
+  cameraShort: 'Kamera',
+  shareScreen: 'Bildschirm teilen',
+  stopSharing: 'Teilen beenden',
+  shareShort: 'Teilen',
+  raiseHand: 'Hand heben',
+  lowerHand: 'Hand senken',
+  handShort: 'Hand',
+  people: 'Teilnehmende',
+  chat: 'Chat',
+  leave: 'Verlassen',
+  leaveMeeting: 'Besprechung verlassen',
+  gridView: 'Kachelansicht',
+  speakerView: 'Sprecheransicht',
+  switchToGrid: 'Zur Kachelansicht wechseln',
+  switchToSpeaker: 'Zur Sprecheransicht wechseln',
+  copyInvite: 'Einladungslink kopieren',
+  inviteCopied: 'Einladungslink kopiert',
+  inviteLabel: 'Einladungslink',
+  closePanel: 'Bereich schließen',
+  more: 'Mehr',
+
+  stage: 'Video der Besprechung',
+  filmstrip: 'Weitere Teilnehmende',
+  you: 'Sie',
+  nameYou: (name) => `${name} (Sie)`,
+  screenOf: (name) => `Bildschirm von ${name}`,
+  youArePresenting: 'Sie teilen Ihren Bildschirm.',
+  alone: 'Sie sind allein hier. Teilen Sie den Link, um andere einzuladen:',
+  pin: (name) => `${name} groß anzeigen`,
+  unpin: (name) => `${name} nicht mehr groß anzeigen`,
+  micOffState: 'Mikrofon aus',
+  cameraOffState: 'Kamera aus',
+  handRaisedState: 'Hand gehoben',
+  speakingState: 'Spricht',
+  quality: { good: 'Verbindung gut', fair: 'Verbindung mittel', poor: 'Verbindung schlecht', lost: 'Keine Verbindung' },
+  participants: (n) => (n === 1 ? '1 Person' : `${n} Personen`),
+
+  chatEmpty: 'Noch keine Nachrichten. Nachrichten sind nur während der Besprechung sichtbar und werden nicht gespeichert.',
+  messageLabel: 'Nachricht an alle',
+  send: 'Senden',
+  chatLog: 'Chatnachrichten',
+  chatUnread: (n) => (n === 1 ? '1 ungelesene Nachricht' : `${n} ungelesene Nachrichten`),
+  chatFailed: 'Die Nachricht konnte nicht gesendet werden.',
+
+  joined: (name) => `${name} ist beigetreten`,
+  left: (name) => `${name} hat die Besprechung verlassen`,
+  raisedHand: (name) => `${name} hat die Hand gehoben`,
+  loweredHand: (name) => `${name} hat die Hand gesenkt`,
+  chatFrom: (name, text) => `${name}: ${text}`,
+  startedSharing: (name) => `${name} teilt den Bildschirm`,
+  stoppedSharing: (name) => `${name} teilt den Bildschirm nicht mehr`,
+  micMutedNotice: 'Mikrofon stummgeschaltet',
+  micUnmutedNotice: 'Mikrofon an',
+  cameraOffNotice: 'Kamera aus',
+  cameraOnNotice: 'Kamera an',
+  shareFailed: 'Die Bildschirmfreigabe wurde nicht gestartet.',
+  shareUnsupported: 'Dieser Browser kann den Bildschirm nicht teilen.',
+  mutedByModerator: (source) => `Eine Moderatorin oder ein Moderator hat Ihr${source === 'camera' ? 'e Kamera' : source === 'screen' ? 'e Bildschirmfreigabe' : ' Mikrofon'} ausgeschaltet.`,
+  unmuteRequested: (source) => `Eine Moderatorin oder ein Moderator bittet Sie, Ihr${source === 'camera' ? 'e Kamera' : ' Mikrofon'} einzuschalten.`,
+  relayNotice: 'Eine direkte Verbindung war nicht möglich; Audio und Video laufen jetzt über den Relay-Server.',
+  mediaFailed: 'Audio und Video konnten nicht verbunden werden. Prüfen Sie das Netzwerk oder die Firewall.',
 };
 
-export function pickLanguage(languages: readonly string[]): 'de' | 'en' {
+const STRINGS: Record<Lang, Strings> = { de, en };
+const STORAGE_KEY = 'treffpunkt.lang';
+export const LANGUAGES: readonly Lang[] = ['de', 'en'];
+
+export function pickLanguage(languages: readonly string[]): Lang {
   for (const l of languages) {
     if (l.toLowerCase().startsWith('de')) return 'de';
     if (l.toLowerCase().startsWith('en')) return 'en';
@@ -65,5 +267,40 @@ export function pickLanguage(languages: readonly string[]): 'de' | 'en' {
   return 'en';
 }
 
-export const lang = pickLanguage(typeof navigator === 'undefined' ? [] : navigator.languages);
-export const t: Strings = lang === 'de' ? de : en;
+function stored(): Lang | undefined {
+  try {
+    const v = globalThis.localStorage?.getItem(STORAGE_KEY);
+    return v === 'de' || v === 'en' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export let lang: Lang = stored() ?? pickLanguage(typeof navigator === 'undefined' ? [] : navigator.languages);
+export let t: Strings = STRINGS[lang];
+
+const listeners = new Set<() => void>();
+
+/** Switches the language, remembers the choice and tells every listener (which re-render their texts). */
+export function setLanguage(next: Lang): void {
+  try {
+    globalThis.localStorage?.setItem(STORAGE_KEY, next);
+  } catch {
+    // Storage may be disabled; the choice then lasts for this page only.
+  }
+  if (next === lang) return;
+  lang = next;
+  t = STRINGS[next];
+  if (typeof document !== 'undefined') document.documentElement.lang = next;
+  for (const l of listeners) l();
+}
+
+export function onLanguageChange(fn: () => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/** "14:05" in the current language. */
+export function formatTime(ms: number): string {
+  return new Intl.DateTimeFormat(lang, { hour: 'numeric', minute: '2-digit' }).format(ms);
+}

@@ -1,8 +1,12 @@
 /**
  * Debian's Chromium driven by playwright-core (never a downloaded browser), with fake camera and
- * microphone, a fresh profile per launch, and no background traffic off the machine.
+ * microphone (and a fake screen for getDisplayMedia: with --use-fake-ui-for-media-stream headless
+ * Chromium picks a generated 1280×720 "screen" without a picker), a fresh profile per launch, and no
+ * background traffic off the machine.
  */
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.TREFFPUNKT_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -18,41 +22,140 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
   '--no-first-run',
+  // Pages in background tabs of one browser must keep rendering and decoding at full rate.
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
 ];
+
+export const PHONE: BrowserContextOptions = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 };
+
+export interface Chromium {
+  browser: Browser;
+  newPage(locale?: string, options?: BrowserContextOptions): Promise<Page>;
+  close(): Promise<void>;
+}
 
 /**
  * One Chromium process; each page gets its own context (own storage, like separate people). Playwright
  * gives every launch a fresh temporary profile (the user-data-dir) and removes it on close.
  */
-export async function launchChromium(): Promise<{ browser: Browser; newPage(locale?: string): Promise<Page>; close(): Promise<void> }> {
+export async function launchChromium(): Promise<Chromium> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   return {
     browser,
-    newPage: async (locale = 'en-US') => {
-      const ctx = await browser.newContext({ locale, viewport: { width: 1000, height: 700 }, permissions: ['camera', 'microphone'] });
+    newPage: async (locale = 'en-US', options = {}) => {
+      const ctx = await browser.newContext({ locale, viewport: { width: 1000, height: 700 }, permissions: ['camera', 'microphone', 'clipboard-read', 'clipboard-write'], ...options });
       return ctx.newPage();
     },
     close: () => browser.close(),
   };
 }
 
-/** Opens the room page, types the name and joins; resolves when the meeting grid shows. */
-export async function joinMeeting(page: Page, baseUrl: string, room: string, name: string): Promise<void> {
-  await page.goto(`${baseUrl}/${room}`);
+export interface JoinOptions {
+  /** Query string for the room page, e.g. '?relay=1'. Default '?video=360': modest capture for 2 cores. */
+  query?: string;
+  camera?: boolean;
+  microphone?: boolean;
+}
+
+/** Opens the room page, types the name, sets camera/microphone and joins; resolves when the stage shows. */
+export async function joinMeeting(page: Page, baseUrl: string, room: string, name: string, opts: JoinOptions = {}): Promise<void> {
+  await page.goto(`${baseUrl}/${room}${opts.query ?? '?video=360'}`);
   await page.fill('#name', name);
+  // The pre-join screen has opened the devices once its buttons reflect them.
+  await page.waitForSelector('.prejoin[data-ready]');
+  if (opts.microphone === false) await page.click('#prejoin-mic');
+  if (opts.camera === false) await page.click('#prejoin-camera');
   await page.click('#join');
-  await page.waitForSelector('.meeting .grid', { timeout: 20_000 });
+  await page.waitForSelector('.meeting .stage', { timeout: 20_000 });
 }
 
 export interface InboundStat {
   participantId: string;
+  producerId: string;
+  consumerId: string;
+  source: 'camera' | 'microphone' | 'screen';
   kind: 'audio' | 'video';
   packetsReceived: number;
+  packetsLost: number;
   framesDecoded: number;
+  frameWidth: number;
+  frameHeight: number;
   totalSamplesReceived: number;
+  layer: number | undefined;
 }
+
+export interface SendInfo {
+  source: 'camera' | 'microphone' | 'screen';
+  paused: boolean;
+  contentHint: string | undefined;
+  width?: number;
+  height?: number;
+  encodings: { rid?: string; scalabilityMode?: string; maxBitrate?: number; scaleResolutionDownBy?: number }[];
+}
+
+type Treffpunkt = {
+  meeting: {
+    participantId: string;
+    sendInfo(): SendInfo[];
+    inboundStats(): Promise<InboundStat[]>;
+    candidatePairs(): Promise<CandidatePair[]>;
+  };
+};
 
 /** Receive statistics of the page's consumers (RTCPeerConnection getStats, inbound-rtp). */
 export function inboundStats(page: Page): Promise<InboundStat[]> {
-  return page.evaluate(() => (window as unknown as { treffpunkt: { meeting: { inboundStats(): Promise<InboundStat[]> } } }).treffpunkt.meeting.inboundStats());
+  return page.evaluate(() => (window as unknown as { treffpunkt: Treffpunkt }).treffpunkt.meeting.inboundStats());
+}
+
+/** What the page sends per source (encodings as negotiated, content hint). */
+export function sendInfo(page: Page): Promise<SendInfo[]> {
+  return page.evaluate(() => (window as unknown as { treffpunkt: Treffpunkt }).treffpunkt.meeting.sendInfo());
+}
+
+export function participantId(page: Page): Promise<string> {
+  return page.evaluate(() => (window as unknown as { treffpunkt: Treffpunkt }).treffpunkt.meeting.participantId);
+}
+
+export interface CandidatePair {
+  direction: 'send' | 'recv';
+  policy: 'all' | 'relay';
+  state: string;
+  localType?: string;
+  remoteType?: string;
+  protocol?: string;
+  relayProtocol?: string;
+}
+
+/** The selected ICE candidate pair of the page's send and receive transports. */
+export function candidatePairs(page: Page): Promise<CandidatePair[]> {
+  return page.evaluate(() => (window as unknown as { treffpunkt: Treffpunkt }).treffpunkt.meeting.candidatePairs());
+}
+
+/** Video frames decoded per remote participant and source ('camera' | 'screen'). */
+export async function framesFrom(page: Page, participant: string, source: 'camera' | 'screen' = 'camera'): Promise<number> {
+  return (await inboundStats(page)).filter((s) => s.participantId === participant && s.source === source && s.kind === 'video').reduce((n, s) => n + s.framesDecoded, 0);
+}
+
+const AXE_SOURCE = readFileSync(fileURLToPath(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url)), 'utf8');
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[]; failureSummary?: string }[];
+}
+
+/**
+ * Runs axe-core inside the page (WCAG 2.x A/AA rules and best practices). The source is evaluated
+ * through the DevTools protocol, which the page's CSP (script-src 'self') does not apply to.
+ */
+export async function axe(page: Page): Promise<AxeViolation[]> {
+  await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async () => {
+    const a = (window as unknown as { axe: { run(ctx: Document, opts: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
+    const res = await a.run(document, { resultTypes: ['violations'] });
+    return res.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })) }));
+  });
 }

@@ -1,0 +1,209 @@
+/**
+ * Browser app benchmark: measured, not asserted. Starts the real stack (Node edge + media node, loopback)
+ * and Debian's Chromium with fake devices, and prints:
+ *
+ *   (a) join → first remote video frame: in the page, from the click on "Join" to the first decoded frame
+ *       of a participant already in the room (inbound-rtp framesDecoded > 0, polled every 10 ms), over N
+ *       joins (a fresh browser context each: no warm caches, own permission grant).
+ *   (b) bytes to open a meeting: what the page loads from the edge (HTML, JS, CSS; bytes on the wire as
+ *       Chromium counts them) and what gzip -9 / brotli would make of the JS and CSS.
+ *   (c) CPU of one page in a 4-person meeting, with and without simulcast layer selection (?layers=max:
+ *       every camera at the highest layer), in grid view and in speaker view. The measured participant
+ *       runs in its own Chromium (1280×800, its camera off: the figure is the cost of receiving and
+ *       showing three cameras, which is what layer selection changes); CPU time is the sum over that
+ *       browser's processes (CDP SystemInfo.getProcessInfo) over a fixed window, as a share of one core.
+ *       The three senders share one other Chromium and may lower their resolution when the machine is
+ *       short of CPU: the received frame heights are printed with each figure.
+ *
+ *   node test/bench/web.ts [--joins 10] [--window 20] [--video 720]
+ *
+ * Prints tables, then one line `BENCH_JSON {...}` with every number.
+ */
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { chromium as playwright, type Browser, type Page } from 'playwright-core';
+import { startStack, type Stack } from '../support/stack.ts';
+import { CHROMIUM, CHROMIUM_ARGS, framesFrom, joinMeeting, launchChromium, participantId } from '../support/browser.ts';
+import { waitFor } from '../support/poll.ts';
+import { machineInfo, positiveInt, summarize, type Summary } from './support.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    joins: { type: 'string', default: '10' },
+    window: { type: 'string', default: '20' },
+    video: { type: 'string', default: '720' },
+  },
+  strict: true,
+});
+const JOINS = positiveInt('joins', args.joins, 1);
+const WINDOW_S = positiveInt('window', args.window, 5);
+const VIDEO = positiveInt('video', args.video, 180);
+
+const watchdog = setTimeout(() => {
+  console.error('benchmark watchdog: giving up after 20 minutes');
+  process.exit(2);
+}, 20 * 60_000);
+watchdog.unref();
+
+// ---------------------------------------------------------------------------------------------------
+// (a) join → first remote video frame
+
+async function joinToFirstFrame(stack: Stack): Promise<Summary> {
+  const browser = await launchChromium();
+  const room = `bench-join-${Date.now()}`;
+  const host = await browser.newPage();
+  await joinMeeting(host, stack.edgeUrl, room, 'Host', { query: `?video=${VIDEO}` });
+  const samples: number[] = [];
+  for (let i = 0; i < JOINS; i++) {
+    const page = await browser.newPage();
+    await page.goto(`${stack.edgeUrl}/${room}?video=${VIDEO}`);
+    await page.fill('#name', `Guest ${i + 1}`);
+    await page.waitForSelector('.prejoin[data-ready]');
+    // Clicked and timed inside the page: no round trip through the test process in the figure.
+    const ms = await page.evaluate(async () => {
+      const t0 = performance.now();
+      (document.getElementById('join') as HTMLButtonElement).click();
+      type M = { inboundStats(): Promise<{ kind: string; framesDecoded: number }[]> };
+      for (;;) {
+        const m = (window as unknown as { treffpunkt?: { meeting: M } }).treffpunkt?.meeting;
+        if (m && (await m.inboundStats()).some((s) => s.kind === 'video' && s.framesDecoded > 0)) return performance.now() - t0;
+        if (performance.now() - t0 > 30_000) throw new Error('no remote frame within 30 s');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    });
+    samples.push(ms);
+    await page.click('#leave');
+    await page.context().close();
+  }
+  await browser.close();
+  return summarize(samples);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// (b) bytes to open a meeting
+
+async function bytesToOpen(stack: Stack) {
+  const browser = await launchChromium();
+  const page = await browser.newPage();
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  const wire = new Map<string, number>();
+  const urls = new Map<string, string>();
+  cdp.on('Network.responseReceived', (e) => urls.set(e.requestId, e.response.url));
+  cdp.on('Network.loadingFinished', (e) => wire.set(e.requestId, e.encodedDataLength));
+  await joinMeeting(page, stack.edgeUrl, `bench-bytes-${Date.now()}`, 'Bytes', { query: `?video=${VIDEO}` });
+  const files: Record<string, { wire: number; raw: number; gzip: number; brotli: number; encoding: string }> = {};
+  for (const [id, url] of urls) {
+    const path = new URL(url).pathname;
+    if (!/\.(js|css)$/.test(path) && !url.startsWith(`${stack.edgeUrl}/bench-bytes`)) continue;
+    const res = await fetch(url, { headers: { 'accept-encoding': 'identity' } });
+    const body = Buffer.from(await res.arrayBuffer());
+    const enc = (await fetch(url, { headers: { 'accept-encoding': 'gzip, br' } })).headers.get('content-encoding') ?? 'none';
+    files[path.endsWith('.js') || path.endsWith('.css') ? path : '/<room> (index.html)'] = {
+      wire: wire.get(id) ?? 0,
+      raw: body.length,
+      gzip: gzipSync(body, { level: 9 }).length,
+      brotli: brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+      encoding: enc,
+    };
+  }
+  await browser.close();
+  return files;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// (c) CPU of one page in a 4-person meeting
+
+async function cpuSeconds(browser: Browser): Promise<number> {
+  const cdp = await browser.newBrowserCDPSession();
+  const info = (await cdp.send('SystemInfo.getProcessInfo')) as { processInfo: { type: string; id: number; cpuTime: number }[] };
+  await cdp.detach();
+  return info.processInfo.reduce((s, p) => s + p.cpuTime, 0);
+}
+
+async function cpuOfOnePage(stack: Stack, mode: { layers: boolean; view: 'grid' | 'speaker' }) {
+  const others = await launchChromium();
+  const measured = await playwright.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const room = `bench-cpu-${mode.view}-${mode.layers ? 'layers' : 'max'}-${Date.now()}`;
+  const pages: Page[] = [];
+  for (const name of ['Ada', 'Ben', 'Cleo']) {
+    const p = await others.newPage();
+    await joinMeeting(p, stack.edgeUrl, room, name, { query: `?video=${VIDEO}` });
+    pages.push(p);
+  }
+  const ctx = await measured.newContext({ viewport: { width: 1280, height: 800 }, permissions: ['camera', 'microphone'] });
+  const page = await ctx.newPage();
+  // Camera off: what it costs to receive (what layer selection changes), not to encode one's own camera.
+  await joinMeeting(page, stack.edgeUrl, room, 'Measured', { query: `?video=${VIDEO}${mode.layers ? '' : '&layers=max'}`, camera: false });
+  if (mode.view === 'speaker') await page.click('#view-toggle');
+  const ids = await Promise.all(pages.map(participantId));
+  for (const id of ids) await waitFor('video from every other participant', async () => (await framesFrom(page, id)) > 30, 30_000, 250);
+  await page.waitForTimeout(3_000); // layers settle
+  type Stat = { consumerId: string; source: string; kind: string; framesDecoded: number; frameWidth: number; frameHeight: number; layer?: number };
+  const cameras = async () => (await page.evaluate(async () => (window as unknown as { treffpunkt: { meeting: { inboundStats(): Promise<Stat[]> } } }).treffpunkt.meeting.inboundStats()))
+    .filter((s) => s.kind === 'video' && s.source === 'camera');
+  const before = await cameras();
+  const cpu0 = await cpuSeconds(measured);
+  const t0 = performance.now();
+  await page.waitForTimeout(WINDOW_S * 1000);
+  const cpu1 = await cpuSeconds(measured);
+  const seconds = (performance.now() - t0) / 1000;
+  const after = await cameras();
+  let frames = 0;
+  let pixels = 0;
+  for (const s of after) {
+    const f = s.framesDecoded - (before.find((b) => b.consumerId === s.consumerId)?.framesDecoded ?? 0);
+    frames += f;
+    pixels += f * s.frameWidth * s.frameHeight;
+  }
+  const heights = after.map((s) => s.frameHeight);
+  const asked = after.map((s) => (s.layer === undefined ? 'max' : String(s.layer)));
+  await measured.close();
+  await others.close();
+  return {
+    cpuPercentOfOneCore: Math.round(((cpu1 - cpu0) / seconds) * 1000) / 10,
+    decodedFps: Math.round(frames / seconds),
+    decodedMegapixelsPerSecond: Math.round(pixels / seconds / 1e5) / 10,
+    receivedHeights: heights,
+    askedLayers: asked,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+const stack = await startStack({ runtime: 'node', workers: 1 });
+try {
+  console.log(`machine: ${JSON.stringify(machineInfo())}; camera capture ${VIDEO}p; Chromium ${CHROMIUM}\n`);
+
+  const join = await joinToFirstFrame(stack);
+  console.log(`(a) click on "Join" → first decoded remote video frame, ${join.n} joins (ms)`);
+  console.log(`    p50 ${join.p50.toFixed(0)}   p95 ${join.p95.toFixed(0)}   min ${join.min.toFixed(0)}   max ${join.max.toFixed(0)}   mean ${join.mean.toFixed(0)}\n`);
+
+  const bytes = await bytesToOpen(stack);
+  console.log('(b) bytes to open a meeting (wire = as transferred by the edge; gzip -9 / brotli 11 = if compressed)');
+  let js = 0;
+  let jsGzip = 0;
+  for (const [path, f] of Object.entries(bytes)) {
+    console.log(`    ${path.padEnd(26)} wire ${String(f.wire).padStart(8)}   raw ${String(f.raw).padStart(8)}   gzip ${String(f.gzip).padStart(7)}   brotli ${String(f.brotli).padStart(7)}   content-encoding ${f.encoding}`);
+    if (/\.(js|css)$/.test(path)) {
+      js += f.raw;
+      jsGzip += f.gzip;
+    }
+  }
+  console.log(`    JS + CSS: ${js} bytes raw, ${jsGzip} bytes gzip\n`);
+
+  console.log(`(c) CPU of one page (its own Chromium, all processes) in a 4-person meeting, ${WINDOW_S} s window`);
+  const cpu: Record<string, Awaited<ReturnType<typeof cpuOfOnePage>>> = {};
+  for (const view of ['grid', 'speaker'] as const) {
+    for (const layers of [true, false]) {
+      const key = `${view}, ${layers ? 'layer selection' : 'no selection (?layers=max)'}`;
+      cpu[key] = await cpuOfOnePage(stack, { layers, view });
+      const r = cpu[key];
+      console.log(`    ${key.padEnd(42)} ${String(r.cpuPercentOfOneCore).padStart(6)} % of a core   ${r.decodedFps} frames/s, ${r.decodedMegapixelsPerSecond} Mpx/s decoded   asked layers ${r.askedLayers.join('/')} → received heights ${r.receivedHeights.join('/')}`);
+    }
+  }
+  console.log(`\nBENCH_JSON ${JSON.stringify({ machine: machineInfo(), video: VIDEO, joinToFirstFrameMs: join, bytes, cpu })}`);
+} finally {
+  await stack.stop();
+}
