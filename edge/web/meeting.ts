@@ -114,6 +114,9 @@ export class Meeting {
   #send: types.Transport | undefined;
   #recv: types.Transport | undefined;
   readonly #policy: Record<Direction, RTCIceTransportPolicy> = { send: 'all', recv: 'all' };
+  /** The policy each transport was made with, and the transports whose failure is being handled. */
+  readonly #transportPolicy = new WeakMap<types.Transport, RTCIceTransportPolicy>();
+  readonly #failedHandled = new WeakSet<types.Transport>();
   readonly #producers = new Map<MediaSource, types.Producer>();
   /** producerId → what we receive of it. */
   readonly #consumers = new Map<string, RemoteConsumer>();
@@ -193,6 +196,8 @@ export class Meeting {
   /** Starts sending a local track; `paused` sends nothing until setPaused(source, false). */
   async publish(source: MediaSource, track: MediaStreamTrack, opts: { paused?: boolean } = {}): Promise<void> {
     if (!this.#device.canProduce(track.kind as MediaKind) || this.#producers.has(source) || !this.#send) return;
+    // Muted from the first packet: a disabled track makes the producer start paused (silence/black).
+    if (opts.paused) track.enabled = false;
     const producer = await this.#send.produce({
       track,
       appData: { source },
@@ -416,6 +421,7 @@ export class Meeting {
       iceTransportPolicy: this.#policy[direction],
     } as unknown as types.TransportOptions;
     const tr = direction === 'send' ? this.#device.createSendTransport(options) : this.#device.createRecvTransport(options);
+    this.#transportPolicy.set(tr, this.#policy[direction]);
     const s = this.#signaling;
     // From its first use, a transport has CONNECT_TIMEOUT_MS to connect (ICE may also never start, when
     // no candidate is usable: the state then stays 'new').
@@ -440,8 +446,10 @@ export class Meeting {
   /** A transport failed: make it again relay-only and move everything onto the new one. */
   async #onFailed(direction: Direction, failed: types.Transport): Promise<void> {
     const current = direction === 'send' ? this.#send : this.#recv;
-    if (this.#closed || failed !== current || failed.connectionState === 'connected') return;
-    if (this.#policy[direction] === 'relay') {
+    // Both the connect timeout and ICE's 'failed' may report one transport: it is handled once.
+    if (this.#closed || failed !== current || failed.connectionState === 'connected' || this.#failedHandled.has(failed)) return;
+    this.#failedHandled.add(failed);
+    if (this.#transportPolicy.get(failed) === 'relay') {
       this.#cb.notice?.('mediaFailed');
       return;
     }

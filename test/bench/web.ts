@@ -19,6 +19,7 @@
  *
  * Prints tables, then one line `BENCH_JSON {...}` with every number.
  */
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
@@ -49,12 +50,13 @@ watchdog.unref();
 // ---------------------------------------------------------------------------------------------------
 // (a) join → first remote video frame
 
-async function joinToFirstFrame(stack: Stack): Promise<Summary> {
+async function joinToFirstFrame(stack: Stack): Promise<Summary & { samples: number[]; relayFallbacks: number }> {
   const browser = await launchChromium();
   const room = `bench-join-${Date.now()}`;
   const host = await browser.newPage();
   await joinMeeting(host, stack.edgeUrl, room, 'Host', { query: `?video=${VIDEO}` });
   const samples: number[] = [];
+  let relayFallbacks = 0;
   for (let i = 0; i < JOINS; i++) {
     const page = await browser.newPage();
     await page.goto(`${stack.edgeUrl}/${room}?video=${VIDEO}`);
@@ -73,11 +75,12 @@ async function joinToFirstFrame(stack: Stack): Promise<Summary> {
       }
     });
     samples.push(ms);
+    if ((await page.getAttribute('.meeting', 'data-media')) !== null) relayFallbacks++;
     await page.click('#leave');
     await page.context().close();
   }
   await browser.close();
-  return summarize(samples);
+  return { ...summarize(samples), samples: samples.map((x) => Math.round(x)), relayFallbacks };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -178,7 +181,8 @@ try {
 
   const join = await joinToFirstFrame(stack);
   console.log(`(a) click on "Join" → first decoded remote video frame, ${join.n} joins (ms)`);
-  console.log(`    p50 ${join.p50.toFixed(0)}   p95 ${join.p95.toFixed(0)}   min ${join.min.toFixed(0)}   max ${join.max.toFixed(0)}   mean ${join.mean.toFixed(0)}\n`);
+  console.log(`    p50 ${join.p50.toFixed(0)}   p95 ${join.p95.toFixed(0)}   min ${join.min.toFixed(0)}   max ${join.max.toFixed(0)}   mean ${join.mean.toFixed(0)}   (each: ${join.samples.join(', ')}; relay fallbacks: ${join.relayFallbacks})`);
+  console.log(`    load average during the run: ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
 
   const bytes = await bytesToOpen(stack);
   console.log('(b) bytes to open a meeting (wire = as transferred by the edge; gzip -9 / brotli 11 = if compressed)');

@@ -1,13 +1,16 @@
 /**
  * The active speaker, decided by the media node's ActiveSpeakerObserver: with every fake microphone
- * beeping, only one is left unmuted; every page highlights that participant's tile, the speaker view
+ * playing a speech-like signal, only one is left unmuted; every page highlights that participant's tile, the speaker view
  * shows them large, and when another one is the only unmuted microphone the highlight moves.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startStack, type Stack } from '../support/stack.ts';
-import { joinMeeting, launchChromium, participantId, type Chromium } from '../support/browser.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { joinMeeting, launchChromium, participantId, speechLikeWav, type Chromium } from '../support/browser.ts';
 import { waitFor } from '../support/poll.ts';
 
 const speaking = (page: Page) => page.evaluate(() => [...document.querySelectorAll('.tile.speaking')].map((t) => t.getAttribute('data-participant-id')));
@@ -15,20 +18,24 @@ const speaking = (page: Page) => page.evaluate(() => [...document.querySelectorA
 describe('active speaker', () => {
   let stack: Stack;
   let chromium: Chromium;
+  let dir: string;
   before(async () => {
     stack = await startStack({ runtime: 'node', workers: 1 });
-    chromium = await launchChromium();
+    // Every fake microphone "speaks" continuously (a looped speech-like signal); only unmuted ones are heard.
+    dir = await mkdtemp(join(tmpdir(), 'treffpunkt-speech-'));
+    chromium = await launchChromium({ args: [`--use-file-for-fake-audio-capture=${speechLikeWav(join(dir, 'speech.wav'))}`] });
   });
   after(async () => {
     await chromium?.close();
     await stack?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   test('the only unmuted microphone is highlighted on every page', async (t) => {
     const room = `speaker-${Date.now()}`;
     const pages = [await chromium.newPage(), await chromium.newPage(), await chromium.newPage()];
-    // The fake microphones beep steadily, which the browser's noise suppression learns to treat as noise
-    // after a while; switched off here so that a microphone that is on is heard as speech.
+    // A steady signal is what the browser's noise suppression learns to remove; switched off here so that
+    // a microphone that is on is heard as speech.
     for (const page of pages) {
       await page.addInitScript(() => {
         const md = navigator.mediaDevices;
@@ -55,13 +62,11 @@ describe('active speaker', () => {
     await waitFor('Cleo large in Ada\'s speaker view', async () => (await a.locator('.spotlight .tile').getAttribute('data-participant-id')) === cid, 5_000);
     assert.match((await a.locator(`.people-list li[data-participant-id="${cid}"]`).getAttribute('class'))!, /speaking/);
 
-    // Cleo mutes, Ben unmutes: the highlight moves to Ben everywhere, and Ada's spotlight follows. (The
-    // observer lets a new speaker take over once their activity clearly exceeds the last one's, whose
-    // long-term score decays over seconds; with beeping fake microphones this took 1-25 s here.)
+    // Cleo mutes, Ben unmutes: the highlight moves to Ben everywhere, and Ada's spotlight follows.
     await c.click('#mic-toggle');
     await b.click('#mic-toggle');
     const switched = Date.now();
-    for (const page of pages) await waitFor('Ben highlighted', async () => (await speaking(page)).join() === bid, 45_000, 100);
+    for (const page of pages) await waitFor('Ben highlighted', async () => (await speaking(page)).join() === bid, 20_000, 100);
     t.diagnostic(`the highlight moved after ${Date.now() - switched} ms`);
     await waitFor('Ben large in Ada\'s speaker view', async () => (await a.locator('.spotlight .tile').getAttribute('data-participant-id')) === bid, 5_000);
     assert.match((await a.locator(`.people-list li[data-participant-id="${bid}"]`).getAttribute('class'))!, /speaking/);

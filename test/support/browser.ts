@@ -4,7 +4,7 @@
  * Chromium picks a generated 1280×720 "screen" without a picker), a fresh profile per launch, and no
  * background traffic off the machine.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 
@@ -40,8 +40,8 @@ export interface Chromium {
  * One Chromium process; each page gets its own context (own storage, like separate people). Playwright
  * gives every launch a fresh temporary profile (the user-data-dir) and removes it on close.
  */
-export async function launchChromium(): Promise<Chromium> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+export async function launchChromium(opts: { args?: string[] } = {}): Promise<Chromium> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...(opts.args ?? [])] });
   return {
     browser,
     newPage: async (locale = 'en-US', options = {}) => {
@@ -50,6 +50,38 @@ export async function launchChromium(): Promise<Chromium> {
     },
     close: () => browser.close(),
   };
+}
+
+/**
+ * A WAV file for Chromium's fake microphone (--use-file-for-fake-audio-capture=<file>, looped): a
+ * speech-like signal (a 220 Hz tone with harmonics, its loudness varying like syllables, 4 per second)
+ * that is never silent for long. The default fake microphone beeps briefly once in a while, which an
+ * active-speaker detector sampling a few times a second can miss for many seconds.
+ */
+export function speechLikeWav(path: string, seconds = 10): string {
+  const rate = 48_000;
+  const n = rate * seconds;
+  const buf = Buffer.alloc(44 + n * 2);
+  buf.write('RIFF', 0);
+  buf.writeUInt32LE(36 + n * 2, 4);
+  buf.write('WAVEfmt ', 8);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20); // PCM
+  buf.writeUInt16LE(1, 22); // mono
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 2, 28);
+  buf.writeUInt16LE(2, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write('data', 36);
+  buf.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) {
+    const t = i / rate;
+    const envelope = 0.55 + 0.45 * Math.sin(2 * Math.PI * 4 * t);
+    const tone = Math.sin(2 * Math.PI * 220 * t) + 0.5 * Math.sin(2 * Math.PI * 440 * t) + 0.25 * Math.sin(2 * Math.PI * 660 * t);
+    buf.writeInt16LE(Math.round(12_000 * envelope * (tone / 1.75)), 44 + i * 2);
+  }
+  writeFileSync(path, buf);
+  return path;
 }
 
 export interface JoinOptions {
@@ -64,11 +96,12 @@ export async function joinMeeting(page: Page, baseUrl: string, room: string, nam
   await page.goto(`${baseUrl}/${room}${opts.query ?? '?video=360'}`);
   await page.fill('#name', name);
   // The pre-join screen has opened the devices once its buttons reflect them.
-  await page.waitForSelector('.prejoin[data-ready]');
+  await page.waitForSelector('.prejoin[data-ready]', { timeout: 60_000 });
   if (opts.microphone === false) await page.click('#prejoin-mic');
   if (opts.camera === false) await page.click('#prejoin-camera');
   await page.click('#join');
-  await page.waitForSelector('.meeting .stage', { timeout: 20_000 });
+  // Generous: on a loaded 2-core machine joining can take many seconds (it returns as soon as it is done).
+  await page.waitForSelector('.meeting .stage', { timeout: 60_000 });
 }
 
 export interface InboundStat {
