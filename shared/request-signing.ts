@@ -7,6 +7,7 @@
  * Rotation: a receiver accepts any of the secrets it is given (current and previous); a sender signs with
  * its current one. Revocation: remove the secret (or the node) from the receiver's configuration.
  */
+import { toBase64Url } from './base64.ts';
 import { ErrorCode, TreffpunktError } from './errors.ts';
 
 export const SIGNATURE_HEADER = 'x-treffpunkt-signature';
@@ -33,12 +34,6 @@ function hmacKey(secret: string): Promise<CryptoKey> {
 async function canonical(method: string, path: string, timestamp: string, nonce: string, body: string): Promise<Uint8Array<ArrayBuffer>> {
   const bodyHash = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(body)));
   return new Uint8Array(encoder.encode(`${method.toUpperCase()}\n${path}\n${timestamp}\n${nonce}\n${toBase64Url(bodyHash)}`));
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 function fromBase64Url(s: string): Uint8Array<ArrayBuffer> | undefined {

@@ -8,6 +8,7 @@
  * `participantId`, never through memory.
  */
 import { timingSafeEqual } from 'hono/utils/buffer';
+import { toBase64, toBase64Url } from '../../shared/base64.ts';
 import { ErrorCode, toWireError, TreffpunktError } from '../../shared/errors.ts';
 import { SUPPORTED_PROTOCOL_VERSIONS, PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
 import {
@@ -128,7 +129,7 @@ export class Room {
     const run = () => handler(conn, params.data as Params<Method>);
     try {
       const result = await (m === 'ping' ? run() : this.#queue.run(() => this.#mutate(run)));
-      conn.send(JSON.stringify({ id, ok: true, result }));
+      this.#trySend(conn, JSON.stringify({ id, ok: true, result }));
       // After the reply: these requests end the connection.
       if (m === 'leave') conn.close(CloseCode.Left, 'left');
       if (m === 'endMeeting') conn.close(CloseCode.MeetingEnded, 'the meeting was ended');
@@ -379,7 +380,7 @@ export class Room {
       if (!entry || !waiting) throw new TreffpunktError(ErrorCode.NotFound, 'nobody with that id waits in the lobby');
       this.#state.lobby.delete(participantId);
       const result = await this.#enter(participantId, entry);
-      waiting.send(JSON.stringify({ event: 'admitted', data: result }));
+      this.#trySend(waiting, JSON.stringify({ event: 'admitted', data: result }));
       this.#notifyLobby();
       return {};
     },
@@ -492,12 +493,21 @@ export class Room {
     return undefined;
   }
 
-  #sendTo<E extends EventName>(participantId: string, event: E, data: EventData<E>): void {
+  /**
+   * Sends a frame, ignoring a socket that is already gone: its close event does the clean-up, and one
+   * dead socket must never stop a broadcast.
+   */
+  #trySend(conn: Connection, frame: string): void {
     try {
-      this.#connectionOf(participantId)?.send(JSON.stringify({ event, data }));
-    } catch {
-      // gone; its close event cleans up
+      conn.send(frame);
+    } catch (err) {
+      this.#deps.log.debug({ room: this.name, participant: conn.participantId, ...errorFields(err) }, 'send failed');
     }
+  }
+
+  #sendTo<E extends EventName>(participantId: string, event: E, data: EventData<E>): void {
+    const conn = this.#connectionOf(participantId);
+    if (conn) this.#trySend(conn, JSON.stringify({ event, data }));
   }
 
   /** Tells the moderators who waits in the lobby. */
@@ -505,12 +515,7 @@ export class Room {
     const frame = JSON.stringify({ event: 'lobbyChanged', data: { waiting: [...this.#state.lobby.values()].map((e) => ({ id: e.id, name: e.name })) } });
     for (const c of this.#deps.connections()) {
       const p = c.participantId ? this.#state.participants.get(c.participantId) : undefined;
-      if (p?.role !== 'moderator') continue;
-      try {
-        c.send(frame);
-      } catch {
-        // gone
-      }
+      if (p?.role === 'moderator') this.#trySend(c, frame);
     }
   }
 
@@ -563,12 +568,7 @@ export class Room {
     const frame = JSON.stringify({ event, data });
     for (const conn of this.#deps.connections()) {
       const pid = conn.participantId;
-      if (!pid || pid === exceptParticipantId || !this.#state.participants.has(pid)) continue;
-      try {
-        conn.send(frame);
-      } catch (err) {
-        this.#deps.log.debug({ room: this.name, participant: pid, ...errorFields(err) }, 'send failed');
-      }
+      if (pid && pid !== exceptParticipantId && this.#state.participants.has(pid)) this.#trySend(conn, frame);
     }
   }
 
@@ -577,21 +577,16 @@ export class Room {
     if (wire.code === ErrorCode.Internal) {
       this.#deps.log.error({ room: this.name, ...errorFields(err) }, 'request failed');
     }
-    try {
-      conn.send(JSON.stringify({ id, ok: false, error: wire }));
-    } catch {
-      // The socket is already gone; its close event does the clean-up.
-    }
+    this.#trySend(conn, JSON.stringify({ id, ok: false, error: wire }));
   }
 }
 
 function newResumeToken(): string {
-  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24)))).replace(/\+/g, '-').replace(/\//g, '_');
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(24)));
 }
 
 async function sha256(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-  return btoa(String.fromCharCode(...digest));
+  return toBase64(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))));
 }
 
 function byteLength(s: string): number {

@@ -3,6 +3,7 @@
  * coturn's use-auth-secret and the embedded TURN server check: username `<expiry-unix-seconds>:<participant>`,
  * credential base64(HMAC-SHA1(node TURN secret, username)). Runtime-neutral (Web Crypto only).
  */
+import { toBase64 } from '../../shared/base64.ts';
 
 export interface TurnIceServer {
   urls: string[];
@@ -41,10 +42,7 @@ function hmacKey(secret: string): Promise<CryptoKey> {
 
 /** base64(HMAC-SHA1(secret, username)): the TURN REST password for `username`. */
 export async function turnRestPassword(secret: string, username: string): Promise<string> {
-  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(username)));
-  let binary = '';
-  for (const byte of mac) binary += String.fromCharCode(byte);
-  return btoa(binary);
+  return toBase64(new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(username))));
 }
 
 /** An RTCIceServer for `participantId`, valid for ttlSeconds from now. */
