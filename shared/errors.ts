@@ -35,6 +35,11 @@ export const ErrorCode = {
   RoomFull: 'ROOM_FULL',
   /** No healthy media node is registered that may carry this room. */
   NoMediaNode: 'NO_MEDIA_NODE',
+  /**
+   * The room requires that its media only touch nodes of given operators or jurisdictions, and no
+   * healthy node meets that requirement.
+   */
+  ConstraintUnmet: 'CONSTRAINT_UNMET',
   /** The media node refused or failed the operation. */
   MediaNodeError: 'MEDIA_NODE_ERROR',
   /** Missing or wrong credentials: join token refused, or control API / node registry credentials. */

@@ -28,6 +28,8 @@ export const DisplayName = z
   .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'name must not contain control characters');
 const Id = z.string().min(1).max(64);
 /** What a participant may do: moderators run the room, guests are admitted by policy or by a moderator. */
+export const RegionHint = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'region ids are 1-64 lowercase letters, digits or -');
+
 export const Role = z.enum(['moderator', 'participant', 'guest']);
 export type Role = z.infer<typeof Role>;
 /** Chat text: trimmed, 1-2000 characters, no control characters except line breaks. */
@@ -74,7 +76,18 @@ export const methods = {
    * once a moderator admits them, the `admitted` event carrying this same result.
    */
   join: {
-    params: z.object({ protocolVersion: z.number().int(), name: DisplayName.optional(), token: z.string().min(1).max(8192).optional() }).strict(),
+    params: z
+      .object({
+        protocolVersion: z.number().int(),
+        name: DisplayName.optional(),
+        token: z.string().min(1).max(8192).optional(),
+        /**
+         * Where the participant is (a region id as media nodes register it, e.g. "eu-central"): a hint
+         * for choosing a media node near them. A deployment may derive it from geo data instead.
+         */
+        region: RegionHint.optional(),
+      })
+      .strict(),
     result: JoinResult,
   },
   /**
@@ -185,6 +198,19 @@ export const events = {
   mutedByModerator: z.object({ source: MediaSource }),
   /** To one participant: a moderator asks you to unmute (you decide). */
   unmuteRequested: z.object({ source: MediaSource }),
+  /**
+   * To one participant: your media node failed or is being drained, and the room moved you to another.
+   * Your transports, producers and consumers are gone (the others got producerClosed for yours). Load a
+   * device with `routerRtpCapabilities`, create new transports, produce your tracks again (audio first)
+   * and consume everyone's current producers again. Your place in the room, chat and roster are kept.
+   */
+  mediaMoved: z.object({ reason: z.enum(['nodeFailed', 'nodeDraining']), routerRtpCapabilities: RtpCapabilities }),
+  /**
+   * To one participant: your media node failed and no other node may carry your media (none is up, or
+   * none meets the room's operator/jurisdiction constraint). You stay in the room (chat, roster); the
+   * room keeps trying and sends mediaMoved when a node is available.
+   */
+  mediaUnavailable: z.object({ code: z.enum(['NO_MEDIA_NODE', 'CONSTRAINT_UNMET']), message: z.string() }),
 } as const;
 export type EventName = keyof typeof events;
 export type EventData<E extends EventName> = z.infer<(typeof events)[E]>;
