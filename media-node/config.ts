@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { NodeId } from '../shared/control.ts';
+import { Jurisdiction, NodeId } from '../shared/control.ts';
 
 interface Setting {
   env: string;
@@ -26,6 +26,8 @@ export const SETTINGS = {
   edgeUrl: { env: 'TREFFPUNKT_EDGE_URL', flag: 'edge-url', help: 'Base URL of the edge this node registers with, e.g. https://meet.example.org. Required.' },
   region: { env: 'TREFFPUNKT_NODE_REGION', flag: 'region', help: 'Region name used by node selection.', default: 'local' },
   operator: { env: 'TREFFPUNKT_NODE_OPERATOR', flag: 'operator', help: 'Name of the organisation running this node.', default: 'local' },
+  jurisdiction: { env: 'TREFFPUNKT_NODE_JURISDICTION', flag: 'jurisdiction', help: 'ISO 3166-1 alpha-2 code of the country whose law applies to this machine (e.g. DE). Rooms may require jurisdictions; a node without one never meets such a requirement.' },
+  drainTimeoutMs: { env: 'TREFFPUNKT_NODE_DRAIN_TIMEOUT_MS', flag: 'drain-timeout-ms', help: 'On SIGTERM the node asks the edge to move its rooms away and exits when it carries no transports, or after this long.', default: '30000' },
   apiHost: { env: 'TREFFPUNKT_NODE_API_HOST', flag: 'api-host', help: 'Listen address of the control API.', default: '127.0.0.1' },
   apiPort: { env: 'TREFFPUNKT_NODE_API_PORT', flag: 'api-port', help: 'TCP port of the control API.', default: '4000' },
   controlUrl: { env: 'TREFFPUNKT_NODE_CONTROL_URL', flag: 'control-url', help: 'URL at which the edge reaches the control API. Default: http://<api-host>:<api-port>.' },
@@ -66,6 +68,8 @@ const Raw = z
     edgeUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional().refine((v) => v !== undefined, 'is required'),
     region: z.string().min(1).max(64),
     operator: z.string().min(1).max(64),
+    jurisdiction: Jurisdiction.optional(),
+    drainTimeoutMs: z.coerce.number().int().min(0, 'must be 0 or more').max(3_600_000, 'must be at most 3600000 (one hour)'),
     apiHost: z.string().refine((v) => isIP(v) !== 0 || v === 'localhost', 'must be an IP address or localhost'),
     apiPort: port,
     controlUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
@@ -142,6 +146,8 @@ export interface MediaNodeConfig {
   edgeUrl: string;
   region: string;
   operator: string;
+  jurisdiction?: string | undefined;
+  drainTimeoutMs: number;
   apiHost: string;
   apiPort: number;
   controlUrl: string;

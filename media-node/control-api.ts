@@ -5,7 +5,7 @@
  */
 import { Hono, type Context } from 'hono';
 import type { Logger } from 'pino';
-import { control, RoomName, type ControlOp } from '../shared/control.ts';
+import { control, NodeId, RoomName, type ControlOp } from '../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../shared/errors.ts';
 import { NonceCache, verifyRequest } from '../shared/request-signing.ts';
 import type { MediaRooms } from './media-rooms.ts';
@@ -74,6 +74,16 @@ export function createControlApi(opts: { secrets: readonly string[]; rooms: Medi
   app.post('/v1/rooms/:room/consumers/:id/layers', async (c) => c.json(await rooms.setConsumerLayers(room(c), c.req.param('id'), await body(c, 'setConsumerLayers'))));
   app.post('/v1/rooms/:room/consumers/:id/resume', async (c) => (await body(c, 'resumeConsumer'), c.json(await rooms.resumeConsumer(room(c), c.req.param('id')))));
   app.post('/v1/rooms/:room/participants/:id/close', async (c) => (await body(c, 'closeParticipant'), c.json(await rooms.closeParticipant(room(c), c.req.param('id')))));
+  const peer = (c: Context) => {
+    const r = NodeId.safeParse(c.req.param('peer'));
+    if (!r.success) throw new TreffpunktError(ErrorCode.BadMessage, 'bad peer node id');
+    return r.data;
+  };
+  app.post('/v1/rooms/:room/pipes/:peer', async (c) => (await body(c, 'createPipe'), c.json(await rooms.createPipe(room(c), peer(c)))));
+  app.post('/v1/rooms/:room/pipes/:peer/connect', async (c) => c.json(await rooms.connectPipe(room(c), peer(c), await body(c, 'connectPipe'))));
+  app.post('/v1/rooms/:room/pipes/:peer/consume', async (c) => c.json(await rooms.pipeConsume(room(c), peer(c), await body(c, 'pipeConsume'))));
+  app.post('/v1/rooms/:room/pipes/:peer/produce', async (c) => c.json(await rooms.pipeProduce(room(c), peer(c), await body(c, 'pipeProduce'))));
+  app.post('/v1/rooms/:room/pipes/:peer/close', async (c) => (await body(c, 'closePipe'), c.json(await rooms.closePipe(room(c), peer(c)))));
   app.post('/v1/rooms/:room/close', async (c) => (await body(c, 'closeRoom'), c.json(await rooms.closeRoom(room(c)))));
 
   // Test and diagnostics: what a consumer has sent (packet counts), as mediasoup's getStats reports it.
@@ -81,6 +91,15 @@ export function createControlApi(opts: { secrets: readonly string[]; rooms: Medi
     const consumer = rooms.consumer(room(c), c.req.param('id'));
     if (!consumer) throw new TreffpunktError(ErrorCode.NotFound, 'no such consumer');
     return c.json({ stats: await consumer.getStats(), type: consumer.type, currentLayers: consumer.currentLayers ?? null, preferredLayers: consumer.preferredLayers ?? null, paused: consumer.paused, producerPaused: consumer.producerPaused });
+  });
+
+  // Test and diagnostics: a pipe's encryption and traffic (what crosses between nodes, and that it is SRTP).
+  app.get('/v1/rooms/:room/pipes/:peer/stats', async (c) => {
+    const info = rooms.pipe(room(c), peer(c));
+    if (!info) throw new TreffpunktError(ErrorCode.NotFound, 'no such pipe');
+    const pipe = info.transport;
+    const [stats] = await pipe.getStats();
+    return c.json({ srtpCryptoSuite: pipe.srtpParameters?.cryptoSuite ?? null, tuple: pipe.tuple, pipedOut: info.pipedOut, bytesSent: stats?.bytesSent ?? 0, bytesReceived: stats?.bytesReceived ?? 0, rtpBytesSent: stats?.rtpBytesSent ?? 0, rtpBytesReceived: stats?.rtpBytesReceived ?? 0 });
   });
 
   return app;

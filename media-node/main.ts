@@ -23,8 +23,18 @@ const { startMediaNode } = await import('./node.ts');
 startMediaNode(config).then(
   (node) => {
     const stop = () => node.close().then(() => process.exit(0));
+    // SIGINT (Ctrl-C): stop at once. SIGTERM (systemd, docker, kubernetes): drain first, so that
+    // meetings move to other nodes instead of breaking.
     process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    // mediasoup closes its workers on SIGTERM by itself (Worker.onSignal), which would end every meeting
+    // here before the rooms could move: its listeners go, ours closes the workers after the drain.
+    process.removeAllListeners('SIGTERM');
+    process.once('SIGTERM', () => {
+      node.drain().then((how) => {
+        node.log.info({ how }, 'drained, stopping');
+        return stop();
+      });
+    });
   },
   (err) => {
     console.error('treffpunkt media node failed to start:', (err as Error).message);

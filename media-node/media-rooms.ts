@@ -24,6 +24,16 @@ interface MediaRoom {
   consumers: Map<string, types.Consumer>;
   /** participantId → its transport ids. */
   byParticipant: Map<string, Set<string>>;
+  /** Peer node id → the PipeTransport to that node's router for this room. */
+  pipes: Map<string, types.PipeTransport>;
+  /** Producers sent into a pipe: `${peer} ${producerId}` → the pipe consumer. */
+  pipeConsumers: Map<string, types.Consumer>;
+}
+
+/** Where this node's pipe transports listen, as other media nodes reach them. */
+export interface PipeListen {
+  ip: string;
+  announcedAddress?: string | undefined;
 }
 
 export class MediaRooms {
@@ -32,10 +42,12 @@ export class MediaRooms {
   /** Routers being created: a retried ensureRouter waits for the same one instead of making a second. */
   readonly #creating = new Map<string, Promise<MediaRoom>>();
   readonly #emit: MediaEventSink;
+  readonly #pipeListen: PipeListen;
 
-  constructor(pool: WorkerPool, emit: MediaEventSink = () => {}) {
+  constructor(pool: WorkerPool, emit: MediaEventSink = () => {}, pipeListen: PipeListen = { ip: '127.0.0.1' }) {
     this.#pool = pool;
     this.#emit = emit;
+    this.#pipeListen = pipeListen;
   }
 
   async ensureRouter(room: string): Promise<ControlResponse<'ensureRouter'>> {
@@ -163,6 +175,83 @@ export class MediaRooms {
     return {};
   }
 
+  /**
+   * This room's PipeTransport towards a peer node (made on first use). SRTP is always on: the pipe may
+   * cross the internet between operators. RTX/NACK too, so that loss on that path is repaired.
+   */
+  async createPipe(room: string, peer: string): Promise<ControlResponse<'createPipe'>> {
+    const r = await this.#getOrCreate(room);
+    let pipe = r.pipes.get(peer);
+    if (!pipe) {
+      pipe = await r.router.createPipeTransport({
+        listenInfo: { protocol: 'udp', ip: this.#pipeListen.ip, ...(this.#pipeListen.announcedAddress ? { announcedAddress: this.#pipeListen.announcedAddress } : {}) },
+        enableSrtp: true,
+        enableRtx: true,
+        appData: { peer },
+      });
+      r.pipes.set(peer, pipe);
+      const created = pipe;
+      created.observer.on('close', () => {
+        if (r.pipes.get(peer) === created) r.pipes.delete(peer);
+      });
+    }
+    const srtp = pipe.srtpParameters;
+    if (!srtp) throw new TreffpunktError(ErrorCode.MediaNodeError, 'pipe transport has no SRTP parameters');
+    return { ip: pipe.tuple.localAddress, port: pipe.tuple.localPort, srtpParameters: srtp };
+  }
+
+  async connectPipe(room: string, peer: string, body: ControlBody<'connectPipe'>): Promise<ControlResponse<'connectPipe'>> {
+    const pipe = this.#pipe(room, peer);
+    if (pipe.tuple.remotePort) {
+      if (pipe.tuple.remoteIp === body.ip && pipe.tuple.remotePort === body.port) return {};
+      throw new TreffpunktError(ErrorCode.BadMessage, `the pipe to ${peer} is connected elsewhere; close it first`);
+    }
+    await pipe.connect({ ip: body.ip, port: body.port, srtpParameters: body.srtpParameters });
+    return {};
+  }
+
+  /** Sends a producer of this node into the pipe to `peer` (idempotent). */
+  async pipeConsume(room: string, peer: string, body: ControlBody<'pipeConsume'>): Promise<ControlResponse<'pipeConsume'>> {
+    const r = this.#room(room);
+    const pipe = this.#pipe(room, peer);
+    const producer = r.producers.get(body.producerId);
+    if (!producer) throw new TreffpunktError(ErrorCode.NotFound, `no producer ${body.producerId}`);
+    const key = `${peer} ${producer.id}`;
+    let consumer = r.pipeConsumers.get(key);
+    if (!consumer) {
+      consumer = await pipe.consume({ producerId: producer.id });
+      r.pipeConsumers.set(key, consumer);
+      const made = consumer;
+      made.observer.on('close', () => r.pipeConsumers.delete(key));
+    }
+    return { kind: consumer.kind, rtpParameters: consumer.rtpParameters as ControlResponse<'pipeConsume'>['rtpParameters'], paused: producer.paused, source: producer.appData.source as ControlResponse<'pipeConsume'>['source'] };
+  }
+
+  /** Makes a producer piped in from `peer` consumable here under its own id (idempotent). */
+  async pipeProduce(room: string, peer: string, body: ControlBody<'pipeProduce'>): Promise<ControlResponse<'pipeProduce'>> {
+    const r = this.#room(room);
+    const pipe = this.#pipe(room, peer);
+    if (r.producers.has(body.producerId)) return {};
+    // Not observed for the active speaker nor scored here: the node the producer lives on does that.
+    const producer = await pipe.produce({ id: body.producerId, kind: body.kind, rtpParameters: body.rtpParameters as types.RtpParameters, paused: body.paused, appData: { source: body.source, pipedFrom: peer } });
+    r.producers.set(producer.id, producer);
+    producer.observer.on('close', () => r.producers.delete(producer.id));
+    return {};
+  }
+
+  async closePipe(room: string, peer: string): Promise<ControlResponse<'closePipe'>> {
+    this.#rooms.get(room)?.pipes.get(peer)?.close();
+    return {};
+  }
+
+  /** For tests and diagnostics: a room's pipe to a peer node, and how many producers it carries out. */
+  pipe(room: string, peer: string): { transport: types.PipeTransport; pipedOut: number } | undefined {
+    const r = this.#rooms.get(room);
+    const transport = r?.pipes.get(peer);
+    if (!r || !transport) return undefined;
+    return { transport, pipedOut: [...r.pipeConsumers.keys()].filter((k) => k.startsWith(`${peer} `)).length };
+  }
+
   async closeRoom(room: string): Promise<ControlResponse<'closeRoom'>> {
     const r = this.#rooms.get(room);
     if (r) {
@@ -183,7 +272,7 @@ export class MediaRooms {
     let producers = 0;
     let consumers = 0;
     for (const r of this.#rooms.values()) {
-      transports += r.transports.size;
+      transports += r.transports.size + r.pipes.size;
       producers += r.producers.size;
       consumers += r.consumers.size;
     }
@@ -203,7 +292,7 @@ export class MediaRooms {
           // The SFU decides who speaks: the dominant speaker over a few hundred ms, not the loudest packet.
           const activeSpeaker = await router.createActiveSpeakerObserver({ interval: 300 });
           activeSpeaker.on('dominantspeaker', ({ producer }) => this.#emit(room, { type: 'activeSpeaker', producerId: producer.id }));
-          const r: MediaRoom = { router, activeSpeaker, pooled, transports: new Map(), producers: new Map(), consumers: new Map(), byParticipant: new Map() };
+          const r: MediaRoom = { router, activeSpeaker, pooled, transports: new Map(), producers: new Map(), consumers: new Map(), byParticipant: new Map(), pipes: new Map(), pipeConsumers: new Map() };
           this.#rooms.set(room, r);
           return r;
         } catch (err) {
@@ -222,6 +311,12 @@ export class MediaRooms {
     const r = this.#rooms.get(room);
     if (!r) throw new TreffpunktError(ErrorCode.NotFound, `no router for room ${room}`);
     return r;
+  }
+
+  #pipe(room: string, peer: string): types.PipeTransport {
+    const p = this.#room(room).pipes.get(peer);
+    if (!p) throw new TreffpunktError(ErrorCode.NotFound, `no pipe to ${peer} in room ${room}`);
+    return p;
   }
 
   #transport(room: string, transportId: string): types.WebRtcTransport {

@@ -17,8 +17,7 @@ export async function startMediaNode(config: MediaNodeConfig) {
   let healthy = true;
   const die = () => {
     // A dead worker takes its routers with it (a dead coturn its relays). Exit so that the supervisor
-    // restarts the node and the edge stops sending rooms here (heartbeats stop); rooms moving to another
-    // node is issue 6.
+    // restarts the node; the edge notices the missing heartbeats and moves the rooms to other nodes.
     healthy = false;
     setTimeout(() => process.exit(1), 500).unref();
   };
@@ -35,7 +34,7 @@ export async function startMediaNode(config: MediaNodeConfig) {
   }
   // Events go out through the registration, which exists only once the control API is up.
   let registration: EdgeRegistration | undefined;
-  const rooms = new MediaRooms(pool, (room, event) => registration?.sendEvent(room, event));
+  const rooms = new MediaRooms(pool, (room, event) => registration?.sendEvent(room, event), { ip: config.listenIp, announcedAddress: config.announcedAddress });
   const app = createControlApi({ secrets: [config.secret, ...(config.previousSecret ? [config.previousSecret] : [])], rooms, log, healthy: () => healthy });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.apiHost, port: config.apiPort }, () => resolve(s));
@@ -50,18 +49,39 @@ export async function startMediaNode(config: MediaNodeConfig) {
       controlUrl: config.controlUrl,
       region: config.region,
       operator: config.operator,
+      ...(config.jurisdiction ? { jurisdiction: config.jurisdiction } : {}),
       ...(turn ? { turn: { urls: turn.urls, secret: turn.secret } } : {}),
     },
     load: () => rooms.load(),
     log,
   });
   registration.start();
+  /**
+   * Graceful stop: the edge moves this node's rooms elsewhere (participants re-publish there), and the
+   * node exits once it carries no transports, or after the drain timeout. Returns how it ended.
+   */
+  const drain = async (): Promise<'empty' | 'timeout' | 'edge-unreachable'> => {
+    if (!registration?.registered) return 'edge-unreachable';
+    try {
+      await registration.drain();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not tell the edge that this node drains; stopping anyway');
+      return 'edge-unreachable';
+    }
+    log.info({ timeoutMs: config.drainTimeoutMs, load: rooms.load() }, 'draining: waiting for the edge to move the rooms away');
+    const deadline = Date.now() + config.drainTimeoutMs;
+    while (Date.now() < deadline) {
+      if (rooms.load().transports === 0) return 'empty';
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return 'timeout';
+  };
   const close = async () => {
     registration?.stop();
     await new Promise<void>((r) => server.close(() => r()));
     await turn?.close();
     pool.close();
   };
-  return { rooms, registration, turn, close, log };
+  return { rooms, registration, turn, drain, close, log };
 }
 

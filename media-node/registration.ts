@@ -78,6 +78,16 @@ export class EdgeRegistration {
   }
 
   /**
+   * The node is going down: asks the edge to stop sending participants here and to move the rooms it
+   * carries to other nodes. Heartbeats go on meanwhile (a draining node is alive, not lost).
+   */
+  async drain(): Promise<void> {
+    const res = await this.#post(`/api/nodes/${this.#opts.registration.nodeId}/drain`, {});
+    await res.body?.cancel();
+    if (!res.ok) throw new Error(`edge answered HTTP ${res.status}`);
+  }
+
+  /**
    * Tells the edge what the SFU observed in a room. Best effort: an event lost while the edge is
    * unreachable is superseded by the next one (speaker and score events are states, not deltas).
    */

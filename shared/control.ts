@@ -46,6 +46,12 @@ export const NodeTurn = z
   .strict();
 export type NodeTurn = z.infer<typeof NodeTurn>;
 
+/**
+ * The legal jurisdiction a node's machine is in: an ISO 3166-1 alpha-2 country code ("DE", "FR").
+ * Rooms may require jurisdictions (edge/core/media-constraint.ts, where "EU" names the member states).
+ */
+export const Jurisdiction = z.string().regex(/^[A-Z]{2}$/, 'jurisdictions are ISO 3166-1 alpha-2 country codes, e.g. DE');
+
 /** POST {edge}/api/nodes/register */
 export const NodeRegistration = z
   .object({
@@ -54,6 +60,8 @@ export const NodeRegistration = z
     controlUrl: z.url({ protocol: /^https?$/ }),
     region: z.string().min(1).max(64),
     operator: z.string().min(1).max(64),
+    /** Absent: the node states no jurisdiction and never meets a room's jurisdiction constraint. */
+    jurisdiction: Jurisdiction.optional(),
     load: NodeLoad,
     /** Absent when the node runs no TURN service (turn-mode off). */
     turn: NodeTurn.optional(),
@@ -64,6 +72,22 @@ export type NodeRegistration = z.infer<typeof NodeRegistration>;
 /** POST {edge}/api/nodes/:nodeId/heartbeat */
 export const NodeHeartbeat = z.object({ load: NodeLoad }).strict();
 export type NodeHeartbeat = z.infer<typeof NodeHeartbeat>;
+
+/**
+ * POST {edge}/api/nodes/:nodeId/drain — the node is going down (SIGTERM): no new participants, and
+ * rooms move the ones it carries to other nodes. A later registration makes it selectable again.
+ */
+export const NodeDrain = z.object({}).strict();
+
+/** One end of an SRTP-encrypted PipeTransport between two media nodes' routers for a room. */
+export const PipeEnd = z
+  .object({
+    ip: z.string().min(1).max(253),
+    port: z.number().int().min(1).max(65535),
+    srtpParameters: z.object({ cryptoSuite: z.enum(['AEAD_AES_256_GCM', 'AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32']), keyBase64: z.string().min(16).max(128) }).strict(),
+  })
+  .strict();
+export type PipeEnd = z.infer<typeof PipeEnd>;
 
 /** Control API operations: path, request body and response body. */
 export const control = {
@@ -105,6 +129,25 @@ export const control = {
   },
   /** POST /v1/rooms/:room/participants/:participantId/close — closes all its transports (idempotent). */
   closeParticipant: { body: z.object({}).strict(), response: z.object({}) },
+  /**
+   * POST /v1/rooms/:room/pipes/:peerNodeId — get or create this room's PipeTransport towards a peer node
+   * (one per room and peer, SRTP always on); answers this end's address and SRTP key.
+   */
+  createPipe: { body: z.object({}).strict(), response: PipeEnd },
+  /** POST /v1/rooms/:room/pipes/:peerNodeId/connect — the peer's end (idempotent for the same end). */
+  connectPipe: { body: PipeEnd, response: z.object({}) },
+  /** POST /v1/rooms/:room/pipes/:peerNodeId/consume — sends a local producer into the pipe. */
+  pipeConsume: {
+    body: z.object({ producerId: Id }).strict(),
+    response: z.object({ kind: MediaKind, rtpParameters: RtpParameters, paused: z.boolean(), source: MediaSource }),
+  },
+  /** POST /v1/rooms/:room/pipes/:peerNodeId/produce — makes the piped producer consumable here, same id. */
+  pipeProduce: {
+    body: z.object({ producerId: Id, kind: MediaKind, rtpParameters: RtpParameters, paused: z.boolean(), source: MediaSource }).strict(),
+    response: z.object({}),
+  },
+  /** POST /v1/rooms/:room/pipes/:peerNodeId/close — closes the pipe and everything piped through it (idempotent). */
+  closePipe: { body: z.object({}).strict(), response: z.object({}) },
   /** POST /v1/rooms/:room/close — closes the router (idempotent). */
   closeRoom: { body: z.object({}).strict(), response: z.object({}) },
 } as const;

@@ -22,6 +22,8 @@ export interface Env {
   TREFFPUNKT_CONNECTIONS_PER_MINUTE?: string;
   TREFFPUNKT_MAX_PRODUCERS?: string;
   TREFFPUNKT_RESUME_GRACE_MS?: string;
+  TREFFPUNKT_MEDIA_OPERATORS?: string;
+  TREFFPUNKT_MEDIA_JURISDICTIONS?: string;
 }
 
 /** Settings as the string map parseEdgeConfig reads (bindings other than strings are ignored by it). */

@@ -4,7 +4,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { NodeLoad, NodeRegistration } from '../../shared/control.ts';
-import type { MediaNodeRecord, NodeRegistry } from '../core/node-registry.ts';
+import { statusOf, type MediaNodeRecord, type NodeRegistry, type NodeStatus } from '../core/node-registry.ts';
 import type { Env } from './env.ts';
 
 const KEY = (nodeId: string) => `node:${nodeId}`;
@@ -21,13 +21,24 @@ export class NodeRegistryObject extends DurableObject<Env> {
     return true;
   }
 
+  async drain(nodeId: string): Promise<boolean> {
+    const node = await this.ctx.storage.get<MediaNodeRecord>(KEY(nodeId));
+    if (!node) return false;
+    await this.ctx.storage.put(KEY(nodeId), { ...node, draining: true });
+    return true;
+  }
+
   async get(nodeId: string): Promise<MediaNodeRecord | undefined> {
     return this.ctx.storage.get<MediaNodeRecord>(KEY(nodeId));
   }
 
+  async status(nodeId: string, now: number, timeoutMs: number): Promise<NodeStatus> {
+    return statusOf(await this.ctx.storage.get<MediaNodeRecord>(KEY(nodeId)), now, timeoutMs);
+  }
+
   async healthy(now: number, timeoutMs: number): Promise<MediaNodeRecord[]> {
     const nodes = await this.ctx.storage.list<MediaNodeRecord>({ prefix: 'node:' });
-    return [...nodes.values()].filter((n) => now - n.lastHeartbeatAt <= timeoutMs);
+    return [...nodes.values()].filter((n) => statusOf(n, now, timeoutMs) === 'up');
   }
 }
 
@@ -51,8 +62,14 @@ export class DurableObjectNodeRegistry implements NodeRegistry {
   async heartbeat(nodeId: string, load: NodeLoad, now: number): Promise<boolean> {
     return this.#stub.heartbeat(nodeId, load, now);
   }
+  async drain(nodeId: string): Promise<boolean> {
+    return this.#stub.drain(nodeId);
+  }
   async get(nodeId: string): Promise<MediaNodeRecord | undefined> {
     return (await this.#stub.get(nodeId)) as MediaNodeRecord | undefined;
+  }
+  async status(nodeId: string, now: number): Promise<NodeStatus> {
+    return this.#stub.status(nodeId, now, this.#timeoutMs);
   }
   async healthy(now: number): Promise<MediaNodeRecord[]> {
     return (await this.#stub.healthy(now, this.#timeoutMs)) as MediaNodeRecord[];

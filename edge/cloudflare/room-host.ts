@@ -58,6 +58,8 @@ export class RoomObject extends DurableObject<Env> {
         capacity: config.roomCapacity,
         maxProducers: config.maxProducers,
         resumeGraceMs: config.resumeGraceMs,
+        mediaConstraint: config.mediaConstraint,
+        nodeCheckIntervalMs: config.nodeCheckIntervalMs,
         // One alarm per object; an earlier sweep replaces a later one (the sweep reschedules what is left).
         scheduleSweep: (at) => {
           void this.ctx.storage.getAlarm().then((current) => {

@@ -37,6 +37,8 @@ const edgeWorker :Workerd.Worker = (
     (name = "TREFFPUNKT_CONNECTIONS_PER_MINUTE", fromEnvironment = "TREFFPUNKT_CONNECTIONS_PER_MINUTE"),
     (name = "TREFFPUNKT_MAX_PRODUCERS", fromEnvironment = "TREFFPUNKT_MAX_PRODUCERS"),
     (name = "TREFFPUNKT_RESUME_GRACE_MS", fromEnvironment = "TREFFPUNKT_RESUME_GRACE_MS"),
+    (name = "TREFFPUNKT_MEDIA_OPERATORS", fromEnvironment = "TREFFPUNKT_MEDIA_OPERATORS"),
+    (name = "TREFFPUNKT_MEDIA_JURISDICTIONS", fromEnvironment = "TREFFPUNKT_MEDIA_JURISDICTIONS"),
   ],
   durableObjectNamespaces = [
     (className = "RoomObject", uniqueKey = "treffpunkt-room", enableSql = true),

@@ -4,7 +4,7 @@
  * WebSocket is upgraded and handed to the room's actor, and how static assets are read.
  */
 import { Hono, type Context } from 'hono';
-import { NodeEventBody, NodeHeartbeat, NodeRegistration, type MediaEvent, type NodeLoad } from '../../shared/control.ts';
+import { NodeDrain, NodeEventBody, NodeHeartbeat, NodeRegistration, type MediaEvent, type NodeLoad } from '../../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
 import { RoomName } from '../../shared/signaling.ts';
 import { NODE_HEADER, NonceCache, verifyRequest } from '../../shared/request-signing.ts';
@@ -107,7 +107,7 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
     if (!parsed.success) throw new TreffpunktError(ErrorCode.BadMessage, `invalid registration: ${describe(parsed.error)}`);
     if (parsed.data.nodeId !== nodeId) throw new TreffpunktError(ErrorCode.Unauthorized, 'a node registers only itself');
     await registry.register(parsed.data, Date.now());
-    log.info({ node: parsed.data.nodeId, region: parsed.data.region, operator: parsed.data.operator }, 'media node registered');
+    log.info({ node: parsed.data.nodeId, region: parsed.data.region, operator: parsed.data.operator, jurisdiction: parsed.data.jurisdiction }, 'media node registered');
     return c.json({ ok: true, heartbeatIntervalMs: Math.floor(config.nodeHeartbeatTimeoutMs / 3) });
   });
 
@@ -117,6 +117,15 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
     if (!parsed.success) throw new TreffpunktError(ErrorCode.BadMessage, `invalid heartbeat: ${describe(parsed.error)}`);
     const known = await registry.heartbeat(nodeId, parsed.data.load satisfies NodeLoad, Date.now());
     // 409 tells the node to register again (e.g. after an edge restart).
+    return known ? c.json({ ok: true }) : c.json({ error: { code: ErrorCode.NotFound, message: 'register first' } }, 409);
+  });
+
+  app.post('/api/nodes/:nodeId/drain', async (c) => {
+    const nodeId = c.req.param('nodeId');
+    const parsed = NodeDrain.safeParse(await signedBody(c, nodeId));
+    if (!parsed.success) throw new TreffpunktError(ErrorCode.BadMessage, `invalid drain request: ${describe(parsed.error)}`);
+    const known = await registry.drain(nodeId);
+    log.info({ node: nodeId, known }, 'media node drains: its rooms move away');
     return known ? c.json({ ok: true }) : c.json({ error: { code: ErrorCode.NotFound, message: 'register first' } }, 409);
   });
 

@@ -3,6 +3,7 @@
  * Cloudflare). Every problem is reported with the setting's name and the reason, all at once.
  */
 import { z } from 'zod';
+import { expandJurisdictions, type MediaConstraint } from './media-constraint.ts';
 import { NodeId } from '../../shared/control.ts';
 import { TrustedIssuer } from './join-tokens.ts';
 
@@ -35,11 +36,28 @@ const NodeSecrets = z
     return map;
   });
 
+/** An optional comma-separated list whose entries match `entry`; unset or empty: undefined. */
+function commaList(entry: RegExp, what: string) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const items = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      const bad = items.find((i) => !entry.test(i));
+      if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `"${bad.slice(0, 64)}" is not valid: expected ${what}` });
+      return items.length > 0 ? items : undefined;
+    });
+}
+
 export const EdgeConfigSchema = z.object({
   TREFFPUNKT_NODE_SECRETS: NodeSecrets,
   TREFFPUNKT_MAX_MESSAGE_BYTES: intSetting(64 * 1024, 1024, 16 * 1024 * 1024),
   TREFFPUNKT_ROOM_CAPACITY: intSetting(100, 1, 10_000),
-  TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS: intSetting(15_000, 1_000, 600_000),
+  TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS: intSetting(4_500, 1_000, 600_000),
+  /** Comma-separated operator ids: the only operators whose nodes may carry this deployment's media. */
+  TREFFPUNKT_MEDIA_OPERATORS: commaList(/^[^,\s][^,]{0,63}$/, 'operator ids'),
+  /** Comma-separated ISO 3166-1 alpha-2 codes, or EU: the only jurisdictions media may touch. */
+  TREFFPUNKT_MEDIA_JURISDICTIONS: commaList(/^[A-Za-z]{2}$/, 'country codes like DE, or EU'),
   TREFFPUNKT_TURN_CREDENTIAL_TTL_SECONDS: intSetting(4 * 3600, 60, 7 * 24 * 3600),
   /** JSON array of trusted join token issuers (see TrustedIssuer in join-tokens.ts). */
   TREFFPUNKT_TRUSTED_ISSUERS: z
@@ -68,7 +86,12 @@ export interface EdgeConfig {
   nodeSecrets: ReadonlyMap<string, readonly string[]>;
   maxMessageBytes: number;
   roomCapacity: number;
+  /** A node without a heartbeat this long is lost: rooms move its participants to other nodes. */
   nodeHeartbeatTimeoutMs: number;
+  /** How often a room checks its nodes: a third of the timeout, like the nodes' heartbeats. */
+  nodeCheckIntervalMs: number;
+  /** Where every room's media may go (operators, jurisdictions); empty: anywhere. */
+  mediaConstraint: MediaConstraint;
   /** How long the TURN credentials handed to a participant stay valid. */
   turnCredentialTtlSeconds: number;
   /** Join token issuers; empty = an open deployment where anyone with the link joins. */
@@ -110,6 +133,11 @@ export function parseEdgeConfig(env: Record<string, string | undefined>): EdgeCo
     maxMessageBytes: c.TREFFPUNKT_MAX_MESSAGE_BYTES,
     roomCapacity: c.TREFFPUNKT_ROOM_CAPACITY,
     nodeHeartbeatTimeoutMs: c.TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS,
+    nodeCheckIntervalMs: Math.floor(c.TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS / 3),
+    mediaConstraint: {
+      ...(c.TREFFPUNKT_MEDIA_OPERATORS ? { operators: c.TREFFPUNKT_MEDIA_OPERATORS } : {}),
+      ...(c.TREFFPUNKT_MEDIA_JURISDICTIONS ? { jurisdictions: expandJurisdictions(c.TREFFPUNKT_MEDIA_JURISDICTIONS.map((j) => j.toUpperCase())) } : {}),
+    },
     turnCredentialTtlSeconds: c.TREFFPUNKT_TURN_CREDENTIAL_TTL_SECONDS,
     trustedIssuers: [
       ...c.TREFFPUNKT_TRUSTED_ISSUERS,

@@ -4,7 +4,8 @@
  */
 import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
 import { MediaNodeClient } from './media-node-client.ts';
-import type { NodeRegistry } from './node-registry.ts';
+import { describeConstraint, isConstrained, meetsConstraint, type MediaConstraint } from './media-constraint.ts';
+import type { NodeRegistry, NodeStatus } from './node-registry.ts';
 import type { NodeSelector, SelectionRequest } from './node-selection.ts';
 import { mintTurnCredentials, type TurnIceServer } from './turn-credentials.ts';
 
@@ -22,10 +23,26 @@ export class MediaNodes {
     this.#turnTtlSeconds = turnTtlSeconds;
   }
 
-  async select(request: SelectionRequest): Promise<MediaNodeClient> {
-    const node = this.#select(await this.#registry.healthy(Date.now()), request);
-    if (!node) throw new TreffpunktError(ErrorCode.NoMediaNode, 'no media node is available, try again shortly');
+  /**
+   * A node for a participant among the healthy ones that meet the room's constraint and are not
+   * excluded (the node being left). NO_MEDIA_NODE when none is up, CONSTRAINT_UNMET when nodes are up
+   * but none may carry this room.
+   */
+  async select(request: SelectionRequest & { constraint: MediaConstraint; exclude?: readonly string[] }): Promise<MediaNodeClient> {
+    const up = (await this.#registry.healthy(Date.now())).filter((n) => !request.exclude?.includes(n.nodeId));
+    const allowed = up.filter((n) => meetsConstraint(n, request.constraint));
+    const node = this.#select(allowed, request);
+    if (!node) {
+      if (up.length > 0 && isConstrained(request.constraint)) {
+        throw new TreffpunktError(ErrorCode.ConstraintUnmet, `no media node that this meeting may use is available (it requires ${describeConstraint(request.constraint)})`);
+      }
+      throw new TreffpunktError(ErrorCode.NoMediaNode, 'no media node is available, try again shortly');
+    }
     return this.#client(node.nodeId, node.controlUrl);
+  }
+
+  async status(nodeId: string): Promise<NodeStatus> {
+    return this.#registry.status(nodeId, Date.now());
   }
 
   async client(nodeId: string): Promise<MediaNodeClient> {

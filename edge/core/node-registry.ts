@@ -8,14 +8,27 @@ import type { NodeLoad, NodeRegistration } from '../../shared/control.ts';
 export interface MediaNodeRecord extends NodeRegistration {
   registeredAt: number;
   lastHeartbeatAt: number;
+  /** The node is going down (it said so): no new participants; rooms move theirs away. */
+  draining?: boolean;
+}
+
+/** up: selectable; draining: alive but leaving; lost: unknown, or no heartbeat within the timeout. */
+export type NodeStatus = 'up' | 'draining' | 'lost';
+
+export function statusOf(node: MediaNodeRecord | undefined, now: number, timeoutMs: number): NodeStatus {
+  if (!node || now - node.lastHeartbeatAt > timeoutMs) return 'lost';
+  return node.draining ? 'draining' : 'up';
 }
 
 export interface NodeRegistry {
   register(registration: NodeRegistration, now: number): Promise<void>;
   /** Returns false when the node is not registered (it must register again). */
   heartbeat(nodeId: string, load: NodeLoad, now: number): Promise<boolean>;
+  /** Marks the node as draining; false when it is not registered. */
+  drain(nodeId: string): Promise<boolean>;
   get(nodeId: string): Promise<MediaNodeRecord | undefined>;
-  /** Nodes whose last heartbeat is newer than the timeout. */
+  status(nodeId: string, now: number): Promise<NodeStatus>;
+  /** Nodes that may take new participants: heartbeat newer than the timeout, not draining. */
   healthy(now: number): Promise<MediaNodeRecord[]>;
 }
 
@@ -39,11 +52,21 @@ export class InMemoryNodeRegistry implements NodeRegistry {
     return true;
   }
 
+  async drain(nodeId: string): Promise<boolean> {
+    const node = this.#nodes.get(nodeId);
+    if (node) node.draining = true;
+    return node !== undefined;
+  }
+
   async get(nodeId: string): Promise<MediaNodeRecord | undefined> {
     return this.#nodes.get(nodeId);
   }
 
+  async status(nodeId: string, now: number): Promise<NodeStatus> {
+    return statusOf(this.#nodes.get(nodeId), now, this.#timeoutMs);
+  }
+
   async healthy(now: number): Promise<MediaNodeRecord[]> {
-    return [...this.#nodes.values()].filter((n) => now - n.lastHeartbeatAt <= this.#timeoutMs);
+    return [...this.#nodes.values()].filter((n) => statusOf(n, now, this.#timeoutMs) === 'up');
   }
 }

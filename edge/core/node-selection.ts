@@ -1,6 +1,7 @@
 /**
- * Node selection strategies: small functions that pick one media node for a participant. Wired at start;
- * region-, operator- and jurisdiction-aware strategies slot in next to these.
+ * Node selection strategies: small functions that pick one media node for a participant. Wired at start.
+ * The room's operator/jurisdiction constraint is applied before (media-nodes.ts), so that no strategy can
+ * break it.
  */
 import type { MediaNodeRecord } from './node-registry.ts';
 
@@ -20,12 +21,15 @@ export function loadScore(node: MediaNodeRecord): number {
 }
 
 /**
- * The default: keep a room on a node it already uses, else the same region, then the least loaded node
- * (ties broken by node id so the choice is deterministic).
+ * The default: a node in the participant's region when there is one (people far apart each get a node
+ * near them, and the room's nodes pipe media between them); among those, or among all when no region
+ * matches, a node the room already uses (fewer pipes), else the least loaded (ties broken by node id so
+ * the choice is deterministic). Candidates already meet the room's operator/jurisdiction constraint.
  */
 export const stickyRegionLeastLoaded: NodeSelector = (candidates, request) => {
-  const sticky = candidates.filter((n) => request.roomNodeIds.includes(n.nodeId));
   const regional = request.region ? candidates.filter((n) => n.region === request.region) : [];
-  const pool = sticky.length > 0 ? sticky : regional.length > 0 ? regional : candidates;
+  const near = regional.length > 0 ? regional : candidates;
+  const sticky = near.filter((n) => request.roomNodeIds.includes(n.nodeId));
+  const pool = sticky.length > 0 ? sticky : near;
   return [...pool].sort((a, b) => loadScore(a) - loadScore(b) || a.nodeId.localeCompare(b.nodeId))[0];
 };

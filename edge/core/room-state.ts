@@ -12,12 +12,19 @@ export interface ProducerState {
   kind: MediaKind;
   source: MediaSource;
   paused: boolean;
+  /** Other media nodes this producer is piped to (each at most once, whoever consumes it there). */
+  pipedTo?: string[];
 }
 
 export interface ParticipantState {
   id: string;
   name: string;
+  /** The participant's media node; '' while none may carry it (mediaUnavailable was sent). */
   nodeId: string;
+  /** The region hint given at join, used again when the participant must move to another node. */
+  region?: string | undefined;
+  /** Set when the media moved while the socket was down: mediaMoved is sent again after `resume`. */
+  movedWhileAway?: 'nodeFailed' | 'nodeDraining' | undefined;
   joinedAt: number;
   role: Role;
   handRaised: boolean;
@@ -36,6 +43,7 @@ export interface LobbyEntry {
   name: string;
   role: Role;
   since: number;
+  region?: string | undefined;
 }
 
 export class RoomState {
@@ -44,6 +52,10 @@ export class RoomState {
   readonly participants = new Map<string, ParticipantState>();
   readonly lobby = new Map<string, LobbyEntry>();
   locked = false;
+  /** Node pairs ("a|b", sorted) whose PipeTransports for this room are connected. */
+  readonly links = new Set<string>();
+  /** Nodes this room left while they were unreachable: told to close the room when they are back. */
+  readonly abandoned = new Set<string>();
 
   constructor(name: string, capacity: number) {
     this.name = name;
@@ -56,7 +68,7 @@ export class RoomState {
 
   /** Media nodes that carry at least one participant of this room. */
   nodeIds(): string[] {
-    return [...new Set([...this.participants.values()].map((p) => p.nodeId))];
+    return [...new Set([...this.participants.values()].map((p) => p.nodeId).filter(Boolean))];
   }
 
   hasModerator(): boolean {
@@ -64,7 +76,7 @@ export class RoomState {
     return false;
   }
 
-  addParticipant(p: { id: string; name: string; nodeId: string; joinedAt: number; role: Role; resumeHash: string }): ParticipantState {
+  addParticipant(p: { id: string; name: string; nodeId: string; region?: string | undefined; joinedAt: number; role: Role; resumeHash: string }): ParticipantState {
     if (this.participants.size >= this.capacity) {
       throw new TreffpunktError(ErrorCode.RoomFull, `room is full (${this.capacity} participants)`);
     }
@@ -135,6 +147,8 @@ export class RoomState {
       id: p.id,
       name: p.name,
       nodeId: p.nodeId,
+      region: p.region,
+      movedWhileAway: p.movedWhileAway,
       joinedAt: p.joinedAt,
       role: p.role,
       handRaised: p.handRaised,

@@ -12,6 +12,8 @@ export interface ParticipantSnapshot {
   id: string;
   name: string;
   nodeId: string;
+  region?: string | undefined;
+  movedWhileAway?: 'nodeFailed' | 'nodeDraining' | undefined;
   joinedAt: number;
   role: Role;
   handRaised: boolean;
@@ -27,6 +29,9 @@ export interface RoomSnapshot {
   lobby: LobbyEntry[];
   locked: boolean;
   routerCaps: [string, RtpCapabilities][];
+  /** Connected node pairs of the room's pipes; absent in snapshots from before rooms spanned nodes. */
+  links?: string[];
+  abandoned?: string[];
 }
 
 export interface RoomStore {

@@ -33,6 +33,9 @@ import type { RtpCapabilities } from '../../shared/media-types.ts';
 import type { RoomStore } from './room-store.ts';
 import type { JoinTokenVerifier } from './join-tokens.ts';
 import type { MediaEvent } from '../../shared/control.ts';
+import type { MediaConstraint } from './media-constraint.ts';
+import { RoomPipes } from './room-pipes.ts';
+import type { ParticipantState } from './room-state.ts';
 
 /** Who may join without a token when the deployment trusts token issuers. */
 export type GuestPolicy = 'allow' | 'lobby' | 'deny';
@@ -56,6 +59,10 @@ export interface RoomDeps {
   resumeGraceMs: number;
   /** Asks the host to call `sweep()` at (or soon after) `at` (ms since the epoch): a timer or an alarm. */
   scheduleSweep(at: number): void;
+  /** Where this room's media may go (operators, jurisdictions). */
+  mediaConstraint: MediaConstraint;
+  /** How often a room with participants checks that its media nodes are alive (and not draining). */
+  nodeCheckIntervalMs: number;
   /** Called when the last participant has left, so the host can forget the room. */
   onEmpty?: () => void;
 }
@@ -73,11 +80,13 @@ export class Room {
   /** Router RTP capabilities per media node, fetched once per node. */
   #routerCaps = new Map<string, RtpCapabilities>();
   #loaded = false;
+  readonly #pipes: RoomPipes;
 
   constructor(name: string, deps: RoomDeps) {
     this.name = name;
     this.#deps = deps;
     this.#state = new RoomState(name, deps.capacity);
+    this.#pipes = new RoomPipes(name, deps.nodes, deps.log);
   }
 
   get participantCount(): number {
@@ -130,6 +139,7 @@ export class Room {
     try {
       const result = await (m === 'ping' ? run() : this.#queue.run(() => this.#mutate(run)));
       this.#trySend(conn, JSON.stringify({ id, ok: true, result }));
+      if (m === 'resume') this.#replayMediaMoved(conn);
       // After the reply: these requests end the connection.
       if (m === 'leave') conn.close(CloseCode.Left, 'left');
       if (m === 'endMeeting') conn.close(CloseCode.MeetingEnded, 'the meeting was ended');
@@ -162,7 +172,10 @@ export class Room {
     await this.#queue.run(() => this.#mutate(async () => this.#dropped(conn))).catch((err) => this.#deps.log.error({ room: this.name, ...errorFields(err) }, 'close handling failed'));
   }
 
-  /** Removes participants whose grace period has run out; the host calls it when the sweep is due. */
+  /**
+   * Removes participants whose grace period has run out and moves the room off media nodes that are
+   * lost or draining; the host calls it when the sweep is due (a timer, or a Durable Object alarm).
+   */
   async sweep(): Promise<void> {
     await this.#queue.run(() =>
       this.#mutate(async () => {
@@ -174,9 +187,97 @@ export class Room {
           if (due <= now) await this.#removeParticipant(p.id);
           else next = Math.min(next, due);
         }
+        if (this.#state.size > 0) {
+          try {
+            await this.#checkNodes();
+          } catch (err) {
+            this.#deps.log.error({ room: this.name, ...errorFields(err) }, 'media node check failed');
+          }
+          next = Math.min(next, Date.now() + this.#deps.nodeCheckIntervalMs);
+        }
         if (next !== Infinity) this.#deps.scheduleSweep(next);
       }),
     );
+  }
+
+  /**
+   * Failover and drain: a node that lost its heartbeat, or said it is going down, no longer carries
+   * this room. Participants still waiting for a node (mediaUnavailable) get one as soon as one may
+   * carry them. Nodes left while unreachable are told to close the room once they are back.
+   */
+  async #checkNodes(): Promise<void> {
+    const linked = [...this.#state.links].flatMap((k) => k.split('|'));
+    for (const nodeId of new Set([...this.#state.nodeIds(), ...linked, ...this.#state.abandoned])) {
+      const status = await this.#deps.nodes.status(nodeId);
+      if (this.#state.abandoned.has(nodeId) && !this.#state.nodeIds().includes(nodeId)) {
+        if (status === 'up') await this.#closeRoomOn(nodeId);
+        continue;
+      }
+      if (status !== 'up') await this.#moveOff(nodeId, status === 'draining' ? 'nodeDraining' : 'nodeFailed');
+    }
+    for (const p of this.#state.participants.values()) if (p.nodeId === '') await this.#place(p, 'nodeFailed');
+  }
+
+  async #closeRoomOn(nodeId: string): Promise<boolean> {
+    try {
+      await (await this.#deps.nodes.client(nodeId)).call('closeRoom', `/v1/rooms/${this.name}/close`, {});
+      this.#state.abandoned.delete(nodeId);
+      return true;
+    } catch (err) {
+      this.#deps.log.debug({ room: this.name, node: nodeId, ...errorFields(err) }, 'closing the room on a node left behind failed');
+      this.#state.abandoned.add(nodeId);
+      return false;
+    }
+  }
+
+  /**
+   * Moves every participant of the room off `nodeId`: the pipes to it close, their producers are gone
+   * for the others (producerClosed), and each is placed on another node that meets the room's
+   * constraint and told to publish again (mediaMoved). Clients re-publish audio first.
+   */
+  async #moveOff(nodeId: string, reason: 'nodeFailed' | 'nodeDraining'): Promise<void> {
+    const moving = [...this.#state.participants.values()].filter((p) => p.nodeId === nodeId);
+    this.#deps.log.warn({ room: this.name, node: nodeId, reason, participants: moving.length }, 'moving the room off a media node');
+    await this.#pipes.dropNode(this.#state, nodeId);
+    for (const p of moving) {
+      for (const producerId of p.producers.keys()) this.#broadcast('producerClosed', { participantId: p.id, producerId }, p.id);
+      p.producers.clear();
+      p.transports.clear();
+      p.consumers.clear();
+    }
+    this.#routerCaps.delete(nodeId);
+    for (const p of moving) await this.#place(p, reason, nodeId);
+    // A draining node is alive: it frees the room now. A lost one is told when (if) it comes back.
+    if (reason === 'nodeFailed' || !(await this.#closeRoomOn(nodeId))) this.#state.abandoned.add(nodeId);
+  }
+
+  /** Gives a participant without a usable node a new one, or tells them that none may carry them. */
+  async #place(p: ParticipantState, reason: 'nodeFailed' | 'nodeDraining', leaving?: string): Promise<void> {
+    try {
+      const node = await this.#deps.nodes.select({ roomNodeIds: this.#state.nodeIds().filter((n) => n !== leaving), region: p.region, constraint: this.#deps.mediaConstraint, exclude: leaving ? [leaving] : [] });
+      const routerRtpCapabilities = await this.#routerCapabilities(node);
+      p.nodeId = node.nodeId;
+      this.#state.abandoned.delete(node.nodeId);
+      this.#deps.log.info({ room: this.name, participant: p.id, node: node.nodeId, reason }, 'participant moved to another media node');
+      if (this.#connectionOf(p.id)) this.#sendTo(p.id, 'mediaMoved', { reason, routerRtpCapabilities });
+      else p.movedWhileAway = reason;
+    } catch (err) {
+      const wasPlaced = p.nodeId !== '';
+      p.nodeId = '';
+      if (!wasPlaced) return;
+      const wire = toWireError(err);
+      this.#deps.log.warn({ room: this.name, participant: p.id, code: wire.code }, 'no media node may carry the participant');
+      this.#sendTo(p.id, 'mediaUnavailable', { code: wire.code === ErrorCode.ConstraintUnmet ? 'CONSTRAINT_UNMET' : 'NO_MEDIA_NODE', message: wire.code === ErrorCode.Internal ? 'no media node is available' : wire.message });
+    }
+  }
+
+  /** After a resume: the media moved while the socket was down, so the client must publish again. */
+  #replayMediaMoved(conn: Connection): void {
+    const p = conn.participantId ? this.#state.participants.get(conn.participantId) : undefined;
+    const caps = p?.nodeId ? this.#routerCaps.get(p.nodeId) : undefined;
+    if (!p?.movedWhileAway || !caps) return;
+    this.#sendTo(p.id, 'mediaMoved', { reason: p.movedWhileAway, routerRtpCapabilities: caps });
+    p.movedWhileAway = undefined;
   }
 
   /**
@@ -202,7 +303,7 @@ export class Room {
       return await task();
     } finally {
       const empty = this.#state.size === 0 && this.#state.lobby.size === 0;
-      await this.#deps.store.save(empty ? undefined : { participants: this.#state.toSnapshot(), lobby: [...this.#state.lobby.values()], locked: this.#state.locked, routerCaps: [...this.#routerCaps] });
+      await this.#deps.store.save(empty ? undefined : { participants: this.#state.toSnapshot(), lobby: [...this.#state.lobby.values()], locked: this.#state.locked, routerCaps: [...this.#routerCaps], links: [...this.#state.links], abandoned: [...this.#state.abandoned] });
     }
   }
 
@@ -219,6 +320,9 @@ export class Room {
     this.#state.locked = snapshot.locked;
     for (const entry of snapshot.lobby) this.#state.lobby.set(entry.id, entry);
     this.#routerCaps = new Map(snapshot.routerCaps);
+    for (const l of snapshot.links ?? []) this.#state.links.add(l);
+    for (const n of snapshot.abandoned ?? []) this.#state.abandoned.add(n);
+    if (this.#state.size > 0) this.#deps.scheduleSweep(Date.now() + this.#deps.nodeCheckIntervalMs);
     const live = new Set([...this.#deps.connections()].map((c) => c.participantId).filter(Boolean));
     // Sockets gone while the actor was down (a restart, not a hibernation): those participants get the
     // grace period to resume, as if their sockets had just dropped.
@@ -232,7 +336,7 @@ export class Room {
   }
 
   readonly #handlers: { [M in Method]: Handler<M> } = {
-    join: async (conn, { protocolVersion, name, token }) => {
+    join: async (conn, { protocolVersion, name, token, region }) => {
       if (conn.participantId) throw new TreffpunktError(ErrorCode.AlreadyJoined, 'this connection has already joined');
       if (!SUPPORTED_PROTOCOL_VERSIONS.includes(protocolVersion)) {
         throw new TreffpunktError(ErrorCode.UnsupportedProtocolVersion, `protocol version ${protocolVersion} is not supported; this edge speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`);
@@ -244,14 +348,14 @@ export class Room {
       const id = crypto.randomUUID();
       if (mustWait) {
         if (this.#state.locked && !this.#state.hasModerator()) throw new TreffpunktError(ErrorCode.RoomLocked, 'the room is locked');
-        this.#state.lobby.set(id, { id, name: who.name, role: who.role, since: Date.now() });
+        this.#state.lobby.set(id, { id, name: who.name, role: who.role, since: Date.now(), region });
         conn.participantId = id;
         this.#deps.log.info({ room: this.name, participant: id }, 'participant waits in the lobby');
         this.#notifyLobby();
         throw new TreffpunktError(ErrorCode.WaitingInLobby, 'please wait: a moderator will let you in');
       }
       conn.participantId = id;
-      return this.#enter(id, who);
+      return this.#enter(id, who, region);
     },
 
     resume: async (conn, { protocolVersion, participantId, resumeToken }) => {
@@ -274,8 +378,9 @@ export class Room {
       const token = newResumeToken();
       p.resumeHash = await sha256(token);
       this.#deps.log.info({ room: this.name, participant: participantId }, 'participant resumed');
-      const node = await this.#deps.nodes.client(p.nodeId);
-      return { protocolVersion: PROTOCOL_VERSION, participantId, resumeToken: token, role: p.role, locked: this.#state.locked, routerRtpCapabilities: await this.#routerCapabilities(node), participants: this.#state.others(participantId) };
+      // Without a node (mediaUnavailable) the client gets any known capabilities; mediaMoved follows.
+      const routerRtpCapabilities = p.nodeId ? await this.#routerCapabilities(await this.#deps.nodes.client(p.nodeId)) : (this.#routerCaps.values().next().value ?? { codecs: [], headerExtensions: [] });
+      return { protocolVersion: PROTOCOL_VERSION, participantId, resumeToken: token, role: p.role, locked: this.#state.locked, routerRtpCapabilities, participants: this.#state.others(participantId) };
     },
 
     createTransport: async (conn, { direction }) => {
@@ -309,6 +414,7 @@ export class Room {
       const producer = this.#state.ownProducer(p.id, producerId);
       const node = await this.#deps.nodes.client(p.nodeId);
       await node.call('setProducerPaused', `/v1/rooms/${this.name}/producers/${producerId}/pause`, { paused });
+      await this.#pipes.setPaused(producerId, producer, paused);
       producer.paused = paused;
       this.#broadcast('producerPaused', { participantId: p.id, producerId, paused }, p.id);
       return {};
@@ -338,7 +444,9 @@ export class Room {
 
     closeProducer: async (conn, { producerId }) => {
       const p = this.#joined(conn);
+      const producer = this.#state.ownProducer(p.id, producerId);
       this.#state.removeProducer(p.id, producerId);
+      await this.#pipes.closeCopies(producerId, producer);
       const node = await this.#deps.nodes.client(p.nodeId);
       await node.call('closeProducer', `/v1/rooms/${this.name}/producers/${producerId}/close`, {});
       this.#broadcast('producerClosed', { participantId: p.id, producerId }, p.id);
@@ -349,10 +457,9 @@ export class Room {
       const p = this.#joined(conn);
       this.#state.requireTransport(p.id, transportId, 'recv');
       const owner = this.#state.producerOwner(producerId);
-      if (owner.nodeId !== p.nodeId) {
-        // Rooms across nodes need a PipeTransport between the two nodes' routers (issue 6).
-        throw new TreffpunktError(ErrorCode.MediaNodeError, 'consuming from another media node is not supported yet');
-      }
+      if (!owner.nodeId || !p.nodeId) throw new TreffpunktError(ErrorCode.NoMediaNode, 'this media is moving to another node; wait for mediaMoved');
+      // On another node: pipe it here first (once per node, whoever consumes it).
+      await this.#pipes.ensurePiped(this.#state, producerId, owner.producers.get(producerId)!, owner.nodeId, p.nodeId);
       const node = await this.#deps.nodes.client(p.nodeId);
       const consumer = await node.call('consume', `/v1/rooms/${this.name}/transports/${transportId}/consume`, { producerId, rtpCapabilities });
       this.#state.addConsumer(p.id, consumer.consumerId);
@@ -379,7 +486,7 @@ export class Room {
       const waiting = this.#connectionOf(participantId);
       if (!entry || !waiting) throw new TreffpunktError(ErrorCode.NotFound, 'nobody with that id waits in the lobby');
       this.#state.lobby.delete(participantId);
-      const result = await this.#enter(participantId, entry);
+      const result = await this.#enter(participantId, entry, entry.region);
       this.#trySend(waiting, JSON.stringify({ event: 'admitted', data: result }));
       this.#notifyLobby();
       return {};
@@ -404,6 +511,7 @@ export class Room {
       for (const [producerId, producer] of target.producers) {
         if (producer.source !== source || producer.paused) continue;
         await node.call('setProducerPaused', `/v1/rooms/${this.name}/producers/${producerId}/pause`, { paused: true });
+        await this.#pipes.setPaused(producerId, producer, true);
         producer.paused = true;
         this.#broadcast('producerPaused', { participantId, producerId, paused: true });
       }
@@ -472,11 +580,15 @@ export class Room {
   }
 
   /** Puts a participant into the room on a media node; the join result they get. */
-  async #enter(id: string, who: { name: string; role: Role }): Promise<JoinResult> {
-    const node = await this.#deps.nodes.select({ roomNodeIds: this.#state.nodeIds() });
+  async #enter(id: string, who: { name: string; role: Role }, region: string | undefined): Promise<JoinResult> {
+    const node = await this.#deps.nodes.select({ roomNodeIds: this.#state.nodeIds(), region, constraint: this.#deps.mediaConstraint });
     const routerRtpCapabilities = await this.#routerCapabilities(node);
     const resumeToken = newResumeToken();
-    const participant = this.#state.addParticipant({ id, name: who.name, role: who.role, nodeId: node.nodeId, joinedAt: Date.now(), resumeHash: await sha256(resumeToken) });
+    const first = this.#state.size === 0;
+    const participant = this.#state.addParticipant({ id, name: who.name, role: who.role, nodeId: node.nodeId, region, joinedAt: Date.now(), resumeHash: await sha256(resumeToken) });
+    this.#state.abandoned.delete(node.nodeId);
+    // The room watches its nodes while it has participants (failover and drain; see sweep()).
+    if (first) this.#deps.scheduleSweep(Date.now() + this.#deps.nodeCheckIntervalMs);
     this.#deps.log.info({ room: this.name, participant: id, role: who.role, node: node.nodeId, size: this.#state.size }, 'participant joined');
     this.#broadcast('participantJoined', { participant: this.#state.info(participant) }, id);
     return { protocolVersion: PROTOCOL_VERSION, participantId: id, resumeToken, role: who.role, locked: this.#state.locked, routerRtpCapabilities, participants: this.#state.others(id) };
@@ -548,14 +660,12 @@ export class Room {
     this.#deps.log.info({ room: this.name, participant: id, size: this.#state.size }, 'participant left');
     if (tellOthers) this.#broadcast('participantLeft', { participantId: id }, id);
     try {
-      const node = await this.#deps.nodes.client(p.nodeId);
-      await node.call('closeParticipant', `/v1/rooms/${this.name}/participants/${id}/close`, {});
+      for (const [producerId, producer] of p.producers) await this.#pipes.closeCopies(producerId, producer);
+      if (p.nodeId) await (await this.#deps.nodes.client(p.nodeId)).call('closeParticipant', `/v1/rooms/${this.name}/participants/${id}/close`, {});
       if (this.#state.size === 0) {
-        for (const nodeId of this.#routerCaps.keys()) {
-          const n = await this.#deps.nodes.client(nodeId);
-          await n.call('closeRoom', `/v1/rooms/${this.name}/close`, {});
-        }
+        for (const nodeId of this.#routerCaps.keys()) await this.#closeRoomOn(nodeId);
         this.#routerCaps.clear();
+        this.#state.links.clear();
       }
     } catch (err) {
       // The participant is gone from the room either way; the node cleans up when its transports time out.

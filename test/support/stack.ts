@@ -26,8 +26,30 @@ export const EDGE_RUNTIMES: readonly EdgeRuntime[] = ['node', 'workerd'];
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
+/** One media node of a stack (a real media-node/main.ts process). */
+export interface StackNode {
+  nodeId: string;
+  secret: string;
+  controlUrl: string;
+  process: ChildProcess;
+  alive(): boolean;
+  /** A request to this node's control API, signed as the edge signs it. */
+  controlFetch(path: string, init?: { method?: string; body?: unknown }): Promise<Response>;
+}
+
+/** What a test asks of one media node; ids must be distinct. */
+export interface NodeSpec {
+  nodeId: string;
+  operator?: string;
+  region?: string;
+  jurisdiction?: string;
+  env?: Record<string, string>;
+}
+
 export interface Stack {
   runtime: EdgeRuntime;
+  /** Every media node, in the order asked for; the fields below name the first. */
+  mediaNodes: StackNode[];
   edgeUrl: string;
   wsUrl(room: string): string;
   controlUrl: string;
@@ -85,14 +107,25 @@ function spawnProgram(program: string, args: string[], env: Record<string, strin
   return child;
 }
 
-export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number; edgeEnv?: Record<string, string>; mediaNodeEnv?: Record<string, string> } = {}): Promise<Stack> {
+const signedFetch = (secret: string, nodeId: string, url: string) => async (path: string, init: { method?: string; body?: unknown } = {}) => {
+  const method = init.method ?? (init.body === undefined ? 'GET' : 'POST');
+  const body = init.body === undefined ? '' : JSON.stringify(init.body);
+  const headers = await signRequest(secret, nodeId, { method, path, body });
+  return fetch(`${url}${path}`, { method, headers: { ...headers, 'content-type': 'application/json' }, ...(method === 'GET' ? {} : { body }) });
+};
+
+/**
+ * `nodes`: several media nodes (separate processes, own ports and ids; the edge knows all their secrets)
+ * — by default one, "test-node". The stack is up when all of them have registered.
+ */
+export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number; edgeEnv?: Record<string, string>; mediaNodeEnv?: Record<string, string>; nodes?: NodeSpec[] } = {}): Promise<Stack> {
   const runtime = opts.runtime ?? 'node';
-  const base = await freePortBlock(4);
-  const [edgePort, apiPort, rtcPort] = [base, base + 1, base + 2];
-  const nodeId = 'test-node';
-  const secret = randomBytes(24).toString('hex');
+  const specs = opts.nodes ?? [{ nodeId: 'test-node' }];
+  const base = await freePortBlock(1 + 3 * specs.length);
+  const edgePort = base;
+  const secrets = specs.map(() => randomBytes(24).toString('hex'));
   const out: string[] = [];
-  const nodeSecrets = `${nodeId}=${secret}`;
+  const nodeSecrets = specs.map((n, i) => `${n.nodeId}=${secrets[i]}`).join(',');
   // Tests open many sockets from one address; the per-address limit has its own test (limits.test.ts).
   const edgeEnv = { TREFFPUNKT_CONNECTIONS_PER_MINUTE: '100000', ...opts.edgeEnv };
   let edge: ChildProcess | undefined;
@@ -107,29 +140,42 @@ export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number
     worker = await startWorkerdEdge({ port: edgePort, bindings: { TREFFPUNKT_NODE_SECRETS: nodeSecrets, ...edgeEnv }, log: (line) => void out.push(line) });
   }
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
-  const mediaNode = spawnService('media-node/main.ts', {
-    TREFFPUNKT_NODE_ID: nodeId,
-    TREFFPUNKT_NODE_SECRET: secret,
-    TREFFPUNKT_EDGE_URL: edgeUrl,
-    TREFFPUNKT_NODE_API_PORT: String(apiPort),
-    TREFFPUNKT_NODE_RTC_PORT: String(rtcPort),
-    TREFFPUNKT_NODE_WORKERS: String(opts.workers ?? 1),
-    TREFFPUNKT_NODE_WORKER_MIN_PORT: String(base + 100),
-    TREFFPUNKT_NODE_WORKER_MAX_PORT: String(base + 199),
-    // TURN on a free port, so that tests never collide with a TURN server on 3478.
-    TREFFPUNKT_TURN_PORT: '0',
-    ...opts.mediaNodeEnv,
-  }, out);
   const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
+  const nodes: StackNode[] = specs.map((spec, i) => {
+    const apiPort = base + 1 + 3 * i;
+    const workerPorts = base + 100 + 100 * i;
+    const process = spawnService('media-node/main.ts', {
+      TREFFPUNKT_NODE_ID: spec.nodeId,
+      TREFFPUNKT_NODE_SECRET: secrets[i]!,
+      TREFFPUNKT_EDGE_URL: edgeUrl,
+      TREFFPUNKT_NODE_API_PORT: String(apiPort),
+      TREFFPUNKT_NODE_RTC_PORT: String(apiPort + 1),
+      TREFFPUNKT_NODE_WORKERS: String(opts.workers ?? 1),
+      TREFFPUNKT_NODE_WORKER_MIN_PORT: String(workerPorts),
+      TREFFPUNKT_NODE_WORKER_MAX_PORT: String(workerPorts + 99),
+      // TURN on a free port, so that tests never collide with a TURN server on 3478.
+      TREFFPUNKT_TURN_PORT: '0',
+      // Stopping a test stack must not wait for a drain (drain.test.ts sets its own).
+      TREFFPUNKT_NODE_DRAIN_TIMEOUT_MS: '0',
+      ...(spec.operator ? { TREFFPUNKT_NODE_OPERATOR: spec.operator } : {}),
+      ...(spec.region ? { TREFFPUNKT_NODE_REGION: spec.region } : {}),
+      ...(spec.jurisdiction ? { TREFFPUNKT_NODE_JURISDICTION: spec.jurisdiction } : {}),
+      ...opts.mediaNodeEnv,
+      ...spec.env,
+    }, out);
+    const controlUrl = `http://127.0.0.1:${apiPort}`;
+    return { nodeId: spec.nodeId, secret: secrets[i]!, controlUrl, process, alive: () => !exited(process), controlFetch: signedFetch(secrets[i]!, spec.nodeId, controlUrl) };
+  });
+  const mediaNode = nodes[0]!.process;
   try {
-    await waitFor('the media node to register with the edge', async () => {
-      if ((edge && exited(edge)) || exited(mediaNode)) throw new Error(`a service exited:\n${out.join('')}`);
+    await waitFor(`${nodes.length} media node(s) to register with the edge`, async () => {
+      if ((edge && exited(edge)) || nodes.some((n) => !n.alive())) throw new Error(`a service exited:\n${out.join('')}`);
       const res = await fetch(`${edgeUrl}/healthz`);
-      return ((await res.json()) as { mediaNodes: number }).mediaNodes > 0;
+      return ((await res.json()) as { mediaNodes: number }).mediaNodes >= nodes.length;
     }, 30_000, 100);
   } catch (err) {
     edge?.kill('SIGKILL');
-    mediaNode.kill('SIGKILL');
+    for (const n of nodes) n.process.kill('SIGKILL');
     await worker?.close();
     throw err;
   }
@@ -139,19 +185,17 @@ export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number
       c.kill('SIGTERM');
       setTimeout(() => c.kill('SIGKILL'), 5_000).unref();
     });
+  const [first] = nodes as [StackNode];
+  const { nodeId, secret } = first;
   return {
     runtime,
+    mediaNodes: nodes,
     edgeUrl,
     wsUrl: (room) => `ws://127.0.0.1:${edgePort}/rooms/${room}/ws`,
-    controlUrl: `http://127.0.0.1:${apiPort}`,
+    controlUrl: first.controlUrl,
     nodeId,
     secret,
-    controlFetch: async (path, init = {}) => {
-      const method = init.method ?? (init.body === undefined ? 'GET' : 'POST');
-      const body = init.body === undefined ? '' : JSON.stringify(init.body);
-      const headers = await signRequest(secret, nodeId, { method, path, body });
-      return fetch(`http://127.0.0.1:${apiPort}${path}`, { method, headers: { ...headers, 'content-type': 'application/json' }, ...(method === 'GET' ? {} : { body }) });
-    },
+    controlFetch: first.controlFetch,
     nodeFetch: async (path, body) => {
       const text = JSON.stringify(body);
       const headers = await signRequest(secret, nodeId, { method: 'POST', path, body: text });
@@ -166,7 +210,9 @@ export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number
     mediaNode,
     output: () => out.join(''),
     stop: async () => {
-      await Promise.all([stopOne(mediaNode), edge ? stopOne(edge) : worker!.close()]);
+      // A node frozen by a test (SIGSTOP) must be woken to hear SIGTERM.
+      for (const n of nodes) if (n.alive()) n.process.kill('SIGCONT');
+      await Promise.all([...nodes.map((n) => stopOne(n.process)), edge ? stopOne(edge) : worker!.close()]);
       if (storageDir) await rm(storageDir, { recursive: true, force: true });
     },
   };

@@ -88,3 +88,16 @@ test('edge: node secrets are parsed and checked', () => {
   assert.match(err({ TREFFPUNKT_NODE_SECRETS: '=0123456789abcdef' }), /valid node id/);
   assert.match(err({ TREFFPUNKT_NODE_SECRETS: 'a=0123456789abcdef', TREFFPUNKT_ROOM_CAPACITY: '0' }), /TREFFPUNKT_ROOM_CAPACITY/);
 });
+
+test('edge config: media constraints (operators, jurisdictions with EU) and the node check interval', () => {
+  const secrets = { TREFFPUNKT_NODE_SECRETS: 'a=0123456789abcdef' };
+  const open = parseEdgeConfig(secrets);
+  assert.deepEqual(open.mediaConstraint, {});
+  assert.equal(open.nodeHeartbeatTimeoutMs, 4_500);
+  assert.equal(open.nodeCheckIntervalMs, 1_500);
+  const c = parseEdgeConfig({ ...secrets, TREFFPUNKT_MEDIA_OPERATORS: 'stadtwerke, uni-x', TREFFPUNKT_MEDIA_JURISDICTIONS: 'eu,ch' });
+  assert.deepEqual(c.mediaConstraint.operators, ['stadtwerke', 'uni-x']);
+  assert.equal(c.mediaConstraint.jurisdictions?.length, 28);
+  assert.ok(c.mediaConstraint.jurisdictions?.includes('CH'));
+  assert.throws(() => parseEdgeConfig({ ...secrets, TREFFPUNKT_MEDIA_JURISDICTIONS: 'Germany' }), (err: ConfigError) => /TREFFPUNKT_MEDIA_JURISDICTIONS: "Germany" is not valid/.test(err.problems.join('\n')));
+});

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InMemoryNodeRegistry, type MediaNodeRecord } from '../../edge/core/node-registry.ts';
 import { stickyRegionLeastLoaded } from '../../edge/core/node-selection.ts';
+import { expandJurisdictions, meetsConstraint } from '../../edge/core/media-constraint.ts';
 
 const load = (transports = 0, workers = 1) => ({ workers, routers: 0, transports, producers: 0, consumers: 0 });
 const reg = (nodeId: string, region = 'eu', l = load()) => ({ nodeId, controlUrl: `http://${nodeId}:4000`, region, operator: 'op', load: l });
@@ -19,13 +20,41 @@ test('registry: register, heartbeat, expiry after the timeout', async () => {
   assert.equal((await r.get('a'))?.region, 'us', 're-registration replaces the record');
 });
 
-test('selection: sticky to the room\'s node, else same region, else least loaded', () => {
+test('selection: the participant\'s region first, within it the room\'s node, else least loaded', () => {
   const rec = (id: string, region: string, transports: number, workers = 1): MediaNodeRecord => ({ ...reg(id, region, load(transports, workers)), registeredAt: 0, lastHeartbeatAt: 0 });
   const nodes = [rec('a', 'eu', 10), rec('b', 'eu', 2), rec('c', 'us', 0)];
   assert.equal(stickyRegionLeastLoaded(nodes, { roomNodeIds: [] })?.nodeId, 'c');
   assert.equal(stickyRegionLeastLoaded(nodes, { roomNodeIds: [], region: 'eu' })?.nodeId, 'b');
-  assert.equal(stickyRegionLeastLoaded(nodes, { roomNodeIds: ['a'], region: 'us' })?.nodeId, 'a');
+  assert.equal(stickyRegionLeastLoaded(nodes, { roomNodeIds: ['a'], region: 'us' })?.nodeId, 'c', 'a participant far away gets a node near them; media is piped');
+  assert.equal(stickyRegionLeastLoaded(nodes, { roomNodeIds: ['a'], region: 'eu' })?.nodeId, 'a', 'in the region, the room stays on its node');
+  assert.equal(stickyRegionLeastLoaded(nodes, { roomNodeIds: ['a'] })?.nodeId, 'a');
   assert.equal(stickyRegionLeastLoaded(nodes, { roomNodeIds: ['gone'], region: 'mars' })?.nodeId, 'c');
   assert.equal(stickyRegionLeastLoaded([rec('x', 'eu', 8, 4), rec('y', 'eu', 3, 1)], { roomNodeIds: [] })?.nodeId, 'x', 'load is per worker');
   assert.equal(stickyRegionLeastLoaded([], { roomNodeIds: [] }), undefined);
+});
+
+test('constraints: operators and jurisdictions, EU expanded; a node without a jurisdiction never meets one', () => {
+  const eu = expandJurisdictions(['EU', 'CH']);
+  assert.equal(eu.length, 28);
+  assert.ok(eu.includes('DE') && eu.includes('CH') && !eu.includes('US'));
+  assert.equal(meetsConstraint({ operator: 'a', jurisdiction: 'DE' }, {}), true);
+  assert.equal(meetsConstraint({ operator: 'a', jurisdiction: 'DE' }, { operators: ['a', 'b'] }), true);
+  assert.equal(meetsConstraint({ operator: 'c', jurisdiction: 'DE' }, { operators: ['a', 'b'] }), false);
+  assert.equal(meetsConstraint({ operator: 'a', jurisdiction: 'US' }, { jurisdictions: eu }), false);
+  assert.equal(meetsConstraint({ operator: 'a' }, { jurisdictions: eu }), false);
+  assert.equal(meetsConstraint({ operator: 'a', jurisdiction: 'FR' }, { operators: ['a'], jurisdictions: eu }), true);
+});
+
+test('node status: up, draining, lost by heartbeat timeout or unknown', async () => {
+  const registry = new InMemoryNodeRegistry(1_000);
+  await registry.register(reg('n1', 'eu', load(0, 1)), 10_000);
+  assert.equal(await registry.status('n1', 10_500), 'up');
+  assert.equal(await registry.status('n1', 11_001), 'lost');
+  assert.equal(await registry.status('nobody', 10_500), 'lost');
+  assert.equal(await registry.drain('n1'), true);
+  assert.equal(await registry.drain('nobody'), false);
+  assert.equal(await registry.status('n1', 10_500), 'draining');
+  assert.deepEqual(await registry.healthy(10_500), [], 'a draining node takes no new participants');
+  await registry.register(reg('n1', 'eu', load(0, 1)), 10_600);
+  assert.equal(await registry.status('n1', 10_700), 'up', 'registering again ends the drain');
 });
