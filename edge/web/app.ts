@@ -1,10 +1,12 @@
 /**
  * The browser app: a start page to pick a room, the pre-join screen (name, devices, preview) and the
- * meeting. Served by the edge; no third-party requests (the CSP allows only this origin).
+ * meeting. Served by the edge; no third-party requests (the CSP allows only this origin). A room
+ * address may carry a join token and a region hint (join-link.ts).
  */
 import './zod-config.ts'; // first: before any schema is built
 import { el, tx } from './dom.ts';
-import { lang, type Strings } from './i18n.ts';
+import { lang, t, type Strings } from './i18n.ts';
+import { readJoinLink } from './join-link.ts';
 import { languageSelect } from './language.ts';
 import { preJoin } from './prejoin.ts';
 import { RoomView } from './room-view.ts';
@@ -35,11 +37,14 @@ function startPage(): void {
   input.focus();
 }
 
+// Read before anything else: the token leaves the address bar at once.
+const link = readJoinLink();
+
 function showPreJoin(room: string, message?: (s: Strings) => string): void {
   preJoin(app, room, message, async (choice, waiting) => {
     const view = new RoomView(app, room, choice, (msg) => showPreJoin(room, msg));
-    await view.join(choice.name, choice.micOn, waiting);
-  });
+    await view.join({ name: choice.name || t.you, token: link.token, region: link.region }, choice.micOn, waiting);
+  }, link.token ? { invitedAs: link.tokenName ?? null } : {});
 }
 
 const room = roomFromPath();

@@ -47,9 +47,11 @@ const problemText = (kind: 'camera' | 'microphone', p: DeviceProblem) => (s: Str
 
 /**
  * Shows the pre-join screen in `root`; `onJoin` is called with the choice and may throw (the error is
- * shown and the person can try again).
+ * shown and the person can try again). `invitedAs`: the page joins with a join token, whose name is
+ * used (null: a token whose name this page cannot read); no name is asked for.
  */
-export function preJoin(root: HTMLElement, room: string, message: string | ((s: Strings) => string) | undefined, onJoin: (c: JoinChoice, waiting: () => void) => Promise<void>): void {
+export function preJoin(root: HTMLElement, room: string, message: string | ((s: Strings) => string) | undefined, onJoin: (c: JoinChoice, waiting: () => void) => Promise<void>, opts: { invitedAs?: string | null } = {}): void {
+  const withToken = opts.invitedAs !== undefined;
   let camera: MediaStreamTrack | null = null;
   let microphone: MediaStreamTrack | null = null;
   let cameraOn = store.get('cameraOff') !== '1';
@@ -91,7 +93,9 @@ export function preJoin(root: HTMLElement, room: string, message: string | ((s: 
     el('h1', {}, tx((s) => s.readyToJoin)),
     el('p', { class: 'room-line' }, tx((s) => s.roomHeading(room))),
     message ? el('p', { class: 'message', role: 'status' }, tx((s) => (typeof message === 'string' ? message : message(s)))) : null,
-    el('div', { class: 'field' }, el('label', { for: 'name' }, tx((s) => s.nameLabel)), name, nameError),
+    withToken
+      ? el('p', { class: 'invited-as', id: 'invited-as' }, tx((s) => (opts.invitedAs ? s.joinAs(opts.invitedAs) : s.joinWithInvitation)))
+      : el('div', { class: 'field' }, el('label', { for: 'name' }, tx((s) => s.nameLabel)), name, nameError),
     el('div', { class: 'field' }, el('label', { for: 'camera-select' }, tx((s) => s.cameraLabel)), cameraSelect),
     el('div', { class: 'field' }, el('label', { for: 'mic-select' }, tx((s) => s.microphoneLabel)), micSelect, meterBar),
     speakerRow,
@@ -221,15 +225,15 @@ export function preJoin(root: HTMLElement, room: string, message: string | ((s: 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (joining) return;
-    const displayName = name.value.trim();
-    if (!displayName) {
+    const displayName = withToken ? (opts.invitedAs ?? '') : name.value.trim();
+    if (!displayName && !withToken) {
       content(nameError, (s) => s.nameRequired);
       name.setAttribute('aria-invalid', 'true');
       return name.focus();
     }
     nameError.textContent = '';
     name.removeAttribute('aria-invalid');
-    store.set('name', displayName);
+    if (!withToken) store.set('name', displayName);
     joining = true;
     joinBtn.disabled = true;
     content(joinLabel, (s) => s.joining);
@@ -270,7 +274,7 @@ export function preJoin(root: HTMLElement, room: string, message: string | ((s: 
   });
 
   renderButtons();
-  if (!name.value) name.focus();
+  if (!name.value && !withToken) name.focus();
   else joinBtn.focus();
 
   // Open the devices (one permission prompt for both); the camera only if it is to be on. Joining waits

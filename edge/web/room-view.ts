@@ -1,20 +1,27 @@
 /**
  * The meeting screen: the stage (grid or speaker view, screen shares large), the toolbar (microphone,
- * camera, screen, hand, participants, chat, leave), the top bar (room, count, invite link, view,
- * language) and the side panels. Owns the local tracks from the pre-join screen; the media work is in
+ * camera, screen, hand, participants, chat, leave), the top bar (room, count, lock state, invite link,
+ * view, language), the side panels (with the moderation controls for moderators) and the banners for a
+ * lost connection or media server. Owns the local tracks from the pre-join screen; the media work is in
  * meeting.ts.
+ *
+ * For tests and diagnostics the meeting element carries `data-connection` ('connected' or
+ * 'reconnecting'), `data-resumes` (sockets resumed), `data-media-moves` (media moved to another node
+ * and set up there) and `data-media-unavailable` (while no media node can take us).
  */
 import { announce, attr, content, el, tx } from './dom.ts';
 import { openOne, setSink } from './devices.ts';
+import { confirmDialog } from './dialog.ts';
 import { icon, type IconName } from './icons.ts';
 import { t, type Quality, type Strings } from './i18n.ts';
 import { languageSelect } from './language.ts';
-import { Meeting, type ChatMessage, type MeetingCallbacks, type Participant } from './meeting.ts';
+import { Meeting, type ChatMessage, type JoinOptions, type LobbyEntry, type MeetingCallbacks, type Participant } from './meeting.ts';
 import { ChatPanel, PeoplePanel, type PersonState } from './panels.ts';
 import type { JoinChoice } from './prejoin.ts';
 import { gridShape, layerFor, Tile } from './tiles.ts';
 import type { MediaSource } from '../../shared/media-types.ts';
 import { CloseCode } from '../../shared/signaling.ts';
+import { SignalingError } from './signaling.ts';
 
 type View = 'grid' | 'speaker';
 type Panel = 'people' | 'chat';
@@ -82,6 +89,11 @@ export class RoomView {
   readonly #presenting: HTMLElement;
   readonly #count: HTMLElement;
   readonly #toasts: HTMLElement;
+  readonly #banners: HTMLElement;
+  readonly #reconnectingBanner: HTMLElement;
+  readonly #mediaBanner: HTMLElement;
+  readonly #lockState: HTMLElement;
+  readonly #lobbyBadge: HTMLElement;
   readonly #audioSinks: HTMLElement;
   readonly #btn: Record<'mic' | 'camera' | 'screen' | 'hand' | 'people' | 'chat' | 'leave' | 'view' | 'invite', HTMLButtonElement>;
   readonly #chatBadge: HTMLElement;
@@ -115,6 +127,12 @@ export class RoomView {
     this.#toasts = el('div', { class: 'toasts', role: 'status', 'aria-live': 'polite' });
     this.#audioSinks = el('div', { class: 'audio-sinks', hidden: true });
     this.#chatBadge = el('span', { class: 'badge', hidden: true });
+    this.#lobbyBadge = el('span', { class: 'badge lobby-badge', hidden: true });
+    this.#reconnectingBanner = el('p', { class: 'banner reconnecting', id: 'reconnecting-banner', hidden: true }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), tx((s) => s.reconnecting));
+    this.#mediaBanner = el('p', { class: 'banner media-unavailable', id: 'media-banner', hidden: true }, tx((s) => s.mediaUnavailable));
+    this.#banners = el('div', { class: 'banners', role: 'status', 'aria-live': 'polite' }, this.#reconnectingBanner, this.#mediaBanner);
+    this.#lockState = el('span', { class: 'lock-state', id: 'lock-state', hidden: true }, icon('lock'), el('span', { class: 'top-label' }, tx((s) => s.roomLockedState)));
+    attr(this.#lockState, 'title', (s) => s.roomLockedState);
 
     this.#btn = {
       mic: toolbarButton('mic-toggle', 'mic'),
@@ -128,6 +146,7 @@ export class RoomView {
       invite: el('button', { type: 'button', id: 'invite', class: 'top-btn' }, icon('link'), el('span', { class: 'top-label' }, tx((s) => s.copyInvite))),
     };
     this.#btn.chat.append(this.#chatBadge);
+    this.#btn.people.append(this.#lobbyBadge);
     this.#btn.people.setAttribute('aria-controls', 'people-panel');
     this.#btn.chat.setAttribute('aria-controls', 'chat-panel');
     attr(this.#btn.people, 'aria-label', (s) => s.people);
@@ -147,7 +166,24 @@ export class RoomView {
     this.#btn.view.addEventListener('click', () => this.setView(this.view === 'grid' ? 'speaker' : 'grid'));
     this.#btn.invite.addEventListener('click', () => void this.#copyInvite());
 
-    this.people = new PeoplePanel(() => this.#togglePanel(null));
+    this.people = new PeoplePanel(() => this.#togglePanel(null), {
+      mute: (p, source) => void this.#moderate(() => this.meeting.muteParticipant(p.id, source)),
+      askToUnmute: (p, source) => void this.#moderate(async () => {
+        await this.meeting.askToUnmute(p.id, source);
+        this.#toast((s) => s.askedToUnmute(p.name));
+      }),
+      remove: (p) => void this.#moderate(async () => {
+        if (await confirmDialog({ title: (s) => s.removeTitle(p.name), text: (s) => s.removeText, confirm: (s) => s.remove })) await this.meeting.removeParticipant(p.id);
+      }),
+      admit: (entry) => void this.#moderate(() => this.meeting.admit(entry.id)),
+      refuse: (entry) => void this.#moderate(() => this.meeting.refuse(entry.id)),
+      lock: (locked) => void this.#moderate(() => this.meeting.lockRoom(locked)),
+      endMeeting: () => void this.#moderate(async () => {
+        if (!(await confirmDialog({ title: (s) => s.endTitle, text: (s) => s.endText, confirm: (s) => s.endMeeting }))) return;
+        await this.meeting.endMeeting();
+        this.#end((s) => s.youEndedMeeting);
+      }),
+    });
     this.chat = new ChatPanel(() => this.#togglePanel(null), (text) => this.meeting.sendChat(text));
 
     const toolbar = el(
@@ -160,7 +196,7 @@ export class RoomView {
     const topbar = el(
       'header',
       { class: 'topbar' },
-      el('div', { class: 'room-info' }, el('h1', { class: 'room-name' }, room), this.#count),
+      el('div', { class: 'room-info' }, el('h1', { class: 'room-name' }, room), this.#count, this.#lockState),
       el('div', { class: 'top-actions' }, this.#btn.invite, this.#btn.view, languageSelect('lang-meeting')),
     );
     this.#layoutRoot = el(
@@ -169,6 +205,7 @@ export class RoomView {
       topbar,
       el('div', { class: 'meeting-body' }, el('div', { class: 'stage-wrap' }, this.#presenting, this.#stage), this.people.panel, this.chat.panel),
       toolbar,
+      this.#banners,
       this.#toasts,
       this.#audioSinks,
     );
@@ -180,7 +217,7 @@ export class RoomView {
   #onWaiting: (() => void) | undefined;
 
   /** Joins the room and starts sending; throws when joining fails (the pre-join screen shows why). */
-  async join(name: string, micOn: boolean, onWaiting?: () => void): Promise<void> {
+  async join(opts: JoinOptions, micOn: boolean, onWaiting?: () => void): Promise<void> {
     this.#onWaiting = onWaiting;
     this.#micOn = micOn && Boolean(this.#microphone);
     const cb: MeetingCallbacks = {
@@ -210,10 +247,37 @@ export class RoomView {
       moderated: (kind, source) => {
         if (kind === 'muted' && source === 'microphone') this.#micOn = false;
         // Muted camera: switch it off here too (light off); a muted screen share ends.
-        if (kind === 'muted' && source === 'camera' && this.#camera) void this.#toggleCamera();
+        if (kind === 'muted' && source === 'camera' && this.#camera) void this.#once('camera', () => this.#toggleCamera());
         if (kind === 'muted' && source === 'screen' && this.#screen) void this.#toggleScreen();
         this.#renderToolbar();
-        this.#toast((s) => (kind === 'muted' ? s.mutedByModerator(source) : s.unmuteRequested(source)));
+        if (kind === 'muted') return this.#toast((s) => s.mutedByModerator(source));
+        // Asked to unmute: the person decides; the notice offers the switch (if it is off).
+        const isOff = source === 'microphone' ? !this.#micOn : source === 'camera' ? !this.#camera : false;
+        this.#toast((s) => s.unmuteRequested(source), isOff ? { label: (s) => s.turnOn, run: () => void (source === 'microphone' ? this.#once('mic', () => this.#toggleMic()) : this.#once('camera', () => this.#toggleCamera())) } : undefined);
+      },
+      lobby: (waiting) => this.#onLobby(waiting),
+      roomLocked: (locked) => {
+        this.#renderRoomState();
+        this.#toast((s) => (locked ? s.roomLockedNotice : s.roomUnlockedNotice));
+      },
+      connection: (state) => {
+        this.#layoutRoot.dataset.connection = state;
+        this.#reconnectingBanner.hidden = state === 'connected';
+        if (state === 'connected') {
+          this.#layoutRoot.dataset.resumes = String(this.meeting.resumes);
+          announce(t.reconnected);
+          this.#renderRoomState();
+          for (const p of this.meeting.participants.values()) this.#refreshParticipant(p);
+        }
+      },
+      mediaUnavailable: (code) => {
+        this.#mediaBanner.hidden = code === null;
+        if (code === null) delete this.#layoutRoot.dataset.mediaUnavailable;
+        else this.#layoutRoot.dataset.mediaUnavailable = code;
+      },
+      mediaMoved: (count) => {
+        this.#layoutRoot.dataset.mediaMoves = String(count);
+        this.#toast((s) => s.mediaMoved);
       },
       notice: (kind) => {
         // Kept on the page for diagnostics (and tests): how media flows now.
@@ -222,21 +286,26 @@ export class RoomView {
       },
       disconnected: (code) => this.#end(code === CloseCode.MeetingEnded ? (s) => s.meetingEnded : code === CloseCode.Removed ? (s) => s.removed : (s) => s.connectionLost),
     };
-    this.meeting = await Meeting.join(this.room, name, cb);
+    this.meeting = await Meeting.join(this.room, opts, cb);
     (window as unknown as { treffpunkt: unknown }).treffpunkt = { meeting: this.meeting, view: this };
+    this.#layoutRoot.dataset.connection = 'connected';
+    this.#layoutRoot.dataset.resumes = '0';
+    this.#layoutRoot.dataset.mediaMoves = '0';
+    this.#layoutRoot.dataset.role = this.meeting.role;
 
     for (const p of this.meeting.participants.values()) this.#addParticipant(p);
     this.#root.replaceChildren(this.#layoutRoot);
     document.title = `${this.room} – Treffpunkt`;
     this.#layout();
     this.#renderToolbar();
+    this.#renderRoomState();
     this.#timers.push(setInterval(() => void this.#pollQuality(), QUALITY_POLL_MS));
 
     // Send what the person chose on the pre-join screen, then receive the others.
     const sends: Promise<void>[] = [];
     if (this.#microphone) sends.push(this.meeting.publish('microphone', this.#microphone, { paused: !micOn }));
     if (this.#camera) sends.push(this.meeting.publish('camera', this.#camera));
-    this.meeting.consumeExisting();
+    void this.meeting.consumeExisting();
     await Promise.all(sends).catch((err) => console.warn('treffpunkt: publishing failed', err));
     await this.#reconcileMic().catch(() => undefined);
     this.#renderToolbar();
@@ -311,7 +380,7 @@ export class RoomView {
   #renderPeople(): void {
     if (!this.meeting) return;
     const states = [...this.meeting.participants.values()].map((p) => this.#personState(p));
-    this.people.render(states);
+    this.people.render(states, { moderator: this.meeting.isModerator, locked: this.meeting.locked, lobby: this.meeting.lobby });
     content(this.#count, (s) => s.participants(states.length));
     this.#btn.people.dataset.count = String(states.length);
   }
@@ -656,10 +725,52 @@ export class RoomView {
     }
   }
 
-  #toast(text: (s: Strings) => string): void {
+  #toast(text: (s: Strings) => string, action?: { label: (s: Strings) => string; run: () => void }): void {
     const node = el('p', { class: 'toast' }, tx(text));
+    if (action) {
+      const b = el('button', { type: 'button', class: 'btn small toast-action' }, tx(action.label));
+      b.addEventListener('click', () => {
+        node.remove();
+        action.run();
+      });
+      node.append(b);
+    }
     this.#toasts.append(node);
-    setTimeout(() => node.remove(), 8_000);
+    setTimeout(() => node.remove(), action ? 15_000 : 8_000);
+  }
+
+  // --- moderation ---
+
+  /** Runs a moderator action; a refusal or failure is said in a notice (the edge decides, not the page). */
+  async #moderate(action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (err) {
+      if (this.#ended) return;
+      console.warn('treffpunkt: moderator action failed', err);
+      this.#toast((s) => (err instanceof SignalingError && err.code === 'FORBIDDEN' ? s.forbidden : s.actionFailed));
+    }
+  }
+
+  #onLobby(waiting: LobbyEntry[]): void {
+    const before = new Set(this.#lobbySeen);
+    this.#lobbySeen = new Set(waiting.map((w) => w.id));
+    for (const w of waiting) if (!before.has(w.id)) this.#toast((s) => s.waitingToJoin(w.name));
+    this.#renderRoomState();
+  }
+
+  #lobbySeen = new Set<string>();
+
+  /** Lock indicator, lobby badge and the moderation section of the list. */
+  #renderRoomState(): void {
+    if (!this.meeting) return;
+    this.#lockState.hidden = !this.meeting.locked;
+    this.#layoutRoot.dataset.role = this.meeting.role;
+    const waiting = this.meeting.isModerator ? this.meeting.lobby.length : 0;
+    this.#lobbyBadge.hidden = waiting === 0;
+    this.#lobbyBadge.textContent = String(waiting);
+    attr(this.#btn.people, 'aria-label', (s) => (waiting ? `${s.people}, ${s.lobbyHeading(waiting)}` : s.people));
+    this.#renderPeople();
   }
 
   async #pollQuality(): Promise<void> {

@@ -23,35 +23,67 @@ export class SignalingError extends Error {
 
 type Listener<E extends EventName> = (data: EventData<E>) => void;
 
+/** The close code reported for a socket we gave up on ourselves (drop()): "abnormal closure", as a network loss. */
+export const DROPPED = 1006;
+
 export class Signaling {
   readonly #ws: WebSocket;
   #nextId = 1;
-  readonly #pending = new Map<number, { method: Method; resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly #pending = new Map<number, { method: Method; resolve: (v: unknown) => void; reject: (e: Error) => void; timer?: ReturnType<typeof setTimeout> }>();
   readonly #listeners = new Map<EventName, Set<Listener<EventName>>>();
+  /** Closed, or given up (drop): no frame is delivered and onclose has fired (once). */
+  #dead = false;
   onclose: ((code: number) => void) | undefined;
 
   private constructor(ws: WebSocket) {
     this.#ws = ws;
     ws.addEventListener('message', (e) => this.#onFrame(e.data));
-    ws.addEventListener('close', (e) => {
-      for (const p of this.#pending.values()) p.reject(new SignalingError('CLOSED', 'connection closed'));
-      this.#pending.clear();
-      this.onclose?.(e.code);
-    });
+    ws.addEventListener('close', (e) => this.#closed(e.code));
   }
 
-  static open(url: string): Promise<Signaling> {
+  /** Opens the socket; fails with CONNECT_FAILED when it errors, closes before opening or takes over `timeoutMs`. */
+  static open(url: string, timeoutMs = 10_000): Promise<Signaling> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url);
-      ws.addEventListener('open', () => resolve(new Signaling(ws)), { once: true });
-      ws.addEventListener('error', () => reject(new SignalingError('CONNECT_FAILED', 'cannot reach the server')), { once: true });
+      const fail = () => {
+        clearTimeout(timer);
+        ws.removeEventListener('open', opened);
+        ws.close();
+        reject(new SignalingError('CONNECT_FAILED', 'cannot reach the server'));
+      };
+      const opened = () => {
+        clearTimeout(timer);
+        ws.removeEventListener('error', fail);
+        ws.removeEventListener('close', fail);
+        resolve(new Signaling(ws));
+      };
+      const timer = setTimeout(fail, timeoutMs);
+      ws.addEventListener('open', opened, { once: true });
+      ws.addEventListener('error', fail, { once: true });
+      ws.addEventListener('close', fail, { once: true });
     });
   }
 
-  request<M extends Method>(method: M, params: Params<M>): Promise<Result<M>> {
+  get open(): boolean {
+    return !this.#dead && this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  /**
+   * Sends a request. Fails at once with CLOSED when the socket is not open (a browser would silently
+   * drop the frame), and with TIMEOUT after `timeoutMs` if given.
+   */
+  request<M extends Method>(method: M, params: Params<M>, timeoutMs?: number): Promise<Result<M>> {
+    if (!this.open) return Promise.reject(new SignalingError('CLOSED', 'connection closed'));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject });
+      const entry: { method: Method; resolve: (v: unknown) => void; reject: (e: Error) => void; timer?: ReturnType<typeof setTimeout> } = { method, resolve: resolve as (v: unknown) => void, reject };
+      if (timeoutMs !== undefined) {
+        entry.timer = setTimeout(() => {
+          this.#pending.delete(id);
+          reject(new SignalingError('TIMEOUT', `${method}: no answer in ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+      this.#pending.set(id, entry);
       this.#ws.send(JSON.stringify({ id, method, params }));
     });
   }
@@ -66,7 +98,30 @@ export class Signaling {
     this.#ws.close(1000);
   }
 
+  /**
+   * Gives the socket up as a network loss would: onclose(DROPPED) fires now, not after a closing
+   * handshake that may never finish on a dead connection. The server sees the socket close and keeps the
+   * participant for its grace period, so the app can `resume` on a new socket.
+   */
+  drop(): void {
+    // 4000-4999 is the application range; this code is only for the server's log, we report DROPPED.
+    this.#ws.close(4900, 'dropped by the client');
+    this.#closed(DROPPED);
+  }
+
+  #closed(code: number): void {
+    if (this.#dead) return;
+    this.#dead = true;
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new SignalingError('CLOSED', 'connection closed'));
+    }
+    this.#pending.clear();
+    this.onclose?.(code);
+  }
+
   #onFrame(raw: unknown): void {
+    if (this.#dead) return;
     let frame: ServerFrame;
     try {
       frame = ServerFrame.parse(JSON.parse(String(raw)));
@@ -83,6 +138,7 @@ export class Signaling {
     const pending = frame.id === null ? undefined : this.#pending.get(frame.id);
     if (!pending) return;
     this.#pending.delete(frame.id!);
+    clearTimeout(pending.timer);
     if (frame.ok) {
       const result = methods[pending.method].result.safeParse(frame.result);
       if (result.success) pending.resolve(result.data);

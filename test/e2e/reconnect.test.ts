@@ -1,0 +1,132 @@
+/**
+ * Reconnection (browser side of `resume`): a page whose room socket drops reconnects by itself and
+ * resumes within the grace period, keeping its transports, producers and consumers, and nobody else
+ * notices; when the grace period has run out before it gets through, the page says the connection is
+ * lost and offers to join again. The edge runs with a short grace period (4 s) so the second case is
+ * quick; the socket is cut through the page's own hook (meeting.dropConnection(), which closes it as a
+ * network loss would), and reconnecting is blocked with Playwright's WebSocket routing.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page, WebSocketRoute } from 'playwright-core';
+import { startStack, type Stack } from '../support/stack.ts';
+import { framesFrom, inboundStats, joinMeeting, launchChromium, participantId, type Chromium } from '../support/browser.ts';
+import { SignalingClient } from '../support/signaling-client.ts';
+import { waitFor } from '../support/poll.ts';
+
+const GRACE_MS = 4_000;
+
+const drop = (page: Page) => page.evaluate(() => (window as unknown as { treffpunkt: { meeting: { dropConnection(): void } } }).treffpunkt.meeting.dropConnection());
+
+/** Records in the page whether the reconnecting banner was ever shown (it may be up only briefly). */
+const watchBanner = (page: Page) =>
+  page.evaluate(() => {
+    const banner = document.getElementById('reconnecting-banner')!;
+    const w = window as unknown as { bannerShown: boolean };
+    w.bannerShown = !banner.hidden;
+    new MutationObserver(() => (w.bannerShown ||= !banner.hidden)).observe(banner, { attributes: true, attributeFilter: ['hidden'] });
+  });
+
+describe('reconnecting', () => {
+  let stack: Stack;
+  let chromium: Chromium;
+  before(async () => {
+    stack = await startStack({ runtime: 'node', workers: 1, edgeEnv: { TREFFPUNKT_RESUME_GRACE_MS: String(GRACE_MS) } });
+    chromium = await launchChromium();
+  });
+  after(async () => {
+    await chromium?.close();
+    await stack?.stop();
+  });
+
+  test('a dropped socket is resumed: media keeps flowing and the others see no leave', async (t) => {
+    const room = `resume-${Date.now()}`;
+    const [a, b] = [await chromium.newPage(), await chromium.newPage()];
+    await joinMeeting(a, stack.edgeUrl, room, 'Ada');
+    await joinMeeting(b, stack.edgeUrl, room, 'Ben');
+    const [aid, bid] = [await participantId(a), await participantId(b)];
+    const observer = await SignalingClient.connect(stack.wsUrl(room));
+    await observer.join('Observer');
+
+    await waitFor('Ben to decode Ada', async () => (await framesFrom(b, aid)) > 10, 30_000, 250);
+    await waitFor('Ada to decode Ben', async () => (await framesFrom(a, bid)) > 10, 30_000, 250);
+    const consumersBefore = (await inboundStats(a)).map((s) => s.consumerId).sort();
+    // Ben's tile and list entry for Ada: the very same elements must still be there afterwards (a leave
+    // and a join would make new ones).
+    await b.click('#people-toggle');
+    await b.evaluate((id) => {
+      for (const e of document.querySelectorAll(`[data-participant-id="${id}"]`)) (e as unknown as { marked: boolean }).marked = true;
+    }, aid);
+    await watchBanner(a);
+
+    await drop(a);
+    const cutAt = Date.now();
+    const framesAtCut = await framesFrom(b, aid);
+    await waitFor('Ada to resume', async () => (await a.getAttribute('.meeting', 'data-resumes')) === '1', 15_000);
+    const resumedAfter = Date.now() - cutAt;
+    assert.equal(await a.getAttribute('.meeting', 'data-connection'), 'connected');
+    assert.equal(await a.evaluate(() => (window as unknown as { bannerShown: boolean }).bannerShown), true, 'the reconnecting banner was shown');
+    await waitFor('the banner to go', async () => await a.locator('#reconnecting-banner').isHidden(), 5_000);
+    assert.match(stack.output(), /participant resumed/);
+
+    // Media never stopped: Ben keeps decoding Ada, Ada keeps decoding Ben, on the same consumers.
+    await waitFor('Ben to keep decoding Ada', async () => (await framesFrom(b, aid)) > framesAtCut + 30, 15_000, 250);
+    const framesA = await framesFrom(a, bid);
+    await waitFor('Ada to keep decoding Ben', async () => (await framesFrom(a, bid)) > framesA + 30, 15_000, 250);
+    assert.deepEqual((await inboundStats(a)).map((s) => s.consumerId).sort(), consumersBefore, 'the consumers were kept, not made again');
+
+    // The new socket works: Ada's chat message reaches Ben.
+    await a.click('#chat-toggle');
+    await a.fill('#chat-input', 'still here');
+    await a.press('#chat-input', 'Enter');
+    await waitFor('Ben to get the message', async () => (await b.locator('.messages .msg-text').allTextContents()).includes('still here'), 10_000);
+
+    // Nobody saw Ada leave or join.
+    const aboutAda = (name: 'participantLeft' | 'participantJoined') => observer.events(name).filter((e) => ((e as { participantId?: string; participant?: { id: string } }).participantId ?? (e as { participant: { id: string } }).participant?.id) === aid);
+    assert.deepEqual(aboutAda('participantLeft'), [], 'no participantLeft for Ada');
+    assert.deepEqual(aboutAda('participantJoined'), [], 'no participantJoined for Ada');
+    const same = await b.evaluate((id) => [...document.querySelectorAll(`.tile[data-participant-id="${id}"], .people-list > li[data-participant-id="${id}"]`)].map((e) => (e as unknown as { marked?: boolean }).marked === true), aid);
+    assert.deepEqual(same, [true, true], 'Ben\'s page kept Ada\'s tile and list entry');
+    t.diagnostic(`resumed ${resumedAfter} ms after the cut`);
+    await observer.close();
+  });
+
+  test('after the grace period the page says the connection is lost and offers to join again', async () => {
+    const room = `expired-${Date.now()}`;
+    const [a, b] = [await chromium.newPage(), await chromium.newPage()];
+    // Ada's sockets go through a route that the test can make refuse new connections.
+    let blocked = false;
+    let refused = 0;
+    await a.routeWebSocket(/\/rooms\/[^/]+\/ws$/, (ws: WebSocketRoute) => {
+      if (blocked) {
+        refused++;
+        return void ws.close({ code: 1011, reason: 'blocked by the test' });
+      }
+      ws.connectToServer();
+    });
+    await joinMeeting(a, stack.edgeUrl, room, 'Ada');
+    await joinMeeting(b, stack.edgeUrl, room, 'Ben');
+    const aid = await participantId(a);
+    await waitFor('Ben to see Ada', async () => (await b.locator(`.tile[data-participant-id="${aid}"]`).count()) === 1, 10_000);
+
+    blocked = true;
+    await drop(a);
+    await waitFor('Ada to show the reconnecting banner', async () => await a.locator('#reconnecting-banner').isVisible(), 5_000);
+    // The grace period runs out on the server: Ben sees Ada leave. Ada's page is still trying.
+    await waitFor('Ben to see Ada leave', async () => (await b.locator(`.tile[data-participant-id="${aid}"]`).count()) === 0, GRACE_MS + 15_000, 100);
+    assert.ok(refused >= 1, 'Ada tried to reconnect meanwhile');
+    assert.equal(await a.getAttribute('.meeting', 'data-connection'), 'reconnecting');
+
+    // Ada gets through, but too late: resume is refused, and the page says so with a way back in.
+    blocked = false;
+    await a.waitForSelector('.prejoin', { timeout: 15_000 });
+    assert.equal(await a.locator('.prejoin-form .message').textContent(), 'The connection to the server was lost.');
+    assert.equal(await a.locator('#join').textContent(), 'Join again');
+    await waitFor('the devices to be ready again', async () => (await a.locator('.prejoin[data-ready]').count()) === 1, 30_000);
+    await a.click('#join');
+    await a.waitForSelector('.meeting .stage', { timeout: 30_000 });
+    const again = await participantId(a);
+    assert.notEqual(again, aid, 'a new participant');
+    await waitFor('Ben to see Ada again', async () => (await b.locator(`.tile[data-participant-id="${again}"]`).count()) === 1, 10_000);
+  });
+});
