@@ -6,9 +6,12 @@
  * controls, and a raw muteParticipant sent from B's page is refused with FORBIDDEN and changes nothing.
  * Then the room actions: A locks the room (everyone sees the lock), a newcomer waits in the lobby and A
  * admits them from the list; finally A ends the meeting for everyone after confirming.
+ * With join tokens, the role comes from the token: a page opened with ?token= joins with it (no name
+ * asked, the token leaves the address bar, ?region= is passed on) and moderates only if the token says so.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { SignJWT } from 'jose';
 import type { Page } from 'playwright-core';
 import { startStack, type Stack } from '../support/stack.ts';
 import { joinMeeting, launchChromium, participantId, type Chromium } from '../support/browser.ts';
@@ -145,5 +148,75 @@ describe('moderation in the page', () => {
     await a.waitForSelector('.prejoin', { timeout: 10_000 });
     assert.equal(await a.locator('.prejoin-form .message').textContent(), 'You ended the meeting for everyone.');
     await waitFor('the others\' sockets to be closed', () => observer.closeCode === 4000 && newcomer.closeCode === 4000, 5_000);
+  });
+});
+
+describe('moderation with join tokens', () => {
+  const SECRET = 'moderation-ui-test-secret-0123456789abcdef';
+  let stack: Stack;
+  let chromium: Chromium;
+  before(async () => {
+    stack = await startStack({ runtime: 'node', workers: 1, edgeEnv: { TREFFPUNKT_JOIN_TOKEN_SECRET: SECRET, TREFFPUNKT_GUEST_POLICY: 'allow' } });
+    chromium = await launchChromium();
+  });
+  after(async () => {
+    await chromium?.close();
+    await stack?.stop();
+  });
+
+  const token = (room: string, name: string, role: string) =>
+    new SignJWT({ room, name, role }).setProtectedHeader({ alg: 'HS256' }).setIssuer('treffpunkt').setExpirationTime('10m').sign(new TextEncoder().encode(SECRET));
+
+  /** Opens the room with a token in the address, records the page's join request, joins. */
+  async function joinWithToken(page: Page, room: string, jwt: string, extra = ''): Promise<Record<string, unknown>> {
+    let join: Record<string, unknown> | undefined;
+    await page.routeWebSocket(/\/rooms\/[^/]+\/ws$/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => {
+        const frame = JSON.parse(String(m)) as { method: string; params: Record<string, unknown> };
+        if (frame.method === 'join') join = frame.params;
+        server.send(m);
+      });
+    });
+    await page.goto(`${stack.edgeUrl}/${room}?video=360&token=${jwt}${extra}`);
+    await page.waitForSelector('.prejoin[data-ready]', { timeout: 60_000 });
+    await page.click('#join');
+    await page.waitForSelector('.meeting .stage', { timeout: 60_000 });
+    return waitFor('the join request', () => join);
+  }
+
+  test('the token decides who moderates; the token leaves the address bar', async () => {
+    const room = `modtoken-${Date.now()}`;
+    const [m, p] = [await chromium.newPage(), await chromium.newPage()];
+    // The participant joins first: in a deployment with tokens, being first makes nobody a moderator.
+    const pJoin = await joinWithToken(p, room, await token(room, 'Paul', 'participant'));
+    assert.equal(pJoin.name, undefined, 'no name is sent with a token');
+    assert.equal(typeof pJoin.token, 'string');
+    assert.equal(await p.getAttribute('.meeting', 'data-role'), 'participant');
+
+    const mToken = await token(room, 'Mona', 'moderator');
+    await m.goto(`${stack.edgeUrl}/${room}?video=360&token=${mToken}&region=eu-central`);
+    await m.waitForSelector('.prejoin[data-ready]', { timeout: 60_000 });
+    assert.equal(await m.locator('#name').count(), 0, 'no name field with a token');
+    assert.equal(await m.locator('#invited-as').textContent(), 'You join as Mona.');
+    assert.ok(!m.url().includes('token='), `the token left the address bar: ${m.url()}`);
+    assert.ok(m.url().includes('region=eu-central'));
+    // Join through the routed socket to see what the page sends.
+    const mJoin = await joinWithToken(m, room, mToken, '&region=eu-central');
+    assert.equal(mJoin.token, mToken);
+    assert.equal(mJoin.region, 'eu-central');
+    assert.equal(mJoin.name, undefined);
+    assert.equal(await m.getAttribute('.meeting', 'data-role'), 'moderator');
+    const [pid, mid] = [await participantId(p), await participantId(m)];
+    assert.match((await m.locator(`.tile[data-participant-id="${mid}"] .name`).textContent())!, /^Mona \(You\)$/);
+
+    // Mona has the moderation controls for Paul; Paul has none.
+    await m.click('#people-toggle');
+    await m.waitForSelector(`${person(pid)} .person-actions`);
+    await p.click('#people-toggle');
+    await p.waitForSelector(person(mid));
+    assert.equal(await p.locator('#people-panel .person-actions').count(), 0);
+    assert.equal(await hidden(p, '#room-actions'), true);
+    assert.equal(await p.locator(`${person(mid)} .role`).isVisible(), true, 'Paul sees that Mona moderates');
   });
 });
