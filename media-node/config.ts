@@ -35,7 +35,7 @@ export const SETTINGS = {
   announcedAddress: { env: 'TREFFPUNKT_NODE_ANNOUNCED_ADDRESS', flag: 'announced-address', help: 'Public IP or host name that browsers connect to. Required when listen-ip is 0.0.0.0 or ::.' },
   rtcPort: { env: 'TREFFPUNKT_NODE_RTC_PORT', flag: 'rtc-port', help: 'First WebRTC port: worker i listens on UDP and TCP port rtc-port+i.', default: '40000' },
   workers: { env: 'TREFFPUNKT_NODE_WORKERS', flag: 'workers', help: 'Number of mediasoup workers. Default: one per CPU core.' },
-  workerMinPort: { env: 'TREFFPUNKT_NODE_WORKER_MIN_PORT', flag: 'worker-min-port', help: 'Lowest port of the range for pipe/plain transports.', default: '40100' },
+  workerMinPort: { env: 'TREFFPUNKT_NODE_WORKER_MIN_PORT', flag: 'worker-min-port', help: 'Lowest port of the range for pipe/plain transports. Pipes to other media nodes (rooms across nodes) listen here, on listen-ip/announced-address: other nodes must reach this UDP range.', default: '40100' },
   workerMaxPort: { env: 'TREFFPUNKT_NODE_WORKER_MAX_PORT', flag: 'worker-max-port', help: 'Highest port of that range.', default: '40999' },
   logLevel: { env: 'TREFFPUNKT_LOG_LEVEL', flag: 'log-level', help: 'debug, info, warn, error or silent.', default: 'info' },
   turnMode: { env: 'TREFFPUNKT_TURN_MODE', flag: 'turn-mode', help: 'TURN service of this node: embedded (node-turn inside the node, UDP only), coturn (starts `turnserver`, UDP and TCP; the production choice, see docs/turn.md) or off.', default: 'embedded' },

@@ -15,6 +15,7 @@ export class MediaNodes {
   readonly #select: NodeSelector;
 
   readonly #turnTtlSeconds: number;
+  readonly #aborts = new Map<string, AbortController>();
 
   constructor(registry: NodeRegistry, secrets: ReadonlyMap<string, readonly string[]>, select: NodeSelector, turnTtlSeconds: number) {
     this.#registry = registry;
@@ -61,9 +62,17 @@ export class MediaNodes {
     return [await mintTurnCredentials({ secret: node.turn.secret, urls: node.turn.urls, participantId, ttlSeconds: this.#turnTtlSeconds, now: Date.now() })];
   }
 
+  /** Ends the calls in flight to a node found lost, so that they do not hold up the room until they time out. */
+  abortCalls(nodeId: string): void {
+    this.#aborts.get(nodeId)?.abort();
+    this.#aborts.delete(nodeId);
+  }
+
   #client(nodeId: string, controlUrl: string): MediaNodeClient {
     const secret = this.#secrets.get(nodeId)?.[0];
     if (!secret) throw new TreffpunktError(ErrorCode.NoMediaNode, `media node ${nodeId} has no configured secret`);
-    return new MediaNodeClient({ nodeId, controlUrl, secret });
+    let abort = this.#aborts.get(nodeId);
+    if (!abort) this.#aborts.set(nodeId, (abort = new AbortController()));
+    return new MediaNodeClient({ nodeId, controlUrl, secret, abort: abort.signal });
   }
 }

@@ -28,7 +28,7 @@ import { errorFields, type Logger } from './logger.ts';
 import type { MediaNodes } from './media-nodes.ts';
 import { RoomState } from './room-state.ts';
 import { SerialQueue } from './serial-queue.ts';
-import type { MediaNodeClient } from './media-node-client.ts';
+import { NodeUnreachableError, type MediaNodeClient } from './media-node-client.ts';
 import type { RtpCapabilities } from '../../shared/media-types.ts';
 import type { RoomStore } from './room-store.ts';
 import type { JoinTokenVerifier } from './join-tokens.ts';
@@ -81,6 +81,8 @@ export class Room {
   #routerCaps = new Map<string, RtpCapabilities>();
   #loaded = false;
   readonly #pipes: RoomPipes;
+  /** Nodes a control call could not reach: checked at once, not only when their heartbeats stop. */
+  readonly #suspects = new Set<string>();
 
   constructor(name: string, deps: RoomDeps) {
     this.name = name;
@@ -144,8 +146,15 @@ export class Room {
       if (m === 'leave') conn.close(CloseCode.Left, 'left');
       if (m === 'endMeeting') conn.close(CloseCode.MeetingEnded, 'the meeting was ended');
     } catch (err) {
+      if (err instanceof NodeUnreachableError) this.#suspect(err.nodeId);
       this.#sendError(conn, id, err);
     }
+  }
+
+  #suspect(nodeId: string): void {
+    if (this.#suspects.has(nodeId)) return;
+    this.#suspects.add(nodeId);
+    this.#deps.scheduleSweep(Date.now());
   }
 
   /**
@@ -177,7 +186,8 @@ export class Room {
    * lost or draining; the host calls it when the sweep is due (a timer, or a Durable Object alarm).
    */
   async sweep(): Promise<void> {
-    await this.#queue.run(() =>
+    await this.#abortCallsToLostNodes();
+    const swept = this.#queue.run(() =>
       this.#mutate(async () => {
         const now = Date.now();
         let next = Infinity;
@@ -198,6 +208,14 @@ export class Room {
         if (next !== Infinity) this.#deps.scheduleSweep(next);
       }),
     );
+    // While the sweep waits behind a request that hangs on a node, keep looking whether that node is lost.
+    let waiting = true;
+    void swept.finally(() => (waiting = false)).catch(() => {});
+    while (waiting) {
+      await Promise.race([swept, new Promise((r) => setTimeout(r, this.#deps.nodeCheckIntervalMs))]).catch(() => {});
+      if (waiting) await this.#abortCallsToLostNodes();
+    }
+    await swept;
   }
 
   /**
@@ -208,7 +226,11 @@ export class Room {
   async #checkNodes(): Promise<void> {
     const linked = [...this.#state.links].flatMap((k) => k.split('|'));
     for (const nodeId of new Set([...this.#state.nodeIds(), ...linked, ...this.#state.abandoned])) {
-      const status = await this.#deps.nodes.status(nodeId);
+      let status = await this.#deps.nodes.status(nodeId);
+      if (status === 'up' && this.#suspects.delete(nodeId) && !(await (await this.#deps.nodes.client(nodeId)).reachable())) {
+        this.#deps.log.warn({ room: this.name, node: nodeId }, 'a media node failed a control call and its health check: lost');
+        status = 'lost';
+      }
       if (this.#state.abandoned.has(nodeId) && !this.#state.nodeIds().includes(nodeId)) {
         if (status === 'up') await this.#closeRoomOn(nodeId);
         continue;
@@ -216,6 +238,19 @@ export class Room {
       if (status !== 'up') await this.#moveOff(nodeId, status === 'draining' ? 'nodeDraining' : 'nodeFailed');
     }
     for (const p of this.#state.participants.values()) if (p.nodeId === '') await this.#place(p, 'nodeFailed');
+  }
+
+  /**
+   * Outside the request queue: a request hanging on a frozen node would otherwise hold up the very check
+   * that finds the node lost. Reads the state only.
+   */
+  async #abortCallsToLostNodes(): Promise<void> {
+    if (!this.#loaded) return;
+    try {
+      for (const nodeId of this.#state.nodeIds()) if ((await this.#deps.nodes.status(nodeId)) === 'lost') this.#deps.nodes.abortCalls(nodeId);
+    } catch (err) {
+      this.#deps.log.debug({ room: this.name, ...errorFields(err) }, 'node status check failed');
+    }
   }
 
   async #closeRoomOn(nodeId: string): Promise<boolean> {
