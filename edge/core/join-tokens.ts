@@ -19,11 +19,24 @@ export const TrustedIssuer = z.union([
 ]);
 export type TrustedIssuer = z.infer<typeof TrustedIssuer>;
 
+/**
+ * Optional `media` claim: where this meeting's media may go. The first participant who enters the room
+ * fixes it for the room (on top of the deployment's own constraint); later tokens must name the same or
+ * none. Jurisdictions are ISO country codes or "EU".
+ */
+export const MediaClaim = z
+  .object({
+    operators: z.array(z.string().min(1).max(64)).min(1).max(32).optional(),
+    jurisdictions: z.array(z.string().regex(/^[A-Z]{2}$/)).min(1).max(64).optional(),
+  })
+  .strict();
+
 export const JoinClaims = z.object({
   room: z.string(),
   name: DisplayName,
   role: Role,
   sub: z.string().max(256).optional(),
+  media: MediaClaim.optional(),
 });
 export type JoinClaims = z.infer<typeof JoinClaims>;
 

@@ -37,3 +37,17 @@ export function describeConstraint(c: MediaConstraint): string {
   if (c.jurisdictions) parts.push(`jurisdiction ${c.jurisdictions.length > 5 ? `${c.jurisdictions.slice(0, 5).join(', ')}, …` : c.jurisdictions.join(' or ')}`);
   return parts.join(', ') || 'none';
 }
+
+/** Both constraints at once: a room's own constraint only narrows the deployment's. */
+export function intersectConstraints(a: MediaConstraint, b: MediaConstraint): MediaConstraint {
+  const both = (x?: readonly string[], y?: readonly string[]) => (x && y ? x.filter((v) => y.includes(v)) : (x ?? y));
+  const operators = both(a.operators, b.operators);
+  const jurisdictions = both(a.jurisdictions, b.jurisdictions);
+  return { ...(operators ? { operators } : {}), ...(jurisdictions ? { jurisdictions } : {}) };
+}
+
+/** The same requirement, whatever the order of the lists. */
+export function sameConstraint(a: MediaConstraint, b: MediaConstraint): boolean {
+  const key = (c: MediaConstraint) => JSON.stringify([[...(c.operators ?? [])].sort(), [...(c.jurisdictions ?? [])].sort()]);
+  return key(a) === key(b);
+}

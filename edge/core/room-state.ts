@@ -7,6 +7,7 @@ import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
 import type { MediaKind, MediaSource } from '../../shared/media-types.ts';
 import type { ParticipantInfo, Role } from '../../shared/signaling.ts';
 import type { ParticipantSnapshot } from './room-store.ts';
+import type { MediaConstraint } from './media-constraint.ts';
 
 export interface ProducerState {
   kind: MediaKind;
@@ -54,6 +55,8 @@ export class RoomState {
   locked = false;
   /** Node pairs ("a|b", sorted) whose PipeTransports for this room are connected. */
   readonly links = new Set<string>();
+  /** The room's own media constraint (from the first join token with a `media` claim), if any. */
+  constraint: MediaConstraint | undefined;
   /** Nodes this room left while they were unreachable: told to close the room when they are back. */
   readonly abandoned = new Set<string>();
 

@@ -7,6 +7,7 @@
 import type { RtpCapabilities } from '../../shared/media-types.ts';
 import type { Role } from '../../shared/signaling.ts';
 import type { LobbyEntry, ProducerState } from './room-state.ts';
+import type { MediaConstraint } from './media-constraint.ts';
 
 export interface ParticipantSnapshot {
   id: string;
@@ -32,6 +33,7 @@ export interface RoomSnapshot {
   /** Connected node pairs of the room's pipes; absent in snapshots from before rooms spanned nodes. */
   links?: string[];
   abandoned?: string[];
+  constraint?: MediaConstraint | undefined;
 }
 
 export interface RoomStore {

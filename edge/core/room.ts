@@ -33,7 +33,7 @@ import type { RtpCapabilities } from '../../shared/media-types.ts';
 import type { RoomStore } from './room-store.ts';
 import type { JoinTokenVerifier } from './join-tokens.ts';
 import type { MediaEvent } from '../../shared/control.ts';
-import type { MediaConstraint } from './media-constraint.ts';
+import { expandJurisdictions, intersectConstraints, sameConstraint, type MediaConstraint } from './media-constraint.ts';
 import { RoomPipes } from './room-pipes.ts';
 import type { ParticipantState } from './room-state.ts';
 
@@ -142,6 +142,8 @@ export class Room {
       const result = await (m === 'ping' ? run() : this.#queue.run(() => this.#mutate(run)));
       this.#trySend(conn, JSON.stringify({ id, ok: true, result }));
       if (m === 'resume') this.#replayMediaMoved(conn);
+      // A moderator who enters (or comes back) sees who already waits, not only the next change.
+      if ((m === 'join' || m === 'resume') && this.#state.lobby.size > 0 && this.#state.participants.get(conn.participantId ?? '')?.role === 'moderator') this.#trySend(conn, this.#lobbyFrame());
       // After the reply: these requests end the connection.
       if (m === 'leave') conn.close(CloseCode.Left, 'left');
       if (m === 'endMeeting') conn.close(CloseCode.MeetingEnded, 'the meeting was ended');
@@ -289,7 +291,7 @@ export class Room {
   /** Gives a participant without a usable node a new one, or tells them that none may carry them. */
   async #place(p: ParticipantState, reason: 'nodeFailed' | 'nodeDraining', leaving?: string): Promise<void> {
     try {
-      const node = await this.#deps.nodes.select({ roomNodeIds: this.#state.nodeIds().filter((n) => n !== leaving), region: p.region, constraint: this.#deps.mediaConstraint, exclude: leaving ? [leaving] : [] });
+      const node = await this.#deps.nodes.select({ roomNodeIds: this.#state.nodeIds().filter((n) => n !== leaving), region: p.region, constraint: this.#constraint(), exclude: leaving ? [leaving] : [] });
       const routerRtpCapabilities = await this.#routerCapabilities(node);
       p.nodeId = node.nodeId;
       this.#state.abandoned.delete(node.nodeId);
@@ -338,7 +340,7 @@ export class Room {
       return await task();
     } finally {
       const empty = this.#state.size === 0 && this.#state.lobby.size === 0;
-      await this.#deps.store.save(empty ? undefined : { participants: this.#state.toSnapshot(), lobby: [...this.#state.lobby.values()], locked: this.#state.locked, routerCaps: [...this.#routerCaps], links: [...this.#state.links], abandoned: [...this.#state.abandoned] });
+      await this.#deps.store.save(empty ? undefined : { participants: this.#state.toSnapshot(), lobby: [...this.#state.lobby.values()], locked: this.#state.locked, routerCaps: [...this.#routerCaps], links: [...this.#state.links], abandoned: [...this.#state.abandoned], constraint: this.#state.constraint });
     }
   }
 
@@ -357,6 +359,7 @@ export class Room {
     this.#routerCaps = new Map(snapshot.routerCaps);
     for (const l of snapshot.links ?? []) this.#state.links.add(l);
     for (const n of snapshot.abandoned ?? []) this.#state.abandoned.add(n);
+    this.#state.constraint = snapshot.constraint;
     if (this.#state.size > 0) this.#deps.scheduleSweep(Date.now() + this.#deps.nodeCheckIntervalMs);
     const live = new Set([...this.#deps.connections()].map((c) => c.participantId).filter(Boolean));
     // Sockets gone while the actor was down (a restart, not a hibernation): those participants get the
@@ -377,6 +380,7 @@ export class Room {
         throw new TreffpunktError(ErrorCode.UnsupportedProtocolVersion, `protocol version ${protocolVersion} is not supported; this edge speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`);
       }
       const who = await this.#identify(token, name);
+      this.#adoptMediaClaim(who.media);
       if (this.#state.size >= this.#state.capacity) throw new TreffpunktError(ErrorCode.RoomFull, `room is full (${this.#state.capacity} participants)`);
       // Guests wait under the lobby policy, and everyone but moderators waits in a locked room.
       const mustWait = who.role !== 'moderator' && (this.#state.locked || (who.role === 'guest' && this.#deps.access.guestPolicy === 'lobby'));
@@ -599,11 +603,12 @@ export class Room {
   };
 
   /** The identity a join claims: verified from a token, or a guest by the deployment's policy. */
-  async #identify(token: string | undefined, name: string | undefined): Promise<{ name: string; role: Role }> {
+  async #identify(token: string | undefined, name: string | undefined): Promise<{ name: string; role: Role; media?: MediaConstraint }> {
     const { verifier, guestPolicy } = this.#deps.access;
     if (token) {
       const claims = await verifier.verify(token, this.name);
-      return { name: claims.name, role: claims.role };
+      const media = claims.media && { ...(claims.media.operators ? { operators: claims.media.operators } : {}), ...(claims.media.jurisdictions ? { jurisdictions: expandJurisdictions(claims.media.jurisdictions) } : {}) };
+      return { name: claims.name, role: claims.role, ...(media ? { media } : {}) };
     }
     if (!name) throw new TreffpunktError(ErrorCode.BadMessage, 'a name is required when joining without a token');
     if (verifier.enabled) {
@@ -614,9 +619,29 @@ export class Room {
     return { name, role: this.#state.size === 0 ? 'moderator' : 'participant' };
   }
 
+  /**
+   * A token's `media` claim: the first one into an empty room fixes where the room's media may go; a later
+   * token naming other rules is refused, so that nobody can widen (or silently change) them mid-meeting.
+   */
+  #adoptMediaClaim(media: MediaConstraint | undefined): void {
+    if (!media) return;
+    if (this.#state.size === 0 && this.#state.lobby.size === 0 && !this.#state.constraint) {
+      this.#state.constraint = media;
+      return;
+    }
+    if (!sameConstraint(this.#state.constraint ?? {}, media)) {
+      throw new TreffpunktError(ErrorCode.ConstraintUnmet, 'your join token names other media rules (operators, jurisdictions) than this meeting has');
+    }
+  }
+
+  /** Where this room's media may go: the deployment's constraint, narrowed by the room's own. */
+  #constraint(): MediaConstraint {
+    return intersectConstraints(this.#deps.mediaConstraint, this.#state.constraint ?? {});
+  }
+
   /** Puts a participant into the room on a media node; the join result they get. */
   async #enter(id: string, who: { name: string; role: Role }, region: string | undefined): Promise<JoinResult> {
-    const node = await this.#deps.nodes.select({ roomNodeIds: this.#state.nodeIds(), region, constraint: this.#deps.mediaConstraint });
+    const node = await this.#deps.nodes.select({ roomNodeIds: this.#state.nodeIds(), region, constraint: this.#constraint() });
     const routerRtpCapabilities = await this.#routerCapabilities(node);
     const resumeToken = newResumeToken();
     const first = this.#state.size === 0;
@@ -658,8 +683,12 @@ export class Room {
   }
 
   /** Tells the moderators who waits in the lobby. */
+  #lobbyFrame(): string {
+    return JSON.stringify({ event: 'lobbyChanged', data: { waiting: [...this.#state.lobby.values()].map((e) => ({ id: e.id, name: e.name })) } });
+  }
+
   #notifyLobby(): void {
-    const frame = JSON.stringify({ event: 'lobbyChanged', data: { waiting: [...this.#state.lobby.values()].map((e) => ({ id: e.id, name: e.name })) } });
+    const frame = this.#lobbyFrame();
     for (const c of this.#deps.connections()) {
       const p = c.participantId ? this.#state.participants.get(c.participantId) : undefined;
       if (p?.role === 'moderator') this.#trySend(c, frame);
@@ -693,6 +722,7 @@ export class Room {
     const p = this.#state.removeParticipant(id);
     if (!p) return;
     this.#deps.log.info({ room: this.name, participant: id, size: this.#state.size }, 'participant left');
+    if (this.#state.size === 0) this.#state.constraint = undefined;
     if (tellOthers) this.#broadcast('participantLeft', { participantId: id }, id);
     try {
       for (const [producerId, producer] of p.producers) await this.#pipes.closeCopies(producerId, producer);

@@ -10,6 +10,11 @@ import { SignalingClient } from '../support/signaling-client.ts';
 import { ffmpegOpus, opusPayloadType, publishAudio, receiveAudio } from '../support/werift-peer.ts';
 import { waitFor } from '../support/poll.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
+import { SignJWT } from 'jose';
+
+const TOKEN_SECRET = 'multi-node-test-join-token-secret-0123456789';
+const token = (room: string, name: string, media?: { operators?: string[]; jurisdictions?: string[] }) =>
+  new SignJWT({ room, name, role: 'participant', ...(media ? { media } : {}) }).setProtectedHeader({ alg: 'HS256' }).setIssuer('treffpunkt').setExpirationTime('10m').sign(new TextEncoder().encode(TOKEN_SECRET));
 
 /** Nodes send heartbeats every 500 ms; one silent for 1.5 s is lost. */
 const FAST_FAILOVER = { TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS: '1500', TREFFPUNKT_RESUME_GRACE_MS: '5000' };
@@ -228,5 +233,35 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge, three media node
     await alice.client.request('chat', { text: 'still here' });
     await bob.client.waitForEvent<{ text: string }>('chat', (d) => d.text === 'still here');
     await Promise.all([alice.client.close(), bob.client.close(), carol.close()]);
+  });
+
+  test('a join token\'s media claim constrains its room: EU only, whatever the region hint', async () => {
+    const stack = await start({
+      nodes: [{ nodeId: 'eu-1', operator: 'op-a', region: 'north', jurisdiction: 'DE' }, { nodeId: 'us-1', operator: 'op-b', region: 'west', jurisdiction: 'US' }],
+      edgeEnv: { TREFFPUNKT_JOIN_TOKEN_SECRET: TOKEN_SECRET },
+    });
+    const [eu, us] = stack.mediaNodes as [StackNode, StackNode];
+    const room = 'eu-only';
+    const joinWith = async (t: string) => {
+      const c = await SignalingClient.connect(stack.wsUrl(room));
+      return { c, reply: await c.call('join', { protocolVersion: PROTOCOL_VERSION, token: t, region: 'west' }) };
+    };
+    const first = await joinWith(await token(room, 'Alice', { jurisdictions: ['EU'] }));
+    assert.ok(first.reply.ok, 'the first token fixes the room\'s rule');
+    await first.c.request('createTransport', { direction: 'send' });
+    assert.equal((await load(eu)).transports, 1, 'placed in the EU although the region hint points to us-1');
+    const other = await joinWith(await token(room, 'Mallory', { operators: ['op-b'] }));
+    assert.equal(!other.reply.ok && other.reply.error.code, 'CONSTRAINT_UNMET', 'a token with other rules cannot change them');
+    const plain = await joinWith(await token(room, 'Bob'));
+    assert.ok(plain.reply.ok, 'a token without a media claim joins under the room\'s rule');
+    await plain.c.request('createTransport', { direction: 'send' });
+    assert.equal((await load(eu)).transports, 2);
+    assert.equal((await load(us)).routers, 0, 'us-1 never got this room');
+    // Another room without a claim uses the region hint as usual.
+    const elsewhere = await SignalingClient.connect(stack.wsUrl('anywhere'));
+    await elsewhere.request('join', { protocolVersion: PROTOCOL_VERSION, token: await token('anywhere', 'Carol'), region: 'west' });
+    await elsewhere.request('createTransport', { direction: 'send' });
+    assert.equal((await load(us)).transports, 1);
+    await Promise.all([first.c.close(), other.c.close(), plain.c.close(), elsewhere.close()]);
   });
 });
