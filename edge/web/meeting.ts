@@ -286,12 +286,14 @@ export class Meeting {
 
   /** Receives everything the others already send; call once the UI is ready for tracks. */
   consumeExisting(): Promise<void> {
-    const all: Promise<void>[] = [];
+    const wanted: { participantId: string; producerId: string; source: MediaSource }[] = [];
     for (const p of this.participants.values()) {
       if (p.self) continue;
-      for (const prod of p.producers.values()) all.push(this.consume(p.id, prod.id, prod.source));
+      for (const prod of p.producers.values()) wanted.push({ participantId: p.id, producerId: prod.id, source: prod.source });
     }
-    return Promise.all(all).then(() => undefined);
+    // Audio first: the room answers requests in order, and hearing each other matters most.
+    wanted.sort((a, b) => Number(a.source !== 'microphone') - Number(b.source !== 'microphone'));
+    return Promise.all(wanted.map((w) => this.consume(w.participantId, w.producerId, w.source))).then(() => undefined);
   }
 
   // --- sending ---
@@ -955,12 +957,12 @@ export class Meeting {
     }
     this.#send = send;
     this.#recv = recv;
-    for (const source of SOURCE_ORDER) {
-      if (stale()) return;
-      await this.#produce(source).catch((err) => console.warn(`treffpunkt: producing ${source} on the new node failed`, err));
-    }
+    // Our microphone first, then everything else at once: cameras and screen out, everyone's media in
+    // (audio first within consumeExisting). Sequential steps would add a round trip each.
+    const produce = (source: MediaSource) => this.#produce(source).catch((err) => console.warn(`treffpunkt: producing ${source} on the new node failed`, err));
+    await produce('microphone');
     if (stale()) return;
-    await this.consumeExisting();
+    await Promise.all([...SOURCE_ORDER.filter((s) => s !== 'microphone').map(produce), this.consumeExisting()]);
     if (stale()) return;
     this.mediaMoves++;
     this.#cb.mediaMoved?.(this.mediaMoves);
