@@ -67,6 +67,7 @@ export function createControlApi(opts: { secrets: readonly string[]; rooms: Medi
   app.post('/v1/rooms/:room/router', async (c) => (await body(c, 'ensureRouter'), c.json(await rooms.ensureRouter(room(c)))));
   app.post('/v1/rooms/:room/transports', async (c) => c.json(await rooms.createTransport(room(c), await body(c, 'createTransport'))));
   app.post('/v1/rooms/:room/transports/:id/connect', async (c) => c.json(await rooms.connectTransport(room(c), c.req.param('id'), await body(c, 'connectTransport'))));
+  app.post('/v1/rooms/:room/transports/:id/restart-ice', async (c) => (await body(c, 'restartIce'), c.json(await rooms.restartIce(room(c), c.req.param('id')))));
   app.post('/v1/rooms/:room/transports/:id/produce', async (c) => c.json(await rooms.produce(room(c), c.req.param('id'), await body(c, 'produce'))));
   app.post('/v1/rooms/:room/transports/:id/consume', async (c) => c.json(await rooms.consume(room(c), c.req.param('id'), await body(c, 'consume'))));
   app.post('/v1/rooms/:room/producers/:id/close', async (c) => (await body(c, 'closeProducer'), c.json(await rooms.closeProducer(room(c), c.req.param('id')))));

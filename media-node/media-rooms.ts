@@ -86,6 +86,11 @@ export class MediaRooms {
     return {};
   }
 
+  async restartIce(room: string, transportId: string): Promise<ControlResponse<'restartIce'>> {
+    const iceParameters = await this.#transport(room, transportId).restartIce();
+    return { iceParameters: iceParameters as ControlResponse<'restartIce'>['iceParameters'] };
+  }
+
   async produce(room: string, transportId: string, body: ControlBody<'produce'>): Promise<ControlResponse<'produce'>> {
     const r = this.#room(room);
     const transport = this.#transport(room, transportId);

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { RoomName } from './signaling.ts';
 import {
   DtlsParameters,
+  IceParameters,
   MediaKind,
   MediaSource,
   RtpCapabilities,
@@ -106,6 +107,8 @@ export const control = {
     body: z.object({ dtlsParameters: DtlsParameters }).strict(),
     response: z.object({}),
   },
+  /** POST /v1/rooms/:room/transports/:transportId/restart-ice */
+  restartIce: { body: z.object({}).strict(), response: z.object({ iceParameters: IceParameters }) },
   /** POST /v1/rooms/:room/transports/:transportId/produce */
   produce: {
     body: z.object({ kind: MediaKind, rtpParameters: RtpParameters, source: MediaSource }).strict(),

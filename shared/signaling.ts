@@ -15,6 +15,7 @@ import {
   MediaKind,
   MediaSource,
   RtpCapabilities,
+  IceParameters,
   RtpParameters,
   TransportOptions,
 } from './media-types.ts';
@@ -106,6 +107,14 @@ export const methods = {
   connectTransport: {
     params: z.object({ transportId: Id, dtlsParameters: DtlsParameters }).strict(),
     result: z.object({}),
+  },
+  /**
+   * The media path of a transport broke while its node is alive (a network change): new ICE credentials
+   * for the same transport; the client restarts ICE with them and keeps its producers and consumers.
+   */
+  restartIce: {
+    params: z.object({ transportId: Id }).strict(),
+    result: z.object({ iceParameters: IceParameters }),
   },
   produce: {
     params: z

@@ -437,6 +437,13 @@ export class Room {
       return node.call('connectTransport', `/v1/rooms/${this.name}/transports/${transportId}/connect`, { dtlsParameters });
     },
 
+    restartIce: async (conn, { transportId }) => {
+      const p = this.#joined(conn);
+      this.#state.requireTransport(p.id, transportId);
+      const node = await this.#deps.nodes.client(p.nodeId);
+      return node.call('restartIce', `/v1/rooms/${this.name}/transports/${transportId}/restart-ice`, {});
+    },
+
     produce: async (conn, { transportId, kind, rtpParameters, source }) => {
       const p = this.#joined(conn);
       this.#state.requireTransport(p.id, transportId, 'send');

@@ -30,6 +30,10 @@ import { DROPPED, Signaling, SignalingError } from './signaling.ts';
 
 /** A transport that has not connected this long after it started connecting counts as failed. */
 const CONNECT_TIMEOUT_MS = 12_000;
+/** A connected transport that is 'disconnected' this long gets an ICE restart ('failed': at once). */
+const ICE_RESTART_AFTER_MS = 2_000;
+/** After an ICE restart, how long the path may take to come back before the transport is made anew. */
+const ICE_RESTART_TIMEOUT_MS = 10_000;
 
 /** Reconnecting: the first retry after this long, doubling up to RECONNECT_MAX_DELAY_MS. */
 const RECONNECT_FIRST_DELAY_MS = 250;
@@ -192,6 +196,8 @@ export class Meeting {
   /** How often the socket was resumed, and how often our media was moved to another node (tests wait on these). */
   resumes = 0;
   mediaMoves = 0;
+  /** ICE restarts done (a broken path on a live node), for tests and diagnostics. */
+  iceRestarts = 0;
   readonly #url: string;
   #signaling: Signaling;
   #resumeToken: string;
@@ -870,13 +876,59 @@ export class Meeting {
         this.#request('produce', { transportId: tr.id, kind, rtpParameters: rtpParameters as never, source }).then(({ producerId }) => ok({ id: producerId }), fail);
       });
     }
+    let wasConnected = false;
+    let restartTimer: ReturnType<typeof setTimeout> | undefined;
     tr.on('connectionstatechange', (state) => {
       if (state === 'connected' || state === 'closed') clearTimeout(timer);
-      // 'disconnected' may heal by itself (ICE keeps checking); 'failed' does not. An ICE restart would
-      // keep the transport, but the protocol has no method for it, so a failed one is made again.
+      if (state === 'connected') {
+        wasConnected = true;
+        clearTimeout(restartTimer);
+      }
+      // A path that worked and broke (network change, Wi-Fi to LTE): 'disconnected' may heal by itself,
+      // so wait a moment, then restart ICE on the same transport — producers and consumers stay.
+      if (wasConnected && (state === 'disconnected' || state === 'failed') && !this.#iceRestarting.has(tr)) {
+        clearTimeout(restartTimer);
+        restartTimer = setTimeout(() => void this.#restartIce(direction, tr), state === 'failed' ? 0 : ICE_RESTART_AFTER_MS);
+        return;
+      }
+      // Never connected: the direct path is blocked; make it again through TURN.
       if (state === 'failed') void this.#onFailed(direction, tr);
     });
     return tr;
+  }
+
+  /** Restarts ICE on a transport now, whatever its state (diagnostics, and the e2e test of the restart). */
+  restartIce(direction: Direction): Promise<void> {
+    const tr = direction === 'send' ? this.#send : this.#recv;
+    return tr ? this.#restartIce(direction, tr, true) : Promise.resolve();
+  }
+
+  /** Transports whose ICE restart is under way (one at a time each). */
+  readonly #iceRestarting = new Set<types.Transport>();
+
+  /**
+   * New ICE credentials from the node for the same transport. If the path does not come back within
+   * ICE_RESTART_TIMEOUT_MS (or the restart fails), the transport is made again relay-only (#onFailed).
+   */
+  async #restartIce(direction: Direction, tr: types.Transport, evenIfConnected = false): Promise<void> {
+    const current = direction === 'send' ? this.#send : this.#recv;
+    if (this.#closed || tr !== current || tr.closed || (tr.connectionState === 'connected' && !evenIfConnected) || this.#iceRestarting.has(tr)) return;
+    this.#iceRestarting.add(tr);
+    try {
+      console.warn(`treffpunkt: the ${direction} media path broke; restarting ICE`);
+      const { iceParameters } = await this.#request('restartIce', { transportId: tr.id });
+      await tr.restartIce({ iceParameters: iceParameters as types.IceParameters });
+      this.iceRestarts++;
+      const deadline = Date.now() + ICE_RESTART_TIMEOUT_MS;
+      const back = (): boolean => tr.closed || (tr.connectionState as string) === 'connected';
+      while (!back() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+      if (!back()) throw new Error('ICE did not come back');
+    } catch (err) {
+      console.warn(`treffpunkt: ICE restart of the ${direction} transport failed`, err);
+      void this.#onFailed(direction, tr);
+    } finally {
+      this.#iceRestarting.delete(tr);
+    }
   }
 
   /** A transport failed: make it again relay-only and move everything onto the new one. */

@@ -76,4 +76,19 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
     assert.equal(!late.ok && late.error.code, 'UNAUTHORIZED');
     await b.close();
   });
+
+  test('restartIce: new ICE credentials for your own transport only', async () => {
+    const room = 'ice-restart';
+    const a = await SignalingClient.connect(stack.wsUrl(room));
+    const b = await SignalingClient.connect(stack.wsUrl(room));
+    await a.join('A');
+    await b.join('B');
+    const t = await a.request('createTransport', { direction: 'send' });
+    const { iceParameters } = await a.request('restartIce', { transportId: t.id });
+    assert.notEqual(iceParameters.usernameFragment, t.iceParameters.usernameFragment, 'a new ufrag');
+    assert.notEqual(iceParameters.password, t.iceParameters.password, 'a new password');
+    const foreign = await b.call('restartIce', { transportId: t.id });
+    assert.equal(!foreign.ok && foreign.error.code, 'NOT_FOUND', 'nobody restarts another participant\'s transport');
+    await Promise.all([a.close(), b.close()]);
+  });
 });
