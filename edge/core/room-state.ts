@@ -24,8 +24,11 @@ export interface ParticipantState {
   nodeId: string;
   /** The region hint given at join, used again when the participant must move to another node. */
   region?: string | undefined;
-  /** Set when the media moved while the socket was down: mediaMoved is sent again after `resume`. */
-  movedWhileAway?: 'nodeFailed' | 'nodeDraining' | undefined;
+  /**
+   * Events for this participant alone that came while its socket was down (mediaMoved, mutedByModerator,
+   * …): sent right after its `resume` reply, so a resumed client misses nothing that concerns only it.
+   */
+  missed?: { event: string; data: unknown }[] | undefined;
   joinedAt: number;
   role: Role;
   handRaised: boolean;
@@ -151,7 +154,7 @@ export class RoomState {
       name: p.name,
       nodeId: p.nodeId,
       region: p.region,
-      movedWhileAway: p.movedWhileAway,
+      missed: p.missed,
       joinedAt: p.joinedAt,
       role: p.role,
       handRaised: p.handRaised,

@@ -14,7 +14,7 @@ export interface ParticipantSnapshot {
   name: string;
   nodeId: string;
   region?: string | undefined;
-  movedWhileAway?: 'nodeFailed' | 'nodeDraining' | undefined;
+  missed?: { event: string; data: unknown }[] | undefined;
   joinedAt: number;
   role: Role;
   handRaised: boolean;

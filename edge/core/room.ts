@@ -67,6 +67,9 @@ export interface RoomDeps {
   onEmpty?: () => void;
 }
 
+/** Events for one participant kept while its socket is down (see #sendTo). */
+const MISSED_EVENTS_KEPT = 16;
+
 /** Refused messages in a row after which a flooding socket is closed (4008). */
 const FLOOD_CLOSE_AFTER = 200;
 
@@ -141,7 +144,7 @@ export class Room {
     try {
       const result = await (m === 'ping' ? run() : this.#queue.run(() => this.#mutate(run)));
       this.#trySend(conn, JSON.stringify({ id, ok: true, result }));
-      if (m === 'resume') this.#replayMediaMoved(conn);
+      if (m === 'resume') this.#replayMissed(conn);
       // A moderator who enters (or comes back) sees who already waits, not only the next change.
       if ((m === 'join' || m === 'resume') && this.#state.lobby.size > 0 && this.#state.participants.get(conn.participantId ?? '')?.role === 'moderator') this.#trySend(conn, this.#lobbyFrame());
       // After the reply: these requests end the connection.
@@ -296,8 +299,7 @@ export class Room {
       p.nodeId = node.nodeId;
       this.#state.abandoned.delete(node.nodeId);
       this.#deps.log.info({ room: this.name, participant: p.id, node: node.nodeId, reason }, 'participant moved to another media node');
-      if (this.#connectionOf(p.id)) this.#sendTo(p.id, 'mediaMoved', { reason, routerRtpCapabilities });
-      else p.movedWhileAway = reason;
+      this.#sendTo(p.id, 'mediaMoved', { reason, routerRtpCapabilities });
     } catch (err) {
       const wasPlaced = p.nodeId !== '';
       p.nodeId = '';
@@ -308,13 +310,12 @@ export class Room {
     }
   }
 
-  /** After a resume: the media moved while the socket was down, so the client must publish again. */
-  #replayMediaMoved(conn: Connection): void {
+  /** After a resume: what concerned only this participant while its socket was down, in order. */
+  #replayMissed(conn: Connection): void {
     const p = conn.participantId ? this.#state.participants.get(conn.participantId) : undefined;
-    const caps = p?.nodeId ? this.#routerCaps.get(p.nodeId) : undefined;
-    if (!p?.movedWhileAway || !caps) return;
-    this.#sendTo(p.id, 'mediaMoved', { reason: p.movedWhileAway, routerRtpCapabilities: caps });
-    p.movedWhileAway = undefined;
+    if (!p?.missed) return;
+    for (const m of p.missed) this.#trySend(conn, JSON.stringify(m));
+    p.missed = undefined;
   }
 
   /**
@@ -684,9 +685,15 @@ export class Room {
     }
   }
 
+  /**
+   * An event for one participant. One whose socket is down (within its grace period) gets it after its
+   * `resume` instead; only the last MISSED_EVENTS_KEPT are kept (a client away that long re-syncs anyway).
+   */
   #sendTo<E extends EventName>(participantId: string, event: E, data: EventData<E>): void {
     const conn = this.#connectionOf(participantId);
-    if (conn) this.#trySend(conn, JSON.stringify({ event, data }));
+    if (conn) return this.#trySend(conn, JSON.stringify({ event, data }));
+    const p = this.#state.participants.get(participantId);
+    if (p?.disconnectedAt !== undefined) p.missed = [...(p.missed ?? []), { event, data }].slice(-MISSED_EVENTS_KEPT);
   }
 
   /** Tells the moderators who waits in the lobby. */

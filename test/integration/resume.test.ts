@@ -91,4 +91,26 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
     assert.equal(!foreign.ok && foreign.error.code, 'NOT_FOUND', 'nobody restarts another participant\'s transport');
     await Promise.all([a.close(), b.close()]);
   });
+
+  test('what concerned only you while your socket was down comes after your resume', async () => {
+    const room = 'missed-events';
+    const mod = await SignalingClient.connect(stack.wsUrl(room));
+    await mod.join('Moderator');
+    const b = await SignalingClient.connect(stack.wsUrl(room));
+    const bj = await b.join('B');
+    await b.close();
+    // The edge has seen the socket go (else the events would still be sent to it).
+    await waitFor('the edge to see B\'s socket close', () => stack.output().split('\n').some((l) => l.includes(bj.participantId) && l.includes('participant disconnected, may resume')), 10_000);
+    await mod.request('muteParticipant', { participantId: bj.participantId, source: 'microphone' });
+    await mod.request('askToUnmute', { participantId: bj.participantId, source: 'camera' });
+    const again = await SignalingClient.connect(stack.wsUrl(room));
+    await again.request('resume', { protocolVersion: 1, participantId: bj.participantId, resumeToken: bj.resumeToken });
+    const muted = await again.waitForEvent<{ source: string }>('mutedByModerator');
+    assert.equal(muted.source, 'microphone');
+    const asked = await again.waitForEvent<{ source: string }>('unmuteRequested');
+    assert.equal(asked.source, 'camera');
+    const order = again.frames.filter((f) => 'event' in f).map((f) => (f as { event: string }).event);
+    assert.ok(order.indexOf('mutedByModerator') < order.indexOf('unmuteRequested'), 'in the order they happened');
+    await Promise.all([mod.close(), again.close()]);
+  });
 });
