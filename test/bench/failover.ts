@@ -1,0 +1,125 @@
+/**
+ * Failover benchmark: measured, not asserted. Three media nodes (separate processes) and the Node edge on
+ * loopback, three Chromium pages (fake camera and microphone, 360p) in one room on node-a. Each run kills
+ * or drains the node the room is on and measures, from the signal, the time until every page decodes
+ * every other page's video again through the new producers (inbound-rtp framesDecoded > 0 on a consumer of
+ * a producer made after the signal; polled every 100 ms).
+ *
+ *   - kill -9 (N runs): the node is lost when its heartbeats stop (TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS,
+ *     given with --timeout; heartbeats and room checks every third of it);
+ *   - SIGTERM drain (N runs): the node tells the edge at once; the gap is the move itself;
+ *   - baseline, same run: a cold start — the time from three fresh pages clicking "Join" to every page
+ *     decoding every other page, i.e. what people would wait if they had to rejoin.
+ *
+ *   node test/bench/failover.ts [--runs 5] [--timeout 1500]
+ *
+ * Each run restarts the killed node (same id and ports) so that three nodes stay available.
+ */
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { Page } from 'playwright-core';
+import { startStack, type Stack, type StackNode } from '../support/stack.ts';
+import { joinMeeting, launchChromium, participantId } from '../support/browser.ts';
+import { consumedProducers, everyoneDecodesAgain } from '../support/media-recovery.ts';
+import { waitFor } from '../support/poll.ts';
+import { machineInfo, positiveInt, summarize } from './support.ts';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, timeout: { type: 'string', default: '1500' } } });
+const runs = positiveInt('--runs', values.runs, 1);
+const timeoutMs = positiveInt('--timeout', values.timeout, 1000);
+
+console.log(`failover benchmark: ${runs} runs per case, heartbeat timeout ${timeoutMs} ms; ${JSON.stringify(machineInfo())}; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+const chromium = await launchChromium();
+const results = {
+  coldJoin: [] as number[],
+  kill: [] as number[],
+  killDetect: [] as number[],
+  killRebuilt: [] as number[],
+  drain: [] as number[],
+  drainDetect: [] as number[],
+  drainRebuilt: [] as number[],
+  drainExit: [] as number[],
+};
+
+async function withStack<T>(fn: (stack: Stack) => Promise<T>): Promise<T> {
+  const stack = await startStack({
+    nodes: ['node-a', 'node-b', 'node-c'].map((nodeId) => ({ nodeId, region: 'north' })),
+    edgeEnv: { TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS: String(timeoutMs) },
+    mediaNodeEnv: { TREFFPUNKT_NODE_DRAIN_TIMEOUT_MS: '30000' },
+  });
+  try {
+    return await fn(stack);
+  } finally {
+    await stack.stop();
+  }
+}
+
+/** Three pages join at once; resolves with them and the cold-start time (click → everyone decodes everyone). */
+async function meeting(stack: Stack, room: string) {
+  const pages: Page[] = await Promise.all([0, 1, 2].map(() => chromium.newPage()));
+  const t0 = Date.now();
+  await Promise.all(pages.map((page, i) => joinMeeting(page, stack.edgeUrl, room, `P${i}`, { query: '?video=360&region=north' })));
+  const ids = await Promise.all(pages.map(participantId));
+  await everyoneDecodesAgain(pages, ids, new Set(), 60_000);
+  return { pages, ids, coldMs: Date.now() - t0 };
+}
+
+/**
+ * From the signal: the edge starts moving the room (its log line's time), every page has rebuilt its media
+ * on the new node (data-media-moves, set once transports, producers and consumers are made), and every
+ * page decodes every other page again.
+ */
+async function measure(stack: Stack, node: StackNode, pages: Page[], ids: string[], signal: NodeJS.Signals) {
+  const old = await consumedProducers(pages);
+  const exited = new Promise<number>((r) => node.process.once('exit', () => r(Date.now())));
+  const logged = stack.output().length;
+  const t0 = Date.now();
+  node.process.kill(signal);
+  let rebuiltAt = 0;
+  const rebuilt = waitFor('every page to rebuild its media', async () => {
+    const moves = await Promise.all(pages.map((p) => p.getAttribute('.meeting', 'data-media-moves')));
+    if (moves.every((m) => Number(m) >= 1)) return (rebuiltAt = Date.now());
+    return 0;
+  }, 60_000, 50);
+  await everyoneDecodesAgain(pages, ids, old, 60_000);
+  const ms = Date.now() - t0;
+  await rebuilt;
+  const moving = stack.output().slice(logged).split('\n').find((l) => l.includes('moving the room off a media node'));
+  const detectMs = moving ? (JSON.parse(moving) as { time: number }).time - t0 : NaN;
+  return { ms, detectMs, rebuiltMs: rebuiltAt - t0, exitMs: (await exited) - t0 };
+}
+
+for (const [kind, signal] of [['kill', 'SIGKILL'], ['drain', 'SIGTERM']] as const) {
+  for (let i = 0; i < runs; i++) {
+    await withStack(async (stack) => {
+      const { pages, ids, coldMs } = await meeting(stack, `bench-${kind}-${i}`);
+      results.coldJoin.push(coldMs);
+      // The room is on the node of the first joiner; all three are in the same region, so it stays there.
+      const node = stack.mediaNodes.find((n) => n.nodeId === 'node-a')!;
+      const { ms, detectMs, rebuiltMs, exitMs } = await measure(stack, node, pages, ids, signal);
+      results[kind].push(ms);
+      results[kind === 'kill' ? 'killDetect' : 'drainDetect'].push(detectMs);
+      results[kind === 'kill' ? 'killRebuilt' : 'drainRebuilt'].push(rebuiltMs);
+      if (kind === 'drain') results.drainExit.push(exitMs);
+      console.log(`${kind} run ${i + 1}: edge moves the room after ${detectMs} ms, pages rebuilt after ${rebuiltMs} ms, every page decodes every other page again after ${ms} ms (cold start of this meeting: ${coldMs} ms)`);
+      for (const p of pages) await p.context().close();
+    });
+  }
+}
+await chromium.close();
+
+const row = (name: string, xs: number[]) => {
+  const s = summarize(xs);
+  return `${name.padEnd(44)} ${String(s.n).padStart(3)} ${s.p50.toFixed(0).padStart(7)} ${s.max.toFixed(0).padStart(7)} ${s.min.toFixed(0).padStart(7)}`;
+};
+console.log(`\n${'case (ms from the signal / click)'.padEnd(44)}   n     p50     max     min`);
+console.log(row('kill -9 → edge moves the room', results.killDetect));
+console.log(row('kill -9 → every page rebuilt its media', results.killRebuilt));
+console.log(row('kill -9 → everyone decodes everyone again', results.kill));
+console.log(row('SIGTERM → edge moves the room', results.drainDetect));
+console.log(row('SIGTERM → every page rebuilt its media', results.drainRebuilt));
+console.log(row('SIGTERM drain → everyone decodes again (gap)', results.drain));
+console.log(row('SIGTERM drain → node process exited', results.drainExit));
+console.log(row('baseline: cold join of 3 pages → decoding', results.coldJoin));
+console.log(`load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`BENCH_JSON ${JSON.stringify({ timeoutMs, ...results })}`);
