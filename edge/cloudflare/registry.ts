@@ -4,7 +4,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { NodeLoad, NodeRegistration } from '../../shared/control.ts';
-import { statusOf, type MediaNodeRecord, type NodeRegistry, type NodeStatus } from '../core/node-registry.ts';
+import { newestHeartbeat, statusOf, type MediaNodeRecord, type NodeRegistry, type NodeStatus } from '../core/node-registry.ts';
 import type { Env } from './env.ts';
 
 const KEY = (nodeId: string) => `node:${nodeId}`;
@@ -33,12 +33,14 @@ export class NodeRegistryObject extends DurableObject<Env> {
   }
 
   async status(nodeId: string, now: number, timeoutMs: number): Promise<NodeStatus> {
-    return statusOf(await this.ctx.storage.get<MediaNodeRecord>(KEY(nodeId)), now, timeoutMs);
+    const nodes = await this.ctx.storage.list<MediaNodeRecord>({ prefix: 'node:' });
+    return statusOf(nodes.get(KEY(nodeId)), now, timeoutMs, newestHeartbeat(nodes.values()));
   }
 
   async healthy(now: number, timeoutMs: number): Promise<MediaNodeRecord[]> {
     const nodes = await this.ctx.storage.list<MediaNodeRecord>({ prefix: 'node:' });
-    return [...nodes.values()].filter((n) => statusOf(n, now, timeoutMs) === 'up');
+    const newest = newestHeartbeat(nodes.values());
+    return [...nodes.values()].filter((n) => statusOf(n, now, timeoutMs, newest) === 'up');
   }
 }
 

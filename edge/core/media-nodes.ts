@@ -42,6 +42,17 @@ export class MediaNodes {
     return this.#client(node.nodeId, node.controlUrl);
   }
 
+  /** For the log when no node could be chosen: each configured node's age of its last heartbeat (ms), or null. */
+  async heartbeatAges(): Promise<Record<string, number | null>> {
+    const now = Date.now();
+    const ages: Record<string, number | null> = {};
+    for (const id of this.#secrets.keys()) {
+      const n = await this.#registry.get(id);
+      ages[id] = n ? now - n.lastHeartbeatAt : null;
+    }
+    return ages;
+  }
+
   async status(nodeId: string): Promise<NodeStatus> {
     return this.#registry.status(nodeId, Date.now());
   }

@@ -15,9 +15,24 @@ export interface MediaNodeRecord extends NodeRegistration {
 /** up: selectable; draining: alive but leaving; lost: unknown, or no heartbeat within the timeout. */
 export type NodeStatus = 'up' | 'draining' | 'lost';
 
-export function statusOf(node: MediaNodeRecord | undefined, now: number, timeoutMs: number): NodeStatus {
-  if (!node || now - node.lastHeartbeatAt > timeoutMs) return 'lost';
+/**
+ * A node is lost when its heartbeats stopped for `timeoutMs` while other nodes' kept arriving (their newest
+ * is `timeoutMs / 2` younger), or for twice the timeout in any case. The edge judges nodes by its own
+ * clock: if the edge itself stalled (a busy machine), every node's heartbeat looks equally old, and that
+ * must not move every room at once.
+ */
+export function statusOf(node: MediaNodeRecord | undefined, now: number, timeoutMs: number, newestHeartbeatAt: number): NodeStatus {
+  if (!node) return 'lost';
+  const silent = now - node.lastHeartbeatAt;
+  if (silent > 2 * timeoutMs || (silent > timeoutMs && newestHeartbeatAt - node.lastHeartbeatAt > timeoutMs / 2)) return 'lost';
   return node.draining ? 'draining' : 'up';
+}
+
+/** The newest heartbeat of any node (0 with none). */
+export function newestHeartbeat(nodes: Iterable<MediaNodeRecord>): number {
+  let newest = 0;
+  for (const n of nodes) newest = Math.max(newest, n.lastHeartbeatAt);
+  return newest;
 }
 
 export interface NodeRegistry {
@@ -63,10 +78,11 @@ export class InMemoryNodeRegistry implements NodeRegistry {
   }
 
   async status(nodeId: string, now: number): Promise<NodeStatus> {
-    return statusOf(this.#nodes.get(nodeId), now, this.#timeoutMs);
+    return statusOf(this.#nodes.get(nodeId), now, this.#timeoutMs, newestHeartbeat(this.#nodes.values()));
   }
 
   async healthy(now: number): Promise<MediaNodeRecord[]> {
-    return [...this.#nodes.values()].filter((n) => statusOf(n, now, this.#timeoutMs) === 'up');
+    const newest = newestHeartbeat(this.#nodes.values());
+    return [...this.#nodes.values()].filter((n) => statusOf(n, now, this.#timeoutMs, newest) === 'up');
   }
 }

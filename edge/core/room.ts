@@ -649,7 +649,12 @@ export class Room {
 
   /** Puts a participant into the room on a media node; the join result they get. */
   async #enter(id: string, who: { name: string; role: Role }, region: string | undefined): Promise<JoinResult> {
-    const node = await this.#deps.nodes.select({ roomNodeIds: this.#state.nodeIds(), region, constraint: this.#constraint() });
+    const node = await this.#deps.nodes.select({ roomNodeIds: this.#state.nodeIds(), region, constraint: this.#constraint() }).catch(async (err: unknown) => {
+      if (err instanceof TreffpunktError && err.code === ErrorCode.NoMediaNode) {
+        this.#deps.log.warn({ room: this.name, heartbeatAgesMs: await this.#deps.nodes.heartbeatAges() }, 'no media node for a newcomer');
+      }
+      throw err;
+    });
     const routerRtpCapabilities = await this.#routerCapabilities(node);
     const resumeToken = newResumeToken();
     const first = this.#state.size === 0;

@@ -57,8 +57,17 @@ async function withStack<T>(fn: (stack: Stack) => Promise<T>): Promise<T> {
 /** Three pages join at once; resolves with them and the cold-start time (click → everyone decodes everyone). */
 async function meeting(stack: Stack, room: string) {
   const pages: Page[] = await Promise.all([0, 1, 2].map(() => chromium.newPage()));
+  const logs: string[] = [];
+  for (const [i, p] of pages.entries()) p.on('console', (m) => logs.push(`page ${i} ${m.type()}: ${m.text().slice(0, 300)}`));
   const t0 = Date.now();
-  await Promise.all(pages.map((page, i) => joinMeeting(page, stack.edgeUrl, room, `P${i}`, { query: '?video=360&region=north' })));
+  try {
+    await Promise.all(pages.map((page, i) => joinMeeting(page, stack.edgeUrl, room, `P${i}`, { query: '?video=360&region=north' })));
+  } catch (err) {
+    for (const [i, p] of pages.entries()) console.error(`page ${i} shows: ${(await p.locator('body').innerText()).slice(0, 400).replace(/\n/g, ' | ')}`);
+    console.error(logs.join('\n'));
+    console.error(stack.output().split('\n').filter((l) => /"level":(40|50)|lost|moving|drain|registered/.test(l)).join('\n'));
+    throw err;
+  }
   const ids = await Promise.all(pages.map(participantId));
   await everyoneDecodesAgain(pages, ids, new Set(), 60_000);
   return { pages, ids, coldMs: Date.now() - t0 };

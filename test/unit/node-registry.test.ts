@@ -11,7 +11,8 @@ test('registry: register, heartbeat, expiry after the timeout', async () => {
   const r = new InMemoryNodeRegistry(1_000);
   await r.register(reg('a'), 0);
   assert.equal((await r.healthy(500)).length, 1);
-  assert.equal((await r.healthy(1_001)).length, 0, 'no heartbeat for longer than the timeout');
+  assert.equal((await r.healthy(1_001)).length, 1, 'a lone node: its silence could be the edge\'s own stall…');
+  assert.equal((await r.healthy(2_001)).length, 0, '…so it is lost after twice the timeout');
   assert.equal(await r.heartbeat('a', load(7), 1_500), true);
   const [a] = await r.healthy(2_000);
   assert.equal(a?.load.transports, 7);
@@ -48,13 +49,19 @@ test('constraints: operators and jurisdictions, EU expanded; a node without a ju
 test('node status: up, draining, lost by heartbeat timeout or unknown', async () => {
   const registry = new InMemoryNodeRegistry(1_000);
   await registry.register(reg('n1', 'eu', load(0, 1)), 10_000);
+  await registry.register(reg('n2', 'eu', load(0, 1)), 10_000);
   assert.equal(await registry.status('n1', 10_500), 'up');
-  assert.equal(await registry.status('n1', 11_001), 'lost');
+  assert.equal(await registry.status('n1', 11_001), 'up', 'both silent alike: the edge may have stalled, nobody is lost yet');
+  await registry.heartbeat('n2', load(0, 1), 10_900);
+  assert.equal(await registry.status('n1', 11_001), 'lost', 'n1 silent for the timeout while n2 kept sending');
+  assert.equal(await registry.status('n2', 11_001), 'up');
+  assert.equal(await registry.status('n2', 12_901), 'lost', 'anyone silent for twice the timeout');
   assert.equal(await registry.status('nobody', 10_500), 'lost');
+  await registry.heartbeat('n1', load(0, 1), 10_400);
   assert.equal(await registry.drain('n1'), true);
   assert.equal(await registry.drain('nobody'), false);
   assert.equal(await registry.status('n1', 10_500), 'draining');
-  assert.deepEqual(await registry.healthy(10_500), [], 'a draining node takes no new participants');
+  assert.deepEqual((await registry.healthy(10_500)).map((n) => n.nodeId), ['n2'], 'a draining node takes no new participants');
   await registry.register(reg('n1', 'eu', load(0, 1)), 10_600);
   assert.equal(await registry.status('n1', 10_700), 'up', 'registering again ends the drain');
 });
