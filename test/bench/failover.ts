@@ -11,7 +11,7 @@
  *   - baseline, same run: a cold start — the time from three fresh pages clicking "Join" to every page
  *     decoding every other page, i.e. what people would wait if they had to rejoin.
  *
- *   node test/bench/failover.ts [--runs 5] [--timeout 1500]
+ *   node test/bench/failover.ts [--runs 5] [--timeout 2000]
  *
  * Each run restarts the killed node (same id and ports) so that three nodes stay available.
  */
@@ -19,14 +19,15 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { startStack, type Stack, type StackNode } from '../support/stack.ts';
-import { joinMeeting, launchChromium, participantId } from '../support/browser.ts';
-import { consumedProducers, everyoneDecodesAgain } from '../support/media-recovery.ts';
+import { inboundStats, joinMeeting, launchChromium, participantId } from '../support/browser.ts';
+import { consumedProducers, decodedVideo, everyoneDecodesAgain, nodeCarrying } from '../support/media-recovery.ts';
 import { waitFor } from '../support/poll.ts';
 import { machineInfo, positiveInt, summarize } from './support.ts';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, timeout: { type: 'string', default: '1500' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, timeout: { type: 'string', default: '2000' } } });
 const runs = positiveInt('--runs', values.runs, 1);
 const timeoutMs = positiveInt('--timeout', values.timeout, 1000);
+const earlyMoves: string[] = [];
 
 console.log(`failover benchmark: ${runs} runs per case, heartbeat timeout ${timeoutMs} ms; ${JSON.stringify(machineInfo())}; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const chromium = await launchChromium();
@@ -54,11 +55,14 @@ async function withStack<T>(fn: (stack: Stack) => Promise<T>): Promise<T> {
   }
 }
 
+let consoleLogs: string[] = [];
+
 /** Three pages join at once; resolves with them and the cold-start time (click → everyone decodes everyone). */
 async function meeting(stack: Stack, room: string) {
   const pages: Page[] = await Promise.all([0, 1, 2].map(() => chromium.newPage()));
   const logs: string[] = [];
   for (const [i, p] of pages.entries()) p.on('console', (m) => logs.push(`page ${i} ${m.type()}: ${m.text().slice(0, 300)}`));
+  consoleLogs = logs;
   const t0 = Date.now();
   try {
     await Promise.all(pages.map((page, i) => joinMeeting(page, stack.edgeUrl, room, `P${i}`, { query: '?video=360&region=north' })));
@@ -70,7 +74,11 @@ async function meeting(stack: Stack, room: string) {
   }
   const ids = await Promise.all(pages.map(participantId));
   await everyoneDecodesAgain(pages, ids, new Set(), 60_000);
-  return { pages, ids, coldMs: Date.now() - t0 };
+  const coldMs = Date.now() - t0;
+  // A node that answered its heartbeats late may have been left already (a false failover): counted.
+  const moved = await Promise.all(pages.map((p) => p.getAttribute('.meeting', 'data-media-moves')));
+  if (moved.some((m) => Number(m) > 0)) earlyMoves.push(room);
+  return { pages, ids, coldMs };
 }
 
 /**
@@ -90,7 +98,18 @@ async function measure(stack: Stack, node: StackNode, pages: Page[], ids: string
     if (moves.every((m) => Number(m) >= 1)) return (rebuiltAt = Date.now());
     return 0;
   }, 60_000, 50);
-  await everyoneDecodesAgain(pages, ids, old, 60_000);
+  try {
+    await everyoneDecodesAgain(pages, ids, old, 60_000);
+  } catch (err) {
+    for (const [i, p] of pages.entries()) {
+      const decoded = await decodedVideo(p);
+      console.error(`page ${i} (${ids[i]}): moves ${await p.getAttribute('.meeting', 'data-media-moves')}, decodes`, JSON.stringify([...decoded].map(([id, set]) => [id, [...set].map((x) => (old.has(x) ? 'old' : 'new'))])));
+      console.error(JSON.stringify(await inboundStats(p)));
+    }
+    console.error(stack.output().split('\n').filter((l) => /"level":(40|50)|moving|moved/.test(l)).join('\n'));
+    console.error(consoleLogs.join('\n'));
+    throw err;
+  }
   const ms = Date.now() - t0;
   await rebuilt;
   const moving = stack.output().slice(logged).split('\n').find((l) => l.includes('moving the room off a media node'));
@@ -103,8 +122,7 @@ for (const [kind, signal] of [['kill', 'SIGKILL'], ['drain', 'SIGTERM']] as cons
     await withStack(async (stack) => {
       const { pages, ids, coldMs } = await meeting(stack, `bench-${kind}-${i}`);
       results.coldJoin.push(coldMs);
-      // The room is on the node of the first joiner; all three are in the same region, so it stays there.
-      const node = stack.mediaNodes.find((n) => n.nodeId === 'node-a')!;
+      const node = await nodeCarrying(stack);
       const { ms, detectMs, rebuiltMs, exitMs } = await measure(stack, node, pages, ids, signal);
       results[kind].push(ms);
       results[kind === 'kill' ? 'killDetect' : 'drainDetect'].push(detectMs);
@@ -130,5 +148,6 @@ console.log(row('SIGTERM → every page rebuilt its media', results.drainRebuilt
 console.log(row('SIGTERM drain → everyone decodes again (gap)', results.drain));
 console.log(row('SIGTERM drain → node process exited', results.drainExit));
 console.log(row('baseline: cold join of 3 pages → decoding', results.coldJoin));
+console.log(`moves before the signal (a node's heartbeats came late under load): ${earlyMoves.length ? earlyMoves.join(', ') : 'none'}`);
 console.log(`load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 console.log(`BENCH_JSON ${JSON.stringify({ timeoutMs, ...results })}`);

@@ -10,10 +10,13 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startStack, type Stack, type StackNode } from '../support/stack.ts';
 import { joinMeeting, launchChromium, participantId } from '../support/browser.ts';
-import { consumedProducers, everyoneDecodesAgain, rosterSize } from '../support/media-recovery.ts';
+import { consumedProducers, everyoneDecodesAgain, nodeCarrying, rosterSize } from '../support/media-recovery.ts';
 
-/** Heartbeats every 500 ms; a node silent for 1.5 s is lost. */
-const EDGE_ENV = { TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS: '1500' };
+/**
+ * Heartbeats every 666 ms; a node silent for 2 s (while the others are heard) is lost. Shorter timeouts
+ * made a node that carries three Chromium pages' media on this 2-core machine miss it now and then.
+ */
+const EDGE_ENV = { TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS: '2000' };
 /** Generous, so that a loaded 2-core machine passes; the measured time is printed and benchmarked. */
 const RECOVERY_BOUND_MS = 20_000;
 
@@ -68,7 +71,7 @@ describe('failover and rooms across nodes (Node edge, real Chromium)', () => {
       });
       stacks.push(stack);
       const { pages, ids } = await meeting(stack, `failover-${how}-${Date.now()}`, ['north', 'north', 'north']);
-      const [a] = stack.mediaNodes as [StackNode];
+      const a = await nodeCarrying(stack);
       const old = await consumedProducers(pages);
       const t0 = Date.now();
       a.process.kill(how);
@@ -95,7 +98,7 @@ describe('failover and rooms across nodes (Node edge, real Chromium)', () => {
     });
     stacks.push(stack);
     const { pages, ids } = await meeting(stack, `drain-${Date.now()}`, ['north', 'north', 'north']);
-    const [a] = stack.mediaNodes as [StackNode];
+    const a = await nodeCarrying(stack);
     const old = await consumedProducers(pages);
     const exited = new Promise<number>((r) => a.process.once('exit', () => r(Date.now())));
     const t0 = Date.now();

@@ -6,6 +6,19 @@
 import type { Page } from 'playwright-core';
 import { inboundStats } from './browser.ts';
 import { waitFor } from './poll.ts';
+import type { Stack, StackNode } from './stack.ts';
+
+/**
+ * The live media node that carries the meeting now (the one with transports). Asked of the nodes rather
+ * than assumed: on a loaded machine a node whose heartbeats came late may already have been left.
+ */
+export async function nodeCarrying(stack: Stack): Promise<StackNode> {
+  for (const node of stack.mediaNodes.filter((n) => n.alive())) {
+    const { load } = (await (await fetch(`${node.controlUrl}/healthz`)).json()) as { load: { transports: number } };
+    if (load.transports > 0) return node;
+  }
+  throw new Error('no media node carries the meeting');
+}
 
 type Roster = { treffpunkt: { meeting: { participants: Map<string, unknown> } } };
 
