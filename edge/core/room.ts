@@ -214,10 +214,13 @@ export class Room {
       }),
     );
     // While the sweep waits behind a request that hangs on a node, keep looking whether that node is lost.
+    // No timer may outlive the sweep: a pending one keeps a Durable Object from hibernating.
     let waiting = true;
     void swept.finally(() => (waiting = false)).catch(() => {});
     while (waiting) {
-      await Promise.race([swept, new Promise((r) => setTimeout(r, this.#deps.nodeCheckIntervalMs))]).catch(() => {});
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([swept, new Promise((r) => (timer = setTimeout(r, this.#deps.nodeCheckIntervalMs)))]).catch(() => {});
+      if (timer !== undefined) clearTimeout(timer);
       if (waiting) await this.#abortCallsToLostNodes();
     }
     await swept;
