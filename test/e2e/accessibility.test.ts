@@ -4,11 +4,11 @@
  * layout); every control is reached with Tab, has a name and a visible focus indicator, and works with
  * the keyboard; joins, leaves and chat are announced through the live region.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startStack, type Stack } from '../support/stack.ts';
-import { axe, joinMeeting, launchChromium, PHONE, type Chromium } from '../support/browser.ts';
+import { stackAndChromium } from '../support/e2e-fixture.ts';
+import { axe, joinMeeting, PHONE } from '../support/browser.ts';
 import { waitFor } from '../support/poll.ts';
 
 async function assertNoSeriousViolations(page: Page, where: string): Promise<void> {
@@ -44,20 +44,11 @@ async function tabStops(page: Page, max = 60) {
 }
 
 describe('accessibility', () => {
-  let stack: Stack;
-  let chromium: Chromium;
-  before(async () => {
-    stack = await startStack({ runtime: 'node', workers: 1 });
-    chromium = await launchChromium();
-  });
-  after(async () => {
-    await chromium?.close();
-    await stack?.stop();
-  });
+  const e2e = stackAndChromium();
 
   test('pre-join screen: no serious violations, every control named and focus visible', async () => {
-    const page = await chromium.newPage();
-    await page.goto(`${stack.edgeUrl}/a11y-prejoin?video=360`);
+    const page = await e2e.chromium.newPage();
+    await page.goto(`${e2e.stack.edgeUrl}/a11y-prejoin?video=360`);
     await page.waitForSelector('.prejoin[data-ready]');
     await assertNoSeriousViolations(page, 'the pre-join screen');
     const stops = await tabStops(page);
@@ -76,11 +67,11 @@ describe('accessibility', () => {
 
   test('meeting with three participants: no serious violations, keyboard operable, announcements', async () => {
     const room = `a11y-${Date.now()}`;
-    const [a, b, c] = [await chromium.newPage(), await chromium.newPage(), await chromium.newPage()];
-    await joinMeeting(a, stack.edgeUrl, room, 'Ada');
-    await joinMeeting(b, stack.edgeUrl, room, 'Ben');
+    const [a, b, c] = [await e2e.chromium.newPage(), await e2e.chromium.newPage(), await e2e.chromium.newPage()];
+    await joinMeeting(a, e2e.stack.edgeUrl, room, 'Ada');
+    await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben');
     await waitFor('the join announced to Ada', async () => (await a.locator('#announcer').textContent())!.includes('Ben joined'), 10_000);
-    await joinMeeting(c, stack.edgeUrl, room, 'Cleo', { camera: false });
+    await joinMeeting(c, e2e.stack.edgeUrl, room, 'Cleo', { camera: false });
     await waitFor('three tiles', async () => (await a.locator('.tile').count()) === 3, 10_000);
     await assertNoSeriousViolations(a, 'the meeting (grid)');
 
@@ -113,8 +104,8 @@ describe('accessibility', () => {
     await assertNoSeriousViolations(a, 'the speaker view');
 
     // The phone layout of a fourth participant.
-    const d = await chromium.newPage('en-US', PHONE);
-    await joinMeeting(d, stack.edgeUrl, room, 'Dana');
+    const d = await e2e.chromium.newPage('en-US', PHONE);
+    await joinMeeting(d, e2e.stack.edgeUrl, room, 'Dana');
     await waitFor('four tiles', async () => (await d.locator('.tile').count()) === 4, 10_000);
     await assertNoSeriousViolations(d, 'the phone layout');
 

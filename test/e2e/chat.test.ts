@@ -3,29 +3,20 @@
  * time, is announced to screen readers and counted as unread while the panel is closed; the room keeps
  * no history (a late joiner and a re-joiner see nothing of it).
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, type Stack } from '../support/stack.ts';
-import { joinMeeting, launchChromium, type Chromium } from '../support/browser.ts';
+import { stackAndChromium } from '../support/e2e-fixture.ts';
+import { joinMeeting } from '../support/browser.ts';
 import { waitFor } from '../support/poll.ts';
 
 describe('chat', () => {
-  let stack: Stack;
-  let chromium: Chromium;
-  before(async () => {
-    stack = await startStack({ runtime: 'node', workers: 1 });
-    chromium = await launchChromium();
-  });
-  after(async () => {
-    await chromium?.close();
-    await stack?.stop();
-  });
+  const e2e = stackAndChromium();
 
   test('A sends, B shows name, time and text; nothing is kept', async () => {
     const room = `chat-${Date.now()}`;
-    const [a, b] = [await chromium.newPage(), await chromium.newPage()];
-    await joinMeeting(a, stack.edgeUrl, room, 'Ada', { camera: false });
-    await joinMeeting(b, stack.edgeUrl, room, 'Ben', { camera: false });
+    const [a, b] = [await e2e.chromium.newPage(), await e2e.chromium.newPage()];
+    await joinMeeting(a, e2e.stack.edgeUrl, room, 'Ada', { camera: false });
+    await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben', { camera: false });
 
     await a.click('#chat-toggle');
     assert.equal(await a.evaluate(() => document.activeElement?.id), 'chat-input', 'opening the chat focuses the message field');
@@ -57,8 +48,8 @@ describe('chat', () => {
     assert.equal(await a.locator('.messages .msg').nth(1).locator('.msg-text').textContent(), 'Thanks!');
 
     // A late joiner sees no history; so does A after leaving and joining again.
-    const c = await chromium.newPage();
-    await joinMeeting(c, stack.edgeUrl, room, 'Cleo', { camera: false });
+    const c = await e2e.chromium.newPage();
+    await joinMeeting(c, e2e.stack.edgeUrl, room, 'Cleo', { camera: false });
     await c.click('#chat-toggle');
     assert.equal(await c.locator('.messages .msg').count(), 0);
     assert.equal(await c.locator('.chat-empty').isVisible(), true);

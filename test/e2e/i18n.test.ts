@@ -3,11 +3,11 @@
  * changes every text at once (pre-join and meeting) and is remembered; a German meeting page shows none
  * of the English texts.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startStack, type Stack } from '../support/stack.ts';
-import { joinMeeting, launchChromium, type Chromium } from '../support/browser.ts';
+import { stackAndChromium } from '../support/e2e-fixture.ts';
+import { joinMeeting } from '../support/browser.ts';
 import { waitFor } from '../support/poll.ts';
 
 /** Every text and label the page shows or gives to screen readers. */
@@ -23,23 +23,14 @@ const pageTexts = (page: Page) =>
   });
 
 describe('languages', () => {
-  let stack: Stack;
-  let chromium: Chromium;
-  before(async () => {
-    stack = await startStack({ runtime: 'node', workers: 1 });
-    chromium = await launchChromium();
-  });
-  after(async () => {
-    await chromium?.close();
-    await stack?.stop();
-  });
+  const e2e = stackAndChromium();
 
   test('German for a German browser, English for an English one, switchable and remembered', async () => {
     const room = `i18n-${Date.now()}`;
-    const de = await chromium.newPage('de-DE');
-    const en = await chromium.newPage('en-US');
+    const de = await e2e.chromium.newPage('de-DE');
+    const en = await e2e.chromium.newPage('en-US');
     for (const page of [de, en]) {
-      await page.goto(`${stack.edgeUrl}/${room}?video=360`);
+      await page.goto(`${e2e.stack.edgeUrl}/${room}?video=360`);
       await page.waitForSelector('.prejoin[data-ready]');
     }
     assert.equal(await de.evaluate(() => document.documentElement.lang), 'de');
@@ -61,8 +52,8 @@ describe('languages', () => {
     await en.selectOption('#lang-prejoin', 'en');
 
     // In the meeting: German throughout, and switching works there too.
-    await joinMeeting(de, stack.edgeUrl, room, 'Dora');
-    await joinMeeting(en, stack.edgeUrl, room, 'Eli');
+    await joinMeeting(de, e2e.stack.edgeUrl, room, 'Dora');
+    await joinMeeting(en, e2e.stack.edgeUrl, room, 'Eli');
     await waitFor('two tiles', async () => (await de.locator('.tile').count()) === 2, 10_000);
     await de.click('#people-toggle');
     assert.equal(await de.getAttribute('#mic-toggle', 'aria-label'), 'Mikrofon stummschalten');

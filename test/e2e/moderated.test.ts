@@ -4,34 +4,25 @@
  * lobby and enters when admitted; a moderator's mute shows as muted; removal and a refused entry end on
  * the pre-join screen with the reason.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, type Stack } from '../support/stack.ts';
-import { launchChromium, participantId, type Chromium } from '../support/browser.ts';
+import { stackAndChromium } from '../support/e2e-fixture.ts';
+import { participantId } from '../support/browser.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
 import { waitFor } from '../support/poll.ts';
 
 describe('moderated meeting', () => {
-  let stack: Stack;
-  let chromium: Chromium;
-  before(async () => {
-    stack = await startStack({ runtime: 'node', workers: 1 });
-    chromium = await launchChromium();
-  });
-  after(async () => {
-    await chromium?.close();
-    await stack?.stop();
-  });
+  const e2e = stackAndChromium();
 
   test('lobby, admission, mute by a moderator, removal, refusal', async () => {
     const room = `moderated-${Date.now()}`;
-    const mod = await SignalingClient.connect(stack.wsUrl(room));
+    const mod = await SignalingClient.connect(e2e.stack.wsUrl(room));
     const joined = await mod.join('Moderator');
     assert.equal(joined.role, 'moderator', 'the first to join moderates');
     await mod.request('lockRoom', { locked: true });
 
-    const a = await chromium.newPage();
-    await a.goto(`${stack.edgeUrl}/${room}?video=360`);
+    const a = await e2e.chromium.newPage();
+    await a.goto(`${e2e.stack.edgeUrl}/${room}?video=360`);
     await a.waitForSelector('.prejoin[data-ready]');
     await a.fill('#name', 'Ada');
     await a.click('#join');

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import type { Page } from 'playwright-core';
+import { stackAndChromium } from '../support/e2e-fixture.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { joinMeeting, launchChromium, participantId, type Chromium } from '../support/browser.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
@@ -22,26 +23,17 @@ const person = (id: string) => `#people-panel .people-list li[data-participant-i
 const hidden = (page: Page, selector: string) => page.locator(selector).evaluate((e) => (e as HTMLElement).hidden || getComputedStyle(e).display === 'none');
 
 describe('moderation in the page', () => {
-  let stack: Stack;
-  let chromium: Chromium;
-  before(async () => {
-    stack = await startStack({ runtime: 'node', workers: 1 });
-    chromium = await launchChromium();
-  });
-  after(async () => {
-    await chromium?.close();
-    await stack?.stop();
-  });
+  const e2e = stackAndChromium();
 
   test('a moderator mutes and removes through the list; others cannot', async () => {
     const room = `modui-${Date.now()}`;
-    const [a, b, c] = [await chromium.newPage(), await chromium.newPage(), await chromium.newPage()];
-    await joinMeeting(a, stack.edgeUrl, room, 'Ada');
-    await joinMeeting(b, stack.edgeUrl, room, 'Ben');
-    await joinMeeting(c, stack.edgeUrl, room, 'Cleo');
+    const [a, b, c] = [await e2e.chromium.newPage(), await e2e.chromium.newPage(), await e2e.chromium.newPage()];
+    await joinMeeting(a, e2e.stack.edgeUrl, room, 'Ada');
+    await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben');
+    await joinMeeting(c, e2e.stack.edgeUrl, room, 'Cleo');
     const [aid, bid, cid] = [await participantId(a), await participantId(b), await participantId(c)];
     // An observer socket sees what the room broadcasts (it joins last, so it is no moderator).
-    const observer = await SignalingClient.connect(stack.wsUrl(room));
+    const observer = await SignalingClient.connect(e2e.stack.wsUrl(room));
     const seen = await observer.join('Observer');
     assert.equal(seen.role, 'participant');
     const micOf = (id: string) => seen.participants.find((p) => p.id === id)?.producers.find((x) => x.source === 'microphone');
@@ -95,7 +87,7 @@ describe('moderation in the page', () => {
     }, aid);
     assert.equal(refused, 'FORBIDDEN');
     // A's microphone was not paused: a fresh look at the room shows it live, and no producerPaused for it.
-    const fresh = await SignalingClient.connect(stack.wsUrl(room));
+    const fresh = await SignalingClient.connect(e2e.stack.wsUrl(room));
     const now = await fresh.join('Checker');
     assert.equal(now.participants.find((p) => p.id === aid)!.producers.find((x) => x.source === 'microphone')!.paused, false, 'Ada\'s microphone is still live');
     assert.ok(!observer.events('producerPaused').some((e) => (e as { participantId: string }).participantId === aid), 'nobody was told Ada is muted');
@@ -129,7 +121,7 @@ describe('moderation in the page', () => {
     await observer.waitForEvent<{ locked: boolean }>('roomLocked', (d) => d.locked);
     await waitFor('the lock to show on both pages', async () => (await a.locator('#lock-state').isVisible()) && (await b.locator('#lock-state').isVisible()), 5_000);
     assert.equal(await a.getAttribute('#lock-room', 'aria-pressed'), 'true');
-    const newcomer = await SignalingClient.connect(stack.wsUrl(room));
+    const newcomer = await SignalingClient.connect(e2e.stack.wsUrl(room));
     const reply = await newcomer.call('join', { protocolVersion: 1, name: 'Dora' });
     assert.equal(reply.ok ? 'joined' : reply.error.code, 'WAITING_IN_LOBBY');
     await a.waitForSelector('#lobby li.waiting', { timeout: 10_000 });

@@ -3,32 +3,23 @@
  * the server too: setProducerPaused, so nothing is forwarded) and a switched-off camera show on the
  * other page, and go away again.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startStack, type Stack } from '../support/stack.ts';
-import { framesFrom, inboundStats, joinMeeting, launchChromium, participantId, type Chromium } from '../support/browser.ts';
+import { stackAndChromium } from '../support/e2e-fixture.ts';
+import { framesFrom, inboundStats, joinMeeting, participantId } from '../support/browser.ts';
 import { waitFor } from '../support/poll.ts';
 
 describe('participant list', () => {
-  let stack: Stack;
-  let chromium: Chromium;
-  before(async () => {
-    stack = await startStack({ runtime: 'node', workers: 1 });
-    chromium = await launchChromium();
-  });
-  after(async () => {
-    await chromium?.close();
-    await stack?.stop();
-  });
+  const e2e = stackAndChromium();
 
   const visible = async (page: Page, selector: string) => (await page.locator(selector).count()) === 1 && page.locator(selector).isVisible();
 
   test('hand, microphone and camera state reach the other page', async () => {
     const room = `people-${Date.now()}`;
-    const [a, b] = [await chromium.newPage(), await chromium.newPage()];
-    await joinMeeting(a, stack.edgeUrl, room, 'Ada');
-    await joinMeeting(b, stack.edgeUrl, room, 'Ben');
+    const [a, b] = [await e2e.chromium.newPage(), await e2e.chromium.newPage()];
+    await joinMeeting(a, e2e.stack.edgeUrl, room, 'Ada');
+    await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben');
     const aid = await participantId(a);
     await b.click('#people-toggle');
     const item = `.people-list li[data-participant-id="${aid}"]`;
@@ -47,7 +38,7 @@ describe('participant list', () => {
 
     // Mute: the list shows it, and the SFU stopped forwarding (the consumer's producer is paused).
     const micConsumer = await waitFor('Ben to receive Ada\'s microphone', async () => (await inboundStats(b)).find((s) => s.participantId === aid && s.source === 'microphone'), 15_000);
-    const producerPaused = async () => ((await (await stack.controlFetch(`/v1/rooms/${room}/consumers/${micConsumer.consumerId}/stats`)).json()) as { producerPaused: boolean }).producerPaused;
+    const producerPaused = async () => ((await (await e2e.stack.controlFetch(`/v1/rooms/${room}/consumers/${micConsumer.consumerId}/stats`)).json()) as { producerPaused: boolean }).producerPaused;
     assert.equal(await b.locator(`${item} .mic-off`).isVisible(), false);
     await a.click('#mic-toggle');
     await waitFor('the muted icon in Ben\'s list', () => visible(b, `${item} .mic-off`), 5_000);

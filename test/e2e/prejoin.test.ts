@@ -4,12 +4,12 @@
  * is denied or a device is missing, and joining still works. Denial and missing devices are simulated in
  * the page (getUserMedia rejecting as the browser would), since the fake-device flags grant everything.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
-import { startStack, type Stack } from '../support/stack.ts';
-import { joinMeeting, launchChromium, participantId, sendInfo, type Chromium } from '../support/browser.ts';
+import { stackAndChromium } from '../support/e2e-fixture.ts';
+import { joinMeeting, participantId, sendInfo } from '../support/browser.ts';
 import { waitFor } from '../support/poll.ts';
 
 /** Makes getUserMedia fail for `kind` with the DOMException a browser gives. */
@@ -26,21 +26,12 @@ async function failDevice(page: Page, kind: 'video' | 'audio', name: 'NotAllowed
 }
 
 describe('pre-join screen', () => {
-  let stack: Stack;
-  let chromium: Chromium;
-  before(async () => {
-    stack = await startStack({ runtime: 'node', workers: 1 });
-    chromium = await launchChromium();
-  });
-  after(async () => {
-    await chromium?.close();
-    await stack?.stop();
-  });
+  const e2e = stackAndChromium();
 
   test('devices, preview, level meter; joining with camera and microphone off', async () => {
     const room = `prejoin-${Date.now()}`;
-    const a = await chromium.newPage();
-    await a.goto(`${stack.edgeUrl}/${room}?video=360`);
+    const a = await e2e.chromium.newPage();
+    await a.goto(`${e2e.stack.edgeUrl}/${room}?video=360`);
     await a.waitForSelector('.prejoin[data-ready]');
     assert.ok((await a.locator('#camera-select option').count()) >= 1, 'cameras listed');
     assert.ok((await a.locator('#mic-select option').count()) >= 1, 'microphones listed');
@@ -60,15 +51,15 @@ describe('pre-join screen', () => {
     await waitFor('the paused microphone producer', async () => (await sendInfo(a)).some((s) => s.source === 'microphone' && s.paused), 10_000);
     assert.equal((await sendInfo(a)).some((s) => s.source === 'camera'), false, 'no camera sent');
 
-    const b = await chromium.newPage();
-    await joinMeeting(b, stack.edgeUrl, room, 'Ben');
+    const b = await e2e.chromium.newPage();
+    await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben');
     const aid = await participantId(a);
     await b.click('#people-toggle');
     const item = `.people-list li[data-participant-id="${aid}"]`;
     await waitFor('Ada\'s states in Ben\'s list', async () => (await b.locator(`${item} .mic-off`).isVisible()) && b.locator(`${item} .cam-off`).isVisible(), 10_000);
     // The choices are remembered for the next time.
     const again = await a.context().newPage();
-    await again.goto(`${stack.edgeUrl}/${room}?video=360`);
+    await again.goto(`${e2e.stack.edgeUrl}/${room}?video=360`);
     await again.waitForSelector('.prejoin[data-ready]');
     assert.equal(await again.inputValue('#name'), 'Ada');
     assert.equal(await again.getAttribute('#prejoin-camera', 'aria-label'), 'Turn camera on');
@@ -77,9 +68,9 @@ describe('pre-join screen', () => {
 
   test('camera access denied: a clear message, and joining works without video', async () => {
     const room = `denied-${Date.now()}`;
-    const a = await chromium.newPage();
+    const a = await e2e.chromium.newPage();
     await failDevice(a, 'video', 'NotAllowedError');
-    await a.goto(`${stack.edgeUrl}/${room}?video=360`);
+    await a.goto(`${e2e.stack.edgeUrl}/${room}?video=360`);
     await a.waitForSelector('.prejoin[data-ready]');
     assert.match((await a.locator('.notices').textContent())!, /Access to the camera was denied/);
     await mkdir('test-output', { recursive: true });
@@ -98,17 +89,17 @@ describe('pre-join screen', () => {
 
   test('no microphone and no camera: messages, and joining to watch and listen', async () => {
     const room = `nodevice-${Date.now()}`;
-    const a = await chromium.newPage('de-DE');
+    const a = await e2e.chromium.newPage('de-DE');
     await failDevice(a, 'audio', 'NotFoundError');
     await failDevice(a, 'video', 'NotFoundError');
-    await a.goto(`${stack.edgeUrl}/${room}?video=360`);
+    await a.goto(`${e2e.stack.edgeUrl}/${room}?video=360`);
     await a.waitForSelector('.prejoin[data-ready]');
     const notices = (await a.locator('.notices').textContent())!;
     assert.match(notices, /Keine Kamera gefunden/);
     assert.match(notices, /Kein Mikrofon gefunden/);
     assert.equal(await a.locator('#prejoin-mic').isDisabled(), true);
-    const b = await chromium.newPage();
-    await joinMeeting(b, stack.edgeUrl, room, 'Ben');
+    const b = await e2e.chromium.newPage();
+    await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben');
     await a.fill('#name', 'Anna');
     await a.click('#join');
     await a.waitForSelector('.meeting .stage');

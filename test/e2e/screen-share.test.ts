@@ -3,29 +3,20 @@
  * 1280×720 screen), Ben gets it large in his speaker view and decodes it at full resolution (one layer,
  * no downscaling: text stays sharp); when Ada stops, the share disappears from Ben's page.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, type Stack } from '../support/stack.ts';
-import { framesFrom, inboundStats, joinMeeting, launchChromium, participantId, sendInfo, type Chromium } from '../support/browser.ts';
+import { stackAndChromium } from '../support/e2e-fixture.ts';
+import { framesFrom, inboundStats, joinMeeting, participantId, sendInfo, type Chromium } from '../support/browser.ts';
 import { waitFor } from '../support/poll.ts';
 
 describe('screen share', () => {
-  let stack: Stack;
-  let chromium: Chromium;
-  before(async () => {
-    stack = await startStack({ runtime: 'node', workers: 1 });
-    chromium = await launchChromium();
-  });
-  after(async () => {
-    await chromium?.close();
-    await stack?.stop();
-  });
+  const e2e = stackAndChromium();
 
   test('A shares, B decodes the share large and at full resolution; stopping removes it', async () => {
     const room = `share-${Date.now()}`;
-    const [a, b] = [await chromium.newPage(), await chromium.newPage()];
-    await joinMeeting(a, stack.edgeUrl, room, 'Ada');
-    await joinMeeting(b, stack.edgeUrl, room, 'Ben');
+    const [a, b] = [await e2e.chromium.newPage(), await e2e.chromium.newPage()];
+    await joinMeeting(a, e2e.stack.edgeUrl, room, 'Ada');
+    await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben');
     const aid = await participantId(a);
 
     await a.click('#screen-toggle');

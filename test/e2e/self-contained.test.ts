@@ -3,24 +3,15 @@
  * language switch, leave) every request the page makes, WebSockets included, goes to the edge's own
  * origin, and the page's CSP (self only, no inline code) reports no violation.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startStack, type Stack } from '../support/stack.ts';
-import { joinMeeting, launchChromium, participantId, framesFrom, type Chromium } from '../support/browser.ts';
+import { stackAndChromium } from '../support/e2e-fixture.ts';
+import { joinMeeting, participantId, framesFrom } from '../support/browser.ts';
 import { waitFor } from '../support/poll.ts';
 
 describe('self-contained page', () => {
-  let stack: Stack;
-  let chromium: Chromium;
-  before(async () => {
-    stack = await startStack({ runtime: 'node', workers: 1 });
-    chromium = await launchChromium();
-  });
-  after(async () => {
-    await chromium?.close();
-    await stack?.stop();
-  });
+  const e2e = stackAndChromium();
 
   const record = async (page: Page) => {
     const urls: string[] = [];
@@ -36,21 +27,21 @@ describe('self-contained page', () => {
   };
 
   test('every request of a whole meeting goes to the edge', async () => {
-    const origin = new URL(stack.edgeUrl);
-    const [a, b] = [await chromium.newPage(), await chromium.newPage()];
+    const origin = new URL(e2e.stack.edgeUrl);
+    const [a, b] = [await e2e.chromium.newPage(), await e2e.chromium.newPage()];
     const urlsA = await record(a);
     const urlsB = await record(b);
 
     // Ada starts from the start page and opens a room there.
-    await a.goto(`${stack.edgeUrl}/`);
+    await a.goto(`${e2e.stack.edgeUrl}/`);
     const room = await a.inputValue('#room');
     await a.click('.card button[type="submit"]');
-    await a.waitForURL(`${stack.edgeUrl}/${room}`);
+    await a.waitForURL(`${e2e.stack.edgeUrl}/${room}`);
     await a.waitForSelector('.prejoin[data-ready]');
     await a.fill('#name', 'Ada');
     await a.click('#join');
     await a.waitForSelector('.meeting .stage');
-    await joinMeeting(b, stack.edgeUrl, room, 'Ben');
+    await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben');
     const aid = await participantId(a);
     await waitFor('Ben to see Ada', async () => (await framesFrom(b, aid)) > 10, 20_000);
 

@@ -4,30 +4,21 @@
  * filmstrip tile gets spatial layer 0, the speaker view's spotlight layer 2, a two-person grid tile
  * layer 1. Asserted on the media node (the consumer's current layers) and in Ben's decoder (frame size).
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startStack, type Stack } from '../support/stack.ts';
-import { inboundStats, joinMeeting, launchChromium, participantId, sendInfo, type Chromium } from '../support/browser.ts';
+import { stackAndChromium } from '../support/e2e-fixture.ts';
+import { inboundStats, joinMeeting, participantId, sendInfo } from '../support/browser.ts';
 import { waitFor } from '../support/poll.ts';
 
 describe('simulcast', () => {
-  let stack: Stack;
-  let chromium: Chromium;
-  before(async () => {
-    stack = await startStack({ runtime: 'node', workers: 1 });
-    chromium = await launchChromium();
-  });
-  after(async () => {
-    await chromium?.close();
-    await stack?.stop();
-  });
+  const e2e = stackAndChromium();
 
   test('each tile gets the layer that fits it', async () => {
     const room = `simulcast-${Date.now()}`;
-    const [a, b] = [await chromium.newPage(), await chromium.newPage()];
-    await joinMeeting(a, stack.edgeUrl, room, 'Ada', { query: '?video=720' });
-    await joinMeeting(b, stack.edgeUrl, room, 'Ben', { query: '?video=360' });
+    const [a, b] = [await e2e.chromium.newPage(), await e2e.chromium.newPage()];
+    await joinMeeting(a, e2e.stack.edgeUrl, room, 'Ada', { query: '?video=720' });
+    await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben', { query: '?video=360' });
     const aid = await participantId(a);
     const camera = (await sendInfo(a)).find((s) => s.source === 'camera')!;
     assert.deepEqual(camera.encodings.map((e) => [e.scaleResolutionDownBy, e.scalabilityMode]), [[4, 'L1T3'], [2, 'L1T3'], [1, 'L1T3']], 'three layers');
@@ -35,7 +26,7 @@ describe('simulcast', () => {
     const consumerOfAda = async (page: Page) => (await inboundStats(page)).find((s) => s.participantId === aid && s.source === 'camera');
     const { consumerId } = await waitFor('Ben to receive Ada\'s camera', () => consumerOfAda(b), 15_000);
     const layers = async () => {
-      const res = await stack.controlFetch(`/v1/rooms/${room}/consumers/${consumerId}/stats`);
+      const res = await e2e.stack.controlFetch(`/v1/rooms/${room}/consumers/${consumerId}/stats`);
       return (await res.json()) as { type: string; currentLayers: { spatialLayer: number } | null; preferredLayers: { spatialLayer: number } | null };
     };
     assert.equal((await layers()).type, 'simulcast');
