@@ -63,6 +63,11 @@ export const JoinResult = z.object({
   locked: z.boolean(),
   routerRtpCapabilities: RtpCapabilities,
   participants: z.array(ParticipantInfo),
+  /**
+   * `resume` only: yourself as the room knows you — your producers included, e.g. one whose `produce`
+   * reply was lost with the old socket (the client closes those it does not know).
+   */
+  you: ParticipantInfo.optional(),
 });
 export type JoinResult = z.infer<typeof JoinResult>;
 

@@ -423,7 +423,7 @@ export class Room {
       this.#deps.log.info({ room: this.name, participant: participantId }, 'participant resumed');
       // Without a node (mediaUnavailable) the client gets any known capabilities; mediaMoved follows.
       const routerRtpCapabilities = p.nodeId ? await this.#routerCapabilities(await this.#deps.nodes.client(p.nodeId)) : (this.#routerCaps.values().next().value ?? { codecs: [], headerExtensions: [] });
-      return { protocolVersion: PROTOCOL_VERSION, participantId, resumeToken: token, role: p.role, locked: this.#state.locked, routerRtpCapabilities, participants: this.#state.others(participantId) };
+      return { protocolVersion: PROTOCOL_VERSION, participantId, resumeToken: token, role: p.role, locked: this.#state.locked, routerRtpCapabilities, participants: this.#state.others(participantId), you: this.#state.info(p) };
     },
 
     createTransport: async (conn, { direction }) => {

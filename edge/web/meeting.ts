@@ -725,6 +725,12 @@ export class Meeting {
       this.locked = result.locked;
       this.#cb.roomLocked?.(result.locked);
     }
+    // A producer the room has for us that we do not know: its `produce` reply was lost with the old
+    // socket (the request is made again). Closed, or the others would see a stream that never comes.
+    const mine = new Set([...this.#producers.values()].map((p) => p.id));
+    for (const x of result.you?.producers ?? []) {
+      if (!mine.has(x.id)) void this.#request('closeProducer', { producerId: x.id }).catch(() => undefined);
+    }
     const now = new Map(result.participants.map((p) => [p.id, p]));
     for (const p of [...this.participants.values()]) if (!p.self && !now.has(p.id)) this.#removeParticipant(p.id);
     for (const info of result.participants) {

@@ -44,6 +44,7 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
     assert.equal(resumed.participantId, aj.participantId);
     assert.notEqual(resumed.resumeToken, aj.resumeToken, 'a fresh token for the next drop');
     assert.deepEqual(resumed.participants.map((p) => p.name), ['Bob']);
+    assert.deepEqual(resumed.you?.producers.map((p) => p.id), [pub.producerId], 'the resumed participant learns its own producers (one whose reply was lost included)');
     // The old token is spent.
     const replay = await (await SignalingClient.connect(stack.wsUrl(room))).call('resume', { protocolVersion: 1, participantId: aj.participantId, resumeToken: aj.resumeToken });
     assert.equal(!replay.ok && replay.error.code, 'UNAUTHORIZED');
