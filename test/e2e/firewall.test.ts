@@ -8,29 +8,20 @@
  * The automatic fallback to relay-only transports when the direct path fails is in
  * relay-fallback.test.ts.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { stackAndChromium } from '../support/e2e-fixture.ts';
 import assert from 'node:assert/strict';
-import { startStack, type Stack } from '../support/stack.ts';
-import { candidatePairs, framesFrom, joinMeeting, launchChromium, participantId, type Chromium } from '../support/browser.ts';
+import { candidatePairs, framesFrom, joinMeeting, participantId } from '../support/browser.ts';
 import { waitFor } from '../support/poll.ts';
 
 describe('firewalls: TURN relay and ICE-TCP', () => {
-  let stack: Stack;
-  let chromium: Chromium;
-  before(async () => {
-    stack = await startStack({ runtime: 'node', workers: 1, mediaNodeEnv: { TREFFPUNKT_TURN_ALLOW_LOOPBACK_PEERS: 'true' } });
-    chromium = await launchChromium();
-  });
-  after(async () => {
-    await chromium?.close();
-    await stack?.stop();
-  });
+  const e2e = stackAndChromium({ mediaNodeEnv: { TREFFPUNKT_TURN_ALLOW_LOOPBACK_PEERS: 'true' } });
 
   test('relay-only pages hold a meeting through the embedded TURN', async () => {
     const room = `relay-${Date.now()}`;
-    const [a, b] = [await chromium.newPage(), await chromium.newPage()];
-    await joinMeeting(a, stack.edgeUrl, room, 'Ada', { query: '?relay=1&video=360' });
-    await joinMeeting(b, stack.edgeUrl, room, 'Ben', { query: '?relay=1&video=360' });
+    const [a, b] = [await e2e.chromium.newPage(), await e2e.chromium.newPage()];
+    await joinMeeting(a, e2e.stack.edgeUrl, room, 'Ada', { query: '?relay=1&video=360' });
+    await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben', { query: '?relay=1&video=360' });
     const [aid, bid] = [await participantId(a), await participantId(b)];
     await waitFor('Ben to decode Ada through TURN', async () => (await framesFrom(b, aid)) > 20, 30_000, 250);
     await waitFor('Ada to decode Ben through TURN', async () => (await framesFrom(a, bid)) > 20, 30_000, 250);
@@ -47,9 +38,9 @@ describe('firewalls: TURN relay and ICE-TCP', () => {
 
   test('a page offered only ICE-TCP joins over TCP', async () => {
     const room = `tcp-${Date.now()}`;
-    const [a, b] = [await chromium.newPage(), await chromium.newPage()];
-    await joinMeeting(a, stack.edgeUrl, room, 'Ada');
-    await joinMeeting(b, stack.edgeUrl, room, 'Ben', { query: '?transport=tcp&video=360' });
+    const [a, b] = [await e2e.chromium.newPage(), await e2e.chromium.newPage()];
+    await joinMeeting(a, e2e.stack.edgeUrl, room, 'Ada');
+    await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben', { query: '?transport=tcp&video=360' });
     const [aid, bid] = [await participantId(a), await participantId(b)];
     await waitFor('Ben (TCP) to decode Ada', async () => (await framesFrom(b, aid)) > 20, 30_000, 250);
     await waitFor('Ada to decode Ben (TCP)', async () => (await framesFrom(a, bid)) > 20, 30_000, 250);

@@ -6,11 +6,11 @@
  * quick; the socket is cut through the page's own hook (meeting.dropConnection(), which closes it as a
  * network loss would), and reconnecting is blocked with Playwright's WebSocket routing.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { stackAndChromium } from '../support/e2e-fixture.ts';
 import assert from 'node:assert/strict';
 import type { Page, WebSocketRoute } from 'playwright-core';
-import { startStack, type Stack } from '../support/stack.ts';
-import { framesFrom, inboundStats, joinMeeting, launchChromium, participantId, type Chromium } from '../support/browser.ts';
+import { framesFrom, inboundStats, joinMeeting, participantId } from '../support/browser.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
 import { waitFor } from '../support/poll.ts';
 
@@ -28,24 +28,15 @@ const watchBanner = (page: Page) =>
   });
 
 describe('reconnecting', () => {
-  let stack: Stack;
-  let chromium: Chromium;
-  before(async () => {
-    stack = await startStack({ runtime: 'node', workers: 1, edgeEnv: { TREFFPUNKT_RESUME_GRACE_MS: String(GRACE_MS) } });
-    chromium = await launchChromium();
-  });
-  after(async () => {
-    await chromium?.close();
-    await stack?.stop();
-  });
+  const e2e = stackAndChromium({ edgeEnv: { TREFFPUNKT_RESUME_GRACE_MS: String(GRACE_MS) } });
 
   test('a dropped socket is resumed: media keeps flowing and the others see no leave', async (t) => {
     const room = `resume-${Date.now()}`;
-    const [a, b] = [await chromium.newPage(), await chromium.newPage()];
-    await joinMeeting(a, stack.edgeUrl, room, 'Ada');
-    await joinMeeting(b, stack.edgeUrl, room, 'Ben');
+    const [a, b] = [await e2e.chromium.newPage(), await e2e.chromium.newPage()];
+    await joinMeeting(a, e2e.stack.edgeUrl, room, 'Ada');
+    await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben');
     const [aid, bid] = [await participantId(a), await participantId(b)];
-    const observer = await SignalingClient.connect(stack.wsUrl(room));
+    const observer = await SignalingClient.connect(e2e.stack.wsUrl(room));
     await observer.join('Observer');
 
     await waitFor('Ben to decode Ada', async () => (await framesFrom(b, aid)) > 10, 30_000, 250);
@@ -67,7 +58,7 @@ describe('reconnecting', () => {
     assert.equal(await a.getAttribute('.meeting', 'data-connection'), 'connected');
     assert.equal(await a.evaluate(() => (window as unknown as { bannerShown: boolean }).bannerShown), true, 'the reconnecting banner was shown');
     await waitFor('the banner to go', async () => await a.locator('#reconnecting-banner').isHidden(), 5_000);
-    assert.match(stack.output(), /participant resumed/);
+    assert.match(e2e.stack.output(), /participant resumed/);
 
     // Media never stopped: Ben keeps decoding Ada, Ada keeps decoding Ben, on the same consumers.
     await waitFor('Ben to keep decoding Ada', async () => (await framesFrom(b, aid)) > framesAtCut + 30, 15_000, 250);
@@ -93,7 +84,7 @@ describe('reconnecting', () => {
 
   test('after the grace period the page says the connection is lost and offers to join again', async () => {
     const room = `expired-${Date.now()}`;
-    const [a, b] = [await chromium.newPage(), await chromium.newPage()];
+    const [a, b] = [await e2e.chromium.newPage(), await e2e.chromium.newPage()];
     // Ada's sockets go through a route that the test can make refuse new connections.
     let blocked = false;
     let refused = 0;
@@ -104,8 +95,8 @@ describe('reconnecting', () => {
       }
       ws.connectToServer();
     });
-    await joinMeeting(a, stack.edgeUrl, room, 'Ada');
-    await joinMeeting(b, stack.edgeUrl, room, 'Ben');
+    await joinMeeting(a, e2e.stack.edgeUrl, room, 'Ada');
+    await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben');
     const aid = await participantId(a);
     await waitFor('Ben to see Ada', async () => (await b.locator(`.tile[data-participant-id="${aid}"]`).count()) === 1, 10_000);
 
@@ -132,9 +123,9 @@ describe('reconnecting', () => {
 
   test('an ICE restart keeps the transports, producers and consumers, and media flows on', async () => {
     const room = `ice-restart-${Date.now()}`;
-    const [a, b] = [await chromium.newPage(), await chromium.newPage()];
-    await joinMeeting(a, stack.edgeUrl, room, 'Ada');
-    await joinMeeting(b, stack.edgeUrl, room, 'Ben');
+    const [a, b] = [await e2e.chromium.newPage(), await e2e.chromium.newPage()];
+    await joinMeeting(a, e2e.stack.edgeUrl, room, 'Ada');
+    await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben');
     const [aid, bid] = [await participantId(a), await participantId(b)];
     await waitFor('both to decode each other', async () => (await framesFrom(b, aid)) > 10 && (await framesFrom(a, bid)) > 10, 30_000, 250);
     const consumersBefore = (await inboundStats(a)).map((s) => s.consumerId).sort();

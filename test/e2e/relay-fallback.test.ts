@@ -5,28 +5,20 @@
  * embedded TURN, allowed to relay to loopback for this local test only), produces and consumes again,
  * and still sees and is seen. Waits are generous: on a loaded machine ICE failure and the retry are slow.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
+import { stackAndChromium } from '../support/e2e-fixture.ts';
 import assert from 'node:assert/strict';
-import { freePortBlock, startStack, type Stack } from '../support/stack.ts';
-import { candidatePairs, framesFrom, joinMeeting, launchChromium, participantId, type Chromium } from '../support/browser.ts';
+import { freePortBlock } from '../support/stack.ts';
+import { candidatePairs, framesFrom, joinMeeting, participantId } from '../support/browser.ts';
 import { waitFor } from '../support/poll.ts';
 
 describe('relay fallback', () => {
-  let stack: Stack;
-  let chromium: Chromium;
-  before(async () => {
-    stack = await startStack({ runtime: 'node', workers: 1, mediaNodeEnv: { TREFFPUNKT_TURN_ALLOW_LOOPBACK_PEERS: 'true' } });
-    chromium = await launchChromium();
-  });
-  after(async () => {
-    await chromium?.close();
-    await stack?.stop();
-  });
+  const e2e = stackAndChromium({ mediaNodeEnv: { TREFFPUNKT_TURN_ALLOW_LOOPBACK_PEERS: 'true' } });
 
   test('when the direct path fails, the page falls back to TURN by itself', async (t) => {
     const room = `fallback-${Date.now()}`;
-    const [a, b] = [await chromium.newPage(), await chromium.newPage()];
-    await joinMeeting(a, stack.edgeUrl, room, 'Ada');
+    const [a, b] = [await e2e.chromium.newPage(), await e2e.chromium.newPage()];
+    await joinMeeting(a, e2e.stack.edgeUrl, room, 'Ada');
     // Ben's first two transports get candidates on a port where nothing listens: no direct path.
     // Later transports (the relay-only retry) are left alone.
     const deadPort = await freePortBlock(1);
@@ -50,7 +42,7 @@ describe('relay fallback', () => {
       });
     });
     const t0 = Date.now();
-    await joinMeeting(b, stack.edgeUrl, room, 'Ben');
+    await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben');
     const [aid, bid] = [await participantId(a), await participantId(b)];
     await waitFor('the fallback', async () => (await b.getAttribute('.meeting', 'data-media')) !== null, 90_000, 250);
     assert.equal(await b.getAttribute('.meeting', 'data-media'), 'relay', 'the page falls back (and tells the person), it does not give up');

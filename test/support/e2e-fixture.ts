@@ -1,6 +1,6 @@
 /**
- * The usual e2e setup: for a describe block, one stack (Node edge, one media node with one worker) and one
- * Chromium, started before its tests and stopped after them.
+ * The usual e2e setup: for a describe block, one stack (Node edge, one media node with one worker, plus
+ * whatever `opts` adds) and one Chromium, started before its tests and stopped after them.
  *
  * @example const e2e = stackAndChromium(); … e2e.stack.edgeUrl … await e2e.chromium.newPage()
  */
@@ -8,11 +8,11 @@ import { after, before } from 'node:test';
 import { launchChromium, type Chromium } from './browser.ts';
 import { startStack, type Stack } from './stack.ts';
 
-export function stackAndChromium(): { readonly stack: Stack; readonly chromium: Chromium } {
+export function stackAndChromium(opts: Parameters<typeof startStack>[0] = {}): { readonly stack: Stack; readonly chromium: Chromium } {
   let stack: Stack | undefined;
   let chromium: Chromium | undefined;
   before(async () => {
-    stack = await startStack({ runtime: 'node', workers: 1 });
+    stack = await startStack({ runtime: 'node', workers: 1, ...opts });
     chromium = await launchChromium();
   });
   after(async () => {
