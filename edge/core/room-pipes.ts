@@ -8,6 +8,7 @@
  */
 import type { Logger } from './logger.ts';
 import { errorFields } from './logger.ts';
+import type { MediaNodeClient } from './media-node-client.ts';
 import type { MediaNodes } from './media-nodes.ts';
 import type { ProducerState, RoomState } from './room-state.ts';
 
@@ -88,7 +89,7 @@ export class RoomPipes {
     this.#log.info({ room: this.#room, nodes: [a, b] }, 'media nodes piped for the room');
   }
 
-  async #eachCopy(producer: ProducerState, op: (node: Awaited<ReturnType<MediaNodes['client']>>) => Promise<unknown>, what: string): Promise<void> {
+  async #eachCopy(producer: ProducerState, op: (node: MediaNodeClient) => Promise<unknown>, what: string): Promise<void> {
     await Promise.all(
       (producer.pipedTo ?? []).map(async (nodeId) => {
         try {

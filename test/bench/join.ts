@@ -27,9 +27,8 @@ import { startStack, type Stack } from '../support/stack.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
 import { opusPayloadType, publishAudio } from '../support/werift-peer.ts';
 import {
-  BenchClient, childPids, comm, joinFlow, latencyTable, lpad, machineInfo, pad, positiveInt, summarize, vmRssKiB,
-  type JoinSample, type Summary,
-} from './support.ts';
+  BenchClient, childPids, comm, joinFlow, latencyTable, lpad, machineInfo, pad, positiveInt, runBenchmark, summarize, vmRssKiB,
+  type JoinSample, type Summary } from './support.ts';
 
 const WATCHDOG_MS = 10 * 60_000;
 
@@ -295,21 +294,4 @@ function stepSummaries(samples: ConsumeSample[]): Record<keyof ConsumeSample['st
 
 /** The running stack, so that the watchdog and Ctrl-C never leave the edge or media node behind. */
 let activeStack: Stack | undefined;
-function abort(why: string): void {
-  process.stderr.write(`join benchmark: ${why}\n`);
-  activeStack?.mediaNode.kill('SIGKILL');
-  const edgePid = activeStack?.edgePid();
-  if (edgePid) process.kill(edgePid, 'SIGKILL');
-  process.exit(1);
-}
-setTimeout(() => abort(`gave up after ${WATCHDOG_MS / 1000} s`), WATCHDOG_MS).unref();
-process.once('SIGINT', () => abort('interrupted'));
-process.once('SIGTERM', () => abort('terminated'));
-
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`join benchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('join', WATCHDOG_MS, () => activeStack, main);

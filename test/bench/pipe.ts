@@ -41,7 +41,7 @@ import { SignalingClient } from '../support/signaling-client.ts';
 import { opusPayloadType, publishAudio, receiveAudio } from '../support/werift-peer.ts';
 import { waitFor } from '../support/poll.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
-import { childPids, comm, latencyTable, lpad, machineInfo, pad, positiveInt, summarize, type Summary } from './support.ts';
+import { childPids, comm, latencyTable, lpad, machineInfo, pad, positiveInt, summarize, type Summary, runBenchmark } from './support.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -543,21 +543,4 @@ async function main(): Promise<void> {
 
 /** The running stack, so that the watchdog and Ctrl-C never leave the edge or the media nodes behind. */
 let activeStack: Stack | undefined;
-function abort(why: string): void {
-  process.stderr.write(`pipe benchmark: ${why}\n`);
-  for (const n of activeStack?.mediaNodes ?? []) n.process.kill('SIGKILL');
-  const edgePid = activeStack?.edgePid();
-  if (edgePid) process.kill(edgePid, 'SIGKILL');
-  process.exit(1);
-}
-setTimeout(() => abort(`gave up after ${WATCHDOG_MS / 1000} s`), WATCHDOG_MS).unref();
-process.once('SIGINT', () => abort('interrupted'));
-process.once('SIGTERM', () => abort('terminated'));
-
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`pipe benchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('pipe', WATCHDOG_MS, () => activeStack, main);

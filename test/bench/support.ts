@@ -1,5 +1,5 @@
 /**
- * Helpers shared by the benchmarks (join.ts, edge-runtimes.ts): an event-driven timing client for the room
+ * Helpers shared by the benchmarks: a watchdog runner (runBenchmark), an event-driven timing client for the room
  * WebSocket protocol, nearest-rank percentiles, RSS from /proc, table formatting and flag parsing.
  *
  * Timed requests use BenchClient, not test/support/signaling-client.ts, whose replies are found by polling
@@ -10,6 +10,7 @@ import { availableParallelism, cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Method, Params, Result } from '../../shared/signaling.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
+import type { Stack } from '../support/stack.ts';
 
 export const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -203,4 +204,29 @@ export function latencyTable(rows: [string, Summary][]): string {
   const head = `${pad('ms', w)}  ${cols.map((c) => lpad(c, 8)).join('')}`;
   const lines = rows.map(([label, s]) => `${pad(label, w)}  ${cols.map((c) => lpad(c === 'n' ? String(s.n) : fmt(s[c]), 8)).join('')}`);
   return [head, '-'.repeat(head.length), ...lines].join('\n');
+}
+
+/**
+ * Runs a benchmark's `main` and exits with its outcome. The watchdog, Ctrl-C and SIGTERM kill the processes
+ * of the stack that is running at that moment (`activeStack()`), so that no edge or media node is left behind.
+ */
+export function runBenchmark(name: string, watchdogMs: number, activeStack: () => Stack | undefined, main: () => Promise<void>): void {
+  const abort = (why: string): void => {
+    process.stderr.write(`${name} benchmark: ${why}\n`);
+    const stack = activeStack();
+    for (const n of stack?.mediaNodes ?? []) n.process.kill('SIGKILL');
+    const edgePid = stack?.edgePid();
+    if (edgePid) process.kill(edgePid, 'SIGKILL');
+    process.exit(1);
+  };
+  setTimeout(() => abort(`gave up after ${watchdogMs / 1000} s`), watchdogMs).unref();
+  process.once('SIGINT', () => abort('interrupted'));
+  process.once('SIGTERM', () => abort('terminated'));
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`${name} benchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
 }
