@@ -73,6 +73,9 @@ const MISSED_EVENTS_KEPT = 16;
 /** Refused messages in a row after which a flooding socket is closed (4008). */
 const FLOOD_CLOSE_AFTER = 200;
 
+/** The reply to every frame refused by the rate limit: the frame is not parsed, so the id is null. */
+const RATE_LIMITED_REPLY = JSON.stringify({ id: null, ok: false, error: toWireError(new TreffpunktError(ErrorCode.RateLimited, 'too many messages; slow down')) });
+
 type Handler<M extends Method> = (conn: Connection, params: Params<M>) => Promise<Result<M>>;
 
 export class Room {
@@ -101,9 +104,14 @@ export class Room {
   /** Handles one frame. Never throws: every failure becomes an error reply with a stable code. */
   async onMessage(conn: Connection, frame: string | ArrayBuffer): Promise<void> {
     if (!conn.messages.take()) {
-      // A client that keeps flooding after being told is cut off; the others never wait for it.
-      if (conn.messages.refusedInARow > FLOOD_CLOSE_AFTER) conn.close(CloseCode.RateLimited, 'too many messages');
-      else if (conn.messages.refusedInARow === 1) this.#sendError(conn, null, new TreffpunktError(ErrorCode.RateLimited, 'too many messages; slow down'));
+      // Every frame gets exactly one reply, a refused one too (docs/protocol.md): a client that counts its
+      // replies never waits for one that does not come. The reply is a constant, not parsed from the frame,
+      // so refusing costs the edge next to nothing. A client that keeps flooding after being told is cut
+      // off; the others never wait for it.
+      if (conn.messages.refusedInARow > FLOOD_CLOSE_AFTER) {
+        this.#deps.log.warn({ room: this.name, participant: conn.participantId, event: 'rateLimitClose' }, 'security: a flooding connection was closed (4008)');
+        conn.close(CloseCode.RateLimited, 'too many messages');
+      } else this.#trySend(conn, RATE_LIMITED_REPLY);
       return;
     }
     const size = typeof frame === 'string' ? byteLength(frame) : frame.byteLength;

@@ -1,6 +1,6 @@
 /**
- * Limits hold without crashing anything: a flooding connection is told RATE_LIMITED and then closed
- * (4008) while a well-behaved participant in the same room stays fast; producers per participant and
+ * Limits hold without crashing anything: a flooding connection is told RATE_LIMITED for each refused frame
+ * and then closed (4008) while a well-behaved participant in the same room stays fast; producers per participant and
  * new connections per address are capped; security headers are set.
  */
 import { after, before, describe, test } from 'node:test';
@@ -42,7 +42,10 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
     await flood;
     await waitFor('the flooder to be closed', () => flooder.closeCode !== undefined, 10_000);
     assert.equal(flooder.closeCode, 4008);
-    assert.ok(flooder.frames.some((f) => 'ok' in f && !f.ok && f.error.code === 'RATE_LIMITED'), 'told RATE_LIMITED before being closed');
+    // Every refused frame was answered (one reply per frame), 200 in a row before the close.
+    const refused = flooder.frames.filter((f) => 'ok' in f && !f.ok && f.error.code === 'RATE_LIMITED').length;
+    assert.ok(refused >= 200, `told RATE_LIMITED for each refused frame before being closed (${refused} replies)`);
+    assert.match(stack.output(), /"event":"rateLimitClose"/, 'the close is logged as a security event');
     // Loose bound, stated in docs/security.md: the others' requests stay well under a second.
     const p95 = percentile(rtts, 95);
     console.log(`${runtime}: good client's ping during the flood: p50 ${percentile(rtts, 50).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms over ${rtts.length} pings`);
@@ -50,6 +53,32 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
     // The good one's own budget is intact, and the room still works.
     await good.request('chat', { text: 'still here' });
     await good.close();
+  });
+
+  test('a short burst over the limit: every frame gets one reply, the connection stays open', async () => {
+    const c = await SignalingClient.connect(stack.wsUrl('burst'));
+    await c.join('Bursty');
+    // 20/s with bursts of 40: 60 frames at once overrun the budget by about 20.
+    const FRAMES = 60;
+    const seen = c.frames.length;
+    for (let i = 0; i < FRAMES; i++) c.ws.send(JSON.stringify({ id: 1000 + i, method: 'ping', params: {} }));
+    const replies = () => c.frames.slice(seen).filter((f) => 'ok' in f);
+    await waitFor('a reply to every frame', () => replies().length >= FRAMES, 10_000, 10);
+    const limited = replies().filter((f) => !f.ok && f.error.code === 'RATE_LIMITED');
+    assert.equal(replies().length, FRAMES, 'exactly one reply per frame');
+    assert.ok(limited.length >= 10, `the frames over the budget were answered RATE_LIMITED (${limited.length})`);
+    assert.ok(limited.every((f) => f.id === null), 'a refused frame is not read, so its reply has no id');
+    assert.equal(c.closeCode, undefined, 'a short burst does not close the connection');
+    // Once the budget refills, the same connection is served again.
+    // (A refused ping's reply carries no id, so read the next reply instead of waiting for our id.)
+    const pingOnce = async () => {
+      const before = replies().length;
+      c.ws.send(JSON.stringify({ id: 9999, method: 'ping', params: {} }));
+      await waitFor('the ping reply', () => replies().length > before, 5_000, 10);
+      return replies()[before]!.ok;
+    };
+    await waitFor('the budget to refill', pingOnce, 10_000, 200);
+    await c.close();
   });
 
   test('at most TREFFPUNKT_MAX_PRODUCERS producers per participant', async () => {

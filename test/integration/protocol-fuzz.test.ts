@@ -3,7 +3,8 @@
  * method, wrong types, huge numbers, deep nesting, unicode, truncation, garbage) over several sockets,
  * while two well-behaved participants in the same room exchange media and chat. Asserted: every frame
  * gets exactly one reply with a known error code (or a valid result), the edge never crashes or logs an
- * error, and the well-behaved participants keep receiving media and messages throughout.
+ * error, and the well-behaved participants keep receiving media and messages throughout. Each socket sends
+ * at a fixed pace under the edge's rate limit, so the outcome does not depend on how fast the machine is.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +18,13 @@ import { ErrorCode } from '../../shared/errors.ts';
 const TOTAL = Number(process.env.TREFFPUNKT_FUZZ_MESSAGES ?? 1_000_000);
 const SOCKETS = 4;
 const WINDOW = 256; // frames in flight per socket
+/**
+ * The edge's per-connection limit in this test, and the pace each fuzzing socket keeps below it. A socket
+ * that sent faster would be answered RATE_LIMITED and then closed (4008) — on a fast machine only, which
+ * made the suite's result depend on machine speed. Paced, the edge parses every frame on any machine.
+ */
+const LIMIT_PER_SECOND = 10_000;
+const PACE_PER_SECOND = 8_000;
 const KNOWN = new Set<string>(Object.values(ErrorCode));
 
 /** A small deterministic PRNG (mulberry32), so a failure can be replayed from its seed. */
@@ -75,7 +83,7 @@ function generator(seed: number) {
 
 let stack: Stack;
 before(async () => {
-  stack = await startStack({ edgeEnv: { TREFFPUNKT_MESSAGES_PER_SECOND: '10000' } });
+  stack = await startStack({ edgeEnv: { TREFFPUNKT_MESSAGES_PER_SECOND: String(LIMIT_PER_SECOND) } });
 });
 after(async () => {
   await stack?.stop();
@@ -110,6 +118,8 @@ test(`${TOTAL.toLocaleString('en')} fuzzed messages: no crash, known codes only,
   const unknownCodes = new Map<string, number>();
   let replies = 0;
   let okReplies = 0;
+  let rateLimited = 0;
+  let closedEarly: number | undefined;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: SOCKETS }, async (_, s) => {
@@ -119,22 +129,31 @@ test(`${TOTAL.toLocaleString('en')} fuzzed messages: no crash, known codes only,
         ws.onerror = rej;
       });
       let received = 0;
+      ws.onclose = (e) => (closedEarly ??= e.code);
       ws.onmessage = (e) => {
         received++;
         replies++;
         const frame = JSON.parse(String(e.data)) as { ok?: boolean; error?: { code: string; message: string } };
         if (frame.ok === true) okReplies++;
+        else if (frame.error?.code === ErrorCode.RateLimited) rateLimited++;
         else if (!frame.error || !KNOWN.has(frame.error.code) || /\n\s+at /.test(frame.error.message)) {
           unknownCodes.set(String(e.data).slice(0, 200), (unknownCodes.get(String(e.data).slice(0, 200)) ?? 0) + 1);
         }
       };
       const next = generator(1000 + s);
+      const t0 = performance.now();
+      // At most PACE_PER_SECOND frames per second from t0 on, plus a small head start.
+      const paced = (i: number) => i <= 500 + ((performance.now() - t0) / 1000) * PACE_PER_SECOND;
       for (let i = 0; i < perSocket; i++) {
-        if (i - received >= WINDOW) await waitFor('replies to catch up', () => i - received < WINDOW / 2, 60_000, 1);
+        if (i - received >= WINDOW) await waitFor('replies to catch up', () => i - received < WINDOW / 2 || closedEarly !== undefined, 60_000, 1);
+        if (!paced(i)) await waitFor('the pace', () => paced(i), 10_000, 1);
+        assert.equal(closedEarly, undefined, `a fuzzing socket was closed by the edge (code ${closedEarly})`);
         ws.send(next(i));
       }
-      await waitFor(`socket ${s} to get every reply`, () => received >= perSocket, 120_000, 10);
+      await waitFor(`socket ${s} to get every reply`, () => received >= perSocket || closedEarly !== undefined, 120_000, 10);
+      assert.equal(closedEarly, undefined, `a fuzzing socket was closed by the edge (code ${closedEarly})`);
       assert.equal(received, perSocket, 'exactly one reply per frame');
+      ws.onclose = null;
       ws.close();
     }),
   );
@@ -143,9 +162,10 @@ test(`${TOTAL.toLocaleString('en')} fuzzed messages: no crash, known codes only,
   await chat;
   stopMedia.abort();
   await media;
-  console.log(`fuzz: ${replies.toLocaleString('en')} frames in ${seconds.toFixed(1)} s (${Math.round(replies / seconds).toLocaleString('en')}/s), ${okReplies} ok replies, ${chatsSent} chats, media samples ${mediaSamples.length}`);
+  console.log(`fuzz: ${replies.toLocaleString('en')} frames in ${seconds.toFixed(1)} s (${Math.round(replies / seconds).toLocaleString('en')}/s), ${okReplies} ok replies, ${rateLimited} RATE_LIMITED, ${chatsSent} chats, media samples ${mediaSamples.length}`);
 
   assert.deepEqual([...unknownCodes], [], 'every error reply carries a known code and no stack');
+  assert.equal(rateLimited, 0, 'paced below the limit, no frame was refused unread');
   assert.ok(stack.edgeAlive(), 'the edge is alive');
   assert.equal(stack.mediaNode.exitCode, null, 'the media node is alive');
   assert.doesNotMatch(stack.output(), /"level":(50|60)|unhandled|Unhandled/, 'no error logs, no unhandled rejections');
