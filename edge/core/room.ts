@@ -73,8 +73,17 @@ const MISSED_EVENTS_KEPT = 16;
 /** Refused messages in a row after which a flooding socket is closed (4008). */
 const FLOOD_CLOSE_AFTER = 200;
 
-/** The reply to every frame refused by the rate limit: the frame is not parsed, so the id is null. */
-const RATE_LIMITED_REPLY = JSON.stringify({ id: null, ok: false, error: toWireError(new TreffpunktError(ErrorCode.RateLimited, 'too many messages; slow down')) });
+const RATE_LIMITED_ERROR = JSON.stringify(toWireError(new TreffpunktError(ErrorCode.RateLimited, 'too many messages; slow down')));
+
+/**
+ * The reply to a frame refused by the rate limit. The frame is not parsed (refusing must stay cheap), but a
+ * request that starts with its id, as every client built on JSON.stringify sends it, gets its id back so that
+ * the client can fail that request at once instead of waiting for it to time out; any other frame gets null.
+ */
+function rateLimitedReply(frame: string | ArrayBuffer): string {
+  const id = typeof frame === 'string' ? /^\s*\{\s*"id"\s*:\s*(\d{1,15})\s*[,}]/.exec(frame.slice(0, 48))?.[1] : undefined;
+  return `{"id":${id ?? 'null'},"ok":false,"error":${RATE_LIMITED_ERROR}}`;
+}
 
 type Handler<M extends Method> = (conn: Connection, params: Params<M>) => Promise<Result<M>>;
 
@@ -111,7 +120,7 @@ export class Room {
       if (conn.messages.refusedInARow > FLOOD_CLOSE_AFTER) {
         this.#deps.log.warn({ room: this.name, participant: conn.participantId, event: 'rateLimitClose' }, 'security: a flooding connection was closed (4008)');
         conn.close(CloseCode.RateLimited, 'too many messages');
-      } else this.#trySend(conn, RATE_LIMITED_REPLY);
+      } else this.#trySend(conn, rateLimitedReply(frame));
       return;
     }
     const size = typeof frame === 'string' ? byteLength(frame) : frame.byteLength;
