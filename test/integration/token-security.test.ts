@@ -145,18 +145,12 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
     await Promise.all([mod.close(), ok.c.close()]);
   });
 
-  test('a removed participant stays out; one token is one participant at a time', async () => {
+  test('a removed participant stays out, also after a cold start of the room', async () => {
     const room = 'kick-means-out';
     const { c: mod } = await joinCode(room, await own({ room, name: 'Mod', role: 'moderator', sub: 'user-mod' }));
     const bobToken = await own({ room, name: 'Bob', role: 'participant', sub: 'user-bob' });
     const bob = await joinCode(room, bobToken);
     assert.equal(bob.code, 'joined');
-    // The same token on a second socket while Bob is in: refused, Bob keeps his place.
-    const twin = await joinCode(room, bobToken);
-    assert.equal(twin.code, 'ALREADY_IN_ROOM');
-    assert.equal(bob.c.closeCode, undefined);
-    assert.equal((await bob.c.call('ping', {})).ok, true);
-
     const bobId = bob.r.ok ? bob.r.result.participantId : '';
     await mod.request('removeParticipant', { participantId: bobId });
     await waitFor('Bob to be closed out', () => bob.c.closeCode === 4001);
@@ -172,6 +166,34 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
     const carol = await joinCode(room, await own({ room, name: 'Carol', role: 'participant', sub: 'user-carol' }));
     assert.equal(carol.code, 'joined');
 
+    const removals = await waitFor('the removal logged at warn', () => securityEvents(stack, 'participantRemoved').find(isWarn));
+    assert.equal((removals as { participant?: string }).participant, bobId);
+    const barred = securityEvents(stack, 'barredRejoinRefused');
+    assert.ok(barred.length >= 2 && barred.every(isWarn));
+    assert.ok(!stack.output().includes(bobToken), 'no token in the logs');
+    assert.ok(!stack.output().includes('user-bob'), 'no subject in the logs');
+    await Promise.all([mod.close(), carol.c.close()]);
+  });
+
+  test('one token is one participant at a time; a reloaded tab takes its place back', async () => {
+    const room = 'one-token-one-seat';
+    const { c: mod } = await joinCode(room, await own({ room, name: 'Mod', role: 'moderator', sub: 'user-mod' }));
+    const bobToken = await own({ room, name: 'Bob', role: 'participant', sub: 'user-bob' });
+    const bob = await joinCode(room, bobToken);
+    assert.equal(bob.code, 'joined');
+    // Issue 10: the same token joined on two sockets at once. Now refused, and Bob keeps his place.
+    const twin = await joinCode(room, bobToken);
+    assert.equal(twin.code, 'ALREADY_IN_ROOM');
+    // Nor in the lobby (a locked room): the token is still Bob's.
+    await mod.request('lockRoom', { locked: true });
+    assert.equal((await joinCode(room, await own({ room, name: 'Bob 2', role: 'participant', sub: 'user-bob', exp: '20m' }))).code, 'ALREADY_IN_ROOM');
+    await mod.request('lockRoom', { locked: false });
+    assert.equal(bob.c.closeCode, undefined);
+    assert.equal((await bob.c.call('ping', {})).ok, true);
+    assert.ok(securityEvents(stack, 'identityInUse').some(isWarn));
+    const carol = await joinCode(room, await own({ room, name: 'Carol', role: 'participant', sub: 'user-carol' }));
+    assert.equal(carol.code, 'joined');
+
     // A holder whose socket dropped (a reloaded tab): the new join with the same token takes over.
     const carolId = carol.r.ok ? carol.r.result.participantId : '';
     carol.c.ws.close();
@@ -183,14 +205,6 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
     });
     await mod.waitForEvent('participantLeft', (d: { participantId: string }) => d.participantId === carolId);
     assert.ok(back.r.ok && !back.r.result.participants.some((p) => p.id === carolId), 'the stale Carol is gone');
-
-    const removals = await waitFor('the removal logged at warn', () => securityEvents(stack, 'participantRemoved').find(isWarn));
-    assert.equal((removals as { participant?: string }).participant, bobId);
-    const barred = securityEvents(stack, 'barredRejoinRefused');
-    assert.ok(barred.length >= 2 && barred.every(isWarn));
-    assert.ok(securityEvents(stack, 'identityInUse').some(isWarn));
-    assert.ok(!stack.output().includes(bobToken), 'no token in the logs');
-    assert.ok(!stack.output().includes('user-bob'), 'no subject in the logs');
-    await Promise.all([mod.close(), twin.c.close(), back.c.close()]);
+    await Promise.all([mod.close(), bob.c.close(), twin.c.close(), back.c.close()]);
   });
 });
