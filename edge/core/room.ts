@@ -671,7 +671,8 @@ export class Room {
   #identify(token: string | undefined, name: string | undefined, claims: VerifiedJoin | undefined): { name: string; role: Role; media?: MediaConstraint; identity?: string } {
     const { verifier, guestPolicy } = this.#deps.access;
     if (token) {
-      if (!claims) throw new Error('a join token reached the room queue unverified');
+      // Only when the socket had joined at #preVerify's look and left before this turn (it is closing anyway).
+      if (!claims) throw new TreffpunktError(ErrorCode.Unauthorized, 'the join token was not checked; send join again');
       const media = claims.media && { ...(claims.media.operators ? { operators: claims.media.operators } : {}), ...(claims.media.jurisdictions ? { jurisdictions: expandJurisdictions(claims.media.jurisdictions) } : {}) };
       return { name: claims.name, role: claims.role, identity: claims.identity, ...(media ? { media } : {}) };
     }
