@@ -17,6 +17,13 @@ export const ErrorCode = {
   NotJoined: 'NOT_JOINED',
   /** `join` sent twice on one connection. */
   AlreadyJoined: 'ALREADY_JOINED',
+  /**
+   * `join` with a token whose holder (same issuer and subject, or the same token) is already in the room
+   * or its lobby on another connection; its issuer does not allow several sessions.
+   */
+  AlreadyInRoom: 'ALREADY_IN_ROOM',
+  /** `join` by someone a moderator removed: their token identity is barred from the room for a while. */
+  RemovedFromRoom: 'REMOVED_FROM_ROOM',
   /** A transport, producer or consumer id that does not belong to this participant or room. */
   NotFound: 'NOT_FOUND',
   /** The participant cannot consume this producer with the RTP capabilities it sent. */

@@ -52,7 +52,7 @@ export class RoomObject extends DurableObject<Env> {
       const registry = new DurableObjectNodeRegistry(this.env.REGISTRY, config.nodeHeartbeatTimeoutMs);
       this.#room = new Room(name, {
         nodes: new MediaNodes(registry, config.nodeSecrets, stickyRegionLeastLoaded, config.turnCredentialTtlSeconds),
-        access: { verifier: new JoinTokenVerifier(config.trustedIssuers), guestPolicy: config.guestPolicy },
+        access: { verifier: JoinTokenVerifier.fromConfig(config), guestPolicy: config.guestPolicy, removalBarMs: config.removalBarMs },
         log: consoleLogger,
         maxMessageBytes: config.maxMessageBytes,
         capacity: config.roomCapacity,

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { expandJurisdictions, type MediaConstraint } from './media-constraint.ts';
 import { NodeId } from '../../shared/control.ts';
-import { TrustedIssuer } from './join-tokens.ts';
+import { TrustedIssuer, type TrustedIssuerInput } from './join-tokens.ts';
 
 const intSetting = (def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(def);
@@ -71,9 +71,15 @@ export const EdgeConfigSchema = z.object({
         return z.NEVER;
       }
     })
-    .pipe(z.array(TrustedIssuer)),
+    .pipe(z.array(TrustedIssuer))
+    .refine((list) => new Set(list.map((i) => i.issuer)).size === list.length, 'lists an issuer twice'),
   /** Shortcut for the deployment's own tokens: HS256 with this secret, issuer "treffpunkt". */
   TREFFPUNKT_JOIN_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** The `aud` every join token must carry: tokens minted for another deployment are refused. */
+  TREFFPUNKT_TOKEN_AUDIENCE: z.string().min(1).max(256).default('treffpunkt'),
+  TREFFPUNKT_TOKEN_MAX_LIFETIME_SECONDS: intSetting(24 * 3600, 60, 30 * 24 * 3600),
+  TREFFPUNKT_JWKS_TIMEOUT_MS: intSetting(2_000, 100, 30_000),
+  TREFFPUNKT_REMOVAL_BAR_SECONDS: intSetting(600, 0, 7 * 24 * 3600),
   TREFFPUNKT_GUEST_POLICY: z.enum(['allow', 'lobby', 'deny']).default('lobby'),
   TREFFPUNKT_MESSAGES_PER_SECOND: intSetting(50, 1, 10_000),
   TREFFPUNKT_CONNECTIONS_PER_MINUTE: intSetting(60, 1, 100_000),
@@ -95,7 +101,15 @@ export interface EdgeConfig {
   /** How long the TURN credentials handed to a participant stay valid. */
   turnCredentialTtlSeconds: number;
   /** Join token issuers; empty = an open deployment where anyone with the link joins. */
-  trustedIssuers: TrustedIssuer[];
+  trustedIssuers: TrustedIssuerInput[];
+  /** The audience (`aud`) join tokens must name. */
+  tokenAudience: string;
+  /** Longest join token lifetime accepted (exp − iat, or exp − now). */
+  tokenMaxLifetimeSeconds: number;
+  /** How long a JWKS fetch may take before the join is refused. */
+  jwksTimeoutMs: number;
+  /** How long a removed participant's token identity may not join the room again (0: not at all barred). */
+  removalBarMs: number;
   /** What happens to people without a token when there are issuers. */
   guestPolicy: 'allow' | 'lobby' | 'deny';
   /** Per connection; bursts of twice this are allowed. */
@@ -128,6 +142,9 @@ export function parseEdgeConfig(env: Record<string, string | undefined>): EdgeCo
   const parsed = EdgeConfigSchema.safeParse(set);
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error));
   const c = parsed.data;
+  if (c.TREFFPUNKT_JOIN_TOKEN_SECRET && c.TREFFPUNKT_TRUSTED_ISSUERS.some((i) => i.issuer === 'treffpunkt')) {
+    throw new ConfigError(['TREFFPUNKT_TRUSTED_ISSUERS: lists the issuer "treffpunkt", which TREFFPUNKT_JOIN_TOKEN_SECRET already defines; set one of them']);
+  }
   return {
     nodeSecrets: c.TREFFPUNKT_NODE_SECRETS,
     maxMessageBytes: c.TREFFPUNKT_MAX_MESSAGE_BYTES,
@@ -141,8 +158,13 @@ export function parseEdgeConfig(env: Record<string, string | undefined>): EdgeCo
     turnCredentialTtlSeconds: c.TREFFPUNKT_TURN_CREDENTIAL_TTL_SECONDS,
     trustedIssuers: [
       ...c.TREFFPUNKT_TRUSTED_ISSUERS,
-      ...(c.TREFFPUNKT_JOIN_TOKEN_SECRET ? [{ issuer: 'treffpunkt', hs256Secret: c.TREFFPUNKT_JOIN_TOKEN_SECRET }] : []),
+      // The deployment's own portal may grant everything: it is the deployment.
+      ...(c.TREFFPUNKT_JOIN_TOKEN_SECRET ? [{ issuer: 'treffpunkt', hs256Secret: c.TREFFPUNKT_JOIN_TOKEN_SECRET, rooms: ['*'], roles: ['moderator', 'participant', 'guest'], mediaClaims: true } satisfies TrustedIssuerInput] : []),
     ],
+    tokenAudience: c.TREFFPUNKT_TOKEN_AUDIENCE,
+    tokenMaxLifetimeSeconds: c.TREFFPUNKT_TOKEN_MAX_LIFETIME_SECONDS,
+    jwksTimeoutMs: c.TREFFPUNKT_JWKS_TIMEOUT_MS,
+    removalBarMs: c.TREFFPUNKT_REMOVAL_BAR_SECONDS * 1000,
     guestPolicy: c.TREFFPUNKT_GUEST_POLICY,
     messagesPerSecond: c.TREFFPUNKT_MESSAGES_PER_SECOND,
     connectionsPerMinute: c.TREFFPUNKT_CONNECTIONS_PER_MINUTE,

@@ -34,6 +34,8 @@ export interface ParticipantState {
   handRaised: boolean;
   /** SHA-256 of the resume token (base64url); the token itself is never stored. */
   resumeHash: string;
+  /** The join token's pseudonymous identity (VerifiedJoin.identity); undefined for guests without a token. */
+  identity?: string | undefined;
   /** When the socket dropped; undefined while connected. Removed after the grace period. */
   disconnectedAt?: number | undefined;
   transports: Map<string, 'send' | 'recv'>;
@@ -48,6 +50,7 @@ export interface LobbyEntry {
   role: Role;
   since: number;
   region?: string | undefined;
+  identity?: string | undefined;
 }
 
 export class RoomState {
@@ -62,6 +65,8 @@ export class RoomState {
   constraint: MediaConstraint | undefined;
   /** Nodes this room left while they were unreachable: told to close the room when they are back. */
   readonly abandoned = new Set<string>();
+  /** Token identities a moderator removed, and until when (ms since the epoch) they may not join again. */
+  readonly barred = new Map<string, number>();
 
   constructor(name: string, capacity: number) {
     this.name = name;
@@ -82,7 +87,30 @@ export class RoomState {
     return false;
   }
 
-  addParticipant(p: { id: string; name: string; nodeId: string; region?: string | undefined; joinedAt: number; role: Role; resumeHash: string }): ParticipantState {
+  /** Whether `identity` is barred at `now`; bars that ran out are forgotten on the way. */
+  isBarred(identity: string, now: number): boolean {
+    this.pruneBars(now);
+    return this.barred.has(identity);
+  }
+
+  /** Forgets bars that ran out; returns when the next one runs out (Infinity: none left). */
+  pruneBars(now: number): number {
+    let next = Infinity;
+    for (const [identity, until] of this.barred) {
+      if (until <= now) this.barred.delete(identity);
+      else next = Math.min(next, until);
+    }
+    return next;
+  }
+
+  /** Who in the room or its lobby uses this token identity. */
+  holderOf(identity: string): { participant?: ParticipantState; waiting?: LobbyEntry } | undefined {
+    for (const p of this.participants.values()) if (p.identity === identity) return { participant: p };
+    for (const e of this.lobby.values()) if (e.identity === identity) return { waiting: e };
+    return undefined;
+  }
+
+  addParticipant(p: { id: string; name: string; nodeId: string; region?: string | undefined; joinedAt: number; role: Role; resumeHash: string; identity?: string | undefined }): ParticipantState {
     if (this.participants.size >= this.capacity) {
       throw new TreffpunktError(ErrorCode.RoomFull, `room is full (${this.capacity} participants)`);
     }
@@ -159,6 +187,7 @@ export class RoomState {
       role: p.role,
       handRaised: p.handRaised,
       resumeHash: p.resumeHash,
+      identity: p.identity,
       disconnectedAt: p.disconnectedAt,
       transports: [...p.transports],
       producers: [...p.producers],

@@ -19,6 +19,7 @@ export interface ParticipantSnapshot {
   role: Role;
   handRaised: boolean;
   resumeHash: string;
+  identity?: string | undefined;
   disconnectedAt?: number | undefined;
   transports: [string, 'send' | 'recv'][];
   producers: [string, ProducerState][];
@@ -34,6 +35,8 @@ export interface RoomSnapshot {
   links?: string[];
   abandoned?: string[];
   constraint?: MediaConstraint | undefined;
+  /** Barred token identities (pseudonymous hashes) and until when; absent in snapshots from before bars. */
+  barred?: [string, number][];
 }
 
 export interface RoomStore {

@@ -31,7 +31,7 @@ import { SerialQueue } from './serial-queue.ts';
 import { NodeUnreachableError, type MediaNodeClient } from './media-node-client.ts';
 import type { RtpCapabilities } from '../../shared/media-types.ts';
 import type { RoomStore } from './room-store.ts';
-import type { JoinTokenVerifier } from './join-tokens.ts';
+import type { JoinTokenVerifier, VerifiedJoin } from './join-tokens.ts';
 import type { MediaEvent } from '../../shared/control.ts';
 import { expandJurisdictions, intersectConstraints, sameConstraint, type MediaConstraint } from './media-constraint.ts';
 import { RoomPipes } from './room-pipes.ts';
@@ -43,6 +43,8 @@ export type GuestPolicy = 'allow' | 'lobby' | 'deny';
 export interface RoomAccess {
   verifier: JoinTokenVerifier;
   guestPolicy: GuestPolicy;
+  /** How long a removed participant's token identity may not join again (0: not barred). */
+  removalBarMs: number;
 }
 
 export interface RoomDeps {
@@ -85,7 +87,8 @@ function rateLimitedReply(frame: string | ArrayBuffer): string {
   return `{"id":${id ?? 'null'},"ok":false,"error":${RATE_LIMITED_ERROR}}`;
 }
 
-type Handler<M extends Method> = (conn: Connection, params: Params<M>) => Promise<Result<M>>;
+/** `verified`: for a `join` with a token, the token as checked before the request entered the queue. */
+type Handler<M extends Method> = (conn: Connection, params: Params<M>, verified?: VerifiedJoin) => Promise<Result<M>>;
 
 export class Room {
   readonly name: string;
@@ -98,6 +101,11 @@ export class Room {
   readonly #pipes: RoomPipes;
   /** Nodes a control call could not reach: checked at once, not only when their heartbeats stop. */
   readonly #suspects = new Set<string>();
+  /**
+   * Sockets whose join token is being verified, keyed by their message budget: the one per-socket object
+   * both runtimes keep while a socket lives (a Durable Object hands out a new Connection per event).
+   */
+  readonly #verifying = new WeakSet<object>();
 
   constructor(name: string, deps: RoomDeps) {
     this.name = name;
@@ -108,6 +116,11 @@ export class Room {
 
   get participantCount(): number {
     return this.#state.size;
+  }
+
+  /** Nothing to keep: no participants and no removal bars still running (the Node host may forget the room). */
+  get idle(): boolean {
+    return this.#state.size === 0 && this.#state.pruneBars(Date.now()) === Infinity;
   }
 
   /** Handles one frame. Never throws: every failure becomes an error reply with a stable code. */
@@ -155,9 +168,11 @@ export class Room {
     if (!conn.participantId && m !== 'join' && m !== 'resume' && m !== 'ping') {
       return this.#sendError(conn, id, new TreffpunktError(ErrorCode.NotJoined, 'join the room first'));
     }
+    const verified = m === 'join' ? await this.#preVerify(conn, id, params.data as Params<'join'>) : undefined;
+    if (verified === null) return;
     const handler = this.#handlers[m] as Handler<Method>;
     // ping is answered at once: a keep-alive must not wait behind slow media node calls.
-    const run = () => handler(conn, params.data as Params<Method>);
+    const run = () => handler(conn, params.data as Params<Method>, verified);
     try {
       const result = await (m === 'ping' ? run() : this.#queue.run(() => this.#mutate(run)));
       this.#trySend(conn, JSON.stringify({ id, ok: true, result }));
@@ -170,6 +185,32 @@ export class Room {
     } catch (err) {
       if (err instanceof NodeUnreachableError) this.#suspect(err.nodeId);
       this.#sendError(conn, id, err);
+    }
+  }
+
+  /**
+   * A join token is verified before the request enters the room's queue: verifying may wait for an
+   * identity provider's key set, and forged tokens from a stranger must not hold up the room's requests
+   * meanwhile (issue 10: a hanging IdP delayed a moderator's chat by 19.8 s). One verification per
+   * socket at a time; more get RATE_LIMITED. Returns null when the request has been answered here.
+   */
+  async #preVerify(conn: Connection, id: number, { token }: Params<'join'>): Promise<VerifiedJoin | undefined | null> {
+    // Already joined: the handler answers ALREADY_JOINED without looking at the token.
+    if (!token || conn.participantId) return undefined;
+    if (this.#verifying.has(conn.messages)) {
+      this.#sendError(conn, id, new TreffpunktError(ErrorCode.RateLimited, 'a join token of this connection is still being checked'));
+      return null;
+    }
+    this.#verifying.add(conn.messages);
+    try {
+      return await this.#deps.access.verifier.verify(token, this.name);
+    } catch (err) {
+      // The reason is ours (join-tokens.ts refuse()): it names no token content, no name, no secret.
+      this.#deps.log.warn({ room: this.name, event: 'tokenRefused', reason: toWireError(err).message }, 'join token refused');
+      this.#sendError(conn, id, err);
+      return null;
+    } finally {
+      this.#verifying.delete(conn.messages);
     }
   }
 
@@ -219,6 +260,7 @@ export class Room {
           if (due <= now) await this.#removeParticipant(p.id);
           else next = Math.min(next, due);
         }
+        next = Math.min(next, this.#state.pruneBars(now));
         if (this.#state.size > 0) {
           try {
             await this.#checkNodes();
@@ -360,8 +402,9 @@ export class Room {
     try {
       return await task();
     } finally {
-      const empty = this.#state.size === 0 && this.#state.lobby.size === 0;
-      await this.#deps.store.save(empty ? undefined : { participants: this.#state.toSnapshot(), lobby: [...this.#state.lobby.values()], locked: this.#state.locked, routerCaps: [...this.#routerCaps], links: [...this.#state.links], abandoned: [...this.#state.abandoned], constraint: this.#state.constraint });
+      // Removal bars outlive the meeting's last participant: the snapshot stays until they run out.
+      const empty = this.#state.size === 0 && this.#state.lobby.size === 0 && this.#state.pruneBars(Date.now()) === Infinity;
+      await this.#deps.store.save(empty ? undefined : { participants: this.#state.toSnapshot(), lobby: [...this.#state.lobby.values()], locked: this.#state.locked, routerCaps: [...this.#routerCaps], links: [...this.#state.links], abandoned: [...this.#state.abandoned], constraint: this.#state.constraint, barred: [...this.#state.barred] });
     }
   }
 
@@ -381,6 +424,9 @@ export class Room {
     for (const l of snapshot.links ?? []) this.#state.links.add(l);
     for (const n of snapshot.abandoned ?? []) this.#state.abandoned.add(n);
     this.#state.constraint = snapshot.constraint;
+    for (const [identity, until] of snapshot.barred ?? []) this.#state.barred.set(identity, until);
+    const barsRunOut = this.#state.pruneBars(Date.now());
+    if (barsRunOut !== Infinity) this.#deps.scheduleSweep(barsRunOut);
     if (this.#state.size > 0) this.#deps.scheduleSweep(Date.now() + this.#deps.nodeCheckIntervalMs);
     const live = new Set([...this.#deps.connections()].map((c) => c.participantId).filter(Boolean));
     // Sockets gone while the actor was down (a restart, not a hibernation): those participants get the
@@ -395,12 +441,13 @@ export class Room {
   }
 
   readonly #handlers: { [M in Method]: Handler<M> } = {
-    join: async (conn, { protocolVersion, name, token, region }) => {
+    join: async (conn, { protocolVersion, name, token, region }, verified) => {
       if (conn.participantId) throw new TreffpunktError(ErrorCode.AlreadyJoined, 'this connection has already joined');
       if (!SUPPORTED_PROTOCOL_VERSIONS.includes(protocolVersion)) {
         throw new TreffpunktError(ErrorCode.UnsupportedProtocolVersion, `protocol version ${protocolVersion} is not supported; this edge speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`);
       }
-      const who = await this.#identify(token, name);
+      const who = this.#identify(token, name, verified);
+      if (verified) await this.#claimIdentity(verified);
       this.#adoptMediaClaim(who.media);
       if (this.#state.size >= this.#state.capacity) throw new TreffpunktError(ErrorCode.RoomFull, `room is full (${this.#state.capacity} participants)`);
       // Guests wait under the lobby policy, and everyone but moderators waits in a locked room.
@@ -408,7 +455,7 @@ export class Room {
       const id = crypto.randomUUID();
       if (mustWait) {
         if (this.#state.locked && !this.#state.hasModerator()) throw new TreffpunktError(ErrorCode.RoomLocked, 'the room is locked');
-        this.#state.lobby.set(id, { id, name: who.name, role: who.role, since: Date.now(), region });
+        this.#state.lobby.set(id, { id, name: who.name, role: who.role, since: Date.now(), region, identity: who.identity });
         conn.participantId = id;
         this.#deps.log.info({ room: this.name, participant: id }, 'participant waits in the lobby');
         this.#notifyLobby();
@@ -594,8 +641,15 @@ export class Room {
     },
 
     removeParticipant: async (conn, { participantId }) => {
-      this.#moderator(conn);
-      this.#state.participant(participantId);
+      const by = this.#moderator(conn);
+      const removed = this.#state.participant(participantId);
+      // Kick means out (issue 10): the same token, or another with the same subject, cannot walk back in.
+      const barMs = this.#deps.access.removalBarMs;
+      if (removed.identity && barMs > 0) {
+        this.#state.barred.set(removed.identity, Date.now() + barMs);
+        this.#deps.scheduleSweep(Date.now() + barMs);
+      }
+      this.#deps.log.warn({ room: this.name, event: 'participantRemoved', participant: participantId, by: by.id, identity: removed.identity?.slice(0, 12), barredSeconds: removed.identity ? barMs / 1000 : 0 }, 'a moderator removed a participant');
       const target = this.#connectionOf(participantId);
       if (target) {
         target.participantId = undefined;
@@ -630,13 +684,14 @@ export class Room {
     ping: async () => ({ time: Date.now() }),
   };
 
-  /** The identity a join claims: verified from a token, or a guest by the deployment's policy. */
-  async #identify(token: string | undefined, name: string | undefined): Promise<{ name: string; role: Role; media?: MediaConstraint }> {
+  /** The identity a join claims: verified from a token (before the queue, see #preVerify), or a guest by the deployment's policy. */
+  #identify(token: string | undefined, name: string | undefined, claims: VerifiedJoin | undefined): { name: string; role: Role; media?: MediaConstraint; identity?: string } {
     const { verifier, guestPolicy } = this.#deps.access;
     if (token) {
-      const claims = await verifier.verify(token, this.name);
+      // Only when the socket had joined at #preVerify's look and left before this turn (it is closing anyway).
+      if (!claims) throw new TreffpunktError(ErrorCode.Unauthorized, 'the join token was not checked; send join again');
       const media = claims.media && { ...(claims.media.operators ? { operators: claims.media.operators } : {}), ...(claims.media.jurisdictions ? { jurisdictions: expandJurisdictions(claims.media.jurisdictions) } : {}) };
-      return { name: claims.name, role: claims.role, ...(media ? { media } : {}) };
+      return { name: claims.name, role: claims.role, identity: claims.identity, ...(media ? { media } : {}) };
     }
     if (!name) throw new TreffpunktError(ErrorCode.BadMessage, 'a name is required when joining without a token');
     if (verifier.enabled) {
@@ -645,6 +700,30 @@ export class Room {
     }
     // An open deployment (no token issuers configured): whoever opens the room moderates it.
     return { name, role: this.#state.size === 0 ? 'moderator' : 'participant' };
+  }
+
+  /**
+   * A token identity is used by one participant at a time (unless its issuer allows several sessions),
+   * and not at all while a moderator's removal bars it. When its holder's socket is down (a reloaded
+   * tab, a lost network), the new join takes over: the person is back, the stale participant leaves.
+   * A holder that is still connected keeps its place: the newcomer gets ALREADY_IN_ROOM, so a leaked
+   * token cannot push the rightful holder out (and the holder can still leave and come back).
+   */
+  async #claimIdentity(v: VerifiedJoin): Promise<void> {
+    const short = v.identity.slice(0, 12);
+    if (this.#state.isBarred(v.identity, Date.now())) {
+      this.#deps.log.warn({ room: this.name, event: 'barredRejoinRefused', identity: short }, 'a removed participant tried to join again');
+      throw new TreffpunktError(ErrorCode.RemovedFromRoom, 'a moderator removed you from this meeting; you cannot join it again for now');
+    }
+    if (v.multipleSessions) return;
+    const holder = this.#state.holderOf(v.identity);
+    if (holder?.participant && holder.participant.disconnectedAt !== undefined) {
+      this.#deps.log.info({ room: this.name, participant: holder.participant.id }, 'a new join with the same token takes over a disconnected participant');
+      await this.#removeParticipant(holder.participant.id);
+    } else if (holder) {
+      this.#deps.log.warn({ room: this.name, event: 'identityInUse', identity: short, participant: holder.participant?.id ?? holder.waiting?.id }, 'a join token already in use was refused');
+      throw new TreffpunktError(ErrorCode.AlreadyInRoom, 'this invitation is already in use in this meeting (another tab or device?)');
+    }
   }
 
   /**
@@ -668,7 +747,7 @@ export class Room {
   }
 
   /** Puts a participant into the room on a media node; the join result they get. */
-  async #enter(id: string, who: { name: string; role: Role }, region: string | undefined): Promise<JoinResult> {
+  async #enter(id: string, who: { name: string; role: Role; identity?: string | undefined }, region: string | undefined): Promise<JoinResult> {
     const node = await this.#deps.nodes.select({ roomNodeIds: this.#state.nodeIds(), region, constraint: this.#constraint() }).catch(async (err: unknown) => {
       if (err instanceof TreffpunktError && err.code === ErrorCode.NoMediaNode) {
         this.#deps.log.warn({ room: this.name, heartbeatAgesMs: await this.#deps.nodes.heartbeatAges() }, 'no media node for a newcomer');
@@ -678,7 +757,7 @@ export class Room {
     const routerRtpCapabilities = await this.#routerCapabilities(node);
     const resumeToken = newResumeToken();
     const first = this.#state.size === 0;
-    const participant = this.#state.addParticipant({ id, name: who.name, role: who.role, nodeId: node.nodeId, region, joinedAt: Date.now(), resumeHash: await sha256(resumeToken) });
+    const participant = this.#state.addParticipant({ id, name: who.name, role: who.role, nodeId: node.nodeId, region, joinedAt: Date.now(), resumeHash: await sha256(resumeToken), identity: who.identity });
     this.#state.abandoned.delete(node.nodeId);
     // The room watches its nodes while it has participants (failover and drain; see sweep()).
     if (first) this.#deps.scheduleSweep(Date.now() + this.#deps.nodeCheckIntervalMs);

@@ -33,7 +33,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
 
   const registry = new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs);
   const nodes = new MediaNodes(registry, config.nodeSecrets, stickyRegionLeastLoaded, config.turnCredentialTtlSeconds);
-  const access = { verifier: new JoinTokenVerifier(config.trustedIssuers), guestPolicy: config.guestPolicy };
+  const access = { verifier: JoinTokenVerifier.fromConfig(config), guestPolicy: config.guestPolicy, removalBarMs: config.removalBarMs };
   const rooms = new InProcessRoomHost({ nodes, access, log, maxMessageBytes: config.maxMessageBytes, capacity: config.roomCapacity, maxProducers: config.maxProducers, resumeGraceMs: config.resumeGraceMs, mediaConstraint: config.mediaConstraint, nodeCheckIntervalMs: config.nodeCheckIntervalMs }, config.messagesPerSecond);
   const asset = await loadAssets(webDir);
 

@@ -71,7 +71,8 @@ export class InProcessRoomHost {
 
   #forgetIfEmpty(name: string): void {
     const hosted = this.#rooms.get(name);
-    if (hosted && hosted.connections.size === 0 && hosted.room.participantCount === 0) this.#rooms.delete(name);
+    // A room with removal bars running is kept (its sweep forgets it when they run out).
+    if (hosted && hosted.connections.size === 0 && hosted.room.idle) this.#rooms.delete(name);
   }
 
   /** A media node's event for `name`; rooms that are not open here have nobody to tell. */

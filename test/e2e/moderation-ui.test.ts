@@ -157,7 +157,7 @@ describe('moderation with join tokens', () => {
   });
 
   const token = (room: string, name: string, role: string) =>
-    new SignJWT({ room, name, role }).setProtectedHeader({ alg: 'HS256' }).setIssuer('treffpunkt').setExpirationTime('10m').sign(new TextEncoder().encode(SECRET));
+    new SignJWT({ room, name, role }).setProtectedHeader({ alg: 'HS256' }).setIssuer('treffpunkt').setAudience('treffpunkt').setExpirationTime('10m').sign(new TextEncoder().encode(SECRET));
 
   /** Opens the room with a token in the address, records the page's join request, joins. */
   async function joinWithToken(page: Page, room: string, jwt: string, extra = ''): Promise<Record<string, unknown>> {

@@ -13,7 +13,7 @@ import { waitFor } from '../support/poll.ts';
 
 const SECRET = 'test-deployment-join-token-secret-0123456789';
 const token = (room: string, name: string, role: string, exp: string | number = '10m') =>
-  new SignJWT({ room, name, role }).setProtectedHeader({ alg: 'HS256' }).setIssuer('treffpunkt').setExpirationTime(exp).sign(new TextEncoder().encode(SECRET));
+  new SignJWT({ room, name, role }).setProtectedHeader({ alg: 'HS256' }).setIssuer('treffpunkt').setAudience('treffpunkt').setExpirationTime(exp).sign(new TextEncoder().encode(SECRET));
 
 for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
   let stack: Stack;

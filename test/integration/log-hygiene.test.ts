@@ -29,7 +29,7 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
   test('no secret, token, TURN password or display name in any log line', async () => {
     const room = 'log-hygiene';
     const names = ['Zebulon Quaxwort', 'Philippa Vexhaven', 'Gast Ygritte'];
-    const sign = (name: string, role: string) => new SignJWT({ room, name, role }).setProtectedHeader({ alg: 'HS256' }).setIssuer('treffpunkt').setExpirationTime('5m').sign(new TextEncoder().encode(TOKEN_SECRET));
+    const sign = (name: string, role: string) => new SignJWT({ room, name, role }).setProtectedHeader({ alg: 'HS256' }).setIssuer('treffpunkt').setAudience('treffpunkt').setExpirationTime('5m').sign(new TextEncoder().encode(TOKEN_SECRET));
     const tokens = [await sign(names[0]!, 'moderator'), await sign(names[1]!, 'participant')];
     const mod = await SignalingClient.connect(stack.wsUrl(room));
     const mj = await mod.request('join', { protocolVersion: 1, token: tokens[0]! });

@@ -72,3 +72,22 @@ test('the serial queue runs tasks one at a time, in order, past failures', async
   assert.deepEqual(log, ['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
   assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
 });
+
+test('removal bars run out; the holder of a token identity is found in the room and in the lobby', () => {
+  const room = new RoomState('r', 10);
+  room.barred.set('id-x', 1_000);
+  room.barred.set('id-y', 5_000);
+  assert.equal(room.isBarred('id-x', 999), true);
+  assert.equal(room.isBarred('id-z', 999), false);
+  assert.equal(room.pruneBars(1_000), 5_000, 'the next bar runs out at 5000');
+  assert.equal(room.isBarred('id-x', 1_000), false);
+  assert.equal(room.pruneBars(5_000), Infinity);
+  assert.equal(room.barred.size, 0);
+  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1, role: 'participant', resumeHash: 'h', identity: 'id-a' });
+  room.lobby.set('w', { id: 'w', name: 'W', role: 'guest', since: 1, identity: 'id-w' });
+  assert.equal(room.holderOf('id-a')?.participant?.id, 'a');
+  assert.equal(room.holderOf('id-w')?.waiting?.id, 'w');
+  assert.equal(room.holderOf('id-b'), undefined);
+  // The identity is part of the snapshot: a restored room still knows whose token is in use.
+  assert.equal(RoomState.fromSnapshot('r', 10, room.toSnapshot()).holderOf('id-a')?.participant?.id, 'a');
+});
