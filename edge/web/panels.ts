@@ -152,7 +152,7 @@ export class PeoplePanel {
         const refuse = el('button', { type: 'button', class: 'btn secondary small refuse' }, tx((s) => s.refuse));
         attr(refuse, 'aria-label', (s) => s.refuseName(entry.name));
         refuse.addEventListener('click', () => this.#actions.refuse(entry));
-        return el('li', { class: 'waiting', 'data-lobby-id': entry.id }, el('span', { class: 'person-name' }, entry.name), el('span', { class: 'lobby-buttons' }, admit, refuse));
+        return el('li', { class: 'waiting', 'data-lobby-id': entry.id }, el('span', { class: 'person-name' }, entry.name), verifiedMark(entry.verified), el('span', { class: 'lobby-buttons' }, admit, refuse));
       }),
     );
   }
@@ -247,6 +247,7 @@ export class PeoplePanel {
       { class: 'person', 'data-participant-id': p.id },
       avatar,
       el('span', { class: 'person-name' }, p.self ? tx((s) => s.nameYou(p.name)) : p.name),
+      verifiedMark(p.verified),
       el('span', { class: 'role', hidden: true }, tx((s) => s.moderatorLabel)),
       el(
         'span',
@@ -320,7 +321,7 @@ export class ChatPanel {
     const li = el(
       'li',
       { class: `msg${m.self ? ' self' : ''}`, 'data-participant-id': m.participantId },
-      el('div', { class: 'msg-head' }, el('span', { class: 'msg-name' }, m.self ? tx((s) => s.nameYou(m.name)) : m.name), time),
+      el('div', { class: 'msg-head' }, el('span', { class: 'msg-name' }, m.self ? tx((s) => s.nameYou(m.name)) : m.name), verifiedMark(m.verified), time),
       el('p', { class: 'msg-text' }, m.text),
     );
     const atBottom = this.#log.scrollHeight - this.#log.scrollTop - this.#log.clientHeight < 40;
@@ -334,4 +335,17 @@ export class ChatPanel {
     this.#times.length = 0;
     this.#empty.hidden = false;
   }
+}
+
+/**
+ * Next to a name from a join token: a check mark, "Verified identity" for screen readers (issue 10).
+ * Anyone can type "Frau Dr. Schmidt"; only an invitation's issuer can vouch for it, and the edge refuses a
+ * guest who asks for a verified participant's name. Typed names get no mark (in an open deployment all are).
+ */
+function verifiedMark(verified: boolean): Node {
+  if (!verified) return document.createTextNode('');
+  const mark = el('span', { class: 'verified', role: 'img' }, '✓');
+  attr(mark, 'aria-label', (s) => s.verifiedName);
+  attr(mark, 'title', (s) => s.verifiedName);
+  return mark;
 }
