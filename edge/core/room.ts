@@ -556,12 +556,12 @@ export class Room {
       this.#state.requireTransport(p.id, transportId, 'recv');
       const owner = this.#state.producerOwner(producerId);
       if (!owner.nodeId || !p.nodeId) throw new TreffpunktError(ErrorCode.NoMediaNode, 'this media is moving to another node; wait for mediaMoved');
-      // On another node: pipe it here first (once per node, whoever consumes it).
-      await this.#pipes.ensurePiped(this.#state, producerId, owner.producers.get(producerId)!, owner.nodeId, p.nodeId);
       // One consumer per producer: a second consume of it (a reply lost with the old socket, a replaced
       // transport) replaces the first, which is closed on the node; so repeats cannot pile up consumers.
       const previous = this.#state.consumerOf(p.id, producerId);
       if (previous === undefined && p.consumers.size >= this.#deps.maxConsumers) this.#limit(p.id, 'consumers', `at most ${this.#deps.maxConsumers} consumers per participant`);
+      // On another node: pipe it here first (once per node, whoever consumes it).
+      await this.#pipes.ensurePiped(this.#state, producerId, owner.producers.get(producerId)!, owner.nodeId, p.nodeId);
       const node = await this.#deps.nodes.client(p.nodeId);
       const consumer = await node.call('consume', `/v1/rooms/${this.name}/transports/${transportId}/consume`, { producerId, rtpCapabilities });
       if (previous !== undefined) {
