@@ -7,7 +7,7 @@ import { attr, avatarColour, el, initials, tx } from './dom.ts';
 import { icon, qualityBars } from './icons.ts';
 import { formatTime, onLanguageChange, type Quality, type Strings } from './i18n.ts';
 import type { ChatMessage, LobbyEntry, Participant } from './meeting.ts';
-import { setQuality } from './tiles.ts';
+import { setQuality, verifiedMark } from './tiles.ts';
 
 function panelShell(id: string, title: (s: Strings) => string, onClose: () => void): { panel: HTMLElement; heading: HTMLElement; body: HTMLElement } {
   const heading = el('h2', { id: `${id}-title`, tabindex: '-1' }, tx(title));
@@ -335,17 +335,4 @@ export class ChatPanel {
     this.#times.length = 0;
     this.#empty.hidden = false;
   }
-}
-
-/**
- * Next to a name from a join token: a check mark, "Verified identity" for screen readers (issue 10).
- * Anyone can type "Frau Dr. Schmidt"; only an invitation's issuer can vouch for it, and the edge refuses a
- * guest who asks for a verified participant's name. Typed names get no mark (in an open deployment all are).
- */
-function verifiedMark(verified: boolean): Node {
-  if (!verified) return document.createTextNode('');
-  const mark = el('span', { class: 'verified', role: 'img' }, '✓');
-  attr(mark, 'aria-label', (s) => s.verifiedName);
-  attr(mark, 'title', (s) => s.verifiedName);
-  return mark;
 }

@@ -215,5 +215,6 @@ describe('moderation with join tokens', () => {
     // Both names come from tokens: marked verified, with a text for screen readers (issue 10).
     assert.equal(await p.locator(`${person(mid)} .verified`).getAttribute('aria-label'), 'Verified identity');
     assert.equal(await m.locator(`${person(pid)} .verified`).count(), 1);
+    assert.equal(await p.locator(`.tile[data-participant-id="${mid}"] .verified`).count(), 1, 'on the video tile too');
   });
 });
