@@ -2,7 +2,8 @@
  * Issue 10, resource caps and names people can trust, on both edge runtimes with small limits set:
  * open sockets per address (IPv6 per /64), transports and consumers per participant (one consumer per
  * producer), lobby size and a coalesced lobby list, sockets that never join, a join that failed leaving
- * the socket free to try again, and names that are cleaned and marked verified.
+ * the socket free to try again, names that are cleaned and marked verified, and a move to another media
+ * node starting the transport count afresh.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -228,5 +229,38 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
     const chat = await mod.waitForEvent<{ text: string }>('chat');
     assert.equal(chat.text, 'see txt.exe\nthanks');
     await Promise.all([mod.close(), guest.close()]);
+  });
+});
+
+// Transports left behind on a node the room moved away from are gone: they must not count.
+for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge, two media nodes`, () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({
+      runtime,
+      nodes: [{ nodeId: 'cap-a' }, { nodeId: 'cap-b' }],
+      edgeEnv: { TREFFPUNKT_MAX_TRANSPORTS: '2', TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS: '2000' },
+      mediaNodeEnv: { TREFFPUNKT_NODE_DRAIN_TIMEOUT_MS: '20000' },
+    });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  test('after a move to another node the transport limit starts afresh', async () => {
+    const c = await SignalingClient.connect(stack.wsUrl('caps-move'));
+    await c.join('Mover');
+    await c.request('createTransport', { direction: 'send' });
+    await c.request('createTransport', { direction: 'recv' });
+    const third = await c.call('createTransport', { direction: 'send' });
+    assert.equal(!third.ok && third.error.code, 'LIMIT_EXCEEDED');
+    const transportsOn = async (n: { controlUrl: string }) => ((await (await fetch(`${n.controlUrl}/healthz`)).json()) as { load: { transports: number } }).load.transports;
+    const counts = await Promise.all(stack.mediaNodes.map(transportsOn));
+    const from = stack.mediaNodes[counts.indexOf(2)]!;
+    from.process.kill('SIGTERM');
+    await c.waitForEvent('mediaMoved', () => true, 10_000);
+    await c.request('createTransport', { direction: 'send' });
+    await c.request('createTransport', { direction: 'recv' });
+    await c.close();
   });
 });
