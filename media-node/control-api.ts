@@ -73,6 +73,7 @@ export function createControlApi(opts: { secrets: readonly string[]; rooms: Medi
   app.post('/v1/rooms/:room/producers/:id/close', async (c) => (await body(c, 'closeProducer'), c.json(await rooms.closeProducer(room(c), c.req.param('id')))));
   app.post('/v1/rooms/:room/producers/:id/pause', async (c) => c.json(await rooms.setProducerPaused(room(c), c.req.param('id'), await body(c, 'setProducerPaused'))));
   app.post('/v1/rooms/:room/consumers/:id/layers', async (c) => c.json(await rooms.setConsumerLayers(room(c), c.req.param('id'), await body(c, 'setConsumerLayers'))));
+  app.post('/v1/rooms/:room/consumers/:id/close', async (c) => (await body(c, 'closeConsumer'), c.json(await rooms.closeConsumer(room(c), c.req.param('id')))));
   app.post('/v1/rooms/:room/consumers/:id/resume', async (c) => (await body(c, 'resumeConsumer'), c.json(await rooms.resumeConsumer(room(c), c.req.param('id')))));
   app.post('/v1/rooms/:room/participants/:id/close', async (c) => (await body(c, 'closeParticipant'), c.json(await rooms.closeParticipant(room(c), c.req.param('id')))));
   const peer = (c: Context) => {

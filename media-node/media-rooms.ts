@@ -166,6 +166,12 @@ export class MediaRooms {
     };
   }
 
+  /** Idempotent: an unknown consumer (already closed with its producer or transport) is fine. */
+  async closeConsumer(room: string, consumerId: string): Promise<ControlResponse<'closeConsumer'>> {
+    this.#rooms.get(room)?.consumers.get(consumerId)?.close();
+    return {};
+  }
+
   async resumeConsumer(room: string, consumerId: string): Promise<ControlResponse<'resumeConsumer'>> {
     const consumer = this.#room(room).consumers.get(consumerId);
     if (!consumer) throw new TreffpunktError(ErrorCode.NotFound, `no consumer ${consumerId}`);

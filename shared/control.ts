@@ -121,6 +121,8 @@ export const control = {
     body: z.object({ producerId: Id, rtpCapabilities: RtpCapabilities }).strict(),
     response: z.object({ consumerId: Id, producerId: Id, kind: MediaKind, rtpParameters: RtpParameters }),
   },
+  /** POST /v1/rooms/:room/consumers/:consumerId/close — the edge replaced it (idempotent). */
+  closeConsumer: { body: z.object({}).strict(), response: z.object({}) },
   /** POST /v1/rooms/:room/consumers/:consumerId/resume */
   resumeConsumer: { body: z.object({}).strict(), response: z.object({}) },
   /** POST /v1/rooms/:room/producers/:producerId/pause (idempotent) */

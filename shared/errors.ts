@@ -40,6 +40,13 @@ export const ErrorCode = {
   LimitExceeded: 'LIMIT_EXCEEDED',
   /** The room is full. */
   RoomFull: 'ROOM_FULL',
+  /** Too many people already wait in the room's lobby (TREFFPUNKT_LOBBY_CAPACITY); try again later. */
+  LobbyFull: 'LOBBY_FULL',
+  /**
+   * A guest (a name typed, not from a join token) asked for the name of a verified participant in the
+   * room (compared ignoring case and compatibility forms): pick another name.
+   */
+  NameTaken: 'NAME_TAKEN',
   /** No healthy media node is registered that may carry this room. */
   NoMediaNode: 'NO_MEDIA_NODE',
   /**

@@ -21,25 +21,68 @@ import {
 } from './media-types.ts';
 
 export const RoomName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'room names are 1-64 letters, digits, - or _');
+/**
+ * Text people read as someone's name or words must look like what it is (issue 10). Code points that
+ * change how the text around them is shown without being seen themselves: bidi embeddings, overrides,
+ * isolates and marks (U+202E turns "pay to \u202Egnp.exe" into "pay to exe.png"), and zero-width or blank
+ * fillers that make a name look empty or like someone else's. They are stripped: they come from
+ * copy-paste as often as from attackers, and without them the text reads the same.
+ */
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+/** Invisible in chat text too; ZWJ/ZWNJ and variation selectors stay there (emoji, Persian, Indic scripts). */
+const INVISIBLES = /[\u00ad\u115f\u1160\u180e\u200b\u2060-\u2064\u3164\ufeff\uffa0]/gu;
+/**
+ * In names, every default-ignorable code point (the set above, ZWJ, variation selectors, tags, …) and the
+ * blank braille pattern: a name is short, and nothing in it may be invisible.
+ */
+const NAME_INVISIBLES = /[\p{Default_Ignorable_Code_Point}\u2800]/gu;
+/** A UTF-16 surrogate without its partner: not text, and renders as garbage (or breaks encoders). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** C0 and C1 controls and DEL: never typed; a client that sends them is broken or hostile, so refused. */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/;
+/** The same, but line feed and tab are text in a chat message. */
+const CHAT_CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+/**
+ * A display name: NFC-normalised; control characters and lone surrogates refused; bidi controls and
+ * invisible characters stripped; runs of white space made one space; trimmed; then 1-64 characters.
+ * A name that is empty after this is refused (BAD_MESSAGE), so nobody is called "".
+ */
 export const DisplayName = z
   .string()
-  .trim()
-  .min(1, 'name must not be empty')
-  .max(64, 'name must be at most 64 characters')
-  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'name must not contain control characters');
+  .max(256, 'name must be at most 64 characters')
+  .refine((s) => !LONE_SURROGATE.test(s), 'name must be valid Unicode text')
+  .transform((s) => s.normalize('NFC'))
+  .refine((s) => !CONTROLS.test(s), 'name must not contain control characters')
+  .transform((s) => s.replace(BIDI_CONTROLS, '').replace(NAME_INVISIBLES, '').replace(/\s+/gu, ' ').trim())
+  .pipe(z.string().min(1, 'name must not be empty (invisible characters do not count)').max(64, 'name must be at most 64 characters'));
+
+/**
+ * How two names are compared when a guest must not take a verified participant's name: compatibility
+ * forms folded (fullwidth "ＡＮＮＡ" is "anna") and case ignored. Lookalikes from other scripts are not
+ * caught here; the verified mark in the app is what tells people apart.
+ */
+export function nameKey(name: string): string {
+  return name.normalize('NFKC').toLowerCase();
+}
 const Id = z.string().min(1).max(64);
 /** What a participant may do: moderators run the room, guests are admitted by policy or by a moderator. */
 export const RegionHint = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'region ids are 1-64 lowercase letters, digits or -');
 
 export const Role = z.enum(['moderator', 'participant', 'guest']);
 export type Role = z.infer<typeof Role>;
-/** Chat text: trimmed, 1-2000 characters, no control characters except line breaks. */
+/**
+ * Chat text: NFC-normalised; control characters other than line feed and tab, and lone surrogates,
+ * refused; bidi controls and invisible characters stripped; trimmed; then 1-2000 characters.
+ */
 export const ChatText = z
   .string()
-  .trim()
-  .min(1, 'message must not be empty')
-  .max(2000, 'message must be at most 2000 characters')
-  .refine((s) => !/[\u0000-\u0009\u000b-\u001f\u007f]/.test(s), 'message must not contain control characters');
+  .max(8000, 'message must be at most 2000 characters')
+  .refine((s) => !LONE_SURROGATE.test(s), 'message must be valid Unicode text')
+  .transform((s) => s.normalize('NFC'))
+  .refine((s) => !CHAT_CONTROLS.test(s), 'message must not contain control characters')
+  .transform((s) => s.replace(BIDI_CONTROLS, '').replace(INVISIBLES, '').trim())
+  .pipe(z.string().min(1, 'message must not be empty').max(2000, 'message must be at most 2000 characters'));
 /** An RTCIceServer with TURN REST credentials for this participant on its media node. */
 export const IceServer = z.object({ urls: z.array(z.string().max(300)).min(1).max(8), username: z.string().max(256), credential: z.string().max(256) });
 export type IceServer = z.infer<typeof IceServer>;
@@ -48,6 +91,11 @@ const RequestId = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const ParticipantInfo = z.object({
   id: Id,
   name: z.string(),
+  /**
+   * True when the name comes from a join token (a trusted issuer vouches for it); false for a name the
+   * participant typed themselves (a guest, or anyone in an open deployment). The app marks the difference.
+   */
+  verified: z.boolean(),
   role: Role,
   handRaised: z.boolean(),
   producers: z.array(z.object({ id: Id, kind: MediaKind, source: MediaSource, paused: z.boolean() })),
@@ -204,7 +252,7 @@ export const events = {
   chat: z.object({ participantId: Id, name: z.string(), text: z.string(), time: z.number() }),
   handChanged: z.object({ participantId: Id, raised: z.boolean() }),
   /** To moderators: who waits in the lobby now. */
-  lobbyChanged: z.object({ waiting: z.array(z.object({ id: Id, name: z.string() })) }),
+  lobbyChanged: z.object({ waiting: z.array(z.object({ id: Id, name: z.string(), verified: z.boolean() })) }),
   /** To a participant waiting in the lobby: you are in; the same data as a join result. */
   admitted: JoinResult,
   roomLocked: z.object({ locked: z.boolean() }),
@@ -253,4 +301,6 @@ export const CloseCode = {
   Refused: 4003,
   /** Too many messages too fast on this connection. */
   RateLimited: 4008,
+  /** The socket neither joined nor resumed within TREFFPUNKT_JOIN_TIMEOUT_MS (waiting in the lobby counts as joined). */
+  JoinTimeout: 4009,
 } as const;

@@ -10,7 +10,7 @@ import { consoleLogger } from '../core/logger.ts';
 import { ErrorCode } from '../../shared/errors.ts';
 import { settings, type Env } from './env.ts';
 import { DurableObjectNodeRegistry } from './registry.ts';
-import { ROOM_NAME_HEADER } from './room-host.ts';
+import { ADDRESS_KEY_HEADER, ROOM_NAME_HEADER } from './room-host.ts';
 
 export { RoomObject } from './room-host.ts';
 export { NodeRegistryObject } from './registry.ts';
@@ -25,9 +25,12 @@ function appFor(env: Env): Hono {
     registry: new DurableObjectNodeRegistry(env.REGISTRY, config.nodeHeartbeatTimeoutMs),
     log: consoleLogger,
     adapter: {
-      roomSocket: (c, room) => {
+      roomSocket: (c, room, addressKey) => {
         const headers = new Headers(c.req.raw.headers);
         headers.set(ROOM_NAME_HEADER, room);
+        // Only the Worker may name the address: a client's own header of that name is dropped.
+        if (addressKey === undefined) headers.delete(ADDRESS_KEY_HEADER);
+        else headers.set(ADDRESS_KEY_HEADER, addressKey);
         return env.ROOMS.get(env.ROOMS.idFromName(room)).fetch(new Request(c.req.raw.url, { headers }));
       },
       // Set by Cloudflare (and stripped from what clients send); absent on self-hosted workerd.

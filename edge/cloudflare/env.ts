@@ -28,6 +28,11 @@ export interface Env {
   TREFFPUNKT_RESUME_GRACE_MS?: string;
   TREFFPUNKT_MEDIA_OPERATORS?: string;
   TREFFPUNKT_MEDIA_JURISDICTIONS?: string;
+  TREFFPUNKT_MAX_TRANSPORTS?: string;
+  TREFFPUNKT_MAX_CONSUMERS?: string;
+  TREFFPUNKT_LOBBY_CAPACITY?: string;
+  TREFFPUNKT_JOIN_TIMEOUT_MS?: string;
+  TREFFPUNKT_SOCKETS_PER_ADDRESS?: string;
 }
 
 /** Settings as the string map parseEdgeConfig reads (bindings other than strings are ignored by it). */

@@ -15,10 +15,13 @@ import { JoinTokenVerifier } from '../core/join-tokens.ts';
 import type { RoomSnapshot, RoomStore } from '../core/room-store.ts';
 import { settings, type Env } from './env.ts';
 import { DurableObjectNodeRegistry } from './registry.ts';
-import { acceptRoomSocket, socketConnection } from './websocket.ts';
+import { acceptRoomSocket, socketConnection, socketsFrom } from './websocket.ts';
+import { logSocketLimit, socketLimitResponse } from '../core/app.ts';
 
 /** The Worker tells the object which room it is (a name cannot be read back from an id). */
 export const ROOM_NAME_HEADER = 'x-treffpunkt-room';
+/** The Worker tells the object the client's address key (set by the Worker only, never by clients). */
+export const ADDRESS_KEY_HEADER = 'x-treffpunkt-address';
 
 class DurableObjectRoomStore implements RoomStore {
   readonly #storage: DurableObjectStorage;
@@ -57,6 +60,10 @@ export class RoomObject extends DurableObject<Env> {
         maxMessageBytes: config.maxMessageBytes,
         capacity: config.roomCapacity,
         maxProducers: config.maxProducers,
+        maxTransports: config.maxTransports,
+        maxConsumers: config.maxConsumers,
+        lobbyCapacity: config.lobbyCapacity,
+        joinTimeoutMs: config.joinTimeoutMs,
         resumeGraceMs: config.resumeGraceMs,
         mediaConstraint: config.mediaConstraint,
         nodeCheckIntervalMs: config.nodeCheckIntervalMs,
@@ -76,9 +83,17 @@ export class RoomObject extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const name = request.headers.get(ROOM_NAME_HEADER);
     if (!name || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket upgrade', { status: 426 });
+    // Each room object counts its own sockets (no socket close reaches the Worker): per address and room.
+    const addressKey = request.headers.get(ADDRESS_KEY_HEADER) ?? undefined;
+    if (addressKey !== undefined && socketsFrom(this.ctx, addressKey) >= this.#settings.socketsPerAddress) {
+      await logSocketLimit(consoleLogger, addressKey, name);
+      return socketLimitResponse(this.#settings.socketsPerAddress);
+    }
     // An alarm carries no request: remember the name for it.
     await this.ctx.storage.put('name', name);
-    return acceptRoomSocket(this.ctx, name);
+    const { response, server } = acceptRoomSocket(this.ctx, name, addressKey);
+    this.#roomFor(name).onOpen(this.#conn(server));
+    return response;
   }
 
   override async alarm(): Promise<void> {

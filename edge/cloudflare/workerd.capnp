@@ -43,6 +43,11 @@ const edgeWorker :Workerd.Worker = (
     (name = "TREFFPUNKT_RESUME_GRACE_MS", fromEnvironment = "TREFFPUNKT_RESUME_GRACE_MS"),
     (name = "TREFFPUNKT_MEDIA_OPERATORS", fromEnvironment = "TREFFPUNKT_MEDIA_OPERATORS"),
     (name = "TREFFPUNKT_MEDIA_JURISDICTIONS", fromEnvironment = "TREFFPUNKT_MEDIA_JURISDICTIONS"),
+    (name = "TREFFPUNKT_MAX_TRANSPORTS", fromEnvironment = "TREFFPUNKT_MAX_TRANSPORTS"),
+    (name = "TREFFPUNKT_MAX_CONSUMERS", fromEnvironment = "TREFFPUNKT_MAX_CONSUMERS"),
+    (name = "TREFFPUNKT_LOBBY_CAPACITY", fromEnvironment = "TREFFPUNKT_LOBBY_CAPACITY"),
+    (name = "TREFFPUNKT_JOIN_TIMEOUT_MS", fromEnvironment = "TREFFPUNKT_JOIN_TIMEOUT_MS"),
+    (name = "TREFFPUNKT_SOCKETS_PER_ADDRESS", fromEnvironment = "TREFFPUNKT_SOCKETS_PER_ADDRESS"),
   ],
   durableObjectNamespaces = [
     (className = "RoomObject", uniqueKey = "treffpunkt-room", enableSql = true),

@@ -9,14 +9,18 @@ import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
 import { RoomName } from '../../shared/signaling.ts';
 import { NODE_HEADER, NonceCache, verifyRequest } from '../../shared/request-signing.ts';
 import type { EdgeConfig } from './config.ts';
-import { KeyedRateLimiter } from './rate-limit.ts';
+import { addressKey, addressPseudonym, KeyedRateLimiter } from './rate-limit.ts';
 import { contentTypeFor } from './content-types.ts';
 import { errorFields, type Logger } from './logger.ts';
 import type { NodeRegistry } from './node-registry.ts';
 
 export interface EdgeAdapter {
-  /** Upgrades the request to a WebSocket served by the actor of `room`. */
-  roomSocket(c: Context, room: string): Response | Promise<Response>;
+  /**
+   * Upgrades the request to a WebSocket served by the actor of `room`. `addressKey` (see addressKey()):
+   * the adapter refuses the upgrade with socketLimitResponse() when that address already holds
+   * TREFFPUNKT_SOCKETS_PER_ADDRESS open sockets — only the adapter sees when sockets close.
+   */
+  roomSocket(c: Context, room: string, addressKey: string | undefined): Response | Promise<Response>;
   /** The client's address for per-address limits, where the runtime knows it. */
   clientAddress(c: Context): string | undefined;
   /** Hands a media node's event to the actor of `room` (if the room exists). */
@@ -47,6 +51,16 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** The refusal of a socket beyond TREFFPUNKT_SOCKETS_PER_ADDRESS, the same on every runtime. */
+export function socketLimitResponse(limit: number): Response {
+  return Response.json({ error: { code: ErrorCode.RateLimited, message: `too many open connections from your address (at most ${limit})` } }, { status: 429 });
+}
+
+/** Logs a refused socket (pseudonymous: a salted hash of the address, see addressPseudonym). */
+export async function logSocketLimit(log: Logger, key: string, room: string): Promise<void> {
+  log.warn({ room, address: await addressPseudonym(key) }, 'security: too many open sockets from one address, upgrade refused');
+}
+
 export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions): Hono {
   const app = new Hono();
 
@@ -73,17 +87,20 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
   app.get('/healthz', async (c) => c.json({ ok: true, mediaNodes: (await registry.healthy(Date.now())).length }));
 
   const connections = new KeyedRateLimiter(config.connectionsPerMinute / 60, config.connectionsPerMinute);
-  app.get('/rooms/:room/ws', (c) => {
+  app.get('/rooms/:room/ws', async (c) => {
     const room = RoomName.safeParse(c.req.param('room'));
     if (!room.success) return c.json({ error: { code: ErrorCode.BadMessage, message: room.error.issues[0]?.message ?? 'bad room name' } }, 400);
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
       return c.json({ error: { code: ErrorCode.BadMessage, message: 'expected a WebSocket upgrade' } }, 426);
     }
     const address = adapter.clientAddress(c);
-    if (address !== undefined && !connections.take(address)) {
+    const key = address === undefined ? undefined : addressKey(address);
+    if (key !== undefined && !connections.take(key)) {
+      // Once per burst: a flood of refusals must not become a flood of log lines.
+      if (connections.refusedInARow(key) === 1) log.warn({ room: room.data, address: await addressPseudonym(key) }, 'security: too many new connections from one address, refused');
       return c.json({ error: { code: ErrorCode.RateLimited, message: 'too many new connections from your address' } }, 429);
     }
-    return adapter.roomSocket(c, room.data);
+    return adapter.roomSocket(c, room.data, key);
   });
 
   // --- media node registry and events (requests signed with the node's own secret) ---

@@ -85,6 +85,14 @@ export const EdgeConfigSchema = z.object({
   TREFFPUNKT_CONNECTIONS_PER_MINUTE: intSetting(60, 1, 100_000),
   TREFFPUNKT_MAX_PRODUCERS: intSetting(4, 1, 32),
   TREFFPUNKT_RESUME_GRACE_MS: intSetting(15_000, 0, 600_000),
+  // Resource caps (issue 10): what one participant, one lobby, one idle socket or one address may hold.
+  TREFFPUNKT_MAX_TRANSPORTS: intSetting(4, 2, 64),
+  /** Unset: TREFFPUNKT_MAX_PRODUCERS × (capacity − 1), at most 1000 — everyone's media, never more. */
+  TREFFPUNKT_MAX_CONSUMERS: z.coerce.number().int().min(1).max(100_000).optional(),
+  /** Unset: the room capacity, at most 100. */
+  TREFFPUNKT_LOBBY_CAPACITY: z.coerce.number().int().min(1).max(10_000).optional(),
+  TREFFPUNKT_JOIN_TIMEOUT_MS: intSetting(30_000, 1_000, 600_000),
+  TREFFPUNKT_SOCKETS_PER_ADDRESS: intSetting(20, 1, 100_000),
 });
 
 export interface EdgeConfig {
@@ -120,6 +128,16 @@ export interface EdgeConfig {
   maxProducers: number;
   /** How long a participant whose socket dropped may come back with `resume` before they leave. */
   resumeGraceMs: number;
+  /** Transports one participant may hold (send + recv, and a relay-only retry of each). */
+  maxTransports: number;
+  /** Consumers one participant may hold (one per producer in the room). */
+  maxConsumers: number;
+  /** People waiting in one room's lobby at once. */
+  lobbyCapacity: number;
+  /** A socket that neither joins nor resumes within this is closed (4009); lobby waiters count as joined. */
+  joinTimeoutMs: number;
+  /** Open room sockets per client address (IPv6: per /64); on Cloudflare per room object. */
+  socketsPerAddress: number;
 }
 
 export class ConfigError extends Error {
@@ -170,5 +188,10 @@ export function parseEdgeConfig(env: Record<string, string | undefined>): EdgeCo
     connectionsPerMinute: c.TREFFPUNKT_CONNECTIONS_PER_MINUTE,
     maxProducers: c.TREFFPUNKT_MAX_PRODUCERS,
     resumeGraceMs: c.TREFFPUNKT_RESUME_GRACE_MS,
+    maxTransports: c.TREFFPUNKT_MAX_TRANSPORTS,
+    maxConsumers: c.TREFFPUNKT_MAX_CONSUMERS ?? Math.max(1, Math.min(1000, c.TREFFPUNKT_MAX_PRODUCERS * (c.TREFFPUNKT_ROOM_CAPACITY - 1))),
+    lobbyCapacity: c.TREFFPUNKT_LOBBY_CAPACITY ?? Math.min(c.TREFFPUNKT_ROOM_CAPACITY, 100),
+    joinTimeoutMs: c.TREFFPUNKT_JOIN_TIMEOUT_MS,
+    socketsPerAddress: c.TREFFPUNKT_SOCKETS_PER_ADDRESS,
   };
 }

@@ -13,6 +13,13 @@ export interface Connection {
    * hibernation: after a wake-up the room finds its participants' sockets again from this alone.
    */
   participantId: string | undefined;
+  /** When the socket opened (ms since the epoch): a socket that does not join in time is closed. */
+  readonly openedAt: number;
+  /**
+   * The client's address as the per-address socket limit groups it (an IPv6 /64), if known; kept with
+   * the socket like participantId.
+   */
+  readonly addressKey?: string | undefined;
   /** This socket's message budget; kept in memory by the adapter (a fresh one after hibernation). */
   readonly messages: TokenBucket;
 }

@@ -31,6 +31,8 @@ export interface ParticipantState {
   missed?: { event: string; data: unknown }[] | undefined;
   joinedAt: number;
   role: Role;
+  /** The name comes from a join token, not typed by the participant (ParticipantInfo.verified). */
+  verified: boolean;
   handRaised: boolean;
   /** SHA-256 of the resume token (base64url); the token itself is never stored. */
   resumeHash: string;
@@ -40,7 +42,8 @@ export interface ParticipantState {
   disconnectedAt?: number | undefined;
   transports: Map<string, 'send' | 'recv'>;
   producers: Map<string, ProducerState>;
-  consumers: Set<string>;
+  /** Consumer id → the producer it receives: one consumer per producer, dropped when the producer closes. */
+  consumers: Map<string, string>;
 }
 
 /** Someone waiting for a moderator to let them in. */
@@ -48,6 +51,7 @@ export interface LobbyEntry {
   id: string;
   name: string;
   role: Role;
+  verified?: boolean | undefined;
   since: number;
   region?: string | undefined;
   identity?: string | undefined;
@@ -110,12 +114,12 @@ export class RoomState {
     return undefined;
   }
 
-  addParticipant(p: { id: string; name: string; nodeId: string; region?: string | undefined; joinedAt: number; role: Role; resumeHash: string; identity?: string | undefined }): ParticipantState {
+  addParticipant(p: { id: string; name: string; verified: boolean; nodeId: string; region?: string | undefined; joinedAt: number; role: Role; resumeHash: string; identity?: string | undefined }): ParticipantState {
     if (this.participants.size >= this.capacity) {
       throw new TreffpunktError(ErrorCode.RoomFull, `room is full (${this.capacity} participants)`);
     }
     if (this.participants.has(p.id)) throw new TreffpunktError(ErrorCode.AlreadyJoined, 'participant already joined');
-    const state: ParticipantState = { ...p, handRaised: false, transports: new Map(), producers: new Map(), consumers: new Set() };
+    const state: ParticipantState = { ...p, handRaised: false, transports: new Map(), producers: new Map(), consumers: new Map() };
     this.participants.set(p.id, state);
     return state;
   }
@@ -123,6 +127,7 @@ export class RoomState {
   removeParticipant(id: string): ParticipantState | undefined {
     const p = this.participants.get(id);
     this.participants.delete(id);
+    if (p) this.dropConsumersOf(p.producers.keys());
     return p;
   }
 
@@ -158,6 +163,17 @@ export class RoomState {
   removeProducer(participantId: string, producerId: string): void {
     const p = this.participant(participantId);
     if (!p.producers.delete(producerId)) throw new TreffpunktError(ErrorCode.NotFound, `no producer ${producerId} of yours`);
+    this.dropConsumersOf([producerId]);
+  }
+
+  /**
+   * Forgets everyone's consumers of these producers: the media node closed them with their producer, and
+   * they must not count against anyone's consumer limit (TREFFPUNKT_MAX_CONSUMERS).
+   */
+  dropConsumersOf(producerIds: Iterable<string>): void {
+    const gone = new Set(producerIds);
+    if (gone.size === 0) return;
+    for (const p of this.participants.values()) for (const [consumerId, producerId] of p.consumers) if (gone.has(producerId)) p.consumers.delete(consumerId);
   }
 
   /** The participant who owns a producer of this room. */
@@ -166,8 +182,14 @@ export class RoomState {
     throw new TreffpunktError(ErrorCode.NotFound, `no producer ${producerId} in this room`);
   }
 
-  addConsumer(participantId: string, consumerId: string): void {
-    this.participant(participantId).consumers.add(consumerId);
+  addConsumer(participantId: string, consumerId: string, producerId: string): void {
+    this.participant(participantId).consumers.set(consumerId, producerId);
+  }
+
+  /** The participant's consumer of a producer, if it has one. */
+  consumerOf(participantId: string, producerId: string): string | undefined {
+    for (const [consumerId, of] of this.participant(participantId).consumers) if (of === producerId) return consumerId;
+    return undefined;
   }
 
   requireConsumer(participantId: string, consumerId: string): void {
@@ -185,6 +207,7 @@ export class RoomState {
       missed: p.missed,
       joinedAt: p.joinedAt,
       role: p.role,
+      verified: p.verified,
       handRaised: p.handRaised,
       resumeHash: p.resumeHash,
       identity: p.identity,
@@ -199,7 +222,9 @@ export class RoomState {
   static fromSnapshot(name: string, capacity: number, participants: ParticipantSnapshot[]): RoomState {
     const room = new RoomState(name, capacity);
     for (const p of participants) {
-      room.participants.set(p.id, { ...p, transports: new Map(p.transports), producers: new Map(p.producers), consumers: new Set(p.consumers) });
+      // Snapshots from before consumers were tied to producers list bare ids: their producer is unknown ('').
+      const consumers = new Map(p.consumers.map((c) => (typeof c === 'string' ? [c, ''] : c)));
+      room.participants.set(p.id, { ...p, verified: p.verified ?? false, transports: new Map(p.transports), producers: new Map(p.producers), consumers });
     }
     return room;
   }
@@ -208,6 +233,7 @@ export class RoomState {
     return {
       id: p.id,
       name: p.name,
+      verified: p.verified,
       role: p.role,
       handRaised: p.handRaised,
       producers: [...p.producers].map(([id, prod]) => ({ id, kind: prod.kind, source: prod.source, paused: prod.paused })),

@@ -17,13 +17,16 @@ export interface ParticipantSnapshot {
   missed?: { event: string; data: unknown }[] | undefined;
   joinedAt: number;
   role: Role;
+  /** Absent in snapshots from before names were marked verified: false. */
+  verified?: boolean | undefined;
   handRaised: boolean;
   resumeHash: string;
   identity?: string | undefined;
   disconnectedAt?: number | undefined;
   transports: [string, 'send' | 'recv'][];
   producers: [string, ProducerState][];
-  consumers: string[];
+  /** [consumerId, producerId]; a bare id in snapshots from before consumers were tied to producers. */
+  consumers: ([string, string] | string)[];
 }
 
 export interface RoomSnapshot {

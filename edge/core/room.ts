@@ -22,6 +22,7 @@ import {
   type Method,
   type Params,
   type Result,
+  nameKey,
 } from '../../shared/signaling.ts';
 import type { Connection } from './connection.ts';
 import { errorFields, type Logger } from './logger.ts';
@@ -54,6 +55,14 @@ export interface RoomDeps {
   maxMessageBytes: number;
   capacity: number;
   maxProducers: number;
+  /** Transports one participant may hold on its media node (a move to another node starts afresh). */
+  maxTransports: number;
+  /** Consumers one participant may hold; one per producer, those of closed producers do not count. */
+  maxConsumers: number;
+  /** How many may wait in the lobby at once; a newcomer beyond that gets LOBBY_FULL. */
+  lobbyCapacity: number;
+  /** A socket that has neither joined nor resumed (nor waits in the lobby) this long is closed (4009). */
+  joinTimeoutMs: number;
   store: RoomStore;
   /** The room's open sockets, joined or not (a Durable Object asks its runtime: ctx.getWebSockets()). */
   connections(): Iterable<Connection>;
@@ -87,6 +96,12 @@ function rateLimitedReply(frame: string | ArrayBuffer): string {
   return `{"id":${id ?? 'null'},"ok":false,"error":${RATE_LIMITED_ERROR}}`;
 }
 
+/**
+ * Moderators get at most one lobbyChanged per this interval: a burst of arrivals (issue 10: 300 guests
+ * in seconds) is one list, not one list per arrival for every moderator. The first change goes at once.
+ */
+const LOBBY_NOTIFY_MS = 500;
+
 /** `verified`: for a `join` with a token, the token as checked before the request entered the queue. */
 type Handler<M extends Method> = (conn: Connection, params: Params<M>, verified?: VerifiedJoin) => Promise<Result<M>>;
 
@@ -106,6 +121,9 @@ export class Room {
    * both runtimes keep while a socket lives (a Durable Object hands out a new Connection per event).
    */
   readonly #verifying = new WeakSet<object>();
+  /** When the last lobbyChanged went out, and whether a later one is due (see LOBBY_NOTIFY_MS). */
+  #lobbySentAt = -Infinity;
+  #lobbyTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(name: string, deps: RoomDeps) {
     this.name = name;
@@ -239,6 +257,14 @@ export class Room {
     return undefined;
   }
 
+  /**
+   * A socket opened: unless it joins (or resumes) within joinTimeoutMs, the sweep closes it. Idle
+   * strangers would otherwise hold sockets (and a Durable Object's memory) for free.
+   */
+  onOpen(conn: Connection): void {
+    this.#deps.scheduleSweep(conn.openedAt + this.#deps.joinTimeoutMs);
+  }
+
   /** The socket closed (or errored): the participant leaves if it had joined. */
   async onClose(conn: Connection): Promise<void> {
     await this.#queue.run(() => this.#mutate(async () => this.#dropped(conn))).catch((err) => this.#deps.log.error({ room: this.name, ...errorFields(err) }, 'close handling failed'));
@@ -254,6 +280,17 @@ export class Room {
       this.#mutate(async () => {
         const now = Date.now();
         let next = Infinity;
+        for (const c of [...this.#deps.connections()]) {
+          // In the lobby counts as joined: a participantId is set while one waits there.
+          if (c.participantId !== undefined) continue;
+          const due = c.openedAt + this.#deps.joinTimeoutMs;
+          if (due > now) {
+            next = Math.min(next, due);
+            continue;
+          }
+          this.#deps.log.warn({ room: this.name, openForMs: now - c.openedAt }, 'security: closing a socket that did not join in time');
+          c.close(CloseCode.JoinTimeout, 'join timeout');
+        }
         for (const p of [...this.#state.participants.values()]) {
           if (p.disconnectedAt === undefined) continue;
           const due = p.disconnectedAt + this.#deps.resumeGraceMs;
@@ -343,6 +380,7 @@ export class Room {
     await this.#pipes.dropNode(this.#state, nodeId);
     for (const p of moving) {
       for (const producerId of p.producers.keys()) this.#broadcast('producerClosed', { participantId: p.id, producerId }, p.id);
+      this.#state.dropConsumersOf(p.producers.keys());
       p.producers.clear();
       p.transports.clear();
       p.consumers.clear();
@@ -448,6 +486,9 @@ export class Room {
       }
       const who = this.#identify(token, name, verified);
       if (verified) await this.#claimIdentity(verified);
+      // A name from a join token is vouched for by its issuer; a typed one is not (ParticipantInfo.verified).
+      const isVerified = token !== undefined;
+      if (!isVerified) this.#refuseVerifiedName(who.name);
       this.#adoptMediaClaim(who.media);
       if (this.#state.size >= this.#state.capacity) throw new TreffpunktError(ErrorCode.RoomFull, `room is full (${this.#state.capacity} participants)`);
       // Guests wait under the lobby policy, and everyone but moderators waits in a locked room.
@@ -455,14 +496,20 @@ export class Room {
       const id = crypto.randomUUID();
       if (mustWait) {
         if (this.#state.locked && !this.#state.hasModerator()) throw new TreffpunktError(ErrorCode.RoomLocked, 'the room is locked');
-        this.#state.lobby.set(id, { id, name: who.name, role: who.role, since: Date.now(), region, identity: who.identity });
+        if (this.#state.lobby.size >= this.#deps.lobbyCapacity) {
+          this.#deps.log.warn({ room: this.name, waiting: this.#state.lobby.size }, 'security: lobby full, newcomer refused');
+          throw new TreffpunktError(ErrorCode.LobbyFull, `too many people are waiting to be let in (${this.#deps.lobbyCapacity}); try again later`);
+        }
+        this.#state.lobby.set(id, { id, name: who.name, role: who.role, verified: isVerified, since: Date.now(), region, identity: who.identity });
         conn.participantId = id;
         this.#deps.log.info({ room: this.name, participant: id }, 'participant waits in the lobby');
         this.#notifyLobby();
         throw new TreffpunktError(ErrorCode.WaitingInLobby, 'please wait: a moderator will let you in');
       }
+      // Marked joined only once in: a join that fails (no media node) leaves the socket free to try again.
+      const result = await this.#enter(id, { ...who, verified: isVerified }, region);
       conn.participantId = id;
-      return this.#enter(id, who, region);
+      return result;
     },
 
     resume: async (conn, { protocolVersion, participantId, resumeToken }) => {
@@ -492,6 +539,7 @@ export class Room {
 
     createTransport: async (conn, { direction }) => {
       const p = this.#joined(conn);
+      if (p.transports.size >= this.#deps.maxTransports) this.#limit(p.id, 'transports', `at most ${this.#deps.maxTransports} transports per participant`);
       const node = await this.#deps.nodes.client(p.nodeId);
       const transport = await node.call('createTransport', `/v1/rooms/${this.name}/transports`, { participantId: p.id, direction });
       this.#state.addTransport(p.id, transport.id, direction);
@@ -572,11 +620,20 @@ export class Room {
       this.#state.requireTransport(p.id, transportId, 'recv');
       const owner = this.#state.producerOwner(producerId);
       if (!owner.nodeId || !p.nodeId) throw new TreffpunktError(ErrorCode.NoMediaNode, 'this media is moving to another node; wait for mediaMoved');
+      // One consumer per producer: a second consume of it (a reply lost with the old socket, a replaced
+      // transport) replaces the first, which is closed on the node; so repeats cannot pile up consumers.
+      const previous = this.#state.consumerOf(p.id, producerId);
+      if (previous === undefined && p.consumers.size >= this.#deps.maxConsumers) this.#limit(p.id, 'consumers', `at most ${this.#deps.maxConsumers} consumers per participant`);
       // On another node: pipe it here first (once per node, whoever consumes it).
       await this.#pipes.ensurePiped(this.#state, producerId, owner.producers.get(producerId)!, owner.nodeId, p.nodeId);
       const node = await this.#deps.nodes.client(p.nodeId);
       const consumer = await node.call('consume', `/v1/rooms/${this.name}/transports/${transportId}/consume`, { producerId, rtpCapabilities });
-      this.#state.addConsumer(p.id, consumer.consumerId);
+      if (previous !== undefined) {
+        p.consumers.delete(previous);
+        await node.call('closeConsumer', `/v1/rooms/${this.name}/consumers/${previous}/close`, {}).catch((err: unknown) => this.#deps.log.debug({ room: this.name, ...errorFields(err) }, 'closing a replaced consumer failed'));
+        this.#sendTo(p.id, 'consumerClosed', { consumerId: previous });
+      }
+      this.#state.addConsumer(p.id, consumer.consumerId, producerId);
       return consumer;
     },
 
@@ -600,7 +657,8 @@ export class Room {
       const waiting = this.#connectionOf(participantId);
       if (!entry || !waiting) throw new TreffpunktError(ErrorCode.NotFound, 'nobody with that id waits in the lobby');
       this.#state.lobby.delete(participantId);
-      const result = await this.#enter(participantId, entry, entry.region);
+      this.#deps.log.warn({ room: this.name, moderator: conn.participantId, participant: participantId }, 'security: lobby: admitted');
+      const result = await this.#enter(participantId, { ...entry, verified: entry.verified ?? false }, entry.region);
       this.#trySend(waiting, JSON.stringify({ event: 'admitted', data: result }));
       this.#notifyLobby();
       return {};
@@ -609,6 +667,7 @@ export class Room {
     refuse: async (conn, { participantId }) => {
       this.#moderator(conn);
       if (!this.#state.lobby.delete(participantId)) throw new TreffpunktError(ErrorCode.NotFound, 'nobody with that id waits in the lobby');
+      this.#deps.log.warn({ room: this.name, moderator: conn.participantId, participant: participantId }, 'security: lobby: refused');
       const waiting = this.#connectionOf(participantId);
       if (waiting) {
         waiting.participantId = undefined;
@@ -741,13 +800,29 @@ export class Room {
     }
   }
 
+  /**
+   * A guest may not take the name of a verified participant (in the room or waiting in the lobby): nobody
+   * can join as "the moderator" by typing their name. Two guests may share a name; both show as guests.
+   */
+  #refuseVerifiedName(name: string): void {
+    const key = nameKey(name);
+    const verified = [...this.#state.participants.values(), ...this.#state.lobby.values()].some((p) => p.verified === true && nameKey(p.name) === key);
+    if (verified) throw new TreffpunktError(ErrorCode.NameTaken, 'someone with a verified identity in this meeting has that name; please choose another');
+  }
+
+  /** Refuses a request that would pass a per-participant limit, and says so in the log (pseudonymous). */
+  #limit(participantId: string, what: string, message: string): never {
+    this.#deps.log.warn({ room: this.name, participant: participantId, limit: what }, 'security: limit reached, request refused');
+    throw new TreffpunktError(ErrorCode.LimitExceeded, message);
+  }
+
   /** Where this room's media may go: the deployment's constraint, narrowed by the room's own. */
   #constraint(): MediaConstraint {
     return intersectConstraints(this.#deps.mediaConstraint, this.#state.constraint ?? {});
   }
 
   /** Puts a participant into the room on a media node; the join result they get. */
-  async #enter(id: string, who: { name: string; role: Role; identity?: string | undefined }, region: string | undefined): Promise<JoinResult> {
+  async #enter(id: string, who: { name: string; role: Role; verified: boolean; identity?: string | undefined }, region: string | undefined): Promise<JoinResult> {
     const node = await this.#deps.nodes.select({ roomNodeIds: this.#state.nodeIds(), region, constraint: this.#constraint() }).catch(async (err: unknown) => {
       if (err instanceof TreffpunktError && err.code === ErrorCode.NoMediaNode) {
         this.#deps.log.warn({ room: this.name, heartbeatAgesMs: await this.#deps.nodes.heartbeatAges() }, 'no media node for a newcomer');
@@ -757,7 +832,7 @@ export class Room {
     const routerRtpCapabilities = await this.#routerCapabilities(node);
     const resumeToken = newResumeToken();
     const first = this.#state.size === 0;
-    const participant = this.#state.addParticipant({ id, name: who.name, role: who.role, nodeId: node.nodeId, region, joinedAt: Date.now(), resumeHash: await sha256(resumeToken), identity: who.identity });
+    const participant = this.#state.addParticipant({ id, name: who.name, verified: who.verified, role: who.role, nodeId: node.nodeId, region, joinedAt: Date.now(), resumeHash: await sha256(resumeToken), identity: who.identity });
     this.#state.abandoned.delete(node.nodeId);
     // The room watches its nodes while it has participants (failover and drain; see sweep()).
     if (first) this.#deps.scheduleSweep(Date.now() + this.#deps.nodeCheckIntervalMs);
@@ -802,10 +877,22 @@ export class Room {
 
   /** Tells the moderators who waits in the lobby. */
   #lobbyFrame(): string {
-    return JSON.stringify({ event: 'lobbyChanged', data: { waiting: [...this.#state.lobby.values()].map((e) => ({ id: e.id, name: e.name })) } });
+    return JSON.stringify({ event: 'lobbyChanged', data: { waiting: [...this.#state.lobby.values()].map((e) => ({ id: e.id, name: e.name, verified: e.verified ?? false })) } });
   }
 
+  /** At once if none went out lately, else once at the end of the interval, with the list as it is then. */
   #notifyLobby(): void {
+    if (this.#lobbyTimer !== undefined) return;
+    const wait = this.#lobbySentAt + LOBBY_NOTIFY_MS - Date.now();
+    if (wait <= 0) return this.#sendLobby();
+    this.#lobbyTimer = setTimeout(() => {
+      this.#lobbyTimer = undefined;
+      this.#sendLobby();
+    }, wait);
+  }
+
+  #sendLobby(): void {
+    this.#lobbySentAt = Date.now();
     const frame = this.#lobbyFrame();
     for (const c of this.#deps.connections()) {
       const p = c.participantId ? this.#state.participants.get(c.participantId) : undefined;

@@ -34,7 +34,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
   const registry = new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs);
   const nodes = new MediaNodes(registry, config.nodeSecrets, stickyRegionLeastLoaded, config.turnCredentialTtlSeconds);
   const access = { verifier: JoinTokenVerifier.fromConfig(config), guestPolicy: config.guestPolicy, removalBarMs: config.removalBarMs };
-  const rooms = new InProcessRoomHost({ nodes, access, log, maxMessageBytes: config.maxMessageBytes, capacity: config.roomCapacity, maxProducers: config.maxProducers, resumeGraceMs: config.resumeGraceMs, mediaConstraint: config.mediaConstraint, nodeCheckIntervalMs: config.nodeCheckIntervalMs }, config.messagesPerSecond);
+  const rooms = new InProcessRoomHost({ nodes, access, log, maxMessageBytes: config.maxMessageBytes, capacity: config.roomCapacity, maxProducers: config.maxProducers, maxTransports: config.maxTransports, maxConsumers: config.maxConsumers, lobbyCapacity: config.lobbyCapacity, joinTimeoutMs: config.joinTimeoutMs, resumeGraceMs: config.resumeGraceMs, mediaConstraint: config.mediaConstraint, nodeCheckIntervalMs: config.nodeCheckIntervalMs }, config.messagesPerSecond);
   const asset = await loadAssets(webDir);
 
   let sockets: ReturnType<typeof createNodeRoomSockets> | undefined;
@@ -43,14 +43,14 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     registry,
     log,
     adapter: {
-      roomSocket: (c, room) => sockets!.roomSocket(c, room),
+      roomSocket: (c, room, addressKey) => sockets!.roomSocket(c, room, addressKey),
       roomEvent: (room, nodeId, event) => rooms.event(room, nodeId, event),
       clientAddress: (c) => getConnInfo(c).remote.address,
       asset,
     },
   });
   // ws refuses frames over 2 MiB outright; up to that the room answers MESSAGE_TOO_LARGE.
-  sockets = createNodeRoomSockets(app, rooms, Math.max(2 * 1024 * 1024, config.maxMessageBytes * 2), log);
+  sockets = createNodeRoomSockets(app, rooms, Math.max(2 * 1024 * 1024, config.maxMessageBytes * 2), log, config.socketsPerAddress);
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s));

@@ -19,6 +19,8 @@ export class InProcessRoomHost {
   readonly #rooms = new Map<string, HostedRoom>();
   readonly #deps: Omit<RoomDeps, 'onEmpty' | 'store' | 'connections' | 'scheduleSweep'>;
   readonly #messagesPerSecond: number;
+  /** Open sockets per address key, across all rooms of this process (TREFFPUNKT_SOCKETS_PER_ADDRESS). */
+  readonly #perAddress = new Map<string, number>();
 
   constructor(deps: Omit<RoomDeps, 'onEmpty' | 'store' | 'connections' | 'scheduleSweep'>, messagesPerSecond: number) {
     this.#deps = deps;
@@ -52,16 +54,29 @@ export class InProcessRoomHost {
     return hosted;
   }
 
+  /** Open sockets from this address key, in every room of this process. */
+  socketsFrom(addressKey: string): number {
+    return this.#perAddress.get(addressKey) ?? 0;
+  }
+
   /** A socket opened for `name`: the room sees it from now on. */
-  open(name: string): { room: Room; conn: Connection } {
+  open(name: string, addressKey?: string): { room: Room; conn: Connection } {
     const hosted = this.#hosted(name);
-    const conn: Connection = { send: () => {}, close: () => {}, participantId: undefined, messages: new TokenBucket(this.#messagesPerSecond, 2 * this.#messagesPerSecond) };
+    const conn: Connection = { send: () => {}, close: () => {}, participantId: undefined, openedAt: Date.now(), addressKey, messages: new TokenBucket(this.#messagesPerSecond, 2 * this.#messagesPerSecond) };
     hosted.connections.add(conn);
+    if (addressKey !== undefined) this.#perAddress.set(addressKey, this.socketsFrom(addressKey) + 1);
+    hosted.room.onOpen(conn);
     return { room: hosted.room, conn };
   }
 
   /** The socket closed: the participant leaves, and an empty room is forgotten. */
   async close(name: string, conn: Connection): Promise<void> {
+    const key = conn.addressKey;
+    if (key !== undefined) {
+      const left = this.socketsFrom(key) - 1;
+      if (left > 0) this.#perAddress.set(key, left);
+      else this.#perAddress.delete(key);
+    }
     const hosted = this.#rooms.get(name);
     if (!hosted) return;
     await hosted.room.onClose(conn);

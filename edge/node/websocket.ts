@@ -9,17 +9,24 @@ import type { Connection } from '../core/connection.ts';
 import type { Room } from '../core/room.ts';
 import { errorFields, type Logger } from '../core/logger.ts';
 import type { InProcessRoomHost } from './room-host.ts';
+import { logSocketLimit, socketLimitResponse } from '../core/app.ts';
 
-export function createNodeRoomSockets(app: Hono, rooms: InProcessRoomHost, maxFrameBytes: number, log: Logger) {
+export function createNodeRoomSockets(app: Hono, rooms: InProcessRoomHost, maxFrameBytes: number, log: Logger, socketsPerAddress: number) {
   const nodeWs = createNodeWebSocket({ app });
   // node-ws creates its WebSocketServer without options; ws reads maxPayload at each upgrade.
   (nodeWs.wss.options as { maxPayload?: number }).maxPayload = maxFrameBytes;
 
-  const roomSocket = (c: Context, roomName: string) => {
+  const roomSocket = async (c: Context, roomName: string, addressKey: string | undefined) => {
+    // Counted per process at open and close. No await lies between this check and onOpen's count for
+    // the same upgrade (node-ws completes it within the same turn), so parallel upgrades cannot slip by.
+    if (addressKey !== undefined && rooms.socketsFrom(addressKey) >= socketsPerAddress) {
+      await logSocketLimit(log, addressKey, roomName);
+      return socketLimitResponse(socketsPerAddress);
+    }
     let opened: { room: Room; conn: Connection } | undefined;
     const handler = nodeWs.upgradeWebSocket(() => ({
       onOpen: (_evt, ws) => {
-        opened = rooms.open(roomName);
+        opened = rooms.open(roomName, addressKey);
         opened.conn.send = (data) => ws.send(data);
         opened.conn.close = (code, reason) => ws.close(code, reason);
       },

@@ -42,6 +42,8 @@ const en = {
   /** Join errors by code (shared/errors.ts); others show the server's text after errorPrefix. */
   joinErrors: {
     ROOM_FULL: 'This room is full.',
+    LOBBY_FULL: 'Too many people are waiting to be let in. Please try again in a moment.',
+    NAME_TAKEN: 'Someone with a verified identity in this meeting has that name. Please choose another.',
     ROOM_LOCKED: 'This room is locked.',
     NOT_ADMITTED: 'You were not let in.',
     UNAUTHORIZED: 'This room needs an invitation you do not have (the link may have expired).',
@@ -94,6 +96,8 @@ const en = {
   filmstrip: 'Other participants',
   you: 'You',
   nameYou: (name: string) => `${name} (You)`,
+  /** Next to names from a join token (a trusted issuer vouches for them). */
+  verifiedName: 'Verified identity',
   screenOf: (name: string) => `${name}’s screen`,
   youArePresenting: 'You are sharing your screen.',
   alone: 'You are the only one here. Share the link to invite others:',
@@ -216,6 +220,8 @@ const de: Strings = {
   waitingInLobby: 'Warten, bis eine Moderatorin oder ein Moderator Sie hereinlässt …',
   joinErrors: {
     ROOM_FULL: 'Dieser Raum ist voll.',
+    LOBBY_FULL: 'Zu viele Personen warten auf Einlass. Bitte versuchen Sie es gleich noch einmal.',
+    NAME_TAKEN: 'Jemand mit bestätigter Identität in dieser Besprechung trägt diesen Namen. Bitte wählen Sie einen anderen.',
     ROOM_LOCKED: 'Dieser Raum ist gesperrt.',
     NOT_ADMITTED: 'Sie wurden nicht hereingelassen.',
     UNAUTHORIZED: 'Für diesen Raum brauchen Sie eine Einladung (der Link ist vielleicht abgelaufen).',
@@ -266,6 +272,7 @@ const de: Strings = {
   filmstrip: 'Weitere Teilnehmende',
   you: 'Sie',
   nameYou: (name) => `${name} (Sie)`,
+  verifiedName: 'Bestätigte Identität',
   screenOf: (name) => `Bildschirm von ${name}`,
   youArePresenting: 'Sie teilen Ihren Bildschirm.',
   alone: 'Sie sind allein hier. Teilen Sie den Link, um andere einzuladen:',

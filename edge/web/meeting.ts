@@ -93,6 +93,8 @@ export interface ProducerState {
 export interface Participant {
   id: string;
   name: string;
+  /** The name comes from a join token (the server says so); a typed name is not verified. */
+  verified: boolean;
   self: boolean;
   role: Role;
   handRaised: boolean;
@@ -103,6 +105,8 @@ export interface Participant {
 export interface ChatMessage {
   participantId: string;
   name: string;
+  /** The sender's name is verified (looked up when the message arrives). */
+  verified: boolean;
   text: string;
   time: number;
   self: boolean;
@@ -111,6 +115,7 @@ export interface ChatMessage {
 export interface LobbyEntry {
   id: string;
   name: string;
+  verified: boolean;
 }
 
 /** How to join: a display name (for a guest or an open deployment) or a join token, and a region hint. */
@@ -226,7 +231,7 @@ export class Meeting {
   #leaving = false;
   #closed = false;
 
-  private constructor(room: string, url: string, s: Signaling, device: Device, joined: JoinResult, name: string, cb: MeetingCallbacks) {
+  private constructor(room: string, url: string, s: Signaling, device: Device, joined: JoinResult, name: string, verified: boolean, cb: MeetingCallbacks) {
     this.room = room;
     this.#url = url;
     this.#signaling = s;
@@ -237,7 +242,7 @@ export class Meeting {
     this.locked = joined.locked;
     this.#cb = cb;
     this.#resetPolicy();
-    this.participants.set(joined.participantId, { id: joined.participantId, name, self: true, role: joined.role, handRaised: false, joinedAt: Date.now(), producers: new Map() });
+    this.participants.set(joined.participantId, { id: joined.participantId, name, verified, self: true, role: joined.role, handRaised: false, joinedAt: Date.now(), producers: new Map() });
     for (const p of joined.participants) this.participants.set(p.id, fromInfo(p));
   }
 
@@ -263,7 +268,7 @@ export class Meeting {
         });
       }
       // Listen before anything else is awaited: events sent right after the join reply must not be lost.
-      const meeting = new Meeting(room, url, s, new Device(), joined, opts.name, cb);
+      const meeting = new Meeting(room, url, s, new Device(), joined, opts.name, opts.token !== undefined, cb);
       meeting.#listen(s);
       cb.created?.(meeting);
       await meeting.#device.load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities });
@@ -812,7 +817,7 @@ export class Meeting {
       this.#cb.changed?.(p);
     });
     s.on('activeSpeaker', ({ participantId }) => this.#cb.activeSpeaker?.(participantId));
-    s.on('chat', (m) => this.#cb.chat?.({ ...m, self: m.participantId === this.participantId }));
+    s.on('chat', (m) => this.#cb.chat?.({ ...m, verified: this.participants.get(m.participantId)?.verified ?? false, self: m.participantId === this.participantId }));
     s.on('handChanged', ({ participantId, raised }) => {
       const p = this.participants.get(participantId);
       if (!p || p.handRaised === raised) return;
@@ -1082,6 +1087,7 @@ function fromInfo(p: ParticipantInfo): Participant {
   return {
     id: p.id,
     name: p.name,
+    verified: p.verified,
     self: false,
     role: p.role,
     handRaised: p.handRaised,

@@ -7,7 +7,7 @@ import { attr, avatarColour, el, initials, tx } from './dom.ts';
 import { icon, qualityBars } from './icons.ts';
 import { formatTime, onLanguageChange, type Quality, type Strings } from './i18n.ts';
 import type { ChatMessage, LobbyEntry, Participant } from './meeting.ts';
-import { setQuality } from './tiles.ts';
+import { setQuality, verifiedMark } from './tiles.ts';
 
 function panelShell(id: string, title: (s: Strings) => string, onClose: () => void): { panel: HTMLElement; heading: HTMLElement; body: HTMLElement } {
   const heading = el('h2', { id: `${id}-title`, tabindex: '-1' }, tx(title));
@@ -152,7 +152,7 @@ export class PeoplePanel {
         const refuse = el('button', { type: 'button', class: 'btn secondary small refuse' }, tx((s) => s.refuse));
         attr(refuse, 'aria-label', (s) => s.refuseName(entry.name));
         refuse.addEventListener('click', () => this.#actions.refuse(entry));
-        return el('li', { class: 'waiting', 'data-lobby-id': entry.id }, el('span', { class: 'person-name' }, entry.name), el('span', { class: 'lobby-buttons' }, admit, refuse));
+        return el('li', { class: 'waiting', 'data-lobby-id': entry.id }, el('span', { class: 'person-name' }, entry.name), verifiedMark(entry.verified), el('span', { class: 'lobby-buttons' }, admit, refuse));
       }),
     );
   }
@@ -247,6 +247,7 @@ export class PeoplePanel {
       { class: 'person', 'data-participant-id': p.id },
       avatar,
       el('span', { class: 'person-name' }, p.self ? tx((s) => s.nameYou(p.name)) : p.name),
+      verifiedMark(p.verified),
       el('span', { class: 'role', hidden: true }, tx((s) => s.moderatorLabel)),
       el(
         'span',
@@ -320,7 +321,7 @@ export class ChatPanel {
     const li = el(
       'li',
       { class: `msg${m.self ? ' self' : ''}`, 'data-participant-id': m.participantId },
-      el('div', { class: 'msg-head' }, el('span', { class: 'msg-name' }, m.self ? tx((s) => s.nameYou(m.name)) : m.name), time),
+      el('div', { class: 'msg-head' }, el('span', { class: 'msg-name' }, m.self ? tx((s) => s.nameYou(m.name)) : m.name), verifiedMark(m.verified), time),
       el('p', { class: 'msg-text' }, m.text),
     );
     const atBottom = this.#log.scrollHeight - this.#log.scrollTop - this.#log.clientHeight < 40;

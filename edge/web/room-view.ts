@@ -341,7 +341,7 @@ export class RoomView {
 
   #addParticipant(p: Participant): void {
     if (this.tiles.has(p.id)) return;
-    const tile = new Tile({ participantId: p.id, name: p.name, self: p.self, kind: 'camera', onPin: (x) => this.#setPinned(this.pinned === x.key ? null : x.key) });
+    const tile = new Tile({ participantId: p.id, name: p.name, verified: p.verified, self: p.self, kind: 'camera', onPin: (x) => this.#setPinned(this.pinned === x.key ? null : x.key) });
     this.tiles.set(p.id, tile);
     this.#resize.observe(tile.el);
     if (p.self && this.#camera) tile.setTrack(this.#camera);
@@ -416,7 +416,7 @@ export class RoomView {
     if (track && owner) {
       let tile = this.tiles.get(key);
       if (!tile) {
-        tile = new Tile({ participantId, name: owner.name, self: false, kind: 'screen', onPin: (x) => this.#setPinned(this.pinned === x.key ? null : x.key) });
+        tile = new Tile({ participantId, name: owner.name, verified: owner.verified, self: false, kind: 'screen', onPin: (x) => this.#setPinned(this.pinned === x.key ? null : x.key) });
         this.tiles.set(key, tile);
         this.#resize.observe(tile.el);
         announce(t.startedSharing(owner.name));

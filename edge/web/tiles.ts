@@ -26,7 +26,7 @@ export class Tile {
   readonly #quality: HTMLElement;
   readonly #self: boolean;
 
-  constructor(opts: { participantId: string; name: string; self: boolean; kind: TileKind; onPin(tile: Tile): void }) {
+  constructor(opts: { participantId: string; name: string; verified?: boolean; self: boolean; kind: TileKind; onPin(tile: Tile): void }) {
     this.participantId = opts.participantId;
     this.kind = opts.kind;
     this.key = opts.kind === 'screen' ? `${opts.participantId}:screen` : opts.participantId;
@@ -46,7 +46,7 @@ export class Tile {
       { class: `tile ${opts.kind}${opts.self ? ' self' : ''}`, role: 'group', 'data-participant-id': opts.participantId, 'data-tile': this.key },
       this.video,
       this.#avatar,
-      el('div', { class: 'tile-bar' }, this.#hand, this.#micOff, el('span', { class: 'name' }, this.#nameText), this.#quality),
+      el('div', { class: 'tile-bar' }, this.#hand, this.#micOff, el('span', { class: 'name' }, this.#nameText), verifiedMark(opts.verified ?? false), this.#quality),
       this.pinButton,
     );
     this.setName(opts.name);
@@ -141,4 +141,17 @@ export function gridShape(n: number, w: number, h: number, gap = 8): { cols: num
     if (tw * th > best.tileW * best.tileH + 1) best = { cols, rows, tileW: Math.floor(tw), tileH: Math.floor(th) };
   }
   return best;
+}
+
+/**
+ * Next to a name from a join token: a check mark, "Verified identity" for screen readers (issue 10).
+ * Anyone can type "Frau Dr. Schmidt"; only an invitation's issuer can vouch for it, and the edge refuses a
+ * guest who asks for a verified participant's name. Typed names get no mark (in an open deployment all are).
+ */
+export function verifiedMark(verified: boolean): Node {
+  if (!verified) return document.createTextNode('');
+  const mark = el('span', { class: 'verified', role: 'img' }, '✓');
+  attr(mark, 'aria-label', (s) => s.verifiedName);
+  attr(mark, 'title', (s) => s.verifiedName);
+  return mark;
 }

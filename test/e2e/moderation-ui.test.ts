@@ -7,7 +7,8 @@
  * Then the room actions: A locks the room (everyone sees the lock), a newcomer waits in the lobby and A
  * admits them from the list; finally A ends the meeting for everyone after confirming.
  * With join tokens, the role comes from the token: a page opened with ?token= joins with it (no name
- * asked, the token leaves the address bar, ?region= is passed on) and moderates only if the token says so.
+ * asked, the token leaves the address bar, ?region= is passed on) and moderates only if the token says so;
+ * names from tokens carry the verified mark, typed ones do not.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -126,6 +127,7 @@ describe('moderation in the page', () => {
     assert.equal(reply.ok ? 'joined' : reply.error.code, 'WAITING_IN_LOBBY');
     await a.waitForSelector('#lobby li.waiting', { timeout: 10_000 });
     assert.equal(await a.locator('#lobby li.waiting .person-name').textContent(), 'Dora');
+    assert.equal(await a.locator('#lobby li.waiting .verified').count(), 0, 'a typed name is not marked verified');
     assert.equal(await b.locator('#lobby li.waiting').count(), 0, 'only moderators see the lobby');
     await a.click('#lobby li.waiting .admit');
     const admitted = await newcomer.waitForEvent<{ participantId: string }>('admitted');
@@ -210,5 +212,9 @@ describe('moderation with join tokens', () => {
     assert.equal(await p.locator('#people-panel .person-actions').count(), 0);
     assert.equal(await hidden(p, '#room-actions'), true);
     assert.equal(await p.locator(`${person(mid)} .role`).isVisible(), true, 'Paul sees that Mona moderates');
+    // Both names come from tokens: marked verified, with a text for screen readers (issue 10).
+    assert.equal(await p.locator(`${person(mid)} .verified`).getAttribute('aria-label'), 'Verified identity');
+    assert.equal(await m.locator(`${person(pid)} .verified`).count(), 1);
+    assert.equal(await p.locator(`.tile[data-participant-id="${mid}"] .verified`).count(), 1, 'on the video tile too');
   });
 });

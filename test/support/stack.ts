@@ -126,8 +126,8 @@ export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number
   const secrets = specs.map(() => randomBytes(24).toString('hex'));
   const out: string[] = [];
   const nodeSecrets = specs.map((n, i) => `${n.nodeId}=${secrets[i]}`).join(',');
-  // Tests open many sockets from one address; the per-address limit has its own test (limits.test.ts).
-  const edgeEnv = { TREFFPUNKT_CONNECTIONS_PER_MINUTE: '100000', ...opts.edgeEnv };
+  // Tests open many sockets from one address; the per-address limits have their own tests (limits.test.ts).
+  const edgeEnv = { TREFFPUNKT_CONNECTIONS_PER_MINUTE: '100000', TREFFPUNKT_SOCKETS_PER_ADDRESS: '100000', ...opts.edgeEnv };
   let edge: ChildProcess | undefined;
   let worker: WorkerdEdge | undefined;
   let storageDir: string | undefined;

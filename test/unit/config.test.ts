@@ -101,3 +101,19 @@ test('edge config: media constraints (operators, jurisdictions with EU) and the 
   assert.ok(c.mediaConstraint.jurisdictions?.includes('CH'));
   assert.throws(() => parseEdgeConfig({ ...secrets, TREFFPUNKT_MEDIA_JURISDICTIONS: 'Germany' }), (err: ConfigError) => /TREFFPUNKT_MEDIA_JURISDICTIONS: "Germany" is not valid/.test(err.problems.join('\n')));
 });
+
+test('edge: resource caps have sane defaults and can be set (issue 10)', () => {
+  const secrets = { TREFFPUNKT_NODE_SECRETS: `n1=${'s'.repeat(16)}` };
+  const c = parseEdgeConfig(secrets);
+  assert.equal(c.maxTransports, 4);
+  assert.equal(c.maxConsumers, 4 * 99, 'everyone else’s producers in a full room');
+  assert.equal(c.lobbyCapacity, 100);
+  assert.equal(c.joinTimeoutMs, 30_000);
+  assert.equal(c.socketsPerAddress, 20);
+  assert.equal(parseEdgeConfig({ ...secrets, TREFFPUNKT_ROOM_CAPACITY: '10' }).lobbyCapacity, 10, 'a lobby as large as the room');
+  assert.equal(parseEdgeConfig({ ...secrets, TREFFPUNKT_ROOM_CAPACITY: '5000' }).maxConsumers, 1000);
+  const set = parseEdgeConfig({ ...secrets, TREFFPUNKT_MAX_TRANSPORTS: '6', TREFFPUNKT_MAX_CONSUMERS: '50', TREFFPUNKT_LOBBY_CAPACITY: '3', TREFFPUNKT_JOIN_TIMEOUT_MS: '5000', TREFFPUNKT_SOCKETS_PER_ADDRESS: '7' });
+  assert.deepEqual([set.maxTransports, set.maxConsumers, set.lobbyCapacity, set.joinTimeoutMs, set.socketsPerAddress], [6, 50, 3, 5000, 7]);
+  assert.throws(() => parseEdgeConfig({ ...secrets, TREFFPUNKT_MAX_TRANSPORTS: '1' }), (err: ConfigError) => err.problems.some((p) => p.startsWith('TREFFPUNKT_MAX_TRANSPORTS')));
+  assert.throws(() => parseEdgeConfig({ ...secrets, TREFFPUNKT_SOCKETS_PER_ADDRESS: '0' }), ConfigError);
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { events, methods, RequestEnvelope, RoomName, ServerFrame } from '../../shared/signaling.ts';
+import { events, methods, nameKey, RequestEnvelope, RoomName, ServerFrame } from '../../shared/signaling.ts';
 import { NodeRegistration } from '../../shared/control.ts';
 
 test('join params: valid names pass, trimmed; bad ones fail', () => {
@@ -62,4 +62,47 @@ test('node registration: control URL must be http(s)', () => {
   assert.ok(NodeRegistration.safeParse(reg).success);
   assert.equal(NodeRegistration.safeParse({ ...reg, controlUrl: 'file:///etc/passwd' }).success, false);
   assert.equal(NodeRegistration.safeParse({ ...reg, nodeId: 'Upper' }).success, false);
+});
+
+test('names: NFC, bidi controls and invisibles stripped, controls and lone surrogates refused (issue 10)', () => {
+  const name = (n: string) => methods.join.params.safeParse({ protocolVersion: 1, name: n });
+  const clean = (n: string) => {
+    const r = name(n);
+    assert.ok(r.success, `${JSON.stringify(n)} should be accepted`);
+    return r.data.name;
+  };
+  // The override that shows "pay to exe.png" is gone; what is left reads as it is stored.
+  assert.equal(clean('pay to \u202Egnp.exe'), 'pay to gnp.exe');
+  for (const bidi of ['\u202A', '\u202B', '\u202C', '\u202D', '\u2066', '\u2067', '\u2068', '\u2069', '\u200E', '\u200F', '\u061C']) assert.equal(clean(`An${bidi}na`), 'Anna', JSON.stringify(bidi));
+  for (const invisible of ['\u200B', '\u200C', '\u200D', '\u2060', '\uFEFF', '\u3164', '\u115F', '\u1160', '\uFFA0', '\u00AD', '\u2800']) assert.equal(clean(`Mo${invisible}derator`), 'Moderator', JSON.stringify(invisible));
+  // NFC: a decomposed "ü" is stored as the composed one, so equal-looking names are equal strings.
+  assert.equal(clean('Mu\u0308ller'), 'Müller');
+  assert.equal(clean('  Anna   \u3000 Lena '), 'Anna Lena');
+  // Nothing but invisibles is no name.
+  for (const empty of ['\u200B', '\u3164', '\u3164\u3164 \u200B', '\u202E', '\u2800']) assert.equal(name(empty).success, false, JSON.stringify(empty));
+  // Control characters (C0, DEL, C1) and lone surrogates are refused, not cleaned.
+  for (const bad of ['a\u0000b', 'a\nb', 'a\u007Fb', 'a\u0085b', 'a\u009Bb', 'a\uD800b', 'a\uDC00b', '\uD83D']) assert.equal(name(bad).success, false, JSON.stringify(bad));
+  // Valid pairs stay: emoji are fine.
+  assert.equal(clean('Lena 🎉'), 'Lena 🎉');
+  assert.equal(clean('x'.repeat(64)), 'x'.repeat(64));
+  assert.equal(name('x'.repeat(65)).success, false);
+});
+
+test('chat text: line breaks and tabs kept, bidi controls stripped, other controls refused', () => {
+  const chat = (text: string) => methods.chat.params.safeParse({ text });
+  assert.equal(chat('line one\n\tline two').data?.text, 'line one\n\tline two');
+  assert.equal(chat('open \u202Egnp.exe please').data?.text, 'open gnp.exe please');
+  assert.equal(chat('zero\u200Bwidth\uFEFF').data?.text, 'zerowidth');
+  // Emoji sequences keep their joiners and variation selectors.
+  assert.equal(chat('👩\u200D💻 ❤\uFE0F').data?.text, '👩\u200D💻 ❤\uFE0F');
+  assert.equal(chat('Cafe\u0301').data?.text, 'Café');
+  for (const bad of ['', '\u200B', '\u202E', 'a\u0000', 'a\rb', 'a\u0085', 'a\uDFFF', 'x'.repeat(2001)]) assert.equal(chat(bad).success, false, JSON.stringify(bad));
+});
+
+test('participant info and lobby entries say whether the name is verified', () => {
+  const info = { id: 'p', name: 'A', role: 'participant', handRaised: false, producers: [] };
+  assert.equal(events.participantJoined.safeParse({ participant: info }).success, false, 'verified is required');
+  assert.ok(events.participantJoined.safeParse({ participant: { ...info, verified: true } }).success);
+  assert.ok(events.lobbyChanged.safeParse({ waiting: [{ id: 'g', name: 'G', verified: false }] }).success);
+  assert.equal(nameKey('ＡＮＮＡ'), nameKey('anna'));
 });
