@@ -9,6 +9,7 @@ import type { ControlBody, ControlOp, ControlResponse } from '../shared/control.
 import { ErrorCode, TreffpunktError } from '../shared/errors.ts';
 import { NonceCache, verifyRequest } from '../shared/request-signing.ts';
 import { controlBody, peerParam, roomParam } from './control-request.ts';
+import { addDiagnosticRoutes } from './diagnostics-api.ts';
 import type { MediaRooms } from './media-rooms.ts';
 
 const STATUS: Partial<Record<string, 400 | 401 | 404 | 409 | 500>> = {
@@ -19,7 +20,8 @@ const STATUS: Partial<Record<string, 400 | 401 | 404 | 409 | 500>> = {
   [ErrorCode.CannotConsume]: 409,
 };
 
-export function createControlApi(opts: { secrets: readonly string[]; rooms: MediaRooms; log: Logger; healthy: () => boolean }): Hono {
+/** @param opts.diagnostics mount the test and diagnostic routes too (TREFFPUNKT_NODE_DIAGNOSTICS). */
+export function createControlApi(opts: { secrets: readonly string[]; rooms: MediaRooms; log: Logger; healthy: () => boolean; diagnostics?: boolean }): Hono {
   const { secrets, rooms, log } = opts;
   const nonces = new NonceCache();
   const app = new Hono();
@@ -83,21 +85,7 @@ export function createControlApi(opts: { secrets: readonly string[]; rooms: Medi
   postPipe('/close', 'closePipe', async (room, peer) => rooms.find(room)?.pipes.close(peer) ?? {});
   post('/v1/rooms/:room/close', 'closeRoom', async (_c, room) => (rooms.close(room), {}));
 
-  // Test and diagnostics: what a consumer has sent (packet counts), as mediasoup's getStats reports it.
-  app.get('/v1/rooms/:room/consumers/:id/stats', async (c) => {
-    const consumer = rooms.find(roomParam(c))?.consumer(c.req.param('id'));
-    if (!consumer) throw new TreffpunktError(ErrorCode.NotFound, 'no such consumer');
-    return c.json({ stats: await consumer.getStats(), type: consumer.type, currentLayers: consumer.currentLayers ?? null, preferredLayers: consumer.preferredLayers ?? null, paused: consumer.paused, producerPaused: consumer.producerPaused });
-  });
-
-  // Test and diagnostics: a pipe's encryption and traffic (what crosses between nodes, and that it is SRTP).
-  app.get('/v1/rooms/:room/pipes/:peer/stats', async (c) => {
-    const info = rooms.find(roomParam(c))?.pipes.find(peerParam(c));
-    if (!info) throw new TreffpunktError(ErrorCode.NotFound, 'no such pipe');
-    const pipe = info.transport;
-    const [stats] = await pipe.getStats();
-    return c.json({ srtpCryptoSuite: pipe.srtpParameters?.cryptoSuite ?? null, tuple: pipe.tuple, pipedOut: info.pipedOut, bytesSent: stats?.bytesSent ?? 0, bytesReceived: stats?.bytesReceived ?? 0, rtpBytesSent: stats?.rtpBytesSent ?? 0, rtpBytesReceived: stats?.rtpBytesReceived ?? 0 });
-  });
+  if (opts.diagnostics) addDiagnosticRoutes(app, rooms);
 
   return app;
 }
