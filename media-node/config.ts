@@ -38,6 +38,7 @@ export const SETTINGS = {
   workerMinPort: { env: 'TREFFPUNKT_NODE_WORKER_MIN_PORT', flag: 'worker-min-port', help: 'Lowest port of the range for pipe/plain transports. Pipes to other media nodes (rooms across nodes) listen here, on listen-ip/announced-address: other nodes must reach this UDP range.', default: '40100' },
   workerMaxPort: { env: 'TREFFPUNKT_NODE_WORKER_MAX_PORT', flag: 'worker-max-port', help: 'Highest port of that range.', default: '40999' },
   logLevel: { env: 'TREFFPUNKT_LOG_LEVEL', flag: 'log-level', help: 'debug, info, warn, error or silent.', default: 'info' },
+  diagnostics: { env: 'TREFFPUNKT_NODE_DIAGNOSTICS', flag: 'diagnostics', help: 'true (or 1) adds the test and diagnostic routes to the control API: GET /v1/rooms/<room>/consumers/<id>/stats and /v1/rooms/<room>/pipes/<peer>/stats (packet counts, a pipe\'s SRTP suite and traffic). Signed like every control request. For tests and debugging.', default: 'false' },
   turnMode: { env: 'TREFFPUNKT_TURN_MODE', flag: 'turn-mode', help: 'TURN service of this node: embedded (node-turn inside the node, UDP only), coturn (starts `turnserver`, UDP and TCP; the production choice, see docs/turn.md) or off.', default: 'embedded' },
   turnListenIp: { env: 'TREFFPUNKT_TURN_LISTEN_IP', flag: 'turn-listen-ip', help: 'IP the TURN port binds to. Default: listen-ip.' },
   turnPort: { env: 'TREFFPUNKT_TURN_PORT', flag: 'turn-port', help: 'TURN listening port (UDP; coturn also TCP). 0 picks a free port (embedded only, for tests).', default: '3478' },
@@ -84,6 +85,7 @@ const Raw = z
     workerMinPort: port,
     workerMaxPort: port,
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
+    diagnostics: z.enum(['true', 'false', '1', '0'], 'must be true, false, 1 or 0').transform((v) => v === 'true' || v === '1'),
     turnMode: z.enum(['embedded', 'coturn', 'off'], 'must be embedded, coturn or off'),
     turnListenIp: z.string().optional().refine((v) => v === undefined || isIP(v) !== 0, 'must be an IPv4 or IPv6 address'),
     turnPort: z.coerce.number().int().min(0, 'must be a port number 0-65535').max(65535, 'must be a port number 0-65535'),
@@ -158,6 +160,8 @@ export interface MediaNodeConfig {
   workerMinPort: number;
   workerMaxPort: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** The control API's test and diagnostic routes are mounted (diagnostics-api.ts). */
+  diagnostics: boolean;
   turn: TurnConfig;
 }
 

@@ -5,11 +5,12 @@
  */
 import { Hono, type Context } from 'hono';
 import type { Logger } from 'pino';
-import { control, NodeId, RoomName, type ControlOp } from '../shared/control.ts';
+import type { ControlBody, ControlOp, ControlResponse } from '../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../shared/errors.ts';
 import { NonceCache, verifyRequest } from '../shared/request-signing.ts';
+import { controlBody, peerParam, roomParam } from './control-request.ts';
+import { addDiagnosticRoutes } from './diagnostics-api.ts';
 import type { MediaRooms } from './media-rooms.ts';
-
 
 const STATUS: Partial<Record<string, 400 | 401 | 404 | 409 | 500>> = {
   [ErrorCode.BadMessage]: 400,
@@ -19,7 +20,8 @@ const STATUS: Partial<Record<string, 400 | 401 | 404 | 409 | 500>> = {
   [ErrorCode.CannotConsume]: 409,
 };
 
-export function createControlApi(opts: { secrets: readonly string[]; rooms: MediaRooms; log: Logger; healthy: () => boolean }): Hono {
+/** @param opts.diagnostics mount the test and diagnostic routes too (TREFFPUNKT_NODE_DIAGNOSTICS). */
+export function createControlApi(opts: { secrets: readonly string[]; rooms: MediaRooms; log: Logger; healthy: () => boolean; diagnostics?: boolean }): Hono {
   const { secrets, rooms, log } = opts;
   const nonces = new NonceCache();
   const app = new Hono();
@@ -47,62 +49,44 @@ export function createControlApi(opts: { secrets: readonly string[]; rooms: Medi
     await next();
   });
 
-  const body = async <O extends ControlOp>(c: Context, op: O) => {
-    let json: unknown;
-    try {
-      json = await c.req.json();
-    } catch {
-      throw new TreffpunktError(ErrorCode.BadJson, 'body is not valid JSON');
-    }
-    const parsed = control[op].body.safeParse(json);
-    if (!parsed.success) throw new TreffpunktError(ErrorCode.BadMessage, `invalid ${op} body: ${parsed.error.issues[0]?.message}`);
-    return parsed.data as import('zod').infer<(typeof control)[O]['body']>;
-  };
-  const room = (c: Context) => {
-    const r = RoomName.safeParse(c.req.param('room'));
-    if (!r.success) throw new TreffpunktError(ErrorCode.BadMessage, 'bad room name');
-    return r.data;
-  };
+  /**
+   * A POST operation on one room. The room name, then the body, then the room itself are checked, in
+   * that order, so that a malformed request is BAD_MESSAGE/BAD_JSON before it can be NOT_FOUND.
+   */
+  const post = <O extends ControlOp>(path: string, op: O, run: (c: Context, room: string, body: ControlBody<O>) => Promise<ControlResponse<O>>) =>
+    app.post(path, async (c) => {
+      const room = roomParam(c);
+      return c.json(await run(c, room, await controlBody(c, op)));
+    });
+  /** The same for an operation on the room's pipe to a peer node: room name, peer id, body, room. */
+  const postPipe = <O extends ControlOp>(path: string, op: O, run: (room: string, peer: string, body: ControlBody<O>) => Promise<ControlResponse<O>>) =>
+    app.post(`/v1/rooms/:room/pipes/:peer${path}`, async (c) => {
+      const room = roomParam(c);
+      const peer = peerParam(c);
+      return c.json(await run(room, peer, await controlBody(c, op)));
+    });
+  const id = (c: Context) => c.req.param('id') as string;
 
-  app.post('/v1/rooms/:room/router', async (c) => (await body(c, 'ensureRouter'), c.json(await rooms.ensureRouter(room(c)))));
-  app.post('/v1/rooms/:room/transports', async (c) => c.json(await rooms.createTransport(room(c), await body(c, 'createTransport'))));
-  app.post('/v1/rooms/:room/transports/:id/connect', async (c) => c.json(await rooms.connectTransport(room(c), c.req.param('id'), await body(c, 'connectTransport'))));
-  app.post('/v1/rooms/:room/transports/:id/restart-ice', async (c) => (await body(c, 'restartIce'), c.json(await rooms.restartIce(room(c), c.req.param('id')))));
-  app.post('/v1/rooms/:room/transports/:id/produce', async (c) => c.json(await rooms.produce(room(c), c.req.param('id'), await body(c, 'produce'))));
-  app.post('/v1/rooms/:room/transports/:id/consume', async (c) => c.json(await rooms.consume(room(c), c.req.param('id'), await body(c, 'consume'))));
-  app.post('/v1/rooms/:room/producers/:id/close', async (c) => (await body(c, 'closeProducer'), c.json(await rooms.closeProducer(room(c), c.req.param('id')))));
-  app.post('/v1/rooms/:room/producers/:id/pause', async (c) => c.json(await rooms.setProducerPaused(room(c), c.req.param('id'), await body(c, 'setProducerPaused'))));
-  app.post('/v1/rooms/:room/consumers/:id/layers', async (c) => c.json(await rooms.setConsumerLayers(room(c), c.req.param('id'), await body(c, 'setConsumerLayers'))));
-  app.post('/v1/rooms/:room/consumers/:id/close', async (c) => (await body(c, 'closeConsumer'), c.json(await rooms.closeConsumer(room(c), c.req.param('id')))));
-  app.post('/v1/rooms/:room/consumers/:id/resume', async (c) => (await body(c, 'resumeConsumer'), c.json(await rooms.resumeConsumer(room(c), c.req.param('id')))));
-  app.post('/v1/rooms/:room/participants/:id/close', async (c) => (await body(c, 'closeParticipant'), c.json(await rooms.closeParticipant(room(c), c.req.param('id')))));
-  const peer = (c: Context) => {
-    const r = NodeId.safeParse(c.req.param('peer'));
-    if (!r.success) throw new TreffpunktError(ErrorCode.BadMessage, 'bad peer node id');
-    return r.data;
-  };
-  app.post('/v1/rooms/:room/pipes/:peer', async (c) => (await body(c, 'createPipe'), c.json(await rooms.createPipe(room(c), peer(c)))));
-  app.post('/v1/rooms/:room/pipes/:peer/connect', async (c) => c.json(await rooms.connectPipe(room(c), peer(c), await body(c, 'connectPipe'))));
-  app.post('/v1/rooms/:room/pipes/:peer/consume', async (c) => c.json(await rooms.pipeConsume(room(c), peer(c), await body(c, 'pipeConsume'))));
-  app.post('/v1/rooms/:room/pipes/:peer/produce', async (c) => c.json(await rooms.pipeProduce(room(c), peer(c), await body(c, 'pipeProduce'))));
-  app.post('/v1/rooms/:room/pipes/:peer/close', async (c) => (await body(c, 'closePipe'), c.json(await rooms.closePipe(room(c), peer(c)))));
-  app.post('/v1/rooms/:room/close', async (c) => (await body(c, 'closeRoom'), c.json(await rooms.closeRoom(room(c)))));
+  post('/v1/rooms/:room/router', 'ensureRouter', async (_c, room) => ({ rtpCapabilities: (await rooms.getOrCreate(room)).rtpCapabilities }));
+  post('/v1/rooms/:room/transports', 'createTransport', async (_c, room, body) => (await rooms.getOrCreate(room)).createTransport(body));
+  post('/v1/rooms/:room/transports/:id/connect', 'connectTransport', (c, room, body) => rooms.get(room).connectTransport(id(c), body));
+  post('/v1/rooms/:room/transports/:id/restart-ice', 'restartIce', (c, room) => rooms.get(room).restartIce(id(c)));
+  post('/v1/rooms/:room/transports/:id/produce', 'produce', (c, room, body) => rooms.get(room).produce(id(c), body));
+  post('/v1/rooms/:room/transports/:id/consume', 'consume', (c, room, body) => rooms.get(room).consume(id(c), body));
+  post('/v1/rooms/:room/producers/:id/close', 'closeProducer', async (c, room) => (await rooms.find(room)?.closeProducer(id(c))) ?? {});
+  post('/v1/rooms/:room/producers/:id/pause', 'setProducerPaused', (c, room, body) => rooms.get(room).setProducerPaused(id(c), body));
+  post('/v1/rooms/:room/consumers/:id/layers', 'setConsumerLayers', (c, room, body) => rooms.get(room).setConsumerLayers(id(c), body));
+  post('/v1/rooms/:room/consumers/:id/close', 'closeConsumer', async (c, room) => rooms.find(room)?.closeConsumer(id(c)) ?? {});
+  post('/v1/rooms/:room/consumers/:id/resume', 'resumeConsumer', (c, room) => rooms.get(room).resumeConsumer(id(c)));
+  post('/v1/rooms/:room/participants/:id/close', 'closeParticipant', async (c, room) => (await rooms.find(room)?.closeParticipant(id(c))) ?? {});
+  postPipe('', 'createPipe', async (room, peer) => (await rooms.getOrCreate(room)).pipes.create(peer));
+  postPipe('/connect', 'connectPipe', (room, peer, body) => rooms.get(room).pipes.connect(peer, body));
+  postPipe('/consume', 'pipeConsume', (room, peer, body) => rooms.get(room).pipes.consume(peer, body));
+  postPipe('/produce', 'pipeProduce', (room, peer, body) => rooms.get(room).pipes.produce(peer, body));
+  postPipe('/close', 'closePipe', async (room, peer) => rooms.find(room)?.pipes.close(peer) ?? {});
+  post('/v1/rooms/:room/close', 'closeRoom', async (_c, room) => (rooms.close(room), {}));
 
-  // Test and diagnostics: what a consumer has sent (packet counts), as mediasoup's getStats reports it.
-  app.get('/v1/rooms/:room/consumers/:id/stats', async (c) => {
-    const consumer = rooms.consumer(room(c), c.req.param('id'));
-    if (!consumer) throw new TreffpunktError(ErrorCode.NotFound, 'no such consumer');
-    return c.json({ stats: await consumer.getStats(), type: consumer.type, currentLayers: consumer.currentLayers ?? null, preferredLayers: consumer.preferredLayers ?? null, paused: consumer.paused, producerPaused: consumer.producerPaused });
-  });
-
-  // Test and diagnostics: a pipe's encryption and traffic (what crosses between nodes, and that it is SRTP).
-  app.get('/v1/rooms/:room/pipes/:peer/stats', async (c) => {
-    const info = rooms.pipe(room(c), peer(c));
-    if (!info) throw new TreffpunktError(ErrorCode.NotFound, 'no such pipe');
-    const pipe = info.transport;
-    const [stats] = await pipe.getStats();
-    return c.json({ srtpCryptoSuite: pipe.srtpParameters?.cryptoSuite ?? null, tuple: pipe.tuple, pipedOut: info.pipedOut, bytesSent: stats?.bytesSent ?? 0, bytesReceived: stats?.bytesReceived ?? 0, rtpBytesSent: stats?.rtpBytesSent ?? 0, rtpBytesReceived: stats?.rtpBytesReceived ?? 0 });
-  });
+  if (opts.diagnostics) addDiagnosticRoutes(app, rooms);
 
   return app;
 }

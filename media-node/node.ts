@@ -35,12 +35,12 @@ export async function startMediaNode(config: MediaNodeConfig) {
   // Events go out through the registration, which exists only once the control API is up.
   let registration: EdgeRegistration | undefined;
   const rooms = new MediaRooms(pool, (room, event) => registration?.sendEvent(room, event), { ip: config.listenIp, announcedAddress: config.announcedAddress });
-  const app = createControlApi({ secrets: [config.secret, ...(config.previousSecret ? [config.previousSecret] : [])], rooms, log, healthy: () => healthy });
+  const app = createControlApi({ secrets: [config.secret, ...(config.previousSecret ? [config.previousSecret] : [])], rooms, log, healthy: () => healthy, diagnostics: config.diagnostics });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.apiHost, port: config.apiPort }, () => resolve(s));
     s.once('error', reject);
   });
-  log.info({ url: config.controlUrl }, 'control API listening');
+  log.info({ url: config.controlUrl, diagnostics: config.diagnostics }, 'control API listening');
   registration = new EdgeRegistration({
     edgeUrl: config.edgeUrl,
     secret: config.secret,

@@ -157,6 +157,8 @@ export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number
       TREFFPUNKT_TURN_PORT: '0',
       // Stopping a test stack must not wait for a drain (drain.test.ts sets its own).
       TREFFPUNKT_NODE_DRAIN_TIMEOUT_MS: '0',
+      // The consumer and pipe stats routes that tests assert on (node-diagnostics.test.ts: off by default).
+      TREFFPUNKT_NODE_DIAGNOSTICS: '1',
       ...(spec.operator ? { TREFFPUNKT_NODE_OPERATOR: spec.operator } : {}),
       ...(spec.region ? { TREFFPUNKT_NODE_REGION: spec.region } : {}),
       ...(spec.jurisdiction ? { TREFFPUNKT_NODE_JURISDICTION: spec.jurisdiction } : {}),

@@ -65,6 +65,13 @@ test('media node: --help lists every setting', () => {
   }
 });
 
+test('media node: the diagnostic routes are off unless asked for', () => {
+  assert.equal(loadMediaNodeConfig([], base).diagnostics, false);
+  assert.equal(loadMediaNodeConfig([], { ...base, TREFFPUNKT_NODE_DIAGNOSTICS: '1' }).diagnostics, true);
+  assert.equal(loadMediaNodeConfig(['--diagnostics', 'true'], base).diagnostics, true);
+  assert.match(problems([], { ...base, TREFFPUNKT_NODE_DIAGNOSTICS: 'yes' }).join(), /TREFFPUNKT_NODE_DIAGNOSTICS.*true, false, 1 or 0/);
+});
+
 test('edge: node secrets are parsed and checked', () => {
   const c = parseEdgeConfig({ TREFFPUNKT_NODE_SECRETS: 'a=0123456789abcdef, b-2=fedcba9876543210|0123456789abcdef' });
   assert.deepEqual(c.nodeSecrets.get('a'), ['0123456789abcdef']);
