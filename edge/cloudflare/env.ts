@@ -24,6 +24,8 @@ export interface Env {
   TREFFPUNKT_RESUME_GRACE_MS?: string;
   TREFFPUNKT_MEDIA_OPERATORS?: string;
   TREFFPUNKT_MEDIA_JURISDICTIONS?: string;
+  TREFFPUNKT_NODE_EVENTS_PER_SECOND?: string;
+  TREFFPUNKT_ALLOW_INSECURE_HTTP?: string;
 }
 
 /** Settings as the string map parseEdgeConfig reads (bindings other than strings are ignored by it). */

@@ -39,6 +39,8 @@ const edgeWorker :Workerd.Worker = (
     (name = "TREFFPUNKT_RESUME_GRACE_MS", fromEnvironment = "TREFFPUNKT_RESUME_GRACE_MS"),
     (name = "TREFFPUNKT_MEDIA_OPERATORS", fromEnvironment = "TREFFPUNKT_MEDIA_OPERATORS"),
     (name = "TREFFPUNKT_MEDIA_JURISDICTIONS", fromEnvironment = "TREFFPUNKT_MEDIA_JURISDICTIONS"),
+    (name = "TREFFPUNKT_NODE_EVENTS_PER_SECOND", fromEnvironment = "TREFFPUNKT_NODE_EVENTS_PER_SECOND"),
+    (name = "TREFFPUNKT_ALLOW_INSECURE_HTTP", fromEnvironment = "TREFFPUNKT_ALLOW_INSECURE_HTTP"),
   ],
   durableObjectNamespaces = [
     (className = "RoomObject", uniqueKey = "treffpunkt-room", enableSql = true),
