@@ -14,7 +14,8 @@ import { KeyedRateLimiter } from './rate-limit.ts';
 import { contentTypeFor } from './content-types.ts';
 import { errorFields, type Logger } from './logger.ts';
 import type { NodeRegistry } from './node-registry.ts';
-import { NodeGuard, ThrottledWarnings, type NodeRequestKind } from './node-guard.ts';
+import { NodeGuard, type NodeRequestKind } from './node-guard.ts';
+import { ThrottledWarnings } from '../../shared/throttled-warnings.ts';
 import { checkRegistration, RegistrationRefused } from './node-identity.ts';
 
 export interface EdgeAdapter {
