@@ -4,6 +4,7 @@
  * WebSocket is upgraded and handed to the room's actor, and how static assets are read.
  */
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { NodeDrain, NodeEventBody, NodeHeartbeat, NodeRegistration, type MediaEvent, type NodeLoad } from '../../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
@@ -102,6 +103,9 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
     const node = config.nodeSecrets.has(nodeId) ? nodeId : '(unknown)';
     warnings.warn(`${node}|${msg}|${fields.reason}`, (suppressed) => log.warn({ security: true, node, ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, msg));
   };
+  // Node requests are small (a registration is a few KiB): the body is read before it can be verified,
+  // so a stranger must not make the edge read megabytes.
+  app.use('/api/nodes/*', bodyLimit({ maxSize: MAX_NODE_REQUEST_BYTES, onError: (c) => c.json({ error: { code: ErrorCode.MessageTooLarge, message: `node requests are limited to ${MAX_NODE_REQUEST_BYTES} bytes` } }, 413) }));
   /**
    * Verifies the node's signature over the raw body, then its rate limit (only authenticated requests
    * count against a node, so nobody can spend another node's budget), then its nonce; then parses it.
@@ -194,6 +198,9 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
 
   return app;
 }
+
+/** The largest body of a node request to the edge (registration, heartbeat, drain, event). */
+const MAX_NODE_REQUEST_BYTES = 64 * 1024;
 
 /** HTTP status per error code of the edge's own API (others: 500). */
 const STATUS: Partial<Record<ErrorCode, 400 | 401 | 403 | 429>> = {

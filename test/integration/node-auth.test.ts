@@ -104,6 +104,10 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
       warned('media node registration refused', 'another node id'));
     assert.ok(!stack.output().includes('unknown-node"'), 'an unknown node id is not echoed into the log');
     assert.ok(!stack.output().includes(hbHeaders['x-treffpunkt-signature']!), 'no signature in the log');
+    // A huge body is refused before it is read, signed or not.
+    const huge = await post(stack.edgeUrl, path, JSON.stringify({ ...registration, region: 'x'.repeat(1024 * 1024) }));
+    assert.equal(huge.status, 413);
+    assert.equal(huge.body.error?.code, 'MESSAGE_TOO_LARGE');
     // The real node is still registered and serving: nothing forged changed it.
     const health = (await (await fetch(`${stack.edgeUrl}/healthz`)).json()) as { mediaNodes: number };
     assert.equal(health.mediaNodes, 1);
