@@ -3,7 +3,8 @@
  * form of TREFFPUNKT_NODE_SECRETS the administrator pins a node's operator, jurisdiction and control
  * URL origin, and a registration claiming anything else is refused (FORBIDDEN, logged at warn). Control
  * URLs are origins only (no path: blind SSRF), plain http beyond loopback is refused, and self-reported
- * load is bounded. Both edge runtimes.
+ * load is bounded. With TREFFPUNKT_ALLOW_INSECURE_HTTP plain http is accepted, with a warning at start on
+ * both sides. Both edge runtimes.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,5 +78,23 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
     }
     const fine = await nodePost(stack.edgeUrl, free.nodeId, free.secret, `/api/nodes/${free.nodeId}/heartbeat`, { load: { workers: 128, routers: 10, transports: 100, producers: 50, consumers: 1000 } });
     assert.notEqual(fine.status, 400);
+  });
+});
+
+for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge with TREFFPUNKT_ALLOW_INSECURE_HTTP`, () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ runtime, edgeEnv: { TREFFPUNKT_ALLOW_INSECURE_HTTP: '1' }, mediaNodeEnv: { TREFFPUNKT_ALLOW_INSECURE_HTTP: 'true' }, extraNodes: [free] });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  test('plain http beyond loopback is accepted, and both sides warn at start', async () => {
+    const r = await nodePost(stack.edgeUrl, free.nodeId, free.secret, '/api/nodes/register', registration(free.nodeId, 'http://10.0.0.5:4000'));
+    assert.equal(r.status, 200);
+    const warnings = stack.output().split('\n').filter((l) => l.includes('TREFFPUNKT_ALLOW_INSECURE_HTTP is set'));
+    assert.ok(warnings.some((l) => l.includes('"service":"media-node"') && l.includes('"level":40')), 'the media node warns');
+    assert.ok(warnings.some((l) => !l.includes('"service":"media-node"') && /"level":(40|"warn")/.test(l)), 'the edge warns');
   });
 });
