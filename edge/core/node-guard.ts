@@ -27,12 +27,12 @@ interface Guarded {
   nonces: NonceCache;
 }
 
+/** Callers pass only authenticated node ids, so state exists for configured nodes only. */
 export class NodeGuard {
   readonly #nodes = new Map<string, Guarded>();
   readonly #eventsPerSecond: number;
   readonly #nonceLimit: number;
 
-  /** Callers pass only authenticated node ids: state exists for configured nodes only. */
   constructor(eventsPerSecond: number) {
     this.#eventsPerSecond = eventsPerSecond;
     // A nonce is kept for 2 × MAX_SKEW_MS; within the rate limits no more than this many are alive at once,
