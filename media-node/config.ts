@@ -8,7 +8,8 @@ import { availableParallelism } from 'node:os';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { Jurisdiction, NodeId } from '../shared/control.ts';
+import { Jurisdiction, MAX_NODE_WORKERS, NodeId } from '../shared/control.ts';
+import { isBareOrigin, isInsecureUrl } from '../shared/transport-security.ts';
 
 interface Setting {
   env: string;
@@ -23,14 +24,15 @@ export const SETTINGS = {
   secret: { env: 'TREFFPUNKT_NODE_SECRET', flag: 'secret', help: 'Shared secret with the edge, at least 16 characters. Prefer TREFFPUNKT_NODE_SECRET_FILE: flags show up in `ps`.' },
   secretFile: { env: 'TREFFPUNKT_NODE_SECRET_FILE', flag: 'secret-file', help: 'File holding the secret (must not be readable by group or others).' },
   previousSecret: { env: 'TREFFPUNKT_NODE_PREVIOUS_SECRET', flag: 'previous-secret', help: 'During a secret rotation: the old secret, still accepted on requests from the edge (see docs/security.md).' },
-  edgeUrl: { env: 'TREFFPUNKT_EDGE_URL', flag: 'edge-url', help: 'Base URL of the edge this node registers with, e.g. https://meet.example.org. Required.' },
+  edgeUrl: { env: 'TREFFPUNKT_EDGE_URL', flag: 'edge-url', help: 'Base URL of the edge this node registers with, e.g. https://meet.example.org. Required. Must be https unless it is loopback or allow-insecure-http is set (registrations carry the TURN secret).' },
+  allowInsecureHttp: { env: 'TREFFPUNKT_ALLOW_INSECURE_HTTP', flag: 'allow-insecure-http', help: 'true (or 1) allows plain http edge and control URLs beyond loopback, e.g. inside a VPN. Then node traffic, TURN secret included, can be read on the way; the node warns at start.', default: 'false' },
   region: { env: 'TREFFPUNKT_NODE_REGION', flag: 'region', help: 'Region name used by node selection.', default: 'local' },
   operator: { env: 'TREFFPUNKT_NODE_OPERATOR', flag: 'operator', help: 'Name of the organisation running this node.', default: 'local' },
   jurisdiction: { env: 'TREFFPUNKT_NODE_JURISDICTION', flag: 'jurisdiction', help: 'ISO 3166-1 alpha-2 code of the country whose law applies to this machine (e.g. DE). Rooms may require jurisdictions; a node without one never meets such a requirement.' },
   drainTimeoutMs: { env: 'TREFFPUNKT_NODE_DRAIN_TIMEOUT_MS', flag: 'drain-timeout-ms', help: 'On SIGTERM the node asks the edge to move its rooms away and exits when it carries no transports, or after this long.', default: '30000' },
   apiHost: { env: 'TREFFPUNKT_NODE_API_HOST', flag: 'api-host', help: 'Listen address of the control API.', default: '127.0.0.1' },
   apiPort: { env: 'TREFFPUNKT_NODE_API_PORT', flag: 'api-port', help: 'TCP port of the control API.', default: '4000' },
-  controlUrl: { env: 'TREFFPUNKT_NODE_CONTROL_URL', flag: 'control-url', help: 'URL at which the edge reaches the control API. Default: http://<api-host>:<api-port>.' },
+  controlUrl: { env: 'TREFFPUNKT_NODE_CONTROL_URL', flag: 'control-url', help: 'URL at which the edge reaches the control API: an origin only (scheme, host, port), https unless loopback or allow-insecure-http. Default: http://<api-host>:<api-port>.' },
   listenIp: { env: 'TREFFPUNKT_NODE_LISTEN_IP', flag: 'listen-ip', help: 'IP the WebRTC ports bind to (0.0.0.0 for all IPv4 interfaces).', default: '127.0.0.1' },
   announcedAddress: { env: 'TREFFPUNKT_NODE_ANNOUNCED_ADDRESS', flag: 'announced-address', help: 'Public IP or host name that browsers connect to. Required when listen-ip is 0.0.0.0 or ::.' },
   rtcPort: { env: 'TREFFPUNKT_NODE_RTC_PORT', flag: 'rtc-port', help: 'First WebRTC port: worker i listens on UDP and TCP port rtc-port+i.', default: '40000' },
@@ -73,7 +75,8 @@ const Raw = z
     drainTimeoutMs: z.coerce.number().int().min(0, 'must be 0 or more').max(3_600_000, 'must be at most 3600000 (one hour)'),
     apiHost: z.string().refine((v) => isIP(v) !== 0 || v === 'localhost', 'must be an IP address or localhost'),
     apiPort: port,
-    controlUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    controlUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine(isBareOrigin, 'must be an origin only (scheme, host, port), without path, query or fragment').optional(),
+    allowInsecureHttp: z.enum(['true', 'false', '1', '0'], 'must be true, false, 1 or 0').transform((v) => v === 'true' || v === '1'),
     listenIp: z.string().refine((v) => isIP(v) !== 0, 'must be an IPv4 or IPv6 address'),
     announcedAddress: z
       .string()
@@ -81,7 +84,7 @@ const Raw = z
       .refine((v) => v === undefined || isIP(v) !== 0 || /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(v), 'must be an IP address or a DNS name')
       .refine((v) => v === undefined || !(unspecified(v) || v === '255.255.255.255' || /^(22[4-9]|23\d)\./.test(v)), 'is not an address that browsers can connect to (unspecified, broadcast or multicast)'),
     rtcPort: port,
-    workers: z.coerce.number().int().min(1, 'must be at least 1').max(128).default(availableParallelism()),
+    workers: z.coerce.number().int().min(1, 'must be at least 1').max(MAX_NODE_WORKERS).default(availableParallelism()),
     workerMinPort: port,
     workerMaxPort: port,
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
@@ -114,6 +117,12 @@ const Raw = z
     }
     if (c.apiPort >= c.rtcPort && c.apiPort <= rtcLast) issue('apiPort', `${c.apiPort} is one of the WebRTC ports ${c.rtcPort}-${rtcLast}`);
     if (c.apiPort >= c.workerMinPort && c.apiPort <= c.workerMaxPort) issue('apiPort', `${c.apiPort} is inside the worker port range ${c.workerMinPort}-${c.workerMaxPort}`);
+    if (!c.allowInsecureHttp) {
+      const insecure = `must be https: plain http beyond loopback lets anyone on the way read this node's traffic (set ${SETTINGS.allowInsecureHttp.env}=true to allow it anyway)`;
+      if (c.edgeUrl !== undefined && isInsecureUrl(c.edgeUrl)) issue('edgeUrl', insecure);
+      const controlUrl = c.controlUrl ?? defaultControlUrl(c.apiHost, c.apiPort);
+      if (isInsecureUrl(controlUrl)) issue('controlUrl', c.controlUrl ? insecure : `${insecure}; the default ${controlUrl} is plain http: set ${SETTINGS.controlUrl.env} to the https URL the edge uses`);
+    }
     if (c.turnMode === 'off') return;
     if (c.turnSecret && c.turnSecretFile) issue('turnSecret', `set either ${SETTINGS.turnSecret.env} or ${SETTINGS.turnSecretFile.env}, not both`);
     if (c.turnSecret !== undefined && c.turnSecret.length < 16) issue('turnSecret', 'must be at least 16 characters');
@@ -146,6 +155,8 @@ export interface MediaNodeConfig {
   /** Also accepted on requests from the edge while a rotation is under way. */
   previousSecret?: string | undefined;
   edgeUrl: string;
+  /** Plain http edge/control URLs beyond loopback were allowed (TREFFPUNKT_ALLOW_INSECURE_HTTP): warn at start. */
+  allowInsecureHttp: boolean;
   region: string;
   operator: string;
   jurisdiction?: string | undefined;
@@ -226,7 +237,7 @@ export function loadMediaNodeConfig(argv: string[], env: Record<string, string |
     nodeId: c.nodeId!,
     edgeUrl: c.edgeUrl!,
     secret,
-    controlUrl: c.controlUrl ?? `http://${c.apiHost.includes(':') ? `[${c.apiHost}]` : c.apiHost}:${c.apiPort}`,
+    controlUrl: c.controlUrl ?? defaultControlUrl(c.apiHost, c.apiPort),
     turn: {
       mode: turnMode,
       listenIp: turnListenIp,
@@ -245,6 +256,10 @@ export function loadMediaNodeConfig(argv: string[], env: Record<string, string |
       coturnBin,
     },
   };
+}
+
+function defaultControlUrl(apiHost: string, apiPort: number): string {
+  return `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${apiPort}`;
 }
 
 function readSecretFile(path: string, key: 'secretFile' | 'turnSecretFile'): string {

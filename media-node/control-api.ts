@@ -7,7 +7,8 @@ import { Hono, type Context } from 'hono';
 import type { Logger } from 'pino';
 import type { ControlBody, ControlOp, ControlResponse } from '../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../shared/errors.ts';
-import { NonceCache, verifyRequest } from '../shared/request-signing.ts';
+import { NonceCache, RequestRefused, verifyRequest } from '../shared/request-signing.ts';
+import { ThrottledWarnings } from '../shared/throttled-warnings.ts';
 import { controlBody, peerParam, roomParam } from './control-request.ts';
 import { addDiagnosticRoutes } from './diagnostics-api.ts';
 import type { MediaRooms } from './media-rooms.ts';
@@ -24,6 +25,7 @@ const STATUS: Partial<Record<string, 400 | 401 | 404 | 409 | 500>> = {
 export function createControlApi(opts: { secrets: readonly string[]; rooms: MediaRooms; log: Logger; healthy: () => boolean; diagnostics?: boolean }): Hono {
   const { secrets, rooms, log } = opts;
   const nonces = new NonceCache();
+  const warnings = new ThrottledWarnings();
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -45,7 +47,14 @@ export function createControlApi(opts: { secrets: readonly string[]; rooms: Medi
   app.use('/v1/*', async (c, next) => {
     // Hono keeps the body text, so the handlers' c.req.json() reads it again without consuming a stream.
     const body = c.req.method === 'GET' ? '' : await c.req.text();
-    await verifyRequest(secrets, { method: c.req.method, path: c.req.path, body }, (h) => c.req.header(h), nonces);
+    try {
+      await verifyRequest(secrets, { method: c.req.method, path: c.req.path, body }, (h) => c.req.header(h), nonces);
+    } catch (err) {
+      // Only the edge may call here: anything else is worth a (throttled) warning. No path (it may carry
+      // an attacker's text), no address, no signature.
+      if (err instanceof RequestRefused) warnings.warn(err.reason, (suppressed) => log.warn({ security: true, reason: err.reason, ...(suppressed > 0 ? { suppressed } : {}) }, 'control request refused'));
+      throw err;
+    }
     await next();
   });
 

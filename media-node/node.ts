@@ -14,6 +14,9 @@ import { WorkerPool } from './worker-pool.ts';
 
 export async function startMediaNode(config: MediaNodeConfig) {
   const log = pino({ level: config.logLevel, base: { service: 'media-node', node: config.nodeId }, redact: ['secret', '*.secret', '*.*.secret'] });
+  if (config.allowInsecureHttp) {
+    log.warn({ edge: config.edgeUrl, controlUrl: config.controlUrl }, 'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: plain http beyond loopback is allowed, so node traffic (the TURN secret included) can be read on the way');
+  }
   let healthy = true;
   const die = () => {
     // A dead worker takes its routers with it (a dead coturn its relays). Exit so that the supervisor

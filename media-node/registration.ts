@@ -59,8 +59,10 @@ export class EdgeRegistration {
 
   async #register(): Promise<void> {
     const res = await this.#post('/api/nodes/register', { ...this.#opts.registration, load: this.#opts.load() });
-    const body = (await res.json().catch(() => ({}))) as { heartbeatIntervalMs?: unknown };
-    if (!res.ok) throw new Error(`edge answered HTTP ${res.status}`);
+    const body = (await res.json().catch(() => ({}))) as { heartbeatIntervalMs?: unknown; error?: { code?: unknown; message?: unknown } };
+    // The edge's reason (e.g. FORBIDDEN: another operator than this node's credentials pin) tells the
+    // operator what to fix; it is the edge's own safe text.
+    if (!res.ok) throw new Error(`edge answered HTTP ${res.status}${typeof body.error?.code === 'string' ? ` ${body.error.code}` : ''}${typeof body.error?.message === 'string' ? `: ${body.error.message.slice(0, 300)}` : ''}`);
     if (typeof body.heartbeatIntervalMs === 'number' && body.heartbeatIntervalMs >= 500) this.#intervalMs = body.heartbeatIntervalMs;
     this.#registered = true;
     this.#opts.log.info({ edge: this.#opts.edgeUrl, heartbeatIntervalMs: this.#intervalMs }, 'registered with edge');

@@ -15,16 +15,26 @@ import {
   TransportOptions,
 } from './media-types.ts';
 import { ErrorCode } from './errors.ts';
+import { isBareOrigin } from './transport-security.ts';
 
 export const NodeId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'node ids are 1-63 lowercase letters, digits or -');
 const Id = z.string().min(1).max(64);
 
+/**
+ * A node's self-reported load. The edge cannot check it, only bound it: absurd figures (a node claiming
+ * 10^9 workers to look idle, or negative counts) are refused, so one node's word cannot skew selection
+ * arithmetic. A node can still under-report within these bounds to attract participants; that is its
+ * operator's word, like its region (docs/security.md).
+ */
+const count = (max: number) => z.number().int().min(0).max(max);
+export const MAX_NODE_WORKERS = 128;
 export const NodeLoad = z.object({
-  workers: z.number().int().min(0),
-  routers: z.number().int().min(0),
-  transports: z.number().int().min(0),
-  producers: z.number().int().min(0),
-  consumers: z.number().int().min(0),
+  /** The media node's own limit (TREFFPUNKT_NODE_WORKERS). */
+  workers: count(MAX_NODE_WORKERS),
+  routers: count(1_000_000),
+  transports: count(1_000_000),
+  producers: count(1_000_000),
+  consumers: count(10_000_000),
 });
 export type NodeLoad = z.infer<typeof NodeLoad>;
 
@@ -57,8 +67,11 @@ export const Jurisdiction = z.string().regex(/^[A-Z]{2}$/, 'jurisdictions are IS
 export const NodeRegistration = z
   .object({
     nodeId: NodeId,
-    /** Base URL of the node's control API as the edge reaches it. */
-    controlUrl: z.url({ protocol: /^https?$/ }),
+    /**
+     * Base URL of the node's control API as the edge reaches it: an origin only, no path, query, fragment
+     * or credentials (the edge appends its own paths; see isBareOrigin).
+     */
+    controlUrl: z.url({ protocol: /^https?$/ }).max(300).refine(isBareOrigin, 'must be an origin only (scheme, host, port), without path, query or fragment'),
     region: z.string().min(1).max(64),
     operator: z.string().min(1).max(64),
     /** Absent: the node states no jurisdiction and never meets a room's jurisdiction constraint. */

@@ -61,7 +61,11 @@ export async function signRequest(secret: string, nodeId: string, request: Signe
   return { [NODE_HEADER]: nodeId, [TIMESTAMP_HEADER]: timestamp, [NONCE_HEADER]: nonce, [SIGNATURE_HEADER]: toBase64Url(mac) };
 }
 
-/** Nonces seen within the skew window; a nonce seen twice is a replay. */
+/**
+ * Nonces seen within the skew window; a nonce seen twice is a replay. Bounded: give each sender its own
+ * cache (the edge keeps one per node, edge/core/node-guard.ts), so that one sender filling its cache
+ * cannot make another's requests look like replays.
+ */
 export class NonceCache {
   readonly #seen = new Map<string, number>();
   readonly #max: number;
@@ -70,24 +74,66 @@ export class NonceCache {
     this.#max = max;
   }
 
-  /** Records the nonce; false if it was already there (a replay). */
+  get size(): number {
+    return this.#seen.size;
+  }
+
+  /** Records the nonce; false if it was already there (a replay) or the cache is full of live nonces. */
   remember(nonce: string, now: number): boolean {
     if (this.#seen.has(nonce)) return false;
-    if (this.#seen.size >= this.#max) {
-      for (const [n, expires] of this.#seen) if (expires < now) this.#seen.delete(n);
-      // Still full of live nonces: refuse rather than forget (forgetting would allow a replay).
-      if (this.#seen.size >= this.#max) return false;
+    // Entries are kept in the order they came, which is the order they expire in: drop from the front.
+    for (const [n, expires] of this.#seen) {
+      if (expires >= now) break;
+      this.#seen.delete(n);
     }
+    // Still full of live nonces: refuse rather than forget (forgetting would allow a replay).
+    if (this.#seen.size >= this.#max) return false;
     this.#seen.set(nonce, now + 2 * MAX_SKEW_MS);
     return true;
   }
 }
 
-const unauthorized = (why: string) => new TreffpunktError(ErrorCode.Unauthorized, `request refused: ${why}`);
+/** Why a signed request was refused; for the receiver's log only, never told to the sender beyond the text. */
+export type RefusalReason = 'unsigned' | 'stale timestamp' | 'bad signature' | 'replayed';
+
+export class RequestRefused extends TreffpunktError {
+  readonly reason: RefusalReason;
+  constructor(reason: RefusalReason) {
+    super(ErrorCode.Unauthorized, `request refused: ${reason}`);
+    this.reason = reason;
+  }
+}
 
 /**
- * Checks a signed request against any of `secrets`. Throws UNAUTHORIZED (missing, stale, replayed or
- * wrongly signed), never revealing which secret or which check failed beyond that word.
+ * Checks a signed request's signature and timestamp against any of `secrets`, but does not spend its
+ * nonce: returns it, for the caller to check against its own replay cache (after its rate limit, so that
+ * only authenticated requests count against a sender). Throws RequestRefused (UNAUTHORIZED), never
+ * revealing which secret or which check failed beyond that word.
+ */
+export async function authenticateRequest(
+  secrets: readonly string[],
+  request: SignedRequest,
+  header: (name: string) => string | undefined | null,
+  now = Date.now(),
+): Promise<{ nonce: string }> {
+  const timestamp = header(TIMESTAMP_HEADER) ?? '';
+  const nonce = header(NONCE_HEADER) ?? '';
+  const signature = fromBase64Url(header(SIGNATURE_HEADER) ?? '');
+  if (!signature || !/^\d{1,16}$/.test(timestamp) || !/^[A-Za-z0-9_-]{16,64}$/.test(nonce)) throw new RequestRefused('unsigned');
+  if (Math.abs(now - Number(timestamp)) > MAX_SKEW_MS) throw new RequestRefused('stale timestamp');
+  const data = await canonical(request.method, request.path, timestamp, nonce, request.body);
+  let valid = false;
+  for (const secret of secrets) {
+    // Every secret is tried, so that timing does not tell which one matched.
+    if (await crypto.subtle.verify('HMAC', await hmacKey(secret), signature, data)) valid = true;
+  }
+  if (!valid) throw new RequestRefused('bad signature');
+  return { nonce };
+}
+
+/**
+ * Checks a signed request against any of `secrets` and spends its nonce. Throws UNAUTHORIZED (missing,
+ * stale, replayed or wrongly signed), never revealing which secret or which check failed beyond that word.
  */
 export async function verifyRequest(
   secrets: readonly string[],
@@ -96,18 +142,7 @@ export async function verifyRequest(
   nonces: NonceCache,
   now = Date.now(),
 ): Promise<void> {
-  const timestamp = header(TIMESTAMP_HEADER) ?? '';
-  const nonce = header(NONCE_HEADER) ?? '';
-  const signature = fromBase64Url(header(SIGNATURE_HEADER) ?? '');
-  if (!signature || !/^\d{1,16}$/.test(timestamp) || !/^[A-Za-z0-9_-]{16,64}$/.test(nonce)) throw unauthorized('unsigned');
-  if (Math.abs(now - Number(timestamp)) > MAX_SKEW_MS) throw unauthorized('stale timestamp');
-  const data = await canonical(request.method, request.path, timestamp, nonce, request.body);
-  let valid = false;
-  for (const secret of secrets) {
-    // Every secret is tried, so that timing does not tell which one matched.
-    if (await crypto.subtle.verify('HMAC', await hmacKey(secret), signature, data)) valid = true;
-  }
-  if (!valid) throw unauthorized('bad signature');
+  const { nonce } = await authenticateRequest(secrets, request, header, now);
   // Only a valid request spends its nonce: garbage cannot fill the cache.
-  if (!nonces.remember(nonce, now)) throw unauthorized('replayed');
+  if (!nonces.remember(nonce, now)) throw new RequestRefused('replayed');
 }

@@ -20,6 +20,8 @@ let cached: { env: Env; app: Hono } | undefined;
 function appFor(env: Env): Hono {
   if (cached?.env === env) return cached.app;
   const config = parseEdgeConfig(settings(env));
+  // Once per isolate (the app is cached per env): the Worker has no start-up of its own to say it at.
+  if (config.allowInsecureHttp) consoleLogger.warn({}, 'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: media nodes may register plain http control URLs beyond loopback, readable on the way');
   const app = createEdgeApp({
     config,
     registry: new DurableObjectNodeRegistry(env.REGISTRY, config.nodeHeartbeatTimeoutMs),

@@ -33,6 +33,8 @@ export interface Env {
   TREFFPUNKT_LOBBY_CAPACITY?: string;
   TREFFPUNKT_JOIN_TIMEOUT_MS?: string;
   TREFFPUNKT_SOCKETS_PER_ADDRESS?: string;
+  TREFFPUNKT_NODE_EVENTS_PER_SECOND?: string;
+  TREFFPUNKT_ALLOW_INSECURE_HTTP?: string;
 }
 
 /** Settings as the string map parseEdgeConfig reads (bindings other than strings are ignored by it). */

@@ -4,15 +4,15 @@
  * WebSocket is upgraded and handed to the room's actor, and how static assets are read.
  */
 import { Hono, type Context } from 'hono';
-import { NodeDrain, NodeEventBody, NodeHeartbeat, NodeRegistration, type MediaEvent, type NodeLoad } from '../../shared/control.ts';
+import type { MediaEvent } from '../../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
 import { RoomName } from '../../shared/signaling.ts';
-import { NODE_HEADER, NonceCache, verifyRequest } from '../../shared/request-signing.ts';
 import type { EdgeConfig } from './config.ts';
 import { addressKey, addressPseudonym, KeyedRateLimiter } from './rate-limit.ts';
 import { contentTypeFor } from './content-types.ts';
 import { errorFields, type Logger } from './logger.ts';
 import type { NodeRegistry } from './node-registry.ts';
+import { registerNodeRoutes } from './node-routes.ts';
 
 export interface EdgeAdapter {
   /**
@@ -76,7 +76,7 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
 
   app.onError((err, c) => {
     if (err instanceof TreffpunktError) {
-      const status = err.code === ErrorCode.Unauthorized ? 401 : err.code === ErrorCode.BadMessage || err.code === ErrorCode.BadJson ? 400 : 500;
+      const status = STATUS[err.code] ?? 500;
       return c.json({ error: { code: err.code, message: err.message } }, status);
     }
     log.error({ path: c.req.path, ...errorFields(err) }, 'unhandled request error');
@@ -104,55 +104,7 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
   });
 
   // --- media node registry and events (requests signed with the node's own secret) ---
-  const nonces = new NonceCache();
-  /** Verifies the node's signature over the raw body, then parses it. */
-  const signedBody = async (c: Context, nodeId: string): Promise<unknown> => {
-    const text = await c.req.text();
-    // Unknown nodes are checked against a random secret, so that timing does not reveal which ids exist.
-    const secrets = config.nodeSecrets.get(nodeId) ?? [`unknown-node:${crypto.randomUUID()}`];
-    await verifyRequest(secrets, { method: c.req.method, path: new URL(c.req.url).pathname, body: text }, (h) => c.req.header(h), nonces);
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new TreffpunktError(ErrorCode.BadJson, 'body is not valid JSON');
-    }
-  };
-
-  app.post('/api/nodes/register', async (c) => {
-    const nodeId = c.req.header(NODE_HEADER) ?? '';
-    const parsed = NodeRegistration.safeParse(await signedBody(c, nodeId));
-    if (!parsed.success) throw new TreffpunktError(ErrorCode.BadMessage, `invalid registration: ${describe(parsed.error)}`);
-    if (parsed.data.nodeId !== nodeId) throw new TreffpunktError(ErrorCode.Unauthorized, 'a node registers only itself');
-    await registry.register(parsed.data, Date.now());
-    log.info({ node: parsed.data.nodeId, region: parsed.data.region, operator: parsed.data.operator, jurisdiction: parsed.data.jurisdiction }, 'media node registered');
-    return c.json({ ok: true, heartbeatIntervalMs: Math.floor(config.nodeHeartbeatTimeoutMs / 3) });
-  });
-
-  app.post('/api/nodes/:nodeId/heartbeat', async (c) => {
-    const nodeId = c.req.param('nodeId');
-    const parsed = NodeHeartbeat.safeParse(await signedBody(c, nodeId));
-    if (!parsed.success) throw new TreffpunktError(ErrorCode.BadMessage, `invalid heartbeat: ${describe(parsed.error)}`);
-    const known = await registry.heartbeat(nodeId, parsed.data.load satisfies NodeLoad, Date.now());
-    // 409 tells the node to register again (e.g. after an edge restart).
-    return known ? c.json({ ok: true }) : c.json({ error: { code: ErrorCode.NotFound, message: 'register first' } }, 409);
-  });
-
-  app.post('/api/nodes/:nodeId/drain', async (c) => {
-    const nodeId = c.req.param('nodeId');
-    const parsed = NodeDrain.safeParse(await signedBody(c, nodeId));
-    if (!parsed.success) throw new TreffpunktError(ErrorCode.BadMessage, `invalid drain request: ${describe(parsed.error)}`);
-    const known = await registry.drain(nodeId);
-    log.info({ node: nodeId, known }, 'media node drains: its rooms move away');
-    return known ? c.json({ ok: true }) : c.json({ error: { code: ErrorCode.NotFound, message: 'register first' } }, 409);
-  });
-
-  app.post('/api/nodes/:nodeId/events', async (c) => {
-    const nodeId = c.req.param('nodeId');
-    const parsed = NodeEventBody.safeParse(await signedBody(c, nodeId));
-    if (!parsed.success) throw new TreffpunktError(ErrorCode.BadMessage, `invalid event: ${describe(parsed.error)}`);
-    await adapter.roomEvent(parsed.data.room, nodeId, parsed.data.event);
-    return c.json({ ok: true });
-  });
+  registerNodeRoutes(app, { config, registry, adapter, log });
 
   // --- the browser app ---
   const page = async (c: Context, path: string) => {
@@ -171,7 +123,11 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
   return app;
 }
 
-function describe(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
-  const i = error.issues[0];
-  return i ? `${i.path.map(String).join('.') || '(body)'}: ${i.message}` : 'invalid';
-}
+/** HTTP status per error code of the edge's own API (others: 500). */
+const STATUS: Partial<Record<ErrorCode, 400 | 401 | 403 | 429>> = {
+  [ErrorCode.Unauthorized]: 401,
+  [ErrorCode.BadMessage]: 400,
+  [ErrorCode.BadJson]: 400,
+  [ErrorCode.Forbidden]: 403,
+  [ErrorCode.RateLimited]: 429,
+};

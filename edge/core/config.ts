@@ -4,37 +4,88 @@
  */
 import { z } from 'zod';
 import { expandJurisdictions, type MediaConstraint } from './media-constraint.ts';
-import { NodeId } from '../../shared/control.ts';
+import { Jurisdiction, NodeId } from '../../shared/control.ts';
+import { isBareOrigin, isInsecureUrl } from '../../shared/transport-security.ts';
 import { TrustedIssuer, type TrustedIssuerInput } from './join-tokens.ts';
 
 const intSetting = (def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(def);
 
 /**
- * `node-a=secret1,node-b=secret2`: the per-node secrets that sign every request between the edge and that
- * node. `node-a=new|old` during a rotation: both are accepted, the first signs.
+ * What a node's credentials on the edge fix about it. A registration that claims other values is refused;
+ * fields left out are taken from the node's own registration (the node's word).
+ */
+export interface NodePin {
+  operator?: string;
+  jurisdiction?: string;
+  /** The origin (scheme, host, port) of the node's control URL, e.g. https://media1.example.org:4000. */
+  controlOrigin?: string;
+}
+
+const NodeCredentials = z
+  .object({
+    /** `current` or `current|previous` during a rotation, as in the short form. */
+    secret: z.string(),
+    operator: z.string().min(1).max(64).optional(),
+    jurisdiction: Jurisdiction.optional(),
+    controlOrigin: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine(isBareOrigin, 'must be an origin only (scheme, host, port), without path, query or fragment').optional(),
+  })
+  .strict();
+
+type ParsedNodes = { secrets: Map<string, string[]>; pins: Map<string, NodePin> };
+
+/**
+ * The media nodes allowed to talk to the edge, with the secrets that sign every request between the edge
+ * and each. Short form `node-a=secret1,node-b=secret2` (`node-a=new|old` during a rotation: both accepted,
+ * the first signs). JSON form, which can also pin a node's identity:
+ * `{"node-a": {"secret": "…", "operator": "example-gmbh", "jurisdiction": "DE", "controlOrigin": "https://media-a.example.org"}}`.
  */
 const NodeSecrets = z
-  .string({ error: 'is required: list each media node as <nodeId>=<secret>, separated by commas' })
-  .transform((raw, ctx) => {
-    const map = new Map<string, string[]>();
-    for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
-      const eq = entry.indexOf('=');
-      const id = entry.slice(0, eq);
-      const secrets = entry.slice(eq + 1).split('|');
-      if (eq < 1 || !NodeId.safeParse(id).success) {
-        ctx.addIssue({ code: 'custom', message: `entry "${entry.slice(0, Math.max(eq, 0))}=…" needs a valid node id before "="` });
-      } else if (secrets.some((s) => s.length < 16)) {
+  .string({ error: 'is required: list each media node as <nodeId>=<secret>, separated by commas, or as JSON' })
+  .transform((raw, ctx): ParsedNodes => {
+    const secrets = new Map<string, string[]>();
+    const pins = new Map<string, NodePin>();
+    const add = (id: string, list: string[], pin: NodePin) => {
+      if (!NodeId.safeParse(id).success) {
+        ctx.addIssue({ code: 'custom', message: `"${id.slice(0, 64)}" is not a valid node id` });
+      } else if (list.some((s) => s.length < 16)) {
         ctx.addIssue({ code: 'custom', message: `the secret of node "${id}" must be at least 16 characters` });
-      } else if (map.has(id)) {
+      } else if (secrets.has(id)) {
         ctx.addIssue({ code: 'custom', message: `node "${id}" is listed twice` });
       } else {
-        map.set(id, secrets);
+        secrets.set(id, list);
+        pins.set(id, pin);
+      }
+    };
+    if (raw.trimStart().startsWith('{')) {
+      let json: unknown;
+      try {
+        json = JSON.parse(raw);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'starts with "{" but is not valid JSON' });
+        return { secrets, pins };
+      }
+      const parsed = z.record(z.string(), NodeCredentials).safeParse(json);
+      if (!parsed.success) {
+        // Names the node and the field, never a value: this setting holds secrets.
+        for (const i of parsed.error.issues) ctx.addIssue({ code: 'custom', message: `${i.path.map(String).join('.')}: ${i.message}` });
+        return { secrets, pins };
+      }
+      for (const [id, { secret, ...pin }] of Object.entries(parsed.data)) {
+        add(id, secret.split('|'), { ...pin, ...(pin.controlOrigin ? { controlOrigin: new URL(pin.controlOrigin).origin } : {}) });
+      }
+    } else {
+      for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+        const eq = entry.indexOf('=');
+        if (eq < 1) ctx.addIssue({ code: 'custom', message: `entry "${entry.slice(0, Math.max(eq, 0))}=…" needs a valid node id before "="` });
+        else add(entry.slice(0, eq), entry.slice(eq + 1).split('|'), {});
       }
     }
-    if (map.size === 0) ctx.addIssue({ code: 'custom', message: 'lists no media node' });
-    return map;
+    if (secrets.size === 0) ctx.addIssue({ code: 'custom', message: 'lists no media node' });
+    return { secrets, pins };
   });
+
+const flag = z.enum(['1', 'true', '0', 'false'], 'must be 1, true, 0 or false').default('false').transform((v) => v === '1' || v === 'true');
 
 /** An optional comma-separated list whose entries match `entry`; unset or empty: undefined. */
 function commaList(entry: RegExp, what: string) {
@@ -93,11 +144,21 @@ export const EdgeConfigSchema = z.object({
   TREFFPUNKT_LOBBY_CAPACITY: z.coerce.number().int().min(1).max(10_000).optional(),
   TREFFPUNKT_JOIN_TIMEOUT_MS: intSetting(30_000, 1_000, 600_000),
   TREFFPUNKT_SOCKETS_PER_ADDRESS: intSetting(20, 1, 100_000),
+  /** Media events one node may send per second (bursts of twice that); then RATE_LIMITED. */
+  TREFFPUNKT_NODE_EVENTS_PER_SECOND: intSetting(200, 1, 10_000),
+  /** Plain http to nodes beyond loopback (control URLs): refused unless this is 1/true. */
+  TREFFPUNKT_ALLOW_INSECURE_HTTP: flag,
 });
 
 export interface EdgeConfig {
   /** Per node: its accepted secrets, the first of which signs the edge's requests to it. */
   nodeSecrets: ReadonlyMap<string, readonly string[]>;
+  /** Per node: what its credentials fix about it (empty: everything is the node's word). */
+  nodePins: ReadonlyMap<string, NodePin>;
+  /** Media events per node and second (edge/core/node-guard.ts). */
+  nodeEventsPerSecond: number;
+  /** Whether nodes may have plain http control URLs beyond loopback. */
+  allowInsecureHttp: boolean;
   maxMessageBytes: number;
   roomCapacity: number;
   /** A node without a heartbeat this long is lost: rooms move its participants to other nodes. */
@@ -163,8 +224,15 @@ export function parseEdgeConfig(env: Record<string, string | undefined>): EdgeCo
   if (c.TREFFPUNKT_JOIN_TOKEN_SECRET && c.TREFFPUNKT_TRUSTED_ISSUERS.some((i) => i.issuer === 'treffpunkt')) {
     throw new ConfigError(['TREFFPUNKT_TRUSTED_ISSUERS: lists the issuer "treffpunkt", which TREFFPUNKT_JOIN_TOKEN_SECRET already defines; set one of them']);
   }
+  const insecure = [...c.TREFFPUNKT_NODE_SECRETS.pins].filter(([, pin]) => pin.controlOrigin && isInsecureUrl(pin.controlOrigin));
+  if (insecure.length > 0 && !c.TREFFPUNKT_ALLOW_INSECURE_HTTP) {
+    throw new ConfigError(insecure.map(([id]) => `TREFFPUNKT_NODE_SECRETS: the controlOrigin of node "${id}" is plain http beyond loopback; use https, or set TREFFPUNKT_ALLOW_INSECURE_HTTP=1 if the network is otherwise protected`));
+  }
   return {
-    nodeSecrets: c.TREFFPUNKT_NODE_SECRETS,
+    nodeSecrets: c.TREFFPUNKT_NODE_SECRETS.secrets,
+    nodePins: c.TREFFPUNKT_NODE_SECRETS.pins,
+    nodeEventsPerSecond: c.TREFFPUNKT_NODE_EVENTS_PER_SECOND,
+    allowInsecureHttp: c.TREFFPUNKT_ALLOW_INSECURE_HTTP,
     maxMessageBytes: c.TREFFPUNKT_MAX_MESSAGE_BYTES,
     roomCapacity: c.TREFFPUNKT_ROOM_CAPACITY,
     nodeHeartbeatTimeoutMs: c.TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS,

@@ -16,8 +16,62 @@ export interface MediaNodeTarget {
   abort?: AbortSignal;
 }
 
-/** mediasoup answers in milliseconds; a node that takes seconds is as good as gone. */
+/**
+ * The deadline of one control call, from sending the request to the last byte of the answer. mediasoup
+ * answers in milliseconds; a node that takes seconds is as good as gone. It also bounds how long one call
+ * can hold a room's queue.
+ */
 const REQUEST_TIMEOUT_MS = 5_000;
+
+/**
+ * The largest control response the edge reads. Router capabilities, the largest, are a few KiB; a node
+ * that sends more is broken or hostile, and must not fill the edge's memory.
+ */
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/**
+ * The body as text, or undefined when it is larger than MAX_RESPONSE_BYTES (treated like invalid JSON).
+ * Each read races `deadline`, and a read cut short cancels the body: not every runtime ends a body read
+ * when the fetch's signal fires after the headers arrived.
+ */
+async function readCapped(res: Response, deadline: Promise<never>): Promise<string | undefined> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await Promise.race([reader.read(), deadline]);
+    } catch (err) {
+      void reader.cancel().catch(() => {});
+      throw err;
+    }
+    const { done, value } = chunk;
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_RESPONSE_BYTES) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The node did not answer at all (refused, reset, timed out): a hint that it may be down. */
 export class NodeUnreachableError extends TreffpunktError {
@@ -47,34 +101,46 @@ export class MediaNodeClient {
   async call<O extends ControlOp>(op: O, path: string, body: ControlBody<O>): Promise<ControlResponse<O>> {
     const spec = control[op];
     const text = JSON.stringify(spec.body.parse(body));
-    let res: Response;
-    // The timeout or the room's abort, whichever comes first (by hand: not every runtime has AbortSignal.any).
+    // One deadline for the whole call, the response body included: a node that sends its headers and then
+    // dribbles the body would otherwise hold the room's queue for as long as it likes. The deadline or the
+    // room's abort, whichever comes first (by hand: not every runtime has AbortSignal.any).
     const stop = new AbortController();
-    const timer = setTimeout(() => stop.abort(new Error('timed out')), REQUEST_TIMEOUT_MS);
-    const onAbort = () => stop.abort(new Error('the node was found lost'));
+    let expire!: (why: Error) => void;
+    const expired = new Promise<never>((_, reject) => (expire = reject));
+    expired.catch(() => {});
+    const end = (why: string) => {
+      if (stop.signal.aborted) return;
+      const err = new Error(why);
+      stop.abort(err);
+      expire(err);
+    };
+    const timer = setTimeout(() => end('timed out'), REQUEST_TIMEOUT_MS);
+    const onAbort = () => end('the node was found lost');
     this.#abort?.addEventListener('abort', onAbort, { once: true });
+    let status: number;
+    let json: unknown;
     try {
       if (this.#abort?.aborted) throw new Error('the node was found lost');
       const signature = await signRequest(this.#secret, this.nodeId, { method: 'POST', path: new URL(this.#baseUrl + path).pathname, body: text });
-      res = await fetch(this.#baseUrl + path, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...signature },
-        body: text,
-        signal: stop.signal,
-      });
+      const res = await Promise.race([
+        fetch(this.#baseUrl + path, { method: 'POST', headers: { 'content-type': 'application/json', ...signature }, body: text, signal: stop.signal }),
+        expired,
+      ]);
+      status = res.status;
+      const raw = await readCapped(res, expired);
+      json = raw === undefined ? undefined : parseJson(raw);
     } catch (err) {
       throw new NodeUnreachableError(this.nodeId, err);
     } finally {
       clearTimeout(timer);
       this.#abort?.removeEventListener('abort', onAbort);
     }
-    const json: unknown = await res.json().catch(() => undefined);
-    if (!res.ok) {
+    if (status < 200 || status > 299) {
       const parsed = ControlError.safeParse(json);
       if (parsed.success && parsed.data.error.code !== ErrorCode.Internal && parsed.data.error.code !== ErrorCode.Unauthorized) {
         throw new TreffpunktError(parsed.data.error.code, parsed.data.error.message);
       }
-      throw new TreffpunktError(ErrorCode.MediaNodeError, `media node ${this.nodeId} failed (${op}, HTTP ${res.status})`);
+      throw new TreffpunktError(ErrorCode.MediaNodeError, `media node ${this.nodeId} failed (${op}, HTTP ${status})`);
     }
     const parsed = spec.response.safeParse(json);
     if (!parsed.success) {

@@ -31,6 +31,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
   const { TREFFPUNKT_EDGE_HOST: host, TREFFPUNKT_EDGE_PORT: port, TREFFPUNKT_WEB_DIR: webDir, TREFFPUNKT_LOG_LEVEL: level } = settings.data;
   const log = pino({ level, base: { service: 'edge' }, redact: ['*.secret', '*.authorization', 'secret'] });
 
+  if (config.allowInsecureHttp) log.warn({}, 'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: media nodes may register plain http control URLs beyond loopback, readable on the way');
   const registry = new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs);
   const nodes = new MediaNodes(registry, config.nodeSecrets, stickyRegionLeastLoaded, config.turnCredentialTtlSeconds);
   const access = { verifier: JoinTokenVerifier.fromConfig(config), guestPolicy: config.guestPolicy, removalBarMs: config.removalBarMs };

@@ -2,11 +2,13 @@
  * Only the edge may call a media node, and only configured media nodes may talk to the edge: every
  * request is signed with the node's own secret, timestamped and carries a nonce. Unsigned, wrongly
  * signed, stale and replayed requests are refused with UNAUTHORIZED; malformed bodies with BAD_MESSAGE.
+ * Each refusal is a security event in the receiver's log (warn level, no secrets).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EDGE_RUNTIMES, startStack, type Stack } from '../support/stack.ts';
 import { signRequest } from '../../shared/request-signing.ts';
+import { waitFor } from '../support/poll.ts';
 
 for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
   let stack: Stack;
@@ -53,6 +55,10 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
     assert.equal(((await badBody.json()) as { error: { code: string } }).error.code, 'BAD_MESSAGE');
     const health = await fetch(`${stack.controlUrl}/healthz`);
     assert.equal(health.status, 200);
+    // The node logs what it refused, at warn level, without the signature or the secret.
+    const warned = (reason: string) => stack.output().split('\n').some((l) => l.includes('control request refused') && l.includes(`"reason":"${reason}"`) && l.includes('"level":40'));
+    await waitFor('the refusals in the node\'s log', () => ['unsigned', 'bad signature', 'stale timestamp', 'replayed'].every(warned));
+    assert.ok(!stack.output().includes(headers['x-treffpunkt-signature']!), 'no signature in the log');
   });
 
   test('the edge refuses registrations and heartbeats that are not signed by that node', async () => {
@@ -87,6 +93,21 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
     const m = await post(stack.edgeUrl, path, malformed, await sign(stack.secret, path, malformed));
     assert.equal(m.status, 400);
     assert.equal(m.body.error?.code, 'BAD_MESSAGE');
+    // Security events at warn level, naming the configured node (or "(unknown)") and why, never a secret.
+    const warned = (msg: string, reason: string, node = stack.nodeId) =>
+      stack.output().split('\n').some((l) => l.includes(msg) && l.includes(`"reason":"${reason}"`) && l.includes(`"node":"${node}"`) && /"level":(40|"warn")/.test(l));
+    await waitFor('the refusals in the edge\'s log', () =>
+      ['bad signature', 'stale timestamp', 'replayed', 'invalid body'].every((r) => warned('media node request refused', r)) &&
+      // No node header at all, or one the edge does not know.
+      warned('media node request refused', 'unsigned', '(unknown)') &&
+      warned('media node request refused', 'bad signature', '(unknown)') &&
+      warned('media node registration refused', 'another node id'));
+    assert.ok(!stack.output().includes('unknown-node"'), 'an unknown node id is not echoed into the log');
+    assert.ok(!stack.output().includes(hbHeaders['x-treffpunkt-signature']!), 'no signature in the log');
+    // A huge body is refused before it is read, signed or not.
+    const huge = await post(stack.edgeUrl, path, JSON.stringify({ ...registration, region: 'x'.repeat(1024 * 1024) }));
+    assert.equal(huge.status, 413);
+    assert.equal(huge.body.error?.code, 'MESSAGE_TOO_LARGE');
     // The real node is still registered and serving: nothing forged changed it.
     const health = (await (await fetch(`${stack.edgeUrl}/healthz`)).json()) as { mediaNodes: number };
     assert.equal(health.mediaNodes, 1);

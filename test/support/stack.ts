@@ -46,6 +46,19 @@ export interface NodeSpec {
   env?: Record<string, string>;
 }
 
+/**
+ * A node the edge has credentials for but the stack does not start: a test registers it itself (a fake
+ * control server, or forged registrations). With any pinned field the edge gets the JSON form of
+ * TREFFPUNKT_NODE_SECRETS.
+ */
+export interface ExtraNode {
+  nodeId: string;
+  secret: string;
+  operator?: string;
+  jurisdiction?: string;
+  controlOrigin?: string;
+}
+
 export interface Stack {
   runtime: EdgeRuntime;
   /** Every media node, in the order asked for; the fields below name the first. */
@@ -118,14 +131,17 @@ const signedFetch = (secret: string, nodeId: string, url: string) => async (path
  * `nodes`: several media nodes (separate processes, own ports and ids; the edge knows all their secrets)
  * — by default one, "test-node". The stack is up when all of them have registered.
  */
-export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number; edgeEnv?: Record<string, string>; mediaNodeEnv?: Record<string, string>; nodes?: NodeSpec[] } = {}): Promise<Stack> {
+export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number; edgeEnv?: Record<string, string>; mediaNodeEnv?: Record<string, string>; nodes?: NodeSpec[]; extraNodes?: ExtraNode[] } = {}): Promise<Stack> {
   const runtime = opts.runtime ?? 'node';
   const specs = opts.nodes ?? [{ nodeId: 'test-node' }];
   const base = await freePortBlock(1 + 3 * specs.length);
   const edgePort = base;
   const secrets = specs.map(() => randomBytes(24).toString('hex'));
   const out: string[] = [];
-  const nodeSecrets = specs.map((n, i) => `${n.nodeId}=${secrets[i]}`).join(',');
+  const extra = opts.extraNodes ?? [];
+  const nodeSecrets = extra.some((n) => n.operator ?? n.jurisdiction ?? n.controlOrigin)
+    ? JSON.stringify(Object.fromEntries([...specs.map((n, i) => [n.nodeId, { secret: secrets[i] }]), ...extra.map(({ nodeId, ...rest }) => [nodeId, rest])]))
+    : [...specs.map((n, i) => `${n.nodeId}=${secrets[i]}`), ...extra.map((n) => `${n.nodeId}=${n.secret}`)].join(',');
   // Tests open many sockets from one address; the per-address limits have their own tests (limits.test.ts).
   const edgeEnv = { TREFFPUNKT_CONNECTIONS_PER_MINUTE: '100000', TREFFPUNKT_SOCKETS_PER_ADDRESS: '100000', ...opts.edgeEnv };
   let edge: ChildProcess | undefined;

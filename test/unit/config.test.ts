@@ -124,3 +124,56 @@ test('edge: resource caps have sane defaults and can be set (issue 10)', () => {
   assert.throws(() => parseEdgeConfig({ ...secrets, TREFFPUNKT_MAX_TRANSPORTS: '1' }), (err: ConfigError) => err.problems.some((p) => p.startsWith('TREFFPUNKT_MAX_TRANSPORTS')));
   assert.throws(() => parseEdgeConfig({ ...secrets, TREFFPUNKT_SOCKETS_PER_ADDRESS: '0' }), ConfigError);
 });
+
+test('edge: node credentials in JSON pin operator, jurisdiction and control origin; the short form still works', () => {
+  const c = parseEdgeConfig({
+    TREFFPUNKT_NODE_SECRETS: JSON.stringify({
+      'node-a': { secret: '0123456789abcdef', operator: 'example-gmbh', jurisdiction: 'DE', controlOrigin: 'https://media-a.example.org:4000/' },
+      'node-b': { secret: 'fedcba9876543210|0123456789abcdef' },
+    }),
+  });
+  assert.deepEqual(c.nodeSecrets.get('node-a'), ['0123456789abcdef']);
+  assert.deepEqual(c.nodeSecrets.get('node-b'), ['fedcba9876543210', '0123456789abcdef']);
+  assert.deepEqual(c.nodePins.get('node-a'), { operator: 'example-gmbh', jurisdiction: 'DE', controlOrigin: 'https://media-a.example.org:4000' });
+  assert.deepEqual(c.nodePins.get('node-b'), {});
+  assert.equal(c.allowInsecureHttp, false);
+  assert.equal(c.nodeEventsPerSecond, 200);
+  assert.deepEqual(parseEdgeConfig({ TREFFPUNKT_NODE_SECRETS: 'a=0123456789abcdef' }).nodePins.get('a'), {});
+  const err = (secrets: unknown, extra: Record<string, string> = {}) => {
+    try {
+      parseEdgeConfig({ TREFFPUNKT_NODE_SECRETS: typeof secrets === 'string' ? secrets : JSON.stringify(secrets), ...extra });
+    } catch (e) {
+      return (e as ConfigError).problems.join('\n');
+    }
+    return '';
+  };
+  assert.match(err('{"a": '), /not valid JSON/);
+  assert.match(err({ a: { secret: 'short' } }), /at least 16/);
+  assert.match(err({ a: { secret: '0123456789abcdef', jurisdiction: 'Germany' } }), /a\.jurisdiction/);
+  assert.match(err({ a: { secret: '0123456789abcdef', controlOrigin: 'https://m.example.org/path' } }), /a\.controlOrigin: must be an origin only/);
+  assert.match(err({ a: { secret: '0123456789abcdef', region: 'x' } }), /a: .*region|Unrecognized key/i);
+  assert.match(err({ Bad_Id: { secret: '0123456789abcdef' } }), /not a valid node id/);
+  assert.match(err({ a: { secret: '0123456789abcdef', controlOrigin: 'http://10.0.0.5:4000' } }), /plain http beyond loopback/);
+  assert.equal(err({ a: { secret: '0123456789abcdef', controlOrigin: 'http://10.0.0.5:4000' } }, { TREFFPUNKT_ALLOW_INSECURE_HTTP: '1' }), '');
+  assert.equal(err({ a: { secret: '0123456789abcdef', controlOrigin: 'http://127.0.0.1:4000' } }), '', 'loopback is fine');
+  assert.ok(!err({ a: { secret: 'short-secret' } }).includes('short-secret'), 'problems never quote a secret');
+  assert.match(err('a=0123456789abcdef', { TREFFPUNKT_ALLOW_INSECURE_HTTP: 'yes' }), /TREFFPUNKT_ALLOW_INSECURE_HTTP/);
+});
+
+test('media node: plain http edge and control URLs only on loopback, unless explicitly allowed', () => {
+  assert.deepEqual(problems([], base), [], 'loopback http is fine (the default and the tests)');
+  assert.deepEqual(problems([], { ...base, TREFFPUNKT_EDGE_URL: 'http://localhost:8080' }), []);
+  assert.deepEqual(problems([], { ...base, TREFFPUNKT_EDGE_URL: 'https://meet.example.org', TREFFPUNKT_NODE_CONTROL_URL: 'https://media1.example.org:4000' }), []);
+  assert.match(problems([], { ...base, TREFFPUNKT_EDGE_URL: 'http://meet.example.org' }).join(), /TREFFPUNKT_EDGE_URL \(--edge-url\): must be https/);
+  assert.match(problems([], { ...base, TREFFPUNKT_NODE_CONTROL_URL: 'http://10.0.0.5:4000' }).join(), /TREFFPUNKT_NODE_CONTROL_URL \(--control-url\): must be https/);
+  // The default control URL is plain http on the API host: fine on loopback, not beyond.
+  assert.match(problems([], { ...base, TREFFPUNKT_NODE_API_HOST: '10.0.0.5' }).join(), /TREFFPUNKT_NODE_CONTROL_URL.*the default http:\/\/10\.0\.0\.5:4000 is plain http/);
+  const allowed = loadMediaNodeConfig(['--allow-insecure-http', 'true'], { ...base, TREFFPUNKT_EDGE_URL: 'http://meet.example.org', TREFFPUNKT_NODE_API_HOST: '10.0.0.5' });
+  assert.equal(allowed.allowInsecureHttp, true);
+  assert.equal(allowed.controlUrl, 'http://10.0.0.5:4000');
+  assert.equal(loadMediaNodeConfig([], { ...base, TREFFPUNKT_ALLOW_INSECURE_HTTP: '1', TREFFPUNKT_EDGE_URL: 'http://meet.example.org' }).allowInsecureHttp, true);
+  assert.equal(loadMediaNodeConfig([], base).allowInsecureHttp, false);
+  assert.match(problems([], { ...base, TREFFPUNKT_ALLOW_INSECURE_HTTP: 'maybe' }).join(), /TREFFPUNKT_ALLOW_INSECURE_HTTP/);
+  assert.match(problems([], { ...base, TREFFPUNKT_NODE_CONTROL_URL: 'https://media1.example.org/control' }).join(), /TREFFPUNKT_NODE_CONTROL_URL.*origin only/);
+  assert.match(helpText(), /--allow-insecure-http/);
+});

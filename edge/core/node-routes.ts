@@ -1,0 +1,116 @@
+/**
+ * The edge's API for media nodes: registration, heartbeats, drain and media events. Every request is
+ * signed with the node's own secret (shared/request-signing.ts); each node has its own replay cache and
+ * rate limits (node-guard.ts), and its registration is checked against what its credentials pin
+ * (node-identity.ts). Refusals are security events at warn level.
+ */
+import type { Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { z } from 'zod';
+import { NodeDrain, NodeEventBody, NodeHeartbeat, NodeRegistration, type NodeLoad } from '../../shared/control.ts';
+import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
+import { authenticateRequest, NODE_HEADER, RequestRefused } from '../../shared/request-signing.ts';
+import { ThrottledWarnings } from '../../shared/throttled-warnings.ts';
+import type { EdgeAppOptions } from './app.ts';
+import { NodeGuard, type NodeRequestKind } from './node-guard.ts';
+import { checkRegistration, RegistrationRefused } from './node-identity.ts';
+
+/** The largest body of a node request to the edge (registration, heartbeat, drain, event). */
+const MAX_NODE_REQUEST_BYTES = 64 * 1024;
+
+export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }: EdgeAppOptions): void {
+  // Replay caches and rate limits per node: one node's flood cannot lock out the others (node-guard.ts).
+  const guard = new NodeGuard(config.nodeEventsPerSecond);
+  const warnings = new ThrottledWarnings();
+  /**
+   * A security event at warn level, at most one line per node, kind and 10 s (the rest are counted). The
+   * node id is logged only when it is a configured one: an attacker's made-up ids stay out of the log.
+   */
+  const securityWarn = (nodeId: string, msg: string, fields: { route: string; reason: string }) => {
+    const node = config.nodeSecrets.has(nodeId) ? nodeId : '(unknown)';
+    warnings.warn(`${node}|${msg}|${fields.reason}`, (suppressed) => log.warn({ security: true, node, ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, msg));
+  };
+  // Node requests are small (a registration is a few KiB): the body is read before it can be verified,
+  // so a stranger must not make the edge read megabytes.
+  app.use('/api/nodes/*', bodyLimit({ maxSize: MAX_NODE_REQUEST_BYTES, onError: (c) => c.json({ error: { code: ErrorCode.MessageTooLarge, message: `node requests are limited to ${MAX_NODE_REQUEST_BYTES} bytes` } }, 413) }));
+  /**
+   * Verifies the node's signature over the raw body, then its rate limit (only authenticated requests
+   * count against a node, so nobody can spend another node's budget), then its nonce; then parses it.
+   */
+  const signedBody = async (c: Context, nodeId: string, route: string, kind: NodeRequestKind): Promise<unknown> => {
+    const text = await c.req.text();
+    // Unknown nodes are checked against a random secret, so that timing does not reveal which ids exist.
+    const secrets = config.nodeSecrets.get(nodeId) ?? [`unknown-node:${crypto.randomUUID()}`];
+    try {
+      const now = Date.now();
+      const { nonce } = await authenticateRequest(secrets, { method: c.req.method, path: new URL(c.req.url).pathname, body: text }, (h) => c.req.header(h), now);
+      if (!guard.admit(nodeId, kind, now)) {
+        securityWarn(nodeId, 'media node rate limited', { route, reason: kind });
+        throw new TreffpunktError(ErrorCode.RateLimited, 'too many requests from this node, slow down');
+      }
+      if (!guard.remember(nodeId, nonce, now)) throw new RequestRefused('replayed');
+    } catch (err) {
+      if (err instanceof RequestRefused) securityWarn(nodeId, 'media node request refused', { route, reason: err.reason });
+      throw err;
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new TreffpunktError(ErrorCode.BadJson, 'body is not valid JSON');
+    }
+  };
+  /** Parses a signed body with `schema`; a body that does not fit is refused with BAD_MESSAGE (and logged). */
+  const parseSigned = <T>(nodeId: string, route: string, schema: z.ZodType<T>, body: unknown): T => {
+    const parsed = schema.safeParse(body);
+    if (parsed.success) return parsed.data;
+    securityWarn(nodeId, 'media node request refused', { route, reason: 'invalid body' });
+    throw new TreffpunktError(ErrorCode.BadMessage, `invalid ${route}: ${describe(parsed.error)}`);
+  };
+
+  app.post('/api/nodes/register', async (c) => {
+    const nodeId = c.req.header(NODE_HEADER) ?? '';
+    const claimed = parseSigned(nodeId, 'registration', NodeRegistration, await signedBody(c, nodeId, 'registration', 'registry'));
+    if (claimed.nodeId !== nodeId) {
+      securityWarn(nodeId, 'media node registration refused', { route: 'registration', reason: 'another node id' });
+      throw new TreffpunktError(ErrorCode.Unauthorized, 'a node registers only itself');
+    }
+    let registration: NodeRegistration;
+    try {
+      registration = checkRegistration(claimed, config.nodePins.get(nodeId), config.allowInsecureHttp);
+    } catch (err) {
+      if (err instanceof RegistrationRefused) securityWarn(nodeId, 'media node registration refused', { route: 'registration', reason: err.reason });
+      throw err;
+    }
+    await registry.register(registration, Date.now());
+    log.info({ node: registration.nodeId, region: registration.region, operator: registration.operator, jurisdiction: registration.jurisdiction }, 'media node registered');
+    return c.json({ ok: true, heartbeatIntervalMs: Math.floor(config.nodeHeartbeatTimeoutMs / 3) });
+  });
+
+  app.post('/api/nodes/:nodeId/heartbeat', async (c) => {
+    const nodeId = c.req.param('nodeId');
+    const heartbeat = parseSigned(nodeId, 'heartbeat', NodeHeartbeat, await signedBody(c, nodeId, 'heartbeat', 'registry'));
+    const known = await registry.heartbeat(nodeId, heartbeat.load satisfies NodeLoad, Date.now());
+    // 409 tells the node to register again (e.g. after an edge restart).
+    return known ? c.json({ ok: true }) : c.json({ error: { code: ErrorCode.NotFound, message: 'register first' } }, 409);
+  });
+
+  app.post('/api/nodes/:nodeId/drain', async (c) => {
+    const nodeId = c.req.param('nodeId');
+    parseSigned(nodeId, 'drain request', NodeDrain, await signedBody(c, nodeId, 'drain', 'registry'));
+    const known = await registry.drain(nodeId);
+    log.info({ node: nodeId, known }, 'media node drains: its rooms move away');
+    return known ? c.json({ ok: true }) : c.json({ error: { code: ErrorCode.NotFound, message: 'register first' } }, 409);
+  });
+
+  app.post('/api/nodes/:nodeId/events', async (c) => {
+    const nodeId = c.req.param('nodeId');
+    const body = parseSigned(nodeId, 'event', NodeEventBody, await signedBody(c, nodeId, 'event', 'events'));
+    await adapter.roomEvent(body.room, nodeId, body.event);
+    return c.json({ ok: true });
+  });
+}
+
+function describe(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  const i = error.issues[0];
+  return i ? `${i.path.map(String).join('.') || '(body)'}: ${i.message}` : 'invalid';
+}
