@@ -75,6 +75,11 @@ export class MediaNodes {
     return [await mintTurnCredentials({ secret: node.turn.secret, urls: node.turn.urls, identity, ttlSeconds: this.#turnTtlSeconds, now: Date.now() })];
   }
 
+  /** How long the credentials from iceServers() stay valid (s): clients renew them before (restartIce). */
+  get turnCredentialTtlSeconds(): number {
+    return this.#turnTtlSeconds;
+  }
+
   /** Ends the calls in flight to a node found lost, so that they do not hold up the room until they time out. */
   abortCalls(nodeId: string): void {
     this.#aborts.get(nodeId)?.abort();

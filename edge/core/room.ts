@@ -431,7 +431,10 @@ export class Room {
       const node = await this.#deps.nodes.client(p.nodeId);
       const transport = await node.call('createTransport', `/v1/rooms/${this.name}/transports`, { participantId: p.id, direction });
       this.#state.addTransport(p.id, transport.id, direction);
-      return { ...transport, iceServers: await this.#deps.nodes.iceServers(p.nodeId, p.id) };
+      // The TURN quota counts per identity key: the participant id until the participant state carries the
+      // token identity (then turnTokenIdentity(iss, sub) for token holders; guests stay per participant).
+      const iceServers = await this.#deps.nodes.iceServers(p.nodeId, p.id);
+      return { ...transport, iceServers, ...(iceServers.length ? { iceServersExpireIn: this.#deps.nodes.turnCredentialTtlSeconds } : {}) };
     },
 
     connectTransport: async (conn, { transportId, dtlsParameters }) => {
@@ -445,7 +448,11 @@ export class Room {
       const p = this.#joined(conn);
       this.#state.requireTransport(p.id, transportId);
       const node = await this.#deps.nodes.client(p.nodeId);
-      return node.call('restartIce', `/v1/rooms/${this.name}/transports/${transportId}/restart-ice`, {});
+      const { iceParameters } = await node.call('restartIce', `/v1/rooms/${this.name}/transports/${transportId}/restart-ice`, {});
+      // Fresh TURN credentials: an allocation ends with the credential that made it, so a long meeting
+      // renews them with a restart (the client does so before they expire).
+      const iceServers = await this.#deps.nodes.iceServers(p.nodeId, p.id);
+      return { iceParameters, iceServers, ...(iceServers.length ? { iceServersExpireIn: this.#deps.nodes.turnCredentialTtlSeconds } : {}) };
     },
 
     produce: async (conn, { transportId, kind, rtpParameters, source }) => {
