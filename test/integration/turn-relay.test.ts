@@ -70,7 +70,8 @@ for (const mode of MODES) {
     });
 
     test('relays through Send indications and ChannelData, and Refresh keeps the allocation', async () => {
-      const c = await client(dev, 'alice');
+      // A credential that outlives the requested 600 s (the embedded server grants no more than it has).
+      const c = await client(dev, 'alice', { ttl: 3600 });
       try {
         const a = await c.allocate();
         assert.equal(a.relayed.ip, '127.0.0.1');
