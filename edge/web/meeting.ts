@@ -9,7 +9,8 @@
  * (iceTransportPolicy 'relay') and everything on it is produced or consumed again, so a participant
  * behind a firewall that blocks the direct path still gets in. See diagnostics.ts for ?relay=1 and
  * ?transport=tcp. (An ICE restart of a transport whose node is alive would be lighter, but the protocol
- * has no method for it yet.)
+ * has no method for it yet.) TURN credentials expire, and every relay made with them ends then: each
+ * transport with TURN servers renews them by an ICE restart at 60-80 % of their lifetime (RENEW_FROM).
  *
  * Signaling loss: when the room socket drops (any close code but the ones that end the meeting), the
  * meeting reconnects with backoff and sends `resume`; the transports, producers and consumers stay as
@@ -936,7 +937,7 @@ export class Meeting {
     this.#renewTimers.set(tr, setTimeout(() => {
       this.#renewTimers.delete(tr);
       this.turnRenewals++;
-      void this.#restartIce(direction, tr, true);
+      void this.#restartIce(direction, tr, true, 'renew');
     }, ms));
   }
 
@@ -947,12 +948,13 @@ export class Meeting {
    * New ICE credentials from the node for the same transport. If the path does not come back within
    * ICE_RESTART_TIMEOUT_MS (or the restart fails), the transport is made again relay-only (#onFailed).
    */
-  async #restartIce(direction: Direction, tr: types.Transport, evenIfConnected = false): Promise<void> {
+  async #restartIce(direction: Direction, tr: types.Transport, evenIfConnected = false, why: 'broken' | 'renew' = 'broken'): Promise<void> {
     const current = direction === 'send' ? this.#send : this.#recv;
     if (this.#closed || tr !== current || tr.closed || (tr.connectionState === 'connected' && !evenIfConnected) || this.#iceRestarting.has(tr)) return;
     this.#iceRestarting.add(tr);
     try {
-      console.warn(`treffpunkt: the ${direction} media path broke; restarting ICE`);
+      if (why === 'renew') console.info(`treffpunkt: renewing the ${direction} transport's TURN credentials (ICE restart)`);
+      else console.warn(`treffpunkt: the ${direction} media path broke; restarting ICE`);
       const { iceParameters, iceServers, iceServersExpireIn } = await this.#request('restartIce', { transportId: tr.id });
       // New TURN credentials first, so that the restart gathers relay candidates with them.
       if (iceServers?.length) await tr.updateIceServers({ iceServers: iceServers as RTCIceServer[] });
