@@ -50,10 +50,13 @@ export const SETTINGS = {
   turnSecret: { env: 'TREFFPUNKT_TURN_SECRET', flag: 'turn-secret', help: 'TURN REST secret (at least 16 characters); the edge learns it at registration and mints credentials with it. Unset: a random one per start. Prefer TREFFPUNKT_TURN_SECRET_FILE.' },
   turnSecretFile: { env: 'TREFFPUNKT_TURN_SECRET_FILE', flag: 'turn-secret-file', help: 'File holding the TURN secret (must not be readable by group or others).' },
   turnRealm: { env: 'TREFFPUNKT_TURN_REALM', flag: 'turn-realm', help: 'TURN realm.', default: 'treffpunkt' },
-  turnUserQuota: { env: 'TREFFPUNKT_TURN_USER_QUOTA', flag: 'turn-user-quota', help: 'Allocations at the same time per participant.', default: '12' },
+  turnUserQuota: { env: 'TREFFPUNKT_TURN_USER_QUOTA', flag: 'turn-user-quota', help: 'Allocations at the same time per person (the identity part of the TURN username: per token identity, for guests per participant).', default: '12' },
   turnTotalQuota: { env: 'TREFFPUNKT_TURN_TOTAL_QUOTA', flag: 'turn-total-quota', help: 'Allocations at the same time on this node (each holds one relay port).', default: '1000' },
   turnAllowLoopbackPeers: { env: 'TREFFPUNKT_TURN_ALLOW_LOOPBACK_PEERS', flag: 'turn-allow-loopback-peers', help: 'true lets TURN relay to 127.0.0.0/8 and ::1. Development and local tests only: never on a reachable node.', default: 'false' },
   coturnBin: { env: 'TREFFPUNKT_COTURN_BIN', flag: 'coturn-bin', help: 'The coturn server binary (turn-mode coturn).', default: 'turnserver' },
+  turnMaxLifetime: { env: 'TREFFPUNKT_TURN_MAX_LIFETIME_SECONDS', flag: 'turn-max-lifetime', help: 'Longest lifetime one Allocate or Refresh grants (seconds, 60-3600): an allocation whose client stopped refreshing is gone this long after its last Refresh. coturn: max-allocate-lifetime.', default: '600' },
+  turnNonceLifetime: { env: 'TREFFPUNKT_TURN_NONCE_LIFETIME_SECONDS', flag: 'turn-nonce-lifetime', help: 'How long a TURN nonce stays valid before the client must take a new one (438 Stale Nonce; seconds, 5-3600). coturn: stale-nonce.', default: '60' },
+  turnExpirySweep: { env: 'TREFFPUNKT_TURN_EXPIRY_SWEEP_SECONDS', flag: 'turn-expiry-sweep', help: 'coturn only: how often the node ends coturn sessions whose credential has expired (seconds, 1-300). coturn 4.6 itself never looks at the expiry again once a session is authenticated.', default: '10' },
 } as const satisfies Record<string, Setting>;
 
 type Key = keyof typeof SETTINGS;
@@ -102,6 +105,9 @@ const Raw = z
     turnTotalQuota: count(100_000),
     turnAllowLoopbackPeers: z.enum(['true', 'false'], 'must be true or false').transform((v) => v === 'true'),
     coturnBin: z.string().min(1),
+    turnMaxLifetime: z.coerce.number().int().min(60, 'must be at least 60').max(3600, 'must be at most 3600'),
+    turnNonceLifetime: z.coerce.number().int().min(5, 'must be at least 5').max(3600, 'must be at most 3600'),
+    turnExpirySweep: z.coerce.number().int().min(1, 'must be at least 1').max(300, 'must be at most 300'),
   })
   .superRefine((c, ctx) => {
     const issue = (key: Key, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
@@ -193,6 +199,12 @@ export interface TurnConfig {
   totalQuota: number;
   allowLoopbackPeers: boolean;
   coturnBin: string;
+  /** Longest lifetime (s) an Allocate or Refresh grants; never beyond the credential's expiry (embedded). */
+  maxLifetimeSeconds: number;
+  /** Nonce lifetime (s): 438 Stale Nonce after it. */
+  nonceLifetimeSeconds: number;
+  /** coturn: how often sessions with an expired credential are ended (s). */
+  expirySweepSeconds: number;
 }
 
 export class MediaNodeConfigError extends Error {
@@ -230,7 +242,7 @@ export function loadMediaNodeConfig(argv: string[], env: Record<string, string |
   const configuredTurnSecret = c.turnMode === 'off' ? undefined : (c.turnSecret ?? (c.turnSecretFile ? readSecretFile(c.turnSecretFile, 'turnSecretFile') : undefined));
   const {
     turnMode, turnListenIp: _l, turnPort, turnRelayIp, turnMinPort, turnMaxPort, turnSecret: _s, turnSecretFile: _f,
-    turnRealm, turnUserQuota, turnTotalQuota, turnAllowLoopbackPeers, coturnBin, secretFile: _sf, ...rest
+    turnRealm, turnUserQuota, turnTotalQuota, turnAllowLoopbackPeers, coturnBin, turnMaxLifetime, turnNonceLifetime, turnExpirySweep, secretFile: _sf, ...rest
   } = c;
   return {
     ...rest,
@@ -254,6 +266,9 @@ export function loadMediaNodeConfig(argv: string[], env: Record<string, string |
       totalQuota: turnTotalQuota,
       allowLoopbackPeers: turnAllowLoopbackPeers,
       coturnBin,
+      maxLifetimeSeconds: turnMaxLifetime,
+      nonceLifetimeSeconds: turnNonceLifetime,
+      expirySweepSeconds: turnExpirySweep,
     },
   };
 }

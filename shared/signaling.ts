@@ -154,8 +154,12 @@ export const methods = {
   },
   createTransport: {
     params: z.object({ direction: z.enum(['send', 'recv']) }).strict(),
-    /** `iceServers`: TURN on the participant's media node, for when a direct path fails. */
-    result: TransportOptions.extend({ iceServers: z.array(IceServer).max(4) }),
+    /**
+     * `iceServers`: TURN on the participant's media node, for when a direct path fails. Its credentials
+     * expire after `iceServersExpireIn` seconds, and with them every allocation made with them: renew
+     * before that with `restartIce`, which brings new ones (docs/turn.md, "Credential lifetime").
+     */
+    result: TransportOptions.extend({ iceServers: z.array(IceServer).max(4), iceServersExpireIn: z.number().int().min(1).optional() }),
   },
   connectTransport: {
     params: z.object({ transportId: Id, dtlsParameters: DtlsParameters }).strict(),
@@ -167,7 +171,8 @@ export const methods = {
    */
   restartIce: {
     params: z.object({ transportId: Id }).strict(),
-    result: z.object({ iceParameters: IceParameters }),
+    /** With fresh TURN credentials (`iceServers`, as createTransport's), which the restart then uses. */
+    result: z.object({ iceParameters: IceParameters, iceServers: z.array(IceServer).max(4).optional(), iceServersExpireIn: z.number().int().min(1).optional() }),
   },
   produce: {
     params: z

@@ -109,7 +109,8 @@ export const EdgeConfigSchema = z.object({
   TREFFPUNKT_MEDIA_OPERATORS: commaList(/^[^,\s][^,]{0,63}$/, 'operator ids'),
   /** Comma-separated ISO 3166-1 alpha-2 codes, or EU: the only jurisdictions media may touch. */
   TREFFPUNKT_MEDIA_JURISDICTIONS: commaList(/^[A-Za-z]{2}$/, 'country codes like DE, or EU'),
-  TREFFPUNKT_TURN_CREDENTIAL_TTL_SECONDS: intSetting(4 * 3600, 60, 7 * 24 * 3600),
+  /** TURN credential lifetime: it bounds every allocation made with it; the web app renews before (docs/turn.md). */
+  TREFFPUNKT_TURN_CREDENTIAL_TTL_SECONDS: intSetting(15 * 60, 60, 7 * 24 * 3600),
   /** JSON array of trusted join token issuers (see TrustedIssuer in join-tokens.ts). */
   TREFFPUNKT_TRUSTED_ISSUERS: z
     .string()

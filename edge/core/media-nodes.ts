@@ -64,13 +64,20 @@ export class MediaNodes {
   }
 
   /**
-   * TURN credentials for a participant on its node, valid for `turnCredentialTtlSeconds`; none when the
-   * node runs no TURN service.
+   * TURN credentials on a node for the person with this identity key (the token identity of
+   * a token holder, the participant id for a guest; see turn-credentials.ts), valid for
+   * `turnCredentialTtlSeconds`; none when the node runs no TURN service. The node's allocation quota
+   * counts per identity key.
    */
-  async iceServers(nodeId: string, participantId: string): Promise<TurnIceServer[]> {
+  async iceServers(nodeId: string, identity: string): Promise<TurnIceServer[]> {
     const node = await this.#registry.get(nodeId);
     if (!node?.turn) return [];
-    return [await mintTurnCredentials({ secret: node.turn.secret, urls: node.turn.urls, participantId, ttlSeconds: this.#turnTtlSeconds, now: Date.now() })];
+    return [await mintTurnCredentials({ secret: node.turn.secret, urls: node.turn.urls, identity, ttlSeconds: this.#turnTtlSeconds, now: Date.now() })];
+  }
+
+  /** How long the credentials from iceServers() stay valid (s): clients renew them before (restartIce). */
+  get turnCredentialTtlSeconds(): number {
+    return this.#turnTtlSeconds;
   }
 
   /** Ends the calls in flight to a node found lost, so that they do not hold up the room until they time out. */

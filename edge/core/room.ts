@@ -543,7 +543,8 @@ export class Room {
       const node = await this.#deps.nodes.client(p.nodeId);
       const transport = await node.call('createTransport', `/v1/rooms/${this.name}/transports`, { participantId: p.id, direction });
       this.#state.addTransport(p.id, transport.id, direction);
-      return { ...transport, iceServers: await this.#deps.nodes.iceServers(p.nodeId, p.id) };
+      const iceServers = await this.#deps.nodes.iceServers(p.nodeId, turnIdentity(p));
+      return { ...transport, iceServers, ...(iceServers.length ? { iceServersExpireIn: this.#deps.nodes.turnCredentialTtlSeconds } : {}) };
     },
 
     connectTransport: async (conn, { transportId, dtlsParameters }) => {
@@ -557,7 +558,11 @@ export class Room {
       const p = this.#joined(conn);
       this.#state.requireTransport(p.id, transportId);
       const node = await this.#deps.nodes.client(p.nodeId);
-      return node.call('restartIce', `/v1/rooms/${this.name}/transports/${transportId}/restart-ice`, {});
+      const { iceParameters } = await node.call('restartIce', `/v1/rooms/${this.name}/transports/${transportId}/restart-ice`, {});
+      // Fresh TURN credentials: an allocation ends with the credential that made it, so a long meeting
+      // renews them with a restart (the client does so before they expire).
+      const iceServers = await this.#deps.nodes.iceServers(p.nodeId, turnIdentity(p));
+      return { iceParameters, iceServers, ...(iceServers.length ? { iceServersExpireIn: this.#deps.nodes.turnCredentialTtlSeconds } : {}) };
     },
 
     produce: async (conn, { transportId, kind, rtpParameters, source }) => {
@@ -959,6 +964,15 @@ export class Room {
     }
     this.#trySend(conn, JSON.stringify({ id, ok: false, error: wire }));
   }
+}
+
+/**
+ * Whose TURN quota an allocation counts against: the token identity (issuer and subject, see join-tokens.ts)
+ * for a token holder, so that joining again with a new participant id does not reset it; a guest has no
+ * identity beyond the join, so a guest counts per participant id.
+ */
+function turnIdentity(p: ParticipantState): string {
+  return p.identity ?? p.id;
 }
 
 function newResumeToken(): string {

@@ -9,7 +9,8 @@
  * (iceTransportPolicy 'relay') and everything on it is produced or consumed again, so a participant
  * behind a firewall that blocks the direct path still gets in. See diagnostics.ts for ?relay=1 and
  * ?transport=tcp. (An ICE restart of a transport whose node is alive would be lighter, but the protocol
- * has no method for it yet.)
+ * has no method for it yet.) TURN credentials expire, and every relay made with them ends then: each
+ * transport with TURN servers renews them by an ICE restart at 60-80 % of their lifetime (RENEW_FROM).
  *
  * Signaling loss: when the room socket drops (any close code but the ones that end the meeting), the
  * meeting reconnects with backoff and sends `resume`; the transports, producers and consumers stay as
@@ -34,6 +35,14 @@ const CONNECT_TIMEOUT_MS = 12_000;
 const ICE_RESTART_AFTER_MS = 2_000;
 /** After an ICE restart, how long the path may take to come back before the transport is made anew. */
 const ICE_RESTART_TIMEOUT_MS = 10_000;
+/**
+ * TURN credentials expire, and every allocation made with them ends then (docs/turn.md, "Credential
+ * lifetime"). A transport with TURN servers therefore restarts ICE at a random point between these
+ * fractions of the credentials' lifetime; the restart brings new credentials and new allocations. Random,
+ * so that a participant's two transports (and a room's participants) do not renew at the same moment.
+ */
+const RENEW_FROM = 0.6;
+const RENEW_TO = 0.8;
 
 /** Reconnecting: the first retry after this long, doubling up to RECONNECT_MAX_DELAY_MS. */
 const RECONNECT_FIRST_DELAY_MS = 250;
@@ -874,6 +883,11 @@ export class Meeting {
     } as unknown as types.TransportOptions;
     const tr = direction === 'send' ? this.#device.createSendTransport(options) : this.#device.createRecvTransport(options);
     this.#transportPolicy.set(tr, this.#policy[direction]);
+    tr.observer.once('close', () => {
+      clearTimeout(this.#renewTimers.get(tr));
+      this.#renewTimers.delete(tr);
+    });
+    this.#scheduleRenewal(direction, tr, opts.iceServers.length ? opts.iceServersExpireIn : undefined);
     // From its first use, a transport has CONNECT_TIMEOUT_MS to connect (ICE may also never start, when
     // no candidate is usable: the state then stays 'new').
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -916,19 +930,41 @@ export class Meeting {
 
   /** Transports whose ICE restart is under way (one at a time each). */
   readonly #iceRestarting = new Set<types.Transport>();
+  /** Each transport's pending renewal of its TURN credentials. */
+  readonly #renewTimers = new Map<types.Transport, ReturnType<typeof setTimeout>>();
+
+  /** Renews the transport's TURN credentials (an ICE restart) before they expire in `expireIn` seconds. */
+  #scheduleRenewal(direction: Direction, tr: types.Transport, expireIn: number | undefined): void {
+    clearTimeout(this.#renewTimers.get(tr));
+    this.#renewTimers.delete(tr);
+    if (!expireIn || tr.closed) return;
+    const ms = expireIn * 1000 * (RENEW_FROM + Math.random() * (RENEW_TO - RENEW_FROM));
+    this.#renewTimers.set(tr, setTimeout(() => {
+      this.#renewTimers.delete(tr);
+      this.turnRenewals++;
+      void this.#restartIce(direction, tr, true, 'renew');
+    }, ms));
+  }
+
+  /** How often TURN credentials were renewed (diagnostics and tests). */
+  turnRenewals = 0;
 
   /**
    * New ICE credentials from the node for the same transport. If the path does not come back within
    * ICE_RESTART_TIMEOUT_MS (or the restart fails), the transport is made again relay-only (#onFailed).
    */
-  async #restartIce(direction: Direction, tr: types.Transport, evenIfConnected = false): Promise<void> {
+  async #restartIce(direction: Direction, tr: types.Transport, evenIfConnected = false, why: 'broken' | 'renew' = 'broken'): Promise<void> {
     const current = direction === 'send' ? this.#send : this.#recv;
     if (this.#closed || tr !== current || tr.closed || (tr.connectionState === 'connected' && !evenIfConnected) || this.#iceRestarting.has(tr)) return;
     this.#iceRestarting.add(tr);
     try {
-      console.warn(`treffpunkt: the ${direction} media path broke; restarting ICE`);
-      const { iceParameters } = await this.#request('restartIce', { transportId: tr.id });
+      if (why === 'renew') console.info(`treffpunkt: renewing the ${direction} transport's TURN credentials (ICE restart)`);
+      else console.warn(`treffpunkt: the ${direction} media path broke; restarting ICE`);
+      const { iceParameters, iceServers, iceServersExpireIn } = await this.#request('restartIce', { transportId: tr.id });
+      // New TURN credentials first, so that the restart gathers relay candidates with them.
+      if (iceServers?.length) await tr.updateIceServers({ iceServers: iceServers as RTCIceServer[] });
       await tr.restartIce({ iceParameters: iceParameters as types.IceParameters });
+      this.#scheduleRenewal(direction, tr, iceServers?.length ? iceServersExpireIn : undefined);
       this.iceRestarts++;
       const deadline = Date.now() + ICE_RESTART_TIMEOUT_MS;
       const back = (): boolean => tr.closed || (tr.connectionState as string) === 'connected';

@@ -12,7 +12,11 @@
  * - every CreatePermission, ChannelBind, Send and ChannelData is checked against the peer policy;
  * - datagrams from peers are size-checked and node-turn's handler runs inside a try/catch (a datagram of
  *   1-3 bytes from a permitted peer throws in it and, unguarded, ends the process);
- * - credentials are TURN REST ones (rest-credentials.ts), nonces are stateless (nonces.ts).
+ * - credentials are TURN REST ones (rest-credentials.ts), nonces are stateless (nonces.ts);
+ * - a credential bounds everything done with it: a request with an expired one is refused (401, checked
+ *   here on every request, logged as a security event), and no allocation outlives the credential that
+ *   made or last refreshed it (the granted LIFETIME stops at the credential's expiry), so a participant who
+ *   is removed and gets no new credential loses its relay at the expiry at the latest.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +25,7 @@ import { nodeTurn, rawAttribute, type NtAllocation, type NtAddress, type NtMessa
 import { createNonceIssuer } from './nonces.ts';
 import type { PeerPolicy } from './peer-policy.ts';
 import { parseRestUsername, restCredentialsMap } from './rest-credentials.ts';
+import { turnSecurityEvents, type TurnSecurityEvents } from './turn-events.ts';
 import { ATTR, classifyPacket, encodeErrorResponse, MAX_PACKET } from './stun-packet.ts';
 
 export interface TurnLogger {
@@ -42,9 +47,13 @@ export interface EmbeddedTurnOptions {
   secret: string;
   realm?: string;
   policy: PeerPolicy;
-  /** Allocations per participant (the part after the colon in the REST username). */
+  /** Allocations per identity (the part after the colon in the REST username). */
   userQuota: number;
   totalQuota: number;
+  /** Longest lifetime one Allocate or Refresh grants (s); default 600. Never beyond the credential's expiry. */
+  maxLifetimeSeconds?: number;
+  /** Nonce lifetime (s): 438 Stale Nonce after it; default 60. */
+  nonceLifetimeSeconds?: number;
   log?: TurnLogger;
   now?: () => number;
 }
@@ -61,8 +70,8 @@ export interface EmbeddedTurnStats {
   reservations: number;
 }
 
+/** RFC 5766 §2.2: an allocation's lifetime when the client asks for none or for less. */
 const DEFAULT_LIFETIME = 600;
-const MAX_LIFETIME = 3600;
 const RESERVATION_MS = 30_000;
 const MAX_PERMISSIONS = 64;
 const BIND_ATTEMPTS = 64;
@@ -90,6 +99,8 @@ export class EmbeddedTurnServer {
   readonly #users = new Map<string, number>();
   readonly #pending = new Set<string>();
   readonly #reservations = new Map<string, Reservation>();
+  readonly #events: TurnSecurityEvents;
+  readonly #maxLifetime: number;
   readonly #stats: EmbeddedTurnStats = { packets: 0, dropped: 0, errors: 0, refusedPeers: 0, allocationsCreated: 0, allocations: 0, reservations: 0 };
   #closed = false;
 
@@ -100,7 +111,9 @@ export class EmbeddedTurnServer {
     this.#socket = socket;
     this.#relayIp = opts.relayIp ?? opts.listenIp;
     this.#relayFamily = isIP(this.#relayIp) === 6 ? 'udp6' : 'udp4';
-    const nonces = createNonceIssuer(3_600_000, this.#now);
+    this.#events = turnSecurityEvents(this.#log, this.#now);
+    this.#maxLifetime = opts.maxLifetimeSeconds ?? DEFAULT_LIFETIME;
+    const nonces = createNonceIssuer((opts.nonceLifetimeSeconds ?? 60) * 1000, this.#now);
     this.#server = new this.#nt.Server({
       listeningIps: [opts.listenIp],
       relayIps: [this.#relayIp],
@@ -108,7 +121,9 @@ export class EmbeddedTurnServer {
       minPort: opts.minPort,
       maxPort: opts.maxPort,
       authMech: 'long-term',
-      credentials: restCredentialsMap(opts.secret, this.#now),
+      // Expired usernames get their password too, so that node-turn checks MESSAGE-INTEGRITY of such a
+      // request; #authenticate refuses them before node-turn's own authentication (which would accept).
+      credentials: restCredentialsMap(opts.secret, this.#now, { includeExpired: true }),
       realm: opts.realm ?? 'treffpunkt',
       debugLevel: 'OFF',
       debug: (level: string, msg: unknown) => {
@@ -119,6 +134,8 @@ export class EmbeddedTurnServer {
     // Stateless nonces instead of node-turn's map with one timer per nonce.
     this.#server.authentification.generateNonce = () => nonces.generate();
     this.#server.authentification.checkNonce = (n) => nonces.check(n);
+    const auth = this.#server.authentification.auth.bind(this.#server.authentification);
+    this.#server.authentification.auth = (msg, cb) => this.#authenticate(msg, cb, auth);
     for (const [event, handler] of [
       ['allocate', (m: NtMessage, r: NtMessage) => void this.#allocate(m, r)],
       ['refresh', (m: NtMessage, r: NtMessage) => this.#refresh(m, r)],
@@ -252,8 +269,12 @@ export class EmbeddedTurnServer {
     if (evenPort !== undefined && token !== undefined) return reply.reject(400, 'Bad Request');
     const user = parseRestUsername(msg.user?.username ?? '')?.user;
     if (!user) return reply.reject(401, 'Unauthorized');
-    if ((this.#users.get(user) ?? 0) >= this.#opts.userQuota) return reply.reject(486, 'Allocation Quota Reached');
+    if ((this.#users.get(user) ?? 0) >= this.#opts.userQuota) {
+      this.#events.refused(user, 'user quota', 'Allocate');
+      return reply.reject(486, 'Allocation Quota Reached');
+    }
     if (Object.keys(this.#server.allocations).length + this.#pending.size + this.#reservations.size >= this.#opts.totalQuota) {
+      this.#events.refused(user, 'total quota', 'Allocate');
       return reply.reject(508, 'Insufficient Capacity');
     }
 
@@ -288,12 +309,11 @@ export class EmbeddedTurnServer {
         if (!socket) throw new Capacity();
       }
       if (this.#closed) throw new Capacity();
-      const requested = msg.getAttribute('lifetime');
-      const lifetime = typeof requested === 'number' ? Math.max(DEFAULT_LIFETIME, Math.min(requested, MAX_LIFETIME)) : DEFAULT_LIFETIME;
-      const allocation = new this.#nt.Allocation(msg, [socket], lifetime);
+      const until = this.#grant(msg);
+      const allocation = new this.#nt.Allocation(msg, [socket], Math.ceil((until - this.#now()) / 1000));
       socket = undefined;
       this.#guardRelaySocket(allocation);
-      this.#schedule(allocation, lifetime);
+      this.#schedule(allocation, until);
       this.#stats.allocationsCreated++;
       this.#log.debug({ user, relay: String(allocation.relayedTransportAddress) }, 'TURN allocation');
       this.#allocateSuccess(allocation, reply, reservedToken);
@@ -309,7 +329,7 @@ export class EmbeddedTurnServer {
 
   #allocateSuccess(a: NtAllocation, reply: NtMessage, reservedToken: string | undefined): void {
     reply.addAttribute('xor-relayed-address', a.relayedTransportAddress);
-    reply.addAttribute('lifetime', Math.max(0, Math.round((a.timeToExpiry - this.#now()) / 1000)));
+    reply.addAttribute('lifetime', Math.max(0, Math.ceil((a.timeToExpiry - this.#now()) / 1000)));
     if (reservedToken) reply.addAttribute('reservation-token', reservedToken);
     reply.addAttribute('xor-mapped-address', a.mappedAddress);
     reply.addAttribute('software', this.#server.software);
@@ -343,12 +363,49 @@ export class EmbeddedTurnServer {
     return undefined;
   }
 
-  #schedule(a: NtAllocation, lifetimeSeconds: number): void {
+  /**
+   * Until when (ms) an Allocate or Refresh keeps the allocation: RFC 5766's rule (the default for no or a
+   * shorter request, at most the maximum), and never past the expiry of the request's credential. A client
+   * that keeps its allocation beyond that needs a new credential, which only the edge hands out.
+   */
+  #grant(msg: NtMessage): number {
+    const requested = msg.getAttribute('lifetime');
+    const seconds = typeof requested === 'number' ? Math.min(Math.max(requested, DEFAULT_LIFETIME), this.#maxLifetime) : Math.min(DEFAULT_LIFETIME, this.#maxLifetime);
+    const expiresAt = (parseRestUsername(msg.user?.username ?? '')?.expiresAt ?? 0) * 1000;
+    return Math.min(this.#now() + seconds * 1000, expiresAt);
+  }
+
+  #schedule(a: NtAllocation, untilMs: number): void {
     clearTimeout(a.timer);
-    a.lifetime = lifetimeSeconds;
-    a.timeToExpiry = this.#now() + lifetimeSeconds * 1000;
-    a.timer = setTimeout(() => this.#release(a), lifetimeSeconds * 1000);
+    const ms = Math.max(0, untilMs - this.#now());
+    a.lifetime = Math.ceil(ms / 1000);
+    a.timeToExpiry = untilMs;
+    a.timer = setTimeout(() => {
+      const parsed = parseRestUsername(a.user?.username ?? '');
+      if (parsed && parsed.expiresAt * 1000 <= this.#now()) this.#events.allocationEnded(parsed.user, 'credential expired');
+      this.#release(a);
+    }, ms);
     a.timer.unref();
+  }
+
+  /**
+   * In front of node-turn's authentication: a request whose MESSAGE-INTEGRITY is right but whose
+   * credential has expired is refused here with 401 (and REALM and NONCE, as RFC 5389 §10.2.2 asks for
+   * a credential that is no longer valid), and logged. Everything else goes on to node-turn, which
+   * refuses malformed, forged and wrong-secret credentials itself.
+   */
+  #authenticate(msg: NtMessage, cb: (err: Error | null, reply?: NtMessage) => void, next: (msg: NtMessage, cb: (err: Error | null, reply?: NtMessage) => void) => void): void {
+    const username = msg.getAttribute('username');
+    const parsed = typeof username === 'string' ? parseRestUsername(username) : undefined;
+    if (parsed && parsed.expiresAt * 1000 <= this.#now() && typeof msg.getAttribute('message-integrity') === 'string') {
+      this.#events.refused(parsed.user, 'credential expired', methodName(msg.method));
+      const reply = msg.reply();
+      reply.addAttribute('realm', this.#server.realm);
+      reply.addAttribute('nonce', this.#server.authentification.generateNonce());
+      reply.reject(401, 'Unauthorized');
+      return cb(new Error('credential expired'));
+    }
+    next(msg, cb);
   }
 
   #release(a: NtAllocation): void {
@@ -395,11 +452,13 @@ export class EmbeddedTurnServer {
     const requested = msg.getAttribute('lifetime');
     const family = rawAttribute(msg, ATTR.REQUESTED_ADDRESS_FAMILY);
     if (Buffer.isBuffer(family) && family[0] !== (this.#relayFamily === 'udp4' ? 1 : 2)) return reply.reject(443, 'Peer Address Family Mismatch');
-    let lifetime = DEFAULT_LIFETIME;
-    if (requested === 0) lifetime = 0;
-    else if (typeof requested === 'number') lifetime = Math.max(DEFAULT_LIFETIME, Math.min(requested, MAX_LIFETIME));
-    if (lifetime === 0) this.#release(a);
-    else this.#schedule(a, lifetime);
+    let lifetime = 0;
+    if (requested === 0) this.#release(a);
+    else {
+      const until = this.#grant(msg);
+      this.#schedule(a, until);
+      lifetime = a.lifetime;
+    }
     reply.addAttribute('lifetime', lifetime);
     reply.addAttribute('software', this.#server.software);
     reply.addAttribute('message-integrity');
@@ -459,6 +518,11 @@ export class EmbeddedTurnServer {
 }
 
 class Capacity extends Error {}
+
+const METHOD_NAMES: Record<number, string> = { 0x003: 'Allocate', 0x004: 'Refresh', 0x008: 'CreatePermission', 0x009: 'ChannelBind' };
+function methodName(method: number): string {
+  return METHOD_NAMES[method] ?? `method 0x${method.toString(16)}`;
+}
 
 function bindUdp(type: 'udp4' | 'udp6', address: string, port: number): Promise<Socket | undefined> {
   return new Promise((resolve) => {

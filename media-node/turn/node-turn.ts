@@ -64,7 +64,13 @@ export interface NtServer {
   realm: string;
   software: string;
   allocations: Record<string, NtAllocation>;
-  authentification: { credentials: Record<string, string>; generateNonce(): string; checkNonce(nonce: string): boolean };
+  authentification: {
+    credentials: Record<string, string>;
+    generateNonce(): string;
+    checkNonce(nonce: string): boolean;
+    /** Long-term authentication of a request; cb(err) after it has answered an error itself. */
+    auth(msg: NtMessage, cb: (err: Error | null, reply?: NtMessage) => void): void;
+  };
   createPermission: { createPermission(msg: NtMessage, reply: NtMessage): void };
   channelBind: { channelBind(msg: NtMessage, reply: NtMessage): void };
   send: { send(msg: NtMessage, reply: NtMessage): void };

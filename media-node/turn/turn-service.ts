@@ -48,6 +48,8 @@ export async function startTurnService(config: MediaNodeConfig, log: TurnLogger,
       }),
       userQuota: t.userQuota,
       totalQuota: t.totalQuota,
+      maxLifetimeSeconds: t.maxLifetimeSeconds,
+      nonceLifetimeSeconds: t.nonceLifetimeSeconds,
       log,
     });
     protectedPorts.add(server.port); // with port 0 known only now
@@ -74,6 +76,9 @@ export async function startTurnService(config: MediaNodeConfig, log: TurnLogger,
     allowLoopback: t.allowLoopbackPeers,
     userQuota: t.userQuota,
     totalQuota: t.totalQuota,
+    maxLifetimeSeconds: t.maxLifetimeSeconds,
+    nonceLifetimeSeconds: t.nonceLifetimeSeconds,
+    expirySweepSeconds: t.expirySweepSeconds,
     log,
     onExit: (code, signal) => onFatal(`coturn exited (${signal ?? code})`),
   });

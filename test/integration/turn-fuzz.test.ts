@@ -37,7 +37,7 @@ after(async () => {
 });
 
 async function turnClient(participant: string): Promise<TurnClient> {
-  const ice = await mintTurnCredentials({ secret: node.turn.secret, participantId: participant, ttlSeconds: 600, now: Date.now(), urls: node.turn.urls });
+  const ice = await mintTurnCredentials({ secret: node.turn.secret, identity: participant, ttlSeconds: 600, now: Date.now(), urls: node.turn.urls });
   return TurnClient.open({ host: '127.0.0.1', port: node.turnPort, username: ice.username, password: ice.credential });
 }
 

@@ -33,8 +33,8 @@ async function echoPeer(): Promise<{ socket: Socket; port: number; got: Buffer[]
   return { socket, port: socket.address().port, got };
 }
 
-async function client(node: TurnNode, participantId: string, opts: { now?: number; ttl?: number; secret?: string; username?: string } = {}) {
-  const ice = await mintTurnCredentials({ secret: opts.secret ?? node.turn.secret, participantId, ttlSeconds: opts.ttl ?? 300, now: opts.now ?? Date.now(), urls: node.turn.urls });
+async function client(node: TurnNode, identity: string, opts: { now?: number; ttl?: number; secret?: string; username?: string } = {}) {
+  const ice = await mintTurnCredentials({ secret: opts.secret ?? node.turn.secret, identity, ttlSeconds: opts.ttl ?? 300, now: opts.now ?? Date.now(), urls: node.turn.urls });
   return TurnClient.open({ host: '127.0.0.1', port: node.turnPort, username: opts.username ?? ice.username, password: ice.credential });
 }
 
@@ -70,7 +70,8 @@ for (const mode of MODES) {
     });
 
     test('relays through Send indications and ChannelData, and Refresh keeps the allocation', async () => {
-      const c = await client(dev, 'alice');
+      // A credential that outlives the requested 600 s (the embedded server grants no more than it has).
+      const c = await client(dev, 'alice', { ttl: 3600 });
       try {
         const a = await c.allocate();
         assert.equal(a.relayed.ip, '127.0.0.1');

@@ -1,7 +1,7 @@
 /** TURN REST credentials: minted by the edge (Web Crypto), checked by the media node (node:crypto). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mintTurnCredentials, turnRestPassword } from '../../edge/core/turn-credentials.ts';
+import { mintTurnCredentials, turnPseudonym, turnRestPassword } from '../../edge/core/turn-credentials.ts';
 import { parseRestUsername, restCredentialsMap, restPassword, restUsernameProblem } from '../../media-node/turn/rest-credentials.ts';
 import { createNonceIssuer } from '../../media-node/turn/nonces.ts';
 import { NodeRegistration } from '../../shared/control.ts';
@@ -14,15 +14,19 @@ test('the password is base64(HMAC-SHA1(secret, username)) (vector from openssl)'
   assert.equal(restPassword(secret, '1600000000:alice'), 'GE5oxC4P7x+2X75BlsdIKDDAJkw=');
 });
 
-test('mint: <expiry>:<participant>, expiry = now + ttl, and the node accepts it until then', async () => {
+test('mint: <expiry>:<pseudonym of the identity>, expiry = now + ttl, and the node accepts it until then', async () => {
   const now = 1_700_000_000_500;
   const urls = ['turn:203.0.113.7:3478?transport=udp'];
-  const ice = await mintTurnCredentials({ secret, participantId: '0b7e4c52-9a7e-4e55-8f3c-6d1c9e3f1a20', ttlSeconds: 3 * 3600, now, urls });
-  assert.equal(ice.username, `${1_700_000_000 + 3 * 3600}:0b7e4c52-9a7e-4e55-8f3c-6d1c9e3f1a20`);
+  const identity = 'token-identity-of-user-42';
+  const ice = await mintTurnCredentials({ secret, identity, ttlSeconds: 3 * 3600, now, urls });
+  const pseudonym = await turnPseudonym(secret, identity);
+  assert.match(pseudonym, /^[A-Za-z0-9_-]{22}$/, '128 bits, base64url: a valid REST username part');
+  assert.equal(ice.username, `${1_700_000_000 + 3 * 3600}:${pseudonym}`);
+  assert.ok(!ice.username.includes('user-42'), 'no identity on the wire');
   assert.deepEqual(ice.urls, urls);
   assert.notEqual(ice.urls, urls, 'a copy of the URL list');
   assert.equal(ice.credential, restPassword(secret, ice.username), 'edge and node compute the same password');
-  assert.deepEqual(parseRestUsername(ice.username), { expiresAt: 1_700_000_000 + 3 * 3600, user: '0b7e4c52-9a7e-4e55-8f3c-6d1c9e3f1a20' });
+  assert.deepEqual(parseRestUsername(ice.username), { expiresAt: 1_700_000_000 + 3 * 3600, user: pseudonym });
 
   let clock = now;
   const map = restCredentialsMap(secret, () => clock);
@@ -32,6 +36,25 @@ test('mint: <expiry>:<participant>, expiry = now + ttl, and the node accepts it 
   clock = now + 3 * 3600 * 1000;
   assert.equal(map[ice.username], undefined, 'expired');
   assert.equal(restUsernameProblem(ice.username, clock), 'credential expired');
+  assert.equal(restCredentialsMap(secret, () => clock, { includeExpired: true })[ice.username], ice.credential, 'includeExpired: for checking MESSAGE-INTEGRITY only');
+});
+
+test('the identity part is stable per person and node, and differs between people and between nodes', async () => {
+  const base = { secret, ttlSeconds: 600, urls: ['turn:127.0.0.1:3478'] };
+  const user = (u: string) => u.split(':')[1];
+  const alice = 'token-identity-of-alice';
+  // Joining again (a new participant id, a later mint) with the same token identity: the same quota key.
+  const first = await mintTurnCredentials({ ...base, identity: alice, now: 1_700_000_000_000 });
+  const again = await mintTurnCredentials({ ...base, identity: alice, now: 1_700_000_900_000 });
+  assert.notEqual(first.username, again.username);
+  assert.equal(user(first.username), user(again.username));
+  const others = [
+    'token-identity-of-bob',
+    'guest-participant-1',
+  ];
+  for (const o of others) assert.notEqual(user((await mintTurnCredentials({ ...base, identity: o, now: 0 })).username), user(first.username), o);
+  const onOtherNode = await mintTurnCredentials({ ...base, secret: 'south-secret-4567', identity: alice, now: 1_700_000_000_000 });
+  assert.notEqual(user(onOtherNode.username), user(first.username), 'unlinkable across nodes with different secrets');
 });
 
 test('the node refuses malformed usernames and cannot be written to', () => {
@@ -45,11 +68,13 @@ test('the node refuses malformed usernames and cannot be written to', () => {
 
 test('mint refuses what the TURN servers would not accept', async () => {
   const base = { secret, ttlSeconds: 60, now: Date.now(), urls: ['turn:127.0.0.1:3478'] };
-  await assert.rejects(mintTurnCredentials({ ...base, participantId: 'a:b' }), /participant/);
-  await assert.rejects(mintTurnCredentials({ ...base, participantId: '' }), /participant/);
-  await assert.rejects(mintTurnCredentials({ ...base, participantId: 'has space' }), /participant/);
-  await assert.rejects(mintTurnCredentials({ ...base, participantId: 'p', ttlSeconds: 0 }), /ttlSeconds/);
-  await assert.rejects(mintTurnCredentials({ ...base, participantId: 'p', secret: 'short' }), /secret/);
+  await assert.rejects(mintTurnCredentials({ ...base, identity: '' }), /identity/);
+  await assert.rejects(mintTurnCredentials({ ...base, identity: 'x'.repeat(1025) }), /identity/);
+  await assert.rejects(mintTurnCredentials({ ...base, identity: 'p', ttlSeconds: 0 }), /ttlSeconds/);
+  await assert.rejects(mintTurnCredentials({ ...base, identity: 'p', secret: 'short' }), /secret/);
+  // Any identity key, colons and spaces included, becomes a username part the servers accept.
+  const ice = await mintTurnCredentials({ ...base, identity: 'a:b c' });
+  assert.ok(parseRestUsername(ice.username));
 });
 
 test('nonces are stateless, expire and cannot be forged', () => {

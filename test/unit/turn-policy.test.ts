@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
 import { createPeerPolicy, coturnDeniedPeerRanges, cidrToRange } from '../../media-node/turn/peer-policy.ts';
 import { classifyPacket, encodeErrorResponse } from '../../media-node/turn/stun-packet.ts';
-import { coturnConfig } from '../../media-node/turn/coturn.ts';
+import { coturnConfig, parseCoturnSessions } from '../../media-node/turn/coturn.ts';
 import { loadMediaNodeConfig, MediaNodeConfigError } from '../../media-node/config.ts';
 import { A, C, M, encodeStun, decodeStun, xorAddress } from '../support/turn-client.ts';
 
@@ -48,13 +48,26 @@ test('coturn gets the same denied ranges', () => {
   for (const r of ['10.0.0.0-10.255.255.255', '172.16.0.0-172.31.255.255', '192.168.0.0-192.168.255.255', '169.254.0.0-169.254.255.255']) assert.ok(ranges.includes(r), r);
   assert.ok(!ranges.some((r) => r.startsWith('127.')), 'loopback is left to allow-loopback-peers');
   assert.ok(!ranges.includes('0:0:0:0:0:0:0:0-0:0:0:0:0:0:0:0'), 'coturn 4.6.1 reads ::-:: as "deny everything"');
-  const opts = { bin: 'turnserver', listenIp: '0.0.0.0', port: 3478, relayIp: '10.1.2.3', externalIp: '198.51.100.20', minPort: 49152, maxPort: 65535, secret: 's'.repeat(20), realm: 'treffpunkt', allowLoopback: false, userQuota: 12, totalQuota: 1000 };
-  const conf = coturnConfig(opts, '/run/x');
-  for (const line of ['use-auth-secret', `static-auth-secret=${'s'.repeat(20)}`, 'no-cli', 'no-tcp-relay', 'listening-port=3478', 'min-port=49152', 'external-ip=198.51.100.20/10.1.2.3', 'user-quota=12', 'denied-peer-ip=10.0.0.0-10.255.255.255']) {
-    assert.ok(conf.split('\n').includes(line), line);
-  }
+  const opts = { bin: 'turnserver', listenIp: '0.0.0.0', port: 3478, relayIp: '10.1.2.3', externalIp: '198.51.100.20', minPort: 49152, maxPort: 65535, secret: 's'.repeat(20), realm: 'treffpunkt', allowLoopback: false, userQuota: 12, totalQuota: 1000, maxLifetimeSeconds: 600, nonceLifetimeSeconds: 60, expirySweepSeconds: 10 };
+  const cli = { port: 5999, password: 'p'.repeat(24) };
+  const conf = coturnConfig(opts, '/run/x', cli);
+  const lines = [
+    'use-auth-secret', `static-auth-secret=${'s'.repeat(20)}`, 'no-tcp-relay', 'listening-port=3478', 'min-port=49152', 'external-ip=198.51.100.20/10.1.2.3', 'user-quota=12', 'denied-peer-ip=10.0.0.0-10.255.255.255',
+    // Credential lifetimes: short nonces, bounded allocations, and the CLI for the expiry sweep on loopback only.
+    'stale-nonce=60', 'max-allocate-lifetime=600', 'cli-ip=127.0.0.1', 'cli-port=5999', `cli-password=${'p'.repeat(24)}`, 'cli-max-output-sessions=1016',
+  ];
+  for (const line of lines) assert.ok(conf.split('\n').includes(line), line);
   assert.ok(!conf.includes('allow-loopback-peers'));
-  assert.ok(coturnConfig({ ...opts, allowLoopback: true }, '/run/x').includes('\nallow-loopback-peers\n'));
+  assert.ok(coturnConfig({ ...opts, allowLoopback: true }, '/run/x', cli).includes('\nallow-loopback-peers\n'));
+});
+
+test("coturn's CLI session listing is parsed", () => {
+  const ps = "> \r\n    1) id=000000000000000002, user <1796132537:alice>:\r\n      realm: t\r\n      started 1 secs ago\r\n\r\n    2) id=001000000000000001, user <1796132537:bob>:\r\n      realm: t\r\n\r\n  Total sessions: 2\r\n\r\n> ";
+  assert.deepEqual(parseCoturnSessions(ps), [
+    { id: '000000000000000002', username: '1796132537:alice' },
+    { id: '001000000000000001', username: '1796132537:bob' },
+  ]);
+  assert.deepEqual(parseCoturnSessions('> \r\n  Total sessions: 0\r\n\r\n> '), []);
 });
 
 test('packet classifier: never throws, and passes only well-formed client packets', () => {
