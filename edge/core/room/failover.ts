@@ -22,11 +22,11 @@ export class Failover {
   /** Nodes a control call could not reach: checked at once, not only when their heartbeats stop. */
   readonly #suspects = new Set<string>();
 
-  constructor(ctx: RoomContext, presence: Presence, media: RoomMedia, pipes: RoomPipes) {
+  constructor(ctx: RoomContext, parts: { presence: Presence; media: RoomMedia; pipes: RoomPipes }) {
     this.#ctx = ctx;
-    this.#presence = presence;
-    this.#media = media;
-    this.#pipes = pipes;
+    this.#presence = parts.presence;
+    this.#media = parts.media;
+    this.#pipes = parts.pipes;
   }
 
   /** A control call to this node found nobody there: the next sweep (due now) checks it. */

@@ -19,10 +19,10 @@ export class RoomMedia {
   readonly #presence: Presence;
   readonly #pipes: RoomPipes;
 
-  constructor(ctx: RoomContext, presence: Presence, pipes: RoomPipes) {
+  constructor(ctx: RoomContext, parts: { presence: Presence; pipes: RoomPipes }) {
     this.#ctx = ctx;
-    this.#presence = presence;
-    this.#pipes = pipes;
+    this.#presence = parts.presence;
+    this.#pipes = parts.pipes;
   }
 
   /** The room's router RTP capabilities on a node: fetched once per node, kept with the room state. */

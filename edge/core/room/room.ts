@@ -40,6 +40,7 @@ export class Room {
   readonly #roster: Roster;
   readonly #media: RoomMedia;
   readonly #failover: Failover;
+  /** Method → handler: each part brings the handlers of its methods; the type makes sure none is missing. */
   readonly #handlers: Handlers<Method>;
 
   constructor(name: string, deps: RoomDeps) {
@@ -47,14 +48,19 @@ export class Room {
     this.#deps = deps;
     this.#state = new RoomState(name, deps.capacity);
     const ctx: RoomContext = { name, deps, state: this.#state };
-    const presence = (this.#presence = new Presence(ctx));
+    const presence = new Presence(ctx);
     const pipes = new RoomPipes(ctx);
-    const media = (this.#media = new RoomMedia(ctx, presence, pipes));
-    const failover = (this.#failover = new Failover(ctx, presence, media, pipes));
-    const roster = (this.#roster = new Roster(ctx, { presence, media, pipes, failover }));
-    this.#admission = new Admission(ctx, { presence, media, roster });
+    const media = new RoomMedia(ctx, { presence, pipes });
+    const failover = new Failover(ctx, { presence, media, pipes });
+    const roster = new Roster(ctx, { presence, media, pipes, failover });
+    const admission = new Admission(ctx, { presence, media, roster });
     const moderation = new Moderation(ctx, { presence, media, roster });
-    this.#handlers = { ...this.#admission.handlers, ...roster.handlers, ...media.handlers, ...moderation.handlers, ping: async () => ({ time: Date.now() }) };
+    this.#presence = presence;
+    this.#admission = admission;
+    this.#roster = roster;
+    this.#media = media;
+    this.#failover = failover;
+    this.#handlers = { ...admission.handlers, ...roster.handlers, ...media.handlers, ...moderation.handlers, ping: async () => ({ time: Date.now() }) };
   }
 
   get participantCount(): number {
