@@ -298,7 +298,7 @@ export class RoomState {
     };
   }
 
-  /** Rebuilds the state after a restart or eviction, as it was saved (by this version or an earlier one). */
+  /** Rebuilds a fresh state after a restart or eviction, as it was saved (by this version or an earlier one). */
   restore(snapshot: SavedRoomSnapshot): void {
     for (const p of snapshot.participants) {
       // Snapshots from before consumers were tied to producers list bare ids: their producer is unknown ('').
