@@ -6,8 +6,8 @@
  */
 import type { MediaEvent } from '../../shared/control.ts';
 import type { Connection } from '../core/connection.ts';
-import { Room, type RoomDeps } from '../core/room.ts';
-import { MemoryRoomStore } from '../core/room-store.ts';
+import { Room, type RoomDeps } from '../core/room/room.ts';
+import { MemoryRoomStore } from '../core/room/store.ts';
 import { TokenBucket } from '../core/rate-limit.ts';
 
 interface HostedRoom {

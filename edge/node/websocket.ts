@@ -6,7 +6,7 @@
 import { createNodeWebSocket } from '@hono/node-ws';
 import type { Context, Hono } from 'hono';
 import type { Connection } from '../core/connection.ts';
-import type { Room } from '../core/room.ts';
+import type { Room } from '../core/room/room.ts';
 import { errorFields, type Logger } from '../core/logger.ts';
 import type { InProcessRoomHost } from './room-host.ts';
 import { logSocketLimit, socketLimitResponse } from '../core/app.ts';

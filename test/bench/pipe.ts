@@ -2,7 +2,7 @@
  * Cross-node pipe benchmark: measured, not asserted. Starts one stack with two media nodes (node-a in
  * region "north", node-b in region "south", one mediasoup worker each, loopback only) and measures, in the
  * same run, what piping a stream from node-a's router to node-b's (SRTP PipeTransport pair, see
- * edge/core/room-pipes.ts) costs compared with forwarding it on the same node:
+ * edge/core/room/pipes.ts) costs compared with forwarding it on the same node:
  *
  *   latency  One publisher on node-a sends synthetic Opus RTP at 50 packets/s (a valid Opus TOC byte, then a
  *            packet counter; mediasoup forwards Opus payloads without decoding). Two receivers in the same

@@ -9,7 +9,8 @@ const FORBIDDEN = /from\s+['"](node:|cloudflare:|bun:|@hono\/node-|ws['"]|pino['
 test('edge/core and shared import no runtime', () => {
   for (const dir of ['../../edge/core', '../../shared']) {
     const path = fileURLToPath(new URL(dir, import.meta.url));
-    const files = readdirSync(path).filter((f) => f.endsWith('.ts'));
+    // Recursive: the room's parts live in edge/core/room/.
+    const files = readdirSync(path, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
     assert.ok(files.length > 3, `${dir} has files`);
     for (const f of files) {
       const offending = readFileSync(`${path}/${f}`, 'utf8').split('\n').filter((l) => FORBIDDEN.test(l));

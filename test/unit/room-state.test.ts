@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RoomState } from '../../edge/core/room-state.ts';
+import { RoomState } from '../../edge/core/room/state.ts';
 import { TreffpunktError } from '../../shared/errors.ts';
 import { SerialQueue } from '../../edge/core/serial-queue.ts';
 
@@ -69,7 +69,7 @@ test('consumers of a leaving participant’s producers are forgotten; old snapsh
   room.removeParticipant('a');
   assert.equal(room.participant('b').consumers.size, 0);
   // A snapshot written before names were marked and consumers tied to producers.
-  const old = RoomState.fromSnapshot('r', 5, [{ id: 'c', name: 'C', nodeId: 'n', joinedAt: 1, role: 'guest', handRaised: false, resumeHash: 'h', transports: [], producers: [], consumers: ['c1'] }]);
+  const old = RoomState.fromSnapshot('r', 5, { participants: [{ id: 'c', name: 'C', nodeId: 'n', joinedAt: 1, role: 'guest', handRaised: false, resumeHash: 'h', transports: [], producers: [], consumers: ['c1'] }], lobby: [], locked: false, routerCaps: [] });
   assert.equal(old.participant('c').verified, false);
   old.requireConsumer('c', 'c1');
 });
@@ -95,8 +95,8 @@ test('the serial queue runs tasks one at a time, in order, past failures', async
 
 test('removal bars run out; the holder of a token identity is found in the room and in the lobby', () => {
   const room = new RoomState('r', 10);
-  room.barred.set('id-x', 1_000);
-  room.barred.set('id-y', 5_000);
+  room.bar('id-x', 1_000);
+  room.bar('id-y', 5_000);
   assert.equal(room.isBarred('id-x', 999), true);
   assert.equal(room.isBarred('id-z', 999), false);
   assert.equal(room.pruneBars(1_000), 5_000, 'the next bar runs out at 5000');
@@ -104,7 +104,7 @@ test('removal bars run out; the holder of a token identity is found in the room 
   assert.equal(room.pruneBars(5_000), Infinity);
   assert.equal(room.barred.size, 0);
   room.addParticipant({ id: 'a', name: 'A', verified: true, nodeId: 'n', joinedAt: 1, role: 'participant', resumeHash: 'h', identity: 'id-a' });
-  room.lobby.set('w', { id: 'w', name: 'W', role: 'guest', since: 1, identity: 'id-w' });
+  room.addToLobby({ id: 'w', name: 'W', role: 'guest', since: 1, identity: 'id-w' });
   assert.equal(room.holderOf('id-a')?.participant?.id, 'a');
   assert.equal(room.holderOf('id-w')?.waiting?.id, 'w');
   assert.equal(room.holderOf('id-b'), undefined);

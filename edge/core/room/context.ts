@@ -1,0 +1,91 @@
+/**
+ * What a room is given by its host (RoomDeps), and what each of its parts (admission, media, failover,
+ * …) works with: a narrow context, built once by the Room, instead of the Room itself.
+ */
+import { ErrorCode, TreffpunktError } from '../../../shared/errors.ts';
+import type { Method, Params, Result } from '../../../shared/signaling.ts';
+import type { Connection } from '../connection.ts';
+import type { JoinTokenVerifier, VerifiedJoin } from '../join-tokens.ts';
+import type { Logger } from '../logger.ts';
+import { intersectConstraints, type MediaConstraint } from '../media-constraint.ts';
+import type { MediaNodes } from '../media-nodes.ts';
+import type { Participant } from './participant.ts';
+import type { RoomState } from './state.ts';
+import type { RoomStore } from './store.ts';
+
+/** Who may join without a token when the deployment trusts token issuers. */
+export type GuestPolicy = 'allow' | 'lobby' | 'deny';
+
+export interface RoomAccess {
+  verifier: JoinTokenVerifier;
+  guestPolicy: GuestPolicy;
+  /** How long a removed participant's token identity may not join again (0: not barred). */
+  removalBarMs: number;
+}
+
+export interface RoomDeps {
+  nodes: MediaNodes;
+  access: RoomAccess;
+  log: Logger;
+  maxMessageBytes: number;
+  capacity: number;
+  maxProducers: number;
+  /** Transports one participant may hold on its media node (a move to another node starts afresh). */
+  maxTransports: number;
+  /** Consumers one participant may hold; one per producer, those of closed producers do not count. */
+  maxConsumers: number;
+  /** How many may wait in the lobby at once; a newcomer beyond that gets LOBBY_FULL. */
+  lobbyCapacity: number;
+  /** A socket that has neither joined nor resumed (nor waits in the lobby) this long is closed (4009). */
+  joinTimeoutMs: number;
+  store: RoomStore;
+  /** The room's open sockets, joined or not (a Durable Object asks its runtime: ctx.getWebSockets()). */
+  connections(): Iterable<Connection>;
+  /** How long a participant whose socket dropped stays in the room, waiting to `resume`. */
+  resumeGraceMs: number;
+  /** Asks the host to call `sweep()` at (or soon after) `at` (ms since the epoch): a timer or an alarm. */
+  scheduleSweep(at: number): void;
+  /** Where this room's media may go (operators, jurisdictions). */
+  mediaConstraint: MediaConstraint;
+  /** How often a room with participants checks that its media nodes are alive (and not draining). */
+  nodeCheckIntervalMs: number;
+  /** Moderators get at most one lobbyChanged per this interval (default 500 ms; see presence.ts). */
+  lobbyNotifyMs?: number;
+  /** Called when the last participant has left, so the host can forget the room. */
+  onEmpty?: () => void;
+}
+
+/**
+ * What every part of a room works with. The state object lives as long as the Room (a cold start
+ * restores into it), so a part may keep it.
+ */
+export interface RoomContext {
+  readonly name: string;
+  readonly deps: RoomDeps;
+  readonly state: RoomState;
+}
+
+/** `verified`: for a `join` with a token, the token as checked before the request entered the queue. */
+export type Handler<M extends Method> = (conn: Connection, params: Params<M>, verified?: VerifiedJoin) => Promise<Result<M>>;
+
+/** The handlers of some methods: each part of the room brings its own, room.ts puts them together. */
+export type Handlers<M extends Method> = { [K in M]: Handler<K> };
+
+/** The participant this socket joined as; NOT_JOINED otherwise. */
+export function joined(state: RoomState, conn: Connection): Participant {
+  const id = conn.participantId;
+  if (!id) throw new TreffpunktError(ErrorCode.NotJoined, 'join the room first');
+  return state.participant(id);
+}
+
+/** The moderator this socket joined as; FORBIDDEN for anyone else. */
+export function moderator(state: RoomState, conn: Connection): Participant {
+  const p = joined(state, conn);
+  if (p.role !== 'moderator') throw new TreffpunktError(ErrorCode.Forbidden, 'only moderators may do that');
+  return p;
+}
+
+/** Where this room's media may go: the deployment's constraint, narrowed by the room's own. */
+export function roomConstraint({ deps, state }: RoomContext): MediaConstraint {
+  return intersectConstraints(deps.mediaConstraint, state.constraint ?? {});
+}

@@ -1,0 +1,179 @@
+/**
+ * A participant's media requests, proxied to the media node it is on: transports, producers, consumers.
+ * The edge checks that every id belongs to the asking participant and holds the per-participant limits;
+ * the node does the media. Producers on another node are piped over first (pipes.ts).
+ */
+import type { MediaEvent } from '../../../shared/control.ts';
+import { ErrorCode, TreffpunktError } from '../../../shared/errors.ts';
+import type { RtpCapabilities } from '../../../shared/media-types.ts';
+import { errorFields } from '../logger.ts';
+import type { MediaNodeClient } from '../media-node-client.ts';
+import { joined, type Handlers, type RoomContext } from './context.ts';
+import type { RoomPipes } from './pipes.ts';
+import type { Presence } from './presence.ts';
+
+export type MediaMethod = 'createTransport' | 'connectTransport' | 'restartIce' | 'produce' | 'setProducerPaused' | 'setConsumerLayers' | 'closeProducer' | 'consume' | 'resumeConsumer';
+
+export class RoomMedia {
+  readonly #ctx: RoomContext;
+  readonly #presence: Presence;
+  readonly #pipes: RoomPipes;
+
+  constructor(ctx: RoomContext, parts: { presence: Presence; pipes: RoomPipes }) {
+    this.#ctx = ctx;
+    this.#presence = parts.presence;
+    this.#pipes = parts.pipes;
+  }
+
+  /** The room's router RTP capabilities on a node: fetched once per node, kept with the room state. */
+  async routerCapabilities(node: MediaNodeClient): Promise<RtpCapabilities> {
+    let caps = this.#ctx.state.routers.capabilities(node.nodeId);
+    if (!caps) {
+      caps = (await node.call('ensureRouter', `/v1/rooms/${this.#ctx.name}/router`, {})).rtpCapabilities;
+      this.#ctx.state.routers.remember(node.nodeId, caps);
+    }
+    return caps;
+  }
+
+  /**
+   * Pauses or resumes a producer on its node and wherever it is piped to. The caller tells whom
+   * (the owner pausing itself tells the others; a moderator's mute tells everyone).
+   */
+  async setPaused(node: MediaNodeClient, participantId: string, producerId: string, paused: boolean): Promise<void> {
+    await node.call('setProducerPaused', `/v1/rooms/${this.#ctx.name}/producers/${producerId}/pause`, { paused });
+    await this.#pipes.setPaused(producerId, this.#ctx.state.ownProducer(participantId, producerId), paused);
+    this.#ctx.state.setProducerPaused(participantId, producerId, paused);
+  }
+
+  /**
+   * An event from a media node about this room. Only events about producers of participants on that
+   * very node are believed: a node cannot speak for another node's participants.
+   */
+  onNodeEvent(nodeId: string, event: MediaEvent): void {
+    const owner = event.producerId === null ? null : this.#ownerOn(nodeId, event.producerId);
+    if (owner === undefined) return;
+    if (event.type === 'activeSpeaker') this.#presence.broadcast('activeSpeaker', { participantId: owner?.id ?? null });
+    else if (owner) this.#presence.broadcast('producerScore', { participantId: owner.id, producerId: event.producerId, score: event.score });
+  }
+
+  #ownerOn(nodeId: string, producerId: string) {
+    for (const p of this.#ctx.state.participants.values()) if (p.nodeId === nodeId && p.producers.has(producerId)) return p;
+    return undefined;
+  }
+
+  /** Refuses a request that would pass a per-participant limit, and says so in the log (pseudonymous). */
+  #limit(participantId: string, what: string, message: string): never {
+    this.#ctx.deps.log.warn({ room: this.#ctx.name, participant: participantId, limit: what }, 'security: limit reached, request refused');
+    throw new TreffpunktError(ErrorCode.LimitExceeded, message);
+  }
+
+  readonly handlers: Handlers<MediaMethod> = {
+    createTransport: async (conn, { direction }) => {
+      const { name, deps, state } = this.#ctx;
+      const p = joined(state, conn);
+      if (p.transports.size >= deps.maxTransports) this.#limit(p.id, 'transports', `at most ${deps.maxTransports} transports per participant`);
+      const node = await deps.nodes.client(p.nodeId);
+      const transport = await node.call('createTransport', `/v1/rooms/${name}/transports`, { participantId: p.id, direction });
+      state.addTransport(p.id, transport.id, direction);
+      const iceServers = await deps.nodes.iceServers(p.nodeId, turnIdentity(p));
+      return { ...transport, iceServers, ...(iceServers.length ? { iceServersExpireIn: deps.nodes.turnCredentialTtlSeconds } : {}) };
+    },
+
+    connectTransport: async (conn, { transportId, dtlsParameters }) => {
+      const p = joined(this.#ctx.state, conn);
+      this.#ctx.state.requireTransport(p.id, transportId);
+      const node = await this.#ctx.deps.nodes.client(p.nodeId);
+      return node.call('connectTransport', `/v1/rooms/${this.#ctx.name}/transports/${transportId}/connect`, { dtlsParameters });
+    },
+
+    restartIce: async (conn, { transportId }) => {
+      const p = joined(this.#ctx.state, conn);
+      this.#ctx.state.requireTransport(p.id, transportId);
+      const node = await this.#ctx.deps.nodes.client(p.nodeId);
+      const { iceParameters } = await node.call('restartIce', `/v1/rooms/${this.#ctx.name}/transports/${transportId}/restart-ice`, {});
+      // Fresh TURN credentials: an allocation ends with the credential that made it, so a long meeting
+      // renews them with a restart (the client does so before they expire).
+      const iceServers = await this.#ctx.deps.nodes.iceServers(p.nodeId, turnIdentity(p));
+      return { iceParameters, iceServers, ...(iceServers.length ? { iceServersExpireIn: this.#ctx.deps.nodes.turnCredentialTtlSeconds } : {}) };
+    },
+
+    produce: async (conn, { transportId, kind, rtpParameters, source }) => {
+      const { name, deps, state } = this.#ctx;
+      const p = joined(state, conn);
+      state.requireTransport(p.id, transportId, 'send');
+      if (p.producers.size >= deps.maxProducers) throw new TreffpunktError(ErrorCode.LimitExceeded, `at most ${deps.maxProducers} producers per participant`);
+      const node = await deps.nodes.client(p.nodeId);
+      const { producerId } = await node.call('produce', `/v1/rooms/${name}/transports/${transportId}/produce`, { kind, rtpParameters, source });
+      state.addProducer(p.id, producerId, { kind, source, paused: false });
+      this.#presence.broadcast('producerAdded', { participantId: p.id, producerId, kind, source }, p.id);
+      return { producerId };
+    },
+
+    setProducerPaused: async (conn, { producerId, paused }) => {
+      const p = joined(this.#ctx.state, conn);
+      this.#ctx.state.ownProducer(p.id, producerId);
+      const node = await this.#ctx.deps.nodes.client(p.nodeId);
+      await this.setPaused(node, p.id, producerId, paused);
+      this.#presence.broadcast('producerPaused', { participantId: p.id, producerId, paused }, p.id);
+      return {};
+    },
+
+    setConsumerLayers: async (conn, { consumerId, spatialLayer, temporalLayer }) => {
+      const p = joined(this.#ctx.state, conn);
+      this.#ctx.state.requireConsumer(p.id, consumerId);
+      const node = await this.#ctx.deps.nodes.client(p.nodeId);
+      return node.call('setConsumerLayers', `/v1/rooms/${this.#ctx.name}/consumers/${consumerId}/layers`, temporalLayer === undefined ? { spatialLayer } : { spatialLayer, temporalLayer });
+    },
+
+    closeProducer: async (conn, { producerId }) => {
+      const { name, deps, state } = this.#ctx;
+      const p = joined(state, conn);
+      const producer = state.ownProducer(p.id, producerId);
+      state.removeProducer(p.id, producerId);
+      await this.#pipes.closeCopies(producerId, producer);
+      const node = await deps.nodes.client(p.nodeId);
+      await node.call('closeProducer', `/v1/rooms/${name}/producers/${producerId}/close`, {});
+      this.#presence.broadcast('producerClosed', { participantId: p.id, producerId }, p.id);
+      return {};
+    },
+
+    consume: async (conn, { transportId, producerId, rtpCapabilities }) => {
+      const { name, deps, state } = this.#ctx;
+      const p = joined(state, conn);
+      state.requireTransport(p.id, transportId, 'recv');
+      const owner = state.producerOwner(producerId);
+      if (!owner.nodeId || !p.nodeId) throw new TreffpunktError(ErrorCode.NoMediaNode, 'this media is moving to another node; wait for mediaMoved');
+      // One consumer per producer: a second consume of it (a reply lost with the old socket, a replaced
+      // transport) replaces the first, which is closed on the node; so repeats cannot pile up consumers.
+      const previous = state.consumerOf(p.id, producerId);
+      if (previous === undefined && p.consumers.size >= deps.maxConsumers) this.#limit(p.id, 'consumers', `at most ${deps.maxConsumers} consumers per participant`);
+      // On another node: pipe it here first (once per node, whoever consumes it).
+      await this.#pipes.ensurePiped(producerId, owner.producers.get(producerId)!, owner.nodeId, p.nodeId);
+      const node = await deps.nodes.client(p.nodeId);
+      const consumer = await node.call('consume', `/v1/rooms/${name}/transports/${transportId}/consume`, { producerId, rtpCapabilities });
+      if (previous !== undefined) {
+        state.removeConsumer(p.id, previous);
+        await node.call('closeConsumer', `/v1/rooms/${name}/consumers/${previous}/close`, {}).catch((err: unknown) => deps.log.debug({ room: name, ...errorFields(err) }, 'closing a replaced consumer failed'));
+        this.#presence.sendTo(p.id, 'consumerClosed', { consumerId: previous });
+      }
+      state.addConsumer(p.id, consumer.consumerId, producerId);
+      return consumer;
+    },
+
+    resumeConsumer: async (conn, { consumerId }) => {
+      const p = joined(this.#ctx.state, conn);
+      this.#ctx.state.requireConsumer(p.id, consumerId);
+      const node = await this.#ctx.deps.nodes.client(p.nodeId);
+      return node.call('resumeConsumer', `/v1/rooms/${this.#ctx.name}/consumers/${consumerId}/resume`, {});
+    },
+  };
+}
+
+/**
+ * Whose TURN quota an allocation counts against: the token identity (issuer and subject, see join-tokens.ts)
+ * for a token holder, so that joining again with a new participant id does not reset it; a guest has no
+ * identity beyond the join, so a guest counts per participant id.
+ */
+function turnIdentity(p: { id: string; identity?: string | undefined }): string {
+  return p.identity ?? p.id;
+}

@@ -1,0 +1,210 @@
+/**
+ * The room actor: reads every frame a participant sends (frames.ts), runs requests one at a time
+ * (SerialQueue), hands each to its handler and saves the room state after every change. Runtime-neutral:
+ * a room host (in-process on Node, a Durable Object on Cloudflare) owns one Room per room name and feeds
+ * it socket events. The room's concerns live next to it: admission, presence, media, moderation,
+ * failover, the roster; each gets a narrow context, not the Room.
+ *
+ * Every wake-up may be a cold start: the state is loaded from the RoomStore before the first request
+ * and saved after every change; sockets are found again through `connections()` and their
+ * `participantId`, never through memory.
+ */
+import type { MediaEvent } from '../../../shared/control.ts';
+import { ErrorCode, TreffpunktError } from '../../../shared/errors.ts';
+import { CloseCode, type Method } from '../../../shared/signaling.ts';
+import type { Connection } from '../connection.ts';
+import { errorFields } from '../logger.ts';
+import { NodeUnreachableError } from '../media-node-client.ts';
+import { SerialQueue } from '../serial-queue.ts';
+import { Admission } from './admission.ts';
+import type { Handler, Handlers, RoomContext, RoomDeps } from './context.ts';
+import { Failover } from './failover.ts';
+import { readFrame, type Request } from './frames.ts';
+import { RoomMedia } from './media.ts';
+import { Moderation } from './moderation.ts';
+import { RoomPipes } from './pipes.ts';
+import { Presence } from './presence.ts';
+import { Roster } from './roster.ts';
+import { RoomState } from './state.ts';
+
+export type { GuestPolicy, RoomAccess, RoomDeps } from './context.ts';
+
+export class Room {
+  readonly name: string;
+  readonly #deps: RoomDeps;
+  readonly #state: RoomState;
+  readonly #queue = new SerialQueue();
+  #loaded = false;
+  readonly #presence: Presence;
+  readonly #admission: Admission;
+  readonly #roster: Roster;
+  readonly #media: RoomMedia;
+  readonly #failover: Failover;
+  /** Method → handler: each part brings the handlers of its methods; the type makes sure none is missing. */
+  readonly #handlers: Handlers<Method>;
+
+  constructor(name: string, deps: RoomDeps) {
+    this.name = name;
+    this.#deps = deps;
+    this.#state = new RoomState(name, deps.capacity);
+    const ctx: RoomContext = { name, deps, state: this.#state };
+    const presence = new Presence(ctx);
+    const pipes = new RoomPipes(ctx);
+    const media = new RoomMedia(ctx, { presence, pipes });
+    const failover = new Failover(ctx, { presence, media, pipes });
+    const roster = new Roster(ctx, { presence, media, pipes, failover });
+    const admission = new Admission(ctx, { presence, media, roster });
+    const moderation = new Moderation(ctx, { presence, media, roster });
+    this.#presence = presence;
+    this.#admission = admission;
+    this.#roster = roster;
+    this.#media = media;
+    this.#failover = failover;
+    this.#handlers = { ...admission.handlers, ...roster.handlers, ...media.handlers, ...moderation.handlers, ping: async () => ({ time: Date.now() }) };
+  }
+
+  get participantCount(): number {
+    return this.#state.size;
+  }
+
+  /** Nothing to keep: no participants and no removal bars still running (the Node host may forget the room). */
+  get idle(): boolean {
+    return this.#state.size === 0 && this.#state.pruneBars(Date.now()) === Infinity;
+  }
+
+  /** Handles one frame. Never throws: every failure becomes an error reply with a stable code. */
+  async onMessage(conn: Connection, frame: string | ArrayBuffer): Promise<void> {
+    const incoming = readFrame(conn, frame, this.#deps.maxMessageBytes);
+    if (incoming.kind === 'flooding') {
+      this.#deps.log.warn({ room: this.name, participant: conn.participantId, event: 'rateLimitClose' }, 'security: a flooding connection was closed (4008)');
+      conn.close(CloseCode.RateLimited, 'too many messages');
+    } else if (incoming.kind === 'rateLimited') this.#presence.trySend(conn, incoming.reply);
+    else if (incoming.kind === 'refused') this.#presence.replyError(conn, incoming.id, incoming.error);
+    else await this.#dispatch(conn, incoming.request);
+  }
+
+  async #dispatch(conn: Connection, { id, method, params }: Request): Promise<void> {
+    // Not joined: refused at once, without queueing behind the room's work (a stranger's flood must not
+    // delay the participants' requests).
+    if (!conn.participantId && method !== 'join' && method !== 'resume' && method !== 'ping') {
+      return this.#presence.replyError(conn, id, new TreffpunktError(ErrorCode.NotJoined, 'join the room first'));
+    }
+    const verified = method === 'join' ? await this.#admission.preVerify(conn, id, params) : undefined;
+    if (verified === null) return;
+    const handler = this.#handlers[method] as Handler<Method>;
+    // ping is answered at once: a keep-alive must not wait behind slow media node calls.
+    const run = () => handler(conn, params, verified);
+    try {
+      const result = await (method === 'ping' ? run() : this.#queue.run(() => this.#mutate(run)));
+      this.#presence.reply(conn, id, result);
+      if (method === 'resume') this.#presence.replayMissed(conn);
+      if (method === 'join' || method === 'resume') this.#presence.showLobbyTo(conn);
+      // After the reply: these requests end the connection.
+      if (method === 'leave') conn.close(CloseCode.Left, 'left');
+      if (method === 'endMeeting') conn.close(CloseCode.MeetingEnded, 'the meeting was ended');
+    } catch (err) {
+      if (err instanceof NodeUnreachableError) this.#failover.suspect(err.nodeId);
+      this.#presence.replyError(conn, id, err);
+    }
+  }
+
+  /** An event from a media node about this room (see RoomMedia.onNodeEvent for what is believed). */
+  async onNodeEvent(nodeId: string, event: MediaEvent): Promise<void> {
+    await this.#queue.run(async () => {
+      await this.#load();
+      this.#media.onNodeEvent(nodeId, event);
+    });
+  }
+
+  /**
+   * A socket opened: unless it joins (or resumes) within joinTimeoutMs, the sweep closes it. Idle
+   * strangers would otherwise hold sockets (and a Durable Object's memory) for free.
+   */
+  onOpen(conn: Connection): void {
+    this.#deps.scheduleSweep(conn.openedAt + this.#deps.joinTimeoutMs);
+  }
+
+  /** The socket closed (or errored): the participant leaves if it had joined. */
+  async onClose(conn: Connection): Promise<void> {
+    await this.#queue.run(() => this.#mutate(async () => this.#roster.dropped(conn))).catch((err) => this.#deps.log.error({ room: this.name, ...errorFields(err) }, 'close handling failed'));
+  }
+
+  /**
+   * Removes participants whose grace period has run out, closes sockets that did not join in time and
+   * moves the room off media nodes that are lost or draining; the host calls it when the sweep is due
+   * (a timer, or a Durable Object alarm).
+   */
+  async sweep(): Promise<void> {
+    await this.#abortCallsToLostNodes();
+    const swept = this.#queue.run(() => this.#mutate(() => this.#sweepDue()));
+    // While the sweep waits behind a request that hangs on a node, keep looking whether that node is lost.
+    // No timer may outlive the sweep: a pending one keeps a Durable Object from hibernating.
+    let waiting = true;
+    void swept.finally(() => (waiting = false)).catch(() => {});
+    while (waiting) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([swept, new Promise((r) => (timer = setTimeout(r, this.#deps.nodeCheckIntervalMs)))]).catch(() => {});
+      if (timer !== undefined) clearTimeout(timer);
+      if (waiting) await this.#abortCallsToLostNodes();
+    }
+    await swept;
+  }
+
+  async #sweepDue(): Promise<void> {
+    const now = Date.now();
+    let next = this.#admission.closeLateSockets(now);
+    next = Math.min(next, await this.#roster.removeGone(now));
+    next = Math.min(next, this.#state.pruneBars(now));
+    if (this.#state.size > 0) {
+      try {
+        await this.#failover.checkNodes();
+      } catch (err) {
+        this.#deps.log.error({ room: this.name, ...errorFields(err) }, 'media node check failed');
+      }
+      next = Math.min(next, Date.now() + this.#deps.nodeCheckIntervalMs);
+    }
+    if (next !== Infinity) this.#deps.scheduleSweep(next);
+  }
+
+  /** Outside the queue (see Failover.abortCallsToLostNodes); nothing to abort before the state is loaded. */
+  async #abortCallsToLostNodes(): Promise<void> {
+    if (this.#loaded) await this.#failover.abortCallsToLostNodes();
+  }
+
+  /** Runs a task against the loaded state and saves the state afterwards, whether the task failed or not. */
+  async #mutate<T>(task: () => Promise<T>): Promise<T> {
+    await this.#load();
+    try {
+      return await task();
+    } finally {
+      // Removal bars outlive the meeting's last participant: the snapshot stays until they run out.
+      await this.#deps.store.save(this.#state.nothingToKeep(Date.now()) ? undefined : this.#state.toSnapshot());
+    }
+  }
+
+  /**
+   * Loads the saved state once per actor lifetime. Participants whose socket is gone (the actor was
+   * restarted, not just hibernated) get the grace period to resume; lobby entries without a socket go.
+   */
+  async #load(): Promise<void> {
+    if (this.#loaded) return;
+    this.#loaded = true;
+    const snapshot = await this.#deps.store.load();
+    if (!snapshot) return;
+    const state = this.#state;
+    state.restore(snapshot);
+    const barsRunOut = state.pruneBars(Date.now());
+    if (barsRunOut !== Infinity) this.#deps.scheduleSweep(barsRunOut);
+    if (state.size > 0) this.#deps.scheduleSweep(Date.now() + this.#deps.nodeCheckIntervalMs);
+    const live = new Set([...this.#deps.connections()].map((c) => c.participantId).filter(Boolean));
+    // Sockets gone while the actor was down (a restart, not a hibernation): those participants get the
+    // grace period to resume, as if their sockets had just dropped.
+    const now = Date.now();
+    for (const p of state.participants.values()) {
+      if (!live.has(p.id) && p.disconnectedAt === undefined) state.disconnected(p.id, now);
+      if (p.disconnectedAt !== undefined) this.#deps.scheduleSweep(p.disconnectedAt + this.#deps.resumeGraceMs);
+    }
+    for (const id of [...state.lobby.keys()]) if (!live.has(id)) state.leaveLobby(id);
+    this.#deps.log.info({ room: this.name, participants: state.size }, 'room state restored');
+  }
+}
