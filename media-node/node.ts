@@ -25,7 +25,7 @@ export async function startMediaNode(config: MediaNodeConfig) {
     setTimeout(() => process.exit(1), 500).unref();
   };
   const pool = await WorkerPool.create(config, log, die);
-  let turn;
+  let turn: Awaited<ReturnType<typeof startTurnService>>;
   try {
     turn = await startTurnService(config, log.child({ component: 'turn' }), (why) => {
       log.error({ why }, 'TURN service died');

@@ -100,7 +100,7 @@ export function coturnConfig(o: CoturnOptions, dir: string, cli: { port: number;
     'verbose',
     'new-log-timestamp',
   ];
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 export class Coturn {

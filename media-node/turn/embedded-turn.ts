@@ -519,7 +519,7 @@ export class EmbeddedTurnServer {
 
 class Capacity extends Error {}
 
-const METHOD_NAMES: Record<number, string> = { 0x003: 'Allocate', 0x004: 'Refresh', 0x008: 'CreatePermission', 0x009: 'ChannelBind' };
+const METHOD_NAMES: Record<number, string> = { 3: 'Allocate', 4: 'Refresh', 8: 'CreatePermission', 9: 'ChannelBind' };
 function methodName(method: number): string {
   return METHOD_NAMES[method] ?? `method 0x${method.toString(16)}`;
 }

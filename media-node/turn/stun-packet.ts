@@ -169,7 +169,7 @@ export function encodeErrorResponse(method: number, transactionId: Buffer, code:
     const u = Buffer.alloc(4 + pad(2 * unknownTypes.length));
     u.writeUInt16BE(ATTR.UNKNOWN_ATTRIBUTES, 0);
     u.writeUInt16BE(2 * unknownTypes.length, 2);
-    unknownTypes.forEach((t, i) => u.writeUInt16BE(t, 4 + 2 * i));
+    for (const [i, t] of unknownTypes.entries()) u.writeUInt16BE(t, 4 + 2 * i);
     attrs.push(u);
   }
   const body = Buffer.concat(attrs);

@@ -39,7 +39,7 @@ import { buildWorker } from '../../scripts/build-worker.ts';
 import { buildWeb } from '../../scripts/build-web.ts';
 import { startStack, type EdgeRuntime, type Stack } from '../support/stack.ts';
 import {
-  BenchClient, childPids, comm, joinFlow, latencyTable, lpad, machineInfo, pad, pingOnce, positiveInt, summarize, vmRssKiB,
+  type BenchClient, childPids, comm, joinFlow, latencyTable, lpad, machineInfo, pad, pingOnce, positiveInt, summarize, vmRssKiB,
   type JoinSample, type Summary,
 } from './support.ts';
 

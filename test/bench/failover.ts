@@ -67,6 +67,7 @@ async function meeting(stack: Stack, room: string) {
   try {
     await Promise.all(pages.map((page, i) => joinMeeting(page, stack.edgeUrl, room, `P${i}`, { query: '?video=360&region=north' })));
   } catch (err) {
+    // biome-ignore lint/performance/useDomNodeTextContent: a Playwright locator, not a DOM node: innerText is what the page shows
     for (const [i, p] of pages.entries()) console.error(`page ${i} shows: ${(await p.locator('body').innerText()).slice(0, 400).replace(/\n/g, ' | ')}`);
     console.error(logs.join('\n'));
     console.error(stack.output().split('\n').filter((l) => /"level":(40|50)|lost|moving|drain|registered/.test(l)).join('\n'));

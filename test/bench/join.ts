@@ -118,7 +118,13 @@ function rssSampler(stack: Stack, ms: number) {
   };
   take();
   const timer = setInterval(take, ms);
-  return { stop: () => (clearInterval(timer), take(), { peak, samples }) };
+  return {
+    stop: () => {
+      clearInterval(timer);
+      take();
+      return { peak, samples };
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ import { SignalingClient } from '../support/signaling-client.ts';
 import { opusPayloadType, publishAudio, receiveAudio } from '../support/werift-peer.ts';
 import { waitFor } from '../support/poll.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
-import { childPids, comm, latencyTable, lpad, machineInfo, pad, positiveInt, summarize, type Summary, runBenchmark } from './support.ts';
+import { childPids, comm, latencyTable, lpad, machineInfo, pad, positiveInt, summarize, runBenchmark } from './support.ts';
 
 const { values: args } = parseArgs({
   options: {

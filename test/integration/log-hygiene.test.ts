@@ -41,7 +41,7 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
     await mod.request('admit', { participantId: lobby.waiting[0]!.id });
     await guest.waitForEvent('admitted');
     // A refused token, too (it must not be logged either).
-    const forged = tokens[1]!.slice(0, -4) + 'AAAA';
+    const forged = `${tokens[1]!.slice(0, -4)}AAAA`;
     await (await SignalingClient.connect(stack.wsUrl(room))).call('join', { protocolVersion: 1, token: forged });
 
     const pt = opusPayloadType(mj.routerRtpCapabilities);

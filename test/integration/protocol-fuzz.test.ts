@@ -58,7 +58,7 @@ function generator(seed: number) {
       }
     }
   };
-  const deep = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+  const deep = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
   return (id: number): string => {
     const kind = r();
     const method = r() < 0.9 ? pick(methodNames) : pick(strings);

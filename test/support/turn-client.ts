@@ -135,7 +135,7 @@ function ipv6Bytes(ip: string): Buffer {
   const t = tail ? tail.split(':') : [];
   const words = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
   const b = Buffer.alloc(16);
-  words.forEach((w, i) => b.writeUInt16BE(parseInt(w, 16), i * 2));
+  for (const [i, w] of words.entries()) b.writeUInt16BE(Number.parseInt(w, 16), i * 2);
   return b;
 }
 

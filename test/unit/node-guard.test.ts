@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NodeGuard, REGISTRY_PER_SECOND } from '../../edge/core/node-guard.ts';
 import { ThrottledWarnings } from '../../shared/throttled-warnings.ts';
-import { checkRegistration, RegistrationRefused } from '../../edge/core/node-identity.ts';
+import { checkRegistration, type RegistrationRefused } from '../../edge/core/node-identity.ts';
 import { isBareOrigin, isInsecureUrl, isLoopbackHost } from '../../shared/transport-security.ts';
 import { NonceCache } from '../../shared/request-signing.ts';
 

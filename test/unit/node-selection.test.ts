@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TreffpunktError } from '../../shared/errors.ts';
+import type { TreffpunktError } from '../../shared/errors.ts';
 import { MediaNodes } from '../../edge/core/media-nodes.ts';
 import { InMemoryNodeRegistry, type MediaNodeRecord } from '../../edge/core/node-registry.ts';
 import { loadScore, stickyRegionLeastLoaded } from '../../edge/core/node-selection.ts';
@@ -40,7 +40,7 @@ async function mediaNodes(nodes: { id: string; region?: string; operator?: strin
   for (const n of nodes) {
     await registry.register({ nodeId: n.id, controlUrl: `http://${n.id}.invalid:4000`, region: n.region ?? 'eu', operator: n.operator ?? 'op', ...(n.jurisdiction ? { jurisdiction: n.jurisdiction } : {}), load: load(n.transports ?? 0) }, Date.now());
   }
-  const secrets = new Map(nodes.map((n) => [n.id, ['secret-of-' + n.id]]));
+  const secrets = new Map(nodes.map((n) => [n.id, [`secret-of-${n.id}`]]));
   return { registry, nodes: new MediaNodes(registry, secrets, stickyRegionLeastLoaded, 60) };
 }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RoomState } from '../../edge/core/room/state.ts';
-import { TreffpunktError } from '../../shared/errors.ts';
+import type { TreffpunktError } from '../../shared/errors.ts';
 import { SerialQueue } from '../../edge/core/serial-queue.ts';
 
 const code = (fn: () => unknown) => {
