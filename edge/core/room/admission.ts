@@ -52,7 +52,7 @@ export class Admission {
       return await this.#ctx.deps.access.verifier.verify(token, this.#ctx.name);
     } catch (err) {
       // The reason is ours (join-tokens.ts refuse()): it names no token content, no name, no secret.
-      this.#ctx.deps.log.warn({ room: this.#ctx.name, event: 'tokenRefused', reason: toWireError(err).message }, 'join token refused');
+      this.#ctx.deps.log.warn({ security: true, event: 'tokenRefused', room: this.#ctx.name, reason: toWireError(err).message }, 'join token refused');
       this.#presence.replyError(conn, id, err);
       return null;
     } finally {
@@ -75,7 +75,7 @@ export class Admission {
         next = Math.min(next, due);
         continue;
       }
-      deps.log.warn({ room: name, openForMs: now - c.openedAt }, 'security: closing a socket that did not join in time');
+      deps.log.warn({ security: true, event: 'joinTimeout', room: name, openForMs: now - c.openedAt }, 'security: closing a socket that did not join in time');
       c.close(CloseCode.JoinTimeout, 'join timeout');
     }
     return next;
@@ -101,7 +101,7 @@ export class Admission {
       if (mustWait) {
         if (state.locked && !state.hasModerator()) throw new TreffpunktError(ErrorCode.RoomLocked, 'the room is locked');
         if (state.lobby.size >= deps.lobbyCapacity) {
-          deps.log.warn({ room: this.#ctx.name, waiting: state.lobby.size }, 'security: lobby full, newcomer refused');
+          deps.log.warn({ security: true, event: 'lobbyFull', room: this.#ctx.name, waiting: state.lobby.size }, 'security: lobby full, newcomer refused');
           throw new TreffpunktError(ErrorCode.LobbyFull, `too many people are waiting to be let in (${deps.lobbyCapacity}); try again later`);
         }
         state.addToLobby({ id, name: who.name, role: who.role, verified: isVerified, since: Date.now(), region, identity: who.identity });
@@ -148,7 +148,7 @@ export class Admission {
       const waiting = this.#presence.connectionOf(participantId);
       if (!entry || !waiting) throw new TreffpunktError(ErrorCode.NotFound, 'nobody with that id waits in the lobby');
       state.leaveLobby(participantId);
-      deps.log.warn({ room: name, moderator: conn.participantId, participant: participantId }, 'security: lobby: admitted');
+      deps.log.warn({ security: true, event: 'lobbyAdmitted', room: name, moderator: conn.participantId, participant: participantId }, 'security: lobby: admitted');
       const result = await this.#roster.enter(participantId, { ...entry, verified: entry.verified ?? false }, entry.region);
       this.#presence.send(waiting, 'admitted', result);
       this.#presence.notifyLobby();
@@ -159,7 +159,7 @@ export class Admission {
       const { name, deps, state } = this.#ctx;
       moderator(state, conn);
       if (!state.leaveLobby(participantId)) throw new TreffpunktError(ErrorCode.NotFound, 'nobody with that id waits in the lobby');
-      deps.log.warn({ room: name, moderator: conn.participantId, participant: participantId }, 'security: lobby: refused');
+      deps.log.warn({ security: true, event: 'lobbyRefused', room: name, moderator: conn.participantId, participant: participantId }, 'security: lobby: refused');
       const waiting = this.#presence.connectionOf(participantId);
       if (waiting) {
         waiting.participantId = undefined;
@@ -199,7 +199,7 @@ export class Admission {
     const { name, deps, state } = this.#ctx;
     const short = v.identity.slice(0, 12);
     if (state.isBarred(v.identity, Date.now())) {
-      deps.log.warn({ room: name, event: 'barredRejoinRefused', identity: short }, 'a removed participant tried to join again');
+      deps.log.warn({ security: true, event: 'barredRejoinRefused', room: name, identity: short }, 'a removed participant tried to join again');
       throw new TreffpunktError(ErrorCode.RemovedFromRoom, 'a moderator removed you from this meeting; you cannot join it again for now');
     }
     if (v.multipleSessions) return;
@@ -208,7 +208,7 @@ export class Admission {
       deps.log.info({ room: name, participant: holder.participant.id }, 'a new join with the same token takes over a disconnected participant');
       await this.#roster.remove(holder.participant.id);
     } else if (holder) {
-      deps.log.warn({ room: name, event: 'identityInUse', identity: short, participant: holder.participant?.id ?? holder.waiting?.id }, 'a join token already in use was refused');
+      deps.log.warn({ security: true, event: 'identityInUse', room: name, identity: short, participant: holder.participant?.id ?? holder.waiting?.id }, 'a join token already in use was refused');
       throw new TreffpunktError(ErrorCode.AlreadyInRoom, 'this invitation is already in use in this meeting (another tab or device?)');
     }
   }

@@ -63,7 +63,7 @@ export class RoomMedia {
 
   /** Refuses a request that would pass a per-participant limit, and says so in the log (pseudonymous). */
   #limit(participantId: string, what: string, message: string): never {
-    this.#ctx.deps.log.warn({ room: this.#ctx.name, participant: participantId, limit: what }, 'security: limit reached, request refused');
+    this.#ctx.deps.log.warn({ security: true, event: 'limitExceeded', room: this.#ctx.name, participant: participantId, limit: what }, 'security: limit reached, request refused');
     throw new TreffpunktError(ErrorCode.LimitExceeded, message);
   }
 

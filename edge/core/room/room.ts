@@ -76,7 +76,7 @@ export class Room {
   async onMessage(conn: Connection, frame: string | ArrayBuffer): Promise<void> {
     const incoming = readFrame(conn, frame, this.#deps.maxMessageBytes);
     if (incoming.kind === 'flooding') {
-      this.#deps.log.warn({ room: this.name, participant: conn.participantId, event: 'rateLimitClose' }, 'security: a flooding connection was closed (4008)');
+      this.#deps.log.warn({ security: true, event: 'rateLimitClose', room: this.name, participant: conn.participantId }, 'security: a flooding connection was closed (4008)');
       conn.close(CloseCode.RateLimited, 'too many messages');
     } else if (incoming.kind === 'rateLimited') this.#presence.trySend(conn, incoming.reply);
     else if (incoming.kind === 'refused') this.#presence.replyError(conn, incoming.id, incoming.error);
