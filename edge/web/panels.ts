@@ -6,7 +6,7 @@
 import { attr, avatarColour, el, initials, tx } from './dom.ts';
 import { icon, qualityBars } from './icons.ts';
 import { formatTime, onLanguageChange, type Quality, type Strings } from './i18n.ts';
-import type { ChatMessage, LobbyEntry, Participant } from './meeting.ts';
+import type { ChatMessage, LobbyEntry, Participant } from './meeting/types.ts';
 import { setQuality, verifiedMark } from './tiles.ts';
 
 function panelShell(id: string, title: (s: Strings) => string, onClose: () => void): { panel: HTMLElement; heading: HTMLElement; body: HTMLElement } {

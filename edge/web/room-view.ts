@@ -15,12 +15,14 @@ import { confirmDialog } from './dialog.ts';
 import { icon, type IconName } from './icons.ts';
 import { t, type Quality, type Strings } from './i18n.ts';
 import { languageSelect } from './language.ts';
-import { Meeting, type ChatMessage, type JoinOptions, type LobbyEntry, type MeetingCallbacks, type Participant } from './meeting.ts';
+import { Meeting } from './meeting/meeting.ts';
+import type { ChatMessage, JoinOptions, LobbyEntry, MeetingCallbacks, Participant } from './meeting/types.ts';
 import { ChatPanel, PeoplePanel, type PersonState } from './panels.ts';
 import type { JoinChoice } from './prejoin.ts';
 import { gridShape, layerFor, Tile } from './tiles.ts';
 import type { MediaSource } from '../../shared/media-types.ts';
 import { CloseCode } from '../../shared/signaling.ts';
+import { ErrorCode } from '../../shared/errors.ts';
 import { SignalingError } from './signaling.ts';
 
 type View = 'grid' | 'speaker';
@@ -748,7 +750,7 @@ export class RoomView {
     } catch (err) {
       if (this.#ended) return;
       console.warn('treffpunkt: moderator action failed', err);
-      this.#toast((s) => (err instanceof SignalingError && err.code === 'FORBIDDEN' ? s.forbidden : s.actionFailed));
+      this.#toast((s) => (err instanceof SignalingError && err.code === ErrorCode.Forbidden ? s.forbidden : s.actionFailed));
     }
   }
 
