@@ -46,7 +46,10 @@ export interface ConnectionHooks {
 function deferred(): { promise: Promise<void>; resolve(): void; reject(err: Error): void } {
   let resolve!: () => void;
   let reject!: (err: Error) => void;
-  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   promise.catch(() => undefined); // nobody may be waiting when it fails
   return { promise, resolve, reject };
 }
@@ -85,11 +88,6 @@ export class Connection {
 
   get closed(): boolean {
     return this.#closed;
-  }
-
-  /** True while the socket is down and we try to resume. */
-  get reconnecting(): boolean {
-    return this.#offline !== undefined && !this.#closed;
   }
 
   /**

@@ -57,10 +57,6 @@ export class MediaSession {
     [this.#current.send, this.#current.recv] = await Promise.all([this.transports.create('send', this.#policy.send), this.transports.create('recv', this.#policy.recv)]);
   }
 
-  canProduce(kind: 'audio' | 'video'): boolean {
-    return this.#device.canProduce(kind);
-  }
-
   transport(direction: Direction): types.Transport | undefined {
     return this.#current[direction];
   }

@@ -1,19 +1,17 @@
 /**
- * One participant's meeting, put together from its parts: the connection to the room (connection.ts:
- * socket, keep-alive, reconnect and resume), the roster (roster.ts: who is here, what they send, hands,
- * lobby), the media session (media-session.ts: device, transports, what we send and receive, ICE
- * restarts, TURN renewal, relay fallback, node changes) and the statistics (stats.ts). No DOM here: the
- * UI subscribes to the callbacks (types.ts MeetingCallbacks) and reads `participants`.
- *
- * This class is what the UI, the tests and the benchmarks (window.treffpunkt.meeting) call; it passes
- * each call on to the part that does it.
+ * One participant's meeting, put together from its parts: the join handshake (join.ts), the connection
+ * to the room (connection.ts: socket, keep-alive, reconnect and resume), the roster (roster.ts: who is
+ * here, what they send, hands, lobby), the media session (media-session.ts: device, transports, what we
+ * send and receive, ICE restarts, TURN renewal, relay fallback, node changes) and the statistics
+ * (stats.ts). No DOM here: the UI subscribes to the callbacks (types.ts MeetingCallbacks) and reads
+ * `participants`. This class is what the UI, the tests and the benchmarks (window.treffpunkt.meeting)
+ * call; it passes each call on to the part that does it.
  */
-import { ErrorCode } from '../../../shared/errors.ts';
-import type { MediaKind, MediaSource } from '../../../shared/media-types.ts';
-import { PROTOCOL_VERSION } from '../../../shared/protocol-version.ts';
-import { CloseCode, type JoinResult, type Result, type Role } from '../../../shared/signaling.ts';
-import { ClientErrorCode, Signaling, SignalingError } from '../signaling.ts';
+import type { MediaSource } from '../../../shared/media-types.ts';
+import type { JoinResult, Role } from '../../../shared/signaling.ts';
+import type { Signaling } from '../signaling.ts';
 import { Connection } from './connection.ts';
+import { joinRoom, roomSocketUrl } from './join.ts';
 import { MediaSession } from './media-session.ts';
 import { Roster } from './roster.ts';
 import { inboundStats, receiveLoss, sendInfo, sendLoss, type CandidatePair, type InboundStat, type SendInfo } from './stats.ts';
@@ -58,26 +56,9 @@ export class Meeting {
   }
 
   static async join(room: string, opts: JoinOptions, cb: MeetingCallbacks): Promise<Meeting> {
-    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const url = `${scheme}//${location.host}/rooms/${encodeURIComponent(room)}/ws`;
-    const s = await Signaling.open(url);
+    const url = roomSocketUrl(room);
+    const { s, joined } = await joinRoom(url, opts, () => cb.waiting?.());
     try {
-      let joined: Result<'join'>;
-      try {
-        joined = await s.request('join', {
-          protocolVersion: PROTOCOL_VERSION,
-          ...(opts.token ? { token: opts.token } : { name: opts.name }),
-          ...(opts.region ? { region: opts.region } : {}),
-        });
-      } catch (err) {
-        // A lobby: wait (socket open) until a moderator admits us; the event carries the join result.
-        if (!(err instanceof SignalingError && err.code === ErrorCode.WaitingInLobby)) throw err;
-        cb.waiting?.();
-        joined = await new Promise<Result<'join'>>((resolve, reject) => {
-          s.on('admitted', resolve);
-          s.onclose = (code) => reject(new SignalingError(code === CloseCode.Refused ? ClientErrorCode.NotAdmitted : ClientErrorCode.Closed, 'not admitted'));
-        });
-      }
       const meeting = new Meeting(room, url, s, joined, opts.name, opts.token !== undefined, cb);
       cb.created?.(meeting);
       await meeting.#media.start(joined.routerRtpCapabilities);
@@ -139,20 +120,11 @@ export class Meeting {
     return this.#media.transports.turnRenewals;
   }
 
-  /** True while the socket is down and we try to resume. */
-  get reconnecting(): boolean {
-    return this.#connection.reconnecting;
-  }
-
   // --- sending and receiving ---
 
   /** Receives everything the others already send; call once the UI is ready for tracks. */
   consumeExisting(): Promise<void> {
     return this.#media.receiver.consumeExisting();
-  }
-
-  canSend(kind: MediaKind): boolean {
-    return this.#media.canProduce(kind);
   }
 
   hasProducer(source: MediaSource): boolean {

@@ -92,7 +92,7 @@ export class Receiver {
     if (!diagnostics.layerSelection) return;
     this.#layers.set(producerId, spatialLayer);
     const c = this.#consumers.get(producerId);
-    if (!c || c.kind !== 'video' || c.layer === spatialLayer) return;
+    if (c?.kind !== 'video' || c.layer === spatialLayer) return;
     c.layer = spatialLayer;
     this.#ctx.request('setConsumerLayers', { consumerId: c.consumer.id, spatialLayer }).catch((err) => console.warn('treffpunkt: setConsumerLayers failed', err));
   }

@@ -126,7 +126,9 @@ export async function candidatePairs(transports: readonly { direction: Direction
   for (const { direction, policy, transport: tr } of transports) {
     if (!tr) continue;
     const byId = new Map<string, Report>();
-    (await statsOf(tr)).forEach((r) => byId.set(String(r.id), r));
+    (await statsOf(tr)).forEach((r) => {
+      byId.set(String(r.id), r);
+    });
     let pairId: string | undefined;
     for (const r of byId.values()) if (r.type === 'transport' && r.selectedCandidatePairId) pairId = String(r.selectedCandidatePairId);
     if (!pairId) for (const r of byId.values()) if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') pairId = String(r.id);
