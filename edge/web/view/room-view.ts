@@ -2,14 +2,12 @@
  * The meeting screen, put together from its parts: the top bar (top-bar.ts), the stage with the video
  * tiles (stage.ts), the toolbar (toolbar.ts), our own camera, microphone and screen (local-media.ts),
  * the others' sound (remote-audio.ts), the side panels (side-panels.ts, people-panel.ts with the
- * moderator actions of moderation.ts, chat-panel.ts), notices and banners (notices.ts) and the quality
- * indicator (quality.ts). This class joins the meeting (meeting/meeting.ts) and passes its events on to
- * the parts.
+ * moderator actions of moderation.ts, chat-panel.ts), notices and banners (notices.ts), the state of
+ * the connection (connection-status.ts) and the quality indicator (quality.ts). This class joins the
+ * meeting (meeting/meeting.ts) and passes its events on to the parts.
  *
- * For tests and diagnostics the meeting element carries `data-connection` ('connected' or
- * 'reconnecting'), `data-resumes` (sockets resumed), `data-media-moves` (media moved to another node
- * and set up there), `data-media-unavailable` (while no media node can take us), `data-role` and
- * `data-media` (after the relay fallback).
+ * For tests and diagnostics the meeting element carries `data-role` (here) and the connection's and
+ * media's state (connection-status.ts).
  */
 import type { MediaSource } from '../../../shared/media-types.ts';
 import { CloseCode } from '../../../shared/signaling.ts';
@@ -20,6 +18,7 @@ import type { JoinOptions, MeetingCallbacks, Participant } from '../meeting/type
 import { ChatPanel } from './chat-panel.ts';
 import { PeoplePanel, type PersonState } from './people-panel.ts';
 import type { JoinChoice } from '../prejoin.ts';
+import { ConnectionStatus } from './connection-status.ts';
 import { copyInvite, inviteUrl } from './invite.ts';
 import { LocalMedia } from './local-media.ts';
 import { LobbyWatch, moderationActions } from './moderation.ts';
@@ -49,6 +48,7 @@ export class RoomView {
   readonly #toolbar: Toolbar;
   readonly #topBar: TopBar;
   readonly #panels: SidePanels;
+  readonly #status: ConnectionStatus;
   #ended = false;
 
   constructor(root: HTMLElement, room: string, choice: JoinChoice, exit: (message: (s: Strings) => string) => void) {
@@ -103,6 +103,7 @@ export class RoomView {
       this.#notices.toasts,
       this.#audio.sinks,
     );
+    this.#status = new ConnectionStatus(this.#layoutRoot, this.#notices);
   }
 
   /** Joins the room and starts sending; throws when joining fails (the pre-join screen shows why). */
@@ -110,11 +111,8 @@ export class RoomView {
     this.#local.chooseMic(micOn);
     this.meeting = await Meeting.join(this.room, opts, this.#callbacks(onWaiting));
     (window as unknown as { treffpunkt: unknown }).treffpunkt = { meeting: this.meeting, view: this };
-    const data = this.#layoutRoot.dataset;
-    data.connection = 'connected';
-    data.resumes = '0';
-    data.mediaMoves = '0';
-    data.role = this.meeting.role;
+    this.#status.joined();
+    this.#layoutRoot.dataset.role = this.meeting.role;
 
     for (const p of this.meeting.participants.values()) this.#addParticipant(p);
     this.#root.replaceChildren(this.#layoutRoot);
@@ -142,7 +140,6 @@ export class RoomView {
 
   /** What each of the meeting's events changes on the screen; `onWaiting` while the lobby holds us. */
   #callbacks(onWaiting: (() => void) | undefined): MeetingCallbacks {
-    const data = this.#layoutRoot.dataset;
     const toast = this.#notices.toast.bind(this.#notices);
     return {
       created: (m) => (this.meeting = m),
@@ -182,29 +179,14 @@ export class RoomView {
         toast((s) => (locked ? s.roomLockedNotice : s.roomUnlockedNotice));
       },
       connection: (state) => {
-        data.connection = state;
-        this.#notices.showReconnecting(state !== 'connected');
-        if (state === 'connected') {
-          data.resumes = String(this.meeting.resumes);
-          announce(t.reconnected);
-          this.#renderRoomState();
-          for (const p of this.meeting.participants.values()) this.#refreshParticipant(p);
-        }
+        this.#status.connection(state, this.meeting.resumes);
+        if (state !== 'connected') return;
+        this.#renderRoomState();
+        for (const p of this.meeting.participants.values()) this.#refreshParticipant(p);
       },
-      mediaUnavailable: (code) => {
-        this.#notices.showMediaUnavailable(code !== null);
-        if (code === null) delete data.mediaUnavailable;
-        else data.mediaUnavailable = code;
-      },
-      mediaMoved: (count) => {
-        data.mediaMoves = String(count);
-        toast((s) => s.mediaMoved);
-      },
-      notice: (kind) => {
-        // Kept on the page for diagnostics (and tests): how media flows now.
-        data.media = kind;
-        toast(kind === 'relay' ? (s) => s.relayNotice : (s) => s.mediaFailed);
-      },
+      mediaUnavailable: (code) => this.#status.mediaUnavailable(code),
+      mediaMoved: (count) => this.#status.mediaMoved(count),
+      notice: (kind) => this.#status.mediaPath(kind),
       disconnected: (code) => this.#end(code === CloseCode.MeetingEnded ? (s) => s.meetingEnded : code === CloseCode.Removed ? (s) => s.removed : (s) => s.connectionLost),
     };
   }
