@@ -9,7 +9,7 @@ import { lang, t, type Strings } from './i18n.ts';
 import { readJoinLink } from './join-link.ts';
 import { languageSelect } from './language.ts';
 import { preJoin } from './prejoin.ts';
-import { RoomView } from './room-view.ts';
+import { RoomView } from './view/room-view.ts';
 
 const app = document.getElementById('app')!;
 document.documentElement.lang = lang;

@@ -4,6 +4,12 @@
  * the person picked one in the app, which is kept in localStorage. `t` is a live binding: after
  * setLanguage() it holds the new language's strings, and onLanguageChange listeners re-render.
  */
+import type { ErrorCode } from '../../shared/errors.ts';
+import type { ClientErrorCode } from './signaling.ts';
+
+/** Texts for the codes a join can fail with. */
+type JoinErrorTexts = Partial<Record<ErrorCode | ClientErrorCode, string>>;
+
 const en = {
   // Language switch
   language: 'Language',
@@ -39,7 +45,10 @@ const en = {
   removed: 'A moderator removed you from the meeting.',
   errorPrefix: 'Could not join:',
   waitingInLobby: 'Waiting for a moderator to let you in…',
-  /** Join errors by code (shared/errors.ts); others show the server's text after errorPrefix. */
+  /**
+   * Join errors by code (the edge's ErrorCode or the page's ClientErrorCode: `satisfies` refuses any other
+   * key); others show the server's text after errorPrefix.
+   */
   joinErrors: {
     ROOM_FULL: 'This room is full.',
     LOBBY_FULL: 'Too many people are waiting to be let in. Please try again in a moment.',
@@ -53,7 +62,7 @@ const en = {
     RATE_LIMITED: 'Too many attempts. Please wait a moment and try again.',
     CONNECT_FAILED: 'The server cannot be reached. Check your connection.',
     UNSUPPORTED_PROTOCOL_VERSION: 'This page is out of date. Please reload it.',
-  } as Record<string, string>,
+  } satisfies JoinErrorTexts as Record<string, string>,
   cameraDenied: 'Access to the camera was denied. Allow it in the browser’s site settings (the icon left of the address) and reload the page. You can still join without video.',
   microphoneDenied: 'Access to the microphone was denied. Allow it in the browser’s site settings (the icon left of the address) and reload the page. You can still join without sound.',
   noCamera: 'No camera found. You can join without video.',
@@ -231,7 +240,7 @@ const de: Strings = {
     RATE_LIMITED: 'Zu viele Versuche. Bitte warten Sie einen Moment.',
     CONNECT_FAILED: 'Der Server ist nicht erreichbar. Prüfen Sie Ihre Verbindung.',
     UNSUPPORTED_PROTOCOL_VERSION: 'Diese Seite ist veraltet. Bitte laden Sie sie neu.',
-  },
+  } satisfies JoinErrorTexts,
   cameraDenied: 'Der Zugriff auf die Kamera wurde verweigert. Erlauben Sie ihn in den Website-Einstellungen des Browsers (Symbol links der Adresse) und laden Sie die Seite neu. Sie können auch ohne Video teilnehmen.',
   microphoneDenied: 'Der Zugriff auf das Mikrofon wurde verweigert. Erlauben Sie ihn in den Website-Einstellungen des Browsers (Symbol links der Adresse) und laden Sie die Seite neu. Sie können auch ohne Ton teilnehmen.',
   noCamera: 'Keine Kamera gefunden. Sie können ohne Video teilnehmen.',

@@ -12,10 +12,29 @@ import {
   type Params,
   type Result,
 } from '../../shared/signaling.ts';
+import { ErrorCode } from '../../shared/errors.ts';
+
+/**
+ * Codes the page makes up itself, for what never reaches the edge (a socket that closed, an answer
+ * that did not come). They sit beside the edge's ErrorCode in SignalingError.code, so they must not
+ * reuse one of its values; the pre-join screen words them in i18n.ts `joinErrors`.
+ */
+export const ClientErrorCode = {
+  /** The socket closed (or the meeting ended) before the answer came. */
+  Closed: 'CLOSED',
+  /** No answer within the request's timeout. */
+  Timeout: 'TIMEOUT',
+  /** The socket could not be opened. */
+  ConnectFailed: 'CONNECT_FAILED',
+  /** Waiting in the lobby ended with a moderator's refusal. */
+  NotAdmitted: 'NOT_ADMITTED',
+} as const;
+export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 
 export class SignalingError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
+  /** The edge's code (ErrorCode) for a refused request, else the page's own (ClientErrorCode). */
+  readonly code: ErrorCode | ClientErrorCode;
+  constructor(code: ErrorCode | ClientErrorCode, message: string) {
     super(message);
     this.code = code;
   }
@@ -49,7 +68,7 @@ export class Signaling {
         clearTimeout(timer);
         ws.removeEventListener('open', opened);
         ws.close();
-        reject(new SignalingError('CONNECT_FAILED', 'cannot reach the server'));
+        reject(new SignalingError(ClientErrorCode.ConnectFailed, 'cannot reach the server'));
       };
       const opened = () => {
         clearTimeout(timer);
@@ -73,14 +92,14 @@ export class Signaling {
    * drop the frame), and with TIMEOUT after `timeoutMs` if given.
    */
   request<M extends Method>(method: M, params: Params<M>, timeoutMs?: number): Promise<Result<M>> {
-    if (!this.open) return Promise.reject(new SignalingError('CLOSED', 'connection closed'));
+    if (!this.open) return Promise.reject(new SignalingError(ClientErrorCode.Closed, 'connection closed'));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       const entry: { method: Method; resolve: (v: unknown) => void; reject: (e: Error) => void; timer?: ReturnType<typeof setTimeout> } = { method, resolve: resolve as (v: unknown) => void, reject };
       if (timeoutMs !== undefined) {
         entry.timer = setTimeout(() => {
           this.#pending.delete(id);
-          reject(new SignalingError('TIMEOUT', `${method}: no answer in ${timeoutMs} ms`));
+          reject(new SignalingError(ClientErrorCode.Timeout, `${method}: no answer in ${timeoutMs} ms`));
         }, timeoutMs);
       }
       this.#pending.set(id, entry);
@@ -114,7 +133,7 @@ export class Signaling {
     this.#dead = true;
     for (const p of this.#pending.values()) {
       clearTimeout(p.timer);
-      p.reject(new SignalingError('CLOSED', 'connection closed'));
+      p.reject(new SignalingError(ClientErrorCode.Closed, 'connection closed'));
     }
     this.#pending.clear();
     this.onclose?.(code);
@@ -142,7 +161,7 @@ export class Signaling {
     if (frame.ok) {
       const result = methods[pending.method].result.safeParse(frame.result);
       if (result.success) pending.resolve(result.data);
-      else pending.reject(new SignalingError('BAD_MESSAGE', `malformed ${pending.method} result`));
+      else pending.reject(new SignalingError(ErrorCode.BadMessage, `malformed ${pending.method} result`));
     } else {
       pending.reject(new SignalingError(frame.error.code, frame.error.message));
     }

@@ -2,9 +2,9 @@
  * Video tiles: one per participant (camera, name, mute/hand/quality state) and one per screen share.
  * A tile knows which producer it shows, so the stage can ask for the simulcast layer that fits it.
  */
-import { attr, avatarColour, el, initials, tx } from './dom.ts';
-import { icon, qualityBars } from './icons.ts';
-import type { Quality, Strings } from './i18n.ts';
+import { attr, avatarColour, el, initials, tx } from '../dom.ts';
+import { icon, qualityBars } from '../icons.ts';
+import type { Quality, Strings } from '../i18n.ts';
 
 export type TileKind = 'camera' | 'screen';
 

@@ -1,0 +1,32 @@
+/** How each of our sources is encoded: simulcast for the camera, one sharp layer for a screen, Opus options. */
+import type { types } from 'mediasoup-client';
+import type { MediaSource } from '../../../shared/media-types.ts';
+
+/** The order in which our sources are produced (again): audio first, so people hear us soonest. */
+export const SOURCE_ORDER: readonly MediaSource[] = ['microphone', 'camera', 'screen'];
+
+/**
+ * Camera simulcast: three spatial layers (¼, ½ and full resolution: 180p/360p/720p from a 720p camera),
+ * each with three temporal layers, so the SFU can give every subscriber the layer that fits its tile.
+ * Browsers send fewer layers for small captures (Chromium: 2 below 540p, 1 below 270p) and would drop
+ * the top ones, so smaller captures get fewer, full-resolution-anchored layers.
+ */
+export function cameraEncodings(captureHeight: number): RTCRtpEncodingParameters[] {
+  const n = captureHeight >= 540 ? 3 : captureHeight >= 270 ? 2 : 1;
+  const bitrates = [150_000, 500_000, 1_500_000];
+  return Array.from({ length: n }, (_, i) => ({ scaleResolutionDownBy: 2 ** (n - 1 - i), maxBitrate: bitrates[i], scalabilityMode: 'L1T3' })) as unknown as RTCRtpEncodingParameters[];
+}
+
+/**
+ * Screen share: one full-resolution layer (text must stay sharp, so no downscaled copies), a higher
+ * bitrate and a low frame rate; with contentHint 'text' the browser keeps the resolution and drops
+ * frames when the bandwidth is short.
+ */
+export const SCREEN_ENCODINGS: RTCRtpEncodingParameters[] = [{ maxBitrate: 2_500_000, maxFramerate: 15, scaleResolutionDownBy: 1 }];
+
+/** The produce() options for a source's track (the encodings and codec options of mediasoup-client's ProducerOptions). */
+export function produceOptions(source: MediaSource, track: MediaStreamTrack): Pick<types.ProducerOptions, 'encodings' | 'codecOptions'> {
+  if (source === 'camera') return { encodings: cameraEncodings(track.getSettings().height ?? 720), codecOptions: { videoGoogleStartBitrate: 1000 } };
+  if (source === 'screen') return { encodings: SCREEN_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } };
+  return { codecOptions: { opusStereo: false, opusDtx: false, opusFec: true } };
+}

@@ -1,0 +1,146 @@
+/**
+ * What we receive: a consumer per remote producer on the current receive transport, and the simulcast
+ * layer the UI wants for each camera. A consumer made on a transport that was replaced meanwhile is
+ * made again on the new one.
+ */
+import type { Device, types } from 'mediasoup-client';
+import type { MediaKind, MediaSource } from '../../../shared/media-types.ts';
+import { diagnostics } from '../diagnostics.ts';
+import type { MediaContext } from './types.ts';
+
+export interface RemoteConsumer {
+  consumer: types.Consumer;
+  participantId: string;
+  source: MediaSource;
+  kind: MediaKind;
+  /** The spatial layer last asked for (undefined: the SFU's default, the highest). */
+  layer?: number;
+  /** For the loss measurement (stats.ts receiveLoss): the counters at the last poll. */
+  lastPackets?: { received: number; lost: number };
+  /** Consecutive polls in which nothing arrived. */
+  emptyPolls: number;
+}
+
+export class Receiver {
+  readonly #ctx: MediaContext;
+  readonly #transport: () => types.Transport | undefined;
+  readonly #device: () => Device;
+  /** producerId → what we receive of it. */
+  readonly #consumers = new Map<string, RemoteConsumer>();
+  readonly #consuming = new Set<string>();
+  /** producerId → the spatial layer the UI wants for it (kept for consumers made later). */
+  readonly #layers = new Map<string, number>();
+
+  /** `transport` and `device`: the current receive transport and device (both change on a node change). */
+  constructor(ctx: MediaContext, transport: () => types.Transport | undefined, device: () => Device) {
+    this.#ctx = ctx;
+    this.#transport = transport;
+    this.#device = device;
+  }
+
+  /** producerId → consumer (statistics read them). */
+  get consumers(): ReadonlyMap<string, RemoteConsumer> {
+    return this.#consumers;
+  }
+
+  /** Receives everything the others send now (audio first). */
+  consumeExisting(): Promise<void> {
+    return Promise.all(this.#ctx.roster.remoteProducers().map((w) => this.consume(w.participantId, w.producerId, w.source))).then(() => undefined);
+  }
+
+  /** Receives a remote producer; called for everyone present at join and for each producerAdded. */
+  async consume(participantId: string, producerId: string, source: MediaSource): Promise<void> {
+    const ctx = this.#ctx;
+    if (this.#consumers.has(producerId) || this.#consuming.has(producerId) || ctx.closed()) return;
+    const recv = this.#transport();
+    if (!recv) return;
+    this.#consuming.add(producerId);
+    let again = false;
+    try {
+      const c = await ctx.request('consume', { transportId: recv.id, producerId, rtpCapabilities: this.#device().recvRtpCapabilities as never });
+      const consumer = await recv.consume({ id: c.consumerId, producerId, kind: c.kind, rtpParameters: c.rtpParameters as types.RtpParameters });
+      // The producer or its owner may have gone, or the transport been replaced, while we waited.
+      if (recv !== this.#transport() || !ctx.roster.participants.get(participantId)?.producers.has(producerId)) {
+        consumer.close();
+        again = recv !== this.#transport();
+        return;
+      }
+      const entry: RemoteConsumer = { consumer, participantId, source, kind: c.kind, emptyPolls: 0 };
+      this.#consumers.set(producerId, entry);
+      const want = this.#layers.get(producerId);
+      if (want !== undefined && c.kind === 'video' && diagnostics.layerSelection) {
+        entry.layer = want;
+        await ctx.request('setConsumerLayers', { consumerId: c.consumerId, spatialLayer: want });
+      }
+      ctx.cb.track?.(participantId, producerId, source, consumer.track);
+      await ctx.request('resumeConsumer', { consumerId: c.consumerId });
+    } catch (err) {
+      if (recv !== this.#transport()) again = true;
+      else if (!ctx.closed()) console.warn('treffpunkt: consume failed', err);
+    } finally {
+      this.#consuming.delete(producerId);
+      // Made on a transport that was replaced meanwhile: receive it again on the current one.
+      if (again && !ctx.closed() && ctx.roster.participants.get(participantId)?.producers.has(producerId)) await this.consume(participantId, producerId, source);
+    }
+  }
+
+  /**
+   * The simulcast layer wanted for a remote camera (0 = lowest). Requests are only sent when the wish
+   * changes; the SFU may still send less under congestion.
+   */
+  setPreferredLayer(producerId: string, spatialLayer: number): void {
+    if (!diagnostics.layerSelection) return;
+    this.#layers.set(producerId, spatialLayer);
+    const c = this.#consumers.get(producerId);
+    if (c?.kind !== 'video' || c.layer === spatialLayer) return;
+    c.layer = spatialLayer;
+    this.#ctx.request('setConsumerLayers', { consumerId: c.consumer.id, spatialLayer }).catch((err) => console.warn('treffpunkt: setConsumerLayers failed', err));
+  }
+
+  /** The producer is gone for good: its consumer and the layer wish go too. */
+  forget(producerId: string): void {
+    this.#layers.delete(producerId);
+    this.drop(producerId);
+  }
+
+  /** Drops everything received from someone who left. */
+  dropParticipant(participantId: string): void {
+    for (const [producerId, c] of this.#consumers) if (c.participantId === participantId) this.drop(producerId);
+  }
+
+  /** The room closed a consumer of ours (its producer's node went away, say). */
+  dropConsumerId(consumerId: string): void {
+    for (const [producerId, c] of this.#consumers) if (c.consumer.id === consumerId) this.drop(producerId);
+  }
+
+  /** Receives everything again on the current transport (the old one is being replaced). */
+  consumeAllAgain(): void {
+    for (const [producerId, c] of [...this.#consumers]) {
+      this.drop(producerId);
+      void this.consume(c.participantId, producerId, c.source);
+    }
+  }
+
+  /** Closes every consumer here only, telling the UI its track is gone. */
+  dropAll(): void {
+    for (const producerId of [...this.#consumers.keys()]) this.drop(producerId);
+  }
+
+  /** Closes every consumer without a word to the UI (the meeting is over). */
+  close(): void {
+    for (const c of this.#consumers.values()) c.consumer.close();
+    this.#consumers.clear();
+  }
+
+  drop(producerId: string): void {
+    const c = this.#consumers.get(producerId);
+    if (!c) return;
+    this.#consumers.delete(producerId);
+    try {
+      c.consumer.close();
+    } catch {
+      // already closed with its transport
+    }
+    this.#ctx.cb.track?.(c.participantId, producerId, c.source, null);
+  }
+}

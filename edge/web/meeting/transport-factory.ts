@@ -1,0 +1,156 @@
+/**
+ * Makes the WebRTC transports and keeps their ICE path alive. A transport gets the media node's TURN
+ * servers (createTransport's `iceServers`). A path that worked and broke (a network change) gets an ICE
+ * restart on the same transport, so producers and consumers stay; TURN credentials expire, and every
+ * relay made with them ends then, so they are renewed by an ICE restart too. A transport that never
+ * connects, or whose restart does not bring the path back, is reported failed: the media session makes
+ * it again relay-only (media-session.ts).
+ */
+import type { Device, types } from 'mediasoup-client';
+import type { MediaSource } from '../../../shared/media-types.ts';
+import { diagnostics } from '../diagnostics.ts';
+import type { Direction, MediaContext } from './types.ts';
+
+/** A transport that has not connected this long after it started connecting counts as failed. */
+const CONNECT_TIMEOUT_MS = 12_000;
+/** A connected transport that is 'disconnected' this long gets an ICE restart ('failed': at once). */
+const ICE_RESTART_AFTER_MS = 2_000;
+/** After an ICE restart, how long the path may take to come back before the transport is made anew. */
+const ICE_RESTART_TIMEOUT_MS = 10_000;
+/**
+ * TURN credentials expire, and every allocation made with them ends then (docs/turn.md, "Credential
+ * lifetime"). A transport with TURN servers therefore restarts ICE at a random point between these
+ * fractions of the credentials' lifetime; the restart brings new credentials and new allocations. Random,
+ * so that a participant's two transports (and a room's participants) do not renew at the same moment.
+ */
+const RENEW_FROM = 0.6;
+const RENEW_TO = 0.8;
+
+/** What the media session tells the factory, and is told by it. */
+export interface TransportHooks {
+  /** The transport of that direction now (a restart of a replaced one is pointless). */
+  current(direction: Direction): types.Transport | undefined;
+  /** It never connected, or its ICE restart failed: make it again (relay-only). */
+  failed(direction: Direction, tr: types.Transport): void;
+}
+
+export class TransportFactory {
+  /** ICE restarts done (a broken path on a live node), and TURN credentials renewed: for tests and diagnostics. */
+  iceRestarts = 0;
+  turnRenewals = 0;
+  readonly #ctx: MediaContext;
+  readonly #device: () => Device;
+  readonly #hooks: TransportHooks;
+  /** The policy each transport was made with. */
+  readonly #policy = new WeakMap<types.Transport, RTCIceTransportPolicy>();
+  /** Transports whose ICE restart is under way (one at a time each). */
+  readonly #iceRestarting = new Set<types.Transport>();
+  /** Each transport's pending renewal of its TURN credentials. */
+  readonly #renewTimers = new Map<types.Transport, ReturnType<typeof setTimeout>>();
+
+  constructor(ctx: MediaContext, device: () => Device, hooks: TransportHooks) {
+    this.#ctx = ctx;
+    this.#device = device;
+    this.#hooks = hooks;
+  }
+
+  policyOf(tr: types.Transport): RTCIceTransportPolicy | undefined {
+    return this.#policy.get(tr);
+  }
+
+  async create(direction: Direction, policy: RTCIceTransportPolicy): Promise<types.Transport> {
+    const { request } = this.#ctx;
+    const opts = await request('createTransport', { direction });
+    const iceCandidates = diagnostics.tcpOnly ? opts.iceCandidates.filter((c) => c.protocol === 'tcp') : opts.iceCandidates;
+    const options = {
+      id: opts.id,
+      iceParameters: opts.iceParameters,
+      iceCandidates,
+      dtlsParameters: opts.dtlsParameters,
+      iceServers: opts.iceServers,
+      iceTransportPolicy: policy,
+    } as unknown as types.TransportOptions;
+    const device = this.#device();
+    const tr = direction === 'send' ? device.createSendTransport(options) : device.createRecvTransport(options);
+    this.#policy.set(tr, policy);
+    tr.observer.once('close', () => {
+      clearTimeout(this.#renewTimers.get(tr));
+      this.#renewTimers.delete(tr);
+    });
+    this.#scheduleRenewal(direction, tr, opts.iceServers.length ? opts.iceServersExpireIn : undefined);
+    // From its first use, a transport has CONNECT_TIMEOUT_MS to connect (ICE may also never start, when
+    // no candidate is usable: the state then stays 'new').
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    tr.on('connect', ({ dtlsParameters }, ok, fail) => {
+      timer ??= setTimeout(() => tr.connectionState !== 'connected' && this.#hooks.failed(direction, tr), CONNECT_TIMEOUT_MS);
+      request('connectTransport', { transportId: tr.id, dtlsParameters: dtlsParameters as never }).then(() => ok(), fail);
+    });
+    if (direction === 'send') {
+      tr.on('produce', ({ kind, rtpParameters, appData }, ok, fail) => {
+        const source = (appData as { source: MediaSource }).source;
+        request('produce', { transportId: tr.id, kind, rtpParameters: rtpParameters as never, source }).then(({ producerId }) => ok({ id: producerId }), fail);
+      });
+    }
+    let wasConnected = false;
+    let restartTimer: ReturnType<typeof setTimeout> | undefined;
+    tr.on('connectionstatechange', (state) => {
+      if (state === 'connected' || state === 'closed') clearTimeout(timer);
+      if (state === 'connected') {
+        wasConnected = true;
+        clearTimeout(restartTimer);
+      }
+      // A path that worked and broke (network change, Wi-Fi to LTE): 'disconnected' may heal by itself,
+      // so wait a moment, then restart ICE on the same transport — producers and consumers stay.
+      if (wasConnected && (state === 'disconnected' || state === 'failed') && !this.#iceRestarting.has(tr)) {
+        clearTimeout(restartTimer);
+        restartTimer = setTimeout(() => void this.restartIce(direction, tr), state === 'failed' ? 0 : ICE_RESTART_AFTER_MS);
+        return;
+      }
+      // Never connected: the direct path is blocked; make it again through TURN.
+      if (state === 'failed') this.#hooks.failed(direction, tr);
+    });
+    return tr;
+  }
+
+  /**
+   * New ICE credentials (and TURN credentials) from the node for the same transport. If the path does
+   * not come back within ICE_RESTART_TIMEOUT_MS (or the restart fails), the transport is reported failed.
+   * `evenIfConnected`: restart a healthy path too (a renewal, diagnostics, the e2e test of the restart).
+   */
+  async restartIce(direction: Direction, tr: types.Transport, evenIfConnected = false, why: 'broken' | 'renew' = 'broken'): Promise<void> {
+    if (this.#ctx.closed() || tr !== this.#hooks.current(direction) || tr.closed || (tr.connectionState === 'connected' && !evenIfConnected) || this.#iceRestarting.has(tr)) return;
+    this.#iceRestarting.add(tr);
+    try {
+      if (why === 'renew') console.info(`treffpunkt: renewing the ${direction} transport's TURN credentials (ICE restart)`);
+      else console.warn(`treffpunkt: the ${direction} media path broke; restarting ICE`);
+      const { iceParameters, iceServers, iceServersExpireIn } = await this.#ctx.request('restartIce', { transportId: tr.id });
+      // New TURN credentials first, so that the restart gathers relay candidates with them.
+      if (iceServers?.length) await tr.updateIceServers({ iceServers: iceServers as RTCIceServer[] });
+      await tr.restartIce({ iceParameters: iceParameters as types.IceParameters });
+      this.#scheduleRenewal(direction, tr, iceServers?.length ? iceServersExpireIn : undefined);
+      this.iceRestarts++;
+      const deadline = Date.now() + ICE_RESTART_TIMEOUT_MS;
+      const back = (): boolean => tr.closed || (tr.connectionState as string) === 'connected';
+      while (!back() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+      if (!back()) throw new Error('ICE did not come back');
+    } catch (err) {
+      console.warn(`treffpunkt: ICE restart of the ${direction} transport failed`, err);
+      this.#hooks.failed(direction, tr);
+    } finally {
+      this.#iceRestarting.delete(tr);
+    }
+  }
+
+  /** Renews the transport's TURN credentials (an ICE restart) before they expire in `expireIn` seconds. */
+  #scheduleRenewal(direction: Direction, tr: types.Transport, expireIn: number | undefined): void {
+    clearTimeout(this.#renewTimers.get(tr));
+    this.#renewTimers.delete(tr);
+    if (!expireIn || tr.closed) return;
+    const ms = expireIn * 1000 * (RENEW_FROM + Math.random() * (RENEW_TO - RENEW_FROM));
+    this.#renewTimers.set(tr, setTimeout(() => {
+      this.#renewTimers.delete(tr);
+      this.turnRenewals++;
+      void this.restartIce(direction, tr, true, 'renew');
+    }, ms));
+  }
+}
