@@ -6,7 +6,7 @@
 import { attr, content, el, tx } from './dom.ts';
 import { canChooseSpeaker, LevelMeter, listDevices, openDevices, openOne, classify, type DeviceProblem, type DeviceLists } from './devices.ts';
 import { icon } from './icons.ts';
-import { t, type Strings } from './i18n.ts';
+import { type Strings } from './i18n.ts';
 import { languageSelect } from './language.ts';
 
 export interface JoinChoice {
@@ -138,7 +138,7 @@ export function preJoin(root: HTMLElement, room: string, message: string | ((s: 
   const fillSelect = (select: HTMLSelectElement, devices: MediaDeviceInfo[], current: string | undefined, fallback: (s: Strings, n: number) => string, withDefault = false) => {
     select.replaceChildren();
     if (withDefault) select.append(el('option', { value: '' }, tx((s) => s.systemDefault)));
-    devices.forEach((d, i) => select.append(el('option', { value: d.deviceId }, d.label || tx((s) => fallback(s, i + 1)))));
+    for (const [i, d] of devices.entries()) select.append(el('option', { value: d.deviceId }, d.label || tx((s) => fallback(s, i + 1))));
     if (current && devices.some((d) => d.deviceId === current)) select.value = current;
     select.disabled = devices.length === 0;
   };
