@@ -90,6 +90,8 @@ export class EdgeRegistration {
   async drain(): Promise<void> {
     const res = await this.#post('drain', this.#self(), {});
     await res.body?.cancel();
+    // Registering again would end the drain: an edge that does not know this node has nothing to move.
+    if (res.status === nodeApi.drain.registerAgainStatus) throw new Error(`edge answered HTTP ${res.status}: it does not know this node, nothing to drain there`);
     if (!res.ok) throw new Error(`edge answered HTTP ${res.status}`);
   }
 
