@@ -13,11 +13,25 @@ export function roomParam(c: Context): string {
   return r.data;
 }
 
-/** The `:peer` parameter: the id of the media node at the other end of a pipe. */
+/** The `:peerNodeId` parameter: the id of the media node at the other end of a pipe. */
 export function peerParam(c: Context): string {
-  const r = NodeId.safeParse(c.req.param('peer'));
+  const r = NodeId.safeParse(c.req.param('peerNodeId'));
   if (!r.success) throw new TreffpunktError(ErrorCode.BadMessage, 'bad peer node id');
   return r.data;
+}
+
+/**
+ * The parameters of `route` in the request: `:room` and `:peerNodeId` checked (in that order), the
+ * other ids (transports, producers, consumers, participants) as given: the room looks them up.
+ */
+export function routeIds(c: Context, route: string): Record<string, string> {
+  const ids: Record<string, string> = {};
+  for (const [, name] of route.matchAll(/:([A-Za-z]+)/g)) {
+    if (name === 'room') ids[name] = roomParam(c);
+    else if (name === 'peerNodeId') ids[name] = peerParam(c);
+    else ids[name!] = c.req.param(name!) as string;
+  }
+  return ids;
 }
 
 /** The body of a control operation, parsed by its schema. */

@@ -11,14 +11,14 @@ import type { MediaRooms } from './media-rooms.ts';
 /** Adds the routes to `app`, behind its /v1/* signature check. */
 export function addDiagnosticRoutes(app: Hono, rooms: MediaRooms): void {
   // A consumer's packet counts, as mediasoup's getStats reports them, and its layers and pause state.
-  app.get('/v1/rooms/:room/consumers/:id/stats', async (c) => {
-    const consumer = rooms.find(roomParam(c))?.consumer(c.req.param('id'));
+  app.get('/v1/rooms/:room/consumers/:consumerId/stats', async (c) => {
+    const consumer = rooms.find(roomParam(c))?.consumer(c.req.param('consumerId'));
     if (!consumer) throw new TreffpunktError(ErrorCode.NotFound, 'no such consumer');
     return c.json({ stats: await consumer.getStats(), type: consumer.type, currentLayers: consumer.currentLayers ?? null, preferredLayers: consumer.preferredLayers ?? null, paused: consumer.paused, producerPaused: consumer.producerPaused });
   });
 
   // A pipe's encryption and traffic, and how many producers it carries out.
-  app.get('/v1/rooms/:room/pipes/:peer/stats', async (c) => {
+  app.get('/v1/rooms/:room/pipes/:peerNodeId/stats', async (c) => {
     const pipe = rooms.find(roomParam(c))?.pipes.find(peerParam(c));
     if (!pipe) throw new TreffpunktError(ErrorCode.NotFound, 'no such pipe');
     const { transport } = pipe;

@@ -1,11 +1,13 @@
 /**
  * Registers this node with the edge and keeps it registered: heartbeats with the current load at the
  * interval the edge asks for, and a fresh registration whenever the edge has forgotten the node (edge
- * restart) or could not be reached. Failures are retried with capped backoff; they never stop the node.
+ * restart: the heartbeat's registerAgainStatus, shared/node-api.ts) or could not be reached. Failures
+ * are retried with capped backoff; they never stop the node.
  */
 import type { Logger } from 'pino';
 import type { MediaEvent, NodeLoad, NodeRegistration } from '../shared/control.ts';
-import { signRequest } from '../shared/request-signing.ts';
+import { MIN_HEARTBEAT_INTERVAL_MS, nodeApi, nodeApiPath, type NodeApiBody, type NodeApiIds, type NodeApiOp } from '../shared/node-api.ts';
+import { signedFetch } from '../shared/signed-fetch.ts';
 
 export interface RegistrationOptions {
   edgeUrl: string;
@@ -58,20 +60,22 @@ export class EdgeRegistration {
   }
 
   async #register(): Promise<void> {
-    const res = await this.#post('/api/nodes/register', { ...this.#opts.registration, load: this.#opts.load() });
-    const body = (await res.json().catch(() => ({}))) as { heartbeatIntervalMs?: unknown; error?: { code?: unknown; message?: unknown } };
+    const res = await this.#post('register', {}, { ...this.#opts.registration, load: this.#opts.load() });
+    const json: unknown = await res.json().catch(() => ({}));
+    const body = json as { error?: { code?: unknown; message?: unknown } };
     // The edge's reason (e.g. FORBIDDEN: another operator than this node's credentials pin) tells the
     // operator what to fix; it is the edge's own safe text.
     if (!res.ok) throw new Error(`edge answered HTTP ${res.status}${typeof body.error?.code === 'string' ? ` ${body.error.code}` : ''}${typeof body.error?.message === 'string' ? `: ${body.error.message.slice(0, 300)}` : ''}`);
-    if (typeof body.heartbeatIntervalMs === 'number' && body.heartbeatIntervalMs >= 500) this.#intervalMs = body.heartbeatIntervalMs;
+    const reply = nodeApi.register.response.safeParse(json);
+    if (reply.success && reply.data.heartbeatIntervalMs >= MIN_HEARTBEAT_INTERVAL_MS) this.#intervalMs = reply.data.heartbeatIntervalMs;
     this.#registered = true;
     this.#opts.log.info({ edge: this.#opts.edgeUrl, heartbeatIntervalMs: this.#intervalMs }, 'registered with edge');
   }
 
   async #heartbeat(): Promise<void> {
-    const res = await this.#post(`/api/nodes/${this.#opts.registration.nodeId}/heartbeat`, { load: this.#opts.load() });
+    const res = await this.#post('heartbeat', this.#self(), { load: this.#opts.load() });
     await res.body?.cancel();
-    if (res.status === 409) {
+    if (res.status === nodeApi.heartbeat.registerAgainStatus) {
       this.#registered = false;
       await this.#register();
     } else if (!res.ok) {
@@ -84,8 +88,10 @@ export class EdgeRegistration {
    * carries to other nodes. Heartbeats go on meanwhile (a draining node is alive, not lost).
    */
   async drain(): Promise<void> {
-    const res = await this.#post(`/api/nodes/${this.#opts.registration.nodeId}/drain`, {});
+    const res = await this.#post('drain', this.#self(), {});
     await res.body?.cancel();
+    // Registering again would end the drain: an edge that does not know this node has nothing to move.
+    if (res.status === nodeApi.drain.registerAgainStatus) throw new Error(`edge answered HTTP ${res.status}: it does not know this node, nothing to drain there`);
     if (!res.ok) throw new Error(`edge answered HTTP ${res.status}`);
   }
 
@@ -95,21 +101,21 @@ export class EdgeRegistration {
    */
   sendEvent(room: string, event: MediaEvent): void {
     if (!this.#registered) return;
-    this.#post(`/api/nodes/${this.#opts.registration.nodeId}/events`, { room, event }).then(
+    this.#post('events', this.#self(), { room, event }).then(
       (res) => res.body?.cancel(),
       (err) => this.#opts.log.debug({ room, err: (err as Error).message }, 'media event not delivered'),
     );
   }
 
-  async #post(path: string, body: unknown): Promise<Response> {
-    const url = new URL(this.#opts.edgeUrl.replace(/\/+$/, '') + path);
-    const text = JSON.stringify(body);
-    const signature = await signRequest(this.#opts.secret, this.#opts.registration.nodeId, { method: 'POST', path: url.pathname, body: text });
-    return fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...signature },
-      body: text,
-      signal: AbortSignal.timeout(5_000),
-    });
+  #self(): { nodeId: string } {
+    return { nodeId: this.#opts.registration.nodeId };
+  }
+
+  /** A signed request to the edge, at the operation's route in the shared node API table. */
+  #post<O extends NodeApiOp>(op: O, ids: NodeApiIds<O>, body: NodeApiBody<O>): Promise<Response> {
+    return signedFetch(
+      { baseUrl: this.#opts.edgeUrl, nodeId: this.#opts.registration.nodeId, secret: this.#opts.secret },
+      { method: nodeApi[op].method, path: nodeApiPath(op, ids), body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) },
+    );
   }
 }

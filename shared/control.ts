@@ -1,7 +1,8 @@
 /**
  * The edge ↔ media node protocol: the control API that only the edge may call, and the registration and
- * heartbeats a media node sends to the edge. One schema source for both sides; each side parses what it
- * receives. Requests carry `Authorization: Bearer <per-node secret>`, compared in constant time.
+ * heartbeats a media node sends to the edge (routes in shared/node-api.ts). One schema source for both
+ * sides; each side parses what it receives. Requests are signed with the node's own secret
+ * (shared/request-signing.ts, sent by shared/signed-fetch.ts).
  */
 import { z } from 'zod';
 import { RoomName } from './signaling.ts';
@@ -16,6 +17,7 @@ import {
 } from './media-types.ts';
 import { ErrorCode } from './errors.ts';
 import { isBareOrigin } from './transport-security.ts';
+import { buildPath, type RouteParams } from './routes.ts';
 
 export const NodeId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'node ids are 1-63 lowercase letters, digits or -');
 const Id = z.string().min(1).max(64);
@@ -63,7 +65,7 @@ export type NodeTurn = z.infer<typeof NodeTurn>;
  */
 export const Jurisdiction = z.string().regex(/^[A-Z]{2}$/, 'jurisdictions are ISO 3166-1 alpha-2 country codes, e.g. DE');
 
-/** POST {edge}/api/nodes/register */
+/** The body of nodeApi.register (shared/node-api.ts). */
 export const NodeRegistration = z
   .object({
     nodeId: NodeId,
@@ -83,12 +85,12 @@ export const NodeRegistration = z
   .strict();
 export type NodeRegistration = z.infer<typeof NodeRegistration>;
 
-/** POST {edge}/api/nodes/:nodeId/heartbeat */
+/** The body of nodeApi.heartbeat. */
 export const NodeHeartbeat = z.object({ load: NodeLoad }).strict();
 export type NodeHeartbeat = z.infer<typeof NodeHeartbeat>;
 
 /**
- * POST {edge}/api/nodes/:nodeId/drain — the node is going down (SIGTERM): no new participants, and
+ * The body of nodeApi.drain — the node is going down (SIGTERM): no new participants, and
  * rooms move the ones it carries to other nodes. A later registration makes it selectable again.
  */
 export const NodeDrain = z.object({}).strict();
@@ -103,79 +105,98 @@ export const PipeEnd = z
   .strict();
 export type PipeEnd = z.infer<typeof PipeEnd>;
 
-/** Control API operations: path, request body and response body. */
+/**
+ * Control API operations: method, route, request body and response body — the one source of the
+ * control API's paths. The edge builds each URL from `route` (edge/core/media-node-client.ts) and the
+ * media node registers each route from it (media-node/control-api.ts).
+ */
 export const control = {
-  /** POST /v1/rooms/:room/router — get or create the room's router (idempotent). */
+  /** Get or create the room's router (idempotent). */
   ensureRouter: {
+    method: 'POST',
+    route: '/v1/rooms/:room/router',
     body: z.object({}).strict(),
     response: z.object({ rtpCapabilities: RtpCapabilities }),
   },
-  /** POST /v1/rooms/:room/transports */
   createTransport: {
+    method: 'POST',
+    route: '/v1/rooms/:room/transports',
     body: z.object({ participantId: Id, direction: z.enum(['send', 'recv']) }).strict(),
     response: TransportOptions,
   },
-  /** POST /v1/rooms/:room/transports/:transportId/connect */
   connectTransport: {
+    method: 'POST',
+    route: '/v1/rooms/:room/transports/:transportId/connect',
     body: z.object({ dtlsParameters: DtlsParameters }).strict(),
     response: z.object({}),
   },
-  /** POST /v1/rooms/:room/transports/:transportId/restart-ice */
-  restartIce: { body: z.object({}).strict(), response: z.object({ iceParameters: IceParameters }) },
-  /** POST /v1/rooms/:room/transports/:transportId/produce */
+  restartIce: { method: 'POST', route: '/v1/rooms/:room/transports/:transportId/restart-ice', body: z.object({}).strict(), response: z.object({ iceParameters: IceParameters }) },
   produce: {
+    method: 'POST',
+    route: '/v1/rooms/:room/transports/:transportId/produce',
     body: z.object({ kind: MediaKind, rtpParameters: RtpParameters, source: MediaSource }).strict(),
     response: z.object({ producerId: Id }),
   },
-  /** POST /v1/rooms/:room/producers/:producerId/close */
-  closeProducer: { body: z.object({}).strict(), response: z.object({}) },
-  /** POST /v1/rooms/:room/transports/:transportId/consume */
+  closeProducer: { method: 'POST', route: '/v1/rooms/:room/producers/:producerId/close', body: z.object({}).strict(), response: z.object({}) },
   consume: {
+    method: 'POST',
+    route: '/v1/rooms/:room/transports/:transportId/consume',
     body: z.object({ producerId: Id, rtpCapabilities: RtpCapabilities }).strict(),
     response: z.object({ consumerId: Id, producerId: Id, kind: MediaKind, rtpParameters: RtpParameters }),
   },
-  /** POST /v1/rooms/:room/consumers/:consumerId/close — the edge replaced it (idempotent). */
-  closeConsumer: { body: z.object({}).strict(), response: z.object({}) },
-  /** POST /v1/rooms/:room/consumers/:consumerId/resume */
-  resumeConsumer: { body: z.object({}).strict(), response: z.object({}) },
-  /** POST /v1/rooms/:room/producers/:producerId/pause (idempotent) */
-  setProducerPaused: { body: z.object({ paused: z.boolean() }).strict(), response: z.object({}) },
-  /** POST /v1/rooms/:room/consumers/:consumerId/layers */
+  /** The edge replaced it (idempotent). */
+  closeConsumer: { method: 'POST', route: '/v1/rooms/:room/consumers/:consumerId/close', body: z.object({}).strict(), response: z.object({}) },
+  resumeConsumer: { method: 'POST', route: '/v1/rooms/:room/consumers/:consumerId/resume', body: z.object({}).strict(), response: z.object({}) },
+  /** Idempotent. */
+  setProducerPaused: { method: 'POST', route: '/v1/rooms/:room/producers/:producerId/pause', body: z.object({ paused: z.boolean() }).strict(), response: z.object({}) },
   setConsumerLayers: {
+    method: 'POST',
+    route: '/v1/rooms/:room/consumers/:consumerId/layers',
     body: z.object({ spatialLayer: z.number().int().min(0).max(2), temporalLayer: z.number().int().min(0).max(2).optional() }).strict(),
     response: z.object({}),
   },
-  /** POST /v1/rooms/:room/participants/:participantId/close — closes all its transports (idempotent). */
-  closeParticipant: { body: z.object({}).strict(), response: z.object({}) },
+  /** Closes all the participant's transports (idempotent). */
+  closeParticipant: { method: 'POST', route: '/v1/rooms/:room/participants/:participantId/close', body: z.object({}).strict(), response: z.object({}) },
   /**
-   * POST /v1/rooms/:room/pipes/:peerNodeId — get or create this room's PipeTransport towards a peer node
-   * (one per room and peer, SRTP always on); answers this end's address and SRTP key.
+   * Get or create this room's PipeTransport towards a peer node (one per room and peer, SRTP always
+   * on); answers this end's address and SRTP key.
    */
-  createPipe: { body: z.object({}).strict(), response: PipeEnd },
-  /** POST /v1/rooms/:room/pipes/:peerNodeId/connect — the peer's end (idempotent for the same end). */
-  connectPipe: { body: PipeEnd, response: z.object({}) },
-  /** POST /v1/rooms/:room/pipes/:peerNodeId/consume — sends a local producer into the pipe. */
+  createPipe: { method: 'POST', route: '/v1/rooms/:room/pipes/:peerNodeId', body: z.object({}).strict(), response: PipeEnd },
+  /** The peer's end (idempotent for the same end). */
+  connectPipe: { method: 'POST', route: '/v1/rooms/:room/pipes/:peerNodeId/connect', body: PipeEnd, response: z.object({}) },
+  /** Sends a local producer into the pipe. */
   pipeConsume: {
+    method: 'POST',
+    route: '/v1/rooms/:room/pipes/:peerNodeId/consume',
     body: z.object({ producerId: Id }).strict(),
     response: z.object({ kind: MediaKind, rtpParameters: RtpParameters, paused: z.boolean(), source: MediaSource }),
   },
-  /** POST /v1/rooms/:room/pipes/:peerNodeId/produce — makes the piped producer consumable here, same id. */
+  /** Makes the piped producer consumable here, same id. */
   pipeProduce: {
+    method: 'POST',
+    route: '/v1/rooms/:room/pipes/:peerNodeId/produce',
     body: z.object({ producerId: Id, kind: MediaKind, rtpParameters: RtpParameters, paused: z.boolean(), source: MediaSource }).strict(),
     response: z.object({}),
   },
-  /** POST /v1/rooms/:room/pipes/:peerNodeId/close — closes the pipe and everything piped through it (idempotent). */
-  closePipe: { body: z.object({}).strict(), response: z.object({}) },
-  /** POST /v1/rooms/:room/close — closes the router (idempotent). */
-  closeRoom: { body: z.object({}).strict(), response: z.object({}) },
-} as const;
+  /** Closes the pipe and everything piped through it (idempotent). */
+  closePipe: { method: 'POST', route: '/v1/rooms/:room/pipes/:peerNodeId/close', body: z.object({}).strict(), response: z.object({}) },
+  /** Closes the router (idempotent). */
+  closeRoom: { method: 'POST', route: '/v1/rooms/:room/close', body: z.object({}).strict(), response: z.object({}) },
+} as const satisfies Record<string, { method: 'POST'; route: `/v1/rooms/:room${string}`; body: z.ZodType; response: z.ZodType }>;
 
 export type ControlOp = keyof typeof control;
 export type ControlBody<O extends ControlOp> = z.infer<(typeof control)[O]['body']>;
 export type ControlResponse<O extends ControlOp> = z.infer<(typeof control)[O]['response']>;
+/** The path parameters of an operation's route, e.g. { room, transportId } for connectTransport. */
+export type ControlIds<O extends ControlOp> = RouteParams<(typeof control)[O]['route']>;
+
+/** The path of a control operation, from its route in the table (each parameter URL-encoded). */
+export function controlPath<O extends ControlOp>(op: O, ids: ControlIds<O>): string {
+  return buildPath(control[op].route, ids);
+}
 
 /**
- * What the SFU observed, pushed by the media node to the edge: POST {edge}/api/nodes/:nodeId/events.
+ * What the SFU observed, pushed by the media node to the edge (nodeApi.events).
  * The room only accepts events about producers of its participants on that node.
  */
 export const MediaEvent = z.discriminatedUnion('type', [

@@ -79,3 +79,22 @@ export function toWireError(err: unknown): { code: ErrorCode; message: string } 
   if (err instanceof TreffpunktError) return { code: err.code, message: err.message };
   return { code: ErrorCode.Internal, message: 'Internal error' };
 }
+
+/** The HTTP statuses error codes are answered with (edge and media node APIs alike). */
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500;
+
+const HTTP_STATUS: Partial<Record<ErrorCode, ErrorStatus>> = {
+  [ErrorCode.BadJson]: 400,
+  [ErrorCode.BadMessage]: 400,
+  [ErrorCode.Unauthorized]: 401,
+  [ErrorCode.Forbidden]: 403,
+  [ErrorCode.NotFound]: 404,
+  [ErrorCode.CannotConsume]: 409,
+  [ErrorCode.MessageTooLarge]: 413,
+  [ErrorCode.RateLimited]: 429,
+};
+
+/** The HTTP status of an error with `code`, the same on every HTTP API; codes not listed are 500. */
+export function httpStatusOf(code: ErrorCode): ErrorStatus {
+  return HTTP_STATUS[code] ?? 500;
+}

@@ -5,7 +5,7 @@
  */
 import { Hono, type Context } from 'hono';
 import type { MediaEvent } from '../../shared/control.ts';
-import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
+import { ErrorCode, httpStatusOf, TreffpunktError } from '../../shared/errors.ts';
 import { RoomName } from '../../shared/signaling.ts';
 import type { EdgeConfig } from './config.ts';
 import { addressKey, addressPseudonym, KeyedRateLimiter } from './rate-limit.ts';
@@ -53,7 +53,7 @@ export const CONTENT_SECURITY_POLICY = [
 
 /** The refusal of a socket beyond TREFFPUNKT_SOCKETS_PER_ADDRESS, the same on every runtime. */
 export function socketLimitResponse(limit: number): Response {
-  return Response.json({ error: { code: ErrorCode.RateLimited, message: `too many open connections from your address (at most ${limit})` } }, { status: 429 });
+  return Response.json({ error: { code: ErrorCode.RateLimited, message: `too many open connections from your address (at most ${limit})` } }, { status: httpStatusOf(ErrorCode.RateLimited) });
 }
 
 /** Logs a refused socket (pseudonymous: a salted hash of the address, see addressPseudonym). */
@@ -75,21 +75,18 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
   });
 
   app.onError((err, c) => {
-    if (err instanceof TreffpunktError) {
-      const status = STATUS[err.code] ?? 500;
-      return c.json({ error: { code: err.code, message: err.message } }, status);
-    }
+    if (err instanceof TreffpunktError) return c.json({ error: { code: err.code, message: err.message } }, httpStatusOf(err.code));
     log.error({ path: c.req.path, ...errorFields(err) }, 'unhandled request error');
     return c.json({ error: { code: ErrorCode.Internal, message: 'Internal error' } }, 500);
   });
-  app.notFound((c) => c.json({ error: { code: ErrorCode.NotFound, message: 'not found' } }, 404));
+  app.notFound((c) => c.json({ error: { code: ErrorCode.NotFound, message: 'not found' } }, httpStatusOf(ErrorCode.NotFound)));
 
   app.get('/healthz', async (c) => c.json({ ok: true, mediaNodes: (await registry.healthy(Date.now())).length }));
 
   const connections = new KeyedRateLimiter(config.connectionsPerMinute / 60, config.connectionsPerMinute);
   app.get('/rooms/:room/ws', async (c) => {
     const room = RoomName.safeParse(c.req.param('room'));
-    if (!room.success) return c.json({ error: { code: ErrorCode.BadMessage, message: room.error.issues[0]?.message ?? 'bad room name' } }, 400);
+    if (!room.success) return c.json({ error: { code: ErrorCode.BadMessage, message: room.error.issues[0]?.message ?? 'bad room name' } }, httpStatusOf(ErrorCode.BadMessage));
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
       return c.json({ error: { code: ErrorCode.BadMessage, message: 'expected a WebSocket upgrade' } }, 426);
     }
@@ -98,7 +95,7 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
     if (key !== undefined && !connections.take(key)) {
       // Once per burst: a flood of refusals must not become a flood of log lines.
       if (connections.refusedInARow(key) === 1) log.warn({ room: room.data, address: await addressPseudonym(key) }, 'security: too many new connections from one address, refused');
-      return c.json({ error: { code: ErrorCode.RateLimited, message: 'too many new connections from your address' } }, 429);
+      return c.json({ error: { code: ErrorCode.RateLimited, message: 'too many new connections from your address' } }, httpStatusOf(ErrorCode.RateLimited));
     }
     return adapter.roomSocket(c, room.data, key);
   });
@@ -122,12 +119,3 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
 
   return app;
 }
-
-/** HTTP status per error code of the edge's own API (others: 500). */
-const STATUS: Partial<Record<ErrorCode, 400 | 401 | 403 | 429>> = {
-  [ErrorCode.Unauthorized]: 401,
-  [ErrorCode.BadMessage]: 400,
-  [ErrorCode.BadJson]: 400,
-  [ErrorCode.Forbidden]: 403,
-  [ErrorCode.RateLimited]: 429,
-};

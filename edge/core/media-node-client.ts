@@ -1,12 +1,12 @@
 /**
- * Calls a media node's control API with `fetch` (available on every runtime). Every request is signed
- * with the node's secret (shared/request-signing.ts). Bodies are checked against the shared control
+ * Calls a media node's control API (shared/signed-fetch.ts: signed with the node's secret), at the
+ * route of the operation in the shared control table: an operation and its path cannot disagree. Bodies are checked against the shared control
  * schemas before sending and responses are parsed before use: the node is another trust domain,
  * possibly another operator.
  */
-import { control, ControlError, type ControlBody, type ControlOp, type ControlResponse } from '../../shared/control.ts';
+import { control, ControlError, controlPath, type ControlBody, type ControlIds, type ControlOp, type ControlResponse } from '../../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
-import { signRequest } from '../../shared/request-signing.ts';
+import { signedFetch } from '../../shared/signed-fetch.ts';
 
 export interface MediaNodeTarget {
   nodeId: string;
@@ -96,10 +96,12 @@ export class MediaNodeClient {
   }
 
   /**
-   * @example client.call('createTransport', `/v1/rooms/${room}/transports`, { participantId, direction: 'send' })
+   * `ids`: the parameters of the operation's route (shared/control.ts), URL-encoded into the path.
+   * @example client.call('createTransport', { room }, { participantId, direction: 'send' })
    */
-  async call<O extends ControlOp>(op: O, path: string, body: ControlBody<O>): Promise<ControlResponse<O>> {
+  async call<O extends ControlOp>(op: O, ids: ControlIds<O>, body: ControlBody<O>): Promise<ControlResponse<O>> {
     const spec = control[op];
+    const path = controlPath(op, ids);
     const text = JSON.stringify(spec.body.parse(body));
     // One deadline for the whole call, the response body included: a node that sends its headers and then
     // dribbles the body would otherwise hold the room's queue for as long as it likes. The deadline or the
@@ -121,9 +123,8 @@ export class MediaNodeClient {
     let json: unknown;
     try {
       if (this.#abort?.aborted) throw new Error('the node was found lost');
-      const signature = await signRequest(this.#secret, this.nodeId, { method: 'POST', path: new URL(this.#baseUrl + path).pathname, body: text });
       const res = await Promise.race([
-        fetch(this.#baseUrl + path, { method: 'POST', headers: { 'content-type': 'application/json', ...signature }, body: text, signal: stop.signal }),
+        signedFetch({ baseUrl: this.#baseUrl, nodeId: this.nodeId, secret: this.#secret }, { method: spec.method, path, body: text, signal: stop.signal }),
         expired,
       ]);
       status = res.status;

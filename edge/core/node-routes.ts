@@ -2,13 +2,15 @@
  * The edge's API for media nodes: registration, heartbeats, drain and media events. Every request is
  * signed with the node's own secret (shared/request-signing.ts); each node has its own replay cache and
  * rate limits (node-guard.ts), and its registration is checked against what its credentials pin
- * (node-identity.ts). Refusals are security events at warn level.
+ * (node-identity.ts). Refusals are security events at warn level. Routes, bodies, replies and the
+ * register-again status are those of the shared node API table (shared/node-api.ts).
  */
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
-import { NodeDrain, NodeEventBody, NodeHeartbeat, NodeRegistration, type NodeLoad } from '../../shared/control.ts';
-import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
+import type { NodeLoad, NodeRegistration } from '../../shared/control.ts';
+import { ErrorCode, httpStatusOf, TreffpunktError } from '../../shared/errors.ts';
+import { nodeApi, type NodeApiResponse } from '../../shared/node-api.ts';
 import { authenticateRequest, NODE_HEADER, RequestRefused } from '../../shared/request-signing.ts';
 import { ThrottledWarnings } from '../../shared/throttled-warnings.ts';
 import type { EdgeAppOptions } from './app.ts';
@@ -32,7 +34,7 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
   };
   // Node requests are small (a registration is a few KiB): the body is read before it can be verified,
   // so a stranger must not make the edge read megabytes.
-  app.use('/api/nodes/*', bodyLimit({ maxSize: MAX_NODE_REQUEST_BYTES, onError: (c) => c.json({ error: { code: ErrorCode.MessageTooLarge, message: `node requests are limited to ${MAX_NODE_REQUEST_BYTES} bytes` } }, 413) }));
+  app.use('/api/nodes/*', bodyLimit({ maxSize: MAX_NODE_REQUEST_BYTES, onError: (c) => c.json({ error: { code: ErrorCode.MessageTooLarge, message: `node requests are limited to ${MAX_NODE_REQUEST_BYTES} bytes` } }, httpStatusOf(ErrorCode.MessageTooLarge)) }));
   /**
    * Verifies the node's signature over the raw body, then its rate limit (only authenticated requests
    * count against a node, so nobody can spend another node's budget), then its nonce; then parses it.
@@ -67,9 +69,13 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
     throw new TreffpunktError(ErrorCode.BadMessage, `invalid ${route}: ${describe(parsed.error)}`);
   };
 
-  app.post('/api/nodes/register', async (c) => {
+  /** The edge's refusal of a heartbeat or drain from a node it does not know: the node registers again. */
+  const registerAgain = (c: Context, op: 'heartbeat' | 'drain') => c.json({ error: { code: ErrorCode.NotFound, message: 'register first' } }, nodeApi[op].registerAgainStatus);
+  const ok = { ok: true } as const satisfies NodeApiResponse<'heartbeat'>;
+
+  app.on(nodeApi.register.method, nodeApi.register.route, async (c) => {
     const nodeId = c.req.header(NODE_HEADER) ?? '';
-    const claimed = parseSigned(nodeId, 'registration', NodeRegistration, await signedBody(c, nodeId, 'registration', 'registry'));
+    const claimed = parseSigned(nodeId, 'registration', nodeApi.register.body, await signedBody(c, nodeId, 'registration', 'registry'));
     if (claimed.nodeId !== nodeId) {
       securityWarn(nodeId, 'media node registration refused', { route: 'registration', reason: 'another node id' });
       throw new TreffpunktError(ErrorCode.Unauthorized, 'a node registers only itself');
@@ -83,30 +89,31 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
     }
     await registry.register(registration, Date.now());
     log.info({ node: registration.nodeId, region: registration.region, operator: registration.operator, jurisdiction: registration.jurisdiction }, 'media node registered');
-    return c.json({ ok: true, heartbeatIntervalMs: Math.floor(config.nodeHeartbeatTimeoutMs / 3) });
+    const reply: NodeApiResponse<'register'> = { ok: true, heartbeatIntervalMs: Math.floor(config.nodeHeartbeatTimeoutMs / 3) };
+    return c.json(reply);
   });
 
-  app.post('/api/nodes/:nodeId/heartbeat', async (c) => {
+  app.on(nodeApi.heartbeat.method, nodeApi.heartbeat.route, async (c) => {
     const nodeId = c.req.param('nodeId');
-    const heartbeat = parseSigned(nodeId, 'heartbeat', NodeHeartbeat, await signedBody(c, nodeId, 'heartbeat', 'registry'));
+    const heartbeat = parseSigned(nodeId, 'heartbeat', nodeApi.heartbeat.body, await signedBody(c, nodeId, 'heartbeat', 'registry'));
     const known = await registry.heartbeat(nodeId, heartbeat.load satisfies NodeLoad, Date.now());
-    // 409 tells the node to register again (e.g. after an edge restart).
-    return known ? c.json({ ok: true }) : c.json({ error: { code: ErrorCode.NotFound, message: 'register first' } }, 409);
+    // An unknown node (e.g. after an edge restart) registers again.
+    return known ? c.json(ok) : registerAgain(c, 'heartbeat');
   });
 
-  app.post('/api/nodes/:nodeId/drain', async (c) => {
+  app.on(nodeApi.drain.method, nodeApi.drain.route, async (c) => {
     const nodeId = c.req.param('nodeId');
-    parseSigned(nodeId, 'drain request', NodeDrain, await signedBody(c, nodeId, 'drain', 'registry'));
+    parseSigned(nodeId, 'drain request', nodeApi.drain.body, await signedBody(c, nodeId, 'drain', 'registry'));
     const known = await registry.drain(nodeId);
     log.info({ node: nodeId, known }, 'media node drains: its rooms move away');
-    return known ? c.json({ ok: true }) : c.json({ error: { code: ErrorCode.NotFound, message: 'register first' } }, 409);
+    return known ? c.json(ok) : registerAgain(c, 'drain');
   });
 
-  app.post('/api/nodes/:nodeId/events', async (c) => {
+  app.on(nodeApi.events.method, nodeApi.events.route, async (c) => {
     const nodeId = c.req.param('nodeId');
-    const body = parseSigned(nodeId, 'event', NodeEventBody, await signedBody(c, nodeId, 'event', 'events'));
+    const body = parseSigned(nodeId, 'event', nodeApi.events.body, await signedBody(c, nodeId, 'event', 'events'));
     await adapter.roomEvent(body.room, nodeId, body.event);
-    return c.json({ ok: true });
+    return c.json(ok);
   });
 }
 

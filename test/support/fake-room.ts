@@ -6,7 +6,7 @@
  * unless a test asks for one).
  */
 import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
-import type { ControlOp } from '../../shared/control.ts';
+import { controlPath, type ControlIds, type ControlOp } from '../../shared/control.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
 import type { Connection } from '../../edge/core/connection.ts';
 import type { JoinTokenVerifier, VerifiedJoin } from '../../edge/core/join-tokens.ts';
@@ -55,8 +55,9 @@ export class FakeNode {
     return this.calls.filter((c) => c.op === op);
   }
 
-  async call(op: ControlOp, path: string, body: unknown): Promise<unknown> {
-    this.calls.push({ op, path, body });
+  /** As MediaNodeClient.call; records the path it would call, built from the control table. */
+  async call<O extends ControlOp>(op: O, ids: ControlIds<O>, body: unknown): Promise<unknown> {
+    this.calls.push({ op, path: controlPath(op, ids), body });
     if (this.unreachable) throw new NodeUnreachableError(this.nodeId, new Error('unreachable'));
     const id = `${this.nodeId}-${op}-${++this.#seq}`;
     switch (op) {

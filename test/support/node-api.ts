@@ -2,7 +2,7 @@
  * Speaking to the edge's node API (/api/nodes/...) as a media node would, from a test: for nodes the test
  * plays itself (fake control servers, floods, forged registrations).
  */
-import { signRequest } from '../../shared/request-signing.ts';
+import { signedFetch } from '../../shared/signed-fetch.ts';
 
 export interface NodeApiReply {
   status: number;
@@ -11,9 +11,7 @@ export interface NodeApiReply {
 
 /** POSTs `body` to `edgeUrl + path`, signed with `secret` as node `nodeId`. */
 export async function nodePost(edgeUrl: string, nodeId: string, secret: string, path: string, body: unknown): Promise<NodeApiReply> {
-  const text = JSON.stringify(body);
-  const headers = await signRequest(secret, nodeId, { method: 'POST', path, body: text });
-  const res = await fetch(edgeUrl + path, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: text });
+  const res = await signedFetch({ baseUrl: edgeUrl, nodeId, secret }, { method: 'POST', path, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json().catch(() => ({}))) as NodeApiReply['body'] };
 }
 

@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './poll.ts';
-import { signRequest } from '../../shared/request-signing.ts';
+import { signedFetch } from '../../shared/signed-fetch.ts';
 import { startWorkerdEdge, type WorkerdEdge } from './workerd-edge.ts';
 
 /**
@@ -120,12 +120,9 @@ function spawnProgram(program: string, args: string[], env: Record<string, strin
   return child;
 }
 
-const signedFetch = (secret: string, nodeId: string, url: string) => async (path: string, init: { method?: string; body?: unknown } = {}) => {
-  const method = init.method ?? (init.body === undefined ? 'GET' : 'POST');
-  const body = init.body === undefined ? '' : JSON.stringify(init.body);
-  const headers = await signRequest(secret, nodeId, { method, path, body });
-  return fetch(`${url}${path}`, { method, headers: { ...headers, 'content-type': 'application/json' }, ...(method === 'GET' ? {} : { body }) });
-};
+/** Signed requests to a media node's control API (shared/signed-fetch.ts): a GET without a body. */
+const controlFetcher = (secret: string, nodeId: string, url: string) => (path: string, init: { method?: string; body?: unknown } = {}) =>
+  signedFetch({ baseUrl: url, nodeId, secret }, { method: init.method ?? (init.body === undefined ? 'GET' : 'POST'), path, ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }) });
 
 /**
  * `nodes`: several media nodes (separate processes, own ports and ids; the edge knows all their secrets)
@@ -182,7 +179,7 @@ export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number
       ...spec.env,
     }, out);
     const controlUrl = `http://127.0.0.1:${apiPort}`;
-    return { nodeId: spec.nodeId, secret: secrets[i]!, controlUrl, process, alive: () => !exited(process), controlFetch: signedFetch(secrets[i]!, spec.nodeId, controlUrl) };
+    return { nodeId: spec.nodeId, secret: secrets[i]!, controlUrl, process, alive: () => !exited(process), controlFetch: controlFetcher(secrets[i]!, spec.nodeId, controlUrl) };
   });
   const mediaNode = nodes[0]!.process;
   try {
@@ -214,11 +211,7 @@ export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number
     nodeId,
     secret,
     controlFetch: first.controlFetch,
-    nodeFetch: async (path, body) => {
-      const text = JSON.stringify(body);
-      const headers = await signRequest(secret, nodeId, { method: 'POST', path, body: text });
-      return fetch(`${edgeUrl}${path}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: text });
-    },
+    nodeFetch: (path, body) => signedFetch({ baseUrl: edgeUrl, nodeId, secret }, { method: 'POST', path, body: JSON.stringify(body) }),
     edgePid: () => (edge ? edge.pid : worker!.pid()),
     edgeAlive: () => (edge ? !exited(edge) : worker!.pid() !== undefined),
     evictRoom: async (room) => {

@@ -47,7 +47,7 @@ test('the room\'s abort ends a call whose answer is still arriving', async () =>
   const abort = new AbortController();
   const client = new MediaNodeClient({ nodeId: 'n', controlUrl: url, secret: 's'.repeat(32), abort: abort.signal });
   const seen = dribbled;
-  const call = client.call('ensureRouter', '/v1/rooms/r/router', {});
+  const call = client.call('ensureRouter', { room: 'r' }, {});
   call.catch(() => {});
   // The headers went out long ago and the body dribbles; then the node is found lost.
   await waitFor('the body to dribble', () => dribbled >= seen + 5);
@@ -60,5 +60,5 @@ test('the room\'s abort ends a call whose answer is still arriving', async () =>
 
 test('an answer larger than 1 MiB is refused, not read into memory', async () => {
   const client = new MediaNodeClient({ nodeId: 'n', controlUrl: url, secret: 's'.repeat(32) });
-  await assert.rejects(client.call('ensureRouter', '/v1/rooms/huge/router', {}), /invalid ensureRouter response/);
+  await assert.rejects(client.call('ensureRouter', { room: 'huge' }, {}), /invalid ensureRouter response/);
 });

@@ -74,7 +74,7 @@ export class Failover {
   async closeRoomOn(nodeId: string): Promise<boolean> {
     const { name, deps, state } = this.#ctx;
     try {
-      await (await deps.nodes.client(nodeId)).call('closeRoom', `/v1/rooms/${name}/close`, {});
+      await (await deps.nodes.client(nodeId)).call('closeRoom', { room: name }, {});
       state.routers.reclaim(nodeId);
       return true;
     } catch (err) {

@@ -29,7 +29,7 @@ export class RoomMedia {
   async routerCapabilities(node: MediaNodeClient): Promise<RtpCapabilities> {
     let caps = this.#ctx.state.routers.capabilities(node.nodeId);
     if (!caps) {
-      caps = (await node.call('ensureRouter', `/v1/rooms/${this.#ctx.name}/router`, {})).rtpCapabilities;
+      caps = (await node.call('ensureRouter', { room: this.#ctx.name }, {})).rtpCapabilities;
       this.#ctx.state.routers.remember(node.nodeId, caps);
     }
     return caps;
@@ -40,7 +40,7 @@ export class RoomMedia {
    * (the owner pausing itself tells the others; a moderator's mute tells everyone).
    */
   async setPaused(node: MediaNodeClient, participantId: string, producerId: string, paused: boolean): Promise<void> {
-    await node.call('setProducerPaused', `/v1/rooms/${this.#ctx.name}/producers/${producerId}/pause`, { paused });
+    await node.call('setProducerPaused', { room: this.#ctx.name, producerId }, { paused });
     await this.#pipes.setPaused(producerId, this.#ctx.state.ownProducer(participantId, producerId), paused);
     this.#ctx.state.setProducerPaused(participantId, producerId, paused);
   }
@@ -73,7 +73,7 @@ export class RoomMedia {
       const p = joined(state, conn);
       if (p.transports.size >= deps.maxTransports) this.#limit(p.id, 'transports', `at most ${deps.maxTransports} transports per participant`);
       const node = await deps.nodes.client(p.nodeId);
-      const transport = await node.call('createTransport', `/v1/rooms/${name}/transports`, { participantId: p.id, direction });
+      const transport = await node.call('createTransport', { room: name }, { participantId: p.id, direction });
       state.addTransport(p.id, transport.id, direction);
       const iceServers = await deps.nodes.iceServers(p.nodeId, turnIdentity(p));
       return { ...transport, iceServers, ...(iceServers.length ? { iceServersExpireIn: deps.nodes.turnCredentialTtlSeconds } : {}) };
@@ -83,14 +83,14 @@ export class RoomMedia {
       const p = joined(this.#ctx.state, conn);
       this.#ctx.state.requireTransport(p.id, transportId);
       const node = await this.#ctx.deps.nodes.client(p.nodeId);
-      return node.call('connectTransport', `/v1/rooms/${this.#ctx.name}/transports/${transportId}/connect`, { dtlsParameters });
+      return node.call('connectTransport', { room: this.#ctx.name, transportId }, { dtlsParameters });
     },
 
     restartIce: async (conn, { transportId }) => {
       const p = joined(this.#ctx.state, conn);
       this.#ctx.state.requireTransport(p.id, transportId);
       const node = await this.#ctx.deps.nodes.client(p.nodeId);
-      const { iceParameters } = await node.call('restartIce', `/v1/rooms/${this.#ctx.name}/transports/${transportId}/restart-ice`, {});
+      const { iceParameters } = await node.call('restartIce', { room: this.#ctx.name, transportId }, {});
       // Fresh TURN credentials: an allocation ends with the credential that made it, so a long meeting
       // renews them with a restart (the client does so before they expire).
       const iceServers = await this.#ctx.deps.nodes.iceServers(p.nodeId, turnIdentity(p));
@@ -103,7 +103,7 @@ export class RoomMedia {
       state.requireTransport(p.id, transportId, 'send');
       if (p.producers.size >= deps.maxProducers) throw new TreffpunktError(ErrorCode.LimitExceeded, `at most ${deps.maxProducers} producers per participant`);
       const node = await deps.nodes.client(p.nodeId);
-      const { producerId } = await node.call('produce', `/v1/rooms/${name}/transports/${transportId}/produce`, { kind, rtpParameters, source });
+      const { producerId } = await node.call('produce', { room: name, transportId }, { kind, rtpParameters, source });
       state.addProducer(p.id, producerId, { kind, source, paused: false });
       this.#presence.broadcast('producerAdded', { participantId: p.id, producerId, kind, source }, p.id);
       return { producerId };
@@ -122,7 +122,7 @@ export class RoomMedia {
       const p = joined(this.#ctx.state, conn);
       this.#ctx.state.requireConsumer(p.id, consumerId);
       const node = await this.#ctx.deps.nodes.client(p.nodeId);
-      return node.call('setConsumerLayers', `/v1/rooms/${this.#ctx.name}/consumers/${consumerId}/layers`, temporalLayer === undefined ? { spatialLayer } : { spatialLayer, temporalLayer });
+      return node.call('setConsumerLayers', { room: this.#ctx.name, consumerId }, temporalLayer === undefined ? { spatialLayer } : { spatialLayer, temporalLayer });
     },
 
     closeProducer: async (conn, { producerId }) => {
@@ -132,7 +132,7 @@ export class RoomMedia {
       state.removeProducer(p.id, producerId);
       await this.#pipes.closeCopies(producerId, producer);
       const node = await deps.nodes.client(p.nodeId);
-      await node.call('closeProducer', `/v1/rooms/${name}/producers/${producerId}/close`, {});
+      await node.call('closeProducer', { room: name, producerId }, {});
       this.#presence.broadcast('producerClosed', { participantId: p.id, producerId }, p.id);
       return {};
     },
@@ -150,10 +150,10 @@ export class RoomMedia {
       // On another node: pipe it here first (once per node, whoever consumes it).
       await this.#pipes.ensurePiped(producerId, owner.producers.get(producerId)!, owner.nodeId, p.nodeId);
       const node = await deps.nodes.client(p.nodeId);
-      const consumer = await node.call('consume', `/v1/rooms/${name}/transports/${transportId}/consume`, { producerId, rtpCapabilities });
+      const consumer = await node.call('consume', { room: name, transportId }, { producerId, rtpCapabilities });
       if (previous !== undefined) {
         state.removeConsumer(p.id, previous);
-        await node.call('closeConsumer', `/v1/rooms/${name}/consumers/${previous}/close`, {}).catch((err: unknown) => deps.log.debug({ room: name, ...errorFields(err) }, 'closing a replaced consumer failed'));
+        await node.call('closeConsumer', { room: name, consumerId: previous }, {}).catch((err: unknown) => deps.log.debug({ room: name, ...errorFields(err) }, 'closing a replaced consumer failed'));
         this.#presence.sendTo(p.id, 'consumerClosed', { consumerId: previous });
       }
       state.addConsumer(p.id, consumer.consumerId, producerId);
@@ -164,7 +164,7 @@ export class RoomMedia {
       const p = joined(this.#ctx.state, conn);
       this.#ctx.state.requireConsumer(p.id, consumerId);
       const node = await this.#ctx.deps.nodes.client(p.nodeId);
-      return node.call('resumeConsumer', `/v1/rooms/${this.#ctx.name}/consumers/${consumerId}/resume`, {});
+      return node.call('resumeConsumer', { room: this.#ctx.name, consumerId }, {});
     },
   };
 }

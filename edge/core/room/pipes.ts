@@ -25,14 +25,14 @@ export class RoomPipes {
     if (from === to || producer.pipedTo?.includes(to)) return;
     await this.#ensureLink(from, to);
     const [a, b] = await Promise.all([this.#ctx.deps.nodes.client(from), this.#ctx.deps.nodes.client(to)]);
-    const out = await a.call('pipeConsume', `/v1/rooms/${this.#room}/pipes/${to}/consume`, { producerId });
-    await b.call('pipeProduce', `/v1/rooms/${this.#room}/pipes/${from}/produce`, { producerId, ...out });
+    const out = await a.call('pipeConsume', { room: this.#room, peerNodeId: to }, { producerId });
+    await b.call('pipeProduce', { room: this.#room, peerNodeId: from }, { producerId, ...out });
     this.#ctx.state.pipedTo(producerId, to);
   }
 
   /** Pauses or resumes the piped copies of a producer (the original is the caller's business). */
   async setPaused(producerId: string, producer: Producer, paused: boolean): Promise<void> {
-    await this.#eachCopy(producer, (node) => node.call('setProducerPaused', `/v1/rooms/${this.#room}/producers/${producerId}/pause`, { paused }), 'pause');
+    await this.#eachCopy(producer, (node) => node.call('setProducerPaused', { room: this.#room, producerId }, { paused }), 'pause');
   }
 
   /**
@@ -40,7 +40,7 @@ export class RoomPipes {
    * their consumers on those nodes close with them.
    */
   async closeCopies(producerId: string, producer: Producer): Promise<void> {
-    await this.#eachCopy(producer, (node) => node.call('closeProducer', `/v1/rooms/${this.#room}/producers/${producerId}/close`, {}), 'close');
+    await this.#eachCopy(producer, (node) => node.call('closeProducer', { room: this.#room, producerId }, {}), 'close');
   }
 
   /**
@@ -52,14 +52,14 @@ export class RoomPipes {
     for (const other of state.routers.unlink(nodeId)) {
       try {
         const node = await deps.nodes.client(other);
-        await node.call('closePipe', `/v1/rooms/${this.#room}/pipes/${nodeId}/close`, {});
+        await node.call('closePipe', { room: this.#room, peerNodeId: nodeId }, {});
       } catch (err) {
         deps.log.warn({ room: this.#room, node: other, peer: nodeId, ...errorFields(err) }, 'closing a pipe failed');
       }
       // The leaving node's end, while it may still answer (draining); a dead node closes nothing.
       void deps.nodes
         .client(nodeId)
-        .then((node) => node.call('closePipe', `/v1/rooms/${this.#room}/pipes/${other}/close`, {}))
+        .then((node) => node.call('closePipe', { room: this.#room, peerNodeId: other }, {}))
         .catch(() => {});
     }
     state.forgetCopiesOn(nodeId);
@@ -69,12 +69,12 @@ export class RoomPipes {
     if (this.#ctx.state.routers.isLinked(a, b)) return;
     const [na, nb] = await Promise.all([this.#ctx.deps.nodes.client(a), this.#ctx.deps.nodes.client(b)]);
     const [endA, endB] = await Promise.all([
-      na.call('createPipe', `/v1/rooms/${this.#room}/pipes/${b}`, {}),
-      nb.call('createPipe', `/v1/rooms/${this.#room}/pipes/${a}`, {}),
+      na.call('createPipe', { room: this.#room, peerNodeId: b }, {}),
+      nb.call('createPipe', { room: this.#room, peerNodeId: a }, {}),
     ]);
     await Promise.all([
-      na.call('connectPipe', `/v1/rooms/${this.#room}/pipes/${b}/connect`, endB),
-      nb.call('connectPipe', `/v1/rooms/${this.#room}/pipes/${a}/connect`, endA),
+      na.call('connectPipe', { room: this.#room, peerNodeId: b }, endB),
+      nb.call('connectPipe', { room: this.#room, peerNodeId: a }, endA),
     ]);
     this.#ctx.state.routers.link(a, b);
     this.#ctx.deps.log.info({ room: this.#room, nodes: [a, b] }, 'media nodes piped for the room');

@@ -69,7 +69,7 @@ export class Roster {
     if (tellOthers) this.#presence.broadcast('participantLeft', { participantId: id }, id);
     try {
       for (const [producerId, producer] of p.producers) await this.#pipes.closeCopies(producerId, producer);
-      if (p.nodeId) await (await deps.nodes.client(p.nodeId)).call('closeParticipant', `/v1/rooms/${name}/participants/${id}/close`, {});
+      if (p.nodeId) await (await deps.nodes.client(p.nodeId)).call('closeParticipant', { room: name, participantId: id }, {});
       if (state.size === 0) {
         for (const nodeId of state.routers.nodeIds()) await this.#failover.closeRoomOn(nodeId);
         state.routers.forgetAll();
