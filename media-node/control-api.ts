@@ -39,7 +39,10 @@ export function controlHandlers(rooms: MediaRooms): ControlHandlers {
     pipeConsume: ({ room, peerNodeId }, body) => rooms.get(room).pipes.consume(peerNodeId, body),
     pipeProduce: ({ room, peerNodeId }, body) => rooms.get(room).pipes.produce(peerNodeId, body),
     closePipe: async ({ room, peerNodeId }) => rooms.find(room)?.pipes.close(peerNodeId) ?? {},
-    closeRoom: async ({ room }) => (rooms.close(room), {}),
+    closeRoom: async ({ room }) => {
+      rooms.close(room);
+      return {};
+    },
   };
 }
 

@@ -6,7 +6,7 @@
 import { attr, content, el, tx } from './dom.ts';
 import { canChooseSpeaker, LevelMeter, listDevices, openDevices, openOne, classify, type DeviceProblem, type DeviceLists } from './devices.ts';
 import { icon } from './icons.ts';
-import { type Strings } from './i18n.ts';
+import type { Strings } from './i18n.ts';
 import { languageSelect } from './language.ts';
 
 export interface JoinChoice {
