@@ -5,7 +5,7 @@
  * embedded TURN, allowed to relay to loopback for this local test only), produces and consumes again,
  * and still sees and is seen. Waits are generous: on a loaded machine ICE failure and the retry are slow.
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { stackAndChromium } from '../support/e2e-fixture.ts';
 import assert from 'node:assert/strict';
 import { freePortBlock } from '../support/stack.ts';

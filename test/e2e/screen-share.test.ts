@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stackAndChromium } from '../support/e2e-fixture.ts';
-import { framesFrom, inboundStats, joinMeeting, participantId, sendInfo, type Chromium } from '../support/browser.ts';
+import { framesFrom, inboundStats, joinMeeting, participantId, sendInfo, } from '../support/browser.ts';
 import { waitFor } from '../support/poll.ts';
 
 describe('screen share', () => {
