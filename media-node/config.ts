@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { ConfigError } from '../shared/config-error.ts';
 import { Jurisdiction, MAX_NODE_WORKERS, NodeId } from '../shared/control.ts';
 import { isBareOrigin, isInsecureUrl } from '../shared/transport-security.ts';
 
@@ -207,16 +208,9 @@ export interface TurnConfig {
   expirySweepSeconds: number;
 }
 
-export class MediaNodeConfigError extends Error {
-  readonly problems: string[];
-  constructor(problems: string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'MediaNodeConfigError';
-    this.problems = problems;
-  }
-}
+export { ConfigError };
 
-/** Flags override environment variables, which override defaults. Throws MediaNodeConfigError. */
+/** Flags override environment variables, which override defaults. Throws ConfigError. */
 export function loadMediaNodeConfig(argv: string[], env: Record<string, string | undefined>): MediaNodeConfig {
   const { values } = parseArgs({
     args: argv,
@@ -229,7 +223,7 @@ export function loadMediaNodeConfig(argv: string[], env: Record<string, string |
   }
   const parsed = Raw.safeParse(raw);
   if (!parsed.success) {
-    throw new MediaNodeConfigError(
+    throw new ConfigError(
       parsed.error.issues.map((i) => {
         const s = SETTINGS[i.path[0] as Key];
         return s ? `${s.env} (--${s.flag}): ${i.message}` : i.message;
@@ -285,10 +279,10 @@ function readSecretFile(path: string, key: 'secretFile' | 'turnSecretFile'): str
     mode = statSync(path).mode;
     secret = readFileSync(path, 'utf8').trim();
   } catch (err) {
-    throw new MediaNodeConfigError([`${where}: cannot read ${path}: ${(err as Error).message}`]);
+    throw new ConfigError([`${where}: cannot read ${path}: ${(err as Error).message}`]);
   }
-  if (mode & 0o077) throw new MediaNodeConfigError([`${where}: ${path} is readable by group or others; chmod 600 it`]);
-  if (secret.length < 16) throw new MediaNodeConfigError([`${where}: the secret in ${path} must be at least 16 characters`]);
+  if (mode & 0o077) throw new ConfigError([`${where}: ${path} is readable by group or others; chmod 600 it`]);
+  if (secret.length < 16) throw new ConfigError([`${where}: the secret in ${path} must be at least 16 characters`]);
   return secret;
 }
 

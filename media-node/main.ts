@@ -1,7 +1,7 @@
 /**
  * treffpunkt-media-node, the command: `node media-node/main.ts --help` lists every setting.
  */
-import { helpText, loadMediaNodeConfig, MediaNodeConfigError, type MediaNodeConfig } from './config.ts';
+import { helpText, loadMediaNodeConfig, ConfigError, type MediaNodeConfig } from './config.ts';
 import { settleWorkerBinary } from './worker-binary.ts';
 
 const argv = process.argv.slice(2);

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { expandJurisdictions, type MediaConstraint } from './media-constraint.ts';
+import { ConfigError } from '../../shared/config-error.ts';
 import { Jurisdiction, NodeId } from '../../shared/control.ts';
 import { isBareOrigin, isInsecureUrl } from '../../shared/transport-security.ts';
 import { TrustedIssuer, type TrustedIssuerInput } from './join-tokens.ts';
@@ -202,14 +203,7 @@ export interface EdgeConfig {
   socketsPerAddress: number;
 }
 
-export class ConfigError extends Error {
-  readonly problems: string[];
-  constructor(problems: string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigError';
-    this.problems = problems;
-  }
-}
+export { ConfigError };
 
 /** Formats zod issues as "SETTING: reason" lines. */
 export function describeIssues(error: z.ZodError): string[] {
