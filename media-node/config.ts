@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError } from '../shared/config-error.ts';
 import { Jurisdiction, MAX_NODE_WORKERS, NodeId } from '../shared/control.ts';
+import { OperatorId, RegionId } from '../shared/ids.ts';
 import { isBareOrigin, isInsecureUrl } from '../shared/transport-security.ts';
 
 interface Setting {
@@ -73,8 +74,8 @@ const Raw = z
     secretFile: z.string().optional(),
     previousSecret: z.string().min(16, 'must be at least 16 characters').optional(),
     edgeUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional().refine((v) => v !== undefined, 'is required'),
-    region: z.string().min(1).max(64),
-    operator: z.string().min(1).max(64),
+    region: RegionId,
+    operator: OperatorId,
     jurisdiction: Jurisdiction.optional(),
     drainTimeoutMs: z.coerce.number().int().min(0, 'must be 0 or more').max(3_600_000, 'must be at most 3600000 (one hour)'),
     apiHost: z.string().refine((v) => isIP(v) !== 0 || v === 'localhost', 'must be an IP address or localhost'),

@@ -1,7 +1,7 @@
 /**
  * The edge ↔ media node protocol: the control API that only the edge may call, and the registration and
  * heartbeats a media node sends to the edge. One schema source for both sides; each side parses what it
- * receives. Requests carry `Authorization: Bearer <per-node secret>`, compared in constant time.
+ * receives. Requests are signed with the node's own secret (HMAC headers, shared/request-signing.ts).
  */
 import { z } from 'zod';
 import { RoomName } from './signaling.ts';
