@@ -72,26 +72,29 @@ export class DurableObjectRoomHost implements RoomHost {
 
 export class RoomObject extends DurableObject<Env> {
   #room: Room | undefined;
-  #config: EdgeConfig | undefined;
-  #servicesCache: EdgeServices | undefined;
-  #host: DurableObjectRoomHost | undefined;
+  #wired: { config: EdgeConfig; services: EdgeServices; host: DurableObjectRoomHost } | undefined;
 
-  get #settings(): EdgeConfig {
-    return (this.#config ??= parseEdgeConfig(settings(this.env)));
+  /** Built on first use, once per object lifetime (a wake-up after eviction builds it again). */
+  get #wiring() {
+    if (!this.#wired) {
+      const config = parseEdgeConfig(settings(this.env));
+      const services = createEdgeServices(config, new DurableObjectNodeRegistry(this.env.REGISTRY, config.nodeHeartbeatTimeoutMs), consoleLogger);
+      this.#wired = { config, services, host: new DurableObjectRoomHost(this.ctx, services.messageBudget) };
+    }
+    return this.#wired;
   }
 
-  get #services(): EdgeServices {
-    const config = this.#settings;
-    return (this.#servicesCache ??= createEdgeServices(config, new DurableObjectNodeRegistry(this.env.REGISTRY, config.nodeHeartbeatTimeoutMs), consoleLogger));
+  get #settings(): EdgeConfig {
+    return this.#wiring.config;
   }
 
   get #roomHost(): DurableObjectRoomHost {
-    return (this.#host ??= new DurableObjectRoomHost(this.ctx, this.#services.messageBudget));
+    return this.#wiring.host;
   }
 
   /** This object's room: named by its id, else by what the caller knows (header, attachment, storage). */
   #roomFor(fallbackName: string): Room {
-    return (this.#room ??= new Room(this.ctx.id.name ?? fallbackName, roomDeps(this.#services.room, this.#roomHost)));
+    return (this.#room ??= new Room(this.ctx.id.name ?? fallbackName, roomDeps(this.#wiring.services.room, this.#roomHost)));
   }
 
   override async fetch(request: Request): Promise<Response> {
