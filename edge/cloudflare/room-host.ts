@@ -94,7 +94,8 @@ export class RoomObject extends DurableObject<Env> {
 
   /** This object's room: named by its id, else by what the caller knows (header, attachment, storage). */
   #roomFor(fallbackName: string): Room {
-    return (this.#room ??= new Room(this.ctx.id.name ?? fallbackName, roomDeps(this.#wiring.services.room, this.#roomHost)));
+    this.#room ??= new Room(this.ctx.id.name ?? fallbackName, roomDeps(this.#wiring.services.room, this.#roomHost));
+    return this.#room;
   }
 
   override async fetch(request: Request): Promise<Response> {

@@ -28,8 +28,10 @@ const budgets = new WeakMap<WebSocket, TokenBucket>();
 const attachments = new WeakMap<WebSocket, Attachment>();
 
 function attachment(ws: WebSocket): Attachment {
-  let a = attachments.get(ws);
-  if (!a) attachments.set(ws, (a = (ws.deserializeAttachment() ?? { room: '' }) as Attachment));
+  const cached = attachments.get(ws);
+  if (cached) return cached;
+  const a = (ws.deserializeAttachment() ?? { room: '' }) as Attachment;
+  attachments.set(ws, a);
   return a;
 }
 
@@ -40,8 +42,8 @@ function attach(ws: WebSocket, a: Attachment): void {
 
 export function socketConnection(ws: WebSocket, newBudget: () => TokenBucket): SocketConnection {
   const { openedAt = Date.now(), addressKey } = attachment(ws);
-  let messages = budgets.get(ws);
-  if (!messages) budgets.set(ws, (messages = newBudget()));
+  const messages = budgets.get(ws) ?? newBudget();
+  budgets.set(ws, messages);
   return {
     messages,
     openedAt,
