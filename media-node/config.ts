@@ -8,7 +8,9 @@ import { availableParallelism } from 'node:os';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { ConfigError } from '../shared/config-error.ts';
 import { Jurisdiction, MAX_NODE_WORKERS, NodeId } from '../shared/control.ts';
+import { OperatorId, RegionId } from '../shared/ids.ts';
 import { isBareOrigin, isInsecureUrl } from '../shared/transport-security.ts';
 
 interface Setting {
@@ -72,8 +74,8 @@ const Raw = z
     secretFile: z.string().optional(),
     previousSecret: z.string().min(16, 'must be at least 16 characters').optional(),
     edgeUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional().refine((v) => v !== undefined, 'is required'),
-    region: z.string().min(1).max(64),
-    operator: z.string().min(1).max(64),
+    region: RegionId,
+    operator: OperatorId,
     jurisdiction: Jurisdiction.optional(),
     drainTimeoutMs: z.coerce.number().int().min(0, 'must be 0 or more').max(3_600_000, 'must be at most 3600000 (one hour)'),
     apiHost: z.string().refine((v) => isIP(v) !== 0 || v === 'localhost', 'must be an IP address or localhost'),
@@ -207,16 +209,9 @@ export interface TurnConfig {
   expirySweepSeconds: number;
 }
 
-export class MediaNodeConfigError extends Error {
-  readonly problems: string[];
-  constructor(problems: string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'MediaNodeConfigError';
-    this.problems = problems;
-  }
-}
+export { ConfigError };
 
-/** Flags override environment variables, which override defaults. Throws MediaNodeConfigError. */
+/** Flags override environment variables, which override defaults. Throws ConfigError. */
 export function loadMediaNodeConfig(argv: string[], env: Record<string, string | undefined>): MediaNodeConfig {
   const { values } = parseArgs({
     args: argv,
@@ -229,7 +224,7 @@ export function loadMediaNodeConfig(argv: string[], env: Record<string, string |
   }
   const parsed = Raw.safeParse(raw);
   if (!parsed.success) {
-    throw new MediaNodeConfigError(
+    throw new ConfigError(
       parsed.error.issues.map((i) => {
         const s = SETTINGS[i.path[0] as Key];
         return s ? `${s.env} (--${s.flag}): ${i.message}` : i.message;
@@ -285,10 +280,10 @@ function readSecretFile(path: string, key: 'secretFile' | 'turnSecretFile'): str
     mode = statSync(path).mode;
     secret = readFileSync(path, 'utf8').trim();
   } catch (err) {
-    throw new MediaNodeConfigError([`${where}: cannot read ${path}: ${(err as Error).message}`]);
+    throw new ConfigError([`${where}: cannot read ${path}: ${(err as Error).message}`]);
   }
-  if (mode & 0o077) throw new MediaNodeConfigError([`${where}: ${path} is readable by group or others; chmod 600 it`]);
-  if (secret.length < 16) throw new MediaNodeConfigError([`${where}: the secret in ${path} must be at least 16 characters`]);
+  if (mode & 0o077) throw new ConfigError([`${where}: ${path} is readable by group or others; chmod 600 it`]);
+  if (secret.length < 16) throw new ConfigError([`${where}: the secret in ${path} must be at least 16 characters`]);
   return secret;
 }
 

@@ -5,7 +5,7 @@
  * (shared/control.ts), and every body is parsed by the operation's schema.
  */
 import { Hono } from 'hono';
-import type { Logger } from 'pino';
+import type { Logger } from '../shared/logger.ts';
 import { control, type ControlBody, type ControlIds, type ControlOp, type ControlResponse } from '../shared/control.ts';
 import { ErrorCode, httpStatusOf, TreffpunktError } from '../shared/errors.ts';
 import { NonceCache, RequestRefused, verifyRequest } from '../shared/request-signing.ts';

@@ -4,7 +4,7 @@
  * restart: the heartbeat's registerAgainStatus, shared/node-api.ts) or could not be reached. Failures
  * are retried with capped backoff; they never stop the node.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../shared/logger.ts';
 import type { MediaEvent, NodeLoad, NodeRegistration } from '../shared/control.ts';
 import { MIN_HEARTBEAT_INTERVAL_MS, nodeApi, nodeApiPath, type NodeApiBody, type NodeApiIds, type NodeApiOp } from '../shared/node-api.ts';
 import { signedFetch } from '../shared/signed-fetch.ts';

@@ -4,7 +4,7 @@
  */
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
-import type { Logger } from 'pino';
+import type { Logger } from '../shared/logger.ts';
 import type { MediaNodeConfig } from './config.ts';
 
 export interface PooledWorker {

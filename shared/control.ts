@@ -2,10 +2,10 @@
  * The edge ↔ media node protocol: the control API that only the edge may call, and the registration and
  * heartbeats a media node sends to the edge (routes in shared/node-api.ts). One schema source for both
  * sides; each side parses what it receives. Requests are signed with the node's own secret
- * (shared/request-signing.ts, sent by shared/signed-fetch.ts).
+ * (HMAC headers, shared/request-signing.ts, sent by shared/signed-fetch.ts).
  */
 import { z } from 'zod';
-import { RoomName } from './signaling.ts';
+import { Id, Jurisdiction, NodeId, RoomName } from './ids.ts';
 import {
   DtlsParameters,
   IceParameters,
@@ -19,8 +19,7 @@ import { ErrorCode } from './errors.ts';
 import { isBareOrigin } from './transport-security.ts';
 import { buildPath, type RouteParams } from './routes.ts';
 
-export const NodeId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'node ids are 1-63 lowercase letters, digits or -');
-const Id = z.string().min(1).max(64);
+export { Jurisdiction, NodeId };
 
 /**
  * A node's self-reported load. The edge cannot check it, only bound it: absurd figures (a node claiming
@@ -63,7 +62,6 @@ export type NodeTurn = z.infer<typeof NodeTurn>;
  * The legal jurisdiction a node's machine is in: an ISO 3166-1 alpha-2 country code ("DE", "FR").
  * Rooms may require jurisdictions (edge/core/media-constraint.ts, where "EU" names the member states).
  */
-export const Jurisdiction = z.string().regex(/^[A-Z]{2}$/, 'jurisdictions are ISO 3166-1 alpha-2 country codes, e.g. DE');
 
 /** The body of nodeApi.register (shared/node-api.ts). */
 export const NodeRegistration = z

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { ErrorCode } from './errors.ts';
+import { Id } from './ids.ts';
 import {
   DtlsParameters,
   MediaKind,
@@ -20,7 +21,7 @@ import {
   TransportOptions,
 } from './media-types.ts';
 
-export const RoomName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'room names are 1-64 letters, digits, - or _');
+export { RoomName } from './ids.ts';
 /**
  * Text people read as someone's name or words must look like what it is (issue 10). Code points that
  * change how the text around them is shown without being seen themselves: bidi embeddings, overrides,
@@ -65,7 +66,6 @@ export const DisplayName = z
 export function nameKey(name: string): string {
   return name.normalize('NFKC').toLowerCase();
 }
-const Id = z.string().min(1).max(64);
 /** What a participant may do: moderators run the room, guests are admitted by policy or by a moderator. */
 export const RegionHint = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'region ids are 1-64 lowercase letters, digits or -');
 

@@ -1,9 +1,10 @@
 /**
  * Hibernatable WebSockets as the room's Connection. Everything per socket lives in its attachment
- * (room name, participant id), which the runtime keeps across hibernation; nothing is kept in memory.
+ * (room name, participant id), which the runtime keeps across hibernation; what is in memory is only a
+ * cache of it, lost with the isolate and rebuilt from the attachment on the next read.
  */
 import type { Connection } from '../core/connection.ts';
-import { TokenBucket } from '../core/rate-limit.ts';
+import type { TokenBucket } from '../core/rate-limit.ts';
 
 interface Attachment {
   room: string;
@@ -20,11 +21,29 @@ export interface SocketConnection extends Connection {
 /** Message budgets per socket, in memory: a hibernated object wakes up with fresh ones. */
 const budgets = new WeakMap<WebSocket, TokenBucket>();
 
-export function socketConnection(ws: WebSocket, messagesPerSecond: number): SocketConnection {
-  const attachment = () => (ws.deserializeAttachment() ?? { room: '' }) as Attachment;
-  const { openedAt = Date.now(), addressKey } = attachment();
-  let messages = budgets.get(ws);
-  if (!messages) budgets.set(ws, (messages = new TokenBucket(messagesPerSecond, 2 * messagesPerSecond)));
+/**
+ * Decoded attachments per socket: deserializeAttachment() structured-clones on every call, and the room
+ * reads participantId for every socket on every broadcast. Written through by attach(), the only writer.
+ */
+const attachments = new WeakMap<WebSocket, Attachment>();
+
+function attachment(ws: WebSocket): Attachment {
+  const cached = attachments.get(ws);
+  if (cached) return cached;
+  const a = (ws.deserializeAttachment() ?? { room: '' }) as Attachment;
+  attachments.set(ws, a);
+  return a;
+}
+
+function attach(ws: WebSocket, a: Attachment): void {
+  ws.serializeAttachment(a);
+  attachments.set(ws, a);
+}
+
+export function socketConnection(ws: WebSocket, newBudget: () => TokenBucket): SocketConnection {
+  const { openedAt = Date.now(), addressKey } = attachment(ws);
+  const messages = budgets.get(ws) ?? newBudget();
+  budgets.set(ws, messages);
   return {
     messages,
     openedAt,
@@ -32,14 +51,14 @@ export function socketConnection(ws: WebSocket, messagesPerSecond: number): Sock
     send: (data) => ws.send(data),
     close: (code, reason) => ws.close(code, reason),
     get participantId() {
-      return attachment().participantId;
+      return attachment(ws).participantId;
     },
     set participantId(id: string | undefined) {
-      const { participantId: _, ...rest } = attachment();
-      ws.serializeAttachment(id === undefined ? rest : { ...rest, participantId: id });
+      const { participantId: _, ...rest } = attachment(ws);
+      attach(ws, id === undefined ? rest : { ...rest, participantId: id });
     },
     get room() {
-      return attachment().room;
+      return attachment(ws).room;
     },
   };
 }
@@ -47,7 +66,7 @@ export function socketConnection(ws: WebSocket, messagesPerSecond: number): Sock
 /** Open sockets of this object from an address key (TREFFPUNKT_SOCKETS_PER_ADDRESS, per room object). */
 export function socketsFrom(ctx: DurableObjectState, addressKey: string): number {
   let n = 0;
-  for (const ws of ctx.getWebSockets()) if ((ws.deserializeAttachment() as Attachment | null)?.addressKey === addressKey) n++;
+  for (const ws of ctx.getWebSockets()) if (attachment(ws).addressKey === addressKey) n++;
   return n;
 }
 
@@ -56,6 +75,6 @@ export function acceptRoomSocket(ctx: DurableObjectState, room: string, addressK
   const pair = new WebSocketPair();
   const [client, server] = [pair[0], pair[1]];
   ctx.acceptWebSocket(server);
-  server.serializeAttachment({ room, openedAt: Date.now(), ...(addressKey === undefined ? {} : { addressKey }) } satisfies Attachment);
+  attach(server, { room, openedAt: Date.now(), ...(addressKey === undefined ? {} : { addressKey }) });
   return { response: new Response(null, { status: 101, webSocket: client }), server };
 }

@@ -1,12 +1,13 @@
 /**
  * The edge's HTTP surface, runtime-neutral: the web app, the room WebSocket route, the media node
- * registry and health. Runtime adapters (edge/node, later edge/cloudflare) supply what differs: how a
- * WebSocket is upgraded and handed to the room's actor, and how static assets are read.
+ * registry and health. Runtime adapters (edge/node, edge/cloudflare) supply what differs: how a
+ * WebSocket is upgraded and handed to the room's actor, and how static assets are read; what rooms are
+ * given is wired once for both (services.ts).
  */
 import { Hono, type Context } from 'hono';
 import type { MediaEvent } from '../../shared/control.ts';
 import { ErrorCode, httpStatusOf, TreffpunktError } from '../../shared/errors.ts';
-import { RoomName } from '../../shared/signaling.ts';
+import { RoomName } from '../../shared/ids.ts';
 import type { EdgeConfig } from './config.ts';
 import { addressKey, addressPseudonym, KeyedRateLimiter } from './rate-limit.ts';
 import { contentTypeFor } from './content-types.ts';

@@ -4,7 +4,9 @@
  */
 import { z } from 'zod';
 import { expandJurisdictions, type MediaConstraint } from './media-constraint.ts';
+import { ConfigError } from '../../shared/config-error.ts';
 import { Jurisdiction, NodeId } from '../../shared/control.ts';
+import { OperatorId } from '../../shared/ids.ts';
 import { isBareOrigin, isInsecureUrl } from '../../shared/transport-security.ts';
 import { TrustedIssuer, type TrustedIssuerInput } from './join-tokens.ts';
 
@@ -26,7 +28,7 @@ const NodeCredentials = z
   .object({
     /** `current` or `current|previous` during a rotation, as in the short form. */
     secret: z.string(),
-    operator: z.string().min(1).max(64).optional(),
+    operator: OperatorId.optional(),
     jurisdiction: Jurisdiction.optional(),
     controlOrigin: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine(isBareOrigin, 'must be an origin only (scheme, host, port), without path, query or fragment').optional(),
   })
@@ -202,14 +204,7 @@ export interface EdgeConfig {
   socketsPerAddress: number;
 }
 
-export class ConfigError extends Error {
-  readonly problems: string[];
-  constructor(problems: string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigError';
-    this.problems = problems;
-  }
-}
+export { ConfigError };
 
 /** Formats zod issues as "SETTING: reason" lines. */
 export function describeIssues(error: z.ZodError): string[] {

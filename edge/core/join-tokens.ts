@@ -10,6 +10,8 @@ import { z } from 'zod';
 import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
 import { toBase64Url } from '../../shared/base64.ts';
 import { DisplayName, Role } from '../../shared/signaling.ts';
+import { Jurisdiction } from '../../shared/control.ts';
+import { OperatorId } from '../../shared/ids.ts';
 
 const ASYMMETRIC = ['EdDSA', 'ES256', 'RS256'];
 
@@ -61,8 +63,8 @@ export type TrustedIssuerInput = z.input<typeof TrustedIssuer>;
  */
 export const MediaClaim = z
   .object({
-    operators: z.array(z.string().min(1).max(64)).min(1).max(32).optional(),
-    jurisdictions: z.array(z.string().regex(/^[A-Z]{2}$/)).min(1).max(64).optional(),
+    operators: z.array(OperatorId).min(1).max(32).optional(),
+    jurisdictions: z.array(Jurisdiction).min(1).max(64).optional(),
   })
   .strict();
 

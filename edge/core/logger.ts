@@ -1,13 +1,10 @@
 /**
- * The logger the core writes to. Node passes pino; other runtimes pass a console-backed one. Fields are
- * structured; callers never put secrets or display names into them (participants appear by id).
+ * The edge's loggers. The Logger interface is shared with the media node (shared/logger.ts); Node passes
+ * pino, other runtimes the console-backed one below.
  */
-export interface Logger {
-  debug(fields: object, msg: string): void;
-  info(fields: object, msg: string): void;
-  warn(fields: object, msg: string): void;
-  error(fields: object, msg: string): void;
-}
+import type { Logger } from '../../shared/logger.ts';
+
+export { errorFields, type Logger } from '../../shared/logger.ts';
 
 export const consoleLogger: Logger = {
   debug: () => {},
@@ -15,8 +12,3 @@ export const consoleLogger: Logger = {
   warn: (f, m) => console.warn(JSON.stringify({ level: 'warn', msg: m, ...f })),
   error: (f, m) => console.error(JSON.stringify({ level: 'error', msg: m, ...f })),
 };
-
-/** Error details safe for a log line: name, message and stack, but never sent to a client. */
-export function errorFields(err: unknown): object {
-  return err instanceof Error ? { err: { name: err.name, message: err.message, stack: err.stack } } : { err: String(err) };
-}

@@ -9,12 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { createEdgeApp } from '../core/app.ts';
 import { ConfigError, describeIssues, parseEdgeConfig } from '../core/config.ts';
-import { MediaNodes } from '../core/media-nodes.ts';
 import { InMemoryNodeRegistry } from '../core/node-registry.ts';
-import { JoinTokenVerifier } from '../core/join-tokens.ts';
-import { stickyRegionLeastLoaded } from '../core/node-selection.ts';
+import { createEdgeServices } from '../core/services.ts';
 import { loadAssets } from './assets.ts';
-import { InProcessRoomHost } from './room-host.ts';
+import { InProcessRooms } from './room-host.ts';
 import { createNodeRoomSockets } from './websocket.ts';
 
 const NodeEdgeSettings = z.object({
@@ -33,9 +31,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
 
   if (config.allowInsecureHttp) log.warn({}, 'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: media nodes may register plain http control URLs beyond loopback, readable on the way');
   const registry = new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs);
-  const nodes = new MediaNodes(registry, config.nodeSecrets, stickyRegionLeastLoaded, config.turnCredentialTtlSeconds);
-  const access = { verifier: JoinTokenVerifier.fromConfig(config), guestPolicy: config.guestPolicy, removalBarMs: config.removalBarMs };
-  const rooms = new InProcessRoomHost({ nodes, access, log, maxMessageBytes: config.maxMessageBytes, capacity: config.roomCapacity, maxProducers: config.maxProducers, maxTransports: config.maxTransports, maxConsumers: config.maxConsumers, lobbyCapacity: config.lobbyCapacity, joinTimeoutMs: config.joinTimeoutMs, resumeGraceMs: config.resumeGraceMs, mediaConstraint: config.mediaConstraint, nodeCheckIntervalMs: config.nodeCheckIntervalMs }, config.messagesPerSecond);
+  const rooms = new InProcessRooms(createEdgeServices(config, registry, log));
   const asset = await loadAssets(webDir);
 
   let sockets: ReturnType<typeof createNodeRoomSockets> | undefined;

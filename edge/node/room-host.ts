@@ -1,54 +1,72 @@
 /**
- * In-process room actors for the Node edge: one Room per room name, created on first use and dropped
- * when its last socket is gone. Node runs JavaScript on one thread and each Room serialises its own
- * requests, so "get or create" here cannot race. Room state lives in memory (MemoryRoomStore): a Node
- * edge's rooms last as long as its process.
+ * In-process room actors for the Node edge. InProcessRoomHost is the RoomHost of one room (its sockets in
+ * a Set, its sweep on a timer, its state in memory: MemoryRoomStore, so a Node edge's rooms last as long
+ * as its process); InProcessRooms keeps one Room per room name, created on first use and dropped when its
+ * last socket is gone. Node runs JavaScript on one thread and each Room serialises its own requests, so
+ * "get or create" here cannot race.
  */
 import type { MediaEvent } from '../../shared/control.ts';
 import type { Connection } from '../core/connection.ts';
-import { Room, type RoomDeps } from '../core/room/room.ts';
+import { roomDeps, type RoomHost } from '../core/room/context.ts';
+import { Room } from '../core/room/room.ts';
 import { MemoryRoomStore } from '../core/room/store.ts';
-import { TokenBucket } from '../core/rate-limit.ts';
+import type { EdgeServices } from '../core/services.ts';
+
+/** One room's host in this process: what a Durable Object's runtime gives it on Cloudflare. */
+export class InProcessRoomHost implements RoomHost {
+  readonly store = new MemoryRoomStore();
+  readonly #connections = new Set<Connection>();
+  readonly #sweep: () => void;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Infinity;
+
+  /** `sweep`: what the timer runs when the sweep is due. */
+  constructor(sweep: () => void) {
+    this.#sweep = sweep;
+  }
+
+  connections(): Set<Connection> {
+    return this.#connections;
+  }
+
+  /** One timer per room; an earlier sweep replaces a later one (the sweep reschedules what is left). */
+  scheduleSweep(at: number): void {
+    if (at >= this.#timerAt) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timerAt = Infinity;
+      this.#sweep();
+    }, Math.max(0, at - Date.now()));
+    this.#timer.unref();
+  }
+}
 
 interface HostedRoom {
   room: Room;
-  connections: Set<Connection>;
+  host: InProcessRoomHost;
 }
 
-export class InProcessRoomHost {
+/** A socket as the Node adapter hands it over: how to send on it and close it. */
+export type SocketEnds = Pick<Connection, 'send' | 'close'>;
+
+/** The Node edge's rooms, by name. */
+export class InProcessRooms {
   readonly #rooms = new Map<string, HostedRoom>();
-  readonly #deps: Omit<RoomDeps, 'onEmpty' | 'store' | 'connections' | 'scheduleSweep'>;
-  readonly #messagesPerSecond: number;
+  readonly #services: EdgeServices;
   /** Open sockets per address key, across all rooms of this process (TREFFPUNKT_SOCKETS_PER_ADDRESS). */
   readonly #perAddress = new Map<string, number>();
 
-  constructor(deps: Omit<RoomDeps, 'onEmpty' | 'store' | 'connections' | 'scheduleSweep'>, messagesPerSecond: number) {
-    this.#deps = deps;
-    this.#messagesPerSecond = messagesPerSecond;
+  constructor(services: EdgeServices) {
+    this.#services = services;
   }
 
   #hosted(name: string): HostedRoom {
     let hosted = this.#rooms.get(name);
     if (!hosted) {
-      const connections = new Set<Connection>();
-      let timer: NodeJS.Timeout | undefined;
-      let timerAt = Infinity;
-      const room: Room = new Room(name, {
-        ...this.#deps,
-        store: new MemoryRoomStore(),
-        connections: () => connections,
-        scheduleSweep: (at) => {
-          if (at >= timerAt) return;
-          clearTimeout(timer);
-          timerAt = at;
-          timer = setTimeout(() => {
-            timerAt = Infinity;
-            void room.sweep().then(() => this.#forgetIfEmpty(name));
-          }, Math.max(0, at - Date.now()));
-          timer.unref();
-        },
-      });
-      hosted = { room, connections };
+      const host = new InProcessRoomHost(() => void room.sweep().then(() => this.#forgetIfEmpty(name)));
+      const room: Room = new Room(name, roomDeps(this.#services.room, host));
+      hosted = { room, host };
       this.#rooms.set(name, hosted);
     }
     return hosted;
@@ -59,11 +77,11 @@ export class InProcessRoomHost {
     return this.#perAddress.get(addressKey) ?? 0;
   }
 
-  /** A socket opened for `name`: the room sees it from now on. */
-  open(name: string, addressKey?: string): { room: Room; conn: Connection } {
+  /** A socket opened for `name`: the room sees it, as a whole Connection, from now on. */
+  open(name: string, socket: SocketEnds, addressKey?: string): { room: Room; conn: Connection } {
     const hosted = this.#hosted(name);
-    const conn: Connection = { send: () => {}, close: () => {}, participantId: undefined, openedAt: Date.now(), addressKey, messages: new TokenBucket(this.#messagesPerSecond, 2 * this.#messagesPerSecond) };
-    hosted.connections.add(conn);
+    const conn: Connection = { send: socket.send, close: socket.close, participantId: undefined, openedAt: Date.now(), addressKey, messages: this.#services.messageBudget() };
+    hosted.host.connections().add(conn);
     if (addressKey !== undefined) this.#perAddress.set(addressKey, this.socketsFrom(addressKey) + 1);
     hosted.room.onOpen(conn);
     return { room: hosted.room, conn };
@@ -80,14 +98,14 @@ export class InProcessRoomHost {
     const hosted = this.#rooms.get(name);
     if (!hosted) return;
     await hosted.room.onClose(conn);
-    hosted.connections.delete(conn);
+    hosted.host.connections().delete(conn);
     this.#forgetIfEmpty(name);
   }
 
   #forgetIfEmpty(name: string): void {
     const hosted = this.#rooms.get(name);
     // A room with removal bars running is kept (its sweep forgets it when they run out).
-    if (hosted && hosted.connections.size === 0 && hosted.room.idle) this.#rooms.delete(name);
+    if (hosted && hosted.host.connections().size === 0 && hosted.room.idle) this.#rooms.delete(name);
   }
 
   /** A media node's event for `name`; rooms that are not open here have nobody to tell. */

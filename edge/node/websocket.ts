@@ -8,10 +8,10 @@ import type { Context, Hono } from 'hono';
 import type { Connection } from '../core/connection.ts';
 import type { Room } from '../core/room/room.ts';
 import { errorFields, type Logger } from '../core/logger.ts';
-import type { InProcessRoomHost } from './room-host.ts';
+import type { InProcessRooms } from './room-host.ts';
 import { logSocketLimit, socketLimitResponse } from '../core/app.ts';
 
-export function createNodeRoomSockets(app: Hono, rooms: InProcessRoomHost, maxFrameBytes: number, log: Logger, socketsPerAddress: number) {
+export function createNodeRoomSockets(app: Hono, rooms: InProcessRooms, maxFrameBytes: number, log: Logger, socketsPerAddress: number) {
   const nodeWs = createNodeWebSocket({ app });
   // node-ws creates its WebSocketServer without options; ws reads maxPayload at each upgrade.
   (nodeWs.wss.options as { maxPayload?: number }).maxPayload = maxFrameBytes;
@@ -26,9 +26,7 @@ export function createNodeRoomSockets(app: Hono, rooms: InProcessRoomHost, maxFr
     let opened: { room: Room; conn: Connection } | undefined;
     const handler = nodeWs.upgradeWebSocket(() => ({
       onOpen: (_evt, ws) => {
-        opened = rooms.open(roomName, addressKey);
-        opened.conn.send = (data) => ws.send(data);
-        opened.conn.close = (code, reason) => ws.close(code, reason);
+        opened = rooms.open(roomName, { send: (data) => ws.send(data), close: (code, reason) => ws.close(code, reason) }, addressKey);
       },
       onMessage: (evt) => {
         const data = evt.data;

@@ -22,17 +22,15 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { nodeTurn, rawAttribute, type NtAllocation, type NtAddress, type NtMessage, type NtServer } from './node-turn.ts';
+import type { Logger } from '../../shared/logger.ts';
 import { createNonceIssuer } from './nonces.ts';
 import type { PeerPolicy } from './peer-policy.ts';
 import { parseRestUsername, restCredentialsMap } from './rest-credentials.ts';
 import { turnSecurityEvents, type TurnSecurityEvents } from './turn-events.ts';
 import { ATTR, classifyPacket, encodeErrorResponse, MAX_PACKET } from './stun-packet.ts';
 
-export interface TurnLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
+/** What the TURN servers log with: the shared Logger's levels up to warn (a pino child logger on the node). */
+export type TurnLogger = Pick<Logger, 'debug' | 'info' | 'warn'>;
 
 export interface EmbeddedTurnOptions {
   listenIp: string;

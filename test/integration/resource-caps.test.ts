@@ -83,6 +83,8 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
       await Promise.all(probe.map((c) => c?.close()));
       return probe.every(Boolean);
     }, 10_000, 200);
+    // The edge logs before it replies, but its stdout may reach this process after the reply.
+    await waitFor('the refusal in the edge log', () => /too many open sockets from one address/.test(stack.output()), 5_000);
     assert.match(stack.output(), /too many open sockets from one address/);
     assert.doesNotMatch(stack.output(), /127\.0\.0\.1.*too many open sockets|too many open sockets.*127\.0\.0\.1/, 'the address is logged as a pseudonym');
   });
@@ -109,6 +111,8 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
     for (const direction of ['send', 'recv', 'recv'] as const) await c.request('createTransport', { direction });
     const fourth = await c.call('createTransport', { direction: 'send' });
     assert.equal(!fourth.ok && fourth.error.code, 'LIMIT_EXCEEDED');
+    // The edge logs before it replies, but its stdout may reach this process after the reply.
+    await waitFor('the refusal in the edge log', () => /security: limit reached, request refused/.test(stack.output()), 5_000);
     assert.match(stack.output(), /security: limit reached, request refused/);
     await c.close();
   });
@@ -158,6 +162,8 @@ for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
     const late = await connect(room);
     const full = await late.call('join', { protocolVersion: 1, name: 'Late' });
     assert.equal(!full.ok && full.error.code, 'LOBBY_FULL');
+    // The edge logs before it replies, but its stdout may reach this process after the reply.
+    await waitFor('the refusal in the edge log', () => /security: lobby full/.test(stack.output()), 5_000);
     assert.match(stack.output(), /security: lobby full/);
     // One leaves: there is room for one again.
     await guests.pop()!.close();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadMediaNodeConfig, MediaNodeConfigError, helpText, SETTINGS } from '../../media-node/config.ts';
+import { loadMediaNodeConfig, helpText, SETTINGS } from '../../media-node/config.ts';
 import { ConfigError, parseEdgeConfig } from '../../edge/core/config.ts';
 
 const base = { TREFFPUNKT_NODE_ID: 'n1', TREFFPUNKT_NODE_SECRET: 's'.repeat(16), TREFFPUNKT_EDGE_URL: 'http://127.0.0.1:8080', TREFFPUNKT_NODE_WORKERS: '2' };
@@ -12,7 +12,7 @@ function problems(argv: string[], env: Record<string, string>): string[] {
   try {
     loadMediaNodeConfig(argv, env);
   } catch (err) {
-    if (err instanceof MediaNodeConfigError) return err.problems;
+    if (err instanceof ConfigError) return err.problems;
     throw err;
   }
   return [];

@@ -9,7 +9,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { createPeerPolicy, coturnDeniedPeerRanges, cidrToRange } from '../../media-node/turn/peer-policy.ts';
 import { classifyPacket, encodeErrorResponse } from '../../media-node/turn/stun-packet.ts';
 import { coturnConfig, parseCoturnSessions } from '../../media-node/turn/coturn.ts';
-import { loadMediaNodeConfig, MediaNodeConfigError } from '../../media-node/config.ts';
+import { loadMediaNodeConfig, ConfigError } from '../../media-node/config.ts';
 import { A, C, M, encodeStun, decodeStun, xorAddress } from '../support/turn-client.ts';
 
 const REFUSED_BY_DEFAULT = [
@@ -110,7 +110,7 @@ const problems = (env: Record<string, string>) => {
   try {
     loadMediaNodeConfig([], { ...base, ...env });
   } catch (err) {
-    if (err instanceof MediaNodeConfigError) return err.problems.join('\n');
+    if (err instanceof ConfigError) return err.problems.join('\n');
     throw err;
   }
   return '';

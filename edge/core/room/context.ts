@@ -1,6 +1,7 @@
 /**
- * What a room is given by its host (RoomDeps), and what each of its parts (admission, media, failover,
- * …) works with: a narrow context, built once by the Room, instead of the Room itself.
+ * What a room is given (RoomDeps: the deployment's RoomServices and its runtime's RoomHost), and what
+ * each of its parts (admission, media, failover, …) works with: a narrow context, built once by the
+ * Room, instead of the Room itself.
  */
 import { ErrorCode, TreffpunktError } from '../../../shared/errors.ts';
 import type { Method, Params, Result } from '../../../shared/signaling.ts';
@@ -23,7 +24,11 @@ export interface RoomAccess {
   removalBarMs: number;
 }
 
-export interface RoomDeps {
+/**
+ * What the deployment gives every room, the same on every runtime: the media nodes, who may join, the
+ * logger and the limits. Built from the config in one place (createEdgeServices in ../services.ts).
+ */
+export interface RoomServices {
   nodes: MediaNodes;
   access: RoomAccess;
   log: Logger;
@@ -38,21 +43,44 @@ export interface RoomDeps {
   lobbyCapacity: number;
   /** A socket that has neither joined nor resumed (nor waits in the lobby) this long is closed (4009). */
   joinTimeoutMs: number;
-  store: RoomStore;
-  /** The room's open sockets, joined or not (a Durable Object asks its runtime: ctx.getWebSockets()). */
-  connections(): Iterable<Connection>;
   /** How long a participant whose socket dropped stays in the room, waiting to `resume`. */
   resumeGraceMs: number;
-  /** Asks the host to call `sweep()` at (or soon after) `at` (ms since the epoch): a timer or an alarm. */
-  scheduleSweep(at: number): void;
   /** Where this room's media may go (operators, jurisdictions). */
   mediaConstraint: MediaConstraint;
   /** How often a room with participants checks that its media nodes are alive (and not draining). */
   nodeCheckIntervalMs: number;
   /** Moderators get at most one lobbyChanged per this interval (default 500 ms; see presence.ts). */
   lobbyNotifyMs?: number;
+}
+
+/**
+ * What a runtime must provide to one Room: its sockets, a way to be woken for the sweep, and storage.
+ * Each runtime implements it once, the way partykit names its in-memory and hibernating connection
+ * managers: InProcessRoomHost (edge/node: a Set, a timer, memory) and DurableObjectRoomHost
+ * (edge/cloudflare: ctx.getWebSockets(), the alarm, Durable Object storage).
+ */
+export interface RoomHost {
+  /** The room's open sockets, joined or not (a Durable Object asks its runtime: ctx.getWebSockets()). */
+  connections(): Iterable<Connection>;
+  /** Asks the host to call `sweep()` at (or soon after) `at` (ms since the epoch): a timer or an alarm. */
+  scheduleSweep(at: number): void;
+  readonly store: RoomStore;
   /** Called when the last participant has left, so the host can forget the room. */
-  onEmpty?: () => void;
+  onEmpty?(): void;
+}
+
+/** Everything a Room is given: the deployment's services and its host's part. */
+export interface RoomDeps extends RoomServices, RoomHost {}
+
+/** A Room's deps from the services and a host (its methods bound: a host may be a class instance). */
+export function roomDeps(services: RoomServices, host: RoomHost): RoomDeps {
+  return {
+    ...services,
+    store: host.store,
+    connections: () => host.connections(),
+    scheduleSweep: (at) => host.scheduleSweep(at),
+    ...(host.onEmpty ? { onEmpty: () => host.onEmpty?.() } : {}),
+  };
 }
 
 /**

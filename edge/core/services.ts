@@ -1,0 +1,49 @@
+/**
+ * The edge's wiring, once for every runtime: from the parsed config, the node registry and a logger to
+ * what rooms need — the media node clients (MediaNodes), the join token verifier and guest policy, the
+ * limits — and the per-socket message budget. An adapter adds only what its runtime owns (a RoomHost,
+ * the registry's storage), so a new setting is wired here and nowhere else.
+ *
+ *   const services = createEdgeServices(config, registry, log);
+ *   const room = new Room(name, roomDeps(services.room, host));
+ */
+import type { EdgeConfig } from './config.ts';
+import { JoinTokenVerifier } from './join-tokens.ts';
+import type { Logger } from './logger.ts';
+import { MediaNodes } from './media-nodes.ts';
+import type { NodeRegistry } from './node-registry.ts';
+import { stickyRegionLeastLoaded, type NodeSelector } from './node-selection.ts';
+import { TokenBucket } from './rate-limit.ts';
+import type { RoomServices } from './room/context.ts';
+
+export interface EdgeServices {
+  /** What every room is given, whatever runtime hosts it. */
+  readonly room: RoomServices;
+  /** A fresh message budget for one socket (TREFFPUNKT_MESSAGES_PER_SECOND, bursts of twice that). */
+  messageBudget(): TokenBucket;
+}
+
+export interface EdgeServicesOptions {
+  /** The node selection strategy (default: the room's region, then least loaded). */
+  select?: NodeSelector;
+}
+
+export function createEdgeServices(config: EdgeConfig, registry: NodeRegistry, log: Logger, { select = stickyRegionLeastLoaded }: EdgeServicesOptions = {}): EdgeServices {
+  const room: RoomServices = {
+    nodes: new MediaNodes(registry, config.nodeSecrets, select, config.turnCredentialTtlSeconds),
+    access: { verifier: JoinTokenVerifier.fromConfig(config), guestPolicy: config.guestPolicy, removalBarMs: config.removalBarMs },
+    log,
+    maxMessageBytes: config.maxMessageBytes,
+    capacity: config.roomCapacity,
+    maxProducers: config.maxProducers,
+    maxTransports: config.maxTransports,
+    maxConsumers: config.maxConsumers,
+    lobbyCapacity: config.lobbyCapacity,
+    joinTimeoutMs: config.joinTimeoutMs,
+    resumeGraceMs: config.resumeGraceMs,
+    mediaConstraint: config.mediaConstraint,
+    nodeCheckIntervalMs: config.nodeCheckIntervalMs,
+  };
+  const perSecond = config.messagesPerSecond;
+  return { room, messageBudget: () => new TokenBucket(perSecond, 2 * perSecond) };
+}
