@@ -131,7 +131,8 @@ export class FakeMediaNodes {
 export class FakeSocket implements Connection {
   participantId: string | undefined;
   readonly openedAt: number;
-  readonly messages = new TokenBucket(10_000, 10_000);
+  /** Plenty for a test; a test that needs a spent budget swaps in an empty bucket (no timing involved). */
+  messages = new TokenBucket(10_000, 10_000);
   readonly frames: { id?: number | null; ok?: boolean; result?: any; error?: { code: string; message: string }; event?: string; data?: any }[] = [];
   closed: { code: number; reason: string } | undefined;
   readonly #sockets: Set<FakeSocket>;
