@@ -33,7 +33,8 @@ export function controlHandlers(rooms: MediaRooms): ControlHandlers {
     setConsumerLayers: ({ room, consumerId }, body) => rooms.get(room).setConsumerLayers(consumerId, body),
     closeConsumer: async ({ room, consumerId }) => rooms.find(room)?.closeConsumer(consumerId) ?? {},
     resumeConsumer: ({ room, consumerId }) => rooms.get(room).resumeConsumer(consumerId),
-    closeParticipant: async ({ room, participantId }) => (await rooms.find(room)?.closeParticipant(participantId)) ?? {},
+    closeParticipant: async ({ room, participantId }) =>
+      (await rooms.find(room)?.closeParticipant(participantId)) ?? {},
     createPipe: async ({ room, peerNodeId }) => (await rooms.getOrCreate(room)).pipes.create(peerNodeId),
     connectPipe: ({ room, peerNodeId }, body) => rooms.get(room).pipes.connect(peerNodeId, body),
     pipeConsume: ({ room, peerNodeId }, body) => rooms.get(room).pipes.consume(peerNodeId, body),
@@ -47,7 +48,13 @@ export function controlHandlers(rooms: MediaRooms): ControlHandlers {
 }
 
 /** @param opts.diagnostics mount the test and diagnostic routes too (TREFFPUNKT_NODE_DIAGNOSTICS). */
-export function createControlApi(opts: { secrets: readonly string[]; rooms: MediaRooms; log: Logger; healthy: () => boolean; diagnostics?: boolean }): Hono {
+export function createControlApi(opts: {
+  secrets: readonly string[];
+  rooms: MediaRooms;
+  log: Logger;
+  healthy: () => boolean;
+  diagnostics?: boolean;
+}): Hono {
   const { secrets, rooms, log } = opts;
   const handlers = controlHandlers(rooms);
   const nonces = new NonceCache();
@@ -55,7 +62,8 @@ export function createControlApi(opts: { secrets: readonly string[]; rooms: Medi
   const app = new Hono();
 
   app.onError((err, c) => {
-    if (err instanceof TreffpunktError) return c.json({ error: { code: err.code, message: err.message } }, httpStatusOf(err.code));
+    if (err instanceof TreffpunktError)
+      return c.json({ error: { code: err.code, message: err.message } }, httpStatusOf(err.code));
     const e = err as Error;
     // mediasoup throws TypeError/UnsupportedError for parameters it refuses: the caller's mistake, not
     // ours. Its message is safe to pass on; a stack never is.
@@ -66,7 +74,9 @@ export function createControlApi(opts: { secrets: readonly string[]; rooms: Medi
     log.error({ path: c.req.path, err: { message: e.message, stack: e.stack } }, 'control request failed');
     return c.json({ error: { code: ErrorCode.MediaNodeError, message: 'media operation failed' } }, 500);
   });
-  app.notFound((c) => c.json({ error: { code: ErrorCode.NotFound, message: 'not found' } }, httpStatusOf(ErrorCode.NotFound)));
+  app.notFound((c) =>
+    c.json({ error: { code: ErrorCode.NotFound, message: 'not found' } }, httpStatusOf(ErrorCode.NotFound)),
+  );
 
   app.get('/healthz', (c) => (opts.healthy() ? c.json({ ok: true, load: rooms.load() }) : c.json({ ok: false }, 503)));
 
@@ -75,11 +85,22 @@ export function createControlApi(opts: { secrets: readonly string[]; rooms: Medi
     const body = c.req.method === 'GET' ? '' : await c.req.text();
     try {
       // The path as sent (Hono's c.req.path is decoded): the edge signs the URL-encoded one.
-      await verifyRequest(secrets, { method: c.req.method, path: new URL(c.req.url).pathname, body }, (h) => c.req.header(h), nonces);
+      await verifyRequest(
+        secrets,
+        { method: c.req.method, path: new URL(c.req.url).pathname, body },
+        (h) => c.req.header(h),
+        nonces,
+      );
     } catch (err) {
       // Only the edge may call here: anything else is worth a (throttled) warning. No path (it may carry
       // an attacker's text), no address, no signature.
-      if (err instanceof RequestRefused) warnings.warn(err.reason, (suppressed) => log.warn({ security: true, reason: err.reason, ...(suppressed > 0 ? { suppressed } : {}) }, 'control request refused'));
+      if (err instanceof RequestRefused)
+        warnings.warn(err.reason, (suppressed) =>
+          log.warn(
+            { security: true, reason: err.reason, ...(suppressed > 0 ? { suppressed } : {}) },
+            'control request refused',
+          ),
+        );
       throw err;
     }
     await next();

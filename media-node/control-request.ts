@@ -43,6 +43,7 @@ export async function controlBody<O extends ControlOp>(c: Context, op: O): Promi
     throw new TreffpunktError(ErrorCode.BadJson, 'body is not valid JSON');
   }
   const parsed = control[op].body.safeParse(json);
-  if (!parsed.success) throw new TreffpunktError(ErrorCode.BadMessage, `invalid ${op} body: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new TreffpunktError(ErrorCode.BadMessage, `invalid ${op} body: ${parsed.error.issues[0]?.message}`);
   return parsed.data as ControlBody<O>;
 }

@@ -14,7 +14,14 @@ export function addDiagnosticRoutes(app: Hono, rooms: MediaRooms): void {
   app.get('/v1/rooms/:room/consumers/:consumerId/stats', async (c) => {
     const consumer = rooms.find(roomParam(c))?.consumer(c.req.param('consumerId'));
     if (!consumer) throw new TreffpunktError(ErrorCode.NotFound, 'no such consumer');
-    return c.json({ stats: await consumer.getStats(), type: consumer.type, currentLayers: consumer.currentLayers ?? null, preferredLayers: consumer.preferredLayers ?? null, paused: consumer.paused, producerPaused: consumer.producerPaused });
+    return c.json({
+      stats: await consumer.getStats(),
+      type: consumer.type,
+      currentLayers: consumer.currentLayers ?? null,
+      preferredLayers: consumer.preferredLayers ?? null,
+      paused: consumer.paused,
+      producerPaused: consumer.producerPaused,
+    });
   });
 
   // A pipe's encryption and traffic, and how many producers it carries out.
@@ -23,6 +30,14 @@ export function addDiagnosticRoutes(app: Hono, rooms: MediaRooms): void {
     if (!pipe) throw new TreffpunktError(ErrorCode.NotFound, 'no such pipe');
     const { transport } = pipe;
     const [stats] = await transport.getStats();
-    return c.json({ srtpCryptoSuite: transport.srtpParameters?.cryptoSuite ?? null, tuple: transport.tuple, pipedOut: pipe.pipedOut, bytesSent: stats?.bytesSent ?? 0, bytesReceived: stats?.bytesReceived ?? 0, rtpBytesSent: stats?.rtpBytesSent ?? 0, rtpBytesReceived: stats?.rtpBytesReceived ?? 0 });
+    return c.json({
+      srtpCryptoSuite: transport.srtpParameters?.cryptoSuite ?? null,
+      tuple: transport.tuple,
+      pipedOut: pipe.pipedOut,
+      bytesSent: stats?.bytesSent ?? 0,
+      bytesReceived: stats?.bytesReceived ?? 0,
+      rtpBytesSent: stats?.rtpBytesSent ?? 0,
+      rtpBytesReceived: stats?.rtpBytesReceived ?? 0,
+    });
   });
 }

@@ -62,7 +62,9 @@ export class MediaRoom {
     pooled.routers++;
     let router: types.Router | undefined;
     try {
-      router = await pooled.worker.createRouter({ mediaCodecs: routerMediaCodecs as unknown as types.RouterRtpCodecCapability[] });
+      router = await pooled.worker.createRouter({
+        mediaCodecs: routerMediaCodecs as unknown as types.RouterRtpCodecCapability[],
+      });
       const observers = await RoomObservers.create(router, opts.emit);
       return new MediaRoom({ ...opts, router, observers });
     } catch (err) {
@@ -110,7 +112,10 @@ export class MediaRoom {
     };
   }
 
-  async connectTransport(transportId: string, body: ControlBody<'connectTransport'>): Promise<ControlResponse<'connectTransport'>> {
+  async connectTransport(
+    transportId: string,
+    body: ControlBody<'connectTransport'>,
+  ): Promise<ControlResponse<'connectTransport'>> {
     await this.#transport(transportId).connect({ dtlsParameters: body.dtlsParameters as types.DtlsParameters });
     return {};
   }
@@ -132,7 +137,10 @@ export class MediaRoom {
     return { producerId: producer.id };
   }
 
-  async setProducerPaused(producerId: string, body: ControlBody<'setProducerPaused'>): Promise<ControlResponse<'setProducerPaused'>> {
+  async setProducerPaused(
+    producerId: string,
+    body: ControlBody<'setProducerPaused'>,
+  ): Promise<ControlResponse<'setProducerPaused'>> {
     const producer = this.#producers.get(producerId);
     if (!producer) throw new TreffpunktError(ErrorCode.NotFound, `no producer ${producerId}`);
     if (body.paused) await producer.pause();
@@ -147,7 +155,8 @@ export class MediaRoom {
 
   async consume(transportId: string, body: ControlBody<'consume'>): Promise<ControlResponse<'consume'>> {
     const transport = this.#transport(transportId);
-    if (!this.#producers.has(body.producerId)) throw new TreffpunktError(ErrorCode.NotFound, `no producer ${body.producerId}`);
+    if (!this.#producers.has(body.producerId))
+      throw new TreffpunktError(ErrorCode.NotFound, `no producer ${body.producerId}`);
     const rtpCapabilities = body.rtpCapabilities as types.RtpCapabilities;
     if (!this.#router.canConsume({ producerId: body.producerId, rtpCapabilities })) {
       throw new TreffpunktError(ErrorCode.CannotConsume, 'your RTP capabilities cannot receive this producer');
@@ -164,10 +173,17 @@ export class MediaRoom {
     };
   }
 
-  async setConsumerLayers(consumerId: string, body: ControlBody<'setConsumerLayers'>): Promise<ControlResponse<'setConsumerLayers'>> {
+  async setConsumerLayers(
+    consumerId: string,
+    body: ControlBody<'setConsumerLayers'>,
+  ): Promise<ControlResponse<'setConsumerLayers'>> {
     const consumer = this.#consumer(consumerId);
     if (consumer.kind !== 'video' || consumer.type !== 'simulcast') return {};
-    await consumer.setPreferredLayers(body.temporalLayer === undefined ? { spatialLayer: body.spatialLayer } : { spatialLayer: body.spatialLayer, temporalLayer: body.temporalLayer });
+    await consumer.setPreferredLayers(
+      body.temporalLayer === undefined
+        ? { spatialLayer: body.spatialLayer }
+        : { spatialLayer: body.spatialLayer, temporalLayer: body.temporalLayer },
+    );
     return {};
   }
 
@@ -196,7 +212,11 @@ export class MediaRoom {
 
   /** Pipes count as transports: a node that drains waits for them too. */
   counts(): MediaRoomCounts {
-    return { transports: this.#transports.size + this.#pipes.size, producers: this.#producers.size, consumers: this.#consumers.size };
+    return {
+      transports: this.#transports.size + this.#pipes.size,
+      producers: this.#producers.size,
+      consumers: this.#consumers.size,
+    };
   }
 
   /** Closes the router and everything in it (idempotent). */

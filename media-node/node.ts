@@ -13,9 +13,16 @@ import { startTurnService } from './turn/turn-service.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 export async function startMediaNode(config: MediaNodeConfig) {
-  const log = pino({ level: config.logLevel, base: { service: 'media-node', node: config.nodeId }, redact: ['secret', '*.secret', '*.*.secret'] });
+  const log = pino({
+    level: config.logLevel,
+    base: { service: 'media-node', node: config.nodeId },
+    redact: ['secret', '*.secret', '*.*.secret'],
+  });
   if (config.allowInsecureHttp) {
-    log.warn({ edge: config.edgeUrl, controlUrl: config.controlUrl }, 'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: plain http beyond loopback is allowed, so node traffic (the TURN secret included) can be read on the way');
+    log.warn(
+      { edge: config.edgeUrl, controlUrl: config.controlUrl },
+      'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: plain http beyond loopback is allowed, so node traffic (the TURN secret included) can be read on the way',
+    );
   }
   let healthy = true;
   const die = () => {
@@ -37,8 +44,17 @@ export async function startMediaNode(config: MediaNodeConfig) {
   }
   // Events go out through the registration, which exists only once the control API is up.
   let registration: EdgeRegistration | undefined;
-  const rooms = new MediaRooms(pool, (room, event) => registration?.sendEvent(room, event), { ip: config.listenIp, announcedAddress: config.announcedAddress });
-  const app = createControlApi({ secrets: [config.secret, ...(config.previousSecret ? [config.previousSecret] : [])], rooms, log, healthy: () => healthy, diagnostics: config.diagnostics });
+  const rooms = new MediaRooms(pool, (room, event) => registration?.sendEvent(room, event), {
+    ip: config.listenIp,
+    announcedAddress: config.announcedAddress,
+  });
+  const app = createControlApi({
+    secrets: [config.secret, ...(config.previousSecret ? [config.previousSecret] : [])],
+    rooms,
+    log,
+    healthy: () => healthy,
+    diagnostics: config.diagnostics,
+  });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.apiHost, port: config.apiPort }, () => resolve(s));
     s.once('error', reject);
@@ -71,7 +87,10 @@ export async function startMediaNode(config: MediaNodeConfig) {
       log.warn({ err: (err as Error).message }, 'could not tell the edge that this node drains; stopping anyway');
       return 'edge-unreachable';
     }
-    log.info({ timeoutMs: config.drainTimeoutMs, load: rooms.load() }, 'draining: waiting for the edge to move the rooms away');
+    log.info(
+      { timeoutMs: config.drainTimeoutMs, load: rooms.load() },
+      'draining: waiting for the edge to move the rooms away',
+    );
     const deadline = Date.now() + config.drainTimeoutMs;
     while (Date.now() < deadline) {
       if (rooms.load().transports === 0) return 'empty';
@@ -87,4 +106,3 @@ export async function startMediaNode(config: MediaNodeConfig) {
   };
   return { rooms, registration, turn, drain, close, log };
 }
-

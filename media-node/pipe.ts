@@ -34,7 +34,11 @@ export class Pipe {
 
   static async create(router: types.Router, peer: string, listen: PipeListen): Promise<Pipe> {
     const transport = await router.createPipeTransport({
-      listenInfo: { protocol: 'udp', ip: listen.ip, ...(listen.announcedAddress ? { announcedAddress: listen.announcedAddress } : {}) },
+      listenInfo: {
+        protocol: 'udp',
+        ip: listen.ip,
+        ...(listen.announcedAddress ? { announcedAddress: listen.announcedAddress } : {}),
+      },
       enableSrtp: true,
       enableRtx: true,
       appData: { peer },
@@ -69,7 +73,10 @@ export class Pipe {
     const { tuple } = this.#transport;
     if (tuple.remotePort) {
       if (tuple.remoteIp === end.ip && tuple.remotePort === end.port) return;
-      throw new TreffpunktError(ErrorCode.BadMessage, `the pipe to ${this.#peer} is connected elsewhere; close it first`);
+      throw new TreffpunktError(
+        ErrorCode.BadMessage,
+        `the pipe to ${this.#peer} is connected elsewhere; close it first`,
+      );
     }
     await this.#transport.connect({ ip: end.ip, port: end.port, srtpParameters: end.srtpParameters });
   }

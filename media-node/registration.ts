@@ -6,7 +6,14 @@
  */
 import type { Logger } from '../shared/logger.ts';
 import type { MediaEvent, NodeLoad, NodeRegistration } from '../shared/control.ts';
-import { MIN_HEARTBEAT_INTERVAL_MS, nodeApi, nodeApiPath, type NodeApiBody, type NodeApiIds, type NodeApiOp } from '../shared/node-api.ts';
+import {
+  MIN_HEARTBEAT_INTERVAL_MS,
+  nodeApi,
+  nodeApiPath,
+  type NodeApiBody,
+  type NodeApiIds,
+  type NodeApiOp,
+} from '../shared/node-api.ts';
 import { signedFetch } from '../shared/signed-fetch.ts';
 
 export interface RegistrationOptions {
@@ -51,7 +58,10 @@ export class EdgeRegistration {
       this.#registered = false;
       this.#failures++;
       const level = this.#failures === 1 ? 'warn' : 'debug';
-      this.#opts.log[level]({ edge: this.#opts.edgeUrl, err: (err as Error).message, failures: this.#failures }, 'edge registration failed, retrying');
+      this.#opts.log[level](
+        { edge: this.#opts.edgeUrl, err: (err as Error).message, failures: this.#failures },
+        'edge registration failed, retrying',
+      );
     }
     if (this.#stopped) return;
     const delay = this.#registered ? this.#intervalMs : Math.min(200 * 2 ** Math.min(this.#failures, 5), 5_000);
@@ -65,9 +75,13 @@ export class EdgeRegistration {
     const body = json as { error?: { code?: unknown; message?: unknown } };
     // The edge's reason (e.g. FORBIDDEN: another operator than this node's credentials pin) tells the
     // operator what to fix; it is the edge's own safe text.
-    if (!res.ok) throw new Error(`edge answered HTTP ${res.status}${typeof body.error?.code === 'string' ? ` ${body.error.code}` : ''}${typeof body.error?.message === 'string' ? `: ${body.error.message.slice(0, 300)}` : ''}`);
+    if (!res.ok)
+      throw new Error(
+        `edge answered HTTP ${res.status}${typeof body.error?.code === 'string' ? ` ${body.error.code}` : ''}${typeof body.error?.message === 'string' ? `: ${body.error.message.slice(0, 300)}` : ''}`,
+      );
     const reply = nodeApi.register.response.safeParse(json);
-    if (reply.success && reply.data.heartbeatIntervalMs >= MIN_HEARTBEAT_INTERVAL_MS) this.#intervalMs = reply.data.heartbeatIntervalMs;
+    if (reply.success && reply.data.heartbeatIntervalMs >= MIN_HEARTBEAT_INTERVAL_MS)
+      this.#intervalMs = reply.data.heartbeatIntervalMs;
     this.#registered = true;
     this.#opts.log.info({ edge: this.#opts.edgeUrl, heartbeatIntervalMs: this.#intervalMs }, 'registered with edge');
   }
@@ -91,7 +105,8 @@ export class EdgeRegistration {
     const res = await this.#post('drain', this.#self(), {});
     await res.body?.cancel();
     // Registering again would end the drain: an edge that does not know this node has nothing to move.
-    if (res.status === nodeApi.drain.registerAgainStatus) throw new Error(`edge answered HTTP ${res.status}: it does not know this node, nothing to drain there`);
+    if (res.status === nodeApi.drain.registerAgainStatus)
+      throw new Error(`edge answered HTTP ${res.status}: it does not know this node, nothing to drain there`);
     if (!res.ok) throw new Error(`edge answered HTTP ${res.status}`);
   }
 
@@ -115,7 +130,12 @@ export class EdgeRegistration {
   #post<O extends NodeApiOp>(op: O, ids: NodeApiIds<O>, body: NodeApiBody<O>): Promise<Response> {
     return signedFetch(
       { baseUrl: this.#opts.edgeUrl, nodeId: this.#opts.registration.nodeId, secret: this.#opts.secret },
-      { method: nodeApi[op].method, path: nodeApiPath(op, ids), body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) },
+      {
+        method: nodeApi[op].method,
+        path: nodeApiPath(op, ids),
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(5_000),
+      },
     );
   }
 }

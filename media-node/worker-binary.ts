@@ -28,7 +28,8 @@ export function cachedWorkerPath(env: Record<string, string | undefined> = proce
 /** Sets MEDIASOUP_WORKER_BIN when needed; returns the binary used, or throws with what to do. */
 export function settleWorkerBinary(env: Record<string, string | undefined> = process.env): string {
   if (env.MEDIASOUP_WORKER_BIN) {
-    if (!existsSync(env.MEDIASOUP_WORKER_BIN)) throw new Error(`MEDIASOUP_WORKER_BIN=${env.MEDIASOUP_WORKER_BIN} does not exist`);
+    if (!existsSync(env.MEDIASOUP_WORKER_BIN))
+      throw new Error(`MEDIASOUP_WORKER_BIN=${env.MEDIASOUP_WORKER_BIN} does not exist`);
     return env.MEDIASOUP_WORKER_BIN;
   }
   const bundled = join(mediasoupDir(), 'worker/out/Release/mediasoup-worker');
@@ -38,5 +39,7 @@ export function settleWorkerBinary(env: Record<string, string | undefined> = pro
     env.MEDIASOUP_WORKER_BIN = cached;
     return cached;
   }
-  throw new Error(`no mediasoup worker found (looked in node_modules and ${cached}); run scripts/setup.sh or set MEDIASOUP_WORKER_BIN`);
+  throw new Error(
+    `no mediasoup worker found (looked in node_modules and ${cached}); run scripts/setup.sh or set MEDIASOUP_WORKER_BIN`,
+  );
 }

@@ -17,7 +17,11 @@ const out = `${root}dist/web`;
 const zodEnglishOnly: Plugin = {
   name: 'zod-english-only',
   setup(b) {
-    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({ contents: 'export { default as en } from "./en.js";', loader: 'js', resolveDir: `${root}node_modules/zod/v4/locales` }));
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({
+      contents: 'export { default as en } from "./en.js";',
+      loader: 'js',
+      resolveDir: `${root}node_modules/zod/v4/locales`,
+    }));
   },
 };
 

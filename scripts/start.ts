@@ -34,7 +34,11 @@ function stop(code: number) {
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
-run('edge/node/entry.ts', { TREFFPUNKT_NODE_SECRETS: `${nodeId}=${secret}`, TREFFPUNKT_EDGE_HOST: host, TREFFPUNKT_EDGE_PORT: port });
+run('edge/node/entry.ts', {
+  TREFFPUNKT_NODE_SECRETS: `${nodeId}=${secret}`,
+  TREFFPUNKT_EDGE_HOST: host,
+  TREFFPUNKT_EDGE_PORT: port,
+});
 run('media-node/main.ts', { TREFFPUNKT_NODE_ID: nodeId, TREFFPUNKT_NODE_SECRET: secret, TREFFPUNKT_EDGE_URL: edgeUrl });
 
 // Tell the person where to go once the media node is registered.
@@ -44,7 +48,9 @@ const poll = setInterval(async () => {
     const health = (await (await fetch(`${edgeUrl}/healthz`)).json()) as { mediaNodes: number };
     if (health.mediaNodes > 0) {
       clearInterval(poll);
-      console.log(`\n  Treffpunkt is running: open ${edgeUrl.replace('127.0.0.1', 'localhost')}/ in your browser (Ctrl+C stops it)\n`);
+      console.log(
+        `\n  Treffpunkt is running: open ${edgeUrl.replace('127.0.0.1', 'localhost')}/ in your browser (Ctrl+C stops it)\n`,
+      );
     }
   } catch {
     // not up yet

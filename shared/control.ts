@@ -43,7 +43,10 @@ export type NodeLoad = z.infer<typeof NodeLoad>;
 export const TurnUrl = z
   .string()
   .max(300)
-  .regex(/^turns?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\?transport=(udp|tcp))?$/, 'must be a turn: or turns: URI');
+  .regex(
+    /^turns?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\?transport=(udp|tcp))?$/,
+    'must be a turn: or turns: URI',
+  );
 
 /**
  * The node's TURN service: where browsers reach it and the secret the edge mints TURN REST credentials
@@ -71,7 +74,10 @@ export const NodeRegistration = z
      * Base URL of the node's control API as the edge reaches it: an origin only, no path, query, fragment
      * or credentials (the edge appends its own paths; see isBareOrigin).
      */
-    controlUrl: z.url({ protocol: /^https?$/ }).max(300).refine(isBareOrigin, 'must be an origin only (scheme, host, port), without path, query or fragment'),
+    controlUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(300)
+      .refine(isBareOrigin, 'must be an origin only (scheme, host, port), without path, query or fragment'),
     region: z.string().min(1).max(64),
     operator: z.string().min(1).max(64),
     /** Absent: the node states no jurisdiction and never meets a room's jurisdiction constraint. */
@@ -98,7 +104,17 @@ export const PipeEnd = z
   .object({
     ip: z.string().min(1).max(253),
     port: z.number().int().min(1).max(65535),
-    srtpParameters: z.object({ cryptoSuite: z.enum(['AEAD_AES_256_GCM', 'AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32']), keyBase64: z.string().min(16).max(128) }).strict(),
+    srtpParameters: z
+      .object({
+        cryptoSuite: z.enum([
+          'AEAD_AES_256_GCM',
+          'AEAD_AES_128_GCM',
+          'AES_CM_128_HMAC_SHA1_80',
+          'AES_CM_128_HMAC_SHA1_32',
+        ]),
+        keyBase64: z.string().min(16).max(128),
+      })
+      .strict(),
   })
   .strict();
 export type PipeEnd = z.infer<typeof PipeEnd>;
@@ -128,14 +144,24 @@ export const control = {
     body: z.object({ dtlsParameters: DtlsParameters }).strict(),
     response: z.object({}),
   },
-  restartIce: { method: 'POST', route: '/v1/rooms/:room/transports/:transportId/restart-ice', body: z.object({}).strict(), response: z.object({ iceParameters: IceParameters }) },
+  restartIce: {
+    method: 'POST',
+    route: '/v1/rooms/:room/transports/:transportId/restart-ice',
+    body: z.object({}).strict(),
+    response: z.object({ iceParameters: IceParameters }),
+  },
   produce: {
     method: 'POST',
     route: '/v1/rooms/:room/transports/:transportId/produce',
     body: z.object({ kind: MediaKind, rtpParameters: RtpParameters, source: MediaSource }).strict(),
     response: z.object({ producerId: Id }),
   },
-  closeProducer: { method: 'POST', route: '/v1/rooms/:room/producers/:producerId/close', body: z.object({}).strict(), response: z.object({}) },
+  closeProducer: {
+    method: 'POST',
+    route: '/v1/rooms/:room/producers/:producerId/close',
+    body: z.object({}).strict(),
+    response: z.object({}),
+  },
   consume: {
     method: 'POST',
     route: '/v1/rooms/:room/transports/:transportId/consume',
@@ -143,25 +169,60 @@ export const control = {
     response: z.object({ consumerId: Id, producerId: Id, kind: MediaKind, rtpParameters: RtpParameters }),
   },
   /** The edge replaced it (idempotent). */
-  closeConsumer: { method: 'POST', route: '/v1/rooms/:room/consumers/:consumerId/close', body: z.object({}).strict(), response: z.object({}) },
-  resumeConsumer: { method: 'POST', route: '/v1/rooms/:room/consumers/:consumerId/resume', body: z.object({}).strict(), response: z.object({}) },
+  closeConsumer: {
+    method: 'POST',
+    route: '/v1/rooms/:room/consumers/:consumerId/close',
+    body: z.object({}).strict(),
+    response: z.object({}),
+  },
+  resumeConsumer: {
+    method: 'POST',
+    route: '/v1/rooms/:room/consumers/:consumerId/resume',
+    body: z.object({}).strict(),
+    response: z.object({}),
+  },
   /** Idempotent. */
-  setProducerPaused: { method: 'POST', route: '/v1/rooms/:room/producers/:producerId/pause', body: z.object({ paused: z.boolean() }).strict(), response: z.object({}) },
+  setProducerPaused: {
+    method: 'POST',
+    route: '/v1/rooms/:room/producers/:producerId/pause',
+    body: z.object({ paused: z.boolean() }).strict(),
+    response: z.object({}),
+  },
   setConsumerLayers: {
     method: 'POST',
     route: '/v1/rooms/:room/consumers/:consumerId/layers',
-    body: z.object({ spatialLayer: z.number().int().min(0).max(2), temporalLayer: z.number().int().min(0).max(2).optional() }).strict(),
+    body: z
+      .object({
+        spatialLayer: z.number().int().min(0).max(2),
+        temporalLayer: z.number().int().min(0).max(2).optional(),
+      })
+      .strict(),
     response: z.object({}),
   },
   /** Closes all the participant's transports (idempotent). */
-  closeParticipant: { method: 'POST', route: '/v1/rooms/:room/participants/:participantId/close', body: z.object({}).strict(), response: z.object({}) },
+  closeParticipant: {
+    method: 'POST',
+    route: '/v1/rooms/:room/participants/:participantId/close',
+    body: z.object({}).strict(),
+    response: z.object({}),
+  },
   /**
    * Get or create this room's PipeTransport towards a peer node (one per room and peer, SRTP always
    * on); answers this end's address and SRTP key.
    */
-  createPipe: { method: 'POST', route: '/v1/rooms/:room/pipes/:peerNodeId', body: z.object({}).strict(), response: PipeEnd },
+  createPipe: {
+    method: 'POST',
+    route: '/v1/rooms/:room/pipes/:peerNodeId',
+    body: z.object({}).strict(),
+    response: PipeEnd,
+  },
   /** The peer's end (idempotent for the same end). */
-  connectPipe: { method: 'POST', route: '/v1/rooms/:room/pipes/:peerNodeId/connect', body: PipeEnd, response: z.object({}) },
+  connectPipe: {
+    method: 'POST',
+    route: '/v1/rooms/:room/pipes/:peerNodeId/connect',
+    body: PipeEnd,
+    response: z.object({}),
+  },
   /** Sends a local producer into the pipe. */
   pipeConsume: {
     method: 'POST',
@@ -173,14 +234,30 @@ export const control = {
   pipeProduce: {
     method: 'POST',
     route: '/v1/rooms/:room/pipes/:peerNodeId/produce',
-    body: z.object({ producerId: Id, kind: MediaKind, rtpParameters: RtpParameters, paused: z.boolean(), source: MediaSource }).strict(),
+    body: z
+      .object({
+        producerId: Id,
+        kind: MediaKind,
+        rtpParameters: RtpParameters,
+        paused: z.boolean(),
+        source: MediaSource,
+      })
+      .strict(),
     response: z.object({}),
   },
   /** Closes the pipe and everything piped through it (idempotent). */
-  closePipe: { method: 'POST', route: '/v1/rooms/:room/pipes/:peerNodeId/close', body: z.object({}).strict(), response: z.object({}) },
+  closePipe: {
+    method: 'POST',
+    route: '/v1/rooms/:room/pipes/:peerNodeId/close',
+    body: z.object({}).strict(),
+    response: z.object({}),
+  },
   /** Closes the router (idempotent). */
   closeRoom: { method: 'POST', route: '/v1/rooms/:room/close', body: z.object({}).strict(), response: z.object({}) },
-} as const satisfies Record<string, { method: 'POST'; route: `/v1/rooms/:room${string}`; body: z.ZodType; response: z.ZodType }>;
+} as const satisfies Record<
+  string,
+  { method: 'POST'; route: `/v1/rooms/:room${string}`; body: z.ZodType; response: z.ZodType }
+>;
 
 export type ControlOp = keyof typeof control;
 export type ControlBody<O extends ControlOp> = z.infer<(typeof control)[O]['body']>;

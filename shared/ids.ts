@@ -7,7 +7,9 @@
 import { z } from 'zod';
 
 /** A room's name: the last path segment of the meeting URL, so letters, digits, - and _ only. */
-export const RoomName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'room names are 1-64 letters, digits, - or _');
+export const RoomName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'room names are 1-64 letters, digits, - or _');
 
 /** An id the edge or a media node made (participant, transport, producer, consumer): opaque, bounded. */
 export const Id = z.string().min(1).max(64);
@@ -22,4 +24,6 @@ export const RegionId = z.string().min(1).max(64);
 export const NodeId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'node ids are 1-63 lowercase letters, digits or -');
 
 /** Where a node's operator is subject to law: an ISO 3166-1 alpha-2 country code. */
-export const Jurisdiction = z.string().regex(/^[A-Z]{2}$/, 'jurisdictions are ISO 3166-1 alpha-2 country codes, e.g. DE');
+export const Jurisdiction = z
+  .string()
+  .regex(/^[A-Z]{2}$/, 'jurisdictions are ISO 3166-1 alpha-2 country codes, e.g. DE');

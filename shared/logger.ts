@@ -13,5 +13,7 @@ export interface Logger {
 
 /** Error details safe for a log line: name, message and stack, but never sent to a client. */
 export function errorFields(err: unknown): object {
-  return err instanceof Error ? { err: { name: err.name, message: err.message, stack: err.stack } } : { err: String(err) };
+  return err instanceof Error
+    ? { err: { name: err.name, message: err.message, stack: err.stack } }
+    : { err: String(err) };
 }

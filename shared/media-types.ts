@@ -6,7 +6,11 @@
 import { z } from 'zod';
 
 const shortString = z.string().max(256);
-const smallInt = z.number().int().min(0).max(2 ** 32 - 1);
+const smallInt = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 32 - 1);
 const codecParameters = z.record(z.string().max(64), z.union([z.string().max(512), z.number()])).optional();
 const rtcpFeedback = z.array(z.looseObject({ type: shortString, parameter: shortString.optional() })).max(32);
 
@@ -26,7 +30,10 @@ export const RtpParameters = z.looseObject({
     .array(z.looseObject({ uri: shortString, id: z.number().int().min(1).max(255), encrypt: z.boolean().optional() }))
     .max(32)
     .optional(),
-  encodings: z.array(z.looseObject({ ssrc: smallInt.optional(), rid: shortString.optional() })).max(8).optional(),
+  encodings: z
+    .array(z.looseObject({ ssrc: smallInt.optional(), rid: shortString.optional() }))
+    .max(8)
+    .optional(),
   rtcp: z.looseObject({ cname: shortString.optional(), reducedSize: z.boolean().optional() }).optional(),
 });
 export type RtpParameters = z.infer<typeof RtpParameters>;
@@ -46,13 +53,19 @@ export const RtpCapabilities = z.looseObject({
     )
     .max(64)
     .optional(),
-  headerExtensions: z.array(z.looseObject({ uri: shortString, preferredId: z.number().int() })).max(64).optional(),
+  headerExtensions: z
+    .array(z.looseObject({ uri: shortString, preferredId: z.number().int() }))
+    .max(64)
+    .optional(),
 });
 export type RtpCapabilities = z.infer<typeof RtpCapabilities>;
 
 export const DtlsParameters = z.looseObject({
   role: z.enum(['auto', 'client', 'server']).optional(),
-  fingerprints: z.array(z.looseObject({ algorithm: shortString, value: z.string().max(512) })).min(1).max(8),
+  fingerprints: z
+    .array(z.looseObject({ algorithm: shortString, value: z.string().max(512) }))
+    .min(1)
+    .max(8),
 });
 export type DtlsParameters = z.infer<typeof DtlsParameters>;
 

@@ -29,15 +29,42 @@ export const nodeApi = {
     registerAgainStatus: undefined,
   },
   /** The node is alive, with its load. REGISTER_AGAIN_STATUS: the edge does not know the node. */
-  heartbeat: { method: 'POST', route: '/api/nodes/:nodeId/heartbeat', body: NodeHeartbeat, response: Ok, registerAgainStatus: REGISTER_AGAIN_STATUS },
+  heartbeat: {
+    method: 'POST',
+    route: '/api/nodes/:nodeId/heartbeat',
+    body: NodeHeartbeat,
+    response: Ok,
+    registerAgainStatus: REGISTER_AGAIN_STATUS,
+  },
   /**
    * The node goes down: no new participants, its rooms move away. REGISTER_AGAIN_STATUS: the edge does
    * not know the node, so there is nothing to drain there (registering would make it selectable again).
    */
-  drain: { method: 'POST', route: '/api/nodes/:nodeId/drain', body: NodeDrain, response: Ok, registerAgainStatus: REGISTER_AGAIN_STATUS },
+  drain: {
+    method: 'POST',
+    route: '/api/nodes/:nodeId/drain',
+    body: NodeDrain,
+    response: Ok,
+    registerAgainStatus: REGISTER_AGAIN_STATUS,
+  },
   /** What the SFU observed in a room (best effort). */
-  events: { method: 'POST', route: '/api/nodes/:nodeId/events', body: NodeEventBody, response: Ok, registerAgainStatus: undefined },
-} as const satisfies Record<string, { method: 'POST'; route: `/api/nodes/${string}`; body: z.ZodType; response: z.ZodType; registerAgainStatus: number | undefined }>;
+  events: {
+    method: 'POST',
+    route: '/api/nodes/:nodeId/events',
+    body: NodeEventBody,
+    response: Ok,
+    registerAgainStatus: undefined,
+  },
+} as const satisfies Record<
+  string,
+  {
+    method: 'POST';
+    route: `/api/nodes/${string}`;
+    body: z.ZodType;
+    response: z.ZodType;
+    registerAgainStatus: number | undefined;
+  }
+>;
 
 export type NodeApiOp = keyof typeof nodeApi;
 export type NodeApiBody<O extends NodeApiOp> = z.infer<(typeof nodeApi)[O]['body']>;

@@ -24,16 +24,27 @@ const keys = new Map<string, Promise<CryptoKey>>();
 function hmacKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (!key) {
-    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+      'verify',
+    ]);
     if (keys.size >= 256) keys.clear();
     keys.set(secret, key);
   }
   return key;
 }
 
-async function canonical(method: string, path: string, timestamp: string, nonce: string, body: string): Promise<Uint8Array<ArrayBuffer>> {
+async function canonical(
+  method: string,
+  path: string,
+  timestamp: string,
+  nonce: string,
+  body: string,
+): Promise<Uint8Array<ArrayBuffer>> {
   const bodyHash = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(body)));
-  return new Uint8Array(encoder.encode(`${method.toUpperCase()}\n${path}\n${timestamp}\n${nonce}\n${toBase64Url(bodyHash)}`));
+  return new Uint8Array(
+    encoder.encode(`${method.toUpperCase()}\n${path}\n${timestamp}\n${nonce}\n${toBase64Url(bodyHash)}`),
+  );
 }
 
 function fromBase64Url(s: string): Uint8Array<ArrayBuffer> | undefined {
@@ -54,11 +65,27 @@ export interface SignedRequest {
 }
 
 /** The headers that sign `request` with `secret`. */
-export async function signRequest(secret: string, nodeId: string, request: SignedRequest, now = Date.now()): Promise<Record<string, string>> {
+export async function signRequest(
+  secret: string,
+  nodeId: string,
+  request: SignedRequest,
+  now = Date.now(),
+): Promise<Record<string, string>> {
   const timestamp = String(now);
   const nonce = toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
-  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(secret), await canonical(request.method, request.path, timestamp, nonce, request.body)));
-  return { [NODE_HEADER]: nodeId, [TIMESTAMP_HEADER]: timestamp, [NONCE_HEADER]: nonce, [SIGNATURE_HEADER]: toBase64Url(mac) };
+  const mac = new Uint8Array(
+    await crypto.subtle.sign(
+      'HMAC',
+      await hmacKey(secret),
+      await canonical(request.method, request.path, timestamp, nonce, request.body),
+    ),
+  );
+  return {
+    [NODE_HEADER]: nodeId,
+    [TIMESTAMP_HEADER]: timestamp,
+    [NONCE_HEADER]: nonce,
+    [SIGNATURE_HEADER]: toBase64Url(mac),
+  };
 }
 
 /**
@@ -119,7 +146,8 @@ export async function authenticateRequest(
   const timestamp = header(TIMESTAMP_HEADER) ?? '';
   const nonce = header(NONCE_HEADER) ?? '';
   const signature = fromBase64Url(header(SIGNATURE_HEADER) ?? '');
-  if (!signature || !/^\d{1,16}$/.test(timestamp) || !/^[A-Za-z0-9_-]{16,64}$/.test(nonce)) throw new RequestRefused('unsigned');
+  if (!signature || !/^\d{1,16}$/.test(timestamp) || !/^[A-Za-z0-9_-]{16,64}$/.test(nonce))
+    throw new RequestRefused('unsigned');
   if (Math.abs(now - Number(timestamp)) > MAX_SKEW_MS) throw new RequestRefused('stale timestamp');
   const data = await canonical(request.method, request.path, timestamp, nonce, request.body);
   let valid = false;

@@ -56,7 +56,12 @@ export const DisplayName = z
   .transform((s) => s.normalize('NFC'))
   .refine((s) => !CONTROLS.test(s), 'name must not contain control characters')
   .transform((s) => s.replace(BIDI_CONTROLS, '').replace(NAME_INVISIBLES, '').replace(/\s+/gu, ' ').trim())
-  .pipe(z.string().min(1, 'name must not be empty (invisible characters do not count)').max(64, 'name must be at most 64 characters'));
+  .pipe(
+    z
+      .string()
+      .min(1, 'name must not be empty (invisible characters do not count)')
+      .max(64, 'name must be at most 64 characters'),
+  );
 
 /**
  * How two names are compared when a guest must not take a verified participant's name: compatibility
@@ -67,7 +72,9 @@ export function nameKey(name: string): string {
   return name.normalize('NFKC').toLowerCase();
 }
 /** What a participant may do: moderators run the room, guests are admitted by policy or by a moderator. */
-export const RegionHint = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'region ids are 1-64 lowercase letters, digits or -');
+export const RegionHint = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'region ids are 1-64 lowercase letters, digits or -');
 
 export const Role = z.enum(['moderator', 'participant', 'guest']);
 export type Role = z.infer<typeof Role>;
@@ -84,7 +91,11 @@ export const ChatText = z
   .transform((s) => s.replace(BIDI_CONTROLS, '').replace(INVISIBLES, '').trim())
   .pipe(z.string().min(1, 'message must not be empty').max(2000, 'message must be at most 2000 characters'));
 /** An RTCIceServer with TURN REST credentials for this participant on its media node. */
-export const IceServer = z.object({ urls: z.array(z.string().max(300)).min(1).max(8), username: z.string().max(256), credential: z.string().max(256) });
+export const IceServer = z.object({
+  urls: z.array(z.string().max(300)).min(1).max(8),
+  username: z.string().max(256),
+  credential: z.string().max(256),
+});
 export type IceServer = z.infer<typeof IceServer>;
 const RequestId = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -149,7 +160,9 @@ export const methods = {
    * producers and consumers, within the grace period. The others see no leave and no join.
    */
   resume: {
-    params: z.object({ protocolVersion: z.number().int(), participantId: Id, resumeToken: z.string().min(1).max(128) }).strict(),
+    params: z
+      .object({ protocolVersion: z.number().int(), participantId: Id, resumeToken: z.string().min(1).max(128) })
+      .strict(),
     result: JoinResult,
   },
   createTransport: {
@@ -159,7 +172,10 @@ export const methods = {
      * expire after `iceServersExpireIn` seconds, and with them every allocation made with them: renew
      * before that with `restartIce`, which brings new ones (docs/turn.md, "Credential lifetime").
      */
-    result: TransportOptions.extend({ iceServers: z.array(IceServer).max(4), iceServersExpireIn: z.number().int().min(1).optional() }),
+    result: TransportOptions.extend({
+      iceServers: z.array(IceServer).max(4),
+      iceServersExpireIn: z.number().int().min(1).optional(),
+    }),
   },
   connectTransport: {
     params: z.object({ transportId: Id, dtlsParameters: DtlsParameters }).strict(),
@@ -172,12 +188,14 @@ export const methods = {
   restartIce: {
     params: z.object({ transportId: Id }).strict(),
     /** With fresh TURN credentials (`iceServers`, as createTransport's), which the restart then uses. */
-    result: z.object({ iceParameters: IceParameters, iceServers: z.array(IceServer).max(4).optional(), iceServersExpireIn: z.number().int().min(1).optional() }),
+    result: z.object({
+      iceParameters: IceParameters,
+      iceServers: z.array(IceServer).max(4).optional(),
+      iceServersExpireIn: z.number().int().min(1).optional(),
+    }),
   },
   produce: {
-    params: z
-      .object({ transportId: Id, kind: MediaKind, rtpParameters: RtpParameters, source: MediaSource })
-      .strict(),
+    params: z.object({ transportId: Id, kind: MediaKind, rtpParameters: RtpParameters, source: MediaSource }).strict(),
     result: z.object({ producerId: Id }),
   },
   closeProducer: {
@@ -204,7 +222,13 @@ export const methods = {
   },
   /** Which simulcast layer you want of a video consumer (0 = lowest); the SFU still lowers it under congestion. */
   setConsumerLayers: {
-    params: z.object({ consumerId: Id, spatialLayer: z.number().int().min(0).max(2), temporalLayer: z.number().int().min(0).max(2).optional() }).strict(),
+    params: z
+      .object({
+        consumerId: Id,
+        spatialLayer: z.number().int().min(0).max(2),
+        temporalLayer: z.number().int().min(0).max(2).optional(),
+      })
+      .strict(),
     result: z.object({}),
   },
   /** A chat message to everyone in the room (also echoed to the sender). Not stored. */
@@ -282,7 +306,10 @@ export const events = {
 export type EventName = keyof typeof events;
 export type EventData<E extends EventName> = z.infer<(typeof events)[E]>;
 
-export const WireError = z.object({ code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]), message: z.string() });
+export const WireError = z.object({
+  code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
+  message: z.string(),
+});
 
 /** Any frame the edge sends; the browser parses every frame with this. */
 export const ServerFrame = z.union([

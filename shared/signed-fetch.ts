@@ -26,7 +26,11 @@ export interface SignedFetchRequest {
 export async function signedFetch(target: SignedTarget, request: SignedFetchRequest): Promise<Response> {
   const url = new URL(target.baseUrl.replace(/\/+$/, '') + request.path);
   const body = request.body ?? '';
-  const signature = await signRequest(target.secret, target.nodeId, { method: request.method, path: url.pathname, body });
+  const signature = await signRequest(target.secret, target.nodeId, {
+    method: request.method,
+    path: url.pathname,
+    body,
+  });
   return fetch(url, {
     method: request.method,
     headers: { ...(request.body === undefined ? {} : { 'content-type': 'application/json' }), ...signature },

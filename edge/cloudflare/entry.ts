@@ -21,7 +21,11 @@ function appFor(env: Env): Hono {
   if (cached?.env === env) return cached.app;
   const config = parseEdgeConfig(settings(env));
   // Once per isolate (the app is cached per env): the Worker has no start-up of its own to say it at.
-  if (config.allowInsecureHttp) consoleLogger.warn({}, 'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: media nodes may register plain http control URLs beyond loopback, readable on the way');
+  if (config.allowInsecureHttp)
+    consoleLogger.warn(
+      {},
+      'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: media nodes may register plain http control URLs beyond loopback, readable on the way',
+    );
   const app = createEdgeApp({
     config,
     registry: new DurableObjectNodeRegistry(env.REGISTRY, config.nodeHeartbeatTimeoutMs),
@@ -62,7 +66,10 @@ export default {
     } catch (err) {
       // A misconfigured deployment: say so in the log, and give clients a code, not a stack.
       consoleLogger.error({ err: (err as Error).message }, 'edge configuration is invalid');
-      return Response.json({ error: { code: ErrorCode.Internal, message: 'the edge is misconfigured' } }, { status: 500 });
+      return Response.json(
+        { error: { code: ErrorCode.Internal, message: 'the edge is misconfigured' } },
+        { status: 500 },
+      );
     }
     return app.fetch(request, env, ctx);
   },

@@ -4,14 +4,24 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { NodeLoad, NodeRegistration } from '../../shared/control.ts';
-import { newestHeartbeat, statusOf, type MediaNodeRecord, type NodeRegistry, type NodeStatus } from '../core/node-registry.ts';
+import {
+  newestHeartbeat,
+  statusOf,
+  type MediaNodeRecord,
+  type NodeRegistry,
+  type NodeStatus,
+} from '../core/node-registry.ts';
 import type { Env } from './env.ts';
 
 const KEY = (nodeId: string) => `node:${nodeId}`;
 
 export class NodeRegistryObject extends DurableObject<Env> {
   async register(registration: NodeRegistration, now: number): Promise<void> {
-    await this.ctx.storage.put(KEY(registration.nodeId), { ...registration, registeredAt: now, lastHeartbeatAt: now } satisfies MediaNodeRecord);
+    await this.ctx.storage.put(KEY(registration.nodeId), {
+      ...registration,
+      registeredAt: now,
+      lastHeartbeatAt: now,
+    } satisfies MediaNodeRecord);
   }
 
   async heartbeat(nodeId: string, load: NodeLoad, now: number): Promise<boolean> {

@@ -78,7 +78,11 @@ export class RoomObject extends DurableObject<Env> {
   get #wiring() {
     if (!this.#wired) {
       const config = parseEdgeConfig(settings(this.env));
-      const services = createEdgeServices(config, new DurableObjectNodeRegistry(this.env.REGISTRY, config.nodeHeartbeatTimeoutMs), consoleLogger);
+      const services = createEdgeServices(
+        config,
+        new DurableObjectNodeRegistry(this.env.REGISTRY, config.nodeHeartbeatTimeoutMs),
+        consoleLogger,
+      );
       this.#wired = { config, services, host: new DurableObjectRoomHost(this.ctx, services.messageBudget) };
     }
     return this.#wired;
@@ -100,7 +104,8 @@ export class RoomObject extends DurableObject<Env> {
 
   override async fetch(request: Request): Promise<Response> {
     const name = this.ctx.id.name ?? request.headers.get(ROOM_NAME_HEADER);
-    if (!name || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket upgrade', { status: 426 });
+    if (!name || request.headers.get('upgrade')?.toLowerCase() !== 'websocket')
+      return new Response('expected a WebSocket upgrade', { status: 426 });
     // Each room object counts its own sockets (no socket close reaches the Worker): per address and room.
     const addressKey = request.headers.get(ADDRESS_KEY_HEADER) ?? undefined;
     if (addressKey !== undefined && socketsFrom(this.ctx, addressKey) >= this.#settings.socketsPerAddress) {

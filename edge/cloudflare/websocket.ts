@@ -71,7 +71,11 @@ export function socketsFrom(ctx: DurableObjectState, addressKey: string): number
 }
 
 /** Accepts the upgrade inside the Durable Object with the hibernation API; the socket's server end. */
-export function acceptRoomSocket(ctx: DurableObjectState, room: string, addressKey: string | undefined): { response: Response; server: WebSocket } {
+export function acceptRoomSocket(
+  ctx: DurableObjectState,
+  room: string,
+  addressKey: string | undefined,
+): { response: Response; server: WebSocket } {
   const pair = new WebSocketPair();
   const [client, server] = [pair[0], pair[1]];
   ctx.acceptWebSocket(server);

@@ -54,12 +54,20 @@ export const CONTENT_SECURITY_POLICY = [
 
 /** The refusal of a socket beyond TREFFPUNKT_SOCKETS_PER_ADDRESS, the same on every runtime. */
 export function socketLimitResponse(limit: number): Response {
-  return Response.json({ error: { code: ErrorCode.RateLimited, message: `too many open connections from your address (at most ${limit})` } }, { status: httpStatusOf(ErrorCode.RateLimited) });
+  return Response.json(
+    {
+      error: { code: ErrorCode.RateLimited, message: `too many open connections from your address (at most ${limit})` },
+    },
+    { status: httpStatusOf(ErrorCode.RateLimited) },
+  );
 }
 
 /** Logs a refused socket (pseudonymous: a salted hash of the address, see addressPseudonym). */
 export async function logSocketLimit(log: Logger, key: string, room: string): Promise<void> {
-  log.warn({ room, address: await addressPseudonym(key) }, 'security: too many open sockets from one address, upgrade refused');
+  log.warn(
+    { room, address: await addressPseudonym(key) },
+    'security: too many open sockets from one address, upgrade refused',
+  );
 }
 
 export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions): Hono {
@@ -76,18 +84,25 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
   });
 
   app.onError((err, c) => {
-    if (err instanceof TreffpunktError) return c.json({ error: { code: err.code, message: err.message } }, httpStatusOf(err.code));
+    if (err instanceof TreffpunktError)
+      return c.json({ error: { code: err.code, message: err.message } }, httpStatusOf(err.code));
     log.error({ path: c.req.path, ...errorFields(err) }, 'unhandled request error');
     return c.json({ error: { code: ErrorCode.Internal, message: 'Internal error' } }, 500);
   });
-  app.notFound((c) => c.json({ error: { code: ErrorCode.NotFound, message: 'not found' } }, httpStatusOf(ErrorCode.NotFound)));
+  app.notFound((c) =>
+    c.json({ error: { code: ErrorCode.NotFound, message: 'not found' } }, httpStatusOf(ErrorCode.NotFound)),
+  );
 
   app.get('/healthz', async (c) => c.json({ ok: true, mediaNodes: (await registry.healthy(Date.now())).length }));
 
   const connections = new KeyedRateLimiter(config.connectionsPerMinute / 60, config.connectionsPerMinute);
   app.get('/rooms/:room/ws', async (c) => {
     const room = RoomName.safeParse(c.req.param('room'));
-    if (!room.success) return c.json({ error: { code: ErrorCode.BadMessage, message: room.error.issues[0]?.message ?? 'bad room name' } }, httpStatusOf(ErrorCode.BadMessage));
+    if (!room.success)
+      return c.json(
+        { error: { code: ErrorCode.BadMessage, message: room.error.issues[0]?.message ?? 'bad room name' } },
+        httpStatusOf(ErrorCode.BadMessage),
+      );
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
       return c.json({ error: { code: ErrorCode.BadMessage, message: 'expected a WebSocket upgrade' } }, 426);
     }
@@ -95,8 +110,15 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
     const key = address === undefined ? undefined : addressKey(address);
     if (key !== undefined && !connections.take(key)) {
       // Once per burst: a flood of refusals must not become a flood of log lines.
-      if (connections.refusedInARow(key) === 1) log.warn({ room: room.data, address: await addressPseudonym(key) }, 'security: too many new connections from one address, refused');
-      return c.json({ error: { code: ErrorCode.RateLimited, message: 'too many new connections from your address' } }, httpStatusOf(ErrorCode.RateLimited));
+      if (connections.refusedInARow(key) === 1)
+        log.warn(
+          { room: room.data, address: await addressPseudonym(key) },
+          'security: too many new connections from one address, refused',
+        );
+      return c.json(
+        { error: { code: ErrorCode.RateLimited, message: 'too many new connections from your address' } },
+        httpStatusOf(ErrorCode.RateLimited),
+      );
     }
     return adapter.roomSocket(c, room.data, key);
   });

@@ -10,8 +10,7 @@ import { OperatorId } from '../../shared/ids.ts';
 import { isBareOrigin, isInsecureUrl } from '../../shared/transport-security.ts';
 import { TrustedIssuer, type TrustedIssuerInput } from './join-tokens.ts';
 
-const intSetting = (def: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(def);
+const intSetting = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 
 /**
  * What a node's credentials on the edge fix about it. A registration that claims other values is refused;
@@ -30,7 +29,10 @@ const NodeCredentials = z
     secret: z.string(),
     operator: OperatorId.optional(),
     jurisdiction: Jurisdiction.optional(),
-    controlOrigin: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine(isBareOrigin, 'must be an origin only (scheme, host, port), without path, query or fragment').optional(),
+    controlOrigin: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      .refine(isBareOrigin, 'must be an origin only (scheme, host, port), without path, query or fragment')
+      .optional(),
   })
   .strict();
 
@@ -70,16 +72,27 @@ const NodeSecrets = z
       const parsed = z.record(z.string(), NodeCredentials).safeParse(json);
       if (!parsed.success) {
         // Names the node and the field, never a value: this setting holds secrets.
-        for (const i of parsed.error.issues) ctx.addIssue({ code: 'custom', message: `${i.path.map(String).join('.')}: ${i.message}` });
+        for (const i of parsed.error.issues)
+          ctx.addIssue({ code: 'custom', message: `${i.path.map(String).join('.')}: ${i.message}` });
         return { secrets, pins };
       }
       for (const [id, { secret, ...pin }] of Object.entries(parsed.data)) {
-        add(id, secret.split('|'), { ...pin, ...(pin.controlOrigin ? { controlOrigin: new URL(pin.controlOrigin).origin } : {}) });
+        add(id, secret.split('|'), {
+          ...pin,
+          ...(pin.controlOrigin ? { controlOrigin: new URL(pin.controlOrigin).origin } : {}),
+        });
       }
     } else {
-      for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+      for (const entry of raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         const eq = entry.indexOf('=');
-        if (eq < 1) ctx.addIssue({ code: 'custom', message: `entry "${entry.slice(0, Math.max(eq, 0))}=…" needs a valid node id before "="` });
+        if (eq < 1)
+          ctx.addIssue({
+            code: 'custom',
+            message: `entry "${entry.slice(0, Math.max(eq, 0))}=…" needs a valid node id before "="`,
+          });
         else add(entry.slice(0, eq), entry.slice(eq + 1).split('|'), {});
       }
     }
@@ -87,7 +100,10 @@ const NodeSecrets = z
     return { secrets, pins };
   });
 
-const flag = z.enum(['1', 'true', '0', 'false'], 'must be 1, true, 0 or false').default('false').transform((v) => v === '1' || v === 'true');
+const flag = z
+  .enum(['1', 'true', '0', 'false'], 'must be 1, true, 0 or false')
+  .default('false')
+  .transform((v) => v === '1' || v === 'true');
 
 /** An optional comma-separated list whose entries match `entry`; unset or empty: undefined. */
 function commaList(entry: RegExp, what: string) {
@@ -95,9 +111,13 @@ function commaList(entry: RegExp, what: string) {
     .string()
     .optional()
     .transform((raw, ctx) => {
-      const items = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      const items = (raw ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const bad = items.find((i) => !entry.test(i));
-      if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `"${bad.slice(0, 64)}" is not valid: expected ${what}` });
+      if (bad !== undefined)
+        ctx.addIssue({ code: 'custom', message: `"${bad.slice(0, 64)}" is not valid: expected ${what}` });
       return items.length > 0 ? items : undefined;
     });
 }
@@ -213,16 +233,27 @@ export function describeIssues(error: z.ZodError): string[] {
 
 export function parseEdgeConfig(env: Record<string, string | undefined>): EdgeConfig {
   // An empty variable means "not set" (workerd's fromEnvironment binds an unset variable as null or "").
-  const set = Object.fromEntries(Object.keys(EdgeConfigSchema.shape).map((k) => [k, env[k] === '' || env[k] === null ? undefined : env[k]]));
+  const set = Object.fromEntries(
+    Object.keys(EdgeConfigSchema.shape).map((k) => [k, env[k] === '' || env[k] === null ? undefined : env[k]]),
+  );
   const parsed = EdgeConfigSchema.safeParse(set);
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error));
   const c = parsed.data;
   if (c.TREFFPUNKT_JOIN_TOKEN_SECRET && c.TREFFPUNKT_TRUSTED_ISSUERS.some((i) => i.issuer === 'treffpunkt')) {
-    throw new ConfigError(['TREFFPUNKT_TRUSTED_ISSUERS: lists the issuer "treffpunkt", which TREFFPUNKT_JOIN_TOKEN_SECRET already defines; set one of them']);
+    throw new ConfigError([
+      'TREFFPUNKT_TRUSTED_ISSUERS: lists the issuer "treffpunkt", which TREFFPUNKT_JOIN_TOKEN_SECRET already defines; set one of them',
+    ]);
   }
-  const insecure = [...c.TREFFPUNKT_NODE_SECRETS.pins].filter(([, pin]) => pin.controlOrigin && isInsecureUrl(pin.controlOrigin));
+  const insecure = [...c.TREFFPUNKT_NODE_SECRETS.pins].filter(
+    ([, pin]) => pin.controlOrigin && isInsecureUrl(pin.controlOrigin),
+  );
   if (insecure.length > 0 && !c.TREFFPUNKT_ALLOW_INSECURE_HTTP) {
-    throw new ConfigError(insecure.map(([id]) => `TREFFPUNKT_NODE_SECRETS: the controlOrigin of node "${id}" is plain http beyond loopback; use https, or set TREFFPUNKT_ALLOW_INSECURE_HTTP=1 if the network is otherwise protected`));
+    throw new ConfigError(
+      insecure.map(
+        ([id]) =>
+          `TREFFPUNKT_NODE_SECRETS: the controlOrigin of node "${id}" is plain http beyond loopback; use https, or set TREFFPUNKT_ALLOW_INSECURE_HTTP=1 if the network is otherwise protected`,
+      ),
+    );
   }
   return {
     nodeSecrets: c.TREFFPUNKT_NODE_SECRETS.secrets,
@@ -235,13 +266,25 @@ export function parseEdgeConfig(env: Record<string, string | undefined>): EdgeCo
     nodeCheckIntervalMs: Math.floor(c.TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS / 3),
     mediaConstraint: {
       ...(c.TREFFPUNKT_MEDIA_OPERATORS ? { operators: c.TREFFPUNKT_MEDIA_OPERATORS } : {}),
-      ...(c.TREFFPUNKT_MEDIA_JURISDICTIONS ? { jurisdictions: expandJurisdictions(c.TREFFPUNKT_MEDIA_JURISDICTIONS.map((j) => j.toUpperCase())) } : {}),
+      ...(c.TREFFPUNKT_MEDIA_JURISDICTIONS
+        ? { jurisdictions: expandJurisdictions(c.TREFFPUNKT_MEDIA_JURISDICTIONS.map((j) => j.toUpperCase())) }
+        : {}),
     },
     turnCredentialTtlSeconds: c.TREFFPUNKT_TURN_CREDENTIAL_TTL_SECONDS,
     trustedIssuers: [
       ...c.TREFFPUNKT_TRUSTED_ISSUERS,
       // The deployment's own portal may grant everything: it is the deployment.
-      ...(c.TREFFPUNKT_JOIN_TOKEN_SECRET ? [{ issuer: 'treffpunkt', hs256Secret: c.TREFFPUNKT_JOIN_TOKEN_SECRET, rooms: ['*'], roles: ['moderator', 'participant', 'guest'], mediaClaims: true } satisfies TrustedIssuerInput] : []),
+      ...(c.TREFFPUNKT_JOIN_TOKEN_SECRET
+        ? [
+            {
+              issuer: 'treffpunkt',
+              hs256Secret: c.TREFFPUNKT_JOIN_TOKEN_SECRET,
+              rooms: ['*'],
+              roles: ['moderator', 'participant', 'guest'],
+              mediaClaims: true,
+            } satisfies TrustedIssuerInput,
+          ]
+        : []),
     ],
     tokenAudience: c.TREFFPUNKT_TOKEN_AUDIENCE,
     tokenMaxLifetimeSeconds: c.TREFFPUNKT_TOKEN_MAX_LIFETIME_SECONDS,
@@ -253,7 +296,9 @@ export function parseEdgeConfig(env: Record<string, string | undefined>): EdgeCo
     maxProducers: c.TREFFPUNKT_MAX_PRODUCERS,
     resumeGraceMs: c.TREFFPUNKT_RESUME_GRACE_MS,
     maxTransports: c.TREFFPUNKT_MAX_TRANSPORTS,
-    maxConsumers: c.TREFFPUNKT_MAX_CONSUMERS ?? Math.max(1, Math.min(1000, c.TREFFPUNKT_MAX_PRODUCERS * (c.TREFFPUNKT_ROOM_CAPACITY - 1))),
+    maxConsumers:
+      c.TREFFPUNKT_MAX_CONSUMERS ??
+      Math.max(1, Math.min(1000, c.TREFFPUNKT_MAX_PRODUCERS * (c.TREFFPUNKT_ROOM_CAPACITY - 1))),
     lobbyCapacity: c.TREFFPUNKT_LOBBY_CAPACITY ?? Math.min(c.TREFFPUNKT_ROOM_CAPACITY, 100),
     joinTimeoutMs: c.TREFFPUNKT_JOIN_TIMEOUT_MS,
     socketsPerAddress: c.TREFFPUNKT_SOCKETS_PER_ADDRESS,

@@ -16,7 +16,9 @@ import { OperatorId } from '../../shared/ids.ts';
 const ASYMMETRIC = ['EdDSA', 'ES256', 'RS256'];
 
 /** A room name, or a pattern where `*` stands for any characters ("partner-b-*", "*"). */
-const RoomPattern = z.string().regex(/^[A-Za-z0-9*_-]{1,64}$/, 'is not a room name or pattern (letters, digits, -, _ and * for any characters)');
+const RoomPattern = z
+  .string()
+  .regex(/^[A-Za-z0-9*_-]{1,64}$/, 'is not a room name or pattern (letters, digits, -, _ and * for any characters)');
 
 /**
  * What an issuer may grant. Issue 10: a partner's token made its holder moderator of another
@@ -26,7 +28,11 @@ const RoomPattern = z.string().regex(/^[A-Za-z0-9*_-]{1,64}$/, 'is not a room na
  */
 const Grants = {
   issuer: z.string().min(1),
-  rooms: z.array(RoomPattern, { error: 'is required: the rooms this issuer may admit to, e.g. ["partner-b-*"] (or ["*"] for all)' }).min(1),
+  rooms: z
+    .array(RoomPattern, {
+      error: 'is required: the rooms this issuer may admit to, e.g. ["partner-b-*"] (or ["*"] for all)',
+    })
+    .min(1),
   roles: z.array(Role).min(1).default(['participant', 'guest']),
   mediaClaims: z.boolean().default(false),
   multipleSessions: z.boolean().default(false),
@@ -51,7 +57,10 @@ export const TrustedIssuer = z
     jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
   })
   .strict()
-  .refine((i) => [i.hs256Secret, i.jwksUrl, i.jwks].filter((k) => k !== undefined).length === 1, 'needs exactly one of hs256Secret, jwksUrl or jwks');
+  .refine(
+    (i) => [i.hs256Secret, i.jwksUrl, i.jwks].filter((k) => k !== undefined).length === 1,
+    'needs exactly one of hs256Secret, jwksUrl or jwks',
+  );
 export type TrustedIssuer = z.infer<typeof TrustedIssuer>;
 /** As written in the configuration: the grants may be left out (their defaults apply). */
 export type TrustedIssuerInput = z.input<typeof TrustedIssuer>;
@@ -123,23 +132,60 @@ export class JoinTokenVerifier {
   readonly #audience: string;
   readonly #maxLifetimeSeconds: number;
 
-  constructor(issuers: readonly TrustedIssuerInput[], { audience = 'treffpunkt', maxLifetimeSeconds = 24 * 3600, jwksTimeoutMs = 2_000, jwksCooldownMs = 30_000 }: TokenRules = {}) {
+  constructor(
+    issuers: readonly TrustedIssuerInput[],
+    {
+      audience = 'treffpunkt',
+      maxLifetimeSeconds = 24 * 3600,
+      jwksTimeoutMs = 2_000,
+      jwksCooldownMs = 30_000,
+    }: TokenRules = {},
+  ) {
     this.#audience = audience;
     this.#maxLifetimeSeconds = maxLifetimeSeconds;
     for (const input of issuers) {
       const i = TrustedIssuer.parse(input);
-      const grants = { rooms: i.rooms.map(roomMatcher), roles: i.roles, mediaClaims: i.mediaClaims, multipleSessions: i.multipleSessions };
-      if (i.hs256Secret !== undefined) this.#issuers.set(i.issuer, { key: new TextEncoder().encode(i.hs256Secret), algorithms: ['HS256'], ...grants });
+      const grants = {
+        rooms: i.rooms.map(roomMatcher),
+        roles: i.roles,
+        mediaClaims: i.mediaClaims,
+        multipleSessions: i.multipleSessions,
+      };
+      if (i.hs256Secret !== undefined)
+        this.#issuers.set(i.issuer, { key: new TextEncoder().encode(i.hs256Secret), algorithms: ['HS256'], ...grants });
       // jose caches the key set (10 min) and refetches it on an unknown key id: rotation works without a
       // restart. The short timeout bounds how long a hanging IdP can hold a join (issue 10).
-      else if (i.jwksUrl !== undefined) this.#issuers.set(i.issuer, { key: createRemoteJWKSet(new URL(i.jwksUrl), { timeoutDuration: jwksTimeoutMs, cooldownDuration: jwksCooldownMs, cacheMaxAge: 600_000 }), algorithms: ASYMMETRIC, ...grants });
-      else this.#issuers.set(i.issuer, { key: createLocalJWKSet(i.jwks! as Parameters<typeof createLocalJWKSet>[0]), algorithms: ASYMMETRIC, ...grants });
+      else if (i.jwksUrl !== undefined)
+        this.#issuers.set(i.issuer, {
+          key: createRemoteJWKSet(new URL(i.jwksUrl), {
+            timeoutDuration: jwksTimeoutMs,
+            cooldownDuration: jwksCooldownMs,
+            cacheMaxAge: 600_000,
+          }),
+          algorithms: ASYMMETRIC,
+          ...grants,
+        });
+      else
+        this.#issuers.set(i.issuer, {
+          key: createLocalJWKSet(i.jwks! as Parameters<typeof createLocalJWKSet>[0]),
+          algorithms: ASYMMETRIC,
+          ...grants,
+        });
     }
   }
 
   /** The verifier the edge's settings describe (issuers, audience, lifetime cap, JWKS timeout). */
-  static fromConfig(c: { trustedIssuers: readonly TrustedIssuerInput[]; tokenAudience: string; tokenMaxLifetimeSeconds: number; jwksTimeoutMs: number }): JoinTokenVerifier {
-    return new JoinTokenVerifier(c.trustedIssuers, { audience: c.tokenAudience, maxLifetimeSeconds: c.tokenMaxLifetimeSeconds, jwksTimeoutMs: c.jwksTimeoutMs });
+  static fromConfig(c: {
+    trustedIssuers: readonly TrustedIssuerInput[];
+    tokenAudience: string;
+    tokenMaxLifetimeSeconds: number;
+    jwksTimeoutMs: number;
+  }): JoinTokenVerifier {
+    return new JoinTokenVerifier(c.trustedIssuers, {
+      audience: c.tokenAudience,
+      maxLifetimeSeconds: c.tokenMaxLifetimeSeconds,
+      jwksTimeoutMs: c.jwksTimeoutMs,
+    });
   }
 
   get enabled(): boolean {
@@ -159,33 +205,50 @@ export class JoinTokenVerifier {
     let payload: Record<string, unknown>;
     try {
       const key = trusted.key;
-      const options = { issuer, audience: this.#audience, algorithms: trusted.algorithms, requiredClaims: ['exp', 'aud'] };
-      const result = key instanceof Uint8Array ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
+      const options = {
+        issuer,
+        audience: this.#audience,
+        algorithms: trusted.algorithms,
+        requiredClaims: ['exp', 'aud'],
+      };
+      const result =
+        key instanceof Uint8Array ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
       payload = result.payload;
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw refuse('expired');
       if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'nbf') throw refuse('not yet valid');
-      if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'aud') throw refuse('not issued for this deployment (aud)');
-      if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) throw refuse('algorithm not allowed');
-      if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWSSignatureVerificationFailed) throw refuse('bad signature');
+      if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'aud')
+        throw refuse('not issued for this deployment (aud)');
+      if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported)
+        throw refuse('algorithm not allowed');
+      if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWSSignatureVerificationFailed)
+        throw refuse('bad signature');
       if (err instanceof errors.JWKSTimeout) throw refuse("the issuer's keys could not be fetched in time; try again");
-      if (err instanceof errors.JWKSInvalid || err instanceof errors.JOSEError || err instanceof TypeError) throw refuse("the issuer's keys are unavailable");
+      if (err instanceof errors.JWKSInvalid || err instanceof errors.JOSEError || err instanceof TypeError)
+        throw refuse("the issuer's keys are unavailable");
       throw refuse('invalid');
     }
     // A token valid for years is a standing credential nobody can revoke: refused (issue 10, a token valid until 2200).
     const now = Math.floor(Date.now() / 1000);
     const exp = payload.exp as number;
     const iat = typeof payload.iat === 'number' ? payload.iat : now;
-    if (exp - Math.min(iat, now) > this.#maxLifetimeSeconds) throw refuse(`lifetime over ${this.#maxLifetimeSeconds} s`);
+    if (exp - Math.min(iat, now) > this.#maxLifetimeSeconds)
+      throw refuse(`lifetime over ${this.#maxLifetimeSeconds} s`);
     const claims = JoinClaims.safeParse(payload);
-    if (!claims.success) throw refuse(`claims: ${claims.error.issues[0]?.path.join('.')} ${claims.error.issues[0]?.message}`);
+    if (!claims.success)
+      throw refuse(`claims: ${claims.error.issues[0]?.path.join('.')} ${claims.error.issues[0]?.message}`);
     const c = claims.data;
     if (c.room !== room) throw refuse('issued for another room');
     if (!trusted.rooms.some((r) => r.test(room))) throw refuse('its issuer may not admit to this room');
     if (!trusted.roles.includes(c.role)) throw refuse(`its issuer may not grant the role ${c.role}`);
     if (c.media && !trusted.mediaClaims) throw refuse('its issuer may not set media rules');
     const holder = c.sub !== undefined ? ['sub', c.sub] : c.jti !== undefined ? ['jti', c.jti] : ['token', token];
-    return { ...c, issuer, identity: await sha256(JSON.stringify([issuer, ...holder])), multipleSessions: trusted.multipleSessions };
+    return {
+      ...c,
+      issuer,
+      identity: await sha256(JSON.stringify([issuer, ...holder])),
+      multipleSessions: trusted.multipleSessions,
+    };
   }
 }
 

@@ -13,7 +13,35 @@ export interface MediaConstraint {
 }
 
 /** The member states of the European Union (ISO 3166-1 alpha-2), for the "EU" shorthand. */
-export const EU_MEMBER_STATES = ['AT', 'BE', 'BG', 'CY', 'CZ', 'DE', 'DK', 'EE', 'ES', 'FI', 'FR', 'GR', 'HR', 'HU', 'IE', 'IT', 'LT', 'LU', 'LV', 'MT', 'NL', 'PL', 'PT', 'RO', 'SE', 'SI', 'SK'] as const;
+export const EU_MEMBER_STATES = [
+  'AT',
+  'BE',
+  'BG',
+  'CY',
+  'CZ',
+  'DE',
+  'DK',
+  'EE',
+  'ES',
+  'FI',
+  'FR',
+  'GR',
+  'HR',
+  'HU',
+  'IE',
+  'IT',
+  'LT',
+  'LU',
+  'LV',
+  'MT',
+  'NL',
+  'PL',
+  'PT',
+  'RO',
+  'SE',
+  'SI',
+  'SK',
+] as const;
 
 /** "DE, EU" → the country codes it names; "EU" stands for the member states. */
 export function expandJurisdictions(codes: readonly string[]): string[] {
@@ -34,7 +62,10 @@ export function isConstrained(c: MediaConstraint): boolean {
 export function describeConstraint(c: MediaConstraint): string {
   const parts = [];
   if (c.operators) parts.push(`operator ${c.operators.join(' or ')}`);
-  if (c.jurisdictions) parts.push(`jurisdiction ${c.jurisdictions.length > 5 ? `${c.jurisdictions.slice(0, 5).join(', ')}, …` : c.jurisdictions.join(' or ')}`);
+  if (c.jurisdictions)
+    parts.push(
+      `jurisdiction ${c.jurisdictions.length > 5 ? `${c.jurisdictions.slice(0, 5).join(', ')}, …` : c.jurisdictions.join(' or ')}`,
+    );
   return parts.join(', ') || 'none';
 }
 
@@ -48,6 +79,7 @@ export function intersectConstraints(a: MediaConstraint, b: MediaConstraint): Me
 
 /** The same requirement, whatever the order of the lists. */
 export function sameConstraint(a: MediaConstraint, b: MediaConstraint): boolean {
-  const key = (c: MediaConstraint) => JSON.stringify([[...(c.operators ?? [])].sort(), [...(c.jurisdictions ?? [])].sort()]);
+  const key = (c: MediaConstraint) =>
+    JSON.stringify([[...(c.operators ?? [])].sort(), [...(c.jurisdictions ?? [])].sort()]);
   return key(a) === key(b);
 }

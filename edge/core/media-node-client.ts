@@ -4,7 +4,15 @@
  * schemas before sending and responses are parsed before use: the node is another trust domain,
  * possibly another operator.
  */
-import { control, ControlError, controlPath, type ControlBody, type ControlIds, type ControlOp, type ControlResponse } from '../../shared/control.ts';
+import {
+  control,
+  ControlError,
+  controlPath,
+  type ControlBody,
+  type ControlIds,
+  type ControlOp,
+  type ControlResponse,
+} from '../../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
 import { signedFetch } from '../../shared/signed-fetch.ts';
 
@@ -124,7 +132,10 @@ export class MediaNodeClient {
     try {
       if (this.#abort?.aborted) throw new Error('the node was found lost');
       const res = await Promise.race([
-        signedFetch({ baseUrl: this.#baseUrl, nodeId: this.nodeId, secret: this.#secret }, { method: spec.method, path, body: text, signal: stop.signal }),
+        signedFetch(
+          { baseUrl: this.#baseUrl, nodeId: this.nodeId, secret: this.#secret },
+          { method: spec.method, path, body: text, signal: stop.signal },
+        ),
         expired,
       ]);
       status = res.status;
@@ -138,7 +149,11 @@ export class MediaNodeClient {
     }
     if (status < 200 || status > 299) {
       const parsed = ControlError.safeParse(json);
-      if (parsed.success && parsed.data.error.code !== ErrorCode.Internal && parsed.data.error.code !== ErrorCode.Unauthorized) {
+      if (
+        parsed.success &&
+        parsed.data.error.code !== ErrorCode.Internal &&
+        parsed.data.error.code !== ErrorCode.Unauthorized
+      ) {
         throw new TreffpunktError(parsed.data.error.code, parsed.data.error.message);
       }
       throw new TreffpunktError(ErrorCode.MediaNodeError, `media node ${this.nodeId} failed (${op}, HTTP ${status})`);

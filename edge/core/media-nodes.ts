@@ -17,7 +17,12 @@ export class MediaNodes {
   readonly #turnTtlSeconds: number;
   readonly #aborts = new Map<string, AbortController>();
 
-  constructor(registry: NodeRegistry, secrets: ReadonlyMap<string, readonly string[]>, select: NodeSelector, turnTtlSeconds: number) {
+  constructor(
+    registry: NodeRegistry,
+    secrets: ReadonlyMap<string, readonly string[]>,
+    select: NodeSelector,
+    turnTtlSeconds: number,
+  ) {
     this.#registry = registry;
     this.#secrets = secrets;
     this.#select = select;
@@ -29,13 +34,18 @@ export class MediaNodes {
    * excluded (the node being left). NO_MEDIA_NODE when none is up, CONSTRAINT_UNMET when nodes are up
    * but none may carry this room.
    */
-  async select(request: SelectionRequest & { constraint: MediaConstraint; exclude?: readonly string[] }): Promise<MediaNodeClient> {
+  async select(
+    request: SelectionRequest & { constraint: MediaConstraint; exclude?: readonly string[] },
+  ): Promise<MediaNodeClient> {
     const up = (await this.#registry.healthy(Date.now())).filter((n) => !request.exclude?.includes(n.nodeId));
     const allowed = up.filter((n) => meetsConstraint(n, request.constraint));
     const node = this.#select(allowed, request);
     if (!node) {
       if (up.length > 0 && isConstrained(request.constraint)) {
-        throw new TreffpunktError(ErrorCode.ConstraintUnmet, `no media node that this meeting may use is available (it requires ${describeConstraint(request.constraint)})`);
+        throw new TreffpunktError(
+          ErrorCode.ConstraintUnmet,
+          `no media node that this meeting may use is available (it requires ${describeConstraint(request.constraint)})`,
+        );
       }
       throw new TreffpunktError(ErrorCode.NoMediaNode, 'no media node is available, try again shortly');
     }
@@ -72,7 +82,15 @@ export class MediaNodes {
   async iceServers(nodeId: string, identity: string): Promise<TurnIceServer[]> {
     const node = await this.#registry.get(nodeId);
     if (!node?.turn) return [];
-    return [await mintTurnCredentials({ secret: node.turn.secret, urls: node.turn.urls, identity, ttlSeconds: this.#turnTtlSeconds, now: Date.now() })];
+    return [
+      await mintTurnCredentials({
+        secret: node.turn.secret,
+        urls: node.turn.urls,
+        identity,
+        ttlSeconds: this.#turnTtlSeconds,
+        now: Date.now(),
+      }),
+    ];
   }
 
   /** How long the credentials from iceServers() stay valid (s): clients renew them before (restartIce). */

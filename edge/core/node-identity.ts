@@ -25,18 +25,38 @@ export class RegistrationRefused extends TreffpunktError {
  * gets the pinned one), and a plain http control URL beyond loopback is refused unless the deployment
  * allows it. Throws RegistrationRefused (FORBIDDEN).
  */
-export function checkRegistration(registration: NodeRegistration, pin: NodePin | undefined, allowInsecureHttp: boolean): NodeRegistration {
+export function checkRegistration(
+  registration: NodeRegistration,
+  pin: NodePin | undefined,
+  allowInsecureHttp: boolean,
+): NodeRegistration {
   if (pin?.operator !== undefined && registration.operator !== pin.operator) {
-    throw new RegistrationRefused('operator', 'the registration names another operator than this node\'s credentials on the edge');
+    throw new RegistrationRefused(
+      'operator',
+      "the registration names another operator than this node's credentials on the edge",
+    );
   }
-  if (pin?.jurisdiction !== undefined && registration.jurisdiction !== undefined && registration.jurisdiction !== pin.jurisdiction) {
-    throw new RegistrationRefused('jurisdiction', 'the registration names another jurisdiction than this node\'s credentials on the edge');
+  if (
+    pin?.jurisdiction !== undefined &&
+    registration.jurisdiction !== undefined &&
+    registration.jurisdiction !== pin.jurisdiction
+  ) {
+    throw new RegistrationRefused(
+      'jurisdiction',
+      "the registration names another jurisdiction than this node's credentials on the edge",
+    );
   }
   if (pin?.controlOrigin !== undefined && new URL(registration.controlUrl).origin !== pin.controlOrigin) {
-    throw new RegistrationRefused('controlOrigin', 'the control URL is not at the origin this node\'s credentials on the edge name');
+    throw new RegistrationRefused(
+      'controlOrigin',
+      "the control URL is not at the origin this node's credentials on the edge name",
+    );
   }
   if (!allowInsecureHttp && isInsecureUrl(registration.controlUrl)) {
-    throw new RegistrationRefused('insecure controlUrl', 'the control URL must be https (plain http only on loopback, or with TREFFPUNKT_ALLOW_INSECURE_HTTP on the edge)');
+    throw new RegistrationRefused(
+      'insecure controlUrl',
+      'the control URL must be https (plain http only on loopback, or with TREFFPUNKT_ALLOW_INSECURE_HTTP on the edge)',
+    );
   }
   return { ...registration, ...(pin?.jurisdiction !== undefined ? { jurisdiction: pin.jurisdiction } : {}) };
 }

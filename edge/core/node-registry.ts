@@ -21,10 +21,16 @@ export type NodeStatus = 'up' | 'draining' | 'lost';
  * clock: if the edge itself stalled (a busy machine), every node's heartbeat looks equally old, and that
  * must not move every room at once.
  */
-export function statusOf(node: MediaNodeRecord | undefined, now: number, timeoutMs: number, newestHeartbeatAt: number): NodeStatus {
+export function statusOf(
+  node: MediaNodeRecord | undefined,
+  now: number,
+  timeoutMs: number,
+  newestHeartbeatAt: number,
+): NodeStatus {
   if (!node) return 'lost';
   const silent = now - node.lastHeartbeatAt;
-  if (silent > 2 * timeoutMs || (silent > timeoutMs && newestHeartbeatAt - node.lastHeartbeatAt > timeoutMs / 2)) return 'lost';
+  if (silent > 2 * timeoutMs || (silent > timeoutMs && newestHeartbeatAt - node.lastHeartbeatAt > timeoutMs / 2))
+    return 'lost';
   return node.draining ? 'draining' : 'up';
 }
 

@@ -30,11 +30,28 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
    */
   const securityWarn = (nodeId: string, msg: string, fields: { route: string; reason: string }) => {
     const node = config.nodeSecrets.has(nodeId) ? nodeId : '(unknown)';
-    warnings.warn(`${node}|${msg}|${fields.reason}`, (suppressed) => log.warn({ security: true, node, ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, msg));
+    warnings.warn(`${node}|${msg}|${fields.reason}`, (suppressed) =>
+      log.warn({ security: true, node, ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, msg),
+    );
   };
   // Node requests are small (a registration is a few KiB): the body is read before it can be verified,
   // so a stranger must not make the edge read megabytes.
-  app.use('/api/nodes/*', bodyLimit({ maxSize: MAX_NODE_REQUEST_BYTES, onError: (c) => c.json({ error: { code: ErrorCode.MessageTooLarge, message: `node requests are limited to ${MAX_NODE_REQUEST_BYTES} bytes` } }, httpStatusOf(ErrorCode.MessageTooLarge)) }));
+  app.use(
+    '/api/nodes/*',
+    bodyLimit({
+      maxSize: MAX_NODE_REQUEST_BYTES,
+      onError: (c) =>
+        c.json(
+          {
+            error: {
+              code: ErrorCode.MessageTooLarge,
+              message: `node requests are limited to ${MAX_NODE_REQUEST_BYTES} bytes`,
+            },
+          },
+          httpStatusOf(ErrorCode.MessageTooLarge),
+        ),
+    }),
+  );
   /**
    * Verifies the node's signature over the raw body, then its rate limit (only authenticated requests
    * count against a node, so nobody can spend another node's budget), then its nonce; then parses it.
@@ -45,14 +62,20 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
     const secrets = config.nodeSecrets.get(nodeId) ?? [`unknown-node:${crypto.randomUUID()}`];
     try {
       const now = Date.now();
-      const { nonce } = await authenticateRequest(secrets, { method: c.req.method, path: new URL(c.req.url).pathname, body: text }, (h) => c.req.header(h), now);
+      const { nonce } = await authenticateRequest(
+        secrets,
+        { method: c.req.method, path: new URL(c.req.url).pathname, body: text },
+        (h) => c.req.header(h),
+        now,
+      );
       if (!guard.admit(nodeId, kind, now)) {
         securityWarn(nodeId, 'media node rate limited', { route, reason: kind });
         throw new TreffpunktError(ErrorCode.RateLimited, 'too many requests from this node, slow down');
       }
       if (!guard.remember(nodeId, nonce, now)) throw new RequestRefused('replayed');
     } catch (err) {
-      if (err instanceof RequestRefused) securityWarn(nodeId, 'media node request refused', { route, reason: err.reason });
+      if (err instanceof RequestRefused)
+        securityWarn(nodeId, 'media node request refused', { route, reason: err.reason });
       throw err;
     }
     try {
@@ -70,12 +93,18 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
   };
 
   /** The edge's refusal of a heartbeat or drain from a node it does not know: the node registers again. */
-  const registerAgain = (c: Context, op: 'heartbeat' | 'drain') => c.json({ error: { code: ErrorCode.NotFound, message: 'register first' } }, nodeApi[op].registerAgainStatus);
+  const registerAgain = (c: Context, op: 'heartbeat' | 'drain') =>
+    c.json({ error: { code: ErrorCode.NotFound, message: 'register first' } }, nodeApi[op].registerAgainStatus);
   const ok = { ok: true } as const satisfies NodeApiResponse<'heartbeat'>;
 
   app.on(nodeApi.register.method, nodeApi.register.route, async (c) => {
     const nodeId = c.req.header(NODE_HEADER) ?? '';
-    const claimed = parseSigned(nodeId, 'registration', nodeApi.register.body, await signedBody(c, nodeId, 'registration', 'registry'));
+    const claimed = parseSigned(
+      nodeId,
+      'registration',
+      nodeApi.register.body,
+      await signedBody(c, nodeId, 'registration', 'registry'),
+    );
     if (claimed.nodeId !== nodeId) {
       securityWarn(nodeId, 'media node registration refused', { route: 'registration', reason: 'another node id' });
       throw new TreffpunktError(ErrorCode.Unauthorized, 'a node registers only itself');
@@ -84,18 +113,35 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
     try {
       registration = checkRegistration(claimed, config.nodePins.get(nodeId), config.allowInsecureHttp);
     } catch (err) {
-      if (err instanceof RegistrationRefused) securityWarn(nodeId, 'media node registration refused', { route: 'registration', reason: err.reason });
+      if (err instanceof RegistrationRefused)
+        securityWarn(nodeId, 'media node registration refused', { route: 'registration', reason: err.reason });
       throw err;
     }
     await registry.register(registration, Date.now());
-    log.info({ node: registration.nodeId, region: registration.region, operator: registration.operator, jurisdiction: registration.jurisdiction }, 'media node registered');
-    const reply: NodeApiResponse<'register'> = { ok: true, heartbeatIntervalMs: Math.floor(config.nodeHeartbeatTimeoutMs / 3) };
+    log.info(
+      {
+        node: registration.nodeId,
+        region: registration.region,
+        operator: registration.operator,
+        jurisdiction: registration.jurisdiction,
+      },
+      'media node registered',
+    );
+    const reply: NodeApiResponse<'register'> = {
+      ok: true,
+      heartbeatIntervalMs: Math.floor(config.nodeHeartbeatTimeoutMs / 3),
+    };
     return c.json(reply);
   });
 
   app.on(nodeApi.heartbeat.method, nodeApi.heartbeat.route, async (c) => {
     const nodeId = c.req.param('nodeId');
-    const heartbeat = parseSigned(nodeId, 'heartbeat', nodeApi.heartbeat.body, await signedBody(c, nodeId, 'heartbeat', 'registry'));
+    const heartbeat = parseSigned(
+      nodeId,
+      'heartbeat',
+      nodeApi.heartbeat.body,
+      await signedBody(c, nodeId, 'heartbeat', 'registry'),
+    );
     const known = await registry.heartbeat(nodeId, heartbeat.load satisfies NodeLoad, Date.now());
     // An unknown node (e.g. after an edge restart) registers again.
     return known ? c.json(ok) : registerAgain(c, 'heartbeat');

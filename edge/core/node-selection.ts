@@ -12,7 +12,10 @@ export interface SelectionRequest {
   region?: string;
 }
 
-export type NodeSelector = (candidates: readonly MediaNodeRecord[], request: SelectionRequest) => MediaNodeRecord | undefined;
+export type NodeSelector = (
+  candidates: readonly MediaNodeRecord[],
+  request: SelectionRequest,
+) => MediaNodeRecord | undefined;
 
 /** Sum of the work on a node: what makes it slower for the next participant. */
 export function loadScore(node: MediaNodeRecord): number {

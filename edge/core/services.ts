@@ -28,10 +28,19 @@ export interface EdgeServicesOptions {
   select?: NodeSelector;
 }
 
-export function createEdgeServices(config: EdgeConfig, registry: NodeRegistry, log: Logger, { select = stickyRegionLeastLoaded }: EdgeServicesOptions = {}): EdgeServices {
+export function createEdgeServices(
+  config: EdgeConfig,
+  registry: NodeRegistry,
+  log: Logger,
+  { select = stickyRegionLeastLoaded }: EdgeServicesOptions = {},
+): EdgeServices {
   const room: RoomServices = {
     nodes: new MediaNodes(registry, config.nodeSecrets, select, config.turnCredentialTtlSeconds),
-    access: { verifier: JoinTokenVerifier.fromConfig(config), guestPolicy: config.guestPolicy, removalBarMs: config.removalBarMs },
+    access: {
+      verifier: JoinTokenVerifier.fromConfig(config),
+      guestPolicy: config.guestPolicy,
+      removalBarMs: config.removalBarMs,
+    },
     log,
     maxMessageBytes: config.maxMessageBytes,
     capacity: config.roomCapacity,

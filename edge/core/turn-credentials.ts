@@ -53,12 +53,20 @@ function hmacKey(secret: string, hash: 'SHA-1' | 'SHA-256'): Promise<CryptoKey> 
 
 /** base64(HMAC-SHA1(secret, username)): the TURN REST password for `username`. */
 export async function turnRestPassword(secret: string, username: string): Promise<string> {
-  return toBase64(new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(secret, 'SHA-1'), encoder.encode(username))));
+  return toBase64(
+    new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(secret, 'SHA-1'), encoder.encode(username))),
+  );
 }
 
 /** The pseudonym of `identity` on the node with this secret: 22 base64url characters (128 bits). */
 export async function turnPseudonym(secret: string, identity: string): Promise<string> {
-  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(secret, 'SHA-256'), encoder.encode(`treffpunkt-turn-identity\0${identity}`)));
+  const mac = new Uint8Array(
+    await crypto.subtle.sign(
+      'HMAC',
+      await hmacKey(secret, 'SHA-256'),
+      encoder.encode(`treffpunkt-turn-identity\0${identity}`),
+    ),
+  );
   return toBase64Url(mac.subarray(0, 16));
 }
 
@@ -67,7 +75,8 @@ export async function mintTurnCredentials(input: MintTurnCredentialsInput): Prom
   if (typeof input.identity !== 'string' || input.identity.length < 1 || input.identity.length > 1024) {
     throw new Error('identity must be a string of 1-1024 characters');
   }
-  if (!Number.isInteger(input.ttlSeconds) || input.ttlSeconds < 1) throw new Error('ttlSeconds must be a positive integer');
+  if (!Number.isInteger(input.ttlSeconds) || input.ttlSeconds < 1)
+    throw new Error('ttlSeconds must be a positive integer');
   if (input.secret.length < 16) throw new Error('TURN secret must be at least 16 characters');
   const expiry = Math.floor(input.now / 1000) + input.ttlSeconds;
   const username = `${expiry}:${await turnPseudonym(input.secret, input.identity)}`;

@@ -15,7 +15,8 @@ export async function loadAssets(dir: string): Promise<(path: string) => Promise
     }
   };
   await walk('');
-  if (!files.has('/index.html')) throw new Error(`${dir} has no index.html: build the web app first (npm run build:web)`);
+  if (!files.has('/index.html'))
+    throw new Error(`${dir} has no index.html: build the web app first (npm run build:web)`);
   return async (path) => {
     const f = files.get(path);
     return f ? (f.slice().buffer as ArrayBuffer) : null;

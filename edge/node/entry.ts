@@ -16,7 +16,9 @@ import { InProcessRooms } from './room-host.ts';
 import { createNodeRoomSockets } from './websocket.ts';
 
 const NodeEdgeSettings = z.object({
-  TREFFPUNKT_EDGE_HOST: z.union([z.ipv4(), z.ipv6(), z.literal('localhost')], { error: 'must be an IP address or localhost' }).default('127.0.0.1'),
+  TREFFPUNKT_EDGE_HOST: z
+    .union([z.ipv4(), z.ipv6(), z.literal('localhost')], { error: 'must be an IP address or localhost' })
+    .default('127.0.0.1'),
   TREFFPUNKT_EDGE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   TREFFPUNKT_WEB_DIR: z.string().default(fileURLToPath(new URL('../../dist/web', import.meta.url))),
   TREFFPUNKT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -26,10 +28,19 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
   const settings = NodeEdgeSettings.safeParse(env);
   if (!settings.success) throw new ConfigError(describeIssues(settings.error));
   const config = parseEdgeConfig(env);
-  const { TREFFPUNKT_EDGE_HOST: host, TREFFPUNKT_EDGE_PORT: port, TREFFPUNKT_WEB_DIR: webDir, TREFFPUNKT_LOG_LEVEL: level } = settings.data;
+  const {
+    TREFFPUNKT_EDGE_HOST: host,
+    TREFFPUNKT_EDGE_PORT: port,
+    TREFFPUNKT_WEB_DIR: webDir,
+    TREFFPUNKT_LOG_LEVEL: level,
+  } = settings.data;
   const log = pino({ level, base: { service: 'edge' }, redact: ['*.secret', '*.authorization', 'secret'] });
 
-  if (config.allowInsecureHttp) log.warn({}, 'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: media nodes may register plain http control URLs beyond loopback, readable on the way');
+  if (config.allowInsecureHttp)
+    log.warn(
+      {},
+      'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: media nodes may register plain http control URLs beyond loopback, readable on the way',
+    );
   const registry = new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs);
   const rooms = new InProcessRooms(createEdgeServices(config, registry, log));
   const asset = await loadAssets(webDir);
@@ -47,7 +58,13 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     },
   });
   // ws refuses frames over 2 MiB outright; up to that the room answers MESSAGE_TOO_LARGE.
-  sockets = createNodeRoomSockets(app, rooms, Math.max(2 * 1024 * 1024, config.maxMessageBytes * 2), log, config.socketsPerAddress);
+  sockets = createNodeRoomSockets(
+    app,
+    rooms,
+    Math.max(2 * 1024 * 1024, config.maxMessageBytes * 2),
+    log,
+    config.socketsPerAddress,
+  );
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s));
@@ -55,7 +72,10 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
   sockets.injectWebSocket(server);
   const address = server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
-  log.info({ host, port: boundPort }, `edge listening on http://${host.includes(':') ? `[${host}]` : host}:${boundPort}/`);
+  log.info(
+    { host, port: boundPort },
+    `edge listening on http://${host.includes(':') ? `[${host}]` : host}:${boundPort}/`,
+  );
   return { server, port: boundPort, rooms, registry, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 

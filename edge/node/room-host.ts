@@ -34,10 +34,13 @@ export class InProcessRoomHost implements RoomHost {
     if (at >= this.#timerAt) return;
     clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => {
-      this.#timerAt = Infinity;
-      this.#sweep();
-    }, Math.max(0, at - Date.now()));
+    this.#timer = setTimeout(
+      () => {
+        this.#timerAt = Infinity;
+        this.#sweep();
+      },
+      Math.max(0, at - Date.now()),
+    );
     this.#timer.unref();
   }
 }
@@ -80,7 +83,14 @@ export class InProcessRooms {
   /** A socket opened for `name`: the room sees it, as a whole Connection, from now on. */
   open(name: string, socket: SocketEnds, addressKey?: string): { room: Room; conn: Connection } {
     const hosted = this.#hosted(name);
-    const conn: Connection = { send: socket.send, close: socket.close, participantId: undefined, openedAt: Date.now(), addressKey, messages: this.#services.messageBudget() };
+    const conn: Connection = {
+      send: socket.send,
+      close: socket.close,
+      participantId: undefined,
+      openedAt: Date.now(),
+      addressKey,
+      messages: this.#services.messageBudget(),
+    };
     hosted.host.connections().add(conn);
     if (addressKey !== undefined) this.#perAddress.set(addressKey, this.socketsFrom(addressKey) + 1);
     hosted.room.onOpen(conn);

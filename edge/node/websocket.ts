@@ -11,7 +11,13 @@ import { errorFields, type Logger } from '../core/logger.ts';
 import type { InProcessRooms } from './room-host.ts';
 import { logSocketLimit, socketLimitResponse } from '../core/app.ts';
 
-export function createNodeRoomSockets(app: Hono, rooms: InProcessRooms, maxFrameBytes: number, log: Logger, socketsPerAddress: number) {
+export function createNodeRoomSockets(
+  app: Hono,
+  rooms: InProcessRooms,
+  maxFrameBytes: number,
+  log: Logger,
+  socketsPerAddress: number,
+) {
   const nodeWs = createNodeWebSocket({ app });
   // node-ws creates its WebSocketServer without options; ws reads maxPayload at each upgrade.
   (nodeWs.wss.options as { maxPayload?: number }).maxPayload = maxFrameBytes;
@@ -26,7 +32,11 @@ export function createNodeRoomSockets(app: Hono, rooms: InProcessRooms, maxFrame
     let opened: { room: Room; conn: Connection } | undefined;
     const handler = nodeWs.upgradeWebSocket(() => ({
       onOpen: (_evt, ws) => {
-        opened = rooms.open(roomName, { send: (data) => ws.send(data), close: (code, reason) => ws.close(code, reason) }, addressKey);
+        opened = rooms.open(
+          roomName,
+          { send: (data) => ws.send(data), close: (code, reason) => ws.close(code, reason) },
+          addressKey,
+        );
       },
       onMessage: (evt) => {
         const data = evt.data;

@@ -18,22 +18,56 @@ const roomFromPath = () => decodeURIComponent(location.pathname.slice(1));
 const ROOM_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 function startPage(): void {
-  const input = el('input', { id: 'room', name: 'room', required: true, pattern: ROOM_RE.source.slice(1, -1), value: `room-${Math.random().toString(36).slice(2, 8)}`, 'aria-describedby': 'room-hint' });
+  const input = el('input', {
+    id: 'room',
+    name: 'room',
+    required: true,
+    pattern: ROOM_RE.source.slice(1, -1),
+    value: `room-${Math.random().toString(36).slice(2, 8)}`,
+    'aria-describedby': 'room-hint',
+  });
   const form = el(
     'form',
     { class: 'card' },
-    el('h1', {}, tx((s) => s.title)),
-    el('p', {}, tx((s) => s.tagline)),
-    el('label', { for: 'room' }, tx((s) => s.roomLabel)),
+    el(
+      'h1',
+      {},
+      tx((s) => s.title),
+    ),
+    el(
+      'p',
+      {},
+      tx((s) => s.tagline),
+    ),
+    el(
+      'label',
+      { for: 'room' },
+      tx((s) => s.roomLabel),
+    ),
     input,
-    el('div', { id: 'room-hint', class: 'hint' }, tx((s) => s.roomHint)),
-    el('button', { class: 'btn primary', type: 'submit' }, tx((s) => s.go)),
+    el(
+      'div',
+      { id: 'room-hint', class: 'hint' },
+      tx((s) => s.roomHint),
+    ),
+    el(
+      'button',
+      { class: 'btn primary', type: 'submit' },
+      tx((s) => s.go),
+    ),
   );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     if (ROOM_RE.test(input.value)) location.assign(`/${encodeURIComponent(input.value)}${location.search}`);
   });
-  app.replaceChildren(el('div', { class: 'start' }, el('header', { class: 'brand-bar' }, el('span', { class: 'brand' }, 'Treffpunkt'), languageSelect('lang-start')), form));
+  app.replaceChildren(
+    el(
+      'div',
+      { class: 'start' },
+      el('header', { class: 'brand-bar' }, el('span', { class: 'brand' }, 'Treffpunkt'), languageSelect('lang-start')),
+      form,
+    ),
+  );
   input.focus();
 }
 
@@ -41,10 +75,16 @@ function startPage(): void {
 const link = readJoinLink();
 
 function showPreJoin(room: string, message?: (s: Strings) => string): void {
-  preJoin(app, room, message, async (choice, waiting) => {
-    const view = new RoomView(app, room, choice, (msg) => showPreJoin(room, msg));
-    await view.join({ name: choice.name || t.you, token: link.token, region: link.region }, choice.micOn, waiting);
-  }, link.token ? { invitedAs: link.tokenName ?? null } : {});
+  preJoin(
+    app,
+    room,
+    message,
+    async (choice, waiting) => {
+      const view = new RoomView(app, room, choice, (msg) => showPreJoin(room, msg));
+      await view.join({ name: choice.name || t.you, token: link.token, region: link.region }, choice.micOn, waiting);
+    },
+    link.token ? { invitedAs: link.tokenName ?? null } : {},
+  );
 }
 
 const room = roomFromPath();

@@ -31,7 +31,12 @@ export function cameraConstraints(deviceId?: string): MediaTrackConstraints {
 }
 
 export function microphoneConstraints(deviceId?: string): MediaTrackConstraints {
-  return { ...(deviceId ? { deviceId: { exact: deviceId } } : {}), echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+  return {
+    ...(deviceId ? { deviceId: { exact: deviceId } } : {}),
+    echoCancellation: true,
+    noiseSuppression: true,
+    autoGainControl: true,
+  };
 }
 
 export interface OpenResult {
@@ -45,8 +50,17 @@ export interface OpenResult {
  * Opens what is asked for with one permission prompt; if that fails, each device alone, so that a
  * missing camera does not cost the microphone and the reason is known per device.
  */
-export async function openDevices(want: { camera: boolean; microphone: boolean; cameraId?: string; microphoneId?: string }): Promise<OpenResult> {
-  if (!mediaSupported()) return { ...(want.camera ? { cameraProblem: 'unsupported' as const } : {}), ...(want.microphone ? { microphoneProblem: 'unsupported' as const } : {}) };
+export async function openDevices(want: {
+  camera: boolean;
+  microphone: boolean;
+  cameraId?: string;
+  microphoneId?: string;
+}): Promise<OpenResult> {
+  if (!mediaSupported())
+    return {
+      ...(want.camera ? { cameraProblem: 'unsupported' as const } : {}),
+      ...(want.microphone ? { microphoneProblem: 'unsupported' as const } : {}),
+    };
   if (!want.camera && !want.microphone) return {};
   try {
     const s = await navigator.mediaDevices.getUserMedia({
@@ -55,19 +69,27 @@ export async function openDevices(want: { camera: boolean; microphone: boolean; 
     });
     return { camera: s.getVideoTracks()[0], microphone: s.getAudioTracks()[0] };
   } catch (err) {
-    if (!(want.camera && want.microphone)) return want.camera ? { cameraProblem: classify(err) } : { microphoneProblem: classify(err) };
+    if (!(want.camera && want.microphone))
+      return want.camera ? { cameraProblem: classify(err) } : { microphoneProblem: classify(err) };
   }
   const out: OpenResult = {};
   await Promise.all([
-    openOne('video', want.cameraId).then((tr) => (out.camera = tr), (err) => (out.cameraProblem = classify(err))),
-    openOne('audio', want.microphoneId).then((tr) => (out.microphone = tr), (err) => (out.microphoneProblem = classify(err))),
+    openOne('video', want.cameraId).then(
+      (tr) => (out.camera = tr),
+      (err) => (out.cameraProblem = classify(err)),
+    ),
+    openOne('audio', want.microphoneId).then(
+      (tr) => (out.microphone = tr),
+      (err) => (out.microphoneProblem = classify(err)),
+    ),
   ]);
   return out;
 }
 
 /** Opens one device; a remembered device that is gone falls back to the default one. */
 export async function openOne(kind: 'video' | 'audio', deviceId?: string): Promise<MediaStreamTrack> {
-  const constraints = (id?: string) => (kind === 'video' ? { video: cameraConstraints(id) } : { audio: microphoneConstraints(id) });
+  const constraints = (id?: string) =>
+    kind === 'video' ? { video: cameraConstraints(id) } : { audio: microphoneConstraints(id) };
   let s: MediaStream;
   try {
     s = await navigator.mediaDevices.getUserMedia(constraints(deviceId));

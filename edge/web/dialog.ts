@@ -7,13 +7,26 @@
 import { el, tx } from './dom.ts';
 import type { Strings } from './i18n.ts';
 
-export function confirmDialog(opts: { title: (s: Strings) => string; text: (s: Strings) => string; confirm: (s: Strings) => string }): Promise<boolean> {
+export function confirmDialog(opts: {
+  title: (s: Strings) => string;
+  text: (s: Strings) => string;
+  confirm: (s: Strings) => string;
+}): Promise<boolean> {
   return new Promise((resolve) => {
     const ok = el('button', { type: 'button', class: 'btn danger confirm-ok' }, tx(opts.confirm));
-    const cancel = el('button', { type: 'button', class: 'btn secondary confirm-cancel' }, tx((s) => s.cancel));
+    const cancel = el(
+      'button',
+      { type: 'button', class: 'btn secondary confirm-cancel' },
+      tx((s) => s.cancel),
+    );
     const dialog = el(
       'dialog',
-      { class: 'confirm', id: 'confirm-dialog', 'aria-labelledby': 'confirm-title', 'aria-describedby': 'confirm-text' },
+      {
+        class: 'confirm',
+        id: 'confirm-dialog',
+        'aria-labelledby': 'confirm-title',
+        'aria-describedby': 'confirm-text',
+      },
       el('h2', { id: 'confirm-title' }, tx(opts.title)),
       el('p', { id: 'confirm-text' }, tx(opts.text)),
       el('div', { class: 'confirm-buttons' }, cancel, ok),

@@ -8,7 +8,11 @@ import { onLanguageChange, t, type Strings } from './i18n.ts';
 type Child = Node | string | null | undefined | false;
 
 /** el('div', { class: 'x' }, child, 'text'). Attributes with value undefined/false are left out. */
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | boolean | undefined> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | boolean | undefined> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === false) continue;
@@ -76,7 +80,8 @@ export function announce(text: string): void {
 /** Two letters for an avatar: "Ada Lovelace" → "AL", "grace" → "G". */
 export function initials(name: string): string {
   const parts = name.trim().split(/\s+/).filter(Boolean);
-  const letters = parts.length > 1 ? [parts[0]!, parts[parts.length - 1]!].map((p) => [...p][0]) : [[...(parts[0] ?? '?')][0]];
+  const letters =
+    parts.length > 1 ? [parts[0]!, parts[parts.length - 1]!].map((p) => [...p][0]) : [[...(parts[0] ?? '?')][0]];
   return letters.join('').toUpperCase();
 }
 

@@ -56,15 +56,18 @@ const en = {
     ROOM_LOCKED: 'This room is locked.',
     NOT_ADMITTED: 'You were not let in.',
     UNAUTHORIZED: 'This room needs an invitation you do not have (the link may have expired).',
-    ALREADY_IN_ROOM: 'Your invitation is already in use in this meeting, perhaps in another tab or on another device. Leave there first.',
+    ALREADY_IN_ROOM:
+      'Your invitation is already in use in this meeting, perhaps in another tab or on another device. Leave there first.',
     REMOVED_FROM_ROOM: 'A moderator removed you from this meeting. You cannot join it again for now.',
     NO_MEDIA_NODE: 'No media server is available right now. Please try again in a moment.',
     RATE_LIMITED: 'Too many attempts. Please wait a moment and try again.',
     CONNECT_FAILED: 'The server cannot be reached. Check your connection.',
     UNSUPPORTED_PROTOCOL_VERSION: 'This page is out of date. Please reload it.',
   } satisfies JoinErrorTexts as Record<string, string>,
-  cameraDenied: 'Access to the camera was denied. Allow it in the browser’s site settings (the icon left of the address) and reload the page. You can still join without video.',
-  microphoneDenied: 'Access to the microphone was denied. Allow it in the browser’s site settings (the icon left of the address) and reload the page. You can still join without sound.',
+  cameraDenied:
+    'Access to the camera was denied. Allow it in the browser’s site settings (the icon left of the address) and reload the page. You can still join without video.',
+  microphoneDenied:
+    'Access to the microphone was denied. Allow it in the browser’s site settings (the icon left of the address) and reload the page. You can still join without sound.',
   noCamera: 'No camera found. You can join without video.',
   noMicrophone: 'No microphone found. You can join and listen.',
   cameraInUse: 'The camera is in use by another application or cannot be started.',
@@ -116,7 +119,12 @@ const en = {
   cameraOffState: 'Camera off',
   handRaisedState: 'Hand raised',
   speakingState: 'Speaking',
-  quality: { good: 'Connection good', fair: 'Connection fair', poor: 'Connection poor', lost: 'No connection' } as Record<Quality, string>,
+  quality: {
+    good: 'Connection good',
+    fair: 'Connection fair',
+    poor: 'Connection poor',
+    lost: 'No connection',
+  } as Record<Quality, string>,
   participants: (n: number) => (n === 1 ? '1 participant' : `${n} participants`),
 
   // Chat
@@ -141,8 +149,10 @@ const en = {
   cameraOnNotice: 'Camera on',
   shareFailed: 'Screen sharing did not start.',
   shareUnsupported: 'This browser cannot share the screen.',
-  mutedByModerator: (source: string) => `A moderator turned off your ${source === 'camera' ? 'camera' : source === 'screen' ? 'screen share' : 'microphone'}.`,
-  unmuteRequested: (source: string) => `A moderator asks you to turn on your ${source === 'camera' ? 'camera' : 'microphone'}.`,
+  mutedByModerator: (source: string) =>
+    `A moderator turned off your ${source === 'camera' ? 'camera' : source === 'screen' ? 'screen share' : 'microphone'}.`,
+  unmuteRequested: (source: string) =>
+    `A moderator asks you to turn on your ${source === 'camera' ? 'camera' : 'microphone'}.`,
   relayNotice: 'A direct connection was not possible; media now goes through the relay server.',
   mediaFailed: 'Audio and video could not be connected. Check the network or firewall.',
 
@@ -230,24 +240,30 @@ const de: Strings = {
   joinErrors: {
     ROOM_FULL: 'Dieser Raum ist voll.',
     LOBBY_FULL: 'Zu viele Personen warten auf Einlass. Bitte versuchen Sie es gleich noch einmal.',
-    NAME_TAKEN: 'Jemand mit bestätigter Identität in dieser Besprechung trägt diesen Namen. Bitte wählen Sie einen anderen.',
+    NAME_TAKEN:
+      'Jemand mit bestätigter Identität in dieser Besprechung trägt diesen Namen. Bitte wählen Sie einen anderen.',
     ROOM_LOCKED: 'Dieser Raum ist gesperrt.',
     NOT_ADMITTED: 'Sie wurden nicht hereingelassen.',
     UNAUTHORIZED: 'Für diesen Raum brauchen Sie eine Einladung (der Link ist vielleicht abgelaufen).',
-    ALREADY_IN_ROOM: 'Ihre Einladung wird in dieser Besprechung schon verwendet, vielleicht in einem anderen Tab oder auf einem anderen Gerät. Verlassen Sie die Besprechung dort zuerst.',
-    REMOVED_FROM_ROOM: 'Eine Moderatorin oder ein Moderator hat Sie aus dieser Besprechung entfernt. Sie können vorerst nicht wieder teilnehmen.',
+    ALREADY_IN_ROOM:
+      'Ihre Einladung wird in dieser Besprechung schon verwendet, vielleicht in einem anderen Tab oder auf einem anderen Gerät. Verlassen Sie die Besprechung dort zuerst.',
+    REMOVED_FROM_ROOM:
+      'Eine Moderatorin oder ein Moderator hat Sie aus dieser Besprechung entfernt. Sie können vorerst nicht wieder teilnehmen.',
     NO_MEDIA_NODE: 'Gerade ist kein Medienserver verfügbar. Bitte versuchen Sie es gleich noch einmal.',
     RATE_LIMITED: 'Zu viele Versuche. Bitte warten Sie einen Moment.',
     CONNECT_FAILED: 'Der Server ist nicht erreichbar. Prüfen Sie Ihre Verbindung.',
     UNSUPPORTED_PROTOCOL_VERSION: 'Diese Seite ist veraltet. Bitte laden Sie sie neu.',
   } satisfies JoinErrorTexts,
-  cameraDenied: 'Der Zugriff auf die Kamera wurde verweigert. Erlauben Sie ihn in den Website-Einstellungen des Browsers (Symbol links der Adresse) und laden Sie die Seite neu. Sie können auch ohne Video teilnehmen.',
-  microphoneDenied: 'Der Zugriff auf das Mikrofon wurde verweigert. Erlauben Sie ihn in den Website-Einstellungen des Browsers (Symbol links der Adresse) und laden Sie die Seite neu. Sie können auch ohne Ton teilnehmen.',
+  cameraDenied:
+    'Der Zugriff auf die Kamera wurde verweigert. Erlauben Sie ihn in den Website-Einstellungen des Browsers (Symbol links der Adresse) und laden Sie die Seite neu. Sie können auch ohne Video teilnehmen.',
+  microphoneDenied:
+    'Der Zugriff auf das Mikrofon wurde verweigert. Erlauben Sie ihn in den Website-Einstellungen des Browsers (Symbol links der Adresse) und laden Sie die Seite neu. Sie können auch ohne Ton teilnehmen.',
   noCamera: 'Keine Kamera gefunden. Sie können ohne Video teilnehmen.',
   noMicrophone: 'Kein Mikrofon gefunden. Sie können teilnehmen und zuhören.',
   cameraInUse: 'Die Kamera wird von einer anderen Anwendung benutzt oder lässt sich nicht starten.',
   microphoneInUse: 'Das Mikrofon wird von einer anderen Anwendung benutzt oder lässt sich nicht starten.',
-  mediaUnsupported: 'Dieser Browser kann hier keine Kameras und Mikrofone verwenden (eine sichere https-Verbindung ist nötig).',
+  mediaUnsupported:
+    'Dieser Browser kann hier keine Kameras und Mikrofone verwenden (eine sichere https-Verbindung ist nötig).',
   deviceError: (what) => `${what}: Das Gerät ließ sich nicht starten.`,
 
   controls: 'Steuerung der Besprechung',
@@ -294,7 +310,8 @@ const de: Strings = {
   quality: { good: 'Verbindung gut', fair: 'Verbindung mittel', poor: 'Verbindung schlecht', lost: 'Keine Verbindung' },
   participants: (n) => (n === 1 ? '1 Person' : `${n} Personen`),
 
-  chatEmpty: 'Noch keine Nachrichten. Nachrichten sind nur während der Besprechung sichtbar und werden nicht gespeichert.',
+  chatEmpty:
+    'Noch keine Nachrichten. Nachrichten sind nur während der Besprechung sichtbar und werden nicht gespeichert.',
   messageLabel: 'Nachricht an alle',
   send: 'Senden',
   chatLog: 'Chatnachrichten',
@@ -314,8 +331,10 @@ const de: Strings = {
   cameraOnNotice: 'Kamera an',
   shareFailed: 'Die Bildschirmfreigabe wurde nicht gestartet.',
   shareUnsupported: 'Dieser Browser kann den Bildschirm nicht teilen.',
-  mutedByModerator: (source) => `Eine Moderatorin oder ein Moderator hat Ihr${source === 'camera' ? 'e Kamera' : source === 'screen' ? 'e Bildschirmfreigabe' : ' Mikrofon'} ausgeschaltet.`,
-  unmuteRequested: (source) => `Eine Moderatorin oder ein Moderator bittet Sie, Ihr${source === 'camera' ? 'e Kamera' : ' Mikrofon'} einzuschalten.`,
+  mutedByModerator: (source) =>
+    `Eine Moderatorin oder ein Moderator hat Ihr${source === 'camera' ? 'e Kamera' : source === 'screen' ? 'e Bildschirmfreigabe' : ' Mikrofon'} ausgeschaltet.`,
+  unmuteRequested: (source) =>
+    `Eine Moderatorin oder ein Moderator bittet Sie, Ihr${source === 'camera' ? 'e Kamera' : ' Mikrofon'} einzuschalten.`,
   relayNotice: 'Eine direkte Verbindung war nicht möglich; Audio und Video laufen jetzt über den Relay-Server.',
   mediaFailed: 'Audio und Video konnten nicht verbunden werden. Prüfen Sie das Netzwerk oder die Firewall.',
 
@@ -330,7 +349,8 @@ const de: Strings = {
   askToTurnOnCamera: 'Bitten, die Kamera einzuschalten',
   removeFromMeeting: 'Aus der Besprechung entfernen',
   removeTitle: (name) => `${name} aus der Besprechung entfernen?`,
-  removeText: 'Die Person verlässt die Besprechung sofort. Mit dem Link kann sie wieder teilnehmen, außer der Raum ist gesperrt.',
+  removeText:
+    'Die Person verlässt die Besprechung sofort. Mit dem Link kann sie wieder teilnehmen, außer der Raum ist gesperrt.',
   remove: 'Entfernen',
   cancel: 'Abbrechen',
   askedToUnmute: (name) => `${name} wurde gebeten, es einzuschalten.`,
@@ -358,7 +378,8 @@ const de: Strings = {
 
   reconnecting: 'Verbindung unterbrochen — verbinde neu …',
   reconnected: 'Wieder verbunden.',
-  mediaUnavailable: 'Medienserver nicht verfügbar — Audio und Video werden neu verbunden. Der Chat funktioniert weiter.',
+  mediaUnavailable:
+    'Medienserver nicht verfügbar — Audio und Video werden neu verbunden. Der Chat funktioniert weiter.',
   mediaMoved: 'Ihr Audio und Video laufen jetzt über einen anderen Medienserver.',
 };
 

@@ -4,7 +4,16 @@
  * missing or access was denied. Resolves the person's choice when they press "Join".
  */
 import { attr, content, el, tx } from './dom.ts';
-import { canChooseSpeaker, LevelMeter, listDevices, openDevices, openOne, classify, type DeviceProblem, type DeviceLists } from './devices.ts';
+import {
+  canChooseSpeaker,
+  LevelMeter,
+  listDevices,
+  openDevices,
+  openOne,
+  classify,
+  type DeviceProblem,
+  type DeviceLists,
+} from './devices.ts';
 import { icon } from './icons.ts';
 import type { Strings } from './i18n.ts';
 import { languageSelect } from './language.ts';
@@ -50,7 +59,13 @@ const problemText = (kind: 'camera' | 'microphone', p: DeviceProblem) => (s: Str
  * shown and the person can try again). `invitedAs`: the page joins with a join token, whose name is
  * used (null: a token whose name this page cannot read); no name is asked for.
  */
-export function preJoin(root: HTMLElement, room: string, message: string | ((s: Strings) => string) | undefined, onJoin: (c: JoinChoice, waiting: () => void) => Promise<void>, opts: { invitedAs?: string | null } = {}): void {
+export function preJoin(
+  root: HTMLElement,
+  room: string,
+  message: string | ((s: Strings) => string) | undefined,
+  onJoin: (c: JoinChoice, waiting: () => void) => Promise<void>,
+  opts: { invitedAs?: string | null } = {},
+): void {
   const withToken = opts.invitedAs !== undefined;
   let camera: MediaStreamTrack | null = null;
   let microphone: MediaStreamTrack | null = null;
@@ -70,15 +85,36 @@ export function preJoin(root: HTMLElement, room: string, message: string | ((s: 
   const micBtn = el('button', { type: 'button', class: 'round', id: 'prejoin-mic' });
   const camBtn = el('button', { type: 'button', class: 'round', id: 'prejoin-camera' });
   const meterFill = el('span', { class: 'meter-fill' });
-  const meterBar = el('div', { class: 'meter', role: 'meter', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0' }, meterFill);
+  const meterBar = el(
+    'div',
+    { class: 'meter', role: 'meter', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0' },
+    meterFill,
+  );
   attr(meterBar, 'aria-label', (s) => s.micLevel);
 
-  const name = el('input', { id: 'name', name: 'name', required: true, maxlength: '64', autocomplete: 'name', value: store.get('name') ?? '', 'aria-describedby': 'name-error' });
+  const name = el('input', {
+    id: 'name',
+    name: 'name',
+    required: true,
+    maxlength: '64',
+    autocomplete: 'name',
+    value: store.get('name') ?? '',
+    'aria-describedby': 'name-error',
+  });
   const nameError = el('div', { id: 'name-error', class: 'field-error' });
   const cameraSelect = el('select', { id: 'camera-select' });
   const micSelect = el('select', { id: 'mic-select' });
   const speakerSelect = el('select', { id: 'speaker-select' });
-  const speakerRow = el('div', { class: 'field' }, el('label', { for: 'speaker-select' }, tx((s) => s.speakerLabel)), speakerSelect);
+  const speakerRow = el(
+    'div',
+    { class: 'field' },
+    el(
+      'label',
+      { for: 'speaker-select' },
+      tx((s) => s.speakerLabel),
+    ),
+    speakerSelect,
+  );
   const notices = el('div', { class: 'notices', role: 'status' });
   const error = el('div', { class: 'error', role: 'alert' });
   const joinBtn = el('button', { class: 'btn primary', type: 'submit', id: 'join' });
@@ -90,26 +126,88 @@ export function preJoin(root: HTMLElement, room: string, message: string | ((s: 
   const form = el(
     'form',
     { class: 'prejoin-form', novalidate: true },
-    el('h1', {}, tx((s) => s.readyToJoin)),
-    el('p', { class: 'room-line' }, tx((s) => s.roomHeading(room))),
-    message ? el('p', { class: 'message', role: 'status' }, tx((s) => (typeof message === 'string' ? message : message(s)))) : null,
+    el(
+      'h1',
+      {},
+      tx((s) => s.readyToJoin),
+    ),
+    el(
+      'p',
+      { class: 'room-line' },
+      tx((s) => s.roomHeading(room)),
+    ),
+    message
+      ? el(
+          'p',
+          { class: 'message', role: 'status' },
+          tx((s) => (typeof message === 'string' ? message : message(s))),
+        )
+      : null,
     withToken
-      ? el('p', { class: 'invited-as', id: 'invited-as' }, tx((s) => (opts.invitedAs ? s.joinAs(opts.invitedAs) : s.joinWithInvitation)))
-      : el('div', { class: 'field' }, el('label', { for: 'name' }, tx((s) => s.nameLabel)), name, nameError),
-    el('div', { class: 'field' }, el('label', { for: 'camera-select' }, tx((s) => s.cameraLabel)), cameraSelect),
-    el('div', { class: 'field' }, el('label', { for: 'mic-select' }, tx((s) => s.microphoneLabel)), micSelect, meterBar),
+      ? el(
+          'p',
+          { class: 'invited-as', id: 'invited-as' },
+          tx((s) => (opts.invitedAs ? s.joinAs(opts.invitedAs) : s.joinWithInvitation)),
+        )
+      : el(
+          'div',
+          { class: 'field' },
+          el(
+            'label',
+            { for: 'name' },
+            tx((s) => s.nameLabel),
+          ),
+          name,
+          nameError,
+        ),
+    el(
+      'div',
+      { class: 'field' },
+      el(
+        'label',
+        { for: 'camera-select' },
+        tx((s) => s.cameraLabel),
+      ),
+      cameraSelect,
+    ),
+    el(
+      'div',
+      { class: 'field' },
+      el(
+        'label',
+        { for: 'mic-select' },
+        tx((s) => s.microphoneLabel),
+      ),
+      micSelect,
+      meterBar,
+    ),
     speakerRow,
     notices,
     joinBtn,
     error,
   );
 
-  const previewBox = el('div', { class: 'preview-box' }, preview, previewOff, el('div', { class: 'preview-buttons' }, micBtn, camBtn));
+  const previewBox = el(
+    'div',
+    { class: 'preview-box' },
+    preview,
+    previewOff,
+    el('div', { class: 'preview-buttons' }, micBtn, camBtn),
+  );
   const screen = el(
-      'div',
-      { class: 'prejoin' },
-      el('header', { class: 'brand-bar' }, el('span', { class: 'brand' }, tx((s) => s.title)), languageSelect('lang-prejoin')),
-      el('section', { class: 'prejoin-card' }, previewBox, form),
+    'div',
+    { class: 'prejoin' },
+    el(
+      'header',
+      { class: 'brand-bar' },
+      el(
+        'span',
+        { class: 'brand' },
+        tx((s) => s.title),
+      ),
+      languageSelect('lang-prejoin'),
+    ),
+    el('section', { class: 'prejoin-card' }, previewBox, form),
   );
   root.replaceChildren(screen);
   document.title = `${room} – Treffpunkt`;
@@ -135,19 +233,43 @@ export function preJoin(root: HTMLElement, room: string, message: string | ((s: 
     }
   };
 
-  const fillSelect = (select: HTMLSelectElement, devices: MediaDeviceInfo[], current: string | undefined, fallback: (s: Strings, n: number) => string, withDefault = false) => {
+  const fillSelect = (
+    select: HTMLSelectElement,
+    devices: MediaDeviceInfo[],
+    current: string | undefined,
+    fallback: (s: Strings, n: number) => string,
+    withDefault = false,
+  ) => {
     select.replaceChildren();
-    if (withDefault) select.append(el('option', { value: '' }, tx((s) => s.systemDefault)));
-    for (const [i, d] of devices.entries()) select.append(el('option', { value: d.deviceId }, d.label || tx((s) => fallback(s, i + 1))));
+    if (withDefault)
+      select.append(
+        el(
+          'option',
+          { value: '' },
+          tx((s) => s.systemDefault),
+        ),
+      );
+    for (const [i, d] of devices.entries())
+      select.append(el('option', { value: d.deviceId }, d.label || tx((s) => fallback(s, i + 1))));
     if (current && devices.some((d) => d.deviceId === current)) select.value = current;
     select.disabled = devices.length === 0;
   };
   let lists: DeviceLists = { cameras: [], microphones: [], speakers: [] };
   const refreshDevices = async () => {
     lists = await listDevices();
-    fillSelect(cameraSelect, lists.cameras, camera?.getSettings().deviceId ?? store.get('cameraId'), (s, n) => s.deviceFallback(s.cameraLabel, n));
-    fillSelect(micSelect, lists.microphones, microphone?.getSettings().deviceId ?? store.get('microphoneId'), (s, n) => s.deviceFallback(s.microphoneLabel, n));
-    fillSelect(speakerSelect, lists.speakers.filter((d) => d.deviceId !== 'default'), store.get('speakerId'), (s, n) => s.deviceFallback(s.speakerLabel, n), true);
+    fillSelect(cameraSelect, lists.cameras, camera?.getSettings().deviceId ?? store.get('cameraId'), (s, n) =>
+      s.deviceFallback(s.cameraLabel, n),
+    );
+    fillSelect(micSelect, lists.microphones, microphone?.getSettings().deviceId ?? store.get('microphoneId'), (s, n) =>
+      s.deviceFallback(s.microphoneLabel, n),
+    );
+    fillSelect(
+      speakerSelect,
+      lists.speakers.filter((d) => d.deviceId !== 'default'),
+      store.get('speakerId'),
+      (s, n) => s.deviceFallback(s.speakerLabel, n),
+      true,
+    );
     speakerRow.hidden = !canChooseSpeaker() || lists.speakers.length === 0;
   };
 
@@ -209,7 +331,8 @@ export function preJoin(root: HTMLElement, room: string, message: string | ((s: 
   camBtn.addEventListener('click', () => {
     cameraOn = !cameraOn;
     store.set('cameraOff', cameraOn ? '0' : '1');
-    if (!cameraOn) setCamera(null); // the camera light goes off
+    if (!cameraOn)
+      setCamera(null); // the camera light goes off
     else void reopen('camera', cameraSelect.value || undefined);
     renderButtons();
   });
@@ -245,19 +368,22 @@ export function preJoin(root: HTMLElement, room: string, message: string | ((s: 
       meter = undefined;
       navigator.mediaDevices?.removeEventListener('devicechange', onDeviceChange);
       preview.srcObject = null;
-      await onJoin({
-        name: displayName,
-        camera: cameraOn ? camera : null,
-        microphone,
-        micOn: micOn && Boolean(microphone),
-        cameraId: camera?.getSettings().deviceId ?? (cameraSelect.value || undefined),
-        microphoneId: microphone?.getSettings().deviceId ?? (micSelect.value || undefined),
-        speakerId: speakerRow.hidden ? undefined : speakerSelect.value || undefined,
-      }, () => {
-        content(joinLabel, (s) => s.waitingInLobby);
-        content(error, (s) => s.waitingInLobby);
-        error.setAttribute('role', 'status');
-      });
+      await onJoin(
+        {
+          name: displayName,
+          camera: cameraOn ? camera : null,
+          microphone,
+          micOn: micOn && Boolean(microphone),
+          cameraId: camera?.getSettings().deviceId ?? (cameraSelect.value || undefined),
+          microphoneId: microphone?.getSettings().deviceId ?? (micSelect.value || undefined),
+          speakerId: speakerRow.hidden ? undefined : speakerSelect.value || undefined,
+        },
+        () => {
+          content(joinLabel, (s) => s.waitingInLobby);
+          content(error, (s) => s.waitingInLobby);
+          error.setAttribute('role', 'status');
+        },
+      );
     } catch (err) {
       leaving = false;
       joining = false;
@@ -280,13 +406,21 @@ export function preJoin(root: HTMLElement, room: string, message: string | ((s: 
   // Open the devices (one permission prompt for both); the camera only if it is to be on. Joining waits
   // for this, so that a quick click on "Join" does not join without camera and microphone.
   const opening = (async () => {
-    const res = await openDevices({ camera: cameraOn, microphone: true, cameraId: store.get('cameraId'), microphoneId: store.get('microphoneId') });
+    const res = await openDevices({
+      camera: cameraOn,
+      microphone: true,
+      cameraId: store.get('cameraId'),
+      microphoneId: store.get('microphoneId'),
+    });
     if (leaving) {
       res.camera?.stop();
       res.microphone?.stop();
       return;
     }
-    problems = { ...(res.cameraProblem ? { camera: res.cameraProblem } : {}), ...(res.microphoneProblem ? { microphone: res.microphoneProblem } : {}) };
+    problems = {
+      ...(res.cameraProblem ? { camera: res.cameraProblem } : {}),
+      ...(res.microphoneProblem ? { microphone: res.microphoneProblem } : {}),
+    };
     if (res.camera) setCamera(res.camera);
     if (res.microphone) setMicrophone(res.microphone);
     await refreshDevices();

@@ -48,7 +48,10 @@ export const DROPPED = 1006;
 export class Signaling {
   readonly #ws: WebSocket;
   #nextId = 1;
-  readonly #pending = new Map<number, { method: Method; resolve: (v: unknown) => void; reject: (e: Error) => void; timer?: ReturnType<typeof setTimeout> }>();
+  readonly #pending = new Map<
+    number,
+    { method: Method; resolve: (v: unknown) => void; reject: (e: Error) => void; timer?: ReturnType<typeof setTimeout> }
+  >();
   readonly #listeners = new Map<EventName, Set<Listener<EventName>>>();
   /** Closed, or given up (drop): no frame is delivered and onclose has fired (once). */
   #dead = false;
@@ -95,7 +98,12 @@ export class Signaling {
     if (!this.open) return Promise.reject(new SignalingError(ClientErrorCode.Closed, 'connection closed'));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      const entry: { method: Method; resolve: (v: unknown) => void; reject: (e: Error) => void; timer?: ReturnType<typeof setTimeout> } = { method, resolve: resolve as (v: unknown) => void, reject };
+      const entry: {
+        method: Method;
+        resolve: (v: unknown) => void;
+        reject: (e: Error) => void;
+        timer?: ReturnType<typeof setTimeout>;
+      } = { method, resolve: resolve as (v: unknown) => void, reject };
       if (timeoutMs !== undefined) {
         entry.timer = setTimeout(() => {
           this.#pending.delete(id);

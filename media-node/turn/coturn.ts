@@ -141,8 +141,12 @@ export class Coturn {
     child.stdout!.on('data', onOutput);
     child.stderr!.on('data', onOutput);
     const exited = new Promise<never>((_, reject) => {
-      child.once('error', (err) => reject(new Error(`cannot start ${o.bin}: ${err.message} (install the Debian package coturn)`)));
-      child.once('exit', (code, signal) => reject(new Error(`${o.bin} exited (${signal ?? code}) while starting:\n${tail.join('\n')}`)));
+      child.once('error', (err) =>
+        reject(new Error(`cannot start ${o.bin}: ${err.message} (install the Debian package coturn)`)),
+      );
+      child.once('exit', (code, signal) =>
+        reject(new Error(`${o.bin} exited (${signal ?? code}) while starting:\n${tail.join('\n')}`)),
+      );
     });
     try {
       await Promise.race([exited, waitForStun(o.listenIp, o.port, 10_000)]);
@@ -157,7 +161,10 @@ export class Coturn {
         o.onExit?.(code, signal);
       }
     });
-    o.log?.info({ pid: child.pid, address: o.listenIp, port: o.port, relay: `${o.relayIp}:${o.minPort}-${o.maxPort}` }, 'coturn listening (UDP and TCP)');
+    o.log?.info(
+      { pid: child.pid, address: o.listenIp, port: o.port, relay: `${o.relayIp}:${o.minPort}-${o.maxPort}` },
+      'coturn listening (UDP and TCP)',
+    );
     const sweep = () => {
       coturn.#sweeping = sweepExpiredSessions(cli, events, o.log)
         .catch((err: Error) => o.log?.warn({ err: err.message }, 'coturn expiry sweep failed'))
@@ -210,7 +217,10 @@ export function waitForStun(host: string, port: number, timeoutMs: number): Prom
     });
     const send = () => socket.send(request, port, host, () => {});
     const every = setInterval(send, 100);
-    const deadline = setTimeout(() => finish(new Error(`no STUN answer from ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
+    const deadline = setTimeout(
+      () => finish(new Error(`no STUN answer from ${host}:${port} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     send();
   });
 }
@@ -235,14 +245,22 @@ export interface CoturnSession {
 
 /** The sessions in the output of coturn's `ps` (`    1) id=000000000000000002, user <1796132537:alice>:`). */
 export function parseCoturnSessions(text: string): CoturnSession[] {
-  return [...text.matchAll(/^\s*\d+\) id=(\d{1,20}), user <([^>\r\n]*)>:/gm)].map((m) => ({ id: m[1]!, username: m[2]! }));
+  return [...text.matchAll(/^\s*\d+\) id=(\d{1,20}), user <([^>\r\n]*)>:/gm)].map((m) => ({
+    id: m[1]!,
+    username: m[2]!,
+  }));
 }
 
 /**
  * One sweep: log in to the CLI, list the sessions, cancel those whose credential has expired. Bounded by a
  * timeout; the CLI's telnet option bytes are ignored (only the text is read).
  */
-export async function sweepExpiredSessions(cli: { port: number; password: string }, events: TurnSecurityEvents, log: TurnLogger | undefined, now: () => number = Date.now): Promise<number> {
+export async function sweepExpiredSessions(
+  cli: { port: number; password: string },
+  events: TurnSecurityEvents,
+  log: TurnLogger | undefined,
+  now: () => number = Date.now,
+): Promise<number> {
   const socket = connect(cli.port, '127.0.0.1');
   socket.setTimeout(5_000);
   let text = '';
@@ -291,24 +309,38 @@ export async function sweepExpiredSessions(cli: { port: number; password: string
   }
 }
 
-const COTURN_METHODS: Record<string, string> = { ALLOCATE: 'Allocate', REFRESH: 'Refresh', CREATE_PERMISSION: 'CreatePermission', CHANNEL_BIND: 'ChannelBind' };
+const COTURN_METHODS: Record<string, string> = {
+  ALLOCATE: 'Allocate',
+  REFRESH: 'Refresh',
+  CREATE_PERMISSION: 'CreatePermission',
+  CHANNEL_BIND: 'ChannelBind',
+};
 
 /**
  * A refusal in coturn's (verbose) log that is a security event: a credential that has expired (coturn
  * finds no key for a REST username whose time has passed; a forged HMAC is logged differently) or a quota.
  * Only the identity part of the username is kept.
  */
-export function coturnRefusal(line: string, now: () => number = Date.now): { identity: string; reason: TurnRefusal; method: string } | undefined {
+export function coturnRefusal(
+  line: string,
+  now: () => number = Date.now,
+): { identity: string; reason: TurnRefusal; method: string } | undefined {
   const expired = /check_stun_auth: Cannot find credentials of user <([^>\r\n]*)>/.exec(line);
   if (expired) {
     const parsed = parseRestUsername(expired[1]!);
-    return parsed && parsed.expiresAt * 1000 <= now() ? { identity: parsed.user, reason: 'credential expired', method: 'request' } : undefined;
+    return parsed && parsed.expiresAt * 1000 <= now()
+      ? { identity: parsed.user, reason: 'credential expired', method: 'request' }
+      : undefined;
   }
   const quota = /user <([^>\r\n]*)>: incoming packet (\w+) processed, error (486|508)\b/.exec(line);
   if (quota) {
     const parsed = parseRestUsername(quota[1]!);
     if (!parsed) return undefined;
-    return { identity: parsed.user, reason: quota[3] === '486' ? 'user quota' : 'total quota', method: COTURN_METHODS[quota[2]!] ?? quota[2]! };
+    return {
+      identity: parsed.user,
+      reason: quota[3] === '486' ? 'user quota' : 'total quota',
+      method: COTURN_METHODS[quota[2]!] ?? quota[2]!,
+    };
   }
   return undefined;
 }

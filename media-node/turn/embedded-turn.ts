@@ -21,7 +21,14 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { nodeTurn, rawAttribute, type NtAllocation, type NtAddress, type NtMessage, type NtServer } from './node-turn.ts';
+import {
+  nodeTurn,
+  rawAttribute,
+  type NtAllocation,
+  type NtAddress,
+  type NtMessage,
+  type NtServer,
+} from './node-turn.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { createNonceIssuer } from './nonces.ts';
 import type { PeerPolicy } from './peer-policy.ts';
@@ -99,7 +106,15 @@ export class EmbeddedTurnServer {
   readonly #reservations = new Map<string, Reservation>();
   readonly #events: TurnSecurityEvents;
   readonly #maxLifetime: number;
-  readonly #stats: EmbeddedTurnStats = { packets: 0, dropped: 0, errors: 0, refusedPeers: 0, allocationsCreated: 0, allocations: 0, reservations: 0 };
+  readonly #stats: EmbeddedTurnStats = {
+    packets: 0,
+    dropped: 0,
+    errors: 0,
+    refusedPeers: 0,
+    allocationsCreated: 0,
+    allocations: 0,
+    reservations: 0,
+  };
   #closed = false;
 
   private constructor(opts: EmbeddedTurnOptions, socket: Socket) {
@@ -157,7 +172,11 @@ export class EmbeddedTurnServer {
   static async start(opts: EmbeddedTurnOptions): Promise<EmbeddedTurnServer> {
     nodeTurn();
     if (opts.minPort > opts.maxPort) throw new Error('TURN relay port range is empty');
-    const socket = createSocket({ type: isIP(opts.listenIp) === 6 ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    const socket = createSocket({
+      type: isIP(opts.listenIp) === 6 ? 'udp6' : 'udp4',
+      recvBufferSize: 4 << 20,
+      sendBufferSize: 4 << 20,
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind({ address: opts.listenIp, port: opts.port, exclusive: true }, () => {
@@ -169,7 +188,10 @@ export class EmbeddedTurnServer {
     server.#dst = new server.#nt.Address(opts.listenIp, socket.address().port);
     socket.on('error', (err) => server.#log.warn({ err: err.message }, 'TURN socket error'));
     socket.on('message', (buf, rinfo) => server.#onPacket(buf, rinfo));
-    server.#log.info({ address: opts.listenIp, port: server.port, relay: `${server.#relayIp}:${opts.minPort}-${opts.maxPort}` }, 'embedded TURN listening (UDP)');
+    server.#log.info(
+      { address: opts.listenIp, port: server.port, relay: `${server.#relayIp}:${opts.minPort}-${opts.maxPort}` },
+      'embedded TURN listening (UDP)',
+    );
     return server;
   }
 
@@ -178,7 +200,11 @@ export class EmbeddedTurnServer {
   }
 
   stats(): EmbeddedTurnStats {
-    return { ...this.#stats, allocations: Object.keys(this.#server.allocations).length, reservations: this.#reservations.size };
+    return {
+      ...this.#stats,
+      allocations: Object.keys(this.#server.allocations).length,
+      reservations: this.#reservations.size,
+    };
   }
 
   async close(): Promise<void> {
@@ -207,10 +233,18 @@ export class EmbeddedTurnServer {
         case 'bad-request':
           this.#stats.dropped++;
           this.#log.debug({ from: rinfo.address, why: packet.reason }, 'TURN request refused as malformed');
-          this.#socket.send(encodeErrorResponse(packet.method, packet.transactionId, 400, 'Bad Request'), rinfo.port, rinfo.address);
+          this.#socket.send(
+            encodeErrorResponse(packet.method, packet.transactionId, 400, 'Bad Request'),
+            rinfo.port,
+            rinfo.address,
+          );
           return;
         case 'unknown-attributes':
-          this.#socket.send(encodeErrorResponse(packet.method, packet.transactionId, 420, 'Unknown Attribute', packet.types), rinfo.port, rinfo.address);
+          this.#socket.send(
+            encodeErrorResponse(packet.method, packet.transactionId, 420, 'Unknown Attribute', packet.types),
+            rinfo.port,
+            rinfo.address,
+          );
           return;
         case 'channel-data':
           this.#channelData(packet.channel, packet.data, rinfo);
@@ -259,9 +293,11 @@ export class EmbeddedTurnServer {
     }
     if (this.#pending.has(key)) return reply.discard(); // still binding the first request's port
     if (msg.getAttribute('requested-transport') === undefined) return reply.reject(400, 'Bad Request');
-    if (msg.getAttribute('requested-transport') !== this.#nt.UDP) return reply.reject(442, 'Unsupported Transport Protocol');
+    if (msg.getAttribute('requested-transport') !== this.#nt.UDP)
+      return reply.reject(442, 'Unsupported Transport Protocol');
     const family = rawAttribute(msg, ATTR.REQUESTED_ADDRESS_FAMILY);
-    if (Buffer.isBuffer(family) && family[0] !== (this.#relayFamily === 'udp4' ? 1 : 2)) return reply.reject(440, 'Address Family not Supported');
+    if (Buffer.isBuffer(family) && family[0] !== (this.#relayFamily === 'udp4' ? 1 : 2))
+      return reply.reject(440, 'Address Family not Supported');
     const evenPort = rawAttribute(msg, ATTR.EVEN_PORT) as boolean | undefined;
     const token = rawAttribute(msg, ATTR.RESERVATION_TOKEN);
     if (evenPort !== undefined && token !== undefined) return reply.reject(400, 'Bad Request');
@@ -271,7 +307,10 @@ export class EmbeddedTurnServer {
       this.#events.refused(user, 'user quota', 'Allocate');
       return reply.reject(486, 'Allocation Quota Reached');
     }
-    if (Object.keys(this.#server.allocations).length + this.#pending.size + this.#reservations.size >= this.#opts.totalQuota) {
+    if (
+      Object.keys(this.#server.allocations).length + this.#pending.size + this.#reservations.size >=
+      this.#opts.totalQuota
+    ) {
       this.#events.refused(user, 'total quota', 'Allocate');
       return reply.reject(508, 'Insufficient Capacity');
     }
@@ -338,7 +377,11 @@ export class EmbeddedTurnServer {
   async #bindAny(): Promise<Socket | undefined> {
     const { minPort, maxPort } = this.#opts;
     for (let i = 0; i < BIND_ATTEMPTS; i++) {
-      const s = await bindUdp(this.#relayFamily, this.#relayIp, minPort + Math.floor(Math.random() * (maxPort - minPort + 1)));
+      const s = await bindUdp(
+        this.#relayFamily,
+        this.#relayIp,
+        minPort + Math.floor(Math.random() * (maxPort - minPort + 1)),
+      );
       if (s) return s;
     }
     return undefined;
@@ -368,7 +411,10 @@ export class EmbeddedTurnServer {
    */
   #grant(msg: NtMessage): number {
     const requested = msg.getAttribute('lifetime');
-    const seconds = typeof requested === 'number' ? Math.min(Math.max(requested, DEFAULT_LIFETIME), this.#maxLifetime) : Math.min(DEFAULT_LIFETIME, this.#maxLifetime);
+    const seconds =
+      typeof requested === 'number'
+        ? Math.min(Math.max(requested, DEFAULT_LIFETIME), this.#maxLifetime)
+        : Math.min(DEFAULT_LIFETIME, this.#maxLifetime);
     const expiresAt = (parseRestUsername(msg.user?.username ?? '')?.expiresAt ?? 0) * 1000;
     return Math.min(this.#now() + seconds * 1000, expiresAt);
   }
@@ -380,7 +426,8 @@ export class EmbeddedTurnServer {
     a.timeToExpiry = untilMs;
     a.timer = setTimeout(() => {
       const parsed = parseRestUsername(a.user?.username ?? '');
-      if (parsed && parsed.expiresAt * 1000 <= this.#now()) this.#events.allocationEnded(parsed.user, 'credential expired');
+      if (parsed && parsed.expiresAt * 1000 <= this.#now())
+        this.#events.allocationEnded(parsed.user, 'credential expired');
       this.#release(a);
     }, ms);
     a.timer.unref();
@@ -392,7 +439,11 @@ export class EmbeddedTurnServer {
    * a credential that is no longer valid), and logged. Everything else goes on to node-turn, which
    * refuses malformed, forged and wrong-secret credentials itself.
    */
-  #authenticate(msg: NtMessage, cb: (err: Error | null, reply?: NtMessage) => void, next: (msg: NtMessage, cb: (err: Error | null, reply?: NtMessage) => void) => void): void {
+  #authenticate(
+    msg: NtMessage,
+    cb: (err: Error | null, reply?: NtMessage) => void,
+    next: (msg: NtMessage, cb: (err: Error | null, reply?: NtMessage) => void) => void,
+  ): void {
     const username = msg.getAttribute('username');
     const parsed = typeof username === 'string' ? parseRestUsername(username) : undefined;
     if (parsed && parsed.expiresAt * 1000 <= this.#now() && typeof msg.getAttribute('message-integrity') === 'string') {
@@ -449,7 +500,8 @@ export class EmbeddedTurnServer {
     const a = msg.allocation!;
     const requested = msg.getAttribute('lifetime');
     const family = rawAttribute(msg, ATTR.REQUESTED_ADDRESS_FAMILY);
-    if (Buffer.isBuffer(family) && family[0] !== (this.#relayFamily === 'udp4' ? 1 : 2)) return reply.reject(443, 'Peer Address Family Mismatch');
+    if (Buffer.isBuffer(family) && family[0] !== (this.#relayFamily === 'udp4' ? 1 : 2))
+      return reply.reject(443, 'Peer Address Family Mismatch');
     let lifetime = 0;
     if (requested === 0) this.#release(a);
     else {
@@ -473,7 +525,8 @@ export class EmbeddedTurnServer {
     const now = this.#now();
     for (const [ip, until] of Object.entries(a.permissions)) if (until < now) delete a.permissions[ip];
     const fresh = new Set(peers.map((p) => p.address).filter((ip) => !(ip in a.permissions)));
-    if (Object.keys(a.permissions).length + fresh.size > MAX_PERMISSIONS) return reply.reject(508, 'Insufficient Capacity');
+    if (Object.keys(a.permissions).length + fresh.size > MAX_PERMISSIONS)
+      return reply.reject(508, 'Insufficient Capacity');
     this.#server.createPermission.createPermission(msg, reply);
   }
 

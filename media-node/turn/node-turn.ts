@@ -89,7 +89,9 @@ interface NodeTurnModules {
 }
 
 /** Attribute types node-turn's own reader may parse (after stun-packet.ts checked them). */
-const NATIVE = new Set([0x0006, 0x0008, 0x000c, 0x000d, 0x0012, 0x0013, 0x0014, 0x0015, 0x0019, 0x001a, 0x8022, 0x8028]);
+const NATIVE = new Set([
+  0x0006, 0x0008, 0x000c, 0x000d, 0x0012, 0x0013, 0x0014, 0x0015, 0x0019, 0x001a, 0x8022, 0x8028,
+]);
 const EVEN_PORT = 0x0018;
 
 let loaded: NodeTurnModules | undefined;
@@ -98,9 +100,13 @@ export function nodeTurn(): NodeTurnModules {
   if (loaded) return loaded;
   const version = (require('node-turn/package.json') as { version: string }).version;
   if (version !== NODE_TURN_VERSION) {
-    throw new Error(`node-turn ${version} is installed, but the embedded TURN guards were written for ${NODE_TURN_VERSION}; install that version or use TREFFPUNKT_TURN_MODE=coturn`);
+    throw new Error(
+      `node-turn ${version} is installed, but the embedded TURN guards were written for ${NODE_TURN_VERSION}; install that version or use TREFFPUNKT_TURN_MODE=coturn`,
+    );
   }
-  const Attribute = require('node-turn/lib/attribute.js') as { prototype: { read(this: RawAttribute, data: Buffer): void } };
+  const Attribute = require('node-turn/lib/attribute.js') as {
+    prototype: { read(this: RawAttribute, data: Buffer): void };
+  };
   const nativeRead = Attribute.prototype.read;
   Attribute.prototype.read = function read(this: RawAttribute, data: Buffer) {
     const type = data.readUInt16BE(0);

@@ -15,7 +15,9 @@ export function createNonceIssuer(lifetimeMs = 3_600_000, now: () => number = Da
   const mac = (expiry: string) => createHmac('sha256', key).update(expiry).digest('hex').slice(0, 24);
   return {
     generate() {
-      const expiry = Math.floor((now() + lifetimeMs) / 1000).toString(16).padStart(10, '0');
+      const expiry = Math.floor((now() + lifetimeMs) / 1000)
+        .toString(16)
+        .padStart(10, '0');
       return expiry + mac(expiry);
     },
     check(nonce) {

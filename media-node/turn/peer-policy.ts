@@ -78,7 +78,8 @@ export function createPeerPolicy(opts: PeerPolicyOptions): PeerPolicy {
   const own = new BlockList();
   const ownList = [...(opts.ownAddresses ?? [])];
   if (!opts.skipInterfaces) {
-    for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) ownList.push(i.address.split('%')[0]!);
+    for (const list of Object.values(networkInterfaces()))
+      for (const i of list ?? []) ownList.push(i.address.split('%')[0]!);
   }
   for (const a of ownList) if (isIP(a)) own.addAddress(a, family(a));
   const protectedPorts = opts.protectedPorts ?? new Set<number>();
@@ -98,13 +99,13 @@ export function createPeerPolicy(opts: PeerPolicyOptions): PeerPolicy {
     const isLoopback = loopback.check(ip, fam);
     if (isLoopback) {
       if (!opts.allowLoopback) return 'loopback';
-      if (port !== undefined && protectedPorts.has(port)) return 'this TURN server\'s own port';
+      if (port !== undefined && protectedPorts.has(port)) return "this TURN server's own port";
       return undefined;
     }
     if (own.check(ip, fam)) {
       // A permission (port undefined) is per IP: allowed, since the SFU is there; each packet is checked with its port.
       if (sfuPorts.size > 0 && (port === undefined || sfuPorts.has(port))) return undefined;
-      return 'one of this node\'s own addresses (only its WebRTC ports may be relayed to)';
+      return "one of this node's own addresses (only its WebRTC ports may be relayed to)";
     }
     if (denied.check(ip, fam)) {
       const range = DENIED_PEER_RANGES.find((r) => !r.loopback && inCidr(ip, r.cidr));
@@ -133,7 +134,8 @@ function embeddedIpv4(ip: string): string | undefined {
   const words = ipv6Words(ip);
   if (!words) return undefined;
   const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
-  if (words[0] === 0x64 && words[1] === 0xff9b && words.slice(2, 6).every((w) => w === 0)) return v4(words[6]!, words[7]!);
+  if (words[0] === 0x64 && words[1] === 0xff9b && words.slice(2, 6).every((w) => w === 0))
+    return v4(words[6]!, words[7]!);
   if (words[0] === 0x2002) return v4(words[1]!, words[2]!);
   if (words.slice(0, 6).every((w) => w === 0) && (words[6]! !== 0 || words[7]! > 1)) return v4(words[6]!, words[7]!);
   return undefined;
@@ -173,6 +175,7 @@ export function cidrToRange(cidr: string): string {
   const words = ipv6Words(net)!;
   const n = words.reduce((a, w) => (a << 16n) | BigInt(w), 0n);
   const host = (1n << BigInt(128 - bits)) - 1n;
-  const fmt = (v: bigint) => Array.from({ length: 8 }, (_, i) => ((v >> BigInt(112 - 16 * i)) & 0xffffn).toString(16)).join(':');
+  const fmt = (v: bigint) =>
+    Array.from({ length: 8 }, (_, i) => ((v >> BigInt(112 - 16 * i)) & 0xffffn).toString(16)).join(':');
   return `${fmt(n & ~host & ((1n << 128n) - 1n))}-${fmt((n & ~host) | host)}`;
 }

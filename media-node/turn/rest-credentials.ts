@@ -47,9 +47,14 @@ export function restUsernameProblem(username: string, nowMs: number): string | u
  * expired one itself before node-turn's authentication runs (embedded-turn.ts). Never hand such a map
  * to node-turn without that check in front of it.
  */
-export function restCredentialsMap(secret: string, now: () => number = Date.now, opts: { includeExpired?: boolean } = {}): Record<string, string> {
+export function restCredentialsMap(
+  secret: string,
+  now: () => number = Date.now,
+  opts: { includeExpired?: boolean } = {},
+): Record<string, string> {
   const ok = (key: string | symbol): key is string =>
-    typeof key === 'string' && (opts.includeExpired ? parseRestUsername(key) !== undefined : restUsernameProblem(key, now()) === undefined);
+    typeof key === 'string' &&
+    (opts.includeExpired ? parseRestUsername(key) !== undefined : restUsernameProblem(key, now()) === undefined);
   return new Proxy(Object.create(null) as Record<string, string>, {
     get: (_t, key) => (ok(key) ? restPassword(secret, key) : undefined),
     has: (_t, key) => ok(key),

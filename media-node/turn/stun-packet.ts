@@ -32,7 +32,15 @@ export const ATTR = {
   FINGERPRINT: 0x8028,
 } as const;
 
-export const METHOD = { BINDING: 0x001, ALLOCATE: 0x003, REFRESH: 0x004, SEND: 0x006, DATA: 0x007, CREATE_PERMISSION: 0x008, CHANNEL_BIND: 0x009 } as const;
+export const METHOD = {
+  BINDING: 0x001,
+  ALLOCATE: 0x003,
+  REFRESH: 0x004,
+  SEND: 0x006,
+  DATA: 0x007,
+  CREATE_PERMISSION: 0x008,
+  CHANNEL_BIND: 0x009,
+} as const;
 export const CLASS = { REQUEST: 0, INDICATION: 1, SUCCESS: 2, ERROR: 3 } as const;
 
 /** What a client may send to a TURN server: class and method pairs. */
@@ -103,7 +111,8 @@ export function classifyPacket(buf: Buffer): Packet {
   if (!ACCEPTED.has(`${cls}:${method}`)) return invalid('not a client request or Send indication');
   const transactionId = buf.subarray(8, 20);
 
-  const bad = (reason: string): Packet => (cls === CLASS.REQUEST ? { kind: 'bad-request', method, transactionId, reason } : invalid(reason));
+  const bad = (reason: string): Packet =>
+    cls === CLASS.REQUEST ? { kind: 'bad-request', method, transactionId, reason } : invalid(reason);
   const unknown: number[] = [];
   let at = 20;
   let count = 0;
@@ -155,7 +164,13 @@ export function findAttribute(buf: Buffer, type: number): Buffer | undefined {
 }
 
 /** A STUN error response without integrity (for 420 Unknown Attribute, which precedes authentication). */
-export function encodeErrorResponse(method: number, transactionId: Buffer, code: number, reason: string, unknownTypes: number[] = []): Buffer {
+export function encodeErrorResponse(
+  method: number,
+  transactionId: Buffer,
+  code: number,
+  reason: string,
+  unknownTypes: number[] = [],
+): Buffer {
   const attrs: Buffer[] = [];
   const reasonBytes = Buffer.from(reason, 'utf8');
   const err = Buffer.alloc(4 + pad(4 + reasonBytes.length));

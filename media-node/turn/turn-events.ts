@@ -38,12 +38,18 @@ export function turnSecurityEvents(log: TurnLogger | undefined, now: () => numbe
     refused(identity, reason, method) {
       const suppressed = due(`r\0${reason}\0${identity}`);
       if (suppressed === undefined) return;
-      log?.warn({ security: true, event: 'turn.refused', reason, method, identity, ...(suppressed ? { suppressed } : {}) }, `TURN ${method} refused: ${reason}`);
+      log?.warn(
+        { security: true, event: 'turn.refused', reason, method, identity, ...(suppressed ? { suppressed } : {}) },
+        `TURN ${method} refused: ${reason}`,
+      );
     },
     allocationEnded(identity, reason) {
       const suppressed = due(`e\0${reason}\0${identity}`);
       if (suppressed === undefined) return;
-      log?.info({ event: 'turn.allocation-ended', reason, identity, ...(suppressed ? { suppressed } : {}) }, `TURN allocation ended: ${reason}`);
+      log?.info(
+        { event: 'turn.allocation-ended', reason, identity, ...(suppressed ? { suppressed } : {}) },
+        `TURN allocation ended: ${reason}`,
+      );
     },
   };
 }

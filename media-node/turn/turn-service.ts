@@ -18,7 +18,11 @@ export interface TurnService {
   close(): Promise<void>;
 }
 
-export async function startTurnService(config: MediaNodeConfig, log: TurnLogger, onFatal: (why: string) => void): Promise<TurnService | undefined> {
+export async function startTurnService(
+  config: MediaNodeConfig,
+  log: TurnLogger,
+  onFatal: (why: string) => void,
+): Promise<TurnService | undefined> {
   const t = config.turn;
   if (t.mode === 'off') return undefined;
   const announced = config.announcedAddress;
@@ -27,7 +31,8 @@ export async function startTurnService(config: MediaNodeConfig, log: TurnLogger,
   const host = announced ?? (unspecified ? t.relayIp : t.listenIp);
   const urlHost = isIP(host) === 6 ? `[${host}]` : host;
   if (t.allowLoopbackPeers) log.warn({}, 'TURN relays to loopback peers (turn-allow-loopback-peers): development only');
-  if (t.secretGenerated) log.info({}, 'TURN secret generated for this run (set TREFFPUNKT_TURN_SECRET_FILE to keep one)');
+  if (t.secretGenerated)
+    log.info({}, 'TURN secret generated for this run (set TREFFPUNKT_TURN_SECRET_FILE to keep one)');
 
   if (t.mode === 'embedded') {
     const protectedPorts = new Set([config.apiPort, ...(t.port ? [t.port] : [])]);

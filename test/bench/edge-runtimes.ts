@@ -39,13 +39,29 @@ import { buildWorker } from '../../scripts/build-worker.ts';
 import { buildWeb } from '../../scripts/build-web.ts';
 import { startStack, type EdgeRuntime, type Stack } from '../support/stack.ts';
 import {
-  type BenchClient, childPids, comm, joinFlow, latencyTable, lpad, machineInfo, pad, pingOnce, positiveInt, summarize, vmRssKiB,
-  type JoinSample, type Summary,
+  type BenchClient,
+  childPids,
+  comm,
+  joinFlow,
+  latencyTable,
+  lpad,
+  machineInfo,
+  pad,
+  pingOnce,
+  positiveInt,
+  summarize,
+  vmRssKiB,
+  type JoinSample,
+  type Summary,
 } from './support.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const ALL_RUNTIMES: readonly EdgeRuntime[] = ['node', 'workerd-selfhosted', 'workerd'];
-const LABEL: Record<EdgeRuntime, string> = { node: 'node', 'workerd-selfhosted': 'workerd (self-hosted)', workerd: 'workerd (Miniflare)' };
+const LABEL: Record<EdgeRuntime, string> = {
+  node: 'node',
+  'workerd-selfhosted': 'workerd (self-hosted)',
+  workerd: 'workerd (Miniflare)',
+};
 
 const { values: args } = parseArgs({
   options: {
@@ -60,8 +76,13 @@ const { values: args } = parseArgs({
   },
   strict: true,
 });
-const RUNTIMES = args.runtimes.split(',').map((r) => r.trim()).filter(Boolean) as EdgeRuntime[];
-for (const r of RUNTIMES) if (!ALL_RUNTIMES.includes(r)) throw new Error(`--runtimes: unknown runtime "${r}" (known: ${ALL_RUNTIMES.join(', ')})`);
+const RUNTIMES = args.runtimes
+  .split(',')
+  .map((r) => r.trim())
+  .filter(Boolean) as EdgeRuntime[];
+for (const r of RUNTIMES)
+  if (!ALL_RUNTIMES.includes(r))
+    throw new Error(`--runtimes: unknown runtime "${r}" (known: ${ALL_RUNTIMES.join(', ')})`);
 if (RUNTIMES.length === 0) throw new Error('--runtimes: name at least one runtime');
 const SEQUENTIAL = positiveInt('sequential', args.sequential, 1);
 const CONCURRENT = positiveInt('concurrent', args.concurrent, 1);
@@ -95,7 +116,11 @@ function alive(pid: number): boolean {
 // ---------------------------------------------------------------------------------------------------
 // Bundle sizes.
 
-interface BundleSize { path: string; bytes: number; gzipBytes: number }
+interface BundleSize {
+  path: string;
+  bytes: number;
+  gzipBytes: number;
+}
 
 function sizeOf(rel: string): BundleSize {
   const buf = readFileSync(`${root}${rel}`);
@@ -152,7 +177,11 @@ async function measureMemory(stack: Stack, track: BenchClient[]): Promise<Memory
   await Promise.all(mine.map((c) => c.leave()));
   const r1 = (x: number) => Math.round(x * 10) / 10;
   return {
-    participants: PARTICIPANTS, rooms, idleKiB, halfKiB, fullKiB,
+    participants: PARTICIPANTS,
+    rooms,
+    idleKiB,
+    halfKiB,
+    fullKiB,
     perParticipantKiB: r1((fullKiB - idleKiB) / PARTICIPANTS),
     marginalKiB: r1((fullKiB - halfKiB) / (PARTICIPANTS - half)),
   };
@@ -197,21 +226,37 @@ async function measureLatency(stack: Stack, track: BenchClient[]): Promise<Laten
   const mine = track.splice(0);
   await Promise.all(mine.map((c) => c.close()));
   return {
-    sequential: { joinedMs: summarize(seq.map((s) => s.joined)), connectMs: summarize(seq.map((s) => s.connect)), pingMs: summarize(pingSeq) },
-    concurrent: { joinedMs: summarize(concRes.map((r) => r.sample.joined)), connectMs: summarize(concRes.map((r) => r.sample.connect)), pingMs: summarize(pingConc) },
+    sequential: {
+      joinedMs: summarize(seq.map((s) => s.joined)),
+      connectMs: summarize(seq.map((s) => s.connect)),
+      pingMs: summarize(pingSeq),
+    },
+    concurrent: {
+      joinedMs: summarize(concRes.map((r) => r.sample.joined)),
+      connectMs: summarize(concRes.map((r) => r.sample.connect)),
+      pingMs: summarize(pingConc),
+    },
   };
 }
 
 // ---------------------------------------------------------------------------------------------------
 // One runtime after the other; whatever runs is known to the watchdog.
 
-interface Running { stack: Stack; pids: number[]; clients: BenchClient[] }
+interface Running {
+  stack: Stack;
+  pids: number[];
+  clients: BenchClient[];
+}
 let running: Running | undefined;
 
 /** The edge, the media node and its mediasoup workers: what must be gone after stop(). */
 function stackPids(stack: Stack): number[] {
   const node = stack.mediaNode.pid;
-  return [stack.edgePid(), node, ...(node ? childPids(node).filter((c) => comm(c).startsWith('mediasoup')) : [])].filter((p): p is number => !!p);
+  return [
+    stack.edgePid(),
+    node,
+    ...(node ? childPids(node).filter((c) => comm(c).startsWith('mediasoup')) : []),
+  ].filter((p): p is number => !!p);
 }
 
 /** Stops the stack; returns the pids that were still alive 5 s later (and were then killed). */
@@ -246,7 +291,8 @@ async function runRuntime(runtime: EdgeRuntime): Promise<RuntimeResult> {
   try {
     const memory = await measureMemory(stack, r.clients);
     const latency = await measureLatency(stack, r.clients);
-    if (!stack.edgeAlive()) throw new Error(`the ${runtime} edge exited during the run:\n${stack.output().slice(-4000)}`);
+    if (!stack.edgeAlive())
+      throw new Error(`the ${runtime} edge exited during the run:\n${stack.output().slice(-4000)}`);
     r.pids = [...new Set([...r.pids, ...stackPids(stack)])];
     running = undefined;
     const leftoverPids = await stopRunning(r);
@@ -266,8 +312,10 @@ function memoryTable(results: RuntimeResult[]): string {
   const w = 24;
   const head = `${pad('edge RSS', w)}${cols.map((c) => lpad(c, 11)).join('')}`;
   const mib = (k: number) => (k / 1024).toFixed(1);
-  const lines = results.map(({ runtime, memory: m }) =>
-    `${pad(LABEL[runtime], w)}${[mib(m.idleKiB), mib(m.halfKiB), mib(m.fullKiB), m.perParticipantKiB.toFixed(1), m.marginalKiB.toFixed(1)].map((c) => lpad(c, 11)).join('')}`);
+  const lines = results.map(
+    ({ runtime, memory: m }) =>
+      `${pad(LABEL[runtime], w)}${[mib(m.idleKiB), mib(m.halfKiB), mib(m.fullKiB), m.perParticipantKiB.toFixed(1), m.marginalKiB.toFixed(1)].map((c) => lpad(c, 11)).join('')}`,
+  );
   return [head, '-'.repeat(head.length), ...lines].join('\n');
 }
 
@@ -297,14 +345,19 @@ async function main(): Promise<void> {
     log('building the browser app …');
     await buildWeb();
   }
-  const web = { ...sizeOf('dist/web/assets/app.js'), builtAt: statSync(`${root}dist/web/assets/app.js`).mtime.toISOString() };
+  const web = {
+    ...sizeOf('dist/web/assets/app.js'),
+    builtAt: statSync(`${root}dist/web/assets/app.js`).mtime.toISOString(),
+  };
 
   const results: RuntimeResult[] = [];
   for (const runtime of RUNTIMES) results.push(await runRuntime(runtime));
 
   let workerdVersion = '?';
   try {
-    workerdVersion = execFileSync(`${root}node_modules/workerd/bin/workerd`, ['--version'], { encoding: 'utf8' }).trim();
+    workerdVersion = execFileSync(`${root}node_modules/workerd/bin/workerd`, ['--version'], {
+      encoding: 'utf8',
+    }).trim();
   } catch {
     // not installed
   }
@@ -313,17 +366,37 @@ async function main(): Promise<void> {
     startedAt,
     machine: machineInfo(),
     loadAvg: { start: loadAtStart, end: loadavg().map((x) => Math.round(x * 100) / 100) },
-    versions: { workerdSelfhosted: workerdVersion, miniflare: versionOf('node_modules/miniflare/package.json'), miniflareWorkerd: versionOf('node_modules/miniflare/node_modules/workerd/package.json') },
-    config: { edgeEnv: EDGE_ENV, runtimes: RUNTIMES, sequential: SEQUENTIAL, concurrent: CONCURRENT, warmup: WARMUP, participants: PARTICIPANTS, roomSize: ROOM_SIZE, workers: WORKERS },
+    versions: {
+      workerdSelfhosted: workerdVersion,
+      miniflare: versionOf('node_modules/miniflare/package.json'),
+      miniflareWorkerd: versionOf('node_modules/miniflare/node_modules/workerd/package.json'),
+    },
+    config: {
+      edgeEnv: EDGE_ENV,
+      runtimes: RUNTIMES,
+      sequential: SEQUENTIAL,
+      concurrent: CONCURRENT,
+      warmup: WARMUP,
+      participants: PARTICIPANTS,
+      roomSize: ROOM_SIZE,
+      workers: WORKERS,
+    },
     bundles: { worker, web },
-    runtimes: Object.fromEntries(results.map((r) => [r.runtime, { memory: r.memory, latency: r.latency, leftoverPids: r.leftoverPids }])),
+    runtimes: Object.fromEntries(
+      results.map((r) => [r.runtime, { memory: r.memory, latency: r.latency, leftoverPids: r.leftoverPids }]),
+    ),
   };
 
   const out: string[] = [];
   out.push('', `Treffpunkt edge runtimes benchmark — ${startedAt}`);
-  out.push(`${json.machine.cpus} CPUs (${json.machine.cpuModel}), ${json.machine.memGiB} GiB, Node ${process.version}, ${json.versions.workerdSelfhosted} (self-hosted), Miniflare ${json.versions.miniflare} (workerd ${json.versions.miniflareWorkerd}), ${WORKERS} mediasoup worker(s), loopback`);
-  out.push(`runtimes, one after the other: ${RUNTIMES.join(', ')} · warm-up: ${WARMUP} joins (not measured) · load average (1/5/15 min) at start ${json.loadAvg.start.join(' ')}, at end ${json.loadAvg.end.join(' ')}`);
-  const byRuntime = (pick: (r: RuntimeResult) => Summary): [string, Summary][] => results.map((r) => [LABEL[r.runtime], pick(r)]);
+  out.push(
+    `${json.machine.cpus} CPUs (${json.machine.cpuModel}), ${json.machine.memGiB} GiB, Node ${process.version}, ${json.versions.workerdSelfhosted} (self-hosted), Miniflare ${json.versions.miniflare} (workerd ${json.versions.miniflareWorkerd}), ${WORKERS} mediasoup worker(s), loopback`,
+  );
+  out.push(
+    `runtimes, one after the other: ${RUNTIMES.join(', ')} · warm-up: ${WARMUP} joins (not measured) · load average (1/5/15 min) at start ${json.loadAvg.start.join(' ')}, at end ${json.loadAvg.end.join(' ')}`,
+  );
+  const byRuntime = (pick: (r: RuntimeResult) => Summary): [string, Summary][] =>
+    results.map((r) => [LABEL[r.runtime], pick(r)]);
   out.push('', `Join, open → joined: ${SEQUENTIAL} sequential (each leaves before the next opens)`);
   out.push(latencyTable(byRuntime((r) => r.latency.sequential.joinedMs)));
   out.push('', `Join, open → joined: ${CONCURRENT} concurrent (all at once into one room, stay connected)`);
@@ -333,14 +406,38 @@ async function main(): Promise<void> {
   out.push('', `Baseline: ping round trip, ${CONCURRENT} at once (one per concurrently joined socket)`);
   out.push(latencyTable(byRuntime((r) => r.latency.concurrent.pingMs)));
   out.push('', `Context: new WebSocket → open (the upgrade; not in the join figures), sequential / concurrent`);
-  out.push(latencyTable(results.flatMap((r): [string, Summary][] => [[`${LABEL[r.runtime]}, seq`, r.latency.sequential.connectMs], [`${LABEL[r.runtime]}, conc`, r.latency.concurrent.connectMs]])));
-  out.push('', `Edge process memory: ${PARTICIPANTS} participants joined and connected in ${Math.ceil(PARTICIPANTS / ROOM_SIZE)} room(s) of up to ${ROOM_SIZE} (RSS median of 5 readings, 1 s after each step)`);
+  out.push(
+    latencyTable(
+      results.flatMap((r): [string, Summary][] => [
+        [`${LABEL[r.runtime]}, seq`, r.latency.sequential.connectMs],
+        [`${LABEL[r.runtime]}, conc`, r.latency.concurrent.connectMs],
+      ]),
+    ),
+  );
+  out.push(
+    '',
+    `Edge process memory: ${PARTICIPANTS} participants joined and connected in ${Math.ceil(PARTICIPANTS / ROOM_SIZE)} room(s) of up to ${ROOM_SIZE} (RSS median of 5 readings, 1 s after each step)`,
+  );
   out.push(memoryTable(results));
-  out.push(`KiB/part. = (RSS_${PARTICIPANTS} − RSS_idle) / ${PARTICIPANTS}; marginal = (RSS_${PARTICIPANTS} − RSS_${PARTICIPANTS >> 1}) / ${PARTICIPANTS - (PARTICIPANTS >> 1)} (same rooms at both points)`);
-  out.push('', bundleTable([['Worker (dist/worker/worker.js)', worker], ['browser app (dist/web/assets/app.js)', web]]));
+  out.push(
+    `KiB/part. = (RSS_${PARTICIPANTS} − RSS_idle) / ${PARTICIPANTS}; marginal = (RSS_${PARTICIPANTS} − RSS_${PARTICIPANTS >> 1}) / ${PARTICIPANTS - (PARTICIPANTS >> 1)} (same rooms at both points)`,
+  );
+  out.push(
+    '',
+    bundleTable([
+      ['Worker (dist/worker/worker.js)', worker],
+      ['browser app (dist/web/assets/app.js)', web],
+    ]),
+  );
   out.push('(gzip: node:zlib level 9)');
   const leftovers = results.flatMap((r) => r.leftoverPids);
-  out.push('', leftovers.length ? `WARNING: processes still alive 5 s after stop() were killed: ${leftovers.join(', ')}` : 'cleanup: every edge, media node and mediasoup worker this run started has exited', '');
+  out.push(
+    '',
+    leftovers.length
+      ? `WARNING: processes still alive 5 s after stop() were killed: ${leftovers.join(', ')}`
+      : 'cleanup: every edge, media node and mediasoup worker this run started has exited',
+    '',
+  );
   process.stdout.write(`${out.join('\n')}\n`);
   process.stdout.write(`BENCH_JSON ${JSON.stringify(json)}\n`);
 }

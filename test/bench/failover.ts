@@ -24,12 +24,18 @@ import { consumedProducers, decodedVideo, everyoneDecodesAgain, nodeCarrying } f
 import { waitFor } from '../support/poll.ts';
 import { machineInfo, positiveInt, summarize } from './support.ts';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, timeout: { type: 'string', default: '2000' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '5' }, timeout: { type: 'string', default: '2000' } },
+});
 const runs = positiveInt('--runs', values.runs, 1);
 const timeoutMs = positiveInt('--timeout', values.timeout, 1000);
 const earlyMoves: string[] = [];
 
-console.log(`failover benchmark: ${runs} runs per case, heartbeat timeout ${timeoutMs} ms; ${JSON.stringify(machineInfo())}; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `failover benchmark: ${runs} runs per case, heartbeat timeout ${timeoutMs} ms; ${JSON.stringify(machineInfo())}; load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 const chromium = await launchChromium();
 const results = {
   coldJoin: [] as number[],
@@ -61,16 +67,28 @@ let consoleLogs: string[] = [];
 async function meeting(stack: Stack, room: string) {
   const pages: Page[] = await Promise.all([0, 1, 2].map(() => chromium.newPage()));
   const logs: string[] = [];
-  for (const [i, p] of pages.entries()) p.on('console', (m) => logs.push(`page ${i} ${m.type()}: ${m.text().slice(0, 300)}`));
+  for (const [i, p] of pages.entries())
+    p.on('console', (m) => logs.push(`page ${i} ${m.type()}: ${m.text().slice(0, 300)}`));
   consoleLogs = logs;
   const t0 = Date.now();
   try {
-    await Promise.all(pages.map((page, i) => joinMeeting(page, stack.edgeUrl, room, `P${i}`, { query: '?video=360&region=north' })));
+    await Promise.all(
+      pages.map((page, i) => joinMeeting(page, stack.edgeUrl, room, `P${i}`, { query: '?video=360&region=north' })),
+    );
   } catch (err) {
-    // biome-ignore lint/performance/useDomNodeTextContent: a Playwright locator, not a DOM node: innerText is what the page shows
-    for (const [i, p] of pages.entries()) console.error(`page ${i} shows: ${(await p.locator('body').innerText()).slice(0, 400).replace(/\n/g, ' | ')}`);
+    for (const [i, p] of pages.entries()) {
+      // biome-ignore lint/performance/useDomNodeTextContent: a Playwright locator, not a DOM node: innerText is what the page shows
+      const shown = await p.locator('body').innerText();
+      console.error(`page ${i} shows: ${shown.slice(0, 400).replace(/\n/g, ' | ')}`);
+    }
     console.error(logs.join('\n'));
-    console.error(stack.output().split('\n').filter((l) => /"level":(40|50)|lost|moving|drain|registered/.test(l)).join('\n'));
+    console.error(
+      stack
+        .output()
+        .split('\n')
+        .filter((l) => /"level":(40|50)|lost|moving|drain|registered/.test(l))
+        .join('\n'),
+    );
     throw err;
   }
   const ids = await Promise.all(pages.map(participantId));
@@ -94,31 +112,52 @@ async function measure(stack: Stack, node: StackNode, pages: Page[], ids: string
   const t0 = Date.now();
   node.process.kill(signal);
   let rebuiltAt = 0;
-  const rebuilt = waitFor('every page to rebuild its media', async () => {
-    const moves = await Promise.all(pages.map((p) => p.getAttribute('.meeting', 'data-media-moves')));
-    if (moves.every((m) => Number(m) >= 1)) return (rebuiltAt = Date.now());
-    return 0;
-  }, 60_000, 50);
+  const rebuilt = waitFor(
+    'every page to rebuild its media',
+    async () => {
+      const moves = await Promise.all(pages.map((p) => p.getAttribute('.meeting', 'data-media-moves')));
+      if (moves.every((m) => Number(m) >= 1)) return (rebuiltAt = Date.now());
+      return 0;
+    },
+    60_000,
+    50,
+  );
   try {
     await everyoneDecodesAgain(pages, ids, old, 60_000);
   } catch (err) {
     for (const [i, p] of pages.entries()) {
       const decoded = await decodedVideo(p);
-      console.error(`page ${i} (${ids[i]}): moves ${await p.getAttribute('.meeting', 'data-media-moves')}, decodes`, JSON.stringify([...decoded].map(([id, set]) => [id, [...set].map((x) => (old.has(x) ? 'old' : 'new'))])));
+      console.error(
+        `page ${i} (${ids[i]}): moves ${await p.getAttribute('.meeting', 'data-media-moves')}, decodes`,
+        JSON.stringify([...decoded].map(([id, set]) => [id, [...set].map((x) => (old.has(x) ? 'old' : 'new'))])),
+      );
       console.error(JSON.stringify(await inboundStats(p)));
     }
-    console.error(stack.output().split('\n').filter((l) => /"level":(40|50)|moving|moved/.test(l)).join('\n'));
+    console.error(
+      stack
+        .output()
+        .split('\n')
+        .filter((l) => /"level":(40|50)|moving|moved/.test(l))
+        .join('\n'),
+    );
     console.error(consoleLogs.join('\n'));
     throw err;
   }
   const ms = Date.now() - t0;
   await rebuilt;
-  const moving = stack.output().slice(logged).split('\n').find((l) => l.includes('moving the room off a media node'));
+  const moving = stack
+    .output()
+    .slice(logged)
+    .split('\n')
+    .find((l) => l.includes('moving the room off a media node'));
   const detectMs = moving ? (JSON.parse(moving) as { time: number }).time - t0 : NaN;
   return { ms, detectMs, rebuiltMs: rebuiltAt - t0, exitMs: (await exited) - t0 };
 }
 
-for (const [kind, signal] of [['kill', 'SIGKILL'], ['drain', 'SIGTERM']] as const) {
+for (const [kind, signal] of [
+  ['kill', 'SIGKILL'],
+  ['drain', 'SIGTERM'],
+] as const) {
   for (let i = 0; i < runs; i++) {
     await withStack(async (stack) => {
       const { pages, ids, coldMs } = await meeting(stack, `bench-${kind}-${i}`);
@@ -129,7 +168,9 @@ for (const [kind, signal] of [['kill', 'SIGKILL'], ['drain', 'SIGTERM']] as cons
       results[kind === 'kill' ? 'killDetect' : 'drainDetect'].push(detectMs);
       results[kind === 'kill' ? 'killRebuilt' : 'drainRebuilt'].push(rebuiltMs);
       if (kind === 'drain') results.drainExit.push(exitMs);
-      console.log(`${kind} run ${i + 1}: edge moves the room after ${detectMs} ms, pages rebuilt after ${rebuiltMs} ms, every page decodes every other page again after ${ms} ms (cold start of this meeting: ${coldMs} ms)`);
+      console.log(
+        `${kind} run ${i + 1}: edge moves the room after ${detectMs} ms, pages rebuilt after ${rebuiltMs} ms, every page decodes every other page again after ${ms} ms (cold start of this meeting: ${coldMs} ms)`,
+      );
       for (const p of pages) await p.context().close();
     });
   }
@@ -149,6 +190,12 @@ console.log(row('SIGTERM → every page rebuilt its media', results.drainRebuilt
 console.log(row('SIGTERM drain → everyone decodes again (gap)', results.drain));
 console.log(row('SIGTERM drain → node process exited', results.drainExit));
 console.log(row('baseline: cold join of 3 pages → decoding', results.coldJoin));
-console.log(`moves before the signal (a node's heartbeats came late under load): ${earlyMoves.length ? earlyMoves.join(', ') : 'none'}`);
-console.log(`load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `moves before the signal (a node's heartbeats came late under load): ${earlyMoves.length ? earlyMoves.join(', ') : 'none'}`,
+);
+console.log(
+  `load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 console.log(`BENCH_JSON ${JSON.stringify({ timeoutMs, ...results })}`);

@@ -27,8 +27,21 @@ import { startStack, type Stack } from '../support/stack.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
 import { opusPayloadType, publishAudio } from '../support/werift-peer.ts';
 import {
-  BenchClient, childPids, comm, joinFlow, latencyTable, lpad, machineInfo, pad, positiveInt, runBenchmark, summarize, vmRssKiB,
-  type JoinSample, type Summary } from './support.ts';
+  BenchClient,
+  childPids,
+  comm,
+  joinFlow,
+  latencyTable,
+  lpad,
+  machineInfo,
+  pad,
+  positiveInt,
+  runBenchmark,
+  summarize,
+  vmRssKiB,
+  type JoinSample,
+  type Summary,
+} from './support.ts';
 
 const WATCHDOG_MS = 10 * 60_000;
 
@@ -51,11 +64,25 @@ const WORKERS = positiveInt('workers', args.workers, 1);
 
 const fakeDtls = () => ({
   role: 'client' as const,
-  fingerprints: [{ algorithm: 'sha-256', value: [...randomBytes(32)].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':') }],
+  fingerprints: [
+    {
+      algorithm: 'sha-256',
+      value: [...randomBytes(32)].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':'),
+    },
+  ],
 });
 
 const opusCaps = (pt: number) => ({
-  codecs: [{ kind: 'audio' as const, mimeType: 'audio/opus', preferredPayloadType: pt, clockRate: 48000, channels: 2, rtcpFeedback: [] }],
+  codecs: [
+    {
+      kind: 'audio' as const,
+      mimeType: 'audio/opus',
+      preferredPayloadType: pt,
+      clockRate: 48000,
+      channels: 2,
+      rtcpFeedback: [],
+    },
+  ],
   headerExtensions: [],
 });
 
@@ -65,20 +92,28 @@ interface ConsumeSample extends JoinSample {
   steps: { join: number; createTransport: number; connectTransport: number; consume: number; resumeConsumer: number };
 }
 
-async function consumeFlow(url: string, expectProducerId: string): Promise<{ client: BenchClient; sample: ConsumeSample }> {
+async function consumeFlow(
+  url: string,
+  expectProducerId: string,
+): Promise<{ client: BenchClient; sample: ConsumeSample }> {
   const client = await BenchClient.open(url);
   const t0 = client.openedAt;
   const joinReply = await client.join();
   const t1 = performance.now();
   // Like a real client, find the producer to consume in the join reply.
   const producerId = joinReply.participants.flatMap((p) => p.producers).find((p) => p.kind === 'audio')?.id;
-  if (producerId !== expectProducerId) throw new Error(`join reply lists producer ${producerId}, expected ${expectProducerId}`);
+  if (producerId !== expectProducerId)
+    throw new Error(`join reply lists producer ${producerId}, expected ${expectProducerId}`);
   const pt = opusPayloadType(joinReply.routerRtpCapabilities);
   const transport = await client.request('createTransport', { direction: 'recv' });
   const t2 = performance.now();
   await client.request('connectTransport', { transportId: transport.id, dtlsParameters: fakeDtls() });
   const t3 = performance.now();
-  const consumer = await client.request('consume', { transportId: transport.id, producerId, rtpCapabilities: opusCaps(pt) });
+  const consumer = await client.request('consume', {
+    transportId: transport.id,
+    producerId,
+    rtpCapabilities: opusCaps(pt),
+  });
   const t4 = performance.now();
   await client.request('resumeConsumer', { consumerId: consumer.consumerId });
   const t5 = performance.now();
@@ -88,7 +123,13 @@ async function consumeFlow(url: string, expectProducerId: string): Promise<{ cli
       connect: t0 - client.createdAt,
       joined: t1 - t0,
       ready: t5 - t0,
-      steps: { join: t1 - t0, createTransport: t2 - t1, connectTransport: t3 - t2, consume: t4 - t3, resumeConsumer: t5 - t4 },
+      steps: {
+        join: t1 - t0,
+        createTransport: t2 - t1,
+        connectTransport: t3 - t2,
+        consume: t4 - t3,
+        resumeConsumer: t5 - t4,
+      },
     },
   };
 }
@@ -96,7 +137,13 @@ async function consumeFlow(url: string, expectProducerId: string): Promise<{ cli
 // ---------------------------------------------------------------------------------------------------
 // RSS of the stack's processes.
 
-interface RssSnapshot { edgeMiB: number; mediaNodeMiB: number; workersMiB: number; workers: number; mediaTotalMiB: number }
+interface RssSnapshot {
+  edgeMiB: number;
+  mediaNodeMiB: number;
+  workersMiB: number;
+  workers: number;
+  mediaTotalMiB: number;
+}
 
 function rss(stack: Stack): RssSnapshot {
   const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
@@ -104,7 +151,13 @@ function rss(stack: Stack): RssSnapshot {
   const edge = vmRssKiB(stack.edgePid()!);
   const node = vmRssKiB(stack.mediaNode.pid!);
   const workers = workerPids.reduce((n, p) => n + vmRssKiB(p), 0);
-  return { edgeMiB: mib(edge), mediaNodeMiB: mib(node), workersMiB: mib(workers), workers: workerPids.length, mediaTotalMiB: mib(node + workers) };
+  return {
+    edgeMiB: mib(edge),
+    mediaNodeMiB: mib(node),
+    workersMiB: mib(workers),
+    workers: workerPids.length,
+    mediaTotalMiB: mib(node + workers),
+  };
 }
 
 /** Samples RSS every `ms` and keeps each column's peak. */
@@ -133,7 +186,10 @@ function rssSampler(stack: Stack, ms: number) {
 function rssTable(rows: [string, RssSnapshot][]): string {
   const w = Math.max(...rows.map(([l]) => l.length));
   const head = `${pad('RSS, MiB', w)}  ${lpad('edge', 8)}${lpad('node', 8)}${lpad('workers', 10)}${lpad('node+wk', 9)}`;
-  const lines = rows.map(([l, s]) => `${pad(l, w)}  ${lpad(s.edgeMiB.toFixed(1), 8)}${lpad(s.mediaNodeMiB.toFixed(1), 8)}${lpad(`${s.workersMiB.toFixed(1)} (${s.workers})`, 10)}${lpad(s.mediaTotalMiB.toFixed(1), 9)}`);
+  const lines = rows.map(
+    ([l, s]) =>
+      `${pad(l, w)}  ${lpad(s.edgeMiB.toFixed(1), 8)}${lpad(s.mediaNodeMiB.toFixed(1), 8)}${lpad(`${s.workersMiB.toFixed(1)} (${s.workers})`, 10)}${lpad(s.mediaTotalMiB.toFixed(1), 9)}`,
+  );
   return [head, '-'.repeat(head.length), ...lines].join('\n');
 }
 
@@ -164,8 +220,14 @@ async function main(): Promise<void> {
 
     // One room per case, each with a host that already publishes Opus through a real werift peer.
     log('setting up rooms with a publishing host …');
-    for (const name of ['bench-seq-join', 'bench-seq-consume', 'bench-conc-join', 'bench-conc-consume']) rooms.push(await setUpRoom(stack, name));
-    const [seqJoin, seqConsume, concJoin, concConsume] = rooms as [typeof rooms[0], typeof rooms[0], typeof rooms[0], typeof rooms[0]];
+    for (const name of ['bench-seq-join', 'bench-seq-consume', 'bench-conc-join', 'bench-conc-consume'])
+      rooms.push(await setUpRoom(stack, name));
+    const [seqJoin, seqConsume, concJoin, concConsume] = rooms as [
+      (typeof rooms)[0],
+      (typeof rooms)[0],
+      (typeof rooms)[0],
+      (typeof rooms)[0],
+    ];
     const ready = rss(stack);
 
     // Warm-up (not measured): JIT and connection pools on both processes.
@@ -214,15 +276,19 @@ async function main(): Promise<void> {
 
     // Baseline, concurrent: one ping from each of those open sockets, all at once.
     log(`baseline: ${CONCURRENT} concurrent pings …`);
-    const pingConc = await Promise.all(aConcRes.map(async ({ client }) => {
-      const t = performance.now();
-      await client.request('ping', {});
-      return performance.now() - t;
-    }));
+    const pingConc = await Promise.all(
+      aConcRes.map(async ({ client }) => {
+        const t = performance.now();
+        await client.request('ping', {});
+        return performance.now() - t;
+      }),
+    );
 
     // (b) concurrent.
     log(`(b) ${CONCURRENT} concurrent joins to a first consumer …`);
-    const bConcRes = await Promise.all(Array.from({ length: CONCURRENT }, () => consumeFlow(concConsume.url, concConsume.pub.producerId)));
+    const bConcRes = await Promise.all(
+      Array.from({ length: CONCURRENT }, () => consumeFlow(concConsume.url, concConsume.pub.producerId)),
+    );
     clients.push(...bConcRes.map((r) => r.client));
     const bConc = bConcRes.map((r) => r.sample);
 
@@ -256,29 +322,41 @@ async function main(): Promise<void> {
 
     const out: string[] = [];
     out.push('', `Treffpunkt join benchmark — ${startedAt}`);
-    out.push(`${results.machine.cpus} CPUs (${results.machine.cpuModel}), ${results.machine.memGiB} GiB, Node ${process.version}, ${WORKERS} mediasoup worker(s), loopback`);
-    out.push(`sequential: ${SEQUENTIAL} (each leaves before the next joins) · concurrent: ${CONCURRENT} (all at once into one room, stay connected) · warm-up: ${WARMUP}`);
+    out.push(
+      `${results.machine.cpus} CPUs (${results.machine.cpuModel}), ${results.machine.memGiB} GiB, Node ${process.version}, ${WORKERS} mediasoup worker(s), loopback`,
+    );
+    out.push(
+      `sequential: ${SEQUENTIAL} (each leaves before the next joins) · concurrent: ${CONCURRENT} (all at once into one room, stay connected) · warm-up: ${WARMUP}`,
+    );
     for (const mode of ['sequential', 'concurrent'] as const) {
       const r = results[mode];
       const n = mode === 'sequential' ? SEQUENTIAL : CONCURRENT;
       out.push('', `${mode === 'sequential' ? 'Sequential' : 'Concurrent'}, ${n} joins`);
-      out.push(latencyTable([
-        ['(a) open → joined', r.joinedMs],
-        ['(b) open → consumer ready', r.consumerReadyMs],
-        ['baseline: ping round trip', r.pingMs],
-        ['context: new WebSocket → open', r.connectMs],
-      ]));
+      out.push(
+        latencyTable([
+          ['(a) open → joined', r.joinedMs],
+          ['(b) open → consumer ready', r.consumerReadyMs],
+          ['baseline: ping round trip', r.pingMs],
+          ['context: new WebSocket → open', r.connectMs],
+        ]),
+      );
       out.push('', `(b) by step (${mode})`);
       out.push(latencyTable(Object.entries(r.consumerSteps)));
     }
-    out.push('', rssTable([
-      ['idle (stack started)', idle],
-      ['ready (4 rooms, 4 publishing hosts)', ready],
-      [`after ${2 * SEQUENTIAL} sequential join+leave`, afterSequential],
-      [`${2 * CONCURRENT} concurrent participants connected`, connected],
-      [`peak (${samples} samples every 100 ms)`, peak],
-    ]));
-    out.push('(node = media node process, workers = its mediasoup-worker children (count), node+wk = their sum sampled together)', '');
+    out.push(
+      '',
+      rssTable([
+        ['idle (stack started)', idle],
+        ['ready (4 rooms, 4 publishing hosts)', ready],
+        [`after ${2 * SEQUENTIAL} sequential join+leave`, afterSequential],
+        [`${2 * CONCURRENT} concurrent participants connected`, connected],
+        [`peak (${samples} samples every 100 ms)`, peak],
+      ]),
+    );
+    out.push(
+      '(node = media node process, workers = its mediasoup-worker children (count), node+wk = their sum sampled together)',
+      '',
+    );
     process.stdout.write(`${out.join('\n')}\n`);
     process.stdout.write(`BENCH_JSON ${JSON.stringify(results)}\n`);
   } finally {
@@ -295,7 +373,10 @@ async function main(): Promise<void> {
 
 function stepSummaries(samples: ConsumeSample[]): Record<keyof ConsumeSample['steps'], Summary> {
   const keys = ['join', 'createTransport', 'connectTransport', 'consume', 'resumeConsumer'] as const;
-  return Object.fromEntries(keys.map((k) => [k, summarize(samples.map((s) => s.steps[k]))])) as Record<keyof ConsumeSample['steps'], Summary>;
+  return Object.fromEntries(keys.map((k) => [k, summarize(samples.map((s) => s.steps[k]))])) as Record<
+    keyof ConsumeSample['steps'],
+    Summary
+  >;
 }
 
 /** The running stack, so that the watchdog and Ctrl-C never leave the edge or media node behind. */

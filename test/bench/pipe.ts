@@ -41,7 +41,17 @@ import { SignalingClient } from '../support/signaling-client.ts';
 import { opusPayloadType, publishAudio, receiveAudio } from '../support/werift-peer.ts';
 import { waitFor } from '../support/poll.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
-import { childPids, comm, latencyTable, lpad, machineInfo, pad, positiveInt, summarize, runBenchmark } from './support.ts';
+import {
+  childPids,
+  comm,
+  latencyTable,
+  lpad,
+  machineInfo,
+  pad,
+  positiveInt,
+  summarize,
+  runBenchmark,
+} from './support.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -90,7 +100,11 @@ function cpuMs(pid: number): number {
   }
 }
 
-interface Proc { key: string; label: string; pid: number }
+interface Proc {
+  key: string;
+  label: string;
+  pid: number;
+}
 
 const PROC_KEYS = ['aWorker', 'aNode', 'bWorker', 'bNode'] as const;
 
@@ -139,7 +153,14 @@ function rtpPacket(pt: number, seq: number, n: number): Buffer {
   return b;
 }
 
-interface Publisher { room: string; client: SignalingClient; pc: RTCPeerConnection; producerId: string; write: (p: Buffer) => void; seq: number }
+interface Publisher {
+  room: string;
+  client: SignalingClient;
+  pc: RTCPeerConnection;
+  producerId: string;
+  write: (p: Buffer) => void;
+  seq: number;
+}
 
 /**
  * Sends 50 packets/s into whichever publisher is active (one at a time). Scheduled on absolute times, so
@@ -221,10 +242,27 @@ async function publisher(stack: Stack, room: string): Promise<Publisher & { pt: 
   return { room, client, pc: pub.pc, producerId: pub.producerId, write: pub.writeRtp, seq: 1, pt };
 }
 
-async function receiver(stack: Stack, room: string, label: string, region: string, pt: number, producerId: string): Promise<Receiver> {
+async function receiver(
+  stack: Stack,
+  room: string,
+  label: string,
+  region: string,
+  pt: number,
+  producerId: string,
+): Promise<Receiver> {
   const { client } = await joinIn(stack, room, label, region);
   const rx = await receiveAudio(client, pt, producerId);
-  const r: Receiver = { label, client, pc: rx.pc, consumerId: rx.consumerId, got: new Map(), duplicates: 0, reordered: 0, last: 0, bytes: 0 };
+  const r: Receiver = {
+    label,
+    client,
+    pc: rx.pc,
+    consumerId: rx.consumerId,
+    got: new Map(),
+    duplicates: 0,
+    reordered: 0,
+    last: 0,
+    bytes: 0,
+  };
   tap(r);
   return r;
 }
@@ -239,13 +277,25 @@ const gotBetween = (r: Receiver, from: number, to: number) => {
 // ---------------------------------------------------------------------------------------------------
 // Control API: node load and pipe stats.
 
-interface NodeLoad { routers: number; transports: number; producers: number; consumers: number }
+interface NodeLoad {
+  routers: number;
+  transports: number;
+  producers: number;
+  consumers: number;
+}
 async function nodeLoad(node: StackNode): Promise<NodeLoad> {
   const res = await fetch(`${node.controlUrl}/healthz`, { signal: AbortSignal.timeout(5000) });
   return ((await res.json()) as { load: NodeLoad }).load;
 }
 
-interface PipeStats { srtpCryptoSuite: string | null; pipedOut: number; bytesSent: number; bytesReceived: number; rtpBytesSent: number; rtpBytesReceived: number }
+interface PipeStats {
+  srtpCryptoSuite: string | null;
+  pipedOut: number;
+  bytesSent: number;
+  bytesReceived: number;
+  rtpBytesSent: number;
+  rtpBytesReceived: number;
+}
 async function pipeStats(node: StackNode, room: string, peer: string): Promise<PipeStats | null> {
   const res = await node.controlFetch(`/v1/rooms/${room}/pipes/${peer}/stats`);
   if (res.status === 404) return null;
@@ -266,10 +316,12 @@ function cpuTable(columns: [string, Record<string, number>][], procs: Proc[]): s
   const w = Math.max(...procs.map((p) => p.label.length), 'total, both nodes + workers'.length);
   const cw = Math.max(12, ...columns.map(([h]) => h.length + 2));
   const head = `${pad('CPU ms/s', w)}${columns.map(([h]) => lpad(h, cw)).join('')}`;
-  const row = (label: string, f: (c: Record<string, number>) => number) => `${pad(label, w)}${columns.map(([, c]) => lpad(f(c).toFixed(1), cw)).join('')}`;
+  const row = (label: string, f: (c: Record<string, number>) => number) =>
+    `${pad(label, w)}${columns.map(([, c]) => lpad(f(c).toFixed(1), cw)).join('')}`;
   const total = (c: Record<string, number>) => PROC_KEYS.reduce((s, k) => s + (c[k] ?? 0), 0);
   return [
-    head, '-'.repeat(head.length),
+    head,
+    '-'.repeat(head.length),
     ...procs.filter((p) => p.key !== 'edge').map((p) => row(p.label, (c) => c[p.key] ?? Number.NaN)),
     row('total, both nodes + workers', total),
     row('edge (Node), context', (c) => c.edge ?? Number.NaN),
@@ -280,7 +332,8 @@ const mean = (rs: Record<string, number>[]) => {
   const keys = Object.keys(rs[0] ?? {});
   return Object.fromEntries(keys.map((k) => [k, rs.reduce((s, r) => s + (r[k] ?? 0), 0) / rs.length]));
 };
-const minus = (x: Record<string, number>, y: Record<string, number>) => Object.fromEntries(Object.keys(x).map((k) => [k, (x[k] ?? 0) - (y[k] ?? 0)]));
+const minus = (x: Record<string, number>, y: Record<string, number>) =>
+  Object.fromEntries(Object.keys(x).map((k) => [k, (x[k] ?? 0) - (y[k] ?? 0)]));
 const totalOf = (c: Record<string, number>) => round2(PROC_KEYS.reduce((s, k) => s + (c[k] ?? 0), 0));
 const rounded = (c: Record<string, number>) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, round2(v)]));
 
@@ -312,9 +365,14 @@ function logProblems(output: string): { level: number; msg: string; count: numbe
 async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const loadAtStart = load();
-  log(`pipe benchmark: starting a stack with node-a (north) and node-b (south) · load average ${loadAtStart.join(' ')}`);
+  log(
+    `pipe benchmark: starting a stack with node-a (north) and node-b (south) · load average ${loadAtStart.join(' ')}`,
+  );
   const stack = await startStack({
-    nodes: [{ nodeId: 'node-a', region: 'north' }, { nodeId: 'node-b', region: 'south' }],
+    nodes: [
+      { nodeId: 'node-a', region: 'north' },
+      { nodeId: 'node-b', region: 'south' },
+    ],
     workers: 1,
     edgeEnv: { TREFFPUNKT_MESSAGES_PER_SECOND: '10000' },
   });
@@ -325,9 +383,14 @@ async function main(): Promise<void> {
   let pace: ReturnType<typeof pacer> | undefined;
   try {
     const procs = processes(stack);
-    const loggedPids = [...stack.output().matchAll(/"pid":(\d+)[^\n]*"msg":"mediasoup worker ready"/g)].map((m) => Number(m[1]));
+    const loggedPids = [...stack.output().matchAll(/"pid":(\d+)[^\n]*"msg":"mediasoup worker ready"/g)].map((m) =>
+      Number(m[1]),
+    );
     for (const p of procs.filter((x) => x.key.endsWith('Worker'))) {
-      if (loggedPids.length > 0 && !loggedPids.includes(p.pid)) log(`note: worker pid ${p.pid} (${p.label}) not among the logged "mediasoup worker ready" pids ${loggedPids.join(', ')}`);
+      if (loggedPids.length > 0 && !loggedPids.includes(p.pid))
+        log(
+          `note: worker pid ${p.pid} (${p.label}) not among the logged "mediasoup worker ready" pids ${loggedPids.join(', ')}`,
+        );
     }
 
     // Idle: the stack as started, no room (after a few seconds, so that start-up work is over).
@@ -341,24 +404,48 @@ async function main(): Promise<void> {
     publishers.push(latPub);
     const pt = latPub.pt;
     const sameRx = await receiver(stack, ROOMS.latency, 'same node (node-a)', 'north', pt, latPub.producerId);
-    const crossRx = await receiver(stack, ROOMS.latency, 'cross node (node-a → node-b)', 'south', pt, latPub.producerId);
+    const crossRx = await receiver(
+      stack,
+      ROOMS.latency,
+      'cross node (node-a → node-b)',
+      'south',
+      pt,
+      latPub.producerId,
+    );
     receivers.push(sameRx, crossRx);
     const afterLatency = await Promise.all([nodeLoad(a), nodeLoad(b)]);
     if (afterLatency[0].consumers !== 1 || afterLatency[1].consumers !== 1 || afterLatency[1].producers !== 1) {
-      throw new Error(`latency room not placed as intended: node-a ${JSON.stringify(afterLatency[0])}, node-b ${JSON.stringify(afterLatency[1])}`);
+      throw new Error(
+        `latency room not placed as intended: node-a ${JSON.stringify(afterLatency[0])}, node-b ${JSON.stringify(afterLatency[1])}`,
+      );
     }
 
     const samePub = await publisher(stack, ROOMS.same);
     const pipePub = await publisher(stack, ROOMS.pipe);
     publishers.push(samePub, pipePub);
     log(`connecting ${RECEIVERS} receivers on node-a and ${RECEIVERS} on node-b …`);
-    const sameGroup = await Promise.all(Array.from({ length: RECEIVERS }, (_, i) => receiver(stack, ROOMS.same, `a-${i + 1}`, 'north', pt, samePub.producerId)));
+    const sameGroup = await Promise.all(
+      Array.from({ length: RECEIVERS }, (_, i) =>
+        receiver(stack, ROOMS.same, `a-${i + 1}`, 'north', pt, samePub.producerId),
+      ),
+    );
     receivers.push(...sameGroup);
-    const pipeGroup = await Promise.all(Array.from({ length: RECEIVERS }, (_, i) => receiver(stack, ROOMS.pipe, `b-${i + 1}`, 'south', pt, pipePub.producerId)));
+    const pipeGroup = await Promise.all(
+      Array.from({ length: RECEIVERS }, (_, i) =>
+        receiver(stack, ROOMS.pipe, `b-${i + 1}`, 'south', pt, pipePub.producerId),
+      ),
+    );
     receivers.push(...pipeGroup);
     const placed = await Promise.all([nodeLoad(a), nodeLoad(b)]);
-    if (placed[0].consumers !== 1 + RECEIVERS || placed[1].consumers !== 1 + RECEIVERS || placed[0].producers !== 3 || placed[1].producers !== 2) {
-      throw new Error(`rooms not placed as intended: node-a ${JSON.stringify(placed[0])}, node-b ${JSON.stringify(placed[1])}`);
+    if (
+      placed[0].consumers !== 1 + RECEIVERS ||
+      placed[1].consumers !== 1 + RECEIVERS ||
+      placed[0].producers !== 3 ||
+      placed[1].producers !== 2
+    ) {
+      throw new Error(
+        `rooms not placed as intended: node-a ${JSON.stringify(placed[0])}, node-b ${JSON.stringify(placed[1])}`,
+      );
     }
     log(`placed: node-a ${JSON.stringify(placed[0])}, node-b ${JSON.stringify(placed[1])}`);
 
@@ -372,7 +459,12 @@ async function main(): Promise<void> {
     // ---- 1. latency.
     log(`latency: warm-up ${WARMUP_MS / 1000} s, then ${SECONDS} s at 50 packets/s …`);
     pace.set(latPub);
-    await waitFor('both latency receivers to get packets', () => sameRx.got.size > 20 && crossRx.got.size > 20, 15_000, 20);
+    await waitFor(
+      'both latency receivers to get packets',
+      () => sameRx.got.size > 20 && crossRx.got.size > 20,
+      15_000,
+      20,
+    );
     await sleep(WARMUP_MS);
     const latFrom = counter;
     const latPipe0 = await pipeStats(a, ROOMS.latency, b.nodeId);
@@ -400,26 +492,57 @@ async function main(): Promise<void> {
     const sameDelays = delays(sameRx);
     const crossDelays = delays(crossRx);
     const latSent = latTo - latFrom;
-    const lossOf = (r: Receiver) => ({ sent: latSent, received: gotBetween(r, latFrom, latTo), lost: latSent - gotBetween(r, latFrom, latTo), duplicates: r.duplicates, reordered: r.reordered });
+    const lossOf = (r: Receiver) => ({
+      sent: latSent,
+      received: gotBetween(r, latFrom, latTo),
+      lost: latSent - gotBetween(r, latFrom, latTo),
+      duplicates: r.duplicates,
+      reordered: r.reordered,
+    });
     const latency = {
       sameMs: summarize(sameDelays),
       crossMs: summarize(crossDelays),
       pairedDiffMs: summarize(paired),
       same: lossOf(sameRx),
       cross: lossOf(crossRx),
-      pipe: latPipe0 && latPipe1 ? { srtpCryptoSuite: latPipe1.srtpCryptoSuite, pipedOut: latPipe1.pipedOut, rtpBytesSent: latPipe1.rtpBytesSent - latPipe0.rtpBytesSent, bytesSent: latPipe1.bytesSent - latPipe0.bytesSent, packetsSent: latSent } : null,
+      pipe:
+        latPipe0 && latPipe1
+          ? {
+              srtpCryptoSuite: latPipe1.srtpCryptoSuite,
+              pipedOut: latPipe1.pipedOut,
+              rtpBytesSent: latPipe1.rtpBytesSent - latPipe0.rtpBytesSent,
+              bytesSent: latPipe1.bytesSent - latPipe0.bytesSent,
+              packetsSent: latSent,
+            }
+          : null,
       pipeReverse: latPipeB,
       cpuMsPerS: rounded(latencyCpu),
     };
 
     // ---- 2. CPU, (a) same node vs (b) through the pipe, alternating.
-    interface Window { cpu: Record<string, number>; sent: number; receivedMin: number; receivedMax: number; streamPackets: number; receivedBytes: number; pipeA?: PipeStats | null; pipeB?: PipeStats | null; pipeBytesSent?: number; pipeBytesReceived?: number; pipeRtpBytesSent?: number; pipeRtpBytesReceived?: number; sfuPacketsMin?: number }
+    interface Window {
+      cpu: Record<string, number>;
+      sent: number;
+      receivedMin: number;
+      receivedMax: number;
+      streamPackets: number;
+      receivedBytes: number;
+      pipeA?: PipeStats | null;
+      pipeB?: PipeStats | null;
+      pipeBytesSent?: number;
+      pipeBytesReceived?: number;
+      pipeRtpBytesSent?: number;
+      pipeRtpBytesReceived?: number;
+      sfuPacketsMin?: number;
+    }
     const windows: { same: Window[]; pipe: Window[] } = { same: [], pipe: [] };
     for (let round = 1; round <= ROUNDS; round++) {
       for (const cond of ['same', 'pipe'] as const) {
         const pub = cond === 'same' ? samePub : pipePub;
         const group = cond === 'same' ? sameGroup : pipeGroup;
-        log(`round ${round}/${ROUNDS}, (${cond === 'same' ? 'a' : 'b'}) ${RECEIVERS} receivers on ${cond === 'same' ? 'node-a' : 'node-b (through the pipe)'}: ${CPU_SECONDS} s …`);
+        log(
+          `round ${round}/${ROUNDS}, (${cond === 'same' ? 'a' : 'b'}) ${RECEIVERS} receivers on ${cond === 'same' ? 'node-a' : 'node-b (through the pipe)'}: ${CPU_SECONDS} s …`,
+        );
         // Pipe and receiver bytes are read while this room is quiet (before its stream starts, after it
         // stopped and drained), so that they cover exactly the packets sent in between.
         const pA0 = cond === 'pipe' ? await pipeStats(a, ROOMS.pipe, b.nodeId) : null;
@@ -427,7 +550,12 @@ async function main(): Promise<void> {
         const bytes0 = group.reduce((s, r) => s + r.bytes, 0);
         const mark = counter;
         pace.set(pub);
-        await waitFor(`all ${cond} receivers to get packets`, () => group.every((r) => gotBetween(r, mark, counter) > 10), 15_000, 20);
+        await waitFor(
+          `all ${cond} receivers to get packets`,
+          () => group.every((r) => gotBetween(r, mark, counter) > 10),
+          15_000,
+          20,
+        );
         await sleep(WARMUP_MS);
         const from = counter;
         const cpu = await cpuWindow(procs, CPU_SECONDS * 1000);
@@ -439,12 +567,22 @@ async function main(): Promise<void> {
         const pA1 = cond === 'pipe' ? await pipeStats(a, ROOMS.pipe, b.nodeId) : null;
         const pB1 = cond === 'pipe' ? await pipeStats(b, ROOMS.pipe, a.nodeId) : null;
         const counts = group.map((r) => gotBetween(r, from, to));
-        const w: Window = { cpu: rounded(cpu), sent: to - from, receivedMin: Math.min(...counts), receivedMax: Math.max(...counts), streamPackets: end - mark, receivedBytes: bytes1 - bytes0 };
+        const w: Window = {
+          cpu: rounded(cpu),
+          sent: to - from,
+          receivedMin: Math.min(...counts),
+          receivedMax: Math.max(...counts),
+          streamPackets: end - mark,
+          receivedBytes: bytes1 - bytes0,
+        };
         if (cond === 'pipe' && pA0 && pA1 && pB0 && pB1) {
           Object.assign(w, {
-            pipeA: pA1, pipeB: pB1,
-            pipeBytesSent: pA1.bytesSent - pA0.bytesSent, pipeRtpBytesSent: pA1.rtpBytesSent - pA0.rtpBytesSent,
-            pipeBytesReceived: pB1.bytesReceived - pB0.bytesReceived, pipeRtpBytesReceived: pB1.rtpBytesReceived - pB0.rtpBytesReceived,
+            pipeA: pA1,
+            pipeB: pB1,
+            pipeBytesSent: pA1.bytesSent - pA0.bytesSent,
+            pipeRtpBytesSent: pA1.rtpBytesSent - pA0.rtpBytesSent,
+            pipeBytesReceived: pB1.bytesReceived - pB0.bytesReceived,
+            pipeRtpBytesReceived: pB1.rtpBytesReceived - pB0.rtpBytesReceived,
           });
         }
         windows[cond].push(w);
@@ -464,10 +602,26 @@ async function main(): Promise<void> {
       startedAt,
       machine: machineInfo(),
       loadAvg: { start: loadAtStart, end: loadAtEnd },
-      config: { seconds: SECONDS, receivers: RECEIVERS, cpuSeconds: CPU_SECONDS, rounds: ROUNDS, idleSeconds: IDLE_SECONDS, payloadBytes: PAYLOAD, packetsPerSecond: 1000 / PACKET_INTERVAL_MS, clkTck: CLK_TCK },
+      config: {
+        seconds: SECONDS,
+        receivers: RECEIVERS,
+        cpuSeconds: CPU_SECONDS,
+        rounds: ROUNDS,
+        idleSeconds: IDLE_SECONDS,
+        payloadBytes: PAYLOAD,
+        packetsPerSecond: 1000 / PACKET_INTERVAL_MS,
+        clkTck: CLK_TCK,
+      },
       pids: Object.fromEntries(procs.map((p) => [p.key, p.pid])),
       latency,
-      cpuMsPerS: { idle: rounded(idle), silent: rounded(silent), same: rounded(cpuSame), pipe: rounded(cpuPipe), pipeMinusSame: rounded(minus(cpuPipe, cpuSame)), totals: { idle: totalOf(idle), silent: totalOf(silent), same: totalOf(cpuSame), pipe: totalOf(cpuPipe) } },
+      cpuMsPerS: {
+        idle: rounded(idle),
+        silent: rounded(silent),
+        same: rounded(cpuSame),
+        pipe: rounded(cpuPipe),
+        pipeMinusSame: rounded(minus(cpuPipe, cpuSame)),
+        totals: { idle: totalOf(idle), silent: totalOf(silent), same: totalOf(cpuSame), pipe: totalOf(cpuPipe) },
+      },
       windows,
       sfuConsumerPacketsTotal: sfuPackets,
       logProblems: problems,
@@ -476,52 +630,103 @@ async function main(): Promise<void> {
     // ---- output.
     const out: string[] = [];
     out.push('', `Treffpunkt cross-node pipe benchmark — ${startedAt}`);
-    out.push(`${results.machine.cpus} CPUs (${results.machine.cpuModel}), ${results.machine.memGiB} GiB, Node ${process.version}, 2 media nodes × 1 mediasoup worker, loopback`);
+    out.push(
+      `${results.machine.cpus} CPUs (${results.machine.cpuModel}), ${results.machine.memGiB} GiB, Node ${process.version}, 2 media nodes × 1 mediasoup worker, loopback`,
+    );
     out.push(`load average (1/5/15 min) at start ${loadAtStart.join(' ')}, at end ${loadAtEnd.join(' ')}`);
-    out.push(`synthetic Opus RTP, ${12 + PAYLOAD} B per packet (${PAYLOAD} B payload), 50 packets/s · latency ${SECONDS} s · CPU windows ${CPU_SECONDS} s × ${ROUNDS} round(s) per condition, (a)/(b) alternating · idle/silent ${IDLE_SECONDS} s · CLK_TCK ${CLK_TCK}`);
+    out.push(
+      `synthetic Opus RTP, ${12 + PAYLOAD} B per packet (${PAYLOAD} B payload), 50 packets/s · latency ${SECONDS} s · CPU windows ${CPU_SECONDS} s × ${ROUNDS} round(s) per condition, (a)/(b) alternating · idle/silent ${IDLE_SECONDS} s · CLK_TCK ${CLK_TCK}`,
+    );
 
-    out.push('', `1. Latency, send → receive (one publisher on node-a, both receivers get the same ${latSent} packets)`);
-    out.push(latencyTable([
-      ['same node: node-a → receiver on node-a', latency.sameMs],
-      ['cross node: node-a → pipe → node-b → receiver', latency.crossMs],
-      ['per packet: cross − same', latency.pairedDiffMs],
-    ]));
+    out.push(
+      '',
+      `1. Latency, send → receive (one publisher on node-a, both receivers get the same ${latSent} packets)`,
+    );
+    out.push(
+      latencyTable([
+        ['same node: node-a → receiver on node-a', latency.sameMs],
+        ['cross node: node-a → pipe → node-b → receiver', latency.crossMs],
+        ['per packet: cross − same', latency.pairedDiffMs],
+      ]),
+    );
     const d = (k: 'p50' | 'p95' | 'p99' | 'max') => (latency.crossMs[k] - latency.sameMs[k]).toFixed(2);
-    out.push(`difference of the percentiles, cross − same: p50 ${d('p50')} · p95 ${d('p95')} · p99 ${d('p99')} · max ${d('max')} ms`);
-    for (const [name, l] of [['same', latency.same], ['cross', latency.cross]] as const) {
-      out.push(`${pad(name, 5)}: received ${l.received}/${l.sent}, lost ${l.lost}, duplicates ${l.duplicates}, reordered ${l.reordered}`);
+    out.push(
+      `difference of the percentiles, cross − same: p50 ${d('p50')} · p95 ${d('p95')} · p99 ${d('p99')} · max ${d('max')} ms`,
+    );
+    for (const [name, l] of [
+      ['same', latency.same],
+      ['cross', latency.cross],
+    ] as const) {
+      out.push(
+        `${pad(name, 5)}: received ${l.received}/${l.sent}, lost ${l.lost}, duplicates ${l.duplicates}, reordered ${l.reordered}`,
+      );
     }
-    if (latency.pipe) out.push(`pipe node-a → node-b during the window: ${latency.pipe.srtpCryptoSuite}, pipedOut ${latency.pipe.pipedOut}, rtpBytesSent ${latency.pipe.rtpBytesSent} (${(latency.pipe.rtpBytesSent / latSent).toFixed(1)} B per packet sent)`);
+    if (latency.pipe)
+      out.push(
+        `pipe node-a → node-b during the window: ${latency.pipe.srtpCryptoSuite}, pipedOut ${latency.pipe.pipedOut}, rtpBytesSent ${latency.pipe.rtpBytesSent} (${(latency.pipe.rtpBytesSent / latSent).toFixed(1)} B per packet sent)`,
+      );
 
-    out.push('', `2. CPU, ms of CPU per second of wall time (mean over ${ROUNDS} window(s) of ${CPU_SECONDS} s; ${RECEIVERS} receivers, one publisher on node-a)`);
-    out.push(cpuTable([
-      ['idle', idle],
-      ['silent', silent],
-      ['(a) same', cpuSame],
-      ['(b) pipe', cpuPipe],
-      ['(b) − (a)', minus(cpuPipe, cpuSame)],
-    ], procs));
+    out.push(
+      '',
+      `2. CPU, ms of CPU per second of wall time (mean over ${ROUNDS} window(s) of ${CPU_SECONDS} s; ${RECEIVERS} receivers, one publisher on node-a)`,
+    );
+    out.push(
+      cpuTable(
+        [
+          ['idle', idle],
+          ['silent', silent],
+          ['(a) same', cpuSame],
+          ['(b) pipe', cpuPipe],
+          ['(b) − (a)', minus(cpuPipe, cpuSame)],
+        ],
+        procs,
+      ),
+    );
     out.push('idle = stack started, no room · silent = all rooms and peers connected, nobody sending');
-    out.push(`(a) ${RECEIVERS} receivers on node-a, no pipe · (b) ${RECEIVERS} receivers on node-b, stream piped from node-a`);
+    out.push(
+      `(a) ${RECEIVERS} receivers on node-a, no pipe · (b) ${RECEIVERS} receivers on node-b, stream piped from node-a`,
+    );
     out.push(`(1 ms/s = 0.1 % of one core; /proc resolution 1 tick = ${1000 / CLK_TCK} ms per window)`);
     out.push('', 'Each window, in the order measured:');
-    out.push(cpuTable([
-      ...Array.from({ length: ROUNDS }, (_, i) => [[`(a) #${i + 1}`, windows.same[i]!.cpu], [`(b) #${i + 1}`, windows.pipe[i]!.cpu]] as [string, Record<string, number>][]).flat(),
-      ['latency', latencyCpu],
-    ], procs));
+    out.push(
+      cpuTable(
+        [
+          ...Array.from(
+            { length: ROUNDS },
+            (_, i) =>
+              [
+                [`(a) #${i + 1}`, windows.same[i]!.cpu],
+                [`(b) #${i + 1}`, windows.pipe[i]!.cpu],
+              ] as [string, Record<string, number>][],
+          ).flat(),
+          ['latency', latencyCpu],
+        ],
+        procs,
+      ),
+    );
     out.push('latency = the latency window above (one receiver on each node, through the pipe for node-b)');
     for (const cond of ['same', 'pipe'] as const) {
       const ws = windows[cond];
-      out.push(`  ${cond === 'same' ? '(a)' : '(b)'} packets sent ${ws.map((w) => `${w.sent} (${(w.sent / CPU_SECONDS).toFixed(1)}/s)`).join(', ')}, received per receiver min–max ${ws.map((w) => `${w.receivedMin}–${w.receivedMax}`).join(', ')}`);
+      out.push(
+        `  ${cond === 'same' ? '(a)' : '(b)'} packets sent ${ws.map((w) => `${w.sent} (${(w.sent / CPU_SECONDS).toFixed(1)}/s)`).join(', ')}, received per receiver min–max ${ws.map((w) => `${w.receivedMin}–${w.receivedMax}`).join(', ')}`,
+      );
     }
 
-    out.push('', '3. Bytes through the pipe (room of (b); each time its stream ran: warm-up + window, read while quiet)');
+    out.push(
+      '',
+      '3. Bytes through the pipe (room of (b); each time its stream ran: warm-up + window, read while quiet)',
+    );
     for (const [i, w] of windows.pipe.entries()) {
       const pubBytes = w.streamPackets * (12 + PAYLOAD);
-      out.push(`  round ${i + 1}: publisher sent ${w.streamPackets} packets, ${pubBytes} B RTP · pipe node-a → node-b: rtpBytesSent ${w.pipeRtpBytesSent} on node-a, rtpBytesReceived ${w.pipeRtpBytesReceived} on node-b (${((w.pipeRtpBytesSent ?? 0) / w.streamPackets).toFixed(1)} B/packet, ${((w.pipeRtpBytesSent ?? 0) / pubBytes).toFixed(2)}× the stream; with RTCP: bytesSent ${w.pipeBytesSent}, bytesReceived ${w.pipeBytesReceived}) · ${RECEIVERS} receivers got ${w.receivedBytes} B RTP (${(w.receivedBytes / pubBytes).toFixed(2)}× the stream)`);
+      out.push(
+        `  round ${i + 1}: publisher sent ${w.streamPackets} packets, ${pubBytes} B RTP · pipe node-a → node-b: rtpBytesSent ${w.pipeRtpBytesSent} on node-a, rtpBytesReceived ${w.pipeRtpBytesReceived} on node-b (${((w.pipeRtpBytesSent ?? 0) / w.streamPackets).toFixed(1)} B/packet, ${((w.pipeRtpBytesSent ?? 0) / pubBytes).toFixed(2)}× the stream; with RTCP: bytesSent ${w.pipeBytesSent}, bytesReceived ${w.pipeBytesReceived}) · ${RECEIVERS} receivers got ${w.receivedBytes} B RTP (${(w.receivedBytes / pubBytes).toFixed(2)}× the stream)`,
+      );
     }
     const lastPipe = windows.pipe.at(-1)?.pipeA;
-    if (lastPipe) out.push(`  pipe node-a → node-b: ${lastPipe.srtpCryptoSuite}, pipedOut ${lastPipe.pipedOut} (producers piped out to node-b, for ${RECEIVERS} consumers there)`);
+    if (lastPipe)
+      out.push(
+        `  pipe node-a → node-b: ${lastPipe.srtpCryptoSuite}, pipedOut ${lastPipe.pipedOut} (producers piped out to node-b, for ${RECEIVERS} consumers there)`,
+      );
 
     out.push('', `Logged warnings/errors (edge and both nodes, whole run): ${problems.length === 0 ? 'none' : ''}`);
     for (const p of problems.slice(0, 10)) out.push(`  level ${p.level} ×${p.count}: ${p.msg}`);

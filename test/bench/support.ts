@@ -21,7 +21,13 @@ export function positiveInt(name: string, s: string, min: number): number {
 }
 
 export function machineInfo() {
-  return { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` };
+  return {
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? '',
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -49,14 +55,20 @@ export class BenchClient {
     this.createdAt = createdAt;
     this.openedAt = openedAt;
     ws.addEventListener('message', (e) => this.#onMessage(String(e.data)));
-    this.#closed = new Promise((resolve) => ws.addEventListener('close', () => {
-      for (const p of this.#pending.values()) {
-        clearTimeout(p.timer);
-        p.reject(new Error('socket closed before the reply'));
-      }
-      this.#pending.clear();
-      resolve();
-    }, { once: true }));
+    this.#closed = new Promise((resolve) =>
+      ws.addEventListener(
+        'close',
+        () => {
+          for (const p of this.#pending.values()) {
+            clearTimeout(p.timer);
+            p.reject(new Error('socket closed before the reply'));
+          }
+          this.#pending.clear();
+          resolve();
+        },
+        { once: true },
+      ),
+    );
   }
 
   static open(url: string): Promise<BenchClient> {
@@ -69,7 +81,12 @@ export class BenchClient {
   }
 
   #onMessage(text: string): void {
-    const frame = JSON.parse(text) as { id?: number | null; ok?: boolean; result?: unknown; error?: { code: string; message: string } };
+    const frame = JSON.parse(text) as {
+      id?: number | null;
+      ok?: boolean;
+      result?: unknown;
+      error?: { code: string; message: string };
+    };
     if (typeof frame.id !== 'number') {
       // A notification, or an error without id (e.g. RATE_LIMITED): the latter fails every pending request
       // at once instead of leaving it to the timeout.
@@ -143,14 +160,30 @@ export async function pingOnce(client: BenchClient): Promise<number> {
 // ---------------------------------------------------------------------------------------------------
 // Statistics.
 
-export interface Summary { n: number; mean: number; min: number; p50: number; p95: number; p99: number; max: number }
+export interface Summary {
+  n: number;
+  mean: number;
+  min: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
 
 /** Nearest-rank percentiles (no interpolation): p99 of 50 samples is the largest one. */
 export function summarize(xs: number[]): Summary {
   const s = [...xs].sort((a, b) => a - b);
   const rank = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
   const r = (x: number) => Math.round(x * 1000) / 1000;
-  return { n: s.length, mean: r(s.reduce((a, b) => a + b, 0) / s.length), min: r(s[0]!), p50: r(rank(50)), p95: r(rank(95)), p99: r(rank(99)), max: r(s[s.length - 1]!) };
+  return {
+    n: s.length,
+    mean: r(s.reduce((a, b) => a + b, 0) / s.length),
+    min: r(s[0]!),
+    p50: r(rank(50)),
+    p95: r(rank(95)),
+    p99: r(rank(99)),
+    max: r(s[s.length - 1]!),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -175,7 +208,8 @@ export function childPids(pid: number): number[] {
   }
   for (const tid of tasks) {
     try {
-      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) if (c) out.push(Number(c));
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/))
+        if (c) out.push(Number(c));
     } catch {
       // the thread ended meanwhile
     }
@@ -202,7 +236,9 @@ export function latencyTable(rows: [string, Summary][]): string {
   const cols = ['n', 'p50', 'p95', 'p99', 'mean', 'min', 'max'] as const;
   const w = Math.max(...rows.map(([l]) => l.length), 10);
   const head = `${pad('ms', w)}  ${cols.map((c) => lpad(c, 8)).join('')}`;
-  const lines = rows.map(([label, s]) => `${pad(label, w)}  ${cols.map((c) => lpad(c === 'n' ? String(s.n) : fmt(s[c]), 8)).join('')}`);
+  const lines = rows.map(
+    ([label, s]) => `${pad(label, w)}  ${cols.map((c) => lpad(c === 'n' ? String(s.n) : fmt(s[c]), 8)).join('')}`,
+  );
   return [head, '-'.repeat(head.length), ...lines].join('\n');
 }
 
@@ -210,7 +246,12 @@ export function latencyTable(rows: [string, Summary][]): string {
  * Runs a benchmark's `main` and exits with its outcome. The watchdog, Ctrl-C and SIGTERM kill the processes
  * of the stack that is running at that moment (`activeStack()`), so that no edge or media node is left behind.
  */
-export function runBenchmark(name: string, watchdogMs: number, activeStack: () => Stack | undefined, main: () => Promise<void>): void {
+export function runBenchmark(
+  name: string,
+  watchdogMs: number,
+  activeStack: () => Stack | undefined,
+  main: () => Promise<void>,
+): void {
   const abort = (why: string): void => {
     process.stderr.write(`${name} benchmark: ${why}\n`);
     const stack = activeStack();

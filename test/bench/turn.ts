@@ -58,8 +58,36 @@ interface Run {
   exit: string;
 }
 
-function uclient(node: TurnNode, peerPort: number, clients: number, intervalMs: number, messages: number, user: string): Promise<{ out: string; exit: string; wall: number }> {
-  const argv = ['-c', '-m', String(clients), '-n', String(messages), '-l', String(length), '-z', String(intervalMs), '-W', node.turn.secret, '-u', user, '-e', '127.0.0.1', '-r', String(peerPort), '-p', String(node.turnPort), '127.0.0.1'];
+function uclient(
+  node: TurnNode,
+  peerPort: number,
+  clients: number,
+  intervalMs: number,
+  messages: number,
+  user: string,
+): Promise<{ out: string; exit: string; wall: number }> {
+  const argv = [
+    '-c',
+    '-m',
+    String(clients),
+    '-n',
+    String(messages),
+    '-l',
+    String(length),
+    '-z',
+    String(intervalMs),
+    '-W',
+    node.turn.secret,
+    '-u',
+    user,
+    '-e',
+    '127.0.0.1',
+    '-r',
+    String(peerPort),
+    '-p',
+    String(node.turnPort),
+    '127.0.0.1',
+  ];
   const started = performance.now();
   return new Promise((resolve) => {
     const child = spawn('turnutils_uclient', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -69,12 +97,23 @@ function uclient(node: TurnNode, peerPort: number, clients: number, intervalMs: 
     const kill = setTimeout(() => child.kill('SIGKILL'), (seconds * 4 + 30) * 1000);
     child.on('exit', (code, signal) => {
       clearTimeout(kill);
-      resolve({ out, exit: signal ? `killed (${signal})` : `exit ${code}`, wall: (performance.now() - started) / 1000 });
+      resolve({
+        out,
+        exit: signal ? `killed (${signal})` : `exit ${code}`,
+        wall: (performance.now() - started) / 1000,
+      });
     });
   });
 }
 
-async function measure(server: Run['server'], node: TurnNode, peerPort: number, clients: number, intervalMs: number, round: number): Promise<Run> {
+async function measure(
+  server: Run['server'],
+  node: TurnNode,
+  peerPort: number,
+  clients: number,
+  intervalMs: number,
+  round: number,
+): Promise<Run> {
   const messages = Math.max(10, Math.round((seconds * 1000) / intervalMs));
   const pid = node.turnPid();
   if (!pid) throw new Error(`no ${server} process found`);
@@ -122,11 +161,22 @@ const runs: Run[] = [];
 try {
   for (const [i, level] of levels.entries()) {
     // Alternate the order so that neither server always runs on a warmer machine.
-    const order = i % 2 ? ([['coturn', coturn], ['embedded', embedded]] as const) : ([['embedded', embedded], ['coturn', coturn]] as const);
+    const order =
+      i % 2
+        ? ([
+            ['coturn', coturn],
+            ['embedded', embedded],
+          ] as const)
+        : ([
+            ['embedded', embedded],
+            ['coturn', coturn],
+          ] as const);
     for (const [name, node] of order) {
       const run = await measure(name, node, peerPort, level.clients, level.intervalMs, i);
       runs.push(run);
-      console.error(`${name} ${level.clients}x${level.intervalMs}ms: ${run.relayedPacketsPerSecond} pkt/s, loss ${run.lossPercent.toFixed(2)}%, cpu ${run.cpuSeconds}s (${run.exit})`);
+      console.error(
+        `${name} ${level.clients}x${level.intervalMs}ms: ${run.relayedPacketsPerSecond} pkt/s, loss ${run.lossPercent.toFixed(2)}%, cpu ${run.cpuSeconds}s (${run.exit})`,
+      );
       if (name === 'embedded' && !embedded.alive()) throw new Error('the embedded TURN node died');
     }
   }
@@ -136,16 +186,26 @@ try {
 }
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);
-console.log(`\nTURN relay, turnutils_uclient -c -m <clients> -n <messages> -l ${length} -z <interval> against turnutils_peer on 127.0.0.1, ${seconds} s per level`);
+console.log(
+  `\nTURN relay, turnutils_uclient -c -m <clients> -n <messages> -l ${length} -z <interval> against turnutils_peer on 127.0.0.1, ${seconds} s per level`,
+);
 console.log(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}\n`);
-console.log('| load (clients x ms) | offered msg/s | server | relayed pkt/s | loss | CPU s | CPU s / 10k pkt | CPU ratio emb/coturn |');
+console.log(
+  '| load (clients x ms) | offered msg/s | server | relayed pkt/s | loss | CPU s | CPU s / 10k pkt | CPU ratio emb/coturn |',
+);
 console.log('|---|---:|---|---:|---:|---:|---:|---:|');
 for (const level of levels) {
-  const e = runs.find((r) => r.server === 'embedded' && r.clients === level.clients && r.intervalMs === level.intervalMs)!;
-  const c = runs.find((r) => r.server === 'coturn' && r.clients === level.clients && r.intervalMs === level.intervalMs)!;
+  const e = runs.find(
+    (r) => r.server === 'embedded' && r.clients === level.clients && r.intervalMs === level.intervalMs,
+  )!;
+  const c = runs.find(
+    (r) => r.server === 'coturn' && r.clients === level.clients && r.intervalMs === level.intervalMs,
+  )!;
   const ratio = c.cpuPer10kPackets ? (e.cpuPer10kPackets / c.cpuPer10kPackets).toFixed(1) : 'n/a';
   for (const r of [e, c]) {
-    console.log(`| ${level.clients} x ${level.intervalMs} | ${pad(r.offeredPerSecond, 6)} | ${r.server} | ${pad(r.relayedPacketsPerSecond, 7)} | ${r.lossPercent.toFixed(2)}% | ${pad(r.cpuSeconds.toFixed(2), 6)} | ${r.cpuPer10kPackets.toFixed(3)} | ${r === e ? ratio : ''} |`);
+    console.log(
+      `| ${level.clients} x ${level.intervalMs} | ${pad(r.offeredPerSecond, 6)} | ${r.server} | ${pad(r.relayedPacketsPerSecond, 7)} | ${r.lossPercent.toFixed(2)}% | ${pad(r.cpuSeconds.toFixed(2), 6)} | ${r.cpuPer10kPackets.toFixed(3)} | ${r === e ? ratio : ''} |`,
+    );
   }
 }
 console.log(`\nBENCH_JSON ${JSON.stringify({ bench: 'turn', length, seconds, runs })}`);

@@ -69,7 +69,8 @@ async function joinToFirstFrame(stack: Stack): Promise<Summary & { samples: numb
       type M = { inboundStats(): Promise<{ kind: string; framesDecoded: number }[]> };
       for (;;) {
         const m = (window as unknown as { treffpunkt?: { meeting: M } }).treffpunkt?.meeting;
-        if (m && (await m.inboundStats()).some((s) => s.kind === 'video' && s.framesDecoded > 0)) return performance.now() - t0;
+        if (m && (await m.inboundStats()).some((s) => s.kind === 'video' && s.framesDecoded > 0))
+          return performance.now() - t0;
         if (performance.now() - t0 > 30_000) throw new Error('no remote frame within 30 s');
         await new Promise((r) => setTimeout(r, 10));
       }
@@ -102,7 +103,8 @@ async function bytesToOpen(stack: Stack) {
     if (!/\.(js|css)$/.test(path) && !url.startsWith(`${stack.edgeUrl}/bench-bytes`)) continue;
     const res = await fetch(url, { headers: { 'accept-encoding': 'identity' } });
     const body = Buffer.from(await res.arrayBuffer());
-    const enc = (await fetch(url, { headers: { 'accept-encoding': 'gzip, br' } })).headers.get('content-encoding') ?? 'none';
+    const enc =
+      (await fetch(url, { headers: { 'accept-encoding': 'gzip, br' } })).headers.get('content-encoding') ?? 'none';
     files[path.endsWith('.js') || path.endsWith('.css') ? path : '/<room> (index.html)'] = {
       wire: wire.get(id) ?? 0,
       raw: body.length,
@@ -120,7 +122,9 @@ async function bytesToOpen(stack: Stack) {
 
 async function cpuSeconds(browser: Browser): Promise<number> {
   const cdp = await browser.newBrowserCDPSession();
-  const info = (await cdp.send('SystemInfo.getProcessInfo')) as { processInfo: { type: string; id: number; cpuTime: number }[] };
+  const info = (await cdp.send('SystemInfo.getProcessInfo')) as {
+    processInfo: { type: string; id: number; cpuTime: number }[];
+  };
   await cdp.detach();
   return info.processInfo.reduce((s, p) => s + p.cpuTime, 0);
 }
@@ -135,17 +139,38 @@ async function cpuOfOnePage(stack: Stack, mode: { layers: boolean; view: 'grid' 
     await joinMeeting(p, stack.edgeUrl, room, name, { query: `?video=${VIDEO}` });
     pages.push(p);
   }
-  const ctx = await measured.newContext({ viewport: { width: 1280, height: 800 }, permissions: ['camera', 'microphone'] });
+  const ctx = await measured.newContext({
+    viewport: { width: 1280, height: 800 },
+    permissions: ['camera', 'microphone'],
+  });
   const page = await ctx.newPage();
   // Camera off: what it costs to receive (what layer selection changes), not to encode one's own camera.
-  await joinMeeting(page, stack.edgeUrl, room, 'Measured', { query: `?video=${VIDEO}${mode.layers ? '' : '&layers=max'}`, camera: false });
+  await joinMeeting(page, stack.edgeUrl, room, 'Measured', {
+    query: `?video=${VIDEO}${mode.layers ? '' : '&layers=max'}`,
+    camera: false,
+  });
   if (mode.view === 'speaker') await page.click('#view-toggle');
   const ids = await Promise.all(pages.map(participantId));
-  for (const id of ids) await waitFor('video from every other participant', async () => (await framesFrom(page, id)) > 30, 30_000, 250);
+  for (const id of ids)
+    await waitFor('video from every other participant', async () => (await framesFrom(page, id)) > 30, 30_000, 250);
   await page.waitForTimeout(3_000); // layers settle
-  type Stat = { consumerId: string; source: string; kind: string; framesDecoded: number; frameWidth: number; frameHeight: number; layer?: number };
-  const cameras = async () => (await page.evaluate(async () => (window as unknown as { treffpunkt: { meeting: { inboundStats(): Promise<Stat[]> } } }).treffpunkt.meeting.inboundStats()))
-    .filter((s) => s.kind === 'video' && s.source === 'camera');
+  type Stat = {
+    consumerId: string;
+    source: string;
+    kind: string;
+    framesDecoded: number;
+    frameWidth: number;
+    frameHeight: number;
+    layer?: number;
+  };
+  const cameras = async () =>
+    (
+      await page.evaluate(async () =>
+        (
+          window as unknown as { treffpunkt: { meeting: { inboundStats(): Promise<Stat[]> } } }
+        ).treffpunkt.meeting.inboundStats(),
+      )
+    ).filter((s) => s.kind === 'video' && s.source === 'camera');
   const before = await cameras();
   const cpu0 = await cpuSeconds(measured);
   const t0 = performance.now();
@@ -181,15 +206,23 @@ try {
 
   const join = await joinToFirstFrame(stack);
   console.log(`(a) click on "Join" → first decoded remote video frame, ${join.n} joins (ms)`);
-  console.log(`    p50 ${join.p50.toFixed(0)}   p95 ${join.p95.toFixed(0)}   min ${join.min.toFixed(0)}   max ${join.max.toFixed(0)}   mean ${join.mean.toFixed(0)}   (each: ${join.samples.join(', ')}; relay fallbacks: ${join.relayFallbacks})`);
-  console.log(`    load average during the run: ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+  console.log(
+    `    p50 ${join.p50.toFixed(0)}   p95 ${join.p95.toFixed(0)}   min ${join.min.toFixed(0)}   max ${join.max.toFixed(0)}   mean ${join.mean.toFixed(0)}   (each: ${join.samples.join(', ')}; relay fallbacks: ${join.relayFallbacks})`,
+  );
+  console.log(
+    `    load average during the run: ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}\n`,
+  );
 
   const bytes = await bytesToOpen(stack);
   console.log('(b) bytes to open a meeting (wire = as transferred by the edge; gzip -9 / brotli 11 = if compressed)');
   let js = 0;
   let jsGzip = 0;
   for (const [path, f] of Object.entries(bytes)) {
-    console.log(`    ${path.padEnd(26)} wire ${String(f.wire).padStart(8)}   raw ${String(f.raw).padStart(8)}   gzip ${String(f.gzip).padStart(7)}   brotli ${String(f.brotli).padStart(7)}   content-encoding ${f.encoding}`);
+    console.log(
+      `    ${path.padEnd(26)} wire ${String(f.wire).padStart(8)}   raw ${String(f.raw).padStart(8)}   gzip ${String(f.gzip).padStart(7)}   brotli ${String(f.brotli).padStart(7)}   content-encoding ${f.encoding}`,
+    );
     if (/\.(js|css)$/.test(path)) {
       js += f.raw;
       jsGzip += f.gzip;
@@ -204,10 +237,14 @@ try {
       const key = `${view}, ${layers ? 'layer selection' : 'no selection (?layers=max)'}`;
       cpu[key] = await cpuOfOnePage(stack, { layers, view });
       const r = cpu[key];
-      console.log(`    ${key.padEnd(42)} ${String(r.cpuPercentOfOneCore).padStart(6)} % of a core   ${r.decodedFps} frames/s, ${r.decodedMegapixelsPerSecond} Mpx/s decoded   asked layers ${r.askedLayers.join('/')} → received heights ${r.receivedHeights.join('/')}`);
+      console.log(
+        `    ${key.padEnd(42)} ${String(r.cpuPercentOfOneCore).padStart(6)} % of a core   ${r.decodedFps} frames/s, ${r.decodedMegapixelsPerSecond} Mpx/s decoded   asked layers ${r.askedLayers.join('/')} → received heights ${r.receivedHeights.join('/')}`,
+      );
     }
   }
-  console.log(`\nBENCH_JSON ${JSON.stringify({ machine: machineInfo(), video: VIDEO, joinToFirstFrameMs: join, bytes, cpu })}`);
+  console.log(
+    `\nBENCH_JSON ${JSON.stringify({ machine: machineInfo(), video: VIDEO, joinToFirstFrameMs: join, bytes, cpu })}`,
+  );
 } finally {
   await stack.stop();
 }

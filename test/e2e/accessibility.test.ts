@@ -13,7 +13,11 @@ import { waitFor } from '../support/poll.ts';
 
 async function assertNoSeriousViolations(page: Page, where: string): Promise<void> {
   const violations = (await axe(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], `axe on ${where}`);
+  assert.deepEqual(
+    violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+    [],
+    `axe on ${where}`,
+  );
 }
 
 /** Tabs through the page; for each stop: what it is, its accessible name (roughly) and its focus outline. */
@@ -34,8 +38,18 @@ async function tabStops(page: Page, max = 60) {
       if (!el || el === document.body) return null;
       const cs = getComputedStyle(el);
       const labelledBy = el.getAttribute('aria-labelledby');
-      const name = el.getAttribute('aria-label') ?? (labelledBy ? document.getElementById(labelledBy)?.textContent : null) ?? (el.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : null) ?? el.textContent ?? '';
-      return { id: el.id || el.className, tag: el.tagName, name: name.trim(), outline: `${cs.outlineStyle} ${cs.outlineWidth}` };
+      const name =
+        el.getAttribute('aria-label') ??
+        (labelledBy ? document.getElementById(labelledBy)?.textContent : null) ??
+        (el.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : null) ??
+        el.textContent ??
+        '';
+      return {
+        id: el.id || el.className,
+        tag: el.tagName,
+        name: name.trim(),
+        outline: `${cs.outlineStyle} ${cs.outlineWidth}`,
+      };
     });
     if (!stop || stops.some((s) => s.id === stop.id && s.tag === stop.tag && s.name === stop.name)) break;
     stops.push(stop);
@@ -53,7 +67,8 @@ describe('accessibility', () => {
     await assertNoSeriousViolations(page, 'the pre-join screen');
     const stops = await tabStops(page);
     const ids = stops.map((s) => s.id);
-    for (const id of ['lang-prejoin', 'prejoin-mic', 'prejoin-camera', 'name', 'camera-select', 'mic-select', 'join']) assert.ok(ids.includes(id), `${id} reachable with Tab (stops: ${ids.join(', ')})`);
+    for (const id of ['lang-prejoin', 'prejoin-mic', 'prejoin-camera', 'name', 'camera-select', 'mic-select', 'join'])
+      assert.ok(ids.includes(id), `${id} reachable with Tab (stops: ${ids.join(', ')})`);
     for (const s of stops) {
       assert.ok(s.name.length > 0, `${s.tag}#${s.id} has a name`);
       assert.notEqual(s.outline.split(' ')[0], 'none', `${s.tag}#${s.id} shows focus`);
@@ -61,7 +76,11 @@ describe('accessibility', () => {
     // The camera can be switched off from the keyboard.
     await page.focus('#prejoin-camera');
     await page.keyboard.press('Enter');
-    await waitFor('the camera to be off', async () => (await page.getAttribute('#prejoin-camera', 'aria-label')) === 'Turn camera on', 5_000);
+    await waitFor(
+      'the camera to be off',
+      async () => (await page.getAttribute('#prejoin-camera', 'aria-label')) === 'Turn camera on',
+      5_000,
+    );
     await page.context().close();
   });
 
@@ -70,7 +89,11 @@ describe('accessibility', () => {
     const [a, b, c] = [await e2e.chromium.newPage(), await e2e.chromium.newPage(), await e2e.chromium.newPage()];
     await joinMeeting(a, e2e.stack.edgeUrl, room, 'Ada');
     await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben');
-    await waitFor('the join announced to Ada', async () => (await a.locator('#announcer').textContent())!.includes('Ben joined'), 10_000);
+    await waitFor(
+      'the join announced to Ada',
+      async () => (await a.locator('#announcer').textContent())!.includes('Ben joined'),
+      10_000,
+    );
     await joinMeeting(c, e2e.stack.edgeUrl, room, 'Cleo', { camera: false });
     await waitFor('three tiles', async () => (await a.locator('.tile').count()) === 3, 10_000);
     await assertNoSeriousViolations(a, 'the meeting (grid)');
@@ -78,7 +101,19 @@ describe('accessibility', () => {
     // Keyboard: every toolbar and top-bar control is a named Tab stop with a visible focus ring.
     const stops = await tabStops(a);
     const ids = stops.map((s) => s.id);
-    for (const id of ['invite', 'view-toggle', 'lang-meeting', 'mic-toggle', 'camera-toggle', 'screen-toggle', 'hand-toggle', 'people-toggle', 'chat-toggle', 'leave']) assert.ok(ids.includes(id), `${id} reachable with Tab (stops: ${ids.join(', ')})`);
+    for (const id of [
+      'invite',
+      'view-toggle',
+      'lang-meeting',
+      'mic-toggle',
+      'camera-toggle',
+      'screen-toggle',
+      'hand-toggle',
+      'people-toggle',
+      'chat-toggle',
+      'leave',
+    ])
+      assert.ok(ids.includes(id), `${id} reachable with Tab (stops: ${ids.join(', ')})`);
     for (const s of stops) {
       assert.ok(s.name.length > 0, `${s.tag}#${s.id} has a name`);
       assert.notEqual(s.outline.split(' ')[0], 'none', `${s.tag}#${s.id} shows focus`);
@@ -86,13 +121,21 @@ describe('accessibility', () => {
     // Operated by keyboard: raise the hand with Space, open the chat with Enter and send with Enter.
     await a.focus('#hand-toggle');
     await a.keyboard.press('Space');
-    await waitFor('the hand raised', async () => (await a.getAttribute('#hand-toggle', 'aria-label')) === 'Lower hand', 5_000);
+    await waitFor(
+      'the hand raised',
+      async () => (await a.getAttribute('#hand-toggle', 'aria-label')) === 'Lower hand',
+      5_000,
+    );
     await a.focus('#chat-toggle');
     await a.keyboard.press('Enter');
     assert.equal(await a.evaluate(() => document.activeElement?.id), 'chat-input');
     await a.keyboard.type('Can everyone hear me?');
     await a.keyboard.press('Enter');
-    await waitFor('the chat announced to Ben', async () => (await b.locator('#announcer').textContent())!.includes('Ada: Can everyone hear me?'), 10_000);
+    await waitFor(
+      'the chat announced to Ben',
+      async () => (await b.locator('#announcer').textContent())!.includes('Ada: Can everyone hear me?'),
+      10_000,
+    );
     await assertNoSeriousViolations(a, 'the meeting with the chat open');
     // Escape closes the panel and gives the focus back to its button.
     await a.keyboard.press('Escape');
@@ -110,6 +153,10 @@ describe('accessibility', () => {
     await assertNoSeriousViolations(d, 'the phone layout');
 
     await c.click('#leave');
-    await waitFor('the leave announced', async () => (await a.locator('#announcer').textContent())!.includes('Cleo left'), 10_000);
+    await waitFor(
+      'the leave announced',
+      async () => (await a.locator('#announcer').textContent())!.includes('Cleo left'),
+      10_000,
+    );
   });
 });

@@ -13,7 +13,10 @@ import { join } from 'node:path';
 import { joinMeeting, launchChromium, participantId, speechLikeWav, type Chromium } from '../support/browser.ts';
 import { waitFor } from '../support/poll.ts';
 
-const speaking = (page: Page) => page.evaluate(() => [...document.querySelectorAll('.tile.speaking')].map((t) => t.getAttribute('data-participant-id')));
+const speaking = (page: Page) =>
+  page.evaluate(() =>
+    [...document.querySelectorAll('.tile.speaking')].map((t) => t.getAttribute('data-participant-id')),
+  );
 
 describe('active speaker', () => {
   let stack: Stack;
@@ -23,7 +26,9 @@ describe('active speaker', () => {
     stack = await startStack({ runtime: 'node', workers: 1 });
     // Every fake microphone "speaks" continuously (a looped speech-like signal); only unmuted ones are heard.
     dir = await mkdtemp(join(tmpdir(), 'treffpunkt-speech-'));
-    chromium = await launchChromium({ args: [`--use-file-for-fake-audio-capture=${speechLikeWav(join(dir, 'speech.wav'))}`] });
+    chromium = await launchChromium({
+      args: [`--use-file-for-fake-audio-capture=${speechLikeWav(join(dir, 'speech.wav'))}`],
+    });
   });
   after(async () => {
     await chromium?.close();
@@ -41,7 +46,18 @@ describe('active speaker', () => {
         const md = navigator.mediaDevices;
         const original = md.getUserMedia.bind(md);
         md.getUserMedia = (c?: MediaStreamConstraints) =>
-          original(c?.audio ? { ...c, audio: { ...(typeof c.audio === 'object' ? c.audio : {}), noiseSuppression: false, autoGainControl: false } } : c);
+          original(
+            c?.audio
+              ? {
+                  ...c,
+                  audio: {
+                    ...(typeof c.audio === 'object' ? c.audio : {}),
+                    noiseSuppression: false,
+                    autoGainControl: false,
+                  },
+                }
+              : c,
+          );
       });
     }
     const [a, b, c] = pages as [Page, Page, Page];
@@ -57,18 +73,28 @@ describe('active speaker', () => {
     await a.click('#people-toggle');
 
     await c.click('#mic-toggle');
-    for (const page of pages) await waitFor('Cleo highlighted', async () => (await speaking(page)).join() === cid, 20_000, 100);
+    for (const page of pages)
+      await waitFor('Cleo highlighted', async () => (await speaking(page)).join() === cid, 20_000, 100);
     // Speaker view shows the active speaker large; the list marks them too.
-    await waitFor('Cleo large in Ada\'s speaker view', async () => (await a.locator('.spotlight .tile').getAttribute('data-participant-id')) === cid, 5_000);
+    await waitFor(
+      "Cleo large in Ada's speaker view",
+      async () => (await a.locator('.spotlight .tile').getAttribute('data-participant-id')) === cid,
+      5_000,
+    );
     assert.match((await a.locator(`.people-list li[data-participant-id="${cid}"]`).getAttribute('class'))!, /speaking/);
 
     // Cleo mutes, Ben unmutes: the highlight moves to Ben everywhere, and Ada's spotlight follows.
     await c.click('#mic-toggle');
     await b.click('#mic-toggle');
     const switched = Date.now();
-    for (const page of pages) await waitFor('Ben highlighted', async () => (await speaking(page)).join() === bid, 20_000, 100);
+    for (const page of pages)
+      await waitFor('Ben highlighted', async () => (await speaking(page)).join() === bid, 20_000, 100);
     t.diagnostic(`the highlight moved after ${Date.now() - switched} ms`);
-    await waitFor('Ben large in Ada\'s speaker view', async () => (await a.locator('.spotlight .tile').getAttribute('data-participant-id')) === bid, 5_000);
+    await waitFor(
+      "Ben large in Ada's speaker view",
+      async () => (await a.locator('.spotlight .tile').getAttribute('data-participant-id')) === bid,
+      5_000,
+    );
     assert.match((await a.locator(`.people-list li[data-participant-id="${bid}"]`).getAttribute('class'))!, /speaking/);
   });
 });

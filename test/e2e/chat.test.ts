@@ -19,7 +19,11 @@ describe('chat', () => {
     await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben', { camera: false });
 
     await a.click('#chat-toggle');
-    assert.equal(await a.evaluate(() => document.activeElement?.id), 'chat-input', 'opening the chat focuses the message field');
+    assert.equal(
+      await a.evaluate(() => document.activeElement?.id),
+      'chat-input',
+      'opening the chat focuses the message field',
+    );
     const text = 'Agenda: 1. Budget\n2. Dates <b>not bold</b>';
     await a.fill('#chat-input', text);
     await a.press('#chat-input', 'Enter');
@@ -35,7 +39,11 @@ describe('chat', () => {
     assert.match((await msg.locator('time').textContent())!, /^\d{1,2}:\d{2}([\s\u202f][AP]M)?$/);
     assert.equal(await b.locator('#chat-toggle .badge').textContent(), '1');
     assert.match((await b.getAttribute('#chat-toggle', 'aria-label'))!, /1 unread message/);
-    await waitFor('the announcement', async () => (await b.locator('#announcer').textContent())!.includes('Ada: Agenda'), 5_000);
+    await waitFor(
+      'the announcement',
+      async () => (await b.locator('#announcer').textContent())!.includes('Ada: Agenda'),
+      5_000,
+    );
 
     // B opens the chat: unread cleared, the message visible; B answers and A sees both in order.
     await b.click('#chat-toggle');

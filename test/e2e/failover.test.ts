@@ -48,13 +48,26 @@ describe('failover and rooms across nodes (Node edge, real Chromium)', () => {
   }
 
   test('pages pinned to two nodes decode each other; the inter-node pipe is SRTP', async () => {
-    const stack = await startStack({ nodes: [{ nodeId: 'node-a', operator: 'op-a', region: 'north' }, { nodeId: 'node-b', operator: 'op-b', region: 'south' }], edgeEnv: EDGE_ENV });
+    const stack = await startStack({
+      nodes: [
+        { nodeId: 'node-a', operator: 'op-a', region: 'north' },
+        { nodeId: 'node-b', operator: 'op-b', region: 'south' },
+      ],
+      edgeEnv: EDGE_ENV,
+    });
     stacks.push(stack);
     const room = `across-${Date.now()}`;
     const { pages } = await meeting(stack, room, ['north', 'south', 'south']);
     const [a, b] = stack.mediaNodes as [StackNode, StackNode];
-    for (const [node, peer] of [[a, b], [b, a]] as const) {
-      const stats = (await (await node.controlFetch(`/v1/rooms/${room}/pipes/${peer.nodeId}/stats`)).json()) as { srtpCryptoSuite: string | null; pipedOut: number; rtpBytesSent: number };
+    for (const [node, peer] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const stats = (await (await node.controlFetch(`/v1/rooms/${room}/pipes/${peer.nodeId}/stats`)).json()) as {
+        srtpCryptoSuite: string | null;
+        pipedOut: number;
+        rtpBytesSent: number;
+      };
       assert.ok(stats.srtpCryptoSuite, `the ${node.nodeId} → ${peer.nodeId} pipe is SRTP (${stats.srtpCryptoSuite})`);
       assert.ok(stats.rtpBytesSent > 0, `${node.nodeId} sends media into the pipe`);
       // north has one page (camera + microphone), south two: each producer crosses once.
@@ -66,7 +79,11 @@ describe('failover and rooms across nodes (Node edge, real Chromium)', () => {
   for (const how of ['SIGKILL', 'SIGSTOP'] as const) {
     test(`${how === 'SIGKILL' ? 'kill -9' : 'SIGSTOP'} of the node of a 3-page meeting: everyone decodes everyone again, nobody leaves`, async () => {
       const stack = await startStack({
-        nodes: [{ nodeId: 'node-a', operator: 'op-a', region: 'north' }, { nodeId: 'node-b', operator: 'op-b', region: 'north' }, { nodeId: 'node-c', operator: 'op-c', region: 'north' }],
+        nodes: [
+          { nodeId: 'node-a', operator: 'op-a', region: 'north' },
+          { nodeId: 'node-b', operator: 'op-b', region: 'north' },
+          { nodeId: 'node-c', operator: 'op-c', region: 'north' },
+        ],
         edgeEnv: EDGE_ENV,
       });
       stacks.push(stack);
@@ -92,7 +109,10 @@ describe('failover and rooms across nodes (Node edge, real Chromium)', () => {
 
   test('SIGTERM drains the node: the room moves before it exits; media gap measured', async () => {
     const stack = await startStack({
-      nodes: [{ nodeId: 'node-a', region: 'north' }, { nodeId: 'node-b', region: 'north' }],
+      nodes: [
+        { nodeId: 'node-a', region: 'north' },
+        { nodeId: 'node-b', region: 'north' },
+      ],
       edgeEnv: EDGE_ENV,
       mediaNodeEnv: { TREFFPUNKT_NODE_DRAIN_TIMEOUT_MS: '30000' },
     });
@@ -106,7 +126,9 @@ describe('failover and rooms across nodes (Node edge, real Chromium)', () => {
     await everyoneDecodesAgain(pages, ids, old, RECOVERY_BOUND_MS);
     const gap = Date.now() - t0;
     const exitedAt = await exited;
-    console.log(`drain: every page decodes every other page's video again ${gap} ms after SIGTERM; the node exited after ${exitedAt - t0} ms`);
+    console.log(
+      `drain: every page decodes every other page's video again ${gap} ms after SIGTERM; the node exited after ${exitedAt - t0} ms`,
+    );
     assert.match(stack.output(), /"how":"empty"/, 'the node exited because the room had left it');
     for (const page of pages) assert.equal(await rosterSize(page), 3);
     await closePages(pages);

@@ -17,7 +17,8 @@ const pageTexts = (page: Page) =>
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let n = walker.nextNode(); n; n = walker.nextNode()) if (n.textContent!.trim()) out.add(n.textContent!.trim());
     for (const el of document.querySelectorAll('[aria-label],[title],[placeholder],[data-tip]')) {
-      for (const a of ['aria-label', 'title', 'placeholder', 'data-tip']) if (el.getAttribute(a)) out.add(el.getAttribute(a)!);
+      for (const a of ['aria-label', 'title', 'placeholder', 'data-tip'])
+        if (el.getAttribute(a)) out.add(el.getAttribute(a)!);
     }
     return [...out];
   });
@@ -72,6 +73,10 @@ describe('languages', () => {
     assert.ok(englishOnly.length >= 10, `the switch changed texts: ${englishOnly.join(' | ')}`);
     await de.selectOption('#lang-meeting', 'de');
     const again = await pageTexts(de);
-    assert.deepEqual(again.filter((x) => englishOnly.includes(x)), [], 'no English left after switching back');
+    assert.deepEqual(
+      again.filter((x) => englishOnly.includes(x)),
+      [],
+      'no English left after switching back',
+    );
   });
 });

@@ -18,11 +18,19 @@ describe('invite link', () => {
     const link = `${e2e.stack.edgeUrl}/${room}`;
     assert.equal(await a.locator('.alone .invite-url').textContent(), link, 'the alone notice shows the link');
     await a.click('#invite');
-    await waitFor('the confirmation', async () => (await a.locator('.toasts').textContent())!.includes('Invite link copied'), 5_000);
+    await waitFor(
+      'the confirmation',
+      async () => (await a.locator('.toasts').textContent())!.includes('Invite link copied'),
+      5_000,
+    );
     assert.equal(await a.evaluate(() => navigator.clipboard.readText()), link);
     await a.evaluate(() => navigator.clipboard.writeText(''));
     await a.click('.alone .invite-inline');
-    await waitFor('the link again', async () => (await a.evaluate(() => navigator.clipboard.readText())) === link, 5_000);
+    await waitFor(
+      'the link again',
+      async () => (await a.evaluate(() => navigator.clipboard.readText())) === link,
+      5_000,
+    );
     // A second participant: the alone notice goes.
     const b = await e2e.chromium.newPage();
     await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben');

@@ -26,8 +26,15 @@ describe('moderated meeting', () => {
     await a.waitForSelector('.prejoin[data-ready]');
     await a.fill('#name', 'Ada');
     await a.click('#join');
-    await waitFor('the waiting notice', async () => (await a.locator('#join').textContent()) === 'Waiting for a moderator to let you in…', 10_000);
-    const waiting = await mod.waitForEvent<{ waiting: { id: string; name: string }[] }>('lobbyChanged', (d) => d.waiting.length === 1);
+    await waitFor(
+      'the waiting notice',
+      async () => (await a.locator('#join').textContent()) === 'Waiting for a moderator to let you in…',
+      10_000,
+    );
+    const waiting = await mod.waitForEvent<{ waiting: { id: string; name: string }[] }>(
+      'lobbyChanged',
+      (d) => d.waiting.length === 1,
+    );
     assert.equal(waiting.waiting[0]!.name, 'Ada');
     await mod.request('admit', { participantId: waiting.waiting[0]!.id });
     await a.waitForSelector('.meeting .stage', { timeout: 15_000 });
@@ -35,13 +42,31 @@ describe('moderated meeting', () => {
     assert.equal(aid, waiting.waiting[0]!.id);
 
     // Muted by the moderator: the page shows the microphone off and says why.
-    await waitFor('Ada\'s microphone producer', () => mod.events('producerAdded').some((e) => (e as { participantId: string; source: string }).participantId === aid && (e as { source: string }).source === 'microphone'), 15_000);
+    await waitFor(
+      "Ada's microphone producer",
+      () =>
+        mod
+          .events('producerAdded')
+          .some(
+            (e) =>
+              (e as { participantId: string; source: string }).participantId === aid &&
+              (e as { source: string }).source === 'microphone',
+          ),
+      15_000,
+    );
     await mod.request('muteParticipant', { participantId: aid, source: 'microphone' });
-    await waitFor('the muted button', async () => (await a.getAttribute('#mic-toggle', 'aria-label')) === 'Unmute microphone', 5_000);
+    await waitFor(
+      'the muted button',
+      async () => (await a.getAttribute('#mic-toggle', 'aria-label')) === 'Unmute microphone',
+      5_000,
+    );
     assert.match((await a.locator('.toasts').textContent())!, /A moderator turned off your microphone/);
     // Unmuting is Ada's own decision, and works.
     await a.click('#mic-toggle');
-    await mod.waitForEvent<{ participantId: string; paused: boolean }>('producerPaused', (d) => d.participantId === aid && !d.paused);
+    await mod.waitForEvent<{ participantId: string; paused: boolean }>(
+      'producerPaused',
+      (d) => d.participantId === aid && !d.paused,
+    );
 
     await mod.request('removeParticipant', { participantId: aid });
     await a.waitForSelector('.prejoin', { timeout: 10_000 });
@@ -49,9 +74,16 @@ describe('moderated meeting', () => {
 
     // Refused from the lobby: back on the pre-join screen with the reason.
     await a.click('#join');
-    const again = await mod.waitForEvent<{ waiting: { id: string }[] }>('lobbyChanged', (d) => d.waiting.length === 1 && d.waiting[0]!.id !== aid);
+    const again = await mod.waitForEvent<{ waiting: { id: string }[] }>(
+      'lobbyChanged',
+      (d) => d.waiting.length === 1 && d.waiting[0]!.id !== aid,
+    );
     await mod.request('refuse', { participantId: again.waiting[0]!.id });
-    await waitFor('the refusal', async () => (await a.locator('.prejoin-form .error').textContent()) === 'You were not let in.', 10_000);
+    await waitFor(
+      'the refusal',
+      async () => (await a.locator('.prejoin-form .error').textContent()) === 'You were not let in.',
+      10_000,
+    );
     await mod.close();
   });
 });

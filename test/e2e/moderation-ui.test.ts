@@ -21,7 +21,8 @@ import { SignalingClient } from '../support/signaling-client.ts';
 import { waitFor } from '../support/poll.ts';
 
 const person = (id: string) => `#people-panel .people-list li[data-participant-id="${id}"]`;
-const hidden = (page: Page, selector: string) => page.locator(selector).evaluate((e) => (e as HTMLElement).hidden || getComputedStyle(e).display === 'none');
+const hidden = (page: Page, selector: string) =>
+  page.locator(selector).evaluate((e) => (e as HTMLElement).hidden || getComputedStyle(e).display === 'none');
 
 describe('moderation in the page', () => {
   const e2e = stackAndChromium();
@@ -37,7 +38,8 @@ describe('moderation in the page', () => {
     const observer = await SignalingClient.connect(e2e.stack.wsUrl(room));
     const seen = await observer.join('Observer');
     assert.equal(seen.role, 'participant');
-    const micOf = (id: string) => seen.participants.find((p) => p.id === id)?.producers.find((x) => x.source === 'microphone');
+    const micOf = (id: string) =>
+      seen.participants.find((p) => p.id === id)?.producers.find((x) => x.source === 'microphone');
     assert.ok(micOf(aid) && micOf(bid), 'Ada and Ben send a microphone');
     assert.equal(micOf(bid)!.paused, false);
 
@@ -60,15 +62,30 @@ describe('moderation in the page', () => {
     await a.click(`${person(bid)} .person-actions`);
     assert.equal(await a.getAttribute(`${person(bid)} .person-actions`, 'aria-expanded'), 'true');
     await a.click(`${person(bid)} [data-action="mute-microphone"]`);
-    await observer.waitForEvent<{ participantId: string; producerId: string; paused: boolean }>('producerPaused', (d) => d.participantId === bid && d.producerId === micOf(bid)!.id && d.paused);
+    await observer.waitForEvent<{ participantId: string; producerId: string; paused: boolean }>(
+      'producerPaused',
+      (d) => d.participantId === bid && d.producerId === micOf(bid)!.id && d.paused,
+    );
     // Ben's page: the microphone button is off, and a notice says a moderator did it.
-    await waitFor('Ben\'s mic button to show muted', async () => (await b.getAttribute('#mic-toggle', 'aria-label')) === 'Unmute microphone', 10_000);
+    await waitFor(
+      "Ben's mic button to show muted",
+      async () => (await b.getAttribute('#mic-toggle', 'aria-label')) === 'Unmute microphone',
+      10_000,
+    );
     assert.match((await b.locator('#mic-toggle').getAttribute('class'))!, /\boff\b/);
-    await waitFor('the notice on Ben\'s page', async () => /A moderator turned off your microphone/.test((await b.locator('.toasts').textContent()) ?? ''), 5_000);
+    await waitFor(
+      "the notice on Ben's page",
+      async () => /A moderator turned off your microphone/.test((await b.locator('.toasts').textContent()) ?? ''),
+      5_000,
+    );
     // Cleo's page shows Ben muted, in the list and on his tile.
-    await waitFor('Cleo to see Ben muted', async () => !(await hidden(c, `.tile[data-participant-id="${bid}"] .mic-off`)), 10_000);
+    await waitFor(
+      'Cleo to see Ben muted',
+      async () => !(await hidden(c, `.tile[data-participant-id="${bid}"] .mic-off`)),
+      10_000,
+    );
     await c.click('#people-toggle');
-    await waitFor('Cleo\'s list to show Ben muted', async () => !(await hidden(c, `${person(bid)} .mic-off`)), 5_000);
+    await waitFor("Cleo's list to show Ben muted", async () => !(await hidden(c, `${person(bid)} .mic-off`)), 5_000);
     // In Ada's menu, muting Ben again is now disabled and asking him to unmute is offered.
     await a.click(`${person(bid)} .person-actions`);
     assert.equal(await a.locator(`${person(bid)} [data-action="mute-microphone"]`).isDisabled(), true);
@@ -78,7 +95,9 @@ describe('moderation in the page', () => {
 
     // Ben (not a moderator) sends muteParticipant for Ada through his page's own socket: refused.
     const refused = await b.evaluate(async (target) => {
-      const m = (window as unknown as { treffpunkt: { meeting: { muteParticipant(id: string, source: string): Promise<void> } } }).treffpunkt.meeting;
+      const m = (
+        window as unknown as { treffpunkt: { meeting: { muteParticipant(id: string, source: string): Promise<void> } } }
+      ).treffpunkt.meeting;
       try {
         await m.muteParticipant(target, 'microphone');
         return 'accepted';
@@ -90,9 +109,20 @@ describe('moderation in the page', () => {
     // A's microphone was not paused: a fresh look at the room shows it live, and no producerPaused for it.
     const fresh = await SignalingClient.connect(e2e.stack.wsUrl(room));
     const now = await fresh.join('Checker');
-    assert.equal(now.participants.find((p) => p.id === aid)!.producers.find((x) => x.source === 'microphone')!.paused, false, 'Ada\'s microphone is still live');
-    assert.ok(!observer.events('producerPaused').some((e) => (e as { participantId: string }).participantId === aid), 'nobody was told Ada is muted');
-    assert.equal(await a.getAttribute('#mic-toggle', 'aria-label'), 'Mute microphone', 'Ada\'s own button still shows her microphone on');
+    assert.equal(
+      now.participants.find((p) => p.id === aid)!.producers.find((x) => x.source === 'microphone')!.paused,
+      false,
+      "Ada's microphone is still live",
+    );
+    assert.ok(
+      !observer.events('producerPaused').some((e) => (e as { participantId: string }).participantId === aid),
+      'nobody was told Ada is muted',
+    );
+    assert.equal(
+      await a.getAttribute('#mic-toggle', 'aria-label'),
+      'Mute microphone',
+      "Ada's own button still shows her microphone on",
+    );
     await fresh.request('leave', {});
     await fresh.close();
 
@@ -112,15 +142,29 @@ describe('moderation in the page', () => {
     assert.equal(await c.locator('.prejoin-form .message').textContent(), 'A moderator removed you from the meeting.');
     // Ada and Ben no longer list Cleo, nor show her tile.
     for (const page of [a, b]) {
-      await waitFor('Cleo to leave the list', async () => (await page.locator(person(cid)).count()) === 0 && (await page.locator(`.tile[data-participant-id="${cid}"]`).count()) === 0, 10_000);
-      await waitFor('Ada, Ben and the observer to remain', async () => (await page.locator('#people-panel .people-list > li').count()) === 3, 5_000);
+      await waitFor(
+        'Cleo to leave the list',
+        async () =>
+          (await page.locator(person(cid)).count()) === 0 &&
+          (await page.locator(`.tile[data-participant-id="${cid}"]`).count()) === 0,
+        10_000,
+      );
+      await waitFor(
+        'Ada, Ben and the observer to remain',
+        async () => (await page.locator('#people-panel .people-list > li').count()) === 3,
+        5_000,
+      );
     }
     await observer.waitForEvent<{ participantId: string }>('participantLeft', (d) => d.participantId === cid);
 
     // Lock: Ada's button, a lock shown to Ben too; a newcomer then waits and Ada admits them from the list.
     await a.click('#lock-room');
     await observer.waitForEvent<{ locked: boolean }>('roomLocked', (d) => d.locked);
-    await waitFor('the lock to show on both pages', async () => (await a.locator('#lock-state').isVisible()) && (await b.locator('#lock-state').isVisible()), 5_000);
+    await waitFor(
+      'the lock to show on both pages',
+      async () => (await a.locator('#lock-state').isVisible()) && (await b.locator('#lock-state').isVisible()),
+      5_000,
+    );
     assert.equal(await a.getAttribute('#lock-room', 'aria-pressed'), 'true');
     const newcomer = await SignalingClient.connect(e2e.stack.wsUrl(room));
     const reply = await newcomer.call('join', { protocolVersion: 1, name: 'Dora' });
@@ -131,7 +175,12 @@ describe('moderation in the page', () => {
     assert.equal(await b.locator('#lobby li.waiting').count(), 0, 'only moderators see the lobby');
     await a.click('#lobby li.waiting .admit');
     const admitted = await newcomer.waitForEvent<{ participantId: string }>('admitted');
-    await waitFor('Dora in Ada\'s list, the lobby empty', async () => (await a.locator(person(admitted.participantId)).count()) === 1 && (await a.locator('#lobby').isHidden()), 10_000);
+    await waitFor(
+      "Dora in Ada's list, the lobby empty",
+      async () =>
+        (await a.locator(person(admitted.participantId)).count()) === 1 && (await a.locator('#lobby').isHidden()),
+      10_000,
+    );
 
     // End the meeting for everyone (after confirming): Ben's page says a moderator ended it.
     await a.click('#end-meeting');
@@ -141,7 +190,11 @@ describe('moderation in the page', () => {
     assert.equal(await b.locator('.prejoin-form .message').textContent(), 'A moderator ended the meeting.');
     await a.waitForSelector('.prejoin', { timeout: 10_000 });
     assert.equal(await a.locator('.prejoin-form .message').textContent(), 'You ended the meeting for everyone.');
-    await waitFor('the others\' sockets to be closed', () => observer.closeCode === 4000 && newcomer.closeCode === 4000, 5_000);
+    await waitFor(
+      "the others' sockets to be closed",
+      () => observer.closeCode === 4000 && newcomer.closeCode === 4000,
+      5_000,
+    );
   });
 });
 
@@ -150,7 +203,11 @@ describe('moderation with join tokens', () => {
   let stack: Stack;
   let chromium: Chromium;
   before(async () => {
-    stack = await startStack({ runtime: 'node', workers: 1, edgeEnv: { TREFFPUNKT_JOIN_TOKEN_SECRET: SECRET, TREFFPUNKT_GUEST_POLICY: 'allow' } });
+    stack = await startStack({
+      runtime: 'node',
+      workers: 1,
+      edgeEnv: { TREFFPUNKT_JOIN_TOKEN_SECRET: SECRET, TREFFPUNKT_GUEST_POLICY: 'allow' },
+    });
     chromium = await launchChromium();
   });
   after(async () => {
@@ -159,7 +216,12 @@ describe('moderation with join tokens', () => {
   });
 
   const token = (room: string, name: string, role: string) =>
-    new SignJWT({ room, name, role }).setProtectedHeader({ alg: 'HS256' }).setIssuer('treffpunkt').setAudience('treffpunkt').setExpirationTime('10m').sign(new TextEncoder().encode(SECRET));
+    new SignJWT({ room, name, role })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('treffpunkt')
+      .setAudience('treffpunkt')
+      .setExpirationTime('10m')
+      .sign(new TextEncoder().encode(SECRET));
 
   /** Opens the room with a token in the address, records the page's join request, joins. */
   async function joinWithToken(page: Page, room: string, jwt: string, extra = ''): Promise<Record<string, unknown>> {

@@ -14,15 +14,20 @@ import { waitFor } from '../support/poll.ts';
 
 /** Makes getUserMedia fail for `kind` with the DOMException a browser gives. */
 async function failDevice(page: Page, kind: 'video' | 'audio', name: 'NotAllowedError' | 'NotFoundError') {
-  await page.addInitScript(([k, n]) => {
-    const md = navigator.mediaDevices;
-    const original = md.getUserMedia.bind(md);
-    md.getUserMedia = (c?: MediaStreamConstraints) => (c?.[k as 'video' | 'audio'] ? Promise.reject(new DOMException('simulated', n)) : original(c));
-    if (n === 'NotFoundError') {
-      const enumerate = md.enumerateDevices.bind(md);
-      md.enumerateDevices = async () => (await enumerate()).filter((d) => d.kind !== (k === 'video' ? 'videoinput' : 'audioinput'));
-    }
-  }, [kind, name]);
+  await page.addInitScript(
+    ([k, n]) => {
+      const md = navigator.mediaDevices;
+      const original = md.getUserMedia.bind(md);
+      md.getUserMedia = (c?: MediaStreamConstraints) =>
+        c?.[k as 'video' | 'audio'] ? Promise.reject(new DOMException('simulated', n)) : original(c);
+      if (n === 'NotFoundError') {
+        const enumerate = md.enumerateDevices.bind(md);
+        md.enumerateDevices = async () =>
+          (await enumerate()).filter((d) => d.kind !== (k === 'video' ? 'videoinput' : 'audioinput'));
+      }
+    },
+    [kind, name],
+  );
 }
 
 describe('pre-join screen', () => {
@@ -36,8 +41,16 @@ describe('pre-join screen', () => {
     assert.ok((await a.locator('#camera-select option').count()) >= 1, 'cameras listed');
     assert.ok((await a.locator('#mic-select option').count()) >= 1, 'microphones listed');
     assert.equal(await a.locator('.notices .notice').count(), 0, 'no warnings');
-    await waitFor('the preview to play', () => a.evaluate(() => (document.querySelector('.preview') as HTMLVideoElement).videoWidth > 0), 10_000);
-    await waitFor('the level meter to move', async () => Number(await a.getAttribute('.meter', 'aria-valuenow')) > 0, 10_000);
+    await waitFor(
+      'the preview to play',
+      () => a.evaluate(() => (document.querySelector('.preview') as HTMLVideoElement).videoWidth > 0),
+      10_000,
+    );
+    await waitFor(
+      'the level meter to move',
+      async () => Number(await a.getAttribute('.meter', 'aria-valuenow')) > 0,
+      10_000,
+    );
     // Camera and microphone off before joining: the preview goes dark, the camera is released.
     await a.click('#prejoin-camera');
     await a.click('#prejoin-mic');
@@ -48,15 +61,27 @@ describe('pre-join screen', () => {
     await a.waitForSelector('.meeting .stage');
     assert.equal(await a.getAttribute('#mic-toggle', 'aria-label'), 'Unmute microphone');
     assert.equal(await a.getAttribute('#camera-toggle', 'aria-label'), 'Turn camera on');
-    await waitFor('the paused microphone producer', async () => (await sendInfo(a)).some((s) => s.source === 'microphone' && s.paused), 10_000);
-    assert.equal((await sendInfo(a)).some((s) => s.source === 'camera'), false, 'no camera sent');
+    await waitFor(
+      'the paused microphone producer',
+      async () => (await sendInfo(a)).some((s) => s.source === 'microphone' && s.paused),
+      10_000,
+    );
+    assert.equal(
+      (await sendInfo(a)).some((s) => s.source === 'camera'),
+      false,
+      'no camera sent',
+    );
 
     const b = await e2e.chromium.newPage();
     await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben');
     const aid = await participantId(a);
     await b.click('#people-toggle');
     const item = `.people-list li[data-participant-id="${aid}"]`;
-    await waitFor('Ada\'s states in Ben\'s list', async () => (await b.locator(`${item} .mic-off`).isVisible()) && b.locator(`${item} .cam-off`).isVisible(), 10_000);
+    await waitFor(
+      "Ada's states in Ben's list",
+      async () => (await b.locator(`${item} .mic-off`).isVisible()) && b.locator(`${item} .cam-off`).isVisible(),
+      10_000,
+    );
     // The choices are remembered for the next time.
     const again = await a.context().newPage();
     await again.goto(`${e2e.stack.edgeUrl}/${room}?video=360`);
@@ -77,14 +102,26 @@ describe('pre-join screen', () => {
     await a.fill('#name', 'Ada');
     await a.screenshot({ path: 'test-output/web-prejoin-camera-denied.png' });
     assert.equal(await a.locator('.preview-off').isVisible(), true);
-    await waitFor('the microphone still works', async () => Number(await a.getAttribute('.meter', 'aria-valuenow')) > 0, 10_000);
+    await waitFor(
+      'the microphone still works',
+      async () => Number(await a.getAttribute('.meter', 'aria-valuenow')) > 0,
+      10_000,
+    );
     await a.fill('#name', 'Ada');
     await a.click('#join');
     await a.waitForSelector('.meeting .stage');
-    await waitFor('the microphone sent', async () => (await sendInfo(a)).some((s) => s.source === 'microphone' && !s.paused), 10_000);
+    await waitFor(
+      'the microphone sent',
+      async () => (await sendInfo(a)).some((s) => s.source === 'microphone' && !s.paused),
+      10_000,
+    );
     // Trying the camera again in the meeting fails the same way and says so.
     await a.click('#camera-toggle');
-    await waitFor('a notice', async () => /Camera: the device could not be started/.test((await a.locator('.toasts').textContent())!), 5_000);
+    await waitFor(
+      'a notice',
+      async () => /Camera: the device could not be started/.test((await a.locator('.toasts').textContent())!),
+      5_000,
+    );
   });
 
   test('no microphone and no camera: messages, and joining to watch and listen', async () => {
@@ -104,7 +141,11 @@ describe('pre-join screen', () => {
     await a.click('#join');
     await a.waitForSelector('.meeting .stage');
     const bid = await participantId(b);
-    await waitFor('Anna to receive Ben', async () => (await a.locator(`.tile[data-participant-id="${bid}"].has-video`).count()) === 1, 15_000);
+    await waitFor(
+      'Anna to receive Ben',
+      async () => (await a.locator(`.tile[data-participant-id="${bid}"].has-video`).count()) === 1,
+      15_000,
+    );
     assert.deepEqual(await sendInfo(a), [], 'nothing sent');
   });
 });

@@ -32,7 +32,11 @@ describe('relay fallback', () => {
         server.send(m);
       });
       server.onMessage((m) => {
-        const frame = JSON.parse(String(m)) as { id?: number; ok?: boolean; result?: { iceCandidates: { port: number }[] } };
+        const frame = JSON.parse(String(m)) as {
+          id?: number;
+          ok?: boolean;
+          result?: { iceCandidates: { port: number }[] };
+        };
         if (frame.ok && frame.id !== undefined && createTransport.delete(frame.id) && broken < 2) {
           broken++;
           for (const c of frame.result!.iceCandidates) c.port = deadPort;
@@ -45,7 +49,11 @@ describe('relay fallback', () => {
     await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben');
     const [aid, bid] = [await participantId(a), await participantId(b)];
     await waitFor('the fallback', async () => (await b.getAttribute('.meeting', 'data-media')) !== null, 90_000, 250);
-    assert.equal(await b.getAttribute('.meeting', 'data-media'), 'relay', 'the page falls back (and tells the person), it does not give up');
+    assert.equal(
+      await b.getAttribute('.meeting', 'data-media'),
+      'relay',
+      'the page falls back (and tells the person), it does not give up',
+    );
     t.diagnostic(`fallback ${Date.now() - t0} ms after Ben started joining`);
     await waitFor('Ben to decode Ada after falling back', async () => (await framesFrom(b, aid)) > 20, 90_000, 500);
     await waitFor('Ada to decode Ben after his fallback', async () => (await framesFrom(a, bid)) > 20, 90_000, 500);

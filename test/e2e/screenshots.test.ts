@@ -75,10 +75,16 @@ describe('screenshots', () => {
     await joinMeeting(c, stack.edgeUrl, room, 'Linus Torvalds', { camera: false, microphone: false });
     await joinMeeting(d, stack.edgeUrl, room, 'Dana Scully');
     const ids = await Promise.all([a, b, c, d].map(participantId));
-    for (const page of [a, b, c, d]) await waitFor('four tiles', async () => (await page.locator('.tile').count()) === 4, 15_000);
-    for (const id of [ids[1]!, ids[3]!]) await waitFor('video on Ada\'s page', async () => (await framesFrom(a, id)) > 10, 20_000);
+    for (const page of [a, b, c, d])
+      await waitFor('four tiles', async () => (await page.locator('.tile').count()) === 4, 15_000);
+    for (const id of [ids[1]!, ids[3]!])
+      await waitFor("video on Ada's page", async () => (await framesFrom(a, id)) > 10, 20_000);
     await b.click('#hand-toggle');
-    await waitFor('the hand on Ada\'s page', () => a.locator(`.tile[data-participant-id="${ids[1]}"] .state.hand`).isVisible(), 5_000);
+    await waitFor(
+      "the hand on Ada's page",
+      () => a.locator(`.tile[data-participant-id="${ids[1]}"] .state.hand`).isVisible(),
+      5_000,
+    );
 
     await shot(a, 'web-grid-4');
     await shot(d, 'web-phone-grid');
@@ -98,8 +104,8 @@ describe('screenshots', () => {
     await b.fill('#chat-input', 'Morning, Ada. Can we start with the budget?');
     await b.press('#chat-input', 'Enter');
     await a.click('#screen-toggle');
-    await waitFor('the share on Grace\'s page', async () => (await framesFrom(b, ids[0]!, 'screen')) > 10, 20_000);
-    await waitFor('the share on Dana\'s page', async () => (await framesFrom(d, ids[0]!, 'screen')) > 10, 20_000);
+    await waitFor("the share on Grace's page", async () => (await framesFrom(b, ids[0]!, 'screen')) > 10, 20_000);
+    await waitFor("the share on Dana's page", async () => (await framesFrom(d, ids[0]!, 'screen')) > 10, 20_000);
     await b.waitForTimeout(1_000);
     await shot(b, 'web-screen-share');
     await shot(a, 'web-presenting');

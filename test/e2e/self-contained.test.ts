@@ -21,7 +21,11 @@ describe('self-contained page', () => {
     await page.addInitScript(() => {
       const w = window as unknown as { cspViolations: string[] };
       w.cspViolations = [];
-      document.addEventListener('securitypolicyviolation', (e) => w.cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`));
+      document.addEventListener('securitypolicyviolation', (e) =>
+        w.cspViolations.push(
+          `${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`,
+        ),
+      );
     });
     return urls;
   };
@@ -59,9 +63,18 @@ describe('self-contained page', () => {
     await b.click('#leave');
     await b.waitForSelector('.prejoin');
 
-    for (const [who, urls] of [['Ada', urlsA], ['Ben', urlsB]] as const) {
-      assert.ok(urls.some((u) => u.startsWith('ws://')), `${who}: the room WebSocket was recorded`);
-      assert.ok(urls.some((u) => u.endsWith('/assets/app.js')), `${who}: the app was recorded`);
+    for (const [who, urls] of [
+      ['Ada', urlsA],
+      ['Ben', urlsB],
+    ] as const) {
+      assert.ok(
+        urls.some((u) => u.startsWith('ws://')),
+        `${who}: the room WebSocket was recorded`,
+      );
+      assert.ok(
+        urls.some((u) => u.endsWith('/assets/app.js')),
+        `${who}: the app was recorded`,
+      );
       const foreign = urls.filter((u) => {
         const url = new URL(u);
         if (url.protocol === 'data:' || url.protocol === 'blob:') return false; // never leaves the page
@@ -69,6 +82,11 @@ describe('self-contained page', () => {
       });
       assert.deepEqual(foreign, [], `${who}: requests to other origins`);
     }
-    for (const page of [a, b]) assert.deepEqual(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations), [], 'no CSP violations');
+    for (const page of [a, b])
+      assert.deepEqual(
+        await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations),
+        [],
+        'no CSP violations',
+      );
   });
 });

@@ -14,7 +14,10 @@ import { waitFor } from '../support/poll.ts';
 
 const TTL_SECONDS = 60;
 
-const renewals = (page: Page) => page.evaluate(() => (window as unknown as { treffpunkt: { meeting: { turnRenewals: number } } }).treffpunkt.meeting.turnRenewals);
+const renewals = (page: Page) =>
+  page.evaluate(
+    () => (window as unknown as { treffpunkt: { meeting: { turnRenewals: number } } }).treffpunkt.meeting.turnRenewals,
+  );
 
 describe('TURN credential renewal', () => {
   const e2e = stackAndChromium({
@@ -22,7 +25,7 @@ describe('TURN credential renewal', () => {
     mediaNodeEnv: { TREFFPUNKT_TURN_ALLOW_LOOPBACK_PEERS: 'true' },
   });
 
-  test('relayed media keeps flowing past the credentials\' expiry', async (t) => {
+  test("relayed media keeps flowing past the credentials' expiry", async (t) => {
     const room = `renewal-${Date.now()}`;
     const [a, b] = [await e2e.chromium.newPage(), await e2e.chromium.newPage()];
     await joinMeeting(a, e2e.stack.edgeUrl, room, 'Ada');
@@ -34,11 +37,26 @@ describe('TURN credential renewal', () => {
     for (const p of await candidatePairs(b)) assert.equal(p.localType, 'relay', `${p.direction} transport relayed`);
 
     // Past the expiry of the first credentials (and of every allocation made with them), with margin.
-    await waitFor('the first credentials to have expired', () => Date.now() > joinedAt + (TTL_SECONDS + 10) * 1000, (TTL_SECONDS + 30) * 1000, 1_000);
+    await waitFor(
+      'the first credentials to have expired',
+      () => Date.now() > joinedAt + (TTL_SECONDS + 10) * 1000,
+      (TTL_SECONDS + 30) * 1000,
+      1_000,
+    );
     assert.ok((await renewals(b)) >= 2, 'both transports renewed their credentials');
     const before = { fromAda: await framesFrom(b, aid), fromBen: await framesFrom(a, bid) };
-    await waitFor('Ben to keep decoding Ada', async () => (await framesFrom(b, aid)) > before.fromAda + 30, 30_000, 500);
-    await waitFor('Ada to keep decoding Ben', async () => (await framesFrom(a, bid)) > before.fromBen + 30, 30_000, 500);
+    await waitFor(
+      'Ben to keep decoding Ada',
+      async () => (await framesFrom(b, aid)) > before.fromAda + 30,
+      30_000,
+      500,
+    );
+    await waitFor(
+      'Ada to keep decoding Ben',
+      async () => (await framesFrom(a, bid)) > before.fromBen + 30,
+      30_000,
+      500,
+    );
     for (const p of await candidatePairs(b)) {
       assert.equal(p.policy, 'relay');
       assert.equal(p.localType, 'relay', `${p.direction} transport still relayed`);

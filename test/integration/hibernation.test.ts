@@ -41,13 +41,25 @@ test('evicting the room object mid-meeting loses no participant, no producer and
   assert.equal(typeof (await bob.request('ping', {})).time, 'number');
   const carol = await SignalingClient.connect(stack.wsUrl(room));
   const carolJoin = await carol.join('Carol');
-  await waitFor('the room to be restored from storage', () => (stack.output().match(/room state restored/g) ?? []).length > restoredBefore, 5_000);
+  await waitFor(
+    'the room to be restored from storage',
+    () => (stack.output().match(/room state restored/g) ?? []).length > restoredBefore,
+    5_000,
+  );
   assert.deepEqual(carolJoin.participants.map((p) => p.name).sort(), ['Alice', 'Bob']);
-  assert.deepEqual(carolJoin.participants.find((p) => p.id === aliceJoin.participantId)?.producers, [{ id: pub.producerId, kind: 'audio', source: 'microphone', paused: false }]);
+  assert.deepEqual(carolJoin.participants.find((p) => p.id === aliceJoin.participantId)?.producers, [
+    { id: pub.producerId, kind: 'audio', source: 'microphone', paused: false },
+  ]);
 
   // Both old participants are still addressable after the wake-up: they are told about Carol.
-  await alice.waitForEvent<{ participant: { id: string } }>('participantJoined', (d) => d.participant.id === carolJoin.participantId);
-  await bob.waitForEvent<{ participant: { id: string } }>('participantJoined', (d) => d.participant.id === carolJoin.participantId);
+  await alice.waitForEvent<{ participant: { id: string } }>(
+    'participantJoined',
+    (d) => d.participant.id === carolJoin.participantId,
+  );
+  await bob.waitForEvent<{ participant: { id: string } }>(
+    'participantJoined',
+    (d) => d.participant.id === carolJoin.participantId,
+  );
 
   // Media kept flowing, and a newcomer can consume the producer created before the eviction.
   await waitFor('media after the eviction', () => sub.received.packets > packetsAtEviction + 50, 10_000);
@@ -58,10 +70,17 @@ test('evicting the room object mid-meeting loses no participant, no producer and
   // A second eviction, then Alice leaves: everyone is still found by their socket attachment.
   await stack.evictRoom(room);
   await alice.request('leave', {});
-  for (const c of [bob, carol]) await c.waitForEvent<{ participantId: string }>('participantLeft', (d) => d.participantId === aliceJoin.participantId);
+  for (const c of [bob, carol])
+    await c.waitForEvent<{ participantId: string }>(
+      'participantLeft',
+      (d) => d.participantId === aliceJoin.participantId,
+    );
   const dave = await SignalingClient.connect(stack.wsUrl(room));
   const daveJoin = await dave.join('Dave');
-  assert.deepEqual(daveJoin.participants.map((p) => p.id).sort(), [bobJoin.participantId, carolJoin.participantId].sort());
+  assert.deepEqual(
+    daveJoin.participants.map((p) => p.id).sort(),
+    [bobJoin.participantId, carolJoin.participantId].sort(),
+  );
 
   await Promise.all([pub.pc.close(), sub.pc.close(), carolSub.pc.close()]);
   await Promise.all([bob.close(), carol.close(), dave.close()]);

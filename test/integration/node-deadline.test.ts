@@ -47,62 +47,86 @@ async function startDribbler(): Promise<{ url: string; requests: () => number; c
   };
 }
 
-for (const runtime of EDGE_RUNTIMES) describe(`${runtime} edge`, () => {
-  let stack: Stack;
-  let slow: Awaited<ReturnType<typeof startDribbler>>;
-  const slowSecret = randomBytes(24).toString('hex');
-  before(async () => {
-    slow = await startDribbler();
-    stack = await startStack({ runtime, extraNodes: [{ nodeId: 'slow-node', secret: slowSecret }] });
-  });
-  after(async () => {
-    await stack?.stop();
-    await slow?.close();
-  });
+for (const runtime of EDGE_RUNTIMES)
+  describe(`${runtime} edge`, () => {
+    let stack: Stack;
+    let slow: Awaited<ReturnType<typeof startDribbler>>;
+    const slowSecret = randomBytes(24).toString('hex');
+    before(async () => {
+      slow = await startDribbler();
+      stack = await startStack({ runtime, extraNodes: [{ nodeId: 'slow-node', secret: slowSecret }] });
+    });
+    after(async () => {
+      await stack?.stop();
+      await slow?.close();
+    });
 
-  // Busy on paper, so that only a participant asking for its region lands there (not Alice).
-  const busy = { ...idleLoad, transports: 1_000 };
-  const registerSlow = async () => {
-    const reply = await nodePost(stack.edgeUrl, 'slow-node', slowSecret, '/api/nodes/register', registration('slow-node', slow.url, { region: 'slow', load: busy }));
-    assert.equal(reply.status, 200, JSON.stringify(reply.body));
-  };
-  const heartbeatSlow = () => nodePost(stack.edgeUrl, 'slow-node', slowSecret, '/api/nodes/slow-node/heartbeat', { load: busy });
+    // Busy on paper, so that only a participant asking for its region lands there (not Alice).
+    const busy = { ...idleLoad, transports: 1_000 };
+    const registerSlow = async () => {
+      const reply = await nodePost(
+        stack.edgeUrl,
+        'slow-node',
+        slowSecret,
+        '/api/nodes/register',
+        registration('slow-node', slow.url, { region: 'slow', load: busy }),
+      );
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    };
+    const heartbeatSlow = () =>
+      nodePost(stack.edgeUrl, 'slow-node', slowSecret, '/api/nodes/slow-node/heartbeat', { load: busy });
 
-  /**
-   * Alice is in `room` on the real node; Bob joins with the region of the slow node, so that his join
-   * calls it. Returns how long Alice's chat message, sent while Bob's join waits for the node, took to be
-   * answered.
-   */
-  async function chatDelayBehindSlowJoin(room: string): Promise<{ chatMs: number; bob: SignalingClient; bobJoinId: number }> {
-    const alice = await SignalingClient.connect(stack.wsUrl(room));
-    await alice.join('Alice');
-    const bob = await SignalingClient.connect(stack.wsUrl(room));
-    const before = slow.requests();
-    const bobJoinId = 1;
-    bob.ws.send(JSON.stringify({ id: bobJoinId, method: 'join', params: { protocolVersion: PROTOCOL_VERSION, name: 'Bob', region: 'slow' } }));
-    // The room is busy with Bob's join once the slow node has the edge's call.
-    await waitFor('the edge to call the slow node', () => slow.requests() > before);
-    const started = Date.now();
-    // No answer within the client's 10 s: Infinity (the old code never answered at all).
-    const chatMs = await alice.request('chat', { text: 'hello' }).then(() => Date.now() - started, () => Infinity);
-    await alice.close();
-    console.log(`${runtime} edge, ${room}: the chat message was answered after ${chatMs} ms`);
-    return { chatMs, bob, bobJoinId };
-  }
-
-  test('a node that dribbles its answer holds the room at most one deadline', async () => {
-    await registerSlow();
-    // Keep the slow node "up": only the deadline may end its call, not failover.
-    const beat = setInterval(() => void heartbeatSlow(), 400);
-    try {
-      const { chatMs, bob, bobJoinId } = await chatDelayBehindSlowJoin('deadline-room');
-      assert.ok(chatMs < 2 * DEADLINE_MS, `the chat message waited ${chatMs} ms behind a join on a dribbling node (deadline ${DEADLINE_MS} ms)`);
-      const reply = (await waitFor('Bob\'s join to fail', () => bob.frames.find((f) => 'id' in f && f.id === bobJoinId))) as { ok: boolean; error?: { code: string } };
-      assert.equal(reply.ok, false);
-      assert.equal(reply.error?.code, 'MEDIA_NODE_ERROR');
-      await bob.close();
-    } finally {
-      clearInterval(beat);
+    /**
+     * Alice is in `room` on the real node; Bob joins with the region of the slow node, so that his join
+     * calls it. Returns how long Alice's chat message, sent while Bob's join waits for the node, took to be
+     * answered.
+     */
+    async function chatDelayBehindSlowJoin(
+      room: string,
+    ): Promise<{ chatMs: number; bob: SignalingClient; bobJoinId: number }> {
+      const alice = await SignalingClient.connect(stack.wsUrl(room));
+      await alice.join('Alice');
+      const bob = await SignalingClient.connect(stack.wsUrl(room));
+      const before = slow.requests();
+      const bobJoinId = 1;
+      bob.ws.send(
+        JSON.stringify({
+          id: bobJoinId,
+          method: 'join',
+          params: { protocolVersion: PROTOCOL_VERSION, name: 'Bob', region: 'slow' },
+        }),
+      );
+      // The room is busy with Bob's join once the slow node has the edge's call.
+      await waitFor('the edge to call the slow node', () => slow.requests() > before);
+      const started = Date.now();
+      // No answer within the client's 10 s: Infinity (the old code never answered at all).
+      const chatMs = await alice.request('chat', { text: 'hello' }).then(
+        () => Date.now() - started,
+        () => Infinity,
+      );
+      await alice.close();
+      console.log(`${runtime} edge, ${room}: the chat message was answered after ${chatMs} ms`);
+      return { chatMs, bob, bobJoinId };
     }
+
+    test('a node that dribbles its answer holds the room at most one deadline', async () => {
+      await registerSlow();
+      // Keep the slow node "up": only the deadline may end its call, not failover.
+      const beat = setInterval(() => void heartbeatSlow(), 400);
+      try {
+        const { chatMs, bob, bobJoinId } = await chatDelayBehindSlowJoin('deadline-room');
+        assert.ok(
+          chatMs < 2 * DEADLINE_MS,
+          `the chat message waited ${chatMs} ms behind a join on a dribbling node (deadline ${DEADLINE_MS} ms)`,
+        );
+        const reply = (await waitFor("Bob's join to fail", () =>
+          bob.frames.find((f) => 'id' in f && f.id === bobJoinId),
+        )) as { ok: boolean; error?: { code: string } };
+        assert.equal(reply.ok, false);
+        assert.equal(reply.error?.code, 'MEDIA_NODE_ERROR');
+        await bob.close();
+      } finally {
+        clearInterval(beat);
+      }
+    });
   });
-});

@@ -41,19 +41,60 @@ function rng(seed: number) {
 function generator(seed: number) {
   const r = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-  const strings = ['', 'a', 'send', 'recv', 'camera', 'screen', '💥'.repeat(50), '\u202e\u0000\ud800', 'x'.repeat(5000), '__proto__', 'constructor', '../..', '<script>', 'ﷺ'];
+  const strings = [
+    '',
+    'a',
+    'send',
+    'recv',
+    'camera',
+    'screen',
+    '💥'.repeat(50),
+    '\u202e\u0000\ud800',
+    'x'.repeat(5000),
+    '__proto__',
+    'constructor',
+    '../..',
+    '<script>',
+    'ﷺ',
+  ];
   const numbers = [0, -1, 1, 1.5, 2 ** 53, -(2 ** 63), 1e308, -1e-308, Number.MAX_SAFE_INTEGER + 2, 7];
   const value = (depth: number): unknown => {
     switch (Math.floor(r() * (depth > 3 ? 5 : 8))) {
-      case 0: return pick(strings);
-      case 1: return pick(numbers);
-      case 2: return r() < 0.5;
-      case 3: return null;
-      case 4: return r().toString(36);
-      case 5: return Array.from({ length: Math.floor(r() * 4) }, () => value(depth + 1));
+      case 0:
+        return pick(strings);
+      case 1:
+        return pick(numbers);
+      case 2:
+        return r() < 0.5;
+      case 3:
+        return null;
+      case 4:
+        return r().toString(36);
+      case 5:
+        return Array.from({ length: Math.floor(r() * 4) }, () => value(depth + 1));
       default: {
         const o: Record<string, unknown> = {};
-        for (let i = Math.floor(r() * 4); i > 0; i--) o[pick(['transportId', 'producerId', 'consumerId', 'direction', 'kind', 'source', 'text', 'raised', 'paused', 'participantId', 'rtpParameters', 'dtlsParameters', 'rtpCapabilities', 'spatialLayer', 'locked', pick(strings)])] = value(depth + 1);
+        for (let i = Math.floor(r() * 4); i > 0; i--)
+          o[
+            pick([
+              'transportId',
+              'producerId',
+              'consumerId',
+              'direction',
+              'kind',
+              'source',
+              'text',
+              'raised',
+              'paused',
+              'participantId',
+              'rtpParameters',
+              'dtlsParameters',
+              'rtpCapabilities',
+              'spatialLayer',
+              'locked',
+              pick(strings),
+            ])
+          ] = value(depth + 1);
         return o;
       }
     }
@@ -76,7 +117,8 @@ function generator(seed: number) {
     if (kind < 0.81) return `{"id":${id},"method":"ping","params":${deep(1 + Math.floor(r() * 2000))}}`;
     if (kind < 0.85) return JSON.stringify({ id, method, params: JSON.parse(deep(1 + Math.floor(r() * 50))) });
     if (kind < 0.9) return JSON.stringify({ id: pick([-id, `${id}`, id + 0.5, null, 2 ** 60]), method, params: {} });
-    if (kind < 0.95) return String.fromCharCode(...Array.from({ length: 1 + Math.floor(r() * 40) }, () => Math.floor(r() * 0xffff)));
+    if (kind < 0.95)
+      return String.fromCharCode(...Array.from({ length: 1 + Math.floor(r() * 40) }, () => Math.floor(r() * 0xffff)));
     return JSON.stringify(pick([[], [id], 'str', 42, null, { method }, { id }]));
   };
 }
@@ -93,7 +135,9 @@ after(async () => {
   await stack?.stop();
 });
 
-test(`${TOTAL.toLocaleString('en')} fuzzed messages: no crash, known codes only, the room keeps working`, { timeout: 600_000 }, async () => {
+test(`${TOTAL.toLocaleString('en')} fuzzed messages: no crash, known codes only, the room keeps working`, {
+  timeout: 600_000,
+}, async () => {
   const room = 'fuzz';
   const alice = await SignalingClient.connect(stack.wsUrl(room));
   const aliceJoin = await alice.join('Alice');
@@ -149,12 +193,18 @@ test(`${TOTAL.toLocaleString('en')} fuzzed messages: no crash, known codes only,
       // At most PACE_PER_SECOND frames per second from t0 on, plus a small head start.
       const paced = (i: number) => i <= 500 + ((performance.now() - t0) / 1000) * PACE_PER_SECOND;
       for (let i = 0; i < perSocket; i++) {
-        if (i - received >= WINDOW) await waitFor('replies to catch up', () => i - received < WINDOW / 2 || closedEarly !== undefined, 60_000, 1);
+        if (i - received >= WINDOW)
+          await waitFor('replies to catch up', () => i - received < WINDOW / 2 || closedEarly !== undefined, 60_000, 1);
         if (!paced(i)) await waitFor('the pace', () => paced(i), 10_000, 1);
         assert.equal(closedEarly, undefined, `a fuzzing socket was closed by the edge (code ${closedEarly})`);
         ws.send(next(i));
       }
-      await waitFor(`socket ${s} to get every reply`, () => received >= perSocket || closedEarly !== undefined, 120_000, 10);
+      await waitFor(
+        `socket ${s} to get every reply`,
+        () => received >= perSocket || closedEarly !== undefined,
+        120_000,
+        10,
+      );
       assert.equal(closedEarly, undefined, `a fuzzing socket was closed by the edge (code ${closedEarly})`);
       assert.equal(received, perSocket, 'exactly one reply per frame');
       ws.onclose = null;
@@ -166,7 +216,9 @@ test(`${TOTAL.toLocaleString('en')} fuzzed messages: no crash, known codes only,
   await chat;
   stopMedia.abort();
   await media;
-  console.log(`fuzz: ${replies.toLocaleString('en')} frames in ${seconds.toFixed(1)} s (${Math.round(replies / seconds).toLocaleString('en')}/s), ${okReplies} ok replies, ${rateLimited} RATE_LIMITED, ${chatsSent} chats, media samples ${mediaSamples.length}`);
+  console.log(
+    `fuzz: ${replies.toLocaleString('en')} frames in ${seconds.toFixed(1)} s (${Math.round(replies / seconds).toLocaleString('en')}/s), ${okReplies} ok replies, ${rateLimited} RATE_LIMITED, ${chatsSent} chats, media samples ${mediaSamples.length}`,
+  );
 
   assert.deepEqual([...unknownCodes], [], 'every error reply carries a known code and no stack');
   assert.equal(rateLimited, 0, 'paced below the limit, no frame was refused unread');
@@ -176,7 +228,10 @@ test(`${TOTAL.toLocaleString('en')} fuzzed messages: no crash, known codes only,
   // The well-behaved participants were served throughout: every chat arrived, media kept flowing.
   await waitFor('every chat to arrive at Bob', () => bob.events('chat').length === chatsSent, 10_000);
   for (let i = 4; i < mediaSamples.length; i += 4) {
-    assert.ok(mediaSamples[i]! > mediaSamples[i - 4]!, `media kept flowing (samples ${i - 4}..${i}: ${mediaSamples[i - 4]} → ${mediaSamples[i]})`);
+    assert.ok(
+      mediaSamples[i]! > mediaSamples[i - 4]!,
+      `media kept flowing (samples ${i - 4}..${i}: ${mediaSamples[i - 4]} → ${mediaSamples[i]})`,
+    );
   }
   assert.equal(typeof (await bob.request('ping', {})).time, 'number');
   await Promise.all([pub.pc.close(), sub.pc.close(), alice.close(), bob.close()]);

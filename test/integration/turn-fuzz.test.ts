@@ -37,7 +37,13 @@ after(async () => {
 });
 
 async function turnClient(participant: string): Promise<TurnClient> {
-  const ice = await mintTurnCredentials({ secret: node.turn.secret, identity: participant, ttlSeconds: 600, now: Date.now(), urls: node.turn.urls });
+  const ice = await mintTurnCredentials({
+    secret: node.turn.secret,
+    identity: participant,
+    ttlSeconds: 600,
+    now: Date.now(),
+    urls: node.turn.urls,
+  });
   return TurnClient.open({ host: '127.0.0.1', port: node.turnPort, username: ice.username, password: ice.credential });
 }
 
@@ -59,7 +65,15 @@ function templates(auth: { attrs: Attr[]; key: Buffer }): Buffer[] {
   const peerAttr = (t: Buffer) => ({ type: A.XOR_PEER_ADDRESS, value: xorAddress('127.0.0.1', peerPort, t) });
   const signed = (method: number, attrs: Attr[]) => {
     const t = tid();
-    return encodeStun({ cls: C.REQUEST, method, tid: t, attrs: [...attrs.map((a) => (a.type === A.XOR_PEER_ADDRESS ? peerAttr(t) : a)), ...auth.attrs] }, { key: auth.key, fingerprint: true });
+    return encodeStun(
+      {
+        cls: C.REQUEST,
+        method,
+        tid: t,
+        attrs: [...attrs.map((a) => (a.type === A.XOR_PEER_ADDRESS ? peerAttr(t) : a)), ...auth.attrs],
+      },
+      { key: auth.key, fingerprint: true },
+    );
   };
   const channel = Buffer.alloc(4);
   channel.writeUInt16BE(0x4001);
@@ -67,29 +81,74 @@ function templates(auth: { attrs: Attr[]; key: Buffer }): Buffer[] {
   const sendTid = tid();
   return [
     encodeStun({ cls: C.REQUEST, method: M.BINDING, tid: tid(), attrs: [] }),
-    encodeStun({ cls: C.REQUEST, method: M.BINDING, tid: tid(), attrs: [{ type: A.SOFTWARE, value: Buffer.from('fuzz') }] }, { fingerprint: true }),
-    encodeStun({ cls: C.REQUEST, method: M.ALLOCATE, tid: tid(), attrs: [{ type: A.REQUESTED_TRANSPORT, value: Buffer.from([17, 0, 0, 0]) }] }),
-    signed(M.ALLOCATE, [{ type: A.REQUESTED_TRANSPORT, value: Buffer.from([17, 0, 0, 0]) }, { type: A.LIFETIME, value: u32(600) }]),
-    signed(M.ALLOCATE, [{ type: A.REQUESTED_TRANSPORT, value: Buffer.from([17, 0, 0, 0]) }, { type: A.EVEN_PORT, value: Buffer.from([0x80]) }, { type: A.REQUESTED_ADDRESS_FAMILY, value: Buffer.from([1, 0, 0, 0]) }]),
-    signed(M.ALLOCATE, [{ type: A.REQUESTED_TRANSPORT, value: Buffer.from([17, 0, 0, 0]) }, { type: A.RESERVATION_TOKEN, value: randomBytes(8) }]),
+    encodeStun(
+      { cls: C.REQUEST, method: M.BINDING, tid: tid(), attrs: [{ type: A.SOFTWARE, value: Buffer.from('fuzz') }] },
+      { fingerprint: true },
+    ),
+    encodeStun({
+      cls: C.REQUEST,
+      method: M.ALLOCATE,
+      tid: tid(),
+      attrs: [{ type: A.REQUESTED_TRANSPORT, value: Buffer.from([17, 0, 0, 0]) }],
+    }),
+    signed(M.ALLOCATE, [
+      { type: A.REQUESTED_TRANSPORT, value: Buffer.from([17, 0, 0, 0]) },
+      { type: A.LIFETIME, value: u32(600) },
+    ]),
+    signed(M.ALLOCATE, [
+      { type: A.REQUESTED_TRANSPORT, value: Buffer.from([17, 0, 0, 0]) },
+      { type: A.EVEN_PORT, value: Buffer.from([0x80]) },
+      { type: A.REQUESTED_ADDRESS_FAMILY, value: Buffer.from([1, 0, 0, 0]) },
+    ]),
+    signed(M.ALLOCATE, [
+      { type: A.REQUESTED_TRANSPORT, value: Buffer.from([17, 0, 0, 0]) },
+      { type: A.RESERVATION_TOKEN, value: randomBytes(8) },
+    ]),
     signed(M.REFRESH, [{ type: A.LIFETIME, value: u32(600) }]),
     signed(M.CREATE_PERMISSION, [peerAttr(Buffer.alloc(12))]),
     signed(M.CHANNEL_BIND, [{ type: A.CHANNEL_NUMBER, value: channel }, peerAttr(Buffer.alloc(12))]),
-    encodeStun({ cls: C.INDICATION, method: M.SEND, tid: sendTid, attrs: [peerAttr(sendTid), { type: A.DATA, value: Buffer.from('fuzz-data') }] }),
-    encodeStun({ cls: C.REQUEST, method: M.ALLOCATE, tid: tid(), attrs: [{ type: 0x0024, value: u32(1) }, { type: 0x802a, value: randomBytes(8) }] }),
+    encodeStun({
+      cls: C.INDICATION,
+      method: M.SEND,
+      tid: sendTid,
+      attrs: [peerAttr(sendTid), { type: A.DATA, value: Buffer.from('fuzz-data') }],
+    }),
+    encodeStun({
+      cls: C.REQUEST,
+      method: M.ALLOCATE,
+      tid: tid(),
+      attrs: [
+        { type: 0x0024, value: u32(1) },
+        { type: 0x802a, value: randomBytes(8) },
+      ],
+    }),
     chanData,
   ];
 }
 
 function structured(): Buffer {
-  const types = [...Object.values(A), 0x0001, 0x0009, 0x000a, 0x0016, 0x0020, 0x0024, 0x8023, 0xc057, randomInt(0x10000)];
+  const types = [
+    ...Object.values(A),
+    0x0001,
+    0x0009,
+    0x000a,
+    0x0016,
+    0x0020,
+    0x0024,
+    0x8023,
+    0xc057,
+    randomInt(0x10000),
+  ];
   const attrs: Attr[] = [];
   for (let i = randomInt(8); i > 0; i--) {
     const type = pick(types);
     const len = pick([0, 1, 2, 4, 6, 8, 12, 20, 24, randomInt(300)]);
     attrs.push({ type, value: randomBytes(len) });
   }
-  return encodeStun({ cls: randomInt(4), method: pick([...Object.values(M), randomInt(0x1000)]), tid: randomBytes(12), attrs }, { fingerprint: randomInt(2) === 0 });
+  return encodeStun(
+    { cls: randomInt(4), method: pick([...Object.values(M), randomInt(0x1000)]), tid: randomBytes(12), attrs },
+    { fingerprint: randomInt(2) === 0 },
+  );
 }
 
 function mutate(t: readonly Buffer[]): Buffer {
@@ -126,7 +185,9 @@ function mutate(t: readonly Buffer[]): Buffer {
   }
 }
 
-test(`the embedded TURN survives ${PACKETS.toLocaleString('en')} random and mutated packets`, { timeout: DEADLINE_MS + 30_000 }, async () => {
+test(`the embedded TURN survives ${PACKETS.toLocaleString('en')} random and mutated packets`, {
+  timeout: DEADLINE_MS + 30_000,
+}, async () => {
   const early = await turnClient('before');
   const holder = await turnClient('holder');
   const fresh = createSocket('udp4');
@@ -150,10 +211,14 @@ test(`the embedded TURN survives ${PACKETS.toLocaleString('en')} random and muta
       for (let i = 0; i < 250; i++) {
         const packet = mutate(t);
         const socket = i % 2 ? holder.socket : fresh;
-        batch.push(new Promise((r) => socket.send(packet, node.turnPort, '127.0.0.1', (err) => {
-          if (err) sendErrors++;
-          r();
-        })));
+        batch.push(
+          new Promise((r) =>
+            socket.send(packet, node.turnPort, '127.0.0.1', (err) => {
+              if (err) sendErrors++;
+              r();
+            }),
+          ),
+        );
       }
       await Promise.all(batch);
       sent += batch.length;
@@ -163,7 +228,9 @@ test(`the embedded TURN survives ${PACKETS.toLocaleString('en')} random and muta
       if (sync?.cls === C.SUCCESS) synced++;
     }
     const seconds = (Date.now() - started) / 1000;
-    console.log(`fuzz: ${sent} packets in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)}/s), ${sendErrors} send errors, ${synced}/${sent / 250} batches confirmed by a Binding answer`);
+    console.log(
+      `fuzz: ${sent} packets in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)}/s), ${sendErrors} send errors, ${synced}/${sent / 250} batches confirmed by a Binding answer`,
+    );
     assert.ok(synced >= (sent / 250) * 0.9, 'the server kept answering during the fuzzing');
     assert.ok(sent - sendErrors >= PACKETS, `${sent - sendErrors} packets sent`);
 

@@ -34,10 +34,23 @@ async function echoPeer(): Promise<{ socket: Socket; port: number; got: Buffer[]
   return { socket, port: socket.address().port, got };
 }
 
-async function client(node: TurnNode, identity: string, ttlSeconds: number, now = Date.now()): Promise<{ c: TurnClient; expiresAtMs: number }> {
+async function client(
+  node: TurnNode,
+  identity: string,
+  ttlSeconds: number,
+  now = Date.now(),
+): Promise<{ c: TurnClient; expiresAtMs: number }> {
   const ice = await mintTurnCredentials({ secret: node.turn.secret, identity, ttlSeconds, now, urls: node.turn.urls });
   const expiresAtMs = Number(ice.username.split(':')[0]) * 1000;
-  return { c: await TurnClient.open({ host: '127.0.0.1', port: node.turnPort, username: ice.username, password: ice.credential }), expiresAtMs };
+  return {
+    c: await TurnClient.open({
+      host: '127.0.0.1',
+      port: node.turnPort,
+      username: ice.username,
+      password: ice.credential,
+    }),
+    expiresAtMs,
+  };
 }
 
 /** coturn compares whole seconds and still accepts a credential during the second it expires in. */
@@ -78,7 +91,10 @@ function events(node: TurnNode, event: string): Record<string, unknown>[] {
 }
 
 for (const mode of ['embedded', 'coturn'] as const) {
-  describe(`TURN lifetimes (${mode})`, { skip: mode === 'coturn' && !hasCoturn ? 'turnserver not installed (scripts/setup.sh --test installs coturn)' : false }, () => {
+  describe(`TURN lifetimes (${mode})`, {
+    skip:
+      mode === 'coturn' && !hasCoturn ? 'turnserver not installed (scripts/setup.sh --test installs coturn)' : false,
+  }, () => {
     let node: TurnNode;
     let peer: Awaited<ReturnType<typeof echoPeer>>;
     before(async () => {
@@ -87,7 +103,11 @@ for (const mode of ['embedded', 'coturn'] as const) {
           mode,
           allowLoopbackPeers: true,
           // Short nonces and a fast expiry sweep (coturn), so that 3-second credentials are seen to end.
-          env: { TREFFPUNKT_TURN_USER_QUOTA: '2', TREFFPUNKT_TURN_NONCE_LIFETIME_SECONDS: '5', TREFFPUNKT_TURN_EXPIRY_SWEEP_SECONDS: '1' },
+          env: {
+            TREFFPUNKT_TURN_USER_QUOTA: '2',
+            TREFFPUNKT_TURN_NONCE_LIFETIME_SECONDS: '5',
+            TREFFPUNKT_TURN_EXPIRY_SWEEP_SECONDS: '1',
+          },
         }),
         echoPeer(),
       ]);
@@ -101,15 +121,24 @@ for (const mode of ['embedded', 'coturn'] as const) {
       const { c, expiresAtMs } = await client(node, 'guest-expiring', 3);
       try {
         const a = await c.allocate();
-        if (mode === 'embedded') assert.ok(a.lifetime <= 3, `the granted lifetime stops at the credential's expiry (got ${a.lifetime} s)`);
+        if (mode === 'embedded')
+          assert.ok(a.lifetime <= 3, `the granted lifetime stops at the credential's expiry (got ${a.lifetime} s)`);
         await c.createPermission('127.0.0.1', peer.port);
         await c.channelBind(0x4001, '127.0.0.1', peer.port);
         await c.sendChannelData(0x4001, Buffer.from('before-expiry'));
-        assert.ok(await c.waitForData((r) => r.data.toString() === 'echo:before-expiry'), 'relayed while the credential is valid');
+        assert.ok(
+          await c.waitForData((r) => r.data.toString() === 'echo:before-expiry'),
+          'relayed while the credential is valid',
+        );
 
         await waitFor('the credential to expire', () => Date.now() > expiresAtMs + EXPIRY_SECOND, 10_000, 100);
         // coturn: the node's sweep ends the session within its interval (1 s here); embedded: at once.
-        const refresh = await waitFor('Refresh to be refused', async () => (await refusedCode(() => c.refresh(600))) || undefined, 15_000, 250);
+        const refresh = await waitFor(
+          'Refresh to be refused',
+          async () => (await refusedCode(() => c.refresh(600))) || undefined,
+          15_000,
+          250,
+        );
         assert.ok(ENDED.includes(refresh), `Refresh after expiry refused (got ${refresh})`);
         const permission = await refusedCode(() => c.createPermission('127.0.0.1', peer.port));
         assert.ok(ENDED.includes(permission), `CreatePermission after expiry refused (got ${permission || 'success'})`);
@@ -117,9 +146,18 @@ for (const mode of ['embedded', 'coturn'] as const) {
         assert.ok(ENDED.includes(bind), `ChannelBind after expiry refused (got ${bind || 'success'})`);
         await c.sendChannelData(0x4001, Buffer.from('after-expiry'));
         await c.sendIndication('127.0.0.1', peer.port, Buffer.from('after-expiry'));
-        const arrived = await waitFor('a relayed datagram', () => peer.got.some((b) => b.toString() === 'after-expiry'), 500, 25).catch(() => false);
+        const arrived = await waitFor(
+          'a relayed datagram',
+          () => peer.got.some((b) => b.toString() === 'after-expiry'),
+          500,
+          25,
+        ).catch(() => false);
         assert.equal(arrived, false, 'nothing relayed after the credential expired');
-        await waitFor('the allocation-ended event', () => events(node, 'turn.allocation-ended').some((e) => e.reason === 'credential expired'), 5_000);
+        await waitFor(
+          'the allocation-ended event',
+          () => events(node, 'turn.allocation-ended').some((e) => e.reason === 'credential expired'),
+          5_000,
+        );
       } finally {
         c.close();
       }
@@ -131,7 +169,9 @@ for (const mode of ['embedded', 'coturn'] as const) {
         const margin = mode === 'coturn' ? COTURN_ALLOCATE_MARGIN : EXPIRY_SECOND;
         await waitFor('the credential to expire', () => Date.now() > expiresAtMs + margin, 10_000, 100);
         assert.equal(await refusedCode(() => c.allocate()), 401);
-        const e = await waitFor('the refusal event', () => events(node, 'turn.refused').find((x) => x.reason === 'credential expired'));
+        const e = await waitFor('the refusal event', () =>
+          events(node, 'turn.refused').find((x) => x.reason === 'credential expired'),
+        );
         assert.equal(e.level, 40, 'a warning (pino level 40)');
         if (mode === 'embedded') assert.equal(e.method, 'Allocate');
         assert.ok(!JSON.stringify(e).includes('guest-late'), 'the identity is logged only as its pseudonym');
@@ -157,10 +197,17 @@ for (const mode of ['embedded', 'coturn'] as const) {
         const bob = await client(node, 'token-identity-of-bob', 300);
         clients.push(bob.c);
         await bob.c.allocate();
-        await waitFor('the quota event', () => events(node, 'turn.refused').some((e) => e.reason === 'user quota' && e.level === 40));
+        await waitFor('the quota event', () =>
+          events(node, 'turn.refused').some((e) => e.reason === 'user quota' && e.level === 40),
+        );
         // Freeing one of the person's allocations makes room for them again (coturn: within a second).
         await first.c.refresh(0);
-        await waitFor('room for a new allocation', async () => (await refusedCode(() => third.c.allocate())) === 0, 5_000, 100);
+        await waitFor(
+          'room for a new allocation',
+          async () => (await refusedCode(() => third.c.allocate())) === 0,
+          5_000,
+          100,
+        );
       } finally {
         for (const c of clients) c.close();
       }

@@ -33,9 +33,24 @@ async function echoPeer(): Promise<{ socket: Socket; port: number; got: Buffer[]
   return { socket, port: socket.address().port, got };
 }
 
-async function client(node: TurnNode, identity: string, opts: { now?: number; ttl?: number; secret?: string; username?: string } = {}) {
-  const ice = await mintTurnCredentials({ secret: opts.secret ?? node.turn.secret, identity, ttlSeconds: opts.ttl ?? 300, now: opts.now ?? Date.now(), urls: node.turn.urls });
-  return TurnClient.open({ host: '127.0.0.1', port: node.turnPort, username: opts.username ?? ice.username, password: ice.credential });
+async function client(
+  node: TurnNode,
+  identity: string,
+  opts: { now?: number; ttl?: number; secret?: string; username?: string } = {},
+) {
+  const ice = await mintTurnCredentials({
+    secret: opts.secret ?? node.turn.secret,
+    identity,
+    ttlSeconds: opts.ttl ?? 300,
+    now: opts.now ?? Date.now(),
+    urls: node.turn.urls,
+  });
+  return TurnClient.open({
+    host: '127.0.0.1',
+    port: node.turnPort,
+    username: opts.username ?? ice.username,
+    password: ice.credential,
+  });
 }
 
 async function refusedCode(fn: () => Promise<unknown>): Promise<number> {
@@ -49,12 +64,19 @@ async function refusedCode(fn: () => Promise<unknown>): Promise<number> {
 }
 
 for (const mode of MODES) {
-  describe(`TURN (${mode})`, { skip: mode === 'coturn' && !hasCoturn ? 'turnserver not installed (scripts/setup.sh --test installs coturn)' : false }, () => {
+  describe(`TURN (${mode})`, {
+    skip:
+      mode === 'coturn' && !hasCoturn ? 'turnserver not installed (scripts/setup.sh --test installs coturn)' : false,
+  }, () => {
     let dev: TurnNode; // loopback peers allowed: the relay itself can be exercised locally
     let prod: TurnNode; // the defaults
     let peer: Awaited<ReturnType<typeof echoPeer>>;
     before(async () => {
-      [dev, prod, peer] = await Promise.all([startTurnNode({ mode, allowLoopbackPeers: true }), startTurnNode({ mode }), echoPeer()]);
+      [dev, prod, peer] = await Promise.all([
+        startTurnNode({ mode, allowLoopbackPeers: true }),
+        startTurnNode({ mode }),
+        echoPeer(),
+      ]);
     });
     after(async () => {
       peer?.socket.close();
@@ -64,7 +86,11 @@ for (const mode of MODES) {
     test('the registration carries the TURN URLs and secret', () => {
       assert.ok(dev.turn.secret.length >= 16);
       assert.match(dev.turn.urls[0]!, /^turn:127\.0\.0\.1:\d+\?transport=udp$/);
-      if (mode === 'coturn') assert.ok(dev.turn.urls.some((u) => u.endsWith('?transport=tcp')), 'coturn also offers TURN over TCP');
+      if (mode === 'coturn')
+        assert.ok(
+          dev.turn.urls.some((u) => u.endsWith('?transport=tcp')),
+          'coturn also offers TURN over TCP',
+        );
       assert.notEqual(dev.turn.secret, prod.turn.secret, 'each node has its own secret');
       assert.ok(!dev.output().includes(dev.turn.secret), 'the TURN secret is not logged');
     });
@@ -75,7 +101,10 @@ for (const mode of MODES) {
       try {
         const a = await c.allocate();
         assert.equal(a.relayed.ip, '127.0.0.1');
-        assert.ok(a.relayed.port >= dev.relayPorts[0] && a.relayed.port <= dev.relayPorts[1], `relay port ${a.relayed.port} in the configured range`);
+        assert.ok(
+          a.relayed.port >= dev.relayPorts[0] && a.relayed.port <= dev.relayPorts[1],
+          `relay port ${a.relayed.port} in the configured range`,
+        );
         assert.ok(a.lifetime > 0);
         assert.equal(await c.refresh(600), 600);
         await c.createPermission('127.0.0.1', peer.port);
@@ -141,7 +170,12 @@ for (const mode of MODES) {
         // Without a permission nothing is relayed: data is only ever addressed to the loopback peer.
         await c.sendIndication('127.0.0.1', peer.port, Buffer.from('must-not-arrive'));
         await c.sendChannelData(0x4000, Buffer.from('must-not-arrive'));
-        const arrived = await waitFor('a relayed datagram', () => peer.got.some((b) => b.toString() === 'must-not-arrive'), 500, 25).catch(() => false);
+        const arrived = await waitFor(
+          'a relayed datagram',
+          () => peer.got.some((b) => b.toString() === 'must-not-arrive'),
+          500,
+          25,
+        ).catch(() => false);
         assert.equal(arrived, false, 'the loopback peer got nothing');
       } finally {
         c.close();
@@ -153,7 +187,10 @@ for (const mode of MODES) {
 describe('TURN allocation caps (embedded)', () => {
   let node: TurnNode;
   before(async () => {
-    node = await startTurnNode({ mode: 'embedded', env: { TREFFPUNKT_TURN_USER_QUOTA: '2', TREFFPUNKT_TURN_TOTAL_QUOTA: '3' } });
+    node = await startTurnNode({
+      mode: 'embedded',
+      env: { TREFFPUNKT_TURN_USER_QUOTA: '2', TREFFPUNKT_TURN_TOTAL_QUOTA: '3' },
+    });
   });
   after(() => node?.stop());
 
@@ -167,7 +204,11 @@ describe('TURN allocation caps (embedded)', () => {
       }
       const third = await client(node, 'dave');
       clients.push(third);
-      assert.equal(await refusedCode(() => third.allocate()), 486, 'the third allocation of one participant: 486 Allocation Quota Reached');
+      assert.equal(
+        await refusedCode(() => third.allocate()),
+        486,
+        'the third allocation of one participant: 486 Allocation Quota Reached',
+      );
       const erin = await client(node, 'erin');
       clients.push(erin);
       await erin.allocate();

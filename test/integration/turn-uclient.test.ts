@@ -60,7 +60,23 @@ interface Outcome {
 /** Each run uses its own participant name: allocations that uclient leaves behind count against the user quota. */
 function runUclient(flags: string, user: string, secret: string, port: number, peerPort: number): Promise<Outcome> {
   const own = flags.split(' ').filter(Boolean);
-  const args = [...own, ...(own.includes('-m') ? [] : ['-m', '2']), '-n', '10', '-W', secret, '-u', user, '-e', '127.0.0.1', '-r', String(peerPort), '-p', String(port), '127.0.0.1'];
+  const args = [
+    ...own,
+    ...(own.includes('-m') ? [] : ['-m', '2']),
+    '-n',
+    '10',
+    '-W',
+    secret,
+    '-u',
+    user,
+    '-e',
+    '127.0.0.1',
+    '-r',
+    String(peerPort),
+    '-p',
+    String(port),
+    '127.0.0.1',
+  ];
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn('turnutils_uclient', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -76,11 +92,26 @@ function runUclient(flags: string, user: string, secret: string, port: number, p
       let received = 0;
       for (let m = recv.exec(out); m; m = recv.exec(out)) received = Number(m[1]);
       const error = /error (\d+) \(([^)]*)\)/.exec(out)?.slice(1, 3).join(' ');
-      if (signal) return resolve({ pass: false, summary: `client did not finish within ${RUN_TIMEOUT_MS / 1000} s${error ? ` (last error ${error})` : ''}`, ms });
-      if (code !== 0) return resolve({ pass: false, summary: `client exited ${code}${error ? `: error ${error}` : ''}`, ms });
-      if (!lost) return resolve({ pass: flags.includes('-O'), summary: flags.includes('-O') ? 'connected and exited' : 'no traffic summary', ms });
+      if (signal)
+        return resolve({
+          pass: false,
+          summary: `client did not finish within ${RUN_TIMEOUT_MS / 1000} s${error ? ` (last error ${error})` : ''}`,
+          ms,
+        });
+      if (code !== 0)
+        return resolve({ pass: false, summary: `client exited ${code}${error ? `: error ${error}` : ''}`, ms });
+      if (!lost)
+        return resolve({
+          pass: flags.includes('-O'),
+          summary: flags.includes('-O') ? 'connected and exited' : 'no traffic summary',
+          ms,
+        });
       const pass = Number(lost[1]) === 0 && received > 0;
-      resolve({ pass, summary: `${received} received, ${lost[1]} lost (${Number(lost[2]).toFixed(0)}%)${error ? `, error ${error}` : ''}`, ms });
+      resolve({
+        pass,
+        summary: `${received} received, ${lost[1]} lost (${Number(lost[2]).toFixed(0)}%)${error ? `, error ${error}` : ''}`,
+        ms,
+      });
     });
   });
 }
@@ -92,14 +123,23 @@ function runUclient(flags: string, user: string, secret: string, port: number, p
  * a run is repeated (at most twice more) and the attempts are recorded. Any other failure counts at once.
  */
 const CLIENT_CHANNEL_COLLISION = /same channel number with different peer/;
-async function runUclientRetryingCollisions(...args: Parameters<typeof runUclient>): Promise<Outcome & { attempts: number }> {
+async function runUclientRetryingCollisions(
+  ...args: Parameters<typeof runUclient>
+): Promise<Outcome & { attempts: number }> {
   let outcome = await runUclient(...args);
   let attempts = 1;
   while (!outcome.pass && CLIENT_CHANNEL_COLLISION.test(outcome.summary) && attempts < 3) {
     outcome = await runUclient(...args);
     attempts++;
   }
-  return { ...outcome, attempts, summary: attempts > 1 ? `${outcome.summary} (attempt ${attempts}: uclient's random channel numbers collided before)` : outcome.summary };
+  return {
+    ...outcome,
+    attempts,
+    summary:
+      attempts > 1
+        ? `${outcome.summary} (attempt ${attempts}: uclient's random channel numbers collided before)`
+        : outcome.summary,
+  };
 }
 
 let embedded: TurnNode;
@@ -122,22 +162,46 @@ after(async () => {
   await Promise.all([embedded?.stop(), coturn?.stop()]);
 });
 
-test('turnutils_uclient modes against the embedded TURN and coturn', { skip: available ? false : 'coturn not installed (scripts/setup.sh --test installs it)', timeout: 600_000 }, async () => {
+test('turnutils_uclient modes against the embedded TURN and coturn', {
+  skip: available ? false : 'coturn not installed (scripts/setup.sh --test installs it)',
+  timeout: 600_000,
+}, async () => {
   const results: { flags: string; what: string; embedded: Outcome; coturn: Outcome }[] = [];
-  const probe = await TurnClient.open({ host: '127.0.0.1', port: embedded.turnPort, username: 'x', password: 'x', timeoutMs: 2_000 });
+  const probe = await TurnClient.open({
+    host: '127.0.0.1',
+    port: embedded.turnPort,
+    username: 'x',
+    password: 'x',
+    timeoutMs: 2_000,
+  });
   try {
     for (const [i, mode] of MODES.entries()) {
-      const e = await runUclientRetryingCollisions(mode.flags, `uclient-${i}`, embedded.turn.secret, embedded.turnPort, peerPort);
+      const e = await runUclientRetryingCollisions(
+        mode.flags,
+        `uclient-${i}`,
+        embedded.turn.secret,
+        embedded.turnPort,
+        peerPort,
+      );
       assert.ok(embedded.alive(), `the media node died on uclient ${mode.flags}:\n${embedded.output().slice(-3000)}`);
       const binding = await probe.request(M.BINDING, [], { authenticate: false });
       assert.equal(binding.cls, C.SUCCESS, `the embedded TURN still answers after uclient ${mode.flags}`);
-      const c = await runUclientRetryingCollisions(mode.flags, `uclient-${i}`, coturn.turn.secret, coturn.turnPort, peerPort);
+      const c = await runUclientRetryingCollisions(
+        mode.flags,
+        `uclient-${i}`,
+        coturn.turn.secret,
+        coturn.turnPort,
+        peerPort,
+      );
       results.push({ flags: mode.flags, what: mode.what, embedded: e, coturn: c });
     }
   } finally {
     probe.close();
   }
-  const rows = results.map((r) => `| \`${r.flags || '(none)'}\` | ${r.what} | ${r.embedded.pass ? 'pass' : 'FAIL'}: ${r.embedded.summary} | ${r.coturn.pass ? 'pass' : 'FAIL'}: ${r.coturn.summary} |`);
+  const rows = results.map(
+    (r) =>
+      `| \`${r.flags || '(none)'}\` | ${r.what} | ${r.embedded.pass ? 'pass' : 'FAIL'}: ${r.embedded.summary} | ${r.coturn.pass ? 'pass' : 'FAIL'}: ${r.coturn.summary} |`,
+  );
   const table = ['| uclient flags | exercises | embedded | coturn |', '|---|---|---|---|', ...rows].join('\n');
   console.log(`turnutils_uclient -W <secret> -n 10 -m 2 against turnutils_peer on 127.0.0.1:\n${table}`);
   const dir = fileURLToPath(new URL('../../test-output', import.meta.url));

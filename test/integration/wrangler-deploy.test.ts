@@ -16,11 +16,15 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 test('wrangler deploy --dry-run succeeds and binds both Durable Objects and the assets', async () => {
   const out = await mkdtemp(join(tmpdir(), 'treffpunkt-wrangler-'));
   try {
-    const { stdout } = await promisify(execFile)(process.execPath, [`${root}node_modules/wrangler/bin/wrangler.js`, 'deploy', '--dry-run', '--outdir', out], {
-      cwd: root,
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
-      timeout: 120_000,
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [`${root}node_modules/wrangler/bin/wrangler.js`, 'deploy', '--dry-run', '--outdir', out],
+      {
+        cwd: root,
+        env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
+        timeout: 120_000,
+      },
+    );
     assert.match(stdout, /env\.ROOMS \(RoomObject\)\s+Durable Object/);
     assert.match(stdout, /env\.REGISTRY \(NodeRegistryObject\)\s+Durable Object/);
     assert.match(stdout, /env\.ASSETS\s+Assets/);

@@ -28,7 +28,12 @@ export const CHROMIUM_ARGS = [
   '--disable-backgrounding-occluded-windows',
 ];
 
-export const PHONE: BrowserContextOptions = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 };
+export const PHONE: BrowserContextOptions = {
+  viewport: { width: 390, height: 844 },
+  isMobile: true,
+  hasTouch: true,
+  deviceScaleFactor: 1,
+};
 
 export interface Chromium {
   browser: Browser;
@@ -41,11 +46,20 @@ export interface Chromium {
  * gives every launch a fresh temporary profile (the user-data-dir) and removes it on close.
  */
 export async function launchChromium(opts: { args?: string[] } = {}): Promise<Chromium> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...(opts.args ?? [])] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_ARGS, ...(opts.args ?? [])],
+  });
   return {
     browser,
     newPage: async (locale = 'en-US', options = {}) => {
-      const ctx = await browser.newContext({ locale, viewport: { width: 1000, height: 700 }, permissions: ['camera', 'microphone', 'clipboard-read', 'clipboard-write'], ...options });
+      const ctx = await browser.newContext({
+        locale,
+        viewport: { width: 1000, height: 700 },
+        permissions: ['camera', 'microphone', 'clipboard-read', 'clipboard-write'],
+        ...options,
+      });
       return ctx.newPage();
     },
     close: () => browser.close(),
@@ -77,7 +91,8 @@ export function speechLikeWav(path: string, seconds = 10): string {
   for (let i = 0; i < n; i++) {
     const t = i / rate;
     const envelope = 0.55 + 0.45 * Math.sin(2 * Math.PI * 4 * t);
-    const tone = Math.sin(2 * Math.PI * 220 * t) + 0.5 * Math.sin(2 * Math.PI * 440 * t) + 0.25 * Math.sin(2 * Math.PI * 660 * t);
+    const tone =
+      Math.sin(2 * Math.PI * 220 * t) + 0.5 * Math.sin(2 * Math.PI * 440 * t) + 0.25 * Math.sin(2 * Math.PI * 660 * t);
     buf.writeInt16LE(Math.round(12_000 * envelope * (tone / 1.75)), 44 + i * 2);
   }
   writeFileSync(path, buf);
@@ -92,7 +107,13 @@ export interface JoinOptions {
 }
 
 /** Opens the room page, types the name, sets camera/microphone and joins; resolves when the stage shows. */
-export async function joinMeeting(page: Page, baseUrl: string, room: string, name: string, opts: JoinOptions = {}): Promise<void> {
+export async function joinMeeting(
+  page: Page,
+  baseUrl: string,
+  room: string,
+  name: string,
+  opts: JoinOptions = {},
+): Promise<void> {
   await page.goto(`${baseUrl}/${room}${opts.query ?? '?video=360'}`);
   await page.fill('#name', name);
   // The pre-join screen has opened the devices once its buttons reflect them.
@@ -167,11 +188,20 @@ export function candidatePairs(page: Page): Promise<CandidatePair[]> {
 }
 
 /** Video frames decoded per remote participant and source ('camera' | 'screen'). */
-export async function framesFrom(page: Page, participant: string, source: 'camera' | 'screen' = 'camera'): Promise<number> {
-  return (await inboundStats(page)).filter((s) => s.participantId === participant && s.source === source && s.kind === 'video').reduce((n, s) => n + s.framesDecoded, 0);
+export async function framesFrom(
+  page: Page,
+  participant: string,
+  source: 'camera' | 'screen' = 'camera',
+): Promise<number> {
+  return (await inboundStats(page))
+    .filter((s) => s.participantId === participant && s.source === source && s.kind === 'video')
+    .reduce((n, s) => n + s.framesDecoded, 0);
 }
 
-const AXE_SOURCE = readFileSync(fileURLToPath(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url)), 'utf8');
+const AXE_SOURCE = readFileSync(
+  fileURLToPath(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url)),
+  'utf8',
+);
 
 export interface AxeViolation {
   id: string;
@@ -187,8 +217,15 @@ export interface AxeViolation {
 export async function axe(page: Page): Promise<AxeViolation[]> {
   await page.evaluate(AXE_SOURCE);
   return page.evaluate(async () => {
-    const a = (window as unknown as { axe: { run(ctx: Document, opts: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
+    const a = (
+      window as unknown as { axe: { run(ctx: Document, opts: unknown): Promise<{ violations: AxeViolation[] }> } }
+    ).axe;
     const res = await a.run(document, { resultTypes: ['violations'] });
-    return res.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })) }));
+    return res.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })),
+    }));
   });
 }

@@ -8,7 +8,10 @@ import { after, before } from 'node:test';
 import { launchChromium, type Chromium } from './browser.ts';
 import { startStack, type Stack } from './stack.ts';
 
-export function stackAndChromium(opts: Parameters<typeof startStack>[0] = {}): { readonly stack: Stack; readonly chromium: Chromium } {
+export function stackAndChromium(opts: Parameters<typeof startStack>[0] = {}): {
+  readonly stack: Stack;
+  readonly chromium: Chromium;
+} {
   let stack: Stack | undefined;
   let chromium: Chromium | undefined;
   before(async () => {

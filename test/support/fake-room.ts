@@ -10,7 +10,12 @@ import { controlPath, type ControlIds, type ControlOp } from '../../shared/contr
 import { PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
 import type { Connection } from '../../edge/core/connection.ts';
 import type { JoinTokenVerifier, VerifiedJoin } from '../../edge/core/join-tokens.ts';
-import { describeConstraint, isConstrained, meetsConstraint, type MediaConstraint } from '../../edge/core/media-constraint.ts';
+import {
+  describeConstraint,
+  isConstrained,
+  meetsConstraint,
+  type MediaConstraint,
+} from '../../edge/core/media-constraint.ts';
 import { NodeUnreachableError } from '../../edge/core/media-node-client.ts';
 import type { MediaNodes } from '../../edge/core/media-nodes.ts';
 import type { MediaNodeRecord, NodeStatus } from '../../edge/core/node-registry.ts';
@@ -36,7 +41,10 @@ export class FakeNode {
   readonly calls: NodeCall[] = [];
   #seq = 0;
 
-  constructor(nodeId: string, opts: { region?: string; operator?: string; jurisdiction?: string; transports?: number } = {}) {
+  constructor(
+    nodeId: string,
+    opts: { region?: string; operator?: string; jurisdiction?: string; transports?: number } = {},
+  ) {
     this.nodeId = nodeId;
     this.record = {
       nodeId,
@@ -68,9 +76,18 @@ export class FakeNode {
       case 'produce':
         return { producerId: id };
       case 'consume':
-        return { consumerId: id, producerId: (body as { producerId: string }).producerId, kind: 'audio', rtpParameters: {} };
+        return {
+          consumerId: id,
+          producerId: (body as { producerId: string }).producerId,
+          kind: 'audio',
+          rtpParameters: {},
+        };
       case 'createPipe':
-        return { ip: '127.0.0.1', port: 1, srtpParameters: { cryptoSuite: 'AEAD_AES_256_GCM', keyBase64: 'a'.repeat(16) } };
+        return {
+          ip: '127.0.0.1',
+          port: 1,
+          srtpParameters: { cryptoSuite: 'AEAD_AES_256_GCM', keyBase64: 'a'.repeat(16) },
+        };
       case 'pipeConsume':
         return { kind: 'audio', rtpParameters: {}, paused: false };
       default:
@@ -93,12 +110,21 @@ export class FakeMediaNodes {
     return node;
   }
 
-  async select(request: SelectionRequest & { constraint: MediaConstraint; exclude?: readonly string[] }): Promise<FakeNode> {
+  async select(
+    request: SelectionRequest & { constraint: MediaConstraint; exclude?: readonly string[] },
+  ): Promise<FakeNode> {
     const up = [...this.nodes.values()].filter((n) => n.status === 'up' && !request.exclude?.includes(n.nodeId));
     const allowed = up.filter((n) => meetsConstraint(n.record, request.constraint));
-    const chosen = stickyRegionLeastLoaded(allowed.map((n) => n.record), request);
+    const chosen = stickyRegionLeastLoaded(
+      allowed.map((n) => n.record),
+      request,
+    );
     if (!chosen) {
-      if (up.length > 0 && isConstrained(request.constraint)) throw new TreffpunktError(ErrorCode.ConstraintUnmet, `no media node that this meeting may use is available (it requires ${describeConstraint(request.constraint)})`);
+      if (up.length > 0 && isConstrained(request.constraint))
+        throw new TreffpunktError(
+          ErrorCode.ConstraintUnmet,
+          `no media node that this meeting may use is available (it requires ${describeConstraint(request.constraint)})`,
+        );
       throw new TreffpunktError(ErrorCode.NoMediaNode, 'no media node is available, try again shortly');
     }
     return this.nodes.get(chosen.nodeId)!;
@@ -133,7 +159,14 @@ export class FakeSocket implements Connection {
   readonly openedAt: number;
   /** Plenty for a test; a test that needs a spent budget swaps in an empty bucket (no timing involved). */
   messages = new TokenBucket(10_000, 10_000);
-  readonly frames: { id?: number | null; ok?: boolean; result?: any; error?: { code: string; message: string }; event?: string; data?: any }[] = [];
+  readonly frames: {
+    id?: number | null;
+    ok?: boolean;
+    result?: any;
+    error?: { code: string; message: string };
+    event?: string;
+    data?: any;
+  }[] = [];
   closed: { code: number; reason: string } | undefined;
   readonly #sockets: Set<FakeSocket>;
 
@@ -171,7 +204,8 @@ export const fakeVerifier = (enabled = true) =>
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
-export interface FakeRoomOptions extends Partial<Omit<RoomDeps, 'nodes' | 'access' | 'store' | 'connections' | 'scheduleSweep'>> {
+export interface FakeRoomOptions
+  extends Partial<Omit<RoomDeps, 'nodes' | 'access' | 'store' | 'connections' | 'scheduleSweep'>> {
   tokens?: boolean;
   guestPolicy?: GuestPolicy;
   removalBarMs?: number;
@@ -267,7 +301,12 @@ export class FakeRoom {
   async publisher(who: { name?: string; token?: string; region?: string }, source = 'microphone', kind = 'audio') {
     const p = await this.enter(who);
     const transport = await this.ok(p.socket, 'createTransport', { direction: 'send' });
-    const { producerId } = await this.ok(p.socket, 'produce', { transportId: transport.id, kind, source, rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2 }] } });
+    const { producerId } = await this.ok(p.socket, 'produce', {
+      transportId: transport.id,
+      kind,
+      source,
+      rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2 }] },
+    });
     return { ...p, transportId: transport.id as string, producerId: producerId as string };
   }
 }

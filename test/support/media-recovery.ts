@@ -23,7 +23,8 @@ export async function nodeCarrying(stack: Stack): Promise<StackNode> {
 type Roster = { treffpunkt: { meeting: { participants: Map<string, unknown> } } };
 
 /** How many participants (self included) the page's roster holds. */
-export const rosterSize = (page: Page) => page.evaluate(() => (window as unknown as Roster).treffpunkt.meeting.participants.size);
+export const rosterSize = (page: Page) =>
+  page.evaluate(() => (window as unknown as Roster).treffpunkt.meeting.participants.size);
 
 /** Per remote participant: the producer ids the page has decoded video frames from. */
 export async function decodedVideo(page: Page): Promise<Map<string, Set<string>>> {
@@ -45,15 +46,25 @@ export async function consumedProducers(pages: Page[]): Promise<Set<string>> {
 }
 
 /** Resolves once every page decodes video from every other page through a producer not in `old`. */
-export async function everyoneDecodesAgain(pages: Page[], ids: string[], old: ReadonlySet<string>, ms: number): Promise<void> {
-  await waitFor('every page to decode every other page\'s video again', async () => {
-    for (const [i, page] of pages.entries()) {
-      const decoded = await decodedVideo(page);
-      for (const [j, id] of ids.entries()) {
-        if (i === j) continue;
-        if (![...(decoded.get(id) ?? [])].some((p) => !old.has(p))) return false;
+export async function everyoneDecodesAgain(
+  pages: Page[],
+  ids: string[],
+  old: ReadonlySet<string>,
+  ms: number,
+): Promise<void> {
+  await waitFor(
+    "every page to decode every other page's video again",
+    async () => {
+      for (const [i, page] of pages.entries()) {
+        const decoded = await decodedVideo(page);
+        for (const [j, id] of ids.entries()) {
+          if (i === j) continue;
+          if (![...(decoded.get(id) ?? [])].some((p) => !old.has(p))) return false;
+        }
       }
-    }
-    return true;
-  }, ms, 100);
+      return true;
+    },
+    ms,
+    100,
+  );
 }

@@ -41,7 +41,10 @@ export class SignalingClient {
   }
 
   /** A request whose reply may be an error (returned, not thrown). */
-  async call<M extends Method>(method: M, params: Params<M> | Record<string, unknown>): Promise<{ ok: true; result: Result<M> } | ErrorReply> {
+  async call<M extends Method>(
+    method: M,
+    params: Params<M> | Record<string, unknown>,
+  ): Promise<{ ok: true; result: Result<M> } | ErrorReply> {
     const id = this.#nextId++;
     const reply = await this.sendRaw(JSON.stringify({ id, method, params }), id);
     return reply as { ok: true; result: Result<M> } | ErrorReply;

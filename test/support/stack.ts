@@ -114,21 +114,43 @@ function spawnService(script: string, env: Record<string, string>, sink: string[
 }
 
 function spawnProgram(program: string, args: string[], env: Record<string, string>, sink: string[]): ChildProcess {
-  const child = spawn(program, args, { cwd: root, env: { ...process.env, TREFFPUNKT_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(program, args, {
+    cwd: root,
+    env: { ...process.env, TREFFPUNKT_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout!.on('data', (d) => sink.push(String(d)));
   child.stderr!.on('data', (d) => sink.push(String(d)));
   return child;
 }
 
 /** Signed requests to a media node's control API (shared/signed-fetch.ts): a GET without a body. */
-const controlFetcher = (secret: string, nodeId: string, url: string) => (path: string, init: { method?: string; body?: unknown } = {}) =>
-  signedFetch({ baseUrl: url, nodeId, secret }, { method: init.method ?? (init.body === undefined ? 'GET' : 'POST'), path, ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }) });
+const controlFetcher =
+  (secret: string, nodeId: string, url: string) =>
+  (path: string, init: { method?: string; body?: unknown } = {}) =>
+    signedFetch(
+      { baseUrl: url, nodeId, secret },
+      {
+        method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+        path,
+        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      },
+    );
 
 /**
  * `nodes`: several media nodes (separate processes, own ports and ids; the edge knows all their secrets)
  * — by default one, "test-node". The stack is up when all of them have registered.
  */
-export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number; edgeEnv?: Record<string, string>; mediaNodeEnv?: Record<string, string>; nodes?: NodeSpec[]; extraNodes?: ExtraNode[] } = {}): Promise<Stack> {
+export async function startStack(
+  opts: {
+    runtime?: EdgeRuntime;
+    workers?: number;
+    edgeEnv?: Record<string, string>;
+    mediaNodeEnv?: Record<string, string>;
+    nodes?: NodeSpec[];
+    extraNodes?: ExtraNode[];
+  } = {},
+): Promise<Stack> {
   const runtime = opts.runtime ?? 'node';
   const specs = opts.nodes ?? [{ nodeId: 'test-node' }];
   const base = await freePortBlock(1 + 3 * specs.length);
@@ -137,57 +159,101 @@ export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number
   const out: string[] = [];
   const extra = opts.extraNodes ?? [];
   const nodeSecrets = extra.some((n) => n.operator ?? n.jurisdiction ?? n.controlOrigin)
-    ? JSON.stringify(Object.fromEntries([...specs.map((n, i) => [n.nodeId, { secret: secrets[i] }]), ...extra.map(({ nodeId, ...rest }) => [nodeId, rest])]))
+    ? JSON.stringify(
+        Object.fromEntries([
+          ...specs.map((n, i) => [n.nodeId, { secret: secrets[i] }]),
+          ...extra.map(({ nodeId, ...rest }) => [nodeId, rest]),
+        ]),
+      )
     : [...specs.map((n, i) => `${n.nodeId}=${secrets[i]}`), ...extra.map((n) => `${n.nodeId}=${n.secret}`)].join(',');
   // Tests open many sockets from one address; the per-address limits have their own tests (limits.test.ts).
-  const edgeEnv = { TREFFPUNKT_CONNECTIONS_PER_MINUTE: '100000', TREFFPUNKT_SOCKETS_PER_ADDRESS: '100000', ...opts.edgeEnv };
+  const edgeEnv = {
+    TREFFPUNKT_CONNECTIONS_PER_MINUTE: '100000',
+    TREFFPUNKT_SOCKETS_PER_ADDRESS: '100000',
+    ...opts.edgeEnv,
+  };
   let edge: ChildProcess | undefined;
   let worker: WorkerdEdge | undefined;
   let storageDir: string | undefined;
   if (runtime === 'node') {
-    edge = spawnService('edge/node/entry.ts', { TREFFPUNKT_EDGE_PORT: String(edgePort), TREFFPUNKT_NODE_SECRETS: nodeSecrets, ...edgeEnv }, out);
+    edge = spawnService(
+      'edge/node/entry.ts',
+      { TREFFPUNKT_EDGE_PORT: String(edgePort), TREFFPUNKT_NODE_SECRETS: nodeSecrets, ...edgeEnv },
+      out,
+    );
   } else if (runtime === 'workerd-selfhosted') {
     storageDir = await mkdtemp(join(tmpdir(), 'treffpunkt-do-'));
-    edge = spawnProgram(`${root}node_modules/workerd/bin/workerd`, ['serve', 'edge/cloudflare/workerd.capnp', `--socket-addr=http=127.0.0.1:${edgePort}`, `--directory-path=do-storage=${storageDir}`], { TREFFPUNKT_NODE_SECRETS: nodeSecrets, ...edgeEnv }, out);
+    edge = spawnProgram(
+      `${root}node_modules/workerd/bin/workerd`,
+      [
+        'serve',
+        'edge/cloudflare/workerd.capnp',
+        `--socket-addr=http=127.0.0.1:${edgePort}`,
+        `--directory-path=do-storage=${storageDir}`,
+      ],
+      { TREFFPUNKT_NODE_SECRETS: nodeSecrets, ...edgeEnv },
+      out,
+    );
   } else {
-    worker = await startWorkerdEdge({ port: edgePort, bindings: { TREFFPUNKT_NODE_SECRETS: nodeSecrets, ...edgeEnv }, log: (line) => void out.push(line) });
+    worker = await startWorkerdEdge({
+      port: edgePort,
+      bindings: { TREFFPUNKT_NODE_SECRETS: nodeSecrets, ...edgeEnv },
+      log: (line) => void out.push(line),
+    });
   }
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
   const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
   const nodes: StackNode[] = specs.map((spec, i) => {
     const apiPort = base + 1 + 3 * i;
     const workerPorts = base + 100 + 100 * i;
-    const process = spawnService('media-node/main.ts', {
-      TREFFPUNKT_NODE_ID: spec.nodeId,
-      TREFFPUNKT_NODE_SECRET: secrets[i]!,
-      TREFFPUNKT_EDGE_URL: edgeUrl,
-      TREFFPUNKT_NODE_API_PORT: String(apiPort),
-      TREFFPUNKT_NODE_RTC_PORT: String(apiPort + 1),
-      TREFFPUNKT_NODE_WORKERS: String(opts.workers ?? 1),
-      TREFFPUNKT_NODE_WORKER_MIN_PORT: String(workerPorts),
-      TREFFPUNKT_NODE_WORKER_MAX_PORT: String(workerPorts + 99),
-      // TURN on a free port, so that tests never collide with a TURN server on 3478.
-      TREFFPUNKT_TURN_PORT: '0',
-      // Stopping a test stack must not wait for a drain (drain.test.ts sets its own).
-      TREFFPUNKT_NODE_DRAIN_TIMEOUT_MS: '0',
-      // The consumer and pipe stats routes that tests assert on (node-diagnostics.test.ts: off by default).
-      TREFFPUNKT_NODE_DIAGNOSTICS: '1',
-      ...(spec.operator ? { TREFFPUNKT_NODE_OPERATOR: spec.operator } : {}),
-      ...(spec.region ? { TREFFPUNKT_NODE_REGION: spec.region } : {}),
-      ...(spec.jurisdiction ? { TREFFPUNKT_NODE_JURISDICTION: spec.jurisdiction } : {}),
-      ...opts.mediaNodeEnv,
-      ...spec.env,
-    }, out);
+    const process = spawnService(
+      'media-node/main.ts',
+      {
+        TREFFPUNKT_NODE_ID: spec.nodeId,
+        TREFFPUNKT_NODE_SECRET: secrets[i]!,
+        TREFFPUNKT_EDGE_URL: edgeUrl,
+        TREFFPUNKT_NODE_API_PORT: String(apiPort),
+        TREFFPUNKT_NODE_RTC_PORT: String(apiPort + 1),
+        TREFFPUNKT_NODE_WORKERS: String(opts.workers ?? 1),
+        TREFFPUNKT_NODE_WORKER_MIN_PORT: String(workerPorts),
+        TREFFPUNKT_NODE_WORKER_MAX_PORT: String(workerPorts + 99),
+        // TURN on a free port, so that tests never collide with a TURN server on 3478.
+        TREFFPUNKT_TURN_PORT: '0',
+        // Stopping a test stack must not wait for a drain (drain.test.ts sets its own).
+        TREFFPUNKT_NODE_DRAIN_TIMEOUT_MS: '0',
+        // The consumer and pipe stats routes that tests assert on (node-diagnostics.test.ts: off by default).
+        TREFFPUNKT_NODE_DIAGNOSTICS: '1',
+        ...(spec.operator ? { TREFFPUNKT_NODE_OPERATOR: spec.operator } : {}),
+        ...(spec.region ? { TREFFPUNKT_NODE_REGION: spec.region } : {}),
+        ...(spec.jurisdiction ? { TREFFPUNKT_NODE_JURISDICTION: spec.jurisdiction } : {}),
+        ...opts.mediaNodeEnv,
+        ...spec.env,
+      },
+      out,
+    );
     const controlUrl = `http://127.0.0.1:${apiPort}`;
-    return { nodeId: spec.nodeId, secret: secrets[i]!, controlUrl, process, alive: () => !exited(process), controlFetch: controlFetcher(secrets[i]!, spec.nodeId, controlUrl) };
+    return {
+      nodeId: spec.nodeId,
+      secret: secrets[i]!,
+      controlUrl,
+      process,
+      alive: () => !exited(process),
+      controlFetch: controlFetcher(secrets[i]!, spec.nodeId, controlUrl),
+    };
   });
   const mediaNode = nodes[0]!.process;
   try {
-    await waitFor(`${nodes.length} media node(s) to register with the edge`, async () => {
-      if ((edge && exited(edge)) || nodes.some((n) => !n.alive())) throw new Error(`a service exited:\n${out.join('')}`);
-      const res = await fetch(`${edgeUrl}/healthz`);
-      return ((await res.json()) as { mediaNodes: number }).mediaNodes >= nodes.length;
-    }, 30_000, 100);
+    await waitFor(
+      `${nodes.length} media node(s) to register with the edge`,
+      async () => {
+        if ((edge && exited(edge)) || nodes.some((n) => !n.alive()))
+          throw new Error(`a service exited:\n${out.join('')}`);
+        const res = await fetch(`${edgeUrl}/healthz`);
+        return ((await res.json()) as { mediaNodes: number }).mediaNodes >= nodes.length;
+      },
+      30_000,
+      100,
+    );
   } catch (err) {
     edge?.kill('SIGKILL');
     for (const n of nodes) n.process.kill('SIGKILL');
@@ -195,11 +261,13 @@ export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number
     throw err;
   }
   const stopOne = (c: ChildProcess) =>
-    exited(c) ? Promise.resolve() : new Promise<void>((r) => {
-      c.once('exit', () => r());
-      c.kill('SIGTERM');
-      setTimeout(() => c.kill('SIGKILL'), 5_000).unref();
-    });
+    exited(c)
+      ? Promise.resolve()
+      : new Promise<void>((r) => {
+          c.once('exit', () => r());
+          c.kill('SIGTERM');
+          setTimeout(() => c.kill('SIGKILL'), 5_000).unref();
+        });
   const [first] = nodes as [StackNode];
   const { nodeId, secret } = first;
   return {
@@ -211,7 +279,8 @@ export async function startStack(opts: { runtime?: EdgeRuntime; workers?: number
     nodeId,
     secret,
     controlFetch: first.controlFetch,
-    nodeFetch: (path, body) => signedFetch({ baseUrl: edgeUrl, nodeId, secret }, { method: 'POST', path, body: JSON.stringify(body) }),
+    nodeFetch: (path, body) =>
+      signedFetch({ baseUrl: edgeUrl, nodeId, secret }, { method: 'POST', path, body: JSON.stringify(body) }),
     edgePid: () => (edge ? edge.pid : worker!.pid()),
     edgeAlive: () => (edge ? !exited(edge) : worker!.pid() !== undefined),
     evictRoom: async (room) => {

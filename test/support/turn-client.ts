@@ -29,7 +29,15 @@ export const A = {
   SOFTWARE: 0x8022,
   FINGERPRINT: 0x8028,
 } as const;
-export const M = { BINDING: 0x001, ALLOCATE: 0x003, REFRESH: 0x004, SEND: 0x006, DATA: 0x007, CREATE_PERMISSION: 0x008, CHANNEL_BIND: 0x009 } as const;
+export const M = {
+  BINDING: 0x001,
+  ALLOCATE: 0x003,
+  REFRESH: 0x004,
+  SEND: 0x006,
+  DATA: 0x007,
+  CREATE_PERMISSION: 0x008,
+  CHANNEL_BIND: 0x009,
+} as const;
 export const C = { REQUEST: 0, INDICATION: 1, SUCCESS: 2, ERROR: 3 } as const;
 
 export interface Attr {
@@ -68,7 +76,9 @@ export function encodeStun(m: StunMessage, opts: { key?: Buffer; fingerprint?: b
     return h;
   };
   if (opts.key) {
-    const mac = createHmac('sha1', opts.key).update(Buffer.concat([header(24), body])).digest();
+    const mac = createHmac('sha1', opts.key)
+      .update(Buffer.concat([header(24), body]))
+      .digest();
     const h = Buffer.alloc(4);
     h.writeUInt16BE(A.MESSAGE_INTEGRITY, 0);
     h.writeUInt16BE(20, 2);
@@ -208,7 +218,11 @@ export class TurnClient {
   /** USERNAME, REALM and NONCE attributes and the MESSAGE-INTEGRITY key, once the challenge is done (fuzzing). */
   auth(): { attrs: Attr[]; key: Buffer } {
     return {
-      attrs: [{ type: A.USERNAME, value: Buffer.from(this.#o.username) }, { type: A.REALM, value: Buffer.from(this.#realm) }, { type: A.NONCE, value: Buffer.from(this.#nonce) }],
+      attrs: [
+        { type: A.USERNAME, value: Buffer.from(this.#o.username) },
+        { type: A.REALM, value: Buffer.from(this.#realm) },
+        { type: A.NONCE, value: Buffer.from(this.#nonce) },
+      ],
       key: this.#key(),
     };
   }
@@ -226,7 +240,8 @@ export class TurnClient {
     if (m.cls === C.INDICATION && m.method === M.DATA) {
       const peer = attr(m, A.XOR_PEER_ADDRESS);
       const data = attr(m, A.DATA);
-      if (peer && data) this.#push({ from: parseXorAddress(peer, m.tid), data: Buffer.from(data), via: 'data-indication' });
+      if (peer && data)
+        this.#push({ from: parseXorAddress(peer, m.tid), data: Buffer.from(data), via: 'data-indication' });
       return;
     }
     this.#pending.get(m.tid.toString('hex'))?.(m);
@@ -267,9 +282,17 @@ export class TurnClient {
     const auth = opts.authenticate !== false && this.#realm !== '';
     const tid = randomBytes(12);
     const all = auth
-      ? [...attrs, { type: A.USERNAME, value: Buffer.from(this.#o.username) }, { type: A.REALM, value: Buffer.from(this.#realm) }, { type: A.NONCE, value: Buffer.from(this.#nonce) }]
+      ? [
+          ...attrs,
+          { type: A.USERNAME, value: Buffer.from(this.#o.username) },
+          { type: A.REALM, value: Buffer.from(this.#realm) },
+          { type: A.NONCE, value: Buffer.from(this.#nonce) },
+        ]
       : attrs;
-    const packet = encodeStun({ cls: C.REQUEST, method, tid, attrs: all }, { ...(auth ? { key: this.#key() } : {}), fingerprint: true });
+    const packet = encodeStun(
+      { cls: C.REQUEST, method, tid, attrs: all },
+      { ...(auth ? { key: this.#key() } : {}), fingerprint: true },
+    );
     const timeoutMs = this.#o.timeoutMs ?? 2_000;
     const key = tid.toString('hex');
     try {
@@ -315,8 +338,16 @@ export class TurnClient {
     throw new TurnError(401, 'still unauthorized after the challenge');
   }
 
-  async allocate(extra: Attr[] = []): Promise<{ relayed: { ip: string; port: number }; mapped?: { ip: string; port: number }; lifetime: number; response: StunMessage }> {
-    const res = await this.call(M.ALLOCATE, [{ type: A.REQUESTED_TRANSPORT, value: Buffer.from([17, 0, 0, 0]) }, ...extra]);
+  async allocate(extra: Attr[] = []): Promise<{
+    relayed: { ip: string; port: number };
+    mapped?: { ip: string; port: number };
+    lifetime: number;
+    response: StunMessage;
+  }> {
+    const res = await this.call(M.ALLOCATE, [
+      { type: A.REQUESTED_TRANSPORT, value: Buffer.from([17, 0, 0, 0]) },
+      ...extra,
+    ]);
     const relayed = attr(res, A.XOR_RELAYED_ADDRESS);
     const mapped = attr(res, A.XOR_MAPPED_ADDRESS);
     if (!relayed) throw new Error('Allocate success without XOR-RELAYED-ADDRESS');
@@ -351,10 +382,14 @@ export class TurnClient {
   async #withPeer(method: number, ip: string, port: number, extra: Attr[]): Promise<StunMessage> {
     // IPv4 addresses are XORed with the magic cookie only; IPv6 ones with the transaction id too, so the
     // attribute is encoded for each transaction (after the 401 challenge, which allocate() has done).
-    if (isIP(ip) === 4) return this.call(method, [{ type: A.XOR_PEER_ADDRESS, value: xorAddress(ip, port, Buffer.alloc(12)) }, ...extra]);
+    if (isIP(ip) === 4)
+      return this.call(method, [{ type: A.XOR_PEER_ADDRESS, value: xorAddress(ip, port, Buffer.alloc(12)) }, ...extra]);
     for (let attempt = 0; attempt < 3; attempt++) {
       const tid = randomBytes(12);
-      const res = await this.#requestWithTid(method, tid, [{ type: A.XOR_PEER_ADDRESS, value: xorAddress(ip, port, tid) }, ...extra]);
+      const res = await this.#requestWithTid(method, tid, [
+        { type: A.XOR_PEER_ADDRESS, value: xorAddress(ip, port, tid) },
+        ...extra,
+      ]);
       if (res.cls === C.SUCCESS) return res;
       const err = attr(res, A.ERROR_CODE);
       const code = err ? err[2]! * 100 + err[3]! : 0;
@@ -368,7 +403,12 @@ export class TurnClient {
   }
 
   async #requestWithTid(method: number, tid: Buffer, attrs: Attr[]): Promise<StunMessage> {
-    const all = [...attrs, { type: A.USERNAME, value: Buffer.from(this.#o.username) }, { type: A.REALM, value: Buffer.from(this.#realm) }, { type: A.NONCE, value: Buffer.from(this.#nonce) }];
+    const all = [
+      ...attrs,
+      { type: A.USERNAME, value: Buffer.from(this.#o.username) },
+      { type: A.REALM, value: Buffer.from(this.#realm) },
+      { type: A.NONCE, value: Buffer.from(this.#nonce) },
+    ];
     const packet = encodeStun({ cls: C.REQUEST, method, tid, attrs: all }, { key: this.#key(), fingerprint: true });
     const key = tid.toString('hex');
     const timeoutMs = this.#o.timeoutMs ?? 2_000;
@@ -398,7 +438,17 @@ export class TurnClient {
   /** A Send indication carrying `data` to ip:port (relayed only with a permission for ip). */
   sendIndication(ip: string, port: number, data: Buffer): Promise<void> {
     const tid = randomBytes(12);
-    return this.sendRaw(encodeStun({ cls: C.INDICATION, method: M.SEND, tid, attrs: [{ type: A.XOR_PEER_ADDRESS, value: xorAddress(ip, port, tid) }, { type: A.DATA, value: data }] }));
+    return this.sendRaw(
+      encodeStun({
+        cls: C.INDICATION,
+        method: M.SEND,
+        tid,
+        attrs: [
+          { type: A.XOR_PEER_ADDRESS, value: xorAddress(ip, port, tid) },
+          { type: A.DATA, value: data },
+        ],
+      }),
+    );
   }
 
   sendChannelData(channel: number, data: Buffer): Promise<void> {

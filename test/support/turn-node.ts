@@ -48,7 +48,9 @@ async function fakeEdge(onRegister: (r: NodeRegistration) => void): Promise<{ se
           return;
         }
         onRegister(parsed.data);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, heartbeatIntervalMs: 60_000 }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ ok: true, heartbeatIntervalMs: 60_000 }));
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
@@ -94,10 +96,15 @@ export async function startTurnNode(opts: TurnNodeOptions): Promise<TurnNode> {
   child.stderr!.on('data', (d) => out.push(String(d)));
   const alive = () => child.exitCode === null && child.signalCode === null;
   try {
-    await waitFor('the media node to register with TURN', () => {
-      if (!alive()) throw new Error(`media node exited:\n${out.join('')}`);
-      return registration?.turn !== undefined;
-    }, 30_000, 50);
+    await waitFor(
+      'the media node to register with TURN',
+      () => {
+        if (!alive()) throw new Error(`media node exited:\n${out.join('')}`);
+        return registration?.turn !== undefined;
+      },
+      30_000,
+      50,
+    );
   } catch (err) {
     child.kill('SIGKILL');
     edge.server.close();
@@ -133,7 +140,11 @@ export async function startTurnNode(opts: TurnNodeOptions): Promise<TurnNode> {
 /** The pid of a direct child process with this command name (Linux /proc). */
 export function childByName(pid: number, name: string): number | undefined {
   for (const task of readdirSync(`/proc/${pid}/task`)) {
-    const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
     for (const c of children) {
       try {
         if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() === name) return c;

@@ -15,7 +15,9 @@ import { waitFor } from './poll.ts';
 
 const IP = '127.0.0.1';
 
-export function opusPayloadType(routerRtpCapabilities: { codecs?: { mimeType: string; preferredPayloadType?: number }[] }): number {
+export function opusPayloadType(routerRtpCapabilities: {
+  codecs?: { mimeType: string; preferredPayloadType?: number }[];
+}): number {
   const pt = routerRtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === 'audio/opus')?.preferredPayloadType;
   if (pt === undefined) throw new Error('the router offers no Opus');
   return pt;
@@ -23,7 +25,10 @@ export function opusPayloadType(routerRtpCapabilities: { codecs?: { mimeType: st
 
 function newPeer(pt: number) {
   return new RTCPeerConnection({
-    codecs: { audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: pt })], video: [] },
+    codecs: {
+      audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: pt })],
+      video: [],
+    },
     headerExtensions: { audio: [], video: [] },
     // werift falls back to a public STUN server when none is given: point it at loopback instead.
     iceServers: [{ urls: `stun:${IP}:3478` }],
@@ -46,13 +51,27 @@ function answerSdp(t: TransportOptions, pt: number, direction: 'recvonly' | 'sen
   const fp = t.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256')!;
   const cand = t.iceCandidates.find((c) => c.protocol === 'udp')!;
   return [
-    'v=0', `o=mediasoup 1 1 IN IP4 ${IP}`, 's=-', 't=0 0', 'a=ice-lite', 'a=group:BUNDLE 0', 'a=msid-semantic: WMS *',
+    'v=0',
+    `o=mediasoup 1 1 IN IP4 ${IP}`,
+    's=-',
+    't=0 0',
+    'a=ice-lite',
+    'a=group:BUNDLE 0',
+    'a=msid-semantic: WMS *',
     `a=fingerprint:sha-256 ${fp.value}`,
-    `m=audio ${cand.port} UDP/TLS/RTP/SAVPF ${pt}`, `c=IN IP4 ${IP}`, 'a=mid:0',
-    `a=ice-ufrag:${t.iceParameters.usernameFragment}`, `a=ice-pwd:${t.iceParameters.password}`,
-    'a=setup:passive', `a=${direction}`, 'a=rtcp-mux', `a=rtpmap:${pt} opus/48000/2`,
+    `m=audio ${cand.port} UDP/TLS/RTP/SAVPF ${pt}`,
+    `c=IN IP4 ${IP}`,
+    'a=mid:0',
+    `a=ice-ufrag:${t.iceParameters.usernameFragment}`,
+    `a=ice-pwd:${t.iceParameters.password}`,
+    'a=setup:passive',
+    `a=${direction}`,
+    'a=rtcp-mux',
+    `a=rtpmap:${pt} opus/48000/2`,
     ...(ssrc ? ['a=msid:ms-stream ms-track', `a=ssrc:${ssrc} cname:mediasoup`] : []),
-    `a=candidate:${cand.foundation} 1 udp ${cand.priority} ${cand.address} ${cand.port} typ host`, 'a=end-of-candidates', '',
+    `a=candidate:${cand.foundation} 1 udp ${cand.priority} ${cand.address} ${cand.port} typ host`,
+    'a=end-of-candidates',
+    '',
   ].join('\r\n');
 }
 
@@ -63,12 +82,18 @@ export async function publishAudio(client: SignalingClient, pt: number) {
   const track = new MediaStreamTrack({ kind: 'audio' });
   const tx = pc.addTransceiver(track, { direction: 'sendonly' });
   const fingerprint = await localFingerprint(pc);
-  await client.request('connectTransport', { transportId: t.id, dtlsParameters: { role: 'client', fingerprints: [fingerprint] } });
+  await client.request('connectTransport', {
+    transportId: t.id,
+    dtlsParameters: { role: 'client', fingerprints: [fingerprint] },
+  });
   const { producerId } = await client.request('produce', {
     transportId: t.id,
     kind: 'audio',
     source: 'microphone',
-    rtpParameters: { codecs: [{ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: pt }], encodings: [{ ssrc: tx.sender.ssrc }] },
+    rtpParameters: {
+      codecs: [{ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: pt }],
+      encodings: [{ ssrc: tx.sender.ssrc }],
+    },
   });
   await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp(t, pt, 'recvonly') });
   await waitFor('the sending peer to connect', () => pc.connectionState === 'connected', 15_000);
@@ -81,16 +106,33 @@ export async function receiveAudio(client: SignalingClient, pt: number, producer
   const pc = newPeer(pt);
   const tx = pc.addTransceiver('audio', { direction: 'recvonly' });
   const received = { packets: 0, ssrc: 0 };
-  tx.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((rtp) => {
-    received.packets++;
-    received.ssrc = rtp.header.ssrc;
-  }));
+  tx.onTrack.subscribe((track) =>
+    track.onReceiveRtp.subscribe((rtp) => {
+      received.packets++;
+      received.ssrc = rtp.header.ssrc;
+    }),
+  );
   const fingerprint = await localFingerprint(pc);
-  await client.request('connectTransport', { transportId: t.id, dtlsParameters: { role: 'client', fingerprints: [fingerprint] } });
+  await client.request('connectTransport', {
+    transportId: t.id,
+    dtlsParameters: { role: 'client', fingerprints: [fingerprint] },
+  });
   const consumer = await client.request('consume', {
     transportId: t.id,
     producerId,
-    rtpCapabilities: { codecs: [{ kind: 'audio', mimeType: 'audio/opus', preferredPayloadType: pt, clockRate: 48000, channels: 2, rtcpFeedback: [] }], headerExtensions: [] },
+    rtpCapabilities: {
+      codecs: [
+        {
+          kind: 'audio',
+          mimeType: 'audio/opus',
+          preferredPayloadType: pt,
+          clockRate: 48000,
+          channels: 2,
+          rtcpFeedback: [],
+        },
+      ],
+      headerExtensions: [],
+    },
   });
   const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;
   await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp(t, pt, 'sendonly', ssrc) });
@@ -103,7 +145,12 @@ export async function receiveAudio(client: SignalingClient, pt: number, producer
  * Real Opus RTP from ffmpeg (a sine tone), fed into `write` for `seconds` (or until `stop` aborts).
  * Resolves with the packet count.
  */
-export async function ffmpegOpus(pt: number, seconds: number, write: (packet: Buffer) => void, stop?: AbortSignal): Promise<number> {
+export async function ffmpegOpus(
+  pt: number,
+  seconds: number,
+  write: (packet: Buffer) => void,
+  stop?: AbortSignal,
+): Promise<number> {
   const sock = createSocket('udp4');
   let packets = 0;
   sock.on('message', (msg) => {
@@ -111,8 +158,32 @@ export async function ffmpegOpus(pt: number, seconds: number, write: (packet: Bu
     write(msg);
   });
   await new Promise<void>((r) => sock.bind(0, IP, () => r()));
-  const ff = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
-    '-c:a', 'libopus', '-ac', '2', '-b:a', '64k', '-payload_type', String(pt), '-f', 'rtp', `rtp://${IP}:${sock.address().port}?pkt_size=1200`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const ff = spawn(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
+      '-c:a',
+      'libopus',
+      '-ac',
+      '2',
+      '-b:a',
+      '64k',
+      '-payload_type',
+      String(pt),
+      '-f',
+      'rtp',
+      `rtp://${IP}:${sock.address().port}?pkt_size=1200`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   ff.stderr.on('data', (d) => (stderr += d));
   const onStop = () => ff.kill('SIGTERM');

@@ -22,7 +22,11 @@ export interface WorkerdEdge {
   close(): Promise<void>;
 }
 
-export async function startWorkerdEdge(opts: { port: number; bindings: Record<string, string>; log?: (line: string) => void }): Promise<WorkerdEdge> {
+export async function startWorkerdEdge(opts: {
+  port: number;
+  bindings: Record<string, string>;
+  log?: (line: string) => void;
+}): Promise<WorkerdEdge> {
   const mf = new Miniflare({
     name: WORKER_NAME,
     host: '127.0.0.1',
@@ -40,7 +44,9 @@ export async function startWorkerdEdge(opts: { port: number; bindings: Record<st
         const path = new URL(request.url).pathname;
         if (path.includes('..')) return new MiniflareResponse(null, { status: 404 });
         try {
-          return new MiniflareResponse(await readFile(`${root}dist/web${path}`), { headers: { 'content-type': contentTypeFor(path) } });
+          return new MiniflareResponse(await readFile(`${root}dist/web${path}`), {
+            headers: { 'content-type': contentTypeFor(path) },
+          });
         } catch {
           return new MiniflareResponse(null, { status: 404 });
         }
@@ -53,7 +59,8 @@ export async function startWorkerdEdge(opts: { port: number; bindings: Record<st
   const url = (await mf.ready).toString().replace(/\/$/, '');
   return {
     url,
-    evictRoom: (room) => mf.unsafeEvictDurableObject(WORKER_NAME, 'RoomObject', { name: room, webSockets: 'hibernate' }),
+    evictRoom: (room) =>
+      mf.unsafeEvictDurableObject(WORKER_NAME, 'RoomObject', { name: room, webSockets: 'hibernate' }),
     pid: () => workerdChildPid(),
     close: () => mf.dispose(),
   };
@@ -62,7 +69,10 @@ export async function startWorkerdEdge(opts: { port: number; bindings: Record<st
 /** Miniflare runs workerd as a child of this process. */
 function workerdChildPid(): number | undefined {
   for (const task of readdirSync(`/proc/${process.pid}/task`)) {
-    const children = readFileSync(`/proc/${process.pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    const children = readFileSync(`/proc/${process.pid}/task/${task}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
     for (const child of children) {
       try {
         if (readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('workerd')) return Number(child);

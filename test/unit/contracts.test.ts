@@ -45,7 +45,17 @@ function fetchInto(app: Hono): URL[] {
 function recordingRooms(): { rooms: MediaRooms; calls: { method: string; args: unknown[] }[] } {
   const calls: { method: string; args: unknown[] }[] = [];
   const recorder = (prefix: string): object =>
-    new Proxy({}, { get: (_, method: string) => (method === 'then' ? undefined : method === 'pipes' && prefix === '' ? recorder('pipes.') : async (...args: unknown[]) => (calls.push({ method: prefix + method, args }), {})) });
+    new Proxy(
+      {},
+      {
+        get: (_, method: string) =>
+          method === 'then'
+            ? undefined
+            : method === 'pipes' && prefix === ''
+              ? recorder('pipes.')
+              : async (...args: unknown[]) => (calls.push({ method: prefix + method, args }), {}),
+      },
+    );
   const room = recorder('');
   const rooms = {
     getOrCreate: async (name: string) => (calls.push({ method: 'rooms.getOrCreate', args: [name] }), room),
@@ -58,7 +68,11 @@ function recordingRooms(): { rooms: MediaRooms; calls: { method: string; args: u
 }
 
 const rtpParameters = { codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }] };
-const pipeEnd = { ip: '10.0.0.1', port: 4000, srtpParameters: { cryptoSuite: 'AEAD_AES_256_GCM' as const, keyBase64: 'k'.repeat(44) } };
+const pipeEnd = {
+  ip: '10.0.0.1',
+  port: 4000,
+  srtpParameters: { cryptoSuite: 'AEAD_AES_256_GCM' as const, keyBase64: 'k'.repeat(44) },
+};
 /** A valid body of every control operation (the type demands one per operation). */
 const bodies: { [O in ControlOp]: ControlBody<O> } = {
   ensureRouter: {},
@@ -114,15 +128,25 @@ test('the client calls every control operation at its table route, and the media
     const ids = idsOf(op);
     // The fake rooms answer {}: operations with a richer response are then refused by the client's
     // response check, after the node has served them; any other failure is a contract break.
-    await client.call(op, ids, bodies[op]).catch((err: Error) => assert.match(err.message, new RegExp(`invalid ${op} response`), `${op}: ${err.message}`));
+    await client
+      .call(op, ids, bodies[op])
+      .catch((err: Error) => assert.match(err.message, new RegExp(`invalid ${op} response`), `${op}: ${err.message}`));
     assert.equal(asked.length, 1, op);
     assert.equal(asked[0]!.pathname, controlPath(op, ids), `${op}: the path built from the table`);
-    assert.equal(asked[0]!.pathname, control[op].route.replace(/:([A-Za-z]+)/g, (_, n: string) => encodeURIComponent((ids as Record<string, string>)[n]!)));
+    assert.equal(
+      asked[0]!.pathname,
+      control[op].route.replace(/:([A-Za-z]+)/g, (_, n: string) =>
+        encodeURIComponent((ids as Record<string, string>)[n]!),
+      ),
+    );
     // The node reached the room named in the path, and a handler that got every other id decoded.
     assert.deepEqual(calls[0]?.args, [ids.room], `${op}: the room`);
-    const rest = Object.entries(ids).filter(([k]) => k !== 'room').map(([, v]) => v);
+    const rest = Object.entries(ids)
+      .filter(([k]) => k !== 'room')
+      .map(([, v]) => v);
     if (op === 'closeRoom') assert.equal(calls[0]?.method, 'rooms.close');
-    else if (op !== 'ensureRouter') assert.deepEqual(calls[1]?.args.slice(0, rest.length), rest, `${op}: its ids, decoded`);
+    else if (op !== 'ensureRouter')
+      assert.deepEqual(calls[1]?.args.slice(0, rest.length), rest, `${op}: its ids, decoded`);
   }
 });
 
@@ -134,14 +158,24 @@ test('a control route the table does not have is 404, an op with a wrong body is
   const missing = await signedFetch(target, { method: 'POST', path: '/v1/rooms/r/teleport', body: '{}' });
   assert.equal(missing.status, httpStatusOf(ErrorCode.NotFound));
   for (const op of ['createTransport', 'consume', 'pipeConsume'] as const) {
-    const res = await signedFetch(target, { method: control[op].method, path: controlPath(op, idsOf(op) as never), body: '{"nope":1}' });
+    const res = await signedFetch(target, {
+      method: control[op].method,
+      path: controlPath(op, idsOf(op) as never),
+      body: '{"nope":1}',
+    });
     assert.equal(res.status, 400);
-    assert.match(((await res.json()) as { error: { message: string } }).error.message, new RegExp(`invalid ${op} body`));
+    assert.match(
+      ((await res.json()) as { error: { message: string } }).error.message,
+      new RegExp(`invalid ${op} body`),
+    );
   }
 });
 
 test('the node API: each operation at its table route, the register reply sets the interval, an unknown node is told to register again', async () => {
-  const config = parseEdgeConfig({ TREFFPUNKT_NODE_SECRETS: `n1=${SECRET},n2=${SECRET}`, TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS: '3000' });
+  const config = parseEdgeConfig({
+    TREFFPUNKT_NODE_SECRETS: `n1=${SECRET},n2=${SECRET}`,
+    TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS: '3000',
+  });
   const registry = new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs);
   const events: unknown[] = [];
   const adapter = { roomEvent: async (...args: unknown[]) => void events.push(args) } as unknown as EdgeAdapter;
@@ -156,12 +190,18 @@ test('the node API: each operation at its table route, the register reply sets t
   };
   // n2 never registered: the operations that require a registration answer their registerAgainStatus.
   for (const op of ['heartbeat', 'drain'] as const) {
-    const res = await signedFetch({ ...edge, nodeId: 'n2' }, { method: nodeApi[op].method, path: nodeApiPath(op, { nodeId: 'n2' }), body: JSON.stringify(bodies[op]) });
+    const res = await signedFetch(
+      { ...edge, nodeId: 'n2' },
+      { method: nodeApi[op].method, path: nodeApiPath(op, { nodeId: 'n2' }), body: JSON.stringify(bodies[op]) },
+    );
     assert.equal(res.status, nodeApi[op].registerAgainStatus, op);
     assert.equal(res.status, 409);
   }
   for (const op of Object.keys(nodeApi) as NodeApiOp[]) {
-    const res = await signedFetch({ ...edge, nodeId: 'n1' }, { method: nodeApi[op].method, path: nodeApiPath(op, { nodeId: 'n1' }), body: JSON.stringify(bodies[op]) });
+    const res = await signedFetch(
+      { ...edge, nodeId: 'n1' },
+      { method: nodeApi[op].method, path: nodeApiPath(op, { nodeId: 'n1' }), body: JSON.stringify(bodies[op]) },
+    );
     assert.equal(res.status, 200, op);
     assert.ok(nodeApi[op].response.safeParse(await res.json()).success, `${op}: the reply fits the table`);
   }
@@ -170,13 +210,24 @@ test('the node API: each operation at its table route, the register reply sets t
   // The media node's side: registers at the table's route, heartbeats at the interval the edge said.
   asked.length = 0;
   const registered: object[] = [];
-  const log = { ...silent, info: (fields: object, msg: string) => void (msg === 'registered with edge' && registered.push(fields)) };
-  const node = new EdgeRegistration({ edgeUrl: edge.baseUrl, secret: SECRET, registration: { ...registration('n2', 'http://127.0.0.1:4001'), load: undefined } as never, load: () => idleLoad, log: log as unknown as PinoLogger });
+  const log = {
+    ...silent,
+    info: (fields: object, msg: string) => void (msg === 'registered with edge' && registered.push(fields)),
+  };
+  const node = new EdgeRegistration({
+    edgeUrl: edge.baseUrl,
+    secret: SECRET,
+    registration: { ...registration('n2', 'http://127.0.0.1:4001'), load: undefined } as never,
+    load: () => idleLoad,
+    log: log as unknown as PinoLogger,
+  });
   node.start();
   try {
     await waitFor('the node to register', () => node.registered, 5_000, 10);
     assert.equal(asked[0]?.pathname, nodeApiPath('register', {}));
-    assert.deepEqual(registered, [{ edge: edge.baseUrl, heartbeatIntervalMs: Math.floor(config.nodeHeartbeatTimeoutMs / 3) }]);
+    assert.deepEqual(registered, [
+      { edge: edge.baseUrl, heartbeatIntervalMs: Math.floor(config.nodeHeartbeatTimeoutMs / 3) },
+    ]);
     await node.drain();
     assert.equal(asked.at(-1)?.pathname, nodeApiPath('drain', { nodeId: 'n2' }));
   } finally {

@@ -13,7 +13,9 @@ test('edge/core and shared import no runtime', () => {
     const files = readdirSync(path, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
     assert.ok(files.length > 3, `${dir} has files`);
     for (const f of files) {
-      const offending = readFileSync(`${path}/${f}`, 'utf8').split('\n').filter((l) => FORBIDDEN.test(l));
+      const offending = readFileSync(`${path}/${f}`, 'utf8')
+        .split('\n')
+        .filter((l) => FORBIDDEN.test(l));
       assert.deepEqual(offending, [], `${dir}/${f} imports a runtime module`);
     }
   }

@@ -30,7 +30,11 @@ const env = {
 
 test('createEdgeServices: every room setting comes from the config', () => {
   const config = parseEdgeConfig(env);
-  const { room, messageBudget } = createEdgeServices(config, new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs), silent);
+  const { room, messageBudget } = createEdgeServices(
+    config,
+    new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs),
+    silent,
+  );
   const { nodes, access, log, ...limits } = room;
   assert.deepEqual(limits, {
     maxMessageBytes: 2048,
@@ -50,16 +54,25 @@ test('createEdgeServices: every room setting comes from the config', () => {
   assert.equal(nodes.turnCredentialTtlSeconds, config.turnCredentialTtlSeconds);
   // 2 per second, bursts of twice that: a fresh budget per socket.
   const budget = messageBudget();
-  assert.deepEqual([1, 2, 3, 4, 5].map(() => budget.take()), [true, true, true, true, false]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map(() => budget.take()),
+    [true, true, true, true, false],
+  );
   assert.equal(messageBudget().take(), true);
 });
 
 test('InProcessRooms: a socket is a whole Connection when the room first sees it; empty rooms are forgotten', async () => {
   const config = parseEdgeConfig(env);
-  const rooms = new InProcessRooms(createEdgeServices(config, new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs), silent));
+  const rooms = new InProcessRooms(
+    createEdgeServices(config, new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs), silent),
+  );
   const sent: string[] = [];
   const closed: number[] = [];
-  const { room, conn } = rooms.open('room-1', { send: (d) => sent.push(d), close: (code) => closed.push(code) }, 'addr');
+  const { room, conn } = rooms.open(
+    'room-1',
+    { send: (d) => sent.push(d), close: (code) => closed.push(code) },
+    'addr',
+  );
   assert.equal(rooms.size, 1);
   assert.equal(rooms.socketsFrom('addr'), 1);
   await room.onMessage(conn, JSON.stringify({ id: 1, method: 'ping', params: {} }));

@@ -23,7 +23,9 @@ before(async () => {
     res.writeHead(200, { 'content-type': 'application/json' });
     if (req.url?.includes('/huge/')) {
       // 2 MiB of valid JSON, fast: too much for a control answer.
-      res.end(JSON.stringify({ rtpCapabilities: { codecs: [], headerExtensions: [] }, pad: 'x'.repeat(2 * 1024 * 1024) }));
+      res.end(
+        JSON.stringify({ rtpCapabilities: { codecs: [], headerExtensions: [] }, pad: 'x'.repeat(2 * 1024 * 1024) }),
+      );
       return;
     }
     res.write('{');
@@ -43,7 +45,7 @@ after(async () => {
   await new Promise<void>((r) => server.close(() => r()));
 });
 
-test('the room\'s abort ends a call whose answer is still arriving', async () => {
+test("the room's abort ends a call whose answer is still arriving", async () => {
   const abort = new AbortController();
   const client = new MediaNodeClient({ nodeId: 'n', controlUrl: url, secret: 's'.repeat(32), abort: abort.signal });
   const seen = dribbled;

@@ -15,7 +15,8 @@ test('node guard: one node over its limit and with its cache full leaves another
   const guard = new NodeGuard(5);
   const now = 1_000_000;
   let admitted = 0;
-  for (let i = 0; i < 10_000; i++) if (guard.admit('a', 'registry', now) && guard.remember('a', `a-nonce-${i}`, now)) admitted++;
+  for (let i = 0; i < 10_000; i++)
+    if (guard.admit('a', 'registry', now) && guard.remember('a', `a-nonce-${i}`, now)) admitted++;
   assert.ok(admitted <= 30, `${admitted} of 10,000 requests in one instant were admitted`);
   assert.equal(guard.admit('b', 'registry', now), true, 'node B has its own bucket');
   assert.equal(guard.remember('b', 'b-nonce', now), true, 'and its own replay cache');
@@ -62,14 +63,25 @@ test('throttled warnings: one line per key and interval, with the count of the r
   assert.deepEqual(lines, [0, 0, 999]);
 });
 
-const reg = { nodeId: 'n-1', controlUrl: 'https://media.example.org:4000', region: 'eu', operator: 'evil-corp', jurisdiction: 'US', load: { workers: 1, routers: 0, transports: 0, producers: 0, consumers: 0 } };
+const reg = {
+  nodeId: 'n-1',
+  controlUrl: 'https://media.example.org:4000',
+  region: 'eu',
+  operator: 'evil-corp',
+  jurisdiction: 'US',
+  load: { workers: 1, routers: 0, transports: 0, producers: 0, consumers: 0 },
+};
 
 test('pinned identity: pinned fields must match, an absent jurisdiction takes the pinned one', () => {
   const pin = { operator: 'evil-corp', jurisdiction: 'US', controlOrigin: 'https://media.example.org:4000' };
   assert.deepEqual(checkRegistration(reg, pin, false), reg);
   const { jurisdiction: _, ...noJurisdiction } = reg;
   assert.equal(checkRegistration(noJurisdiction, pin, false).jurisdiction, 'US');
-  const refused = (r: typeof reg, why: string) => assert.throws(() => checkRegistration(r, pin, false), (e: RegistrationRefused) => e.code === 'FORBIDDEN' && e.reason === why);
+  const refused = (r: typeof reg, why: string) =>
+    assert.throws(
+      () => checkRegistration(r, pin, false),
+      (e: RegistrationRefused) => e.code === 'FORBIDDEN' && e.reason === why,
+    );
   refused({ ...reg, operator: 'trusted-op' }, 'operator');
   refused({ ...reg, jurisdiction: 'DE' }, 'jurisdiction');
   refused({ ...reg, controlUrl: 'https://elsewhere.example.org:4000' }, 'controlOrigin');
@@ -80,14 +92,27 @@ test('pinned identity: pinned fields must match, an absent jurisdiction takes th
 
 test('plain http: refused beyond loopback unless allowed', () => {
   const http = { ...reg, controlUrl: 'http://10.0.0.5:4000' };
-  assert.throws(() => checkRegistration(http, undefined, false), (e: RegistrationRefused) => e.reason === 'insecure controlUrl');
+  assert.throws(
+    () => checkRegistration(http, undefined, false),
+    (e: RegistrationRefused) => e.reason === 'insecure controlUrl',
+  );
   assert.equal(checkRegistration(http, undefined, true).controlUrl, 'http://10.0.0.5:4000');
-  for (const h of ['localhost', '127.0.0.1', '127.1.2.3', '[::1]', 'a.localhost']) assert.equal(isLoopbackHost(h), true, h);
-  for (const h of ['10.0.0.5', 'example.org', '127.0.0.1.example.org', '::ffff:10.0.0.1']) assert.equal(isLoopbackHost(h), false, h);
+  for (const h of ['localhost', '127.0.0.1', '127.1.2.3', '[::1]', 'a.localhost'])
+    assert.equal(isLoopbackHost(h), true, h);
+  for (const h of ['10.0.0.5', 'example.org', '127.0.0.1.example.org', '::ffff:10.0.0.1'])
+    assert.equal(isLoopbackHost(h), false, h);
   assert.equal(isInsecureUrl('http://127.0.0.1:8080'), false);
   assert.equal(isInsecureUrl('http://[::1]:8080'), false);
   assert.equal(isInsecureUrl('https://meet.example.org'), false);
   assert.equal(isInsecureUrl('http://meet.example.org'), true);
-  for (const u of ['https://a.example:4000', 'https://a.example/', 'http://127.0.0.1:9']) assert.equal(isBareOrigin(u), true, u);
-  for (const u of ['https://a.example/x', 'https://a.example/?', 'https://a.example#', 'https://u@a.example', 'not a url']) assert.equal(isBareOrigin(u), false, u);
+  for (const u of ['https://a.example:4000', 'https://a.example/', 'http://127.0.0.1:9'])
+    assert.equal(isBareOrigin(u), true, u);
+  for (const u of [
+    'https://a.example/x',
+    'https://a.example/?',
+    'https://a.example#',
+    'https://u@a.example',
+    'not a url',
+  ])
+    assert.equal(isBareOrigin(u), false, u);
 });

@@ -20,11 +20,20 @@ test('open room: whoever opens it moderates; the next ones participate and see w
   assert.equal(a.result.routerRtpCapabilities.node, 'n1', 'the router capabilities of the node the participant is on');
   const b = await r.enter({ name: 'Ben' });
   assert.equal(b.result.role, 'participant');
-  assert.deepEqual(b.result.participants.map((p: { name: string }) => p.name), ['Ann']);
-  assert.deepEqual(a.socket.events('participantJoined').map((e) => e.participant.name), ['Ben']);
+  assert.deepEqual(
+    b.result.participants.map((p: { name: string }) => p.name),
+    ['Ann'],
+  );
+  assert.deepEqual(
+    a.socket.events('participantJoined').map((e) => e.participant.name),
+    ['Ben'],
+  );
   assert.equal(r.nodes.nodes.get('n1')!.callsOf('ensureRouter').length, 1, 'the router is fetched once per node');
   assert.equal(r.room.participantCount, 2);
-  assert.equal(await r.refused(a.socket, 'join', { protocolVersion: PROTOCOL_VERSION, name: 'again' }), 'ALREADY_JOINED');
+  assert.equal(
+    await r.refused(a.socket, 'join', { protocolVersion: PROTOCOL_VERSION, name: 'again' }),
+    'ALREADY_JOINED',
+  );
 });
 
 test('tokens: the role comes from the token and the name is verified; guests by policy; a guest cannot take a verified name', async () => {
@@ -33,7 +42,10 @@ test('tokens: the role comes from the token and the name is verified; guests by 
   assert.equal(mod.result.role, 'moderator');
   const guest = await r.enter({ name: 'Gus' });
   assert.equal(guest.result.role, 'guest');
-  assert.deepEqual(guest.result.participants.map((p: { name: string; verified: boolean }) => [p.name, p.verified]), [['Mona', true]]);
+  assert.deepEqual(
+    guest.result.participants.map((p: { name: string; verified: boolean }) => [p.name, p.verified]),
+    [['Mona', true]],
+  );
   assert.equal((await r.join({ name: 'mona' })).reply.error?.code, 'NAME_TAKEN');
   assert.equal((await r.join({ token: 'not-a-token' })).reply.error?.code, 'UNAUTHORIZED');
 
@@ -73,7 +85,13 @@ test('lobby: guests wait, moderators see the list, admit lets one in, refuse clo
   assert.equal(g1.reply.error?.code, 'WAITING_IN_LOBBY');
   const g2 = await r.join({ name: 'G2' });
   assert.equal((await r.join({ name: 'G3' })).reply.error?.code, 'LOBBY_FULL');
-  assert.deepEqual(mod.socket.events('lobbyChanged').at(-1).waiting.map((w: { name: string }) => w.name), ['G1', 'G2']);
+  assert.deepEqual(
+    mod.socket
+      .events('lobbyChanged')
+      .at(-1)
+      .waiting.map((w: { name: string }) => w.name),
+    ['G1', 'G2'],
+  );
   assert.equal(await r.refused(g1.socket, 'chat', { text: 'hi' }), 'NOT_JOINED', 'waiting is not being in the room');
 
   const stranger = await r.enter({ token: 'participant:Pia:id-p' });
@@ -97,7 +115,10 @@ test('lobby notices to moderators are coalesced: the first at once, a burst as o
   await new Promise((resolve) => setTimeout(resolve, 40));
   const notices = mod.socket.events('lobbyChanged');
   assert.equal(notices.length, 2);
-  assert.deepEqual(notices[1].waiting.map((w: { name: string }) => w.name), ['G1', 'G2', 'G3']);
+  assert.deepEqual(
+    notices[1].waiting.map((w: { name: string }) => w.name),
+    ['G1', 'G2', 'G3'],
+  );
 });
 
 test('locked room: newcomers wait for a moderator; without one in the room they are refused', async () => {
@@ -122,12 +143,23 @@ test('frames: refused before the room sees them (not joined, bad JSON, too large
   await r.room.onMessage(s, '{not json');
   await r.room.onMessage(s, 'x'.repeat(401));
   await r.room.onMessage(s, new ArrayBuffer(4));
-  assert.deepEqual(s.frames.slice(-3).map((f) => [f.id, f.error?.code]), [[null, 'BAD_JSON'], [null, 'MESSAGE_TOO_LARGE'], [null, 'BAD_JSON']]);
+  assert.deepEqual(
+    s.frames.slice(-3).map((f) => [f.id, f.error?.code]),
+    [
+      [null, 'BAD_JSON'],
+      [null, 'MESSAGE_TOO_LARGE'],
+      [null, 'BAD_JSON'],
+    ],
+  );
   assert.equal((await r.ok(s, 'ping')).time > 0, true);
   // A spent budget that never refills: draining a live bucket would race its refill on a busy machine.
   s.messages = new TokenBucket(0, 0);
   await r.room.onMessage(s, '{"id":77,"method":"ping"}');
-  assert.deepEqual([s.frames.at(-1)?.id, s.frames.at(-1)?.error?.code], [77, 'RATE_LIMITED'], 'a refused request gets its id back');
+  assert.deepEqual(
+    [s.frames.at(-1)?.id, s.frames.at(-1)?.error?.code],
+    [77, 'RATE_LIMITED'],
+    'a refused request gets its id back',
+  );
 });
 
 test('resume: a dropped participant stays for the grace period, resumes with its token and gets what it missed', async () => {
@@ -140,8 +172,15 @@ test('resume: a dropped participant stays for the grace period, resumes with its
   assert.equal(mod.socket.events('participantLeft').length, 0, 'the others see nothing');
   await r.ok(mod.socket, 'askToUnmute', { participantId: pia.id, source: 'microphone' });
   const next = r.open();
-  assert.equal(await r.refused(next, 'resume', { protocolVersion: PROTOCOL_VERSION, participantId: pia.id, resumeToken: 'wrong' }), 'UNAUTHORIZED');
-  const resumed = await r.ok(next, 'resume', { protocolVersion: PROTOCOL_VERSION, participantId: pia.id, resumeToken: pia.result.resumeToken });
+  assert.equal(
+    await r.refused(next, 'resume', { protocolVersion: PROTOCOL_VERSION, participantId: pia.id, resumeToken: 'wrong' }),
+    'UNAUTHORIZED',
+  );
+  const resumed = await r.ok(next, 'resume', {
+    protocolVersion: PROTOCOL_VERSION,
+    participantId: pia.id,
+    resumeToken: pia.result.resumeToken,
+  });
   assert.equal(resumed.you.id, pia.id);
   assert.notEqual(resumed.resumeToken, pia.result.resumeToken, 'a new token each time');
   assert.deepEqual(next.events('unmuteRequested'), [{ source: 'microphone' }], 'replayed after the reply');
@@ -178,8 +217,15 @@ test('cold start: a new actor on the same store restores the room; participants 
   r.restart();
   await r.ok(mod.socket, 'chat', { text: 'still here?' });
   assert.equal(r.room.participantCount, 2, 'Pia waits to resume');
-  assert.ok(r.sweeps.some((at) => at >= restartedAt + 10_000), 'a sweep is due when her grace period runs out');
-  const resumed = await r.ok(r.open(), 'resume', { protocolVersion: PROTOCOL_VERSION, participantId: pia.id, resumeToken: pia.result.resumeToken });
+  assert.ok(
+    r.sweeps.some((at) => at >= restartedAt + 10_000),
+    'a sweep is due when her grace period runs out',
+  );
+  const resumed = await r.ok(r.open(), 'resume', {
+    protocolVersion: PROTOCOL_VERSION,
+    participantId: pia.id,
+    resumeToken: pia.result.resumeToken,
+  });
   assert.equal(resumed.routerRtpCapabilities.node, 'n1', 'the router capabilities were saved with the room');
   assert.equal(r.nodes.nodes.get('n1')!.callsOf('ensureRouter').length, 1);
 });

@@ -24,11 +24,23 @@ test('a lost node: its participants get mediaMoved to another node, the others p
     assert.equal(moved.routerRtpCapabilities.node, 'b');
   }
   assert.deepEqual(viewer.socket.events('producerClosed'), [{ participantId: host.id, producerId: host.producerId }]);
-  assert.deepEqual(host.socket.events('producerClosed'), [], 'the owner republishes; it is not told its own producer closed');
+  assert.deepEqual(
+    host.socket.events('producerClosed'),
+    [],
+    'the owner republishes; it is not told its own producer closed',
+  );
   assert.equal(a.callsOf('closeRoom').length, 0, 'a lost node is not called');
   assert.equal(b.callsOf('ensureRouter').length, 1);
   // The transport limit starts afresh on the new node; the old transports are gone.
-  assert.equal(await r.refused(host.socket, 'produce', { transportId: host.transportId, kind: 'audio', source: 'microphone', rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000 }] } }), 'NOT_FOUND');
+  assert.equal(
+    await r.refused(host.socket, 'produce', {
+      transportId: host.transportId,
+      kind: 'audio',
+      source: 'microphone',
+      rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000 }] },
+    }),
+    'NOT_FOUND',
+  );
   await r.ok(host.socket, 'createTransport', { direction: 'send' });
   assert.equal(b.callsOf('createTransport').length, 1);
 
@@ -52,9 +64,25 @@ test('no node may carry them: mediaUnavailable, then mediaMoved once a node is b
   const { r, a, b, host, viewer } = await twoOnA({ mediaConstraint: { jurisdictions: ['DE'] } });
   a.status = 'lost';
   await r.room.sweep();
-  assert.deepEqual(host.socket.events('mediaUnavailable'), [{ code: 'CONSTRAINT_UNMET', message: 'no media node that this meeting may use is available (it requires jurisdiction DE)' }], 'b is up, but in the wrong jurisdiction');
+  assert.deepEqual(
+    host.socket.events('mediaUnavailable'),
+    [
+      {
+        code: 'CONSTRAINT_UNMET',
+        message: 'no media node that this meeting may use is available (it requires jurisdiction DE)',
+      },
+    ],
+    'b is up, but in the wrong jurisdiction',
+  );
   assert.equal(b.callsOf('ensureRouter').length, 0);
-  assert.equal(await r.refused(viewer.socket, 'consume', { transportId: 'x', producerId: host.producerId, rtpCapabilities: { codecs: [] } }), 'NOT_FOUND');
+  assert.equal(
+    await r.refused(viewer.socket, 'consume', {
+      transportId: 'x',
+      producerId: host.producerId,
+      rtpCapabilities: { codecs: [] },
+    }),
+    'NOT_FOUND',
+  );
   await r.room.sweep();
   assert.equal(host.socket.events('mediaUnavailable').length, 1, 'said once');
 
@@ -75,7 +103,10 @@ test('a node that fails a control call and its health check is lost at the next 
   a.unreachable = true;
   const before = Date.now();
   assert.equal(await r.refused(host.socket, 'createTransport', { direction: 'recv' }), 'MEDIA_NODE_ERROR');
-  assert.ok(r.sweeps.some((at) => at >= before && at <= Date.now()), 'the sweep is due at once');
+  assert.ok(
+    r.sweeps.some((at) => at >= before && at <= Date.now()),
+    'the sweep is due at once',
+  );
   await r.room.sweep();
   assert.equal(host.socket.events('mediaMoved')[0].routerRtpCapabilities.node, 'b');
 });
@@ -89,12 +120,14 @@ test('a suspect that answers its health check stays', async () => {
   assert.deepEqual(host.socket.events('mediaMoved'), []);
 });
 
-test('node events: only a node\'s own participants\' producers are believed', async () => {
+test("node events: only a node's own participants' producers are believed", async () => {
   const { r, host, viewer } = await twoOnA();
   await r.room.onNodeEvent('a', { type: 'producerScore', producerId: host.producerId, score: 7 });
   await r.room.onNodeEvent('b', { type: 'producerScore', producerId: host.producerId, score: 1 });
   await r.room.onNodeEvent('a', { type: 'activeSpeaker', producerId: host.producerId });
   await r.room.onNodeEvent('a', { type: 'activeSpeaker', producerId: null });
-  assert.deepEqual(viewer.socket.events('producerScore'), [{ participantId: host.id, producerId: host.producerId, score: 7 }]);
+  assert.deepEqual(viewer.socket.events('producerScore'), [
+    { participantId: host.id, producerId: host.producerId, score: 7 },
+  ]);
   assert.deepEqual(viewer.socket.events('activeSpeaker'), [{ participantId: host.id }, { participantId: null }]);
 });

@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { CloseCode } from '../../shared/signaling.ts';
 import { FakeNode, FakeRoom } from '../support/fake-room.ts';
 
-const OPUS_CAPS = { codecs: [{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 }], headerExtensions: [] };
+const OPUS_CAPS = {
+  codecs: [{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 }],
+  headerExtensions: [],
+};
 
 function roomWithNode(opts: ConstructorParameters<typeof FakeRoom>[0] = {}) {
   const r = new FakeRoom({ tokens: true, ...opts });
@@ -12,24 +15,45 @@ function roomWithNode(opts: ConstructorParameters<typeof FakeRoom>[0] = {}) {
   return { r, node };
 }
 
-test('mute: the target\'s producers of that source pause on the node, everyone is told, the target gets mutedByModerator', async () => {
+test("mute: the target's producers of that source pause on the node, everyone is told, the target gets mutedByModerator", async () => {
   const { r, node } = roomWithNode();
   const mod = await r.enter({ token: 'moderator:Mona:id-m' });
   const pia = await r.publisher({ token: 'participant:Pia:id-p' });
-  const cam = await r.ok(pia.socket, 'produce', { transportId: pia.transportId, kind: 'video', source: 'camera', rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }] } });
+  const cam = await r.ok(pia.socket, 'produce', {
+    transportId: pia.transportId,
+    kind: 'video',
+    source: 'camera',
+    rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }] },
+  });
   await r.ok(mod.socket, 'muteParticipant', { participantId: pia.id, source: 'microphone' });
-  assert.deepEqual(node.callsOf('setProducerPaused').map((c) => [c.path, c.body]), [[`/v1/rooms/room-1/producers/${pia.producerId}/pause`, { paused: true }]], 'the camera plays on');
-  assert.deepEqual(mod.socket.events('producerPaused'), [{ participantId: pia.id, producerId: pia.producerId, paused: true }]);
-  assert.deepEqual(pia.socket.events('producerPaused'), [{ participantId: pia.id, producerId: pia.producerId, paused: true }], 'the target sees it too');
+  assert.deepEqual(
+    node.callsOf('setProducerPaused').map((c) => [c.path, c.body]),
+    [[`/v1/rooms/room-1/producers/${pia.producerId}/pause`, { paused: true }]],
+    'the camera plays on',
+  );
+  assert.deepEqual(mod.socket.events('producerPaused'), [
+    { participantId: pia.id, producerId: pia.producerId, paused: true },
+  ]);
+  assert.deepEqual(
+    pia.socket.events('producerPaused'),
+    [{ participantId: pia.id, producerId: pia.producerId, paused: true }],
+    'the target sees it too',
+  );
   assert.deepEqual(pia.socket.events('mutedByModerator'), [{ source: 'microphone' }]);
   await r.ok(mod.socket, 'muteParticipant', { participantId: pia.id, source: 'microphone' });
   assert.equal(node.callsOf('setProducerPaused').length, 1, 'a paused producer is not paused again');
   assert.ok(cam.producerId);
 
-  assert.equal(await r.refused(pia.socket, 'muteParticipant', { participantId: mod.id, source: 'microphone' }), 'FORBIDDEN');
+  assert.equal(
+    await r.refused(pia.socket, 'muteParticipant', { participantId: mod.id, source: 'microphone' }),
+    'FORBIDDEN',
+  );
   assert.equal(await r.refused(pia.socket, 'removeParticipant', { participantId: mod.id }), 'FORBIDDEN');
   assert.equal(await r.refused(pia.socket, 'endMeeting'), 'FORBIDDEN');
-  assert.equal(await r.refused(mod.socket, 'muteParticipant', { participantId: 'nobody', source: 'microphone' }), 'NOT_JOINED');
+  assert.equal(
+    await r.refused(mod.socket, 'muteParticipant', { participantId: 'nobody', source: 'microphone' }),
+    'NOT_JOINED',
+  );
 });
 
 test('remove: the socket is closed (4001), the others are told, the node cleans up, and the token identity is barred', async () => {
@@ -42,7 +66,10 @@ test('remove: the socket is closed (4001), the others are told, the node cleans 
   assert.deepEqual(mod.socket.events('participantLeft'), [{ participantId: pia.id }]);
   assert.equal(node.callsOf('closeParticipant').length, 1);
   assert.equal(r.room.participantCount, 1);
-  assert.ok(r.sweeps.some((at) => at >= before + 60_000), 'a sweep forgets the bar when it runs out');
+  assert.ok(
+    r.sweeps.some((at) => at >= before + 60_000),
+    'a sweep forgets the bar when it runs out',
+  );
   assert.equal((await r.join({ token: 'participant:Pia:id-p' })).reply.error?.code, 'REMOVED_FROM_ROOM');
   assert.equal((await r.join({ token: 'participant:Other:id-o' })).reply.ok, true, 'another identity may join');
 });
@@ -55,7 +82,7 @@ test('end the meeting: everyone else is closed (4000), the lobby emptied, the ro
   await r.ok(mod.socket, 'endMeeting');
   assert.equal(pia.socket.closed?.code, CloseCode.MeetingEnded);
   assert.equal(waiting.socket.closed?.code, CloseCode.MeetingEnded);
-  assert.equal(mod.socket.closed?.code, CloseCode.MeetingEnded, 'the moderator\'s own socket after the reply');
+  assert.equal(mod.socket.closed?.code, CloseCode.MeetingEnded, "the moderator's own socket after the reply");
   assert.equal(r.room.participantCount, 0);
   assert.equal(node.callsOf('closeRoom').length, 1);
   assert.equal(await r.store.load(), undefined, 'nothing left to keep');
@@ -75,17 +102,42 @@ test('media: a second consume of a producer replaces the first; limits on transp
   const host = await r.publisher({ token: 'moderator:Mona:id-m' });
   const other = await r.publisher({ token: 'participant:Pia:id-p' });
   const viewer = await r.enter({ token: 'participant:Vic:id-v' });
-  assert.deepEqual(viewer.result.participants.map((p: { producers: unknown[] }) => p.producers.length), [1, 1]);
+  assert.deepEqual(
+    viewer.result.participants.map((p: { producers: unknown[] }) => p.producers.length),
+    [1, 1],
+  );
   const recv = await r.ok(viewer.socket, 'createTransport', { direction: 'recv' });
-  assert.equal(recv.iceServers[0].username, 'id-v', 'TURN credentials for this person (the token identity, not the participant id) on its node');
+  assert.equal(
+    recv.iceServers[0].username,
+    'id-v',
+    'TURN credentials for this person (the token identity, not the participant id) on its node',
+  );
   await r.ok(viewer.socket, 'createTransport', { direction: 'recv' });
   assert.equal(await r.refused(viewer.socket, 'createTransport', { direction: 'recv' }), 'LIMIT_EXCEEDED');
 
-  const first = await r.ok(viewer.socket, 'consume', { transportId: recv.id, producerId: host.producerId, rtpCapabilities: OPUS_CAPS });
-  assert.equal(await r.refused(viewer.socket, 'consume', { transportId: recv.id, producerId: other.producerId, rtpCapabilities: OPUS_CAPS }), 'LIMIT_EXCEEDED');
-  const second = await r.ok(viewer.socket, 'consume', { transportId: recv.id, producerId: host.producerId, rtpCapabilities: OPUS_CAPS });
+  const first = await r.ok(viewer.socket, 'consume', {
+    transportId: recv.id,
+    producerId: host.producerId,
+    rtpCapabilities: OPUS_CAPS,
+  });
+  assert.equal(
+    await r.refused(viewer.socket, 'consume', {
+      transportId: recv.id,
+      producerId: other.producerId,
+      rtpCapabilities: OPUS_CAPS,
+    }),
+    'LIMIT_EXCEEDED',
+  );
+  const second = await r.ok(viewer.socket, 'consume', {
+    transportId: recv.id,
+    producerId: host.producerId,
+    rtpCapabilities: OPUS_CAPS,
+  });
   assert.notEqual(second.consumerId, first.consumerId);
-  assert.deepEqual(node.callsOf('closeConsumer').map((c) => c.path), [`/v1/rooms/room-1/consumers/${first.consumerId}/close`]);
+  assert.deepEqual(
+    node.callsOf('closeConsumer').map((c) => c.path),
+    [`/v1/rooms/room-1/consumers/${first.consumerId}/close`],
+  );
   assert.deepEqual(viewer.socket.events('consumerClosed'), [{ consumerId: first.consumerId }]);
   assert.equal(await r.refused(viewer.socket, 'resumeConsumer', { consumerId: first.consumerId }), 'NOT_FOUND');
   await r.ok(viewer.socket, 'resumeConsumer', { consumerId: second.consumerId });
@@ -93,11 +145,24 @@ test('media: a second consume of a producer replaces the first; limits on transp
   // A closed producer frees its consumers' places.
   await r.ok(host.socket, 'closeProducer', { producerId: host.producerId });
   assert.deepEqual(viewer.socket.events('producerClosed'), [{ participantId: host.id, producerId: host.producerId }]);
-  await r.ok(viewer.socket, 'consume', { transportId: recv.id, producerId: other.producerId, rtpCapabilities: OPUS_CAPS });
-  assert.equal(await r.refused(viewer.socket, 'produce', { transportId: recv.id, kind: 'audio', source: 'microphone', rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000 }] } }), 'NOT_FOUND', 'a recv transport cannot produce');
+  await r.ok(viewer.socket, 'consume', {
+    transportId: recv.id,
+    producerId: other.producerId,
+    rtpCapabilities: OPUS_CAPS,
+  });
+  assert.equal(
+    await r.refused(viewer.socket, 'produce', {
+      transportId: recv.id,
+      kind: 'audio',
+      source: 'microphone',
+      rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000 }] },
+    }),
+    'NOT_FOUND',
+    'a recv transport cannot produce',
+  );
 });
 
-test('media across nodes: a producer is piped to the consumer\'s node once, whoever consumes it there', async () => {
+test("media across nodes: a producer is piped to the consumer's node once, whoever consumes it there", async () => {
   const r = new FakeRoom();
   const eu = r.nodes.add(new FakeNode('eu1', { region: 'eu' }));
   const us = r.nodes.add(new FakeNode('us1', { region: 'us' }));
@@ -116,6 +181,8 @@ test('media across nodes: a producer is piped to the consumer\'s node once, whoe
   await r.ok(host.socket, 'setProducerPaused', { producerId: host.producerId, paused: true });
   assert.equal(eu.callsOf('setProducerPaused').length, 1);
   assert.equal(us.callsOf('setProducerPaused').length, 1);
-  assert.deepEqual(viewers[0]!.socket.events('producerPaused'), [{ participantId: host.id, producerId: host.producerId, paused: true }]);
+  assert.deepEqual(viewers[0]!.socket.events('producerPaused'), [
+    { participantId: host.id, producerId: host.producerId, paused: true },
+  ]);
   assert.deepEqual(host.socket.events('producerPaused'), [], 'the owner is not told what it did');
 });

@@ -15,11 +15,30 @@ const code = (fn: () => unknown) => {
 
 test('participants join and leave; each carries its media node', () => {
   const room = new RoomState('r', 10);
-  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n1', joinedAt: 1, role: 'participant', verified: false, resumeHash: 'h' });
-  room.addParticipant({ id: 'b', name: 'B', nodeId: 'n2', joinedAt: 2, role: 'participant', verified: false, resumeHash: 'h' });
+  room.addParticipant({
+    id: 'a',
+    name: 'A',
+    nodeId: 'n1',
+    joinedAt: 1,
+    role: 'participant',
+    verified: false,
+    resumeHash: 'h',
+  });
+  room.addParticipant({
+    id: 'b',
+    name: 'B',
+    nodeId: 'n2',
+    joinedAt: 2,
+    role: 'participant',
+    verified: false,
+    resumeHash: 'h',
+  });
   assert.equal(room.size, 2);
   assert.deepEqual(room.nodeIds().sort(), ['n1', 'n2']);
-  assert.deepEqual(room.others('a').map((p) => p.id), ['b']);
+  assert.deepEqual(
+    room.others('a').map((p) => p.id),
+    ['b'],
+  );
   assert.equal(room.removeParticipant('a')?.name, 'A');
   assert.equal(room.removeParticipant('a'), undefined);
   assert.deepEqual(room.nodeIds(), ['n2']);
@@ -27,41 +46,136 @@ test('participants join and leave; each carries its media node', () => {
 
 test('capacity is enforced and duplicate ids refused', () => {
   const room = new RoomState('r', 1);
-  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1, role: 'participant', verified: false, resumeHash: 'h' });
-  assert.equal(code(() => room.addParticipant({ id: 'b', name: 'B', nodeId: 'n', joinedAt: 1, role: 'participant', verified: false, resumeHash: 'h' })), 'ROOM_FULL');
+  room.addParticipant({
+    id: 'a',
+    name: 'A',
+    nodeId: 'n',
+    joinedAt: 1,
+    role: 'participant',
+    verified: false,
+    resumeHash: 'h',
+  });
+  assert.equal(
+    code(() =>
+      room.addParticipant({
+        id: 'b',
+        name: 'B',
+        nodeId: 'n',
+        joinedAt: 1,
+        role: 'participant',
+        verified: false,
+        resumeHash: 'h',
+      }),
+    ),
+    'ROOM_FULL',
+  );
   const big = new RoomState('r', 5);
-  big.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1, role: 'participant', verified: false, resumeHash: 'h' });
-  assert.equal(code(() => big.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1, role: 'participant', verified: false, resumeHash: 'h' })), 'ALREADY_JOINED');
+  big.addParticipant({
+    id: 'a',
+    name: 'A',
+    nodeId: 'n',
+    joinedAt: 1,
+    role: 'participant',
+    verified: false,
+    resumeHash: 'h',
+  });
+  assert.equal(
+    code(() =>
+      big.addParticipant({
+        id: 'a',
+        name: 'A',
+        nodeId: 'n',
+        joinedAt: 1,
+        role: 'participant',
+        verified: false,
+        resumeHash: 'h',
+      }),
+    ),
+    'ALREADY_JOINED',
+  );
 });
 
 test('transports, producers and consumers belong to their participant', () => {
   const room = new RoomState('r', 5);
-  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1, role: 'participant', verified: false, resumeHash: 'h' });
-  room.addParticipant({ id: 'b', name: 'B', nodeId: 'n', joinedAt: 1, role: 'participant', verified: false, resumeHash: 'h' });
+  room.addParticipant({
+    id: 'a',
+    name: 'A',
+    nodeId: 'n',
+    joinedAt: 1,
+    role: 'participant',
+    verified: false,
+    resumeHash: 'h',
+  });
+  room.addParticipant({
+    id: 'b',
+    name: 'B',
+    nodeId: 'n',
+    joinedAt: 1,
+    role: 'participant',
+    verified: false,
+    resumeHash: 'h',
+  });
   room.addTransport('a', 'ta', 'send');
   room.addTransport('b', 'tb', 'recv');
   room.requireTransport('a', 'ta', 'send');
-  assert.equal(code(() => room.requireTransport('a', 'ta', 'recv')), 'NOT_FOUND');
-  assert.equal(code(() => room.requireTransport('a', 'tb')), 'NOT_FOUND');
+  assert.equal(
+    code(() => room.requireTransport('a', 'ta', 'recv')),
+    'NOT_FOUND',
+  );
+  assert.equal(
+    code(() => room.requireTransport('a', 'tb')),
+    'NOT_FOUND',
+  );
   room.addProducer('a', 'pa', { kind: 'video', source: 'camera', paused: false });
   assert.equal(room.producerOwner('pa').id, 'a');
   assert.deepEqual(room.others('b')[0]?.producers, [{ id: 'pa', kind: 'video', source: 'camera', paused: false }]);
-  assert.equal(code(() => room.removeProducer('b', 'pa')), 'NOT_FOUND');
+  assert.equal(
+    code(() => room.removeProducer('b', 'pa')),
+    'NOT_FOUND',
+  );
   room.addConsumer('b', 'cb', 'pa');
-  assert.equal(code(() => room.requireConsumer('a', 'cb')), 'NOT_FOUND');
+  assert.equal(
+    code(() => room.requireConsumer('a', 'cb')),
+    'NOT_FOUND',
+  );
   assert.equal(room.consumerOf('b', 'pa'), 'cb');
   room.removeProducer('a', 'pa');
-  assert.equal(code(() => room.producerOwner('pa')), 'NOT_FOUND');
+  assert.equal(
+    code(() => room.producerOwner('pa')),
+    'NOT_FOUND',
+  );
   // The node closed the consumer with its producer: it no longer counts against b's consumer limit.
   assert.equal(room.participant('b').consumers.size, 0);
-  assert.equal(code(() => room.requireConsumer('b', 'cb')), 'NOT_FOUND');
-  assert.equal(code(() => room.participant('zz')), 'NOT_JOINED');
+  assert.equal(
+    code(() => room.requireConsumer('b', 'cb')),
+    'NOT_FOUND',
+  );
+  assert.equal(
+    code(() => room.participant('zz')),
+    'NOT_JOINED',
+  );
 });
 
 test('consumers of a leaving participant’s producers are forgotten; old snapshots load', () => {
   const room = new RoomState('r', 5);
-  room.addParticipant({ id: 'a', name: 'A', nodeId: 'n', joinedAt: 1, role: 'participant', verified: true, resumeHash: 'h' });
-  room.addParticipant({ id: 'b', name: 'B', nodeId: 'n', joinedAt: 1, role: 'participant', verified: false, resumeHash: 'h' });
+  room.addParticipant({
+    id: 'a',
+    name: 'A',
+    nodeId: 'n',
+    joinedAt: 1,
+    role: 'participant',
+    verified: true,
+    resumeHash: 'h',
+  });
+  room.addParticipant({
+    id: 'b',
+    name: 'B',
+    nodeId: 'n',
+    joinedAt: 1,
+    role: 'participant',
+    verified: false,
+    resumeHash: 'h',
+  });
   room.addProducer('a', 'pa', { kind: 'audio', source: 'microphone', paused: false });
   room.addConsumer('b', 'cb', 'pa');
   assert.equal(room.others('b')[0]?.verified, true);
@@ -69,7 +183,25 @@ test('consumers of a leaving participant’s producers are forgotten; old snapsh
   room.removeParticipant('a');
   assert.equal(room.participant('b').consumers.size, 0);
   // A snapshot written before names were marked and consumers tied to producers.
-  const old = RoomState.fromSnapshot('r', 5, { participants: [{ id: 'c', name: 'C', nodeId: 'n', joinedAt: 1, role: 'guest', handRaised: false, resumeHash: 'h', transports: [], producers: [], consumers: ['c1'] }], lobby: [], locked: false, routerCaps: [] });
+  const old = RoomState.fromSnapshot('r', 5, {
+    participants: [
+      {
+        id: 'c',
+        name: 'C',
+        nodeId: 'n',
+        joinedAt: 1,
+        role: 'guest',
+        handRaised: false,
+        resumeHash: 'h',
+        transports: [],
+        producers: [],
+        consumers: ['c1'],
+      },
+    ],
+    lobby: [],
+    locked: false,
+    routerCaps: [],
+  });
   assert.equal(old.participant('c').verified, false);
   old.requireConsumer('c', 'c1');
 });
@@ -78,19 +210,24 @@ test('the serial queue runs tasks one at a time, in order, past failures', async
   const q = new SerialQueue();
   const log: string[] = [];
   let running = 0;
-  const task = (name: string, fail = false) => async () => {
-    running++;
-    assert.equal(running, 1, 'only one task at a time');
-    log.push(`start ${name}`);
-    await new Promise((r) => setImmediate(r));
-    log.push(`end ${name}`);
-    running--;
-    if (fail) throw new Error(name);
-    return name;
-  };
+  const task =
+    (name: string, fail = false) =>
+    async () => {
+      running++;
+      assert.equal(running, 1, 'only one task at a time');
+      log.push(`start ${name}`);
+      await new Promise((r) => setImmediate(r));
+      log.push(`end ${name}`);
+      running--;
+      if (fail) throw new Error(name);
+      return name;
+    };
   const results = await Promise.allSettled([q.run(task('a')), q.run(task('b', true)), q.run(task('c'))]);
   assert.deepEqual(log, ['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
-  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
 });
 
 test('removal bars run out; the holder of a token identity is found in the room and in the lobby', () => {
@@ -103,7 +240,16 @@ test('removal bars run out; the holder of a token identity is found in the room 
   assert.equal(room.isBarred('id-x', 1_000), false);
   assert.equal(room.pruneBars(5_000), Infinity);
   assert.equal(room.barred.size, 0);
-  room.addParticipant({ id: 'a', name: 'A', verified: true, nodeId: 'n', joinedAt: 1, role: 'participant', resumeHash: 'h', identity: 'id-a' });
+  room.addParticipant({
+    id: 'a',
+    name: 'A',
+    verified: true,
+    nodeId: 'n',
+    joinedAt: 1,
+    role: 'participant',
+    resumeHash: 'h',
+    identity: 'id-a',
+  });
   room.addToLobby({ id: 'w', name: 'W', role: 'guest', since: 1, identity: 'id-w' });
   assert.equal(room.holderOf('id-a')?.participant?.id, 'a');
   assert.equal(room.holderOf('id-w')?.waiting?.id, 'w');

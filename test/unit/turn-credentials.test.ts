@@ -2,7 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mintTurnCredentials, turnPseudonym, turnRestPassword } from '../../edge/core/turn-credentials.ts';
-import { parseRestUsername, restCredentialsMap, restPassword, restUsernameProblem } from '../../media-node/turn/rest-credentials.ts';
+import {
+  parseRestUsername,
+  restCredentialsMap,
+  restPassword,
+  restUsernameProblem,
+} from '../../media-node/turn/rest-credentials.ts';
 import { createNonceIssuer } from '../../media-node/turn/nonces.ts';
 import { NodeRegistration } from '../../shared/control.ts';
 
@@ -36,7 +41,11 @@ test('mint: <expiry>:<pseudonym of the identity>, expiry = now + ttl, and the no
   clock = now + 3 * 3600 * 1000;
   assert.equal(map[ice.username], undefined, 'expired');
   assert.equal(restUsernameProblem(ice.username, clock), 'credential expired');
-  assert.equal(restCredentialsMap(secret, () => clock, { includeExpired: true })[ice.username], ice.credential, 'includeExpired: for checking MESSAGE-INTEGRITY only');
+  assert.equal(
+    restCredentialsMap(secret, () => clock, { includeExpired: true })[ice.username],
+    ice.credential,
+    'includeExpired: for checking MESSAGE-INTEGRITY only',
+  );
 });
 
 test('the identity part is stable per person and node, and differs between people and between nodes', async () => {
@@ -48,18 +57,35 @@ test('the identity part is stable per person and node, and differs between peopl
   const again = await mintTurnCredentials({ ...base, identity: alice, now: 1_700_000_900_000 });
   assert.notEqual(first.username, again.username);
   assert.equal(user(first.username), user(again.username));
-  const others = [
-    'token-identity-of-bob',
-    'guest-participant-1',
-  ];
-  for (const o of others) assert.notEqual(user((await mintTurnCredentials({ ...base, identity: o, now: 0 })).username), user(first.username), o);
-  const onOtherNode = await mintTurnCredentials({ ...base, secret: 'south-secret-4567', identity: alice, now: 1_700_000_000_000 });
+  const others = ['token-identity-of-bob', 'guest-participant-1'];
+  for (const o of others)
+    assert.notEqual(
+      user((await mintTurnCredentials({ ...base, identity: o, now: 0 })).username),
+      user(first.username),
+      o,
+    );
+  const onOtherNode = await mintTurnCredentials({
+    ...base,
+    secret: 'south-secret-4567',
+    identity: alice,
+    now: 1_700_000_000_000,
+  });
   assert.notEqual(user(onOtherNode.username), user(first.username), 'unlinkable across nodes with different secrets');
 });
 
 test('the node refuses malformed usernames and cannot be written to', () => {
   const map = restCredentialsMap(secret, () => 0);
-  for (const u of ['alice', ':alice', '123:', 'abc:alice', '1:has space', `1:${'x'.repeat(300)}`, '__proto__', 'constructor', '1:a\nb']) {
+  for (const u of [
+    'alice',
+    ':alice',
+    '123:',
+    'abc:alice',
+    '1:has space',
+    `1:${'x'.repeat(300)}`,
+    '__proto__',
+    'constructor',
+    '1:a\nb',
+  ]) {
     assert.equal(map[u], undefined, JSON.stringify(u));
   }
   assert.equal(Reflect.set(map, '9999999999:x', 'pw'), false);
@@ -84,16 +110,29 @@ test('nonces are stateless, expire and cannot be forged', () => {
   assert.ok(issuer.check(nonce));
   assert.equal(issuer.check(nonce.slice(0, -1) + (nonce.endsWith('0') ? '1' : '0')), false, 'a changed MAC');
   assert.equal(issuer.check(`ffffffffff${nonce.slice(10)}`), false, 'a changed expiry');
-  assert.equal(createNonceIssuer().check(nonce), false, 'another server\'s key');
+  assert.equal(createNonceIssuer().check(nonce), false, "another server's key");
   assert.equal(issuer.check(undefined), false);
   clock += 61_000;
   assert.equal(issuer.check(nonce), false, 'expired');
 });
 
 test('a node registration may carry its TURN URLs and secret', () => {
-  const reg = { nodeId: 'n-1', controlUrl: 'http://127.0.0.1:4000', region: 'eu', operator: 'op', load: { workers: 1, routers: 0, transports: 0, producers: 0, consumers: 0 } };
+  const reg = {
+    nodeId: 'n-1',
+    controlUrl: 'http://127.0.0.1:4000',
+    region: 'eu',
+    operator: 'op',
+    load: { workers: 1, routers: 0, transports: 0, producers: 0, consumers: 0 },
+  };
   assert.ok(NodeRegistration.safeParse(reg).success, 'turn is optional (turn-mode off)');
-  const turn = { urls: ['turn:203.0.113.7:3478?transport=udp', 'turn:[2001:db8::1]:3478?transport=tcp', 'turns:turn.example.org:443?transport=tcp'], secret: 'x'.repeat(32) };
+  const turn = {
+    urls: [
+      'turn:203.0.113.7:3478?transport=udp',
+      'turn:[2001:db8::1]:3478?transport=tcp',
+      'turns:turn.example.org:443?transport=tcp',
+    ],
+    secret: 'x'.repeat(32),
+  };
   assert.ok(NodeRegistration.safeParse({ ...reg, turn }).success);
   assert.equal(NodeRegistration.safeParse({ ...reg, turn: { ...turn, secret: 'short' } }).success, false);
   assert.equal(NodeRegistration.safeParse({ ...reg, turn: { ...turn, urls: ['http://evil.example'] } }).success, false);

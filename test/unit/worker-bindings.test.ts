@@ -17,5 +17,8 @@ test('workerd.capnp binds every edge setting from the environment, and no unknow
   assert.deepEqual(bound.map(([, name]) => name).sort(), settings);
   // No setting bound any other way (a typo'd or stale line the regex above would skip).
   const mentioned = new Set(capnp.match(/TREFFPUNKT_[A-Z0-9_]+/g));
-  assert.deepEqual([...mentioned].filter((m) => !settings.includes(m)), []);
+  assert.deepEqual(
+    [...mentioned].filter((m) => !settings.includes(m)),
+    [],
+  );
 });

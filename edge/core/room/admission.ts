@@ -44,7 +44,11 @@ export class Admission {
     // Already joined: the handler answers ALREADY_JOINED without looking at the token.
     if (!token || conn.participantId) return undefined;
     if (this.#verifying.has(conn.messages)) {
-      this.#presence.replyError(conn, id, new TreffpunktError(ErrorCode.RateLimited, 'a join token of this connection is still being checked'));
+      this.#presence.replyError(
+        conn,
+        id,
+        new TreffpunktError(ErrorCode.RateLimited, 'a join token of this connection is still being checked'),
+      );
       return null;
     }
     this.#verifying.add(conn.messages);
@@ -52,7 +56,10 @@ export class Admission {
       return await this.#ctx.deps.access.verifier.verify(token, this.#ctx.name);
     } catch (err) {
       // The reason is ours (join-tokens.ts refuse()): it names no token content, no name, no secret.
-      this.#ctx.deps.log.warn({ security: true, event: 'tokenRefused', room: this.#ctx.name, reason: toWireError(err).message }, 'join token refused');
+      this.#ctx.deps.log.warn(
+        { security: true, event: 'tokenRefused', room: this.#ctx.name, reason: toWireError(err).message },
+        'join token refused',
+      );
       this.#presence.replyError(conn, id, err);
       return null;
     } finally {
@@ -75,7 +82,10 @@ export class Admission {
         next = Math.min(next, due);
         continue;
       }
-      deps.log.warn({ security: true, event: 'joinTimeout', room: name, openForMs: now - c.openedAt }, 'security: closing a socket that did not join in time');
+      deps.log.warn(
+        { security: true, event: 'joinTimeout', room: name, openForMs: now - c.openedAt },
+        'security: closing a socket that did not join in time',
+      );
       c.close(CloseCode.JoinTimeout, 'join timeout');
     }
     return next;
@@ -86,7 +96,10 @@ export class Admission {
       const { deps, state } = this.#ctx;
       if (conn.participantId) throw new TreffpunktError(ErrorCode.AlreadyJoined, 'this connection has already joined');
       if (!SUPPORTED_PROTOCOL_VERSIONS.includes(protocolVersion)) {
-        throw new TreffpunktError(ErrorCode.UnsupportedProtocolVersion, `protocol version ${protocolVersion} is not supported; this edge speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`);
+        throw new TreffpunktError(
+          ErrorCode.UnsupportedProtocolVersion,
+          `protocol version ${protocolVersion} is not supported; this edge speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`,
+        );
       }
       const who = this.#identify(token, name, verified);
       if (verified) await this.#claimIdentity(verified);
@@ -94,17 +107,34 @@ export class Admission {
       const isVerified = token !== undefined;
       if (!isVerified) this.#refuseVerifiedName(who.name);
       state.adoptMediaClaim(who.media);
-      if (state.size >= state.capacity) throw new TreffpunktError(ErrorCode.RoomFull, `room is full (${state.capacity} participants)`);
+      if (state.size >= state.capacity)
+        throw new TreffpunktError(ErrorCode.RoomFull, `room is full (${state.capacity} participants)`);
       // Guests wait under the lobby policy, and everyone but moderators waits in a locked room.
-      const mustWait = who.role !== 'moderator' && (state.locked || (who.role === 'guest' && deps.access.guestPolicy === 'lobby'));
+      const mustWait =
+        who.role !== 'moderator' && (state.locked || (who.role === 'guest' && deps.access.guestPolicy === 'lobby'));
       const id = crypto.randomUUID();
       if (mustWait) {
-        if (state.locked && !state.hasModerator()) throw new TreffpunktError(ErrorCode.RoomLocked, 'the room is locked');
+        if (state.locked && !state.hasModerator())
+          throw new TreffpunktError(ErrorCode.RoomLocked, 'the room is locked');
         if (state.lobby.size >= deps.lobbyCapacity) {
-          deps.log.warn({ security: true, event: 'lobbyFull', room: this.#ctx.name, waiting: state.lobby.size }, 'security: lobby full, newcomer refused');
-          throw new TreffpunktError(ErrorCode.LobbyFull, `too many people are waiting to be let in (${deps.lobbyCapacity}); try again later`);
+          deps.log.warn(
+            { security: true, event: 'lobbyFull', room: this.#ctx.name, waiting: state.lobby.size },
+            'security: lobby full, newcomer refused',
+          );
+          throw new TreffpunktError(
+            ErrorCode.LobbyFull,
+            `too many people are waiting to be let in (${deps.lobbyCapacity}); try again later`,
+          );
         }
-        state.addToLobby({ id, name: who.name, role: who.role, verified: isVerified, since: Date.now(), region, identity: who.identity });
+        state.addToLobby({
+          id,
+          name: who.name,
+          role: who.role,
+          verified: isVerified,
+          since: Date.now(),
+          region,
+          identity: who.identity,
+        });
         conn.participantId = id;
         deps.log.info({ room: this.#ctx.name, participant: id }, 'participant waits in the lobby');
         this.#presence.notifyLobby();
@@ -119,11 +149,18 @@ export class Admission {
     resume: async (conn, { protocolVersion, participantId, resumeToken }) => {
       const { name, deps, state } = this.#ctx;
       if (conn.participantId) throw new TreffpunktError(ErrorCode.AlreadyJoined, 'this connection has already joined');
-      if (!SUPPORTED_PROTOCOL_VERSIONS.includes(protocolVersion)) throw new TreffpunktError(ErrorCode.UnsupportedProtocolVersion, `protocol version ${protocolVersion} is not supported`);
+      if (!SUPPORTED_PROTOCOL_VERSIONS.includes(protocolVersion))
+        throw new TreffpunktError(
+          ErrorCode.UnsupportedProtocolVersion,
+          `protocol version ${protocolVersion} is not supported`,
+        );
       const p = state.participants.get(participantId);
       // Same answer for an unknown id and a wrong token; the comparison is of hashes, in constant time.
       if (!p || !(await timingSafeEqual(await sha256(resumeToken), p.resumeHash))) {
-        throw new TreffpunktError(ErrorCode.Unauthorized, 'cannot resume: unknown participant or wrong token, join again');
+        throw new TreffpunktError(
+          ErrorCode.Unauthorized,
+          'cannot resume: unknown participant or wrong token, join again',
+        );
       }
       // A second socket resuming the same participant takes over; the old one is closed.
       for (const other of deps.connections()) {
@@ -137,8 +174,19 @@ export class Admission {
       state.resumed(participantId, await sha256(token));
       deps.log.info({ room: name, participant: participantId }, 'participant resumed');
       // Without a node (mediaUnavailable) the client gets any known capabilities; mediaMoved follows.
-      const routerRtpCapabilities = p.nodeId ? await this.#media.routerCapabilities(await deps.nodes.client(p.nodeId)) : (state.routers.anyCapabilities() ?? { codecs: [], headerExtensions: [] });
-      return { protocolVersion: PROTOCOL_VERSION, participantId, resumeToken: token, role: p.role, locked: state.locked, routerRtpCapabilities, participants: state.others(participantId), you: participantInfo(p) };
+      const routerRtpCapabilities = p.nodeId
+        ? await this.#media.routerCapabilities(await deps.nodes.client(p.nodeId))
+        : (state.routers.anyCapabilities() ?? { codecs: [], headerExtensions: [] });
+      return {
+        protocolVersion: PROTOCOL_VERSION,
+        participantId,
+        resumeToken: token,
+        role: p.role,
+        locked: state.locked,
+        routerRtpCapabilities,
+        participants: state.others(participantId),
+        you: participantInfo(p),
+      };
     },
 
     admit: async (conn, { participantId }) => {
@@ -148,8 +196,21 @@ export class Admission {
       const waiting = this.#presence.connectionOf(participantId);
       if (!entry || !waiting) throw new TreffpunktError(ErrorCode.NotFound, 'nobody with that id waits in the lobby');
       state.leaveLobby(participantId);
-      deps.log.warn({ security: true, event: 'lobbyAdmitted', room: name, moderator: conn.participantId, participant: participantId }, 'security: lobby: admitted');
-      const result = await this.#roster.enter(participantId, { ...entry, verified: entry.verified ?? false }, entry.region);
+      deps.log.warn(
+        {
+          security: true,
+          event: 'lobbyAdmitted',
+          room: name,
+          moderator: conn.participantId,
+          participant: participantId,
+        },
+        'security: lobby: admitted',
+      );
+      const result = await this.#roster.enter(
+        participantId,
+        { ...entry, verified: entry.verified ?? false },
+        entry.region,
+      );
       this.#presence.send(waiting, 'admitted', result);
       this.#presence.notifyLobby();
       return {};
@@ -158,8 +219,18 @@ export class Admission {
     refuse: async (conn, { participantId }) => {
       const { name, deps, state } = this.#ctx;
       moderator(state, conn);
-      if (!state.leaveLobby(participantId)) throw new TreffpunktError(ErrorCode.NotFound, 'nobody with that id waits in the lobby');
-      deps.log.warn({ security: true, event: 'lobbyRefused', room: name, moderator: conn.participantId, participant: participantId }, 'security: lobby: refused');
+      if (!state.leaveLobby(participantId))
+        throw new TreffpunktError(ErrorCode.NotFound, 'nobody with that id waits in the lobby');
+      deps.log.warn(
+        {
+          security: true,
+          event: 'lobbyRefused',
+          room: name,
+          moderator: conn.participantId,
+          participant: participantId,
+        },
+        'security: lobby: refused',
+      );
       const waiting = this.#presence.connectionOf(participantId);
       if (waiting) {
         waiting.participantId = undefined;
@@ -171,12 +242,19 @@ export class Admission {
   };
 
   /** The identity a join claims: verified from a token (before the queue, see preVerify), or a guest by the deployment's policy. */
-  #identify(token: string | undefined, name: string | undefined, claims: VerifiedJoin | undefined): { name: string; role: Role; media?: MediaConstraint; identity?: string } {
+  #identify(
+    token: string | undefined,
+    name: string | undefined,
+    claims: VerifiedJoin | undefined,
+  ): { name: string; role: Role; media?: MediaConstraint; identity?: string } {
     const { verifier, guestPolicy } = this.#ctx.deps.access;
     if (token) {
       // Only when the socket had joined at preVerify's look and left before this turn (it is closing anyway).
       if (!claims) throw new TreffpunktError(ErrorCode.Unauthorized, 'the join token was not checked; send join again');
-      const media = claims.media && { ...(claims.media.operators ? { operators: claims.media.operators } : {}), ...(claims.media.jurisdictions ? { jurisdictions: expandJurisdictions(claims.media.jurisdictions) } : {}) };
+      const media = claims.media && {
+        ...(claims.media.operators ? { operators: claims.media.operators } : {}),
+        ...(claims.media.jurisdictions ? { jurisdictions: expandJurisdictions(claims.media.jurisdictions) } : {}),
+      };
       return { name: claims.name, role: claims.role, identity: claims.identity, ...(media ? { media } : {}) };
     }
     if (!name) throw new TreffpunktError(ErrorCode.BadMessage, 'a name is required when joining without a token');
@@ -199,17 +277,38 @@ export class Admission {
     const { name, deps, state } = this.#ctx;
     const short = v.identity.slice(0, 12);
     if (state.isBarred(v.identity, Date.now())) {
-      deps.log.warn({ security: true, event: 'barredRejoinRefused', room: name, identity: short }, 'a removed participant tried to join again');
-      throw new TreffpunktError(ErrorCode.RemovedFromRoom, 'a moderator removed you from this meeting; you cannot join it again for now');
+      deps.log.warn(
+        { security: true, event: 'barredRejoinRefused', room: name, identity: short },
+        'a removed participant tried to join again',
+      );
+      throw new TreffpunktError(
+        ErrorCode.RemovedFromRoom,
+        'a moderator removed you from this meeting; you cannot join it again for now',
+      );
     }
     if (v.multipleSessions) return;
     const holder = state.holderOf(v.identity);
     if (holder?.participant && holder.participant.disconnectedAt !== undefined) {
-      deps.log.info({ room: name, participant: holder.participant.id }, 'a new join with the same token takes over a disconnected participant');
+      deps.log.info(
+        { room: name, participant: holder.participant.id },
+        'a new join with the same token takes over a disconnected participant',
+      );
       await this.#roster.remove(holder.participant.id);
     } else if (holder) {
-      deps.log.warn({ security: true, event: 'identityInUse', room: name, identity: short, participant: holder.participant?.id ?? holder.waiting?.id }, 'a join token already in use was refused');
-      throw new TreffpunktError(ErrorCode.AlreadyInRoom, 'this invitation is already in use in this meeting (another tab or device?)');
+      deps.log.warn(
+        {
+          security: true,
+          event: 'identityInUse',
+          room: name,
+          identity: short,
+          participant: holder.participant?.id ?? holder.waiting?.id,
+        },
+        'a join token already in use was refused',
+      );
+      throw new TreffpunktError(
+        ErrorCode.AlreadyInRoom,
+        'this invitation is already in use in this meeting (another tab or device?)',
+      );
     }
   }
 
@@ -219,7 +318,13 @@ export class Admission {
    */
   #refuseVerifiedName(name: string): void {
     const key = nameKey(name);
-    const verified = [...this.#ctx.state.participants.values(), ...this.#ctx.state.lobby.values()].some((p) => p.verified === true && nameKey(p.name) === key);
-    if (verified) throw new TreffpunktError(ErrorCode.NameTaken, 'someone with a verified identity in this meeting has that name; please choose another');
+    const verified = [...this.#ctx.state.participants.values(), ...this.#ctx.state.lobby.values()].some(
+      (p) => p.verified === true && nameKey(p.name) === key,
+    );
+    if (verified)
+      throw new TreffpunktError(
+        ErrorCode.NameTaken,
+        'someone with a verified identity in this meeting has that name; please choose another',
+      );
   }
 }

@@ -94,7 +94,11 @@ export interface RoomContext {
 }
 
 /** `verified`: for a `join` with a token, the token as checked before the request entered the queue. */
-export type Handler<M extends Method> = (conn: Connection, params: Params<M>, verified?: VerifiedJoin) => Promise<Result<M>>;
+export type Handler<M extends Method> = (
+  conn: Connection,
+  params: Params<M>,
+  verified?: VerifiedJoin,
+) => Promise<Result<M>>;
 
 /** The handlers of some methods: each part of the room brings its own, room.ts puts them together. */
 export type Handlers<M extends Method> = { [K in M]: Handler<K> };

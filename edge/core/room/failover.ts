@@ -42,7 +42,11 @@ export class Failover {
    */
   async checkNodes(): Promise<void> {
     const { name, deps, state } = this.#ctx;
-    for (const nodeId of new Set([...state.nodeIds(), ...state.routers.linkedNodeIds(), ...state.routers.abandonedNodeIds()])) {
+    for (const nodeId of new Set([
+      ...state.nodeIds(),
+      ...state.routers.linkedNodeIds(),
+      ...state.routers.abandonedNodeIds(),
+    ])) {
       let status = await deps.nodes.status(nodeId);
       if (status === 'up' && this.#suspects.delete(nodeId) && !(await (await deps.nodes.client(nodeId)).reachable())) {
         deps.log.warn({ room: name, node: nodeId }, 'a media node failed a control call and its health check: lost');
@@ -64,7 +68,8 @@ export class Failover {
   async abortCallsToLostNodes(): Promise<void> {
     const { name, deps, state } = this.#ctx;
     try {
-      for (const nodeId of state.nodeIds()) if ((await deps.nodes.status(nodeId)) === 'lost') deps.nodes.abortCalls(nodeId);
+      for (const nodeId of state.nodeIds())
+        if ((await deps.nodes.status(nodeId)) === 'lost') deps.nodes.abortCalls(nodeId);
     } catch (err) {
       deps.log.debug({ room: name, ...errorFields(err) }, 'node status check failed');
     }
@@ -78,7 +83,10 @@ export class Failover {
       state.routers.reclaim(nodeId);
       return true;
     } catch (err) {
-      deps.log.debug({ room: name, node: nodeId, ...errorFields(err) }, 'closing the room on a node left behind failed');
+      deps.log.debug(
+        { room: name, node: nodeId, ...errorFields(err) },
+        'closing the room on a node left behind failed',
+      );
       state.routers.abandon(nodeId);
       return false;
     }
@@ -92,10 +100,14 @@ export class Failover {
   async #moveOff(nodeId: string, reason: MoveReason): Promise<void> {
     const { name, deps, state } = this.#ctx;
     const moving = [...state.participants.values()].filter((p) => p.nodeId === nodeId);
-    deps.log.warn({ room: name, node: nodeId, reason, participants: moving.length }, 'moving the room off a media node');
+    deps.log.warn(
+      { room: name, node: nodeId, reason, participants: moving.length },
+      'moving the room off a media node',
+    );
     await this.#pipes.dropNode(nodeId);
     for (const p of moving) {
-      for (const producerId of state.loseMedia(p.id)) this.#presence.broadcast('producerClosed', { participantId: p.id, producerId }, p.id);
+      for (const producerId of state.loseMedia(p.id))
+        this.#presence.broadcast('producerClosed', { participantId: p.id, producerId }, p.id);
     }
     state.routers.forget(nodeId);
     for (const p of moving) await this.#place(p, reason, nodeId);
@@ -107,10 +119,18 @@ export class Failover {
   async #place(p: Participant, reason: MoveReason, leaving?: string): Promise<void> {
     const { name, deps, state } = this.#ctx;
     try {
-      const node = await deps.nodes.select({ roomNodeIds: state.nodeIds().filter((n) => n !== leaving), region: p.region, constraint: roomConstraint(this.#ctx), exclude: leaving ? [leaving] : [] });
+      const node = await deps.nodes.select({
+        roomNodeIds: state.nodeIds().filter((n) => n !== leaving),
+        region: p.region,
+        constraint: roomConstraint(this.#ctx),
+        exclude: leaving ? [leaving] : [],
+      });
       const routerRtpCapabilities = await this.#media.routerCapabilities(node);
       state.placeOn(p.id, node.nodeId);
-      deps.log.info({ room: name, participant: p.id, node: node.nodeId, reason }, 'participant moved to another media node');
+      deps.log.info(
+        { room: name, participant: p.id, node: node.nodeId, reason },
+        'participant moved to another media node',
+      );
       this.#presence.sendTo(p.id, 'mediaMoved', { reason, routerRtpCapabilities });
     } catch (err) {
       const wasPlaced = p.nodeId !== '';
@@ -118,7 +138,10 @@ export class Failover {
       if (!wasPlaced) return;
       const wire = toWireError(err);
       deps.log.warn({ room: name, participant: p.id, code: wire.code }, 'no media node may carry the participant');
-      this.#presence.sendTo(p.id, 'mediaUnavailable', { code: wire.code === ErrorCode.ConstraintUnmet ? 'CONSTRAINT_UNMET' : 'NO_MEDIA_NODE', message: wire.code === ErrorCode.Internal ? 'no media node is available' : wire.message });
+      this.#presence.sendTo(p.id, 'mediaUnavailable', {
+        code: wire.code === ErrorCode.ConstraintUnmet ? 'CONSTRAINT_UNMET' : 'NO_MEDIA_NODE',
+        message: wire.code === ErrorCode.Internal ? 'no media node is available' : wire.message,
+      });
     }
   }
 }

@@ -10,7 +10,9 @@ import type { Connection } from '../connection.ts';
 /** Refused messages in a row after which a flooding socket is closed (4008). */
 const FLOOD_CLOSE_AFTER = 200;
 
-const RATE_LIMITED_ERROR = JSON.stringify(toWireError(new TreffpunktError(ErrorCode.RateLimited, 'too many messages; slow down')));
+const RATE_LIMITED_ERROR = JSON.stringify(
+  toWireError(new TreffpunktError(ErrorCode.RateLimited, 'too many messages; slow down')),
+);
 
 /** A request whose params passed their schema. */
 export type Request = { [M in Method]: { id: number; method: M; params: Params<M> } }[Method];
@@ -31,10 +33,13 @@ export function readFrame(conn: Connection, frame: string | ArrayBuffer, maxMess
     // replies never waits for one that does not come. The reply is a constant, not parsed from the frame,
     // so refusing costs the edge next to nothing. A client that keeps flooding after being told is cut
     // off; the others never wait for it.
-    return conn.messages.refusedInARow > FLOOD_CLOSE_AFTER ? { kind: 'flooding' } : { kind: 'rateLimited', reply: rateLimitedReply(frame) };
+    return conn.messages.refusedInARow > FLOOD_CLOSE_AFTER
+      ? { kind: 'flooding' }
+      : { kind: 'rateLimited', reply: rateLimitedReply(frame) };
   }
   const size = typeof frame === 'string' ? byteLength(frame) : frame.byteLength;
-  if (size > maxMessageBytes) return refused(null, ErrorCode.MessageTooLarge, `messages are limited to ${maxMessageBytes} bytes`);
+  if (size > maxMessageBytes)
+    return refused(null, ErrorCode.MessageTooLarge, `messages are limited to ${maxMessageBytes} bytes`);
   if (typeof frame !== 'string') return refused(null, ErrorCode.BadJson, 'binary frames are not accepted');
   let json: unknown;
   try {
@@ -43,14 +48,24 @@ export function readFrame(conn: Connection, frame: string | ArrayBuffer, maxMess
     return refused(null, ErrorCode.BadJson, 'the message is not valid JSON');
   }
   const envelope = RequestEnvelope.safeParse(json);
-  if (!envelope.success) return refused(requestIdOf(json), ErrorCode.BadMessage, 'a request is {"id": <integer>, "method": <string>, "params": {…}}');
+  if (!envelope.success)
+    return refused(
+      requestIdOf(json),
+      ErrorCode.BadMessage,
+      'a request is {"id": <integer>, "method": <string>, "params": {…}}',
+    );
   const { id, method } = envelope.data;
-  if (!Object.hasOwn(methods, method)) return refused(id, ErrorCode.UnknownMethod, `unknown method "${method.slice(0, 64)}"`);
+  if (!Object.hasOwn(methods, method))
+    return refused(id, ErrorCode.UnknownMethod, `unknown method "${method.slice(0, 64)}"`);
   const m = method as Method;
   const params = methods[m].params.safeParse(envelope.data.params ?? {});
   if (!params.success) {
     const issue = params.error.issues[0];
-    return refused(id, ErrorCode.BadMessage, `invalid ${m} params: ${issue?.path.join('.') || '(params)'}: ${issue?.message}`);
+    return refused(
+      id,
+      ErrorCode.BadMessage,
+      `invalid ${m} params: ${issue?.path.join('.') || '(params)'}: ${issue?.message}`,
+    );
   }
   return { kind: 'request', request: { id, method: m, params: params.data } as Request };
 }
@@ -65,7 +80,8 @@ function refused(id: number | null, code: ErrorCode, message: string): Incoming 
  * the client can fail that request at once instead of waiting for it to time out; any other frame gets null.
  */
 function rateLimitedReply(frame: string | ArrayBuffer): string {
-  const id = typeof frame === 'string' ? /^\s*\{\s*"id"\s*:\s*(\d{1,15})\s*[,}]/.exec(frame.slice(0, 48))?.[1] : undefined;
+  const id =
+    typeof frame === 'string' ? /^\s*\{\s*"id"\s*:\s*(\d{1,15})\s*[,}]/.exec(frame.slice(0, 48))?.[1] : undefined;
   return `{"id":${id ?? 'null'},"ok":false,"error":${RATE_LIMITED_ERROR}}`;
 }
 

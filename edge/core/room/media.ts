@@ -12,7 +12,16 @@ import { joined, type Handlers, type RoomContext } from './context.ts';
 import type { RoomPipes } from './pipes.ts';
 import type { Presence } from './presence.ts';
 
-export type MediaMethod = 'createTransport' | 'connectTransport' | 'restartIce' | 'produce' | 'setProducerPaused' | 'setConsumerLayers' | 'closeProducer' | 'consume' | 'resumeConsumer';
+export type MediaMethod =
+  | 'createTransport'
+  | 'connectTransport'
+  | 'restartIce'
+  | 'produce'
+  | 'setProducerPaused'
+  | 'setConsumerLayers'
+  | 'closeProducer'
+  | 'consume'
+  | 'resumeConsumer';
 
 export class RoomMedia {
   readonly #ctx: RoomContext;
@@ -53,17 +62,26 @@ export class RoomMedia {
     const owner = event.producerId === null ? null : this.#ownerOn(nodeId, event.producerId);
     if (owner === undefined) return;
     if (event.type === 'activeSpeaker') this.#presence.broadcast('activeSpeaker', { participantId: owner?.id ?? null });
-    else if (owner) this.#presence.broadcast('producerScore', { participantId: owner.id, producerId: event.producerId, score: event.score });
+    else if (owner)
+      this.#presence.broadcast('producerScore', {
+        participantId: owner.id,
+        producerId: event.producerId,
+        score: event.score,
+      });
   }
 
   #ownerOn(nodeId: string, producerId: string) {
-    for (const p of this.#ctx.state.participants.values()) if (p.nodeId === nodeId && p.producers.has(producerId)) return p;
+    for (const p of this.#ctx.state.participants.values())
+      if (p.nodeId === nodeId && p.producers.has(producerId)) return p;
     return undefined;
   }
 
   /** Refuses a request that would pass a per-participant limit, and says so in the log (pseudonymous). */
   #limit(participantId: string, what: string, message: string): never {
-    this.#ctx.deps.log.warn({ security: true, event: 'limitExceeded', room: this.#ctx.name, participant: participantId, limit: what }, 'security: limit reached, request refused');
+    this.#ctx.deps.log.warn(
+      { security: true, event: 'limitExceeded', room: this.#ctx.name, participant: participantId, limit: what },
+      'security: limit reached, request refused',
+    );
     throw new TreffpunktError(ErrorCode.LimitExceeded, message);
   }
 
@@ -71,12 +89,17 @@ export class RoomMedia {
     createTransport: async (conn, { direction }) => {
       const { name, deps, state } = this.#ctx;
       const p = joined(state, conn);
-      if (p.transports.size >= deps.maxTransports) this.#limit(p.id, 'transports', `at most ${deps.maxTransports} transports per participant`);
+      if (p.transports.size >= deps.maxTransports)
+        this.#limit(p.id, 'transports', `at most ${deps.maxTransports} transports per participant`);
       const node = await deps.nodes.client(p.nodeId);
       const transport = await node.call('createTransport', { room: name }, { participantId: p.id, direction });
       state.addTransport(p.id, transport.id, direction);
       const iceServers = await deps.nodes.iceServers(p.nodeId, turnIdentity(p));
-      return { ...transport, iceServers, ...(iceServers.length ? { iceServersExpireIn: deps.nodes.turnCredentialTtlSeconds } : {}) };
+      return {
+        ...transport,
+        iceServers,
+        ...(iceServers.length ? { iceServersExpireIn: deps.nodes.turnCredentialTtlSeconds } : {}),
+      };
     },
 
     connectTransport: async (conn, { transportId, dtlsParameters }) => {
@@ -94,14 +117,19 @@ export class RoomMedia {
       // Fresh TURN credentials: an allocation ends with the credential that made it, so a long meeting
       // renews them with a restart (the client does so before they expire).
       const iceServers = await this.#ctx.deps.nodes.iceServers(p.nodeId, turnIdentity(p));
-      return { iceParameters, iceServers, ...(iceServers.length ? { iceServersExpireIn: this.#ctx.deps.nodes.turnCredentialTtlSeconds } : {}) };
+      return {
+        iceParameters,
+        iceServers,
+        ...(iceServers.length ? { iceServersExpireIn: this.#ctx.deps.nodes.turnCredentialTtlSeconds } : {}),
+      };
     },
 
     produce: async (conn, { transportId, kind, rtpParameters, source }) => {
       const { name, deps, state } = this.#ctx;
       const p = joined(state, conn);
       state.requireTransport(p.id, transportId, 'send');
-      if (p.producers.size >= deps.maxProducers) throw new TreffpunktError(ErrorCode.LimitExceeded, `at most ${deps.maxProducers} producers per participant`);
+      if (p.producers.size >= deps.maxProducers)
+        throw new TreffpunktError(ErrorCode.LimitExceeded, `at most ${deps.maxProducers} producers per participant`);
       const node = await deps.nodes.client(p.nodeId);
       const { producerId } = await node.call('produce', { room: name, transportId }, { kind, rtpParameters, source });
       state.addProducer(p.id, producerId, { kind, source, paused: false });
@@ -122,7 +150,11 @@ export class RoomMedia {
       const p = joined(this.#ctx.state, conn);
       this.#ctx.state.requireConsumer(p.id, consumerId);
       const node = await this.#ctx.deps.nodes.client(p.nodeId);
-      return node.call('setConsumerLayers', { room: this.#ctx.name, consumerId }, temporalLayer === undefined ? { spatialLayer } : { spatialLayer, temporalLayer });
+      return node.call(
+        'setConsumerLayers',
+        { room: this.#ctx.name, consumerId },
+        temporalLayer === undefined ? { spatialLayer } : { spatialLayer, temporalLayer },
+      );
     },
 
     closeProducer: async (conn, { producerId }) => {
@@ -142,18 +174,24 @@ export class RoomMedia {
       const p = joined(state, conn);
       state.requireTransport(p.id, transportId, 'recv');
       const owner = state.producerOwner(producerId);
-      if (!owner.nodeId || !p.nodeId) throw new TreffpunktError(ErrorCode.NoMediaNode, 'this media is moving to another node; wait for mediaMoved');
+      if (!owner.nodeId || !p.nodeId)
+        throw new TreffpunktError(ErrorCode.NoMediaNode, 'this media is moving to another node; wait for mediaMoved');
       // One consumer per producer: a second consume of it (a reply lost with the old socket, a replaced
       // transport) replaces the first, which is closed on the node; so repeats cannot pile up consumers.
       const previous = state.consumerOf(p.id, producerId);
-      if (previous === undefined && p.consumers.size >= deps.maxConsumers) this.#limit(p.id, 'consumers', `at most ${deps.maxConsumers} consumers per participant`);
+      if (previous === undefined && p.consumers.size >= deps.maxConsumers)
+        this.#limit(p.id, 'consumers', `at most ${deps.maxConsumers} consumers per participant`);
       // On another node: pipe it here first (once per node, whoever consumes it).
       await this.#pipes.ensurePiped(producerId, owner.producers.get(producerId)!, owner.nodeId, p.nodeId);
       const node = await deps.nodes.client(p.nodeId);
       const consumer = await node.call('consume', { room: name, transportId }, { producerId, rtpCapabilities });
       if (previous !== undefined) {
         state.removeConsumer(p.id, previous);
-        await node.call('closeConsumer', { room: name, consumerId: previous }, {}).catch((err: unknown) => deps.log.debug({ room: name, ...errorFields(err) }, 'closing a replaced consumer failed'));
+        await node
+          .call('closeConsumer', { room: name, consumerId: previous }, {})
+          .catch((err: unknown) =>
+            deps.log.debug({ room: name, ...errorFields(err) }, 'closing a replaced consumer failed'),
+          );
         this.#presence.sendTo(p.id, 'consumerClosed', { consumerId: previous });
       }
       state.addConsumer(p.id, consumer.consumerId, producerId);

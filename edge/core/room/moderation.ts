@@ -61,7 +61,18 @@ export class Moderation {
         state.bar(removed.identity, Date.now() + barMs);
         deps.scheduleSweep(Date.now() + barMs);
       }
-      deps.log.warn({ security: true, event: 'participantRemoved', room: name, participant: participantId, by: by.id, identity: removed.identity?.slice(0, 12), barredSeconds: removed.identity ? barMs / 1000 : 0 }, 'a moderator removed a participant');
+      deps.log.warn(
+        {
+          security: true,
+          event: 'participantRemoved',
+          room: name,
+          participant: participantId,
+          by: by.id,
+          identity: removed.identity?.slice(0, 12),
+          barredSeconds: removed.identity ? barMs / 1000 : 0,
+        },
+        'a moderator removed a participant',
+      );
       const target = this.#presence.connectionOf(participantId);
       if (target) {
         target.participantId = undefined;

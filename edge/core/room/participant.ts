@@ -72,7 +72,10 @@ export interface LobbyEntry {
   identity?: string | undefined;
 }
 
-export type NewParticipant = Pick<ParticipantState, 'id' | 'name' | 'verified' | 'nodeId' | 'region' | 'joinedAt' | 'role' | 'resumeHash' | 'identity'>;
+export type NewParticipant = Pick<
+  ParticipantState,
+  'id' | 'name' | 'verified' | 'nodeId' | 'region' | 'joinedAt' | 'role' | 'resumeHash' | 'identity'
+>;
 
 /** A participant as the others see it (join result, participantJoined). */
 export function participantInfo(p: Participant): ParticipantInfo {
@@ -82,6 +85,11 @@ export function participantInfo(p: Participant): ParticipantInfo {
     verified: p.verified,
     role: p.role,
     handRaised: p.handRaised,
-    producers: [...p.producers].map(([id, prod]) => ({ id, kind: prod.kind, source: prod.source, paused: prod.paused })),
+    producers: [...p.producers].map(([id, prod]) => ({
+      id,
+      kind: prod.kind,
+      source: prod.source,
+      paused: prod.paused,
+    })),
   };
 }

@@ -32,7 +32,11 @@ export class RoomPipes {
 
   /** Pauses or resumes the piped copies of a producer (the original is the caller's business). */
   async setPaused(producerId: string, producer: Producer, paused: boolean): Promise<void> {
-    await this.#eachCopy(producer, (node) => node.call('setProducerPaused', { room: this.#room, producerId }, { paused }), 'pause');
+    await this.#eachCopy(
+      producer,
+      (node) => node.call('setProducerPaused', { room: this.#room, producerId }, { paused }),
+      'pause',
+    );
   }
 
   /**
@@ -86,7 +90,10 @@ export class RoomPipes {
         try {
           await op(await this.#ctx.deps.nodes.client(nodeId));
         } catch (err) {
-          this.#ctx.deps.log.warn({ room: this.#room, node: nodeId, ...errorFields(err) }, `piped producer ${what} failed`);
+          this.#ctx.deps.log.warn(
+            { room: this.#room, node: nodeId, ...errorFields(err) },
+            `piped producer ${what} failed`,
+          );
         }
       }),
     );

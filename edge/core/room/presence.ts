@@ -42,7 +42,10 @@ export class Presence {
     try {
       conn.send(frame);
     } catch (err) {
-      this.#ctx.deps.log.debug({ room: this.#ctx.name, participant: conn.participantId, ...errorFields(err) }, 'send failed');
+      this.#ctx.deps.log.debug(
+        { room: this.#ctx.name, participant: conn.participantId, ...errorFields(err) },
+        'send failed',
+      );
     }
   }
 
@@ -53,7 +56,8 @@ export class Presence {
   /** The error reply to a request; only unexpected failures (INTERNAL) are logged as errors. */
   replyError(conn: Connection, id: number | null, err: unknown): void {
     const wire = toWireError(err);
-    if (wire.code === ErrorCode.Internal) this.#ctx.deps.log.error({ room: this.#ctx.name, ...errorFields(err) }, 'request failed');
+    if (wire.code === ErrorCode.Internal)
+      this.#ctx.deps.log.error({ room: this.#ctx.name, ...errorFields(err) }, 'request failed');
     this.trySend(conn, JSON.stringify({ id, ok: false, error: wire }));
   }
 
@@ -91,7 +95,11 @@ export class Presence {
 
   /** A moderator who enters (or comes back) sees who already waits, not only the next change. */
   showLobbyTo(conn: Connection): void {
-    if (this.#ctx.state.lobby.size > 0 && this.#ctx.state.participants.get(conn.participantId ?? '')?.role === 'moderator') this.trySend(conn, this.#lobbyFrame());
+    if (
+      this.#ctx.state.lobby.size > 0 &&
+      this.#ctx.state.participants.get(conn.participantId ?? '')?.role === 'moderator'
+    )
+      this.trySend(conn, this.#lobbyFrame());
   }
 
   /** Tells the moderators who waits: at once if no list went out lately, else once at the end of the interval, with the list as it is then. */
@@ -115,6 +123,15 @@ export class Presence {
   }
 
   #lobbyFrame(): string {
-    return JSON.stringify({ event: 'lobbyChanged', data: { waiting: [...this.#ctx.state.lobby.values()].map((e) => ({ id: e.id, name: e.name, verified: e.verified ?? false })) } });
+    return JSON.stringify({
+      event: 'lobbyChanged',
+      data: {
+        waiting: [...this.#ctx.state.lobby.values()].map((e) => ({
+          id: e.id,
+          name: e.name,
+          verified: e.verified ?? false,
+        })),
+      },
+    });
   }
 }

@@ -60,7 +60,13 @@ export class Room {
     this.#roster = roster;
     this.#media = media;
     this.#failover = failover;
-    this.#handlers = { ...admission.handlers, ...roster.handlers, ...media.handlers, ...moderation.handlers, ping: async () => ({ time: Date.now() }) };
+    this.#handlers = {
+      ...admission.handlers,
+      ...roster.handlers,
+      ...media.handlers,
+      ...moderation.handlers,
+      ping: async () => ({ time: Date.now() }),
+    };
   }
 
   get participantCount(): number {
@@ -76,7 +82,10 @@ export class Room {
   async onMessage(conn: Connection, frame: string | ArrayBuffer): Promise<void> {
     const incoming = readFrame(conn, frame, this.#deps.maxMessageBytes);
     if (incoming.kind === 'flooding') {
-      this.#deps.log.warn({ security: true, event: 'rateLimitClose', room: this.name, participant: conn.participantId }, 'security: a flooding connection was closed (4008)');
+      this.#deps.log.warn(
+        { security: true, event: 'rateLimitClose', room: this.name, participant: conn.participantId },
+        'security: a flooding connection was closed (4008)',
+      );
       conn.close(CloseCode.RateLimited, 'too many messages');
     } else if (incoming.kind === 'rateLimited') this.#presence.trySend(conn, incoming.reply);
     else if (incoming.kind === 'refused') this.#presence.replyError(conn, incoming.id, incoming.error);
@@ -126,7 +135,9 @@ export class Room {
 
   /** The socket closed (or errored): the participant leaves if it had joined. */
   async onClose(conn: Connection): Promise<void> {
-    await this.#queue.run(() => this.#mutate(async () => this.#roster.dropped(conn))).catch((err) => this.#deps.log.error({ room: this.name, ...errorFields(err) }, 'close handling failed'));
+    await this.#queue
+      .run(() => this.#mutate(async () => this.#roster.dropped(conn)))
+      .catch((err) => this.#deps.log.error({ room: this.name, ...errorFields(err) }, 'close handling failed'));
   }
 
   /**
@@ -143,7 +154,9 @@ export class Room {
     void swept.finally(() => (waiting = false)).catch(() => {});
     while (waiting) {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([swept, new Promise((r) => (timer = setTimeout(r, this.#deps.nodeCheckIntervalMs)))]).catch(() => {});
+      await Promise.race([swept, new Promise((r) => (timer = setTimeout(r, this.#deps.nodeCheckIntervalMs)))]).catch(
+        () => {},
+      );
       if (timer !== undefined) clearTimeout(timer);
       if (waiting) await this.#abortCallsToLostNodes();
     }

@@ -40,21 +40,47 @@ export class Roster {
   /** Puts a participant into the room on a media node; the join result they get. */
   async enter(id: string, who: Newcomer, region: string | undefined): Promise<JoinResult> {
     const { name, deps, state } = this.#ctx;
-    const node = await deps.nodes.select({ roomNodeIds: state.nodeIds(), region, constraint: roomConstraint(this.#ctx) }).catch(async (err: unknown) => {
-      if (err instanceof TreffpunktError && err.code === ErrorCode.NoMediaNode) {
-        deps.log.warn({ room: name, heartbeatAgesMs: await deps.nodes.heartbeatAges() }, 'no media node for a newcomer');
-      }
-      throw err;
-    });
+    const node = await deps.nodes
+      .select({ roomNodeIds: state.nodeIds(), region, constraint: roomConstraint(this.#ctx) })
+      .catch(async (err: unknown) => {
+        if (err instanceof TreffpunktError && err.code === ErrorCode.NoMediaNode) {
+          deps.log.warn(
+            { room: name, heartbeatAgesMs: await deps.nodes.heartbeatAges() },
+            'no media node for a newcomer',
+          );
+        }
+        throw err;
+      });
     const routerRtpCapabilities = await this.#media.routerCapabilities(node);
     const resumeToken = newResumeToken();
     const first = state.size === 0;
-    const participant = state.addParticipant({ id, name: who.name, verified: who.verified, role: who.role, nodeId: node.nodeId, region, joinedAt: Date.now(), resumeHash: await sha256(resumeToken), identity: who.identity });
+    const participant = state.addParticipant({
+      id,
+      name: who.name,
+      verified: who.verified,
+      role: who.role,
+      nodeId: node.nodeId,
+      region,
+      joinedAt: Date.now(),
+      resumeHash: await sha256(resumeToken),
+      identity: who.identity,
+    });
     // The room watches its nodes while it has participants (failover and drain; see Room.sweep()).
     if (first) deps.scheduleSweep(Date.now() + deps.nodeCheckIntervalMs);
-    deps.log.info({ room: name, participant: id, role: who.role, node: node.nodeId, size: state.size }, 'participant joined');
+    deps.log.info(
+      { room: name, participant: id, role: who.role, node: node.nodeId, size: state.size },
+      'participant joined',
+    );
     this.#presence.broadcast('participantJoined', { participant: participantInfo(participant) }, id);
-    return { protocolVersion: PROTOCOL_VERSION, participantId: id, resumeToken, role: who.role, locked: state.locked, routerRtpCapabilities, participants: state.others(id) };
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      participantId: id,
+      resumeToken,
+      role: who.role,
+      locked: state.locked,
+      routerRtpCapabilities,
+      participants: state.others(id),
+    };
   }
 
   /**
@@ -69,7 +95,8 @@ export class Roster {
     if (tellOthers) this.#presence.broadcast('participantLeft', { participantId: id }, id);
     try {
       for (const [producerId, producer] of p.producers) await this.#pipes.closeCopies(producerId, producer);
-      if (p.nodeId) await (await deps.nodes.client(p.nodeId)).call('closeParticipant', { room: name, participantId: id }, {});
+      if (p.nodeId)
+        await (await deps.nodes.client(p.nodeId)).call('closeParticipant', { room: name, participantId: id }, {});
       if (state.size === 0) {
         for (const nodeId of state.routers.nodeIds()) await this.#failover.closeRoomOn(nodeId);
         state.routers.forgetAll();

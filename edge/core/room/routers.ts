@@ -91,7 +91,11 @@ export class RoomRouters {
     return { routerCaps: [...this.#capabilities], links: [...this.#links], abandoned: [...this.#abandoned] };
   }
 
-  restore(snapshot: { routerCaps: [string, RtpCapabilities][]; links?: string[] | undefined; abandoned?: string[] | undefined }): void {
+  restore(snapshot: {
+    routerCaps: [string, RtpCapabilities][];
+    links?: string[] | undefined;
+    abandoned?: string[] | undefined;
+  }): void {
     for (const [nodeId, caps] of snapshot.routerCaps) this.#capabilities.set(nodeId, caps);
     for (const l of snapshot.links ?? []) this.#links.add(l);
     for (const n of snapshot.abandoned ?? []) this.#abandoned.add(n);

@@ -10,7 +10,17 @@
 import { ErrorCode, TreffpunktError } from '../../../shared/errors.ts';
 import type { ParticipantInfo } from '../../../shared/signaling.ts';
 import { sameConstraint, type MediaConstraint } from '../media-constraint.ts';
-import { participantInfo, type Direction, type LobbyEntry, type MissedEvent, type NewParticipant, type Participant, type ParticipantState, type Producer, type ProducerState } from './participant.ts';
+import {
+  participantInfo,
+  type Direction,
+  type LobbyEntry,
+  type MissedEvent,
+  type NewParticipant,
+  type Participant,
+  type ParticipantState,
+  type Producer,
+  type ProducerState,
+} from './participant.ts';
 import { RoomRouters } from './routers.ts';
 import type { SavedRoomSnapshot } from './store.ts';
 
@@ -80,7 +90,13 @@ export class RoomState {
       throw new TreffpunktError(ErrorCode.RoomFull, `room is full (${this.capacity} participants)`);
     }
     if (this.#participants.has(p.id)) throw new TreffpunktError(ErrorCode.AlreadyJoined, 'participant already joined');
-    const state: ParticipantState = { ...p, handRaised: false, transports: new Map(), producers: new Map(), consumers: new Map() };
+    const state: ParticipantState = {
+      ...p,
+      handRaised: false,
+      transports: new Map(),
+      producers: new Map(),
+      consumers: new Map(),
+    };
     this.#participants.set(p.id, state);
     this.routers.reclaim(p.nodeId);
     return state;
@@ -141,7 +157,10 @@ export class RoomState {
   requireTransport(participantId: string, transportId: string, direction?: Direction): void {
     const dir = this.#participant(participantId).transports.get(transportId);
     if (!dir || (direction && dir !== direction)) {
-      throw new TreffpunktError(ErrorCode.NotFound, `no ${direction ?? ''} transport ${transportId} of yours`.replace('  ', ' '));
+      throw new TreffpunktError(
+        ErrorCode.NotFound,
+        `no ${direction ?? ''} transport ${transportId} of yours`.replace('  ', ' '),
+      );
     }
   }
 
@@ -166,7 +185,8 @@ export class RoomState {
 
   removeProducer(participantId: string, producerId: string): void {
     const p = this.#participant(participantId);
-    if (!p.producers.delete(producerId)) throw new TreffpunktError(ErrorCode.NotFound, `no producer ${producerId} of yours`);
+    if (!p.producers.delete(producerId))
+      throw new TreffpunktError(ErrorCode.NotFound, `no producer ${producerId} of yours`);
     this.#dropConsumersOf([producerId]);
   }
 
@@ -224,7 +244,8 @@ export class RoomState {
   /** Forgets the copies of every producer on a node the room leaves (its pipes are closed). */
   forgetCopiesOn(nodeId: string): void {
     for (const p of this.#participants.values()) {
-      for (const producer of p.producers.values()) if (producer.pipedTo) producer.pipedTo = producer.pipedTo.filter((n) => n !== nodeId);
+      for (const producer of p.producers.values())
+        if (producer.pipedTo) producer.pipedTo = producer.pipedTo.filter((n) => n !== nodeId);
     }
   }
 
@@ -256,7 +277,10 @@ export class RoomState {
       return;
     }
     if (!sameConstraint(this.#constraint ?? {}, media)) {
-      throw new TreffpunktError(ErrorCode.ConstraintUnmet, 'your join token names other media rules (operators, jurisdictions) than this meeting has');
+      throw new TreffpunktError(
+        ErrorCode.ConstraintUnmet,
+        'your join token names other media rules (operators, jurisdictions) than this meeting has',
+      );
     }
   }
 
@@ -289,7 +313,12 @@ export class RoomState {
   /** Everything the room must not lose when its actor is evicted or restarted (RoomSnapshot is derived from it). */
   toSnapshot() {
     return {
-      participants: [...this.#participants.values()].map((p) => ({ ...p, transports: [...p.transports], producers: [...p.producers], consumers: [...p.consumers] })),
+      participants: [...this.#participants.values()].map((p) => ({
+        ...p,
+        transports: [...p.transports],
+        producers: [...p.producers],
+        consumers: [...p.consumers],
+      })),
       lobby: [...this.#lobby.values()],
       locked: this.#locked,
       constraint: this.#constraint,
@@ -303,7 +332,13 @@ export class RoomState {
     for (const p of snapshot.participants) {
       // Snapshots from before consumers were tied to producers list bare ids: their producer is unknown ('').
       const consumers = new Map(p.consumers.map((c) => (typeof c === 'string' ? [c, ''] : c)));
-      this.#participants.set(p.id, { ...p, verified: p.verified ?? false, transports: new Map(p.transports), producers: new Map(p.producers), consumers });
+      this.#participants.set(p.id, {
+        ...p,
+        verified: p.verified ?? false,
+        transports: new Map(p.transports),
+        producers: new Map(p.producers),
+        consumers,
+      });
     }
     for (const entry of snapshot.lobby) this.#lobby.set(entry.id, entry);
     this.#locked = snapshot.locked;
@@ -342,6 +377,7 @@ export class RoomState {
   #dropConsumersOf(producerIds: Iterable<string>): void {
     const gone = new Set(producerIds);
     if (gone.size === 0) return;
-    for (const p of this.#participants.values()) for (const [consumerId, producerId] of p.consumers) if (gone.has(producerId)) p.consumers.delete(consumerId);
+    for (const p of this.#participants.values())
+      for (const [consumerId, producerId] of p.consumers) if (gone.has(producerId)) p.consumers.delete(consumerId);
   }
 }

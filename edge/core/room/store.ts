@@ -18,8 +18,13 @@ type Optional<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
  * participant's `verified` (before names were marked), and consumers as bare ids (before they were tied
  * to producers). RoomState.restore() fills those in.
  */
-export type SavedRoomSnapshot = Optional<Omit<RoomSnapshot, 'participants'>, 'links' | 'abandoned' | 'barred' | 'constraint'> & {
-  participants: (Optional<Omit<ParticipantSnapshot, 'consumers'>, 'verified'> & { consumers: ([string, string] | string)[] })[];
+export type SavedRoomSnapshot = Optional<
+  Omit<RoomSnapshot, 'participants'>,
+  'links' | 'abandoned' | 'barred' | 'constraint'
+> & {
+  participants: (Optional<Omit<ParticipantSnapshot, 'consumers'>, 'verified'> & {
+    consumers: ([string, string] | string)[];
+  })[];
 };
 
 export interface RoomStore {

@@ -26,10 +26,23 @@ const PING_EVERY_MS = 20_000;
 const PING_TIMEOUT_MS = 10_000;
 
 /** Close codes that end the meeting for this participant: no reconnecting after these (shared CloseCode). */
-const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.Left, CloseCode.MessageTooBig, CloseCode.MeetingEnded, CloseCode.Removed, CloseCode.Refused, CloseCode.RateLimited]);
+const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.Left,
+  CloseCode.MessageTooBig,
+  CloseCode.MeetingEnded,
+  CloseCode.Removed,
+  CloseCode.Refused,
+  CloseCode.RateLimited,
+]);
 
 /** Requests that can be sent twice without harm: cut off by a socket loss, they are sent again after resume. */
-const RESEND_AFTER_RESUME: ReadonlySet<Method> = new Set<Method>(['setProducerPaused', 'setHand', 'setConsumerLayers', 'resumeConsumer', 'lockRoom']);
+const RESEND_AFTER_RESUME: ReadonlySet<Method> = new Set<Method>([
+  'setProducerPaused',
+  'setHand',
+  'setConsumerLayers',
+  'resumeConsumer',
+  'lockRoom',
+]);
 
 /** What the owner does at each step of a socket's life. */
 export interface ConnectionHooks {
@@ -101,7 +114,11 @@ export class Connection {
       try {
         return await this.#signaling.request(method, params);
       } catch (err) {
-        const cutOff = err instanceof SignalingError && err.code === ClientErrorCode.Closed && !this.#closed && this.#offline !== undefined;
+        const cutOff =
+          err instanceof SignalingError &&
+          err.code === ClientErrorCode.Closed &&
+          !this.#closed &&
+          this.#offline !== undefined;
         if (!cutOff || !RESEND_AFTER_RESUME.has(method)) throw err;
       }
     }
@@ -175,13 +192,22 @@ export class Connection {
       if (this.#closed) return s.close();
       let result: JoinResult;
       try {
-        result = await s.request('resume', { protocolVersion: PROTOCOL_VERSION, participantId: this.#participantId, resumeToken: this.#resumeToken }, RESUME_TIMEOUT_MS);
+        result = await s.request(
+          'resume',
+          { protocolVersion: PROTOCOL_VERSION, participantId: this.#participantId, resumeToken: this.#resumeToken },
+          RESUME_TIMEOUT_MS,
+        );
       } catch (err) {
         s.onclose = undefined;
         s.close();
         // UNAUTHORIZED: the grace period is over (or the room restarted without us): we are out.
         const code = err instanceof SignalingError ? err.code : '';
-        if (code === ErrorCode.Unauthorized || code === ErrorCode.UnsupportedProtocolVersion || Date.now() - started > RECONNECT_GIVE_UP_MS) return this.#giveUp();
+        if (
+          code === ErrorCode.Unauthorized ||
+          code === ErrorCode.UnsupportedProtocolVersion ||
+          Date.now() - started > RECONNECT_GIVE_UP_MS
+        )
+          return this.#giveUp();
         continue;
       }
       if (this.#closed) return s.close();

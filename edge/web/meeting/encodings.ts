@@ -14,7 +14,11 @@ export const SOURCE_ORDER: readonly MediaSource[] = ['microphone', 'camera', 'sc
 export function cameraEncodings(captureHeight: number): RTCRtpEncodingParameters[] {
   const n = captureHeight >= 540 ? 3 : captureHeight >= 270 ? 2 : 1;
   const bitrates = [150_000, 500_000, 1_500_000];
-  return Array.from({ length: n }, (_, i) => ({ scaleResolutionDownBy: 2 ** (n - 1 - i), maxBitrate: bitrates[i], scalabilityMode: 'L1T3' })) as unknown as RTCRtpEncodingParameters[];
+  return Array.from({ length: n }, (_, i) => ({
+    scaleResolutionDownBy: 2 ** (n - 1 - i),
+    maxBitrate: bitrates[i],
+    scalabilityMode: 'L1T3',
+  })) as unknown as RTCRtpEncodingParameters[];
 }
 
 /**
@@ -22,11 +26,20 @@ export function cameraEncodings(captureHeight: number): RTCRtpEncodingParameters
  * bitrate and a low frame rate; with contentHint 'text' the browser keeps the resolution and drops
  * frames when the bandwidth is short.
  */
-export const SCREEN_ENCODINGS: RTCRtpEncodingParameters[] = [{ maxBitrate: 2_500_000, maxFramerate: 15, scaleResolutionDownBy: 1 }];
+export const SCREEN_ENCODINGS: RTCRtpEncodingParameters[] = [
+  { maxBitrate: 2_500_000, maxFramerate: 15, scaleResolutionDownBy: 1 },
+];
 
 /** The produce() options for a source's track (the encodings and codec options of mediasoup-client's ProducerOptions). */
-export function produceOptions(source: MediaSource, track: MediaStreamTrack): Pick<types.ProducerOptions, 'encodings' | 'codecOptions'> {
-  if (source === 'camera') return { encodings: cameraEncodings(track.getSettings().height ?? 720), codecOptions: { videoGoogleStartBitrate: 1000 } };
+export function produceOptions(
+  source: MediaSource,
+  track: MediaStreamTrack,
+): Pick<types.ProducerOptions, 'encodings' | 'codecOptions'> {
+  if (source === 'camera')
+    return {
+      encodings: cameraEncodings(track.getSettings().height ?? 720),
+      codecOptions: { videoGoogleStartBitrate: 1000 },
+    };
   if (source === 'screen') return { encodings: SCREEN_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } };
   return { codecOptions: { opusStereo: false, opusDtx: false, opusFec: true } };
 }

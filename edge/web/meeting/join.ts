@@ -16,7 +16,11 @@ export function roomSocketUrl(room: string): string {
 }
 
 /** Joins on a new socket; `waiting` is called when the lobby holds us. The socket is closed if joining fails. */
-export async function joinRoom(url: string, opts: JoinOptions, waiting: () => void): Promise<{ s: Signaling; joined: Result<'join'> }> {
+export async function joinRoom(
+  url: string,
+  opts: JoinOptions,
+  waiting: () => void,
+): Promise<{ s: Signaling; joined: Result<'join'> }> {
   const s = await Signaling.open(url);
   try {
     try {
@@ -32,7 +36,13 @@ export async function joinRoom(url: string, opts: JoinOptions, waiting: () => vo
       waiting();
       const joined = await new Promise<Result<'join'>>((resolve, reject) => {
         s.on('admitted', resolve);
-        s.onclose = (code) => reject(new SignalingError(code === CloseCode.Refused ? ClientErrorCode.NotAdmitted : ClientErrorCode.Closed, 'not admitted'));
+        s.onclose = (code) =>
+          reject(
+            new SignalingError(
+              code === CloseCode.Refused ? ClientErrorCode.NotAdmitted : ClientErrorCode.Closed,
+              'not admitted',
+            ),
+          );
       });
       return { s, joined };
     }

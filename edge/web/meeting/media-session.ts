@@ -54,7 +54,10 @@ export class MediaSession {
   /** Loads the device for the node's router and makes both transports. */
   async start(caps: RtpCapabilities): Promise<void> {
     await this.#device.load({ routerRtpCapabilities: caps as types.RtpCapabilities });
-    [this.#current.send, this.#current.recv] = await Promise.all([this.transports.create('send', this.#policy.send), this.transports.create('recv', this.#policy.recv)]);
+    [this.#current.send, this.#current.recv] = await Promise.all([
+      this.transports.create('send', this.#policy.send),
+      this.transports.create('recv', this.#policy.recv),
+    ]);
   }
 
   transport(direction: Direction): types.Transport | undefined {
@@ -88,7 +91,13 @@ export class MediaSession {
   }
 
   candidatePairs(): Promise<CandidatePair[]> {
-    return candidatePairs((['send', 'recv'] as const).map((direction) => ({ direction, policy: this.#policy[direction], transport: this.#current[direction] })));
+    return candidatePairs(
+      (['send', 'recv'] as const).map((direction) => ({
+        direction,
+        policy: this.#policy[direction],
+        transport: this.#current[direction],
+      })),
+    );
   }
 
   /** Closes everything here (the meeting is over; the server ends it with our socket). */
@@ -106,7 +115,13 @@ export class MediaSession {
   /** A transport failed: make it again relay-only and move everything onto the new one. */
   async #onFailed(direction: Direction, failed: types.Transport): Promise<void> {
     const ctx = this.#ctx;
-    if (ctx.closed() || failed !== this.#current[direction] || failed.connectionState === 'connected' || this.#failedHandled.has(failed)) return;
+    if (
+      ctx.closed() ||
+      failed !== this.#current[direction] ||
+      failed.connectionState === 'connected' ||
+      this.#failedHandled.has(failed)
+    )
+      return;
     this.#failedHandled.add(failed);
     if (this.transports.policyOf(failed) === 'relay') {
       ctx.cb.notice?.('mediaFailed');
@@ -163,7 +178,10 @@ export class MediaSession {
     this.#device = device;
     // A new node is a new network path: try the direct one again (?relay=1 still forces the relay).
     this.#resetPolicy();
-    const [send, recv] = await Promise.all([this.transports.create('send', this.#policy.send), this.transports.create('recv', this.#policy.recv)]);
+    const [send, recv] = await Promise.all([
+      this.transports.create('send', this.#policy.send),
+      this.transports.create('recv', this.#policy.recv),
+    ]);
     if (stale()) {
       send.close();
       recv.close();
@@ -173,10 +191,16 @@ export class MediaSession {
     this.#current.recv = recv;
     // Our microphone first, then everything else at once: cameras and screen out, everyone's media in
     // (audio first within consumeExisting). Sequential steps would add a round trip each.
-    const produce = (source: MediaSource) => this.sender.produce(source).catch((err) => console.warn(`treffpunkt: producing ${source} on the new node failed`, err));
+    const produce = (source: MediaSource) =>
+      this.sender
+        .produce(source)
+        .catch((err) => console.warn(`treffpunkt: producing ${source} on the new node failed`, err));
     await produce('microphone');
     if (stale()) return;
-    await Promise.all([...SOURCE_ORDER.filter((s) => s !== 'microphone').map(produce), this.receiver.consumeExisting()]);
+    await Promise.all([
+      ...SOURCE_ORDER.filter((s) => s !== 'microphone').map(produce),
+      this.receiver.consumeExisting(),
+    ]);
     if (stale()) return;
     this.mediaMoves++;
     this.#ctx.cb.mediaMoved?.(this.mediaMoves);

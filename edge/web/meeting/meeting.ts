@@ -14,7 +14,15 @@ import { Connection } from './connection.ts';
 import { joinRoom, roomSocketUrl } from './join.ts';
 import { MediaSession } from './media-session.ts';
 import { Roster } from './roster.ts';
-import { inboundStats, receiveLoss, sendInfo, sendLoss, type CandidatePair, type InboundStat, type SendInfo } from './stats.ts';
+import {
+  inboundStats,
+  receiveLoss,
+  sendInfo,
+  sendLoss,
+  type CandidatePair,
+  type InboundStat,
+  type SendInfo,
+} from './stats.ts';
 import type { Direction, JoinOptions, LobbyEntry, MeetingCallbacks, Participant } from './types.ts';
 
 export class Meeting {
@@ -26,17 +34,31 @@ export class Meeting {
   readonly #connection: Connection;
   #closed = false;
 
-  private constructor(room: string, url: string, s: Signaling, joined: JoinResult, name: string, verified: boolean, cb: MeetingCallbacks) {
+  private constructor(
+    room: string,
+    url: string,
+    s: Signaling,
+    joined: JoinResult,
+    name: string,
+    verified: boolean,
+    cb: MeetingCallbacks,
+  ) {
     this.room = room;
     this.participantId = joined.participantId;
     this.#cb = cb;
     const media = (): MediaSession => this.#media;
     this.#roster = new Roster(joined, name, verified, cb, {
-      producerAdded: (participantId, producerId, source) => void media().receiver.consume(participantId, producerId, source),
+      producerAdded: (participantId, producerId, source) =>
+        void media().receiver.consume(participantId, producerId, source),
       producerGone: (producerId) => media().receiver.forget(producerId),
       participantGone: (participantId) => media().receiver.dropParticipant(participantId),
     });
-    this.#media = new MediaSession({ request: (method, params) => this.#connection.request(method, params), roster: this.#roster, cb, closed: () => this.#connection.closed });
+    this.#media = new MediaSession({
+      request: (method, params) => this.#connection.request(method, params),
+      roster: this.#roster,
+      cb,
+      closed: () => this.#connection.closed,
+    });
     // Listens at once: events sent right after the join reply must not be lost.
     this.#connection = new Connection(url, s, joined, {
       listen: (sock) => this.#listen(sock),
@@ -265,7 +287,13 @@ export class Meeting {
     this.#roster.listen(s);
     this.#media.listen(s);
     s.on('activeSpeaker', ({ participantId }) => this.#cb.activeSpeaker?.(participantId));
-    s.on('chat', (m) => this.#cb.chat?.({ ...m, verified: this.participants.get(m.participantId)?.verified ?? false, self: m.participantId === this.participantId }));
+    s.on('chat', (m) =>
+      this.#cb.chat?.({
+        ...m,
+        verified: this.participants.get(m.participantId)?.verified ?? false,
+        self: m.participantId === this.participantId,
+      }),
+    );
     s.on('unmuteRequested', ({ source }) => this.#cb.moderated?.('unmuteRequested', source));
   }
 

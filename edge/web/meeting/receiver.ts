@@ -45,7 +45,9 @@ export class Receiver {
 
   /** Receives everything the others send now (audio first). */
   consumeExisting(): Promise<void> {
-    return Promise.all(this.#ctx.roster.remoteProducers().map((w) => this.consume(w.participantId, w.producerId, w.source))).then(() => undefined);
+    return Promise.all(
+      this.#ctx.roster.remoteProducers().map((w) => this.consume(w.participantId, w.producerId, w.source)),
+    ).then(() => undefined);
   }
 
   /** Receives a remote producer; called for everyone present at join and for each producerAdded. */
@@ -57,8 +59,17 @@ export class Receiver {
     this.#consuming.add(producerId);
     let again = false;
     try {
-      const c = await ctx.request('consume', { transportId: recv.id, producerId, rtpCapabilities: this.#device().recvRtpCapabilities as never });
-      const consumer = await recv.consume({ id: c.consumerId, producerId, kind: c.kind, rtpParameters: c.rtpParameters as types.RtpParameters });
+      const c = await ctx.request('consume', {
+        transportId: recv.id,
+        producerId,
+        rtpCapabilities: this.#device().recvRtpCapabilities as never,
+      });
+      const consumer = await recv.consume({
+        id: c.consumerId,
+        producerId,
+        kind: c.kind,
+        rtpParameters: c.rtpParameters as types.RtpParameters,
+      });
       // The producer or its owner may have gone, or the transport been replaced, while we waited.
       if (recv !== this.#transport() || !ctx.roster.participants.get(participantId)?.producers.has(producerId)) {
         consumer.close();
@@ -80,7 +91,8 @@ export class Receiver {
     } finally {
       this.#consuming.delete(producerId);
       // Made on a transport that was replaced meanwhile: receive it again on the current one.
-      if (again && !ctx.closed() && ctx.roster.participants.get(participantId)?.producers.has(producerId)) await this.consume(participantId, producerId, source);
+      if (again && !ctx.closed() && ctx.roster.participants.get(participantId)?.producers.has(producerId))
+        await this.consume(participantId, producerId, source);
     }
   }
 
@@ -94,7 +106,9 @@ export class Receiver {
     const c = this.#consumers.get(producerId);
     if (c?.kind !== 'video' || c.layer === spatialLayer) return;
     c.layer = spatialLayer;
-    this.#ctx.request('setConsumerLayers', { consumerId: c.consumer.id, spatialLayer }).catch((err) => console.warn('treffpunkt: setConsumerLayers failed', err));
+    this.#ctx
+      .request('setConsumerLayers', { consumerId: c.consumer.id, spatialLayer })
+      .catch((err) => console.warn('treffpunkt: setConsumerLayers failed', err));
   }
 
   /** The producer is gone for good: its consumer and the layer wish go too. */

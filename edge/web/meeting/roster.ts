@@ -50,7 +50,16 @@ export class Roster {
     this.locked = joined.locked;
     this.#cb = cb;
     this.#hooks = hooks;
-    this.participants.set(joined.participantId, { id: joined.participantId, name, verified, self: true, role: joined.role, handRaised: false, joinedAt: Date.now(), producers: new Map() });
+    this.participants.set(joined.participantId, {
+      id: joined.participantId,
+      name,
+      verified,
+      self: true,
+      role: joined.role,
+      handRaised: false,
+      joinedAt: Date.now(),
+      producers: new Map(),
+    });
     for (const p of joined.participants) this.participants.set(p.id, fromInfo(p));
   }
 
@@ -154,7 +163,8 @@ export class Roster {
     const out: { participantId: string; producerId: string; source: MediaSource }[] = [];
     for (const p of this.participants.values()) {
       if (p.self) continue;
-      for (const prod of p.producers.values()) out.push({ participantId: p.id, producerId: prod.id, source: prod.source });
+      for (const prod of p.producers.values())
+        out.push({ participantId: p.id, producerId: prod.id, source: prod.source });
     }
     return out.sort((a, b) => Number(a.source !== 'microphone') - Number(b.source !== 'microphone'));
   }

@@ -107,7 +107,8 @@ export class Sender {
 
   /** Produces every wished-for source that has no producer, in SOURCE_ORDER; failures are logged. */
   produceAll(): void {
-    for (const source of SOURCE_ORDER) void this.produce(source).catch((err) => console.warn(`treffpunkt: producing ${source} failed`, err));
+    for (const source of SOURCE_ORDER)
+      void this.produce(source).catch((err) => console.warn(`treffpunkt: producing ${source} failed`, err));
   }
 
   /** Closes our producers here and on the server (their transport is being replaced). */
@@ -144,14 +145,28 @@ export class Sender {
     const want = this.#wanted.get(source);
     const send = this.#transport();
     const track = want?.track;
-    if (!want || !track || track.readyState !== 'live' || !send || ctx.closed() || this.#producers.has(source) || this.#producing.has(source)) return;
+    if (
+      !want ||
+      !track ||
+      track.readyState !== 'live' ||
+      !send ||
+      ctx.closed() ||
+      this.#producers.has(source) ||
+      this.#producing.has(source)
+    )
+      return;
     if (!this.#device().canProduce(track.kind as MediaKind)) return;
     this.#producing.add(source);
     let again = false;
     try {
       // Muted from the first packet: a disabled track makes the producer start paused (silence/black).
       if (want.paused) track.enabled = false;
-      const producer = await send.produce({ track, appData: { source }, stopTracks: false, ...produceOptions(source, track) });
+      const producer = await send.produce({
+        track,
+        appData: { source },
+        stopTracks: false,
+        ...produceOptions(source, track),
+      });
       if (ctx.closed()) return producer.close();
       if (send !== this.#transport() || this.#wanted.get(source) !== want) {
         // Replaced or given up meanwhile: this producer is not wanted (the server may not know it any more).
@@ -162,7 +177,13 @@ export class Sender {
         return;
       }
       this.#producers.set(source, producer);
-      ctx.roster.self.producers.set(producer.id, { id: producer.id, kind: producer.kind as MediaKind, source, paused: false, since: Date.now() });
+      ctx.roster.self.producers.set(producer.id, {
+        id: producer.id,
+        kind: producer.kind as MediaKind,
+        source,
+        paused: false,
+        since: Date.now(),
+      });
       // The wish may have changed while producing (a click on mute, a moderator's mute).
       if (want.paused) await this.setPaused(source, true);
       else ctx.cb.changed?.(ctx.roster.self);
@@ -171,7 +192,8 @@ export class Sender {
       again = !ctx.closed();
     } finally {
       this.#producing.delete(source);
-      if (again) void this.produce(source).catch((err) => console.warn(`treffpunkt: producing ${source} again failed`, err));
+      if (again)
+        void this.produce(source).catch((err) => console.warn(`treffpunkt: producing ${source} again failed`, err));
     }
   }
 }

@@ -9,7 +9,8 @@ import type { RemoteConsumer } from './receiver.ts';
 import type { Direction } from './types.ts';
 
 type Report = Record<string, unknown>;
-const statsOf = async (x: { getStats(): Promise<RTCStatsReport> }): Promise<Map<string, Report>> => (await x.getStats().catch(() => new Map())) as Map<string, Report>;
+const statsOf = async (x: { getStats(): Promise<RTCStatsReport> }): Promise<Map<string, Report>> =>
+  (await x.getStats().catch(() => new Map())) as Map<string, Report>;
 
 export interface InboundStat {
   participantId: string;
@@ -30,10 +31,18 @@ export interface InboundStat {
 export async function inboundStats(consumers: ReadonlyMap<string, RemoteConsumer>): Promise<InboundStat[]> {
   const out = [];
   for (const [producerId, { consumer, participantId, kind, source, layer }] of consumers) {
-    const s = { packetsReceived: 0, packetsLost: 0, framesDecoded: 0, frameWidth: 0, frameHeight: 0, totalSamplesReceived: 0 };
+    const s = {
+      packetsReceived: 0,
+      packetsLost: 0,
+      framesDecoded: 0,
+      frameWidth: 0,
+      frameHeight: 0,
+      totalSamplesReceived: 0,
+    };
     (await statsOf(consumer)).forEach((r) => {
       if (r.type !== 'inbound-rtp') return;
-      for (const k of ['packetsReceived', 'packetsLost', 'framesDecoded', 'totalSamplesReceived'] as const) s[k] += Number(r[k] ?? 0);
+      for (const k of ['packetsReceived', 'packetsLost', 'framesDecoded', 'totalSamplesReceived'] as const)
+        s[k] += Number(r[k] ?? 0);
       s.frameWidth = Math.max(s.frameWidth, Number(r.frameWidth ?? 0));
       s.frameHeight = Math.max(s.frameHeight, Number(r.frameHeight ?? 0));
     });
@@ -48,7 +57,10 @@ export async function inboundStats(consumers: ReadonlyMap<string, RemoteConsumer
  * here and it is not paused). Each call
  * starts a new measuring window (the counters are kept on the consumers), so one caller only.
  */
-export async function receiveLoss(consumers: ReadonlyMap<string, RemoteConsumer>, expected: (participantId: string, producerId: string) => boolean): Promise<Map<string, number>> {
+export async function receiveLoss(
+  consumers: ReadonlyMap<string, RemoteConsumer>,
+  expected: (participantId: string, producerId: string) => boolean,
+): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const [producerId, c] of consumers) {
     if (!expected(c.participantId, producerId)) continue;
@@ -91,7 +103,12 @@ export function sendInfo(producers: ReadonlyMap<MediaSource, types.Producer>): S
     contentHint: p.track?.contentHint,
     width: p.track?.getSettings().width,
     height: p.track?.getSettings().height,
-    encodings: (p.rtpParameters.encodings ?? []).map((e) => ({ rid: e.rid, scalabilityMode: e.scalabilityMode, maxBitrate: e.maxBitrate, scaleResolutionDownBy: e.scaleResolutionDownBy })),
+    encodings: (p.rtpParameters.encodings ?? []).map((e) => ({
+      rid: e.rid,
+      scalabilityMode: e.scalabilityMode,
+      maxBitrate: e.maxBitrate,
+      scaleResolutionDownBy: e.scaleResolutionDownBy,
+    })),
   }));
 }
 
@@ -104,7 +121,8 @@ export async function sendLoss(producers: ReadonlyMap<MediaSource, types.Produce
   for (const p of producers.values()) {
     if (p.paused || !p.track) continue;
     (await statsOf(p)).forEach((r) => {
-      if (r.type === 'remote-inbound-rtp' && typeof r.fractionLost === 'number') worst = Math.max(worst ?? 0, r.fractionLost);
+      if (r.type === 'remote-inbound-rtp' && typeof r.fractionLost === 'number')
+        worst = Math.max(worst ?? 0, r.fractionLost);
     });
   }
   return worst;
@@ -121,7 +139,13 @@ export interface CandidatePair {
 }
 
 /** The ICE candidate pair each transport uses (type 'relay' when through TURN; protocol udp/tcp). */
-export async function candidatePairs(transports: readonly { direction: Direction; policy: RTCIceTransportPolicy; transport: types.Transport | undefined }[]): Promise<CandidatePair[]> {
+export async function candidatePairs(
+  transports: readonly {
+    direction: Direction;
+    policy: RTCIceTransportPolicy;
+    transport: types.Transport | undefined;
+  }[],
+): Promise<CandidatePair[]> {
   const out = [];
   for (const { direction, policy, transport: tr } of transports) {
     if (!tr) continue;
@@ -130,8 +154,11 @@ export async function candidatePairs(transports: readonly { direction: Direction
       byId.set(String(r.id), r);
     });
     let pairId: string | undefined;
-    for (const r of byId.values()) if (r.type === 'transport' && r.selectedCandidatePairId) pairId = String(r.selectedCandidatePairId);
-    if (!pairId) for (const r of byId.values()) if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') pairId = String(r.id);
+    for (const r of byId.values())
+      if (r.type === 'transport' && r.selectedCandidatePairId) pairId = String(r.selectedCandidatePairId);
+    if (!pairId)
+      for (const r of byId.values())
+        if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') pairId = String(r.id);
     const pair = pairId ? byId.get(pairId) : undefined;
     const local = pair ? byId.get(String(pair.localCandidateId)) : undefined;
     const remote = pair ? byId.get(String(pair.remoteCandidateId)) : undefined;
@@ -139,7 +166,13 @@ export async function candidatePairs(transports: readonly { direction: Direction
       direction,
       policy,
       state: tr.connectionState,
-      ...(local ? { localType: String(local.candidateType), protocol: String(local.protocol), ...(local.relayProtocol ? { relayProtocol: String(local.relayProtocol) } : {}) } : {}),
+      ...(local
+        ? {
+            localType: String(local.candidateType),
+            protocol: String(local.protocol),
+            ...(local.relayProtocol ? { relayProtocol: String(local.relayProtocol) } : {}),
+          }
+        : {}),
       ...(remote ? { remoteType: String(remote.candidateType) } : {}),
     });
   }

@@ -61,7 +61,9 @@ export class TransportFactory {
   async create(direction: Direction, policy: RTCIceTransportPolicy): Promise<types.Transport> {
     const { request } = this.#ctx;
     const opts = await request('createTransport', { direction });
-    const iceCandidates = diagnostics.tcpOnly ? opts.iceCandidates.filter((c) => c.protocol === 'tcp') : opts.iceCandidates;
+    const iceCandidates = diagnostics.tcpOnly
+      ? opts.iceCandidates.filter((c) => c.protocol === 'tcp')
+      : opts.iceCandidates;
     const options = {
       id: opts.id,
       iceParameters: opts.iceParameters,
@@ -82,13 +84,22 @@ export class TransportFactory {
     // no candidate is usable: the state then stays 'new').
     let timer: ReturnType<typeof setTimeout> | undefined;
     tr.on('connect', ({ dtlsParameters }, ok, fail) => {
-      timer ??= setTimeout(() => tr.connectionState !== 'connected' && this.#hooks.failed(direction, tr), CONNECT_TIMEOUT_MS);
-      request('connectTransport', { transportId: tr.id, dtlsParameters: dtlsParameters as never }).then(() => ok(), fail);
+      timer ??= setTimeout(
+        () => tr.connectionState !== 'connected' && this.#hooks.failed(direction, tr),
+        CONNECT_TIMEOUT_MS,
+      );
+      request('connectTransport', { transportId: tr.id, dtlsParameters: dtlsParameters as never }).then(
+        () => ok(),
+        fail,
+      );
     });
     if (direction === 'send') {
       tr.on('produce', ({ kind, rtpParameters, appData }, ok, fail) => {
         const source = (appData as { source: MediaSource }).source;
-        request('produce', { transportId: tr.id, kind, rtpParameters: rtpParameters as never, source }).then(({ producerId }) => ok({ id: producerId }), fail);
+        request('produce', { transportId: tr.id, kind, rtpParameters: rtpParameters as never, source }).then(
+          ({ producerId }) => ok({ id: producerId }),
+          fail,
+        );
       });
     }
     let wasConnected = false;
@@ -103,7 +114,10 @@ export class TransportFactory {
       // so wait a moment, then restart ICE on the same transport — producers and consumers stay.
       if (wasConnected && (state === 'disconnected' || state === 'failed') && !this.#iceRestarting.has(tr)) {
         clearTimeout(restartTimer);
-        restartTimer = setTimeout(() => void this.restartIce(direction, tr), state === 'failed' ? 0 : ICE_RESTART_AFTER_MS);
+        restartTimer = setTimeout(
+          () => void this.restartIce(direction, tr),
+          state === 'failed' ? 0 : ICE_RESTART_AFTER_MS,
+        );
         return;
       }
       // Never connected: the direct path is blocked; make it again through TURN.
@@ -117,13 +131,28 @@ export class TransportFactory {
    * not come back within ICE_RESTART_TIMEOUT_MS (or the restart fails), the transport is reported failed.
    * `evenIfConnected`: restart a healthy path too (a renewal, diagnostics, the e2e test of the restart).
    */
-  async restartIce(direction: Direction, tr: types.Transport, evenIfConnected = false, why: 'broken' | 'renew' = 'broken'): Promise<void> {
-    if (this.#ctx.closed() || tr !== this.#hooks.current(direction) || tr.closed || (tr.connectionState === 'connected' && !evenIfConnected) || this.#iceRestarting.has(tr)) return;
+  async restartIce(
+    direction: Direction,
+    tr: types.Transport,
+    evenIfConnected = false,
+    why: 'broken' | 'renew' = 'broken',
+  ): Promise<void> {
+    if (
+      this.#ctx.closed() ||
+      tr !== this.#hooks.current(direction) ||
+      tr.closed ||
+      (tr.connectionState === 'connected' && !evenIfConnected) ||
+      this.#iceRestarting.has(tr)
+    )
+      return;
     this.#iceRestarting.add(tr);
     try {
-      if (why === 'renew') console.info(`treffpunkt: renewing the ${direction} transport's TURN credentials (ICE restart)`);
+      if (why === 'renew')
+        console.info(`treffpunkt: renewing the ${direction} transport's TURN credentials (ICE restart)`);
       else console.warn(`treffpunkt: the ${direction} media path broke; restarting ICE`);
-      const { iceParameters, iceServers, iceServersExpireIn } = await this.#ctx.request('restartIce', { transportId: tr.id });
+      const { iceParameters, iceServers, iceServersExpireIn } = await this.#ctx.request('restartIce', {
+        transportId: tr.id,
+      });
       // New TURN credentials first, so that the restart gathers relay candidates with them.
       if (iceServers?.length) await tr.updateIceServers({ iceServers: iceServers as RTCIceServer[] });
       await tr.restartIce({ iceParameters: iceParameters as types.IceParameters });
@@ -147,10 +176,13 @@ export class TransportFactory {
     this.#renewTimers.delete(tr);
     if (!expireIn || tr.closed) return;
     const ms = expireIn * 1000 * (RENEW_FROM + Math.random() * (RENEW_TO - RENEW_FROM));
-    this.#renewTimers.set(tr, setTimeout(() => {
-      this.#renewTimers.delete(tr);
-      this.turnRenewals++;
-      void this.restartIce(direction, tr, true, 'renew');
-    }, ms));
+    this.#renewTimers.set(
+      tr,
+      setTimeout(() => {
+        this.#renewTimers.delete(tr);
+        this.turnRenewals++;
+        void this.restartIce(direction, tr, true, 'renew');
+      }, ms),
+    );
   }
 }

@@ -25,12 +25,26 @@ export class ChatPanel {
     // Focusable so that keyboard users can scroll it; new messages are announced by the app's live region.
     this.#log = el('ol', { class: 'messages', tabindex: '0' });
     attr(this.#log, 'aria-label', (s) => s.chatLog);
-    this.#empty = el('p', { class: 'chat-empty' }, tx((s) => s.chatEmpty));
+    this.#empty = el(
+      'p',
+      { class: 'chat-empty' },
+      tx((s) => s.chatEmpty),
+    );
     this.input = el('textarea', { id: 'chat-input', rows: '2', maxlength: '2000', autocomplete: 'off' });
     const sendBtn = el('button', { type: 'submit', class: 'icon-btn send', id: 'chat-send' }, icon('send'));
     attr(sendBtn, 'aria-label', (s) => s.send);
     this.#error = el('p', { class: 'field-error', role: 'alert' });
-    const form = el('form', { class: 'chat-form' }, el('label', { for: 'chat-input', class: 'visually-hidden' }, tx((s) => s.messageLabel)), this.input, sendBtn);
+    const form = el(
+      'form',
+      { class: 'chat-form' },
+      el(
+        'label',
+        { for: 'chat-input', class: 'visually-hidden' },
+        tx((s) => s.messageLabel),
+      ),
+      this.input,
+      sendBtn,
+    );
     attr(this.input, 'placeholder', (s) => s.messageLabel);
     const submit = async () => {
       const text = this.input.value.trim();
@@ -68,7 +82,13 @@ export class ChatPanel {
     const li = el(
       'li',
       { class: `msg${m.self ? ' self' : ''}`, 'data-participant-id': m.participantId },
-      el('div', { class: 'msg-head' }, el('span', { class: 'msg-name' }, m.self ? tx((s) => s.nameYou(m.name)) : m.name), verifiedMark(m.verified), time),
+      el(
+        'div',
+        { class: 'msg-head' },
+        el('span', { class: 'msg-name' }, m.self ? tx((s) => s.nameYou(m.name)) : m.name),
+        verifiedMark(m.verified),
+        time,
+      ),
       el('p', { class: 'msg-text' }, m.text),
     );
     const atBottom = this.#log.scrollHeight - this.#log.scrollTop - this.#log.clientHeight < 40;

@@ -47,9 +47,23 @@ export class LocalMedia {
     this.#cameraId = choice.cameraId;
     this.#microphoneId = choice.microphoneId;
     this.#hooks = hooks;
-    const stopShare = el('button', { type: 'button', class: 'btn danger small' }, tx((s) => s.stopSharing));
+    const stopShare = el(
+      'button',
+      { type: 'button', class: 'btn danger small' },
+      tx((s) => s.stopSharing),
+    );
     stopShare.addEventListener('click', () => void this.#toggleScreen());
-    this.presentingBar = el('div', { class: 'presenting', hidden: true }, icon('screen'), el('span', {}, tx((s) => s.youArePresenting)), stopShare);
+    this.presentingBar = el(
+      'div',
+      { class: 'presenting', hidden: true },
+      icon('screen'),
+      el(
+        'span',
+        {},
+        tx((s) => s.youArePresenting),
+      ),
+      stopShare,
+    );
   }
 
   get camera(): MediaStreamTrack | null {
@@ -104,7 +118,12 @@ export class LocalMedia {
     }
     // Asked to unmute: the person decides; the notice offers the switch (if it is off).
     const isOff = source === 'microphone' ? !this.#micOn : source === 'camera' ? !this.#camera : false;
-    this.#hooks.toast((s) => s.unmuteRequested(source), isOff ? { label: (s) => s.turnOn, run: () => void (source === 'microphone' ? this.toggleMic() : this.toggleCamera()) } : undefined);
+    this.#hooks.toast(
+      (s) => s.unmuteRequested(source),
+      isOff
+        ? { label: (s) => s.turnOn, run: () => void (source === 'microphone' ? this.toggleMic() : this.toggleCamera()) }
+        : undefined,
+    );
   }
 
   /** Stops every local track (the meeting is over). */
@@ -143,7 +162,8 @@ export class LocalMedia {
   /** Brings the microphone producer in line with what the person last chose (clicks may overtake requests). */
   async #reconcileMic(): Promise<void> {
     const m = this.#hooks.meeting();
-    if (m.hasProducer('microphone') && m.isPaused('microphone') === this.#micOn) await m.setPaused('microphone', !this.#micOn);
+    if (m.hasProducer('microphone') && m.isPaused('microphone') === this.#micOn)
+      await m.setPaused('microphone', !this.#micOn);
   }
 
   async #toggleCamera(): Promise<void> {
@@ -190,7 +210,10 @@ export class LocalMedia {
       return;
     }
     try {
-      const stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 }, width: { max: 1920 }, height: { max: 1080 } }, audio: false });
+      const stream = await navigator.mediaDevices.getDisplayMedia({
+        video: { frameRate: { ideal: 15, max: 30 }, width: { max: 1920 }, height: { max: 1080 } },
+        audio: false,
+      });
       const track = stream.getVideoTracks()[0];
       if (!track) throw new Error('no screen track');
       // Text and fine detail: the encoder keeps the resolution and lowers the frame rate instead.

@@ -28,26 +28,39 @@ export function moderationActions(h: ModerationHooks): ModerationActions {
     } catch (err) {
       if (h.ended()) return;
       console.warn('treffpunkt: moderator action failed', err);
-      h.toast((s) => (err instanceof SignalingError && err.code === ErrorCode.Forbidden ? s.forbidden : s.actionFailed));
+      h.toast((s) =>
+        err instanceof SignalingError && err.code === ErrorCode.Forbidden ? s.forbidden : s.actionFailed,
+      );
     }
   };
   return {
     mute: (p, source) => void moderate(() => h.meeting().muteParticipant(p.id, source)),
-    askToUnmute: (p, source) => void moderate(async () => {
-      await h.meeting().askToUnmute(p.id, source);
-      h.toast((s) => s.askedToUnmute(p.name));
-    }),
-    remove: (p) => void moderate(async () => {
-      if (await confirmDialog({ title: (s) => s.removeTitle(p.name), text: (s) => s.removeText, confirm: (s) => s.remove })) await h.meeting().removeParticipant(p.id);
-    }),
+    askToUnmute: (p, source) =>
+      void moderate(async () => {
+        await h.meeting().askToUnmute(p.id, source);
+        h.toast((s) => s.askedToUnmute(p.name));
+      }),
+    remove: (p) =>
+      void moderate(async () => {
+        if (
+          await confirmDialog({
+            title: (s) => s.removeTitle(p.name),
+            text: (s) => s.removeText,
+            confirm: (s) => s.remove,
+          })
+        )
+          await h.meeting().removeParticipant(p.id);
+      }),
     admit: (entry) => void moderate(() => h.meeting().admit(entry.id)),
     refuse: (entry) => void moderate(() => h.meeting().refuse(entry.id)),
     lock: (locked) => void moderate(() => h.meeting().lockRoom(locked)),
-    endMeeting: () => void moderate(async () => {
-      if (!(await confirmDialog({ title: (s) => s.endTitle, text: (s) => s.endText, confirm: (s) => s.endMeeting }))) return;
-      await h.meeting().endMeeting();
-      h.endedByUs();
-    }),
+    endMeeting: () =>
+      void moderate(async () => {
+        if (!(await confirmDialog({ title: (s) => s.endTitle, text: (s) => s.endText, confirm: (s) => s.endMeeting })))
+          return;
+        await h.meeting().endMeeting();
+        h.endedByUs();
+      }),
   };
 }
 

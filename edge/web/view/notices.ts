@@ -19,9 +19,23 @@ export class Notices {
 
   constructor() {
     this.toasts = el('div', { class: 'toasts', role: 'status', 'aria-live': 'polite' });
-    this.#reconnecting = el('p', { class: 'banner reconnecting', id: 'reconnecting-banner', hidden: true }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), tx((s) => s.reconnecting));
-    this.#mediaUnavailable = el('p', { class: 'banner media-unavailable', id: 'media-banner', hidden: true }, tx((s) => s.mediaUnavailable));
-    this.banners = el('div', { class: 'banners', role: 'status', 'aria-live': 'polite' }, this.#reconnecting, this.#mediaUnavailable);
+    this.#reconnecting = el(
+      'p',
+      { class: 'banner reconnecting', id: 'reconnecting-banner', hidden: true },
+      el('span', { class: 'spinner', 'aria-hidden': 'true' }),
+      tx((s) => s.reconnecting),
+    );
+    this.#mediaUnavailable = el(
+      'p',
+      { class: 'banner media-unavailable', id: 'media-banner', hidden: true },
+      tx((s) => s.mediaUnavailable),
+    );
+    this.banners = el(
+      'div',
+      { class: 'banners', role: 'status', 'aria-live': 'polite' },
+      this.#reconnecting,
+      this.#mediaUnavailable,
+    );
   }
 
   /** A notice for 8 s; with an action (a button that also dismisses it), 15 s. */

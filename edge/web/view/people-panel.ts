@@ -67,25 +67,49 @@ export class PeoplePanel {
 
     this.#lobbyHeading = el('h3', { class: 'section-title' });
     this.#lobbyList = el('ul', { class: 'lobby-list' });
-    this.#lobby = el('section', { class: 'lobby', id: 'lobby', 'aria-labelledby': 'lobby-title', hidden: true }, this.#lobbyHeading, this.#lobbyList);
+    this.#lobby = el(
+      'section',
+      { class: 'lobby', id: 'lobby', 'aria-labelledby': 'lobby-title', hidden: true },
+      this.#lobbyHeading,
+      this.#lobbyList,
+    );
     this.#lobbyHeading.id = 'lobby-title';
 
-    this.#lockBtn = el('button', { type: 'button', class: 'btn secondary small', id: 'lock-room', 'aria-pressed': 'false', 'aria-describedby': 'lock-hint' });
+    this.#lockBtn = el('button', {
+      type: 'button',
+      class: 'btn secondary small',
+      id: 'lock-room',
+      'aria-pressed': 'false',
+      'aria-describedby': 'lock-hint',
+    });
     this.#lockBtn.addEventListener('click', () => this.#actions.lock(!this.#room.locked));
-    const endBtn = el('button', { type: 'button', class: 'btn danger small', id: 'end-meeting' }, tx((s) => s.endForAll));
+    const endBtn = el(
+      'button',
+      { type: 'button', class: 'btn danger small', id: 'end-meeting' },
+      tx((s) => s.endForAll),
+    );
     endBtn.addEventListener('click', () => this.#actions.endMeeting());
     this.#moderation = el(
       'section',
       { class: 'room-actions', id: 'room-actions', 'aria-labelledby': 'room-actions-title', hidden: true },
-      el('h3', { class: 'section-title', id: 'room-actions-title' }, tx((s) => s.roomActions)),
+      el(
+        'h3',
+        { class: 'section-title', id: 'room-actions-title' },
+        tx((s) => s.roomActions),
+      ),
       el('div', { class: 'room-buttons' }, this.#lockBtn, endBtn),
-      el('p', { class: 'hint', id: 'lock-hint' }, tx((s) => s.lockHint)),
+      el(
+        'p',
+        { class: 'hint', id: 'lock-hint' },
+        tx((s) => s.lockHint),
+      ),
     );
     shell.body.append(this.#lobby, this.#list, this.#moderation);
 
     // A menu closes on Escape (in its keydown handler) and on a click anywhere else.
     document.addEventListener('click', (e) => {
-      if (this.#menu && !this.#menu.el.contains(e.target as Node) && !this.#menu.button.contains(e.target as Node)) this.#closeMenu(false);
+      if (this.#menu && !this.#menu.el.contains(e.target as Node) && !this.#menu.button.contains(e.target as Node))
+        this.#closeMenu(false);
     });
   }
 
@@ -94,7 +118,12 @@ export class PeoplePanel {
     this.#count = states.length;
     this.heading.replaceChildren(tx((s) => `${s.people} (${this.#count})`));
     // Raised hands first (longest waiting first), then yourself, then by name.
-    const sorted = [...states].sort((a, b) => Number(b.p.handRaised) - Number(a.p.handRaised) || Number(b.p.self) - Number(a.p.self) || a.p.name.localeCompare(b.p.name));
+    const sorted = [...states].sort(
+      (a, b) =>
+        Number(b.p.handRaised) - Number(a.p.handRaised) ||
+        Number(b.p.self) - Number(a.p.self) ||
+        a.p.name.localeCompare(b.p.name),
+    );
     const seen = new Set<string>();
     for (const st of sorted) {
       seen.add(st.p.id);
@@ -112,7 +141,8 @@ export class PeoplePanel {
       li.classList.toggle('hand-raised', st.p.handRaised);
       setQuality(li.querySelector<HTMLElement>('.quality')!, st.quality);
       this.#renderActions(li, st);
-      if (li.parentElement !== this.#list || this.#list.children[seen.size - 1] !== li) this.#list.insertBefore(li, this.#list.children[seen.size - 1] ?? null);
+      if (li.parentElement !== this.#list || this.#list.children[seen.size - 1] !== li)
+        this.#list.insertBefore(li, this.#list.children[seen.size - 1] ?? null);
     }
     for (const [id, li] of this.#items) {
       if (!seen.has(id)) {
@@ -127,19 +157,40 @@ export class PeoplePanel {
   #renderRoom(): void {
     const { moderator, locked, lobby } = this.#room;
     this.#moderation.hidden = !moderator;
-    this.#lockBtn.replaceChildren(icon(locked ? 'unlock' : 'lock'), el('span', {}, tx((s) => (locked ? s.unlockRoom : s.lockRoom))));
+    this.#lockBtn.replaceChildren(
+      icon(locked ? 'unlock' : 'lock'),
+      el(
+        'span',
+        {},
+        tx((s) => (locked ? s.unlockRoom : s.lockRoom)),
+      ),
+    );
     this.#lockBtn.setAttribute('aria-pressed', String(locked));
     this.#lobby.hidden = !moderator || lobby.length === 0;
     this.#lobbyHeading.replaceChildren(tx((s) => s.lobbyHeading(lobby.length)));
     this.#lobbyList.replaceChildren(
       ...(moderator ? lobby : []).map((entry) => {
-        const admit = el('button', { type: 'button', class: 'btn small admit' }, tx((s) => s.admit));
+        const admit = el(
+          'button',
+          { type: 'button', class: 'btn small admit' },
+          tx((s) => s.admit),
+        );
         attr(admit, 'aria-label', (s) => s.admitName(entry.name));
         admit.addEventListener('click', () => this.#actions.admit(entry));
-        const refuse = el('button', { type: 'button', class: 'btn secondary small refuse' }, tx((s) => s.refuse));
+        const refuse = el(
+          'button',
+          { type: 'button', class: 'btn secondary small refuse' },
+          tx((s) => s.refuse),
+        );
         attr(refuse, 'aria-label', (s) => s.refuseName(entry.name));
         refuse.addEventListener('click', () => this.#actions.refuse(entry));
-        return el('li', { class: 'waiting', 'data-lobby-id': entry.id }, el('span', { class: 'person-name' }, entry.name), verifiedMark(entry.verified), el('span', { class: 'lobby-buttons' }, admit, refuse));
+        return el(
+          'li',
+          { class: 'waiting', 'data-lobby-id': entry.id },
+          el('span', { class: 'person-name' }, entry.name),
+          verifiedMark(entry.verified),
+          el('span', { class: 'lobby-buttons' }, admit, refuse),
+        );
       }),
     );
   }
@@ -154,10 +205,16 @@ export class PeoplePanel {
       return;
     }
     if (!btn) {
-      btn = el('button', { type: 'button', class: 'icon-btn person-actions', 'aria-haspopup': 'menu', 'aria-expanded': 'false' }, icon('more'));
+      btn = el(
+        'button',
+        { type: 'button', class: 'icon-btn person-actions', 'aria-haspopup': 'menu', 'aria-expanded': 'false' },
+        icon('more'),
+      );
       attr(btn, 'aria-label', (s) => s.personActions(st.p.name));
       const b = btn;
-      btn.addEventListener('click', () => (this.#menu?.id === st.p.id ? this.#closeMenu(true) : this.#openMenu(li, b, st.p)));
+      btn.addEventListener('click', () =>
+        this.#menu?.id === st.p.id ? this.#closeMenu(true) : this.#openMenu(li, b, st.p),
+      );
       li.append(btn);
     }
     li.dataset.micOff = String(st.micOff);
@@ -195,7 +252,17 @@ export class PeoplePanel {
     const micOff = li.dataset.micOff === 'true';
     const cameraOff = li.dataset.cameraOff === 'true';
     const item = (action: PersonAction, label: (s: Strings) => string, disabled: boolean, run: () => void) => {
-      const b = el('button', { type: 'button', role: 'menuitem', 'data-action': action, class: action === 'remove' ? 'danger' : '', disabled }, tx(label));
+      const b = el(
+        'button',
+        {
+          type: 'button',
+          role: 'menuitem',
+          'data-action': action,
+          class: action === 'remove' ? 'danger' : '',
+          disabled,
+        },
+        tx(label),
+      );
       b.addEventListener('click', () => {
         this.#closeMenu(true);
         run();
@@ -204,11 +271,36 @@ export class PeoplePanel {
     };
     const focused = (document.activeElement as HTMLElement | null)?.dataset?.action;
     menu.replaceChildren(
-      item('mute-microphone', (s) => s.muteTheirMic, micOff, () => this.#actions.mute(p, 'microphone')),
-      item('mute-camera', (s) => s.turnOffTheirCamera, cameraOff, () => this.#actions.mute(p, 'camera')),
-      item('ask-microphone', (s) => s.askToUnmuteMic, !micOff, () => this.#actions.askToUnmute(p, 'microphone')),
-      item('ask-camera', (s) => s.askToTurnOnCamera, !cameraOff, () => this.#actions.askToUnmute(p, 'camera')),
-      item('remove', (s) => s.removeFromMeeting, false, () => this.#actions.remove(p)),
+      item(
+        'mute-microphone',
+        (s) => s.muteTheirMic,
+        micOff,
+        () => this.#actions.mute(p, 'microphone'),
+      ),
+      item(
+        'mute-camera',
+        (s) => s.turnOffTheirCamera,
+        cameraOff,
+        () => this.#actions.mute(p, 'camera'),
+      ),
+      item(
+        'ask-microphone',
+        (s) => s.askToUnmuteMic,
+        !micOff,
+        () => this.#actions.askToUnmute(p, 'microphone'),
+      ),
+      item(
+        'ask-camera',
+        (s) => s.askToTurnOnCamera,
+        !cameraOff,
+        () => this.#actions.askToUnmute(p, 'camera'),
+      ),
+      item(
+        'remove',
+        (s) => s.removeFromMeeting,
+        false,
+        () => this.#actions.remove(p),
+      ),
     );
     // A refresh while the menu is open keeps the keyboard focus where it was.
     if (focused) menu.querySelector<HTMLButtonElement>(`[data-action="${focused}"]:not(:disabled)`)?.focus();
@@ -228,14 +320,23 @@ export class PeoplePanel {
     const avatar = el('span', { class: 'avatar small', 'aria-hidden': 'true' }, initials(p.name));
     avatar.style.backgroundColor = avatarColour(p.name);
     const state = (cls: string, name: 'hand' | 'micOff' | 'mic' | 'cameraOff', text: (s: Strings) => string) =>
-      el('span', { class: `state ${cls}`, hidden: true }, icon(name), el('span', { class: 'visually-hidden' }, tx(text)));
+      el(
+        'span',
+        { class: `state ${cls}`, hidden: true },
+        icon(name),
+        el('span', { class: 'visually-hidden' }, tx(text)),
+      );
     return el(
       'li',
       { class: 'person', 'data-participant-id': p.id },
       avatar,
       el('span', { class: 'person-name' }, p.self ? tx((s) => s.nameYou(p.name)) : p.name),
       verifiedMark(p.verified),
-      el('span', { class: 'role', hidden: true }, tx((s) => s.moderatorLabel)),
+      el(
+        'span',
+        { class: 'role', hidden: true },
+        tx((s) => s.moderatorLabel),
+      ),
       el(
         'span',
         { class: 'person-state' },

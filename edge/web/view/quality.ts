@@ -17,14 +17,17 @@ const QUALITY_POLL_MS = 2_000;
 export function qualityOf(p: Participant, loss: number | undefined): Quality | undefined {
   const rank: Quality[] = ['lost', 'poor', 'fair', 'good'];
   const fromLoss = (l: number): Quality => (l < 0 ? 'lost' : l > 0.08 ? 'poor' : l > 0.02 ? 'fair' : 'good');
-  const worse = (a: Quality | undefined, b: Quality | undefined) => (a === undefined ? b : b === undefined ? a : rank.indexOf(a) < rank.indexOf(b) ? a : b);
+  const worse = (a: Quality | undefined, b: Quality | undefined) =>
+    a === undefined ? b : b === undefined ? a : rank.indexOf(a) < rank.indexOf(b) ? a : b;
   // A new producer scores 0 until the SFU's first receive report: not a verdict yet.
   const now = Date.now();
   const receiving = loss !== undefined && loss >= 0;
   const scores = [...p.producers.values()]
     .filter((x) => !x.paused && x.score !== undefined && (x.score > 0 || (now - x.since > 10_000 && !receiving)))
     .map((x) => x.score!);
-  const fromScore = scores.length ? ((s: number): Quality => (s >= 7 ? 'good' : s >= 4 ? 'fair' : s >= 1 ? 'poor' : 'lost'))(Math.min(...scores)) : undefined;
+  const fromScore = scores.length
+    ? ((s: number): Quality => (s >= 7 ? 'good' : s >= 4 ? 'fair' : s >= 1 ? 'poor' : 'lost'))(Math.min(...scores))
+    : undefined;
   if (p.self) return loss !== undefined ? fromLoss(loss) : fromScore;
   return worse(fromScore, loss === undefined ? undefined : fromLoss(loss));
 }

@@ -82,9 +82,23 @@ export class RoomView {
       chat: () => this.#panels.toggle('chat'),
       leave: () => void this.leave(),
     });
-    this.#topBar = new TopBar(room, { invite: () => void copyInvite(room, toast), toggleView: () => this.stage.setView(this.stage.view === 'grid' ? 'speaker' : 'grid') });
-    this.people = new PeoplePanel(() => this.#panels.toggle(null), moderationActions({ meeting: () => this.meeting, toast, ended: () => this.#ended, endedByUs: () => this.#end((s) => s.youEndedMeeting) }));
-    this.chat = new ChatPanel(() => this.#panels.toggle(null), (text) => this.meeting.sendChat(text));
+    this.#topBar = new TopBar(room, {
+      invite: () => void copyInvite(room, toast),
+      toggleView: () => this.stage.setView(this.stage.view === 'grid' ? 'speaker' : 'grid'),
+    });
+    this.people = new PeoplePanel(
+      () => this.#panels.toggle(null),
+      moderationActions({
+        meeting: () => this.meeting,
+        toast,
+        ended: () => this.#ended,
+        endedByUs: () => this.#end((s) => s.youEndedMeeting),
+      }),
+    );
+    this.chat = new ChatPanel(
+      () => this.#panels.toggle(null),
+      (text) => this.meeting.sendChat(text),
+    );
     this.#panels = new SidePanels(this.people, this.chat, {
       changed: (open) => {
         this.#layoutRoot.classList.toggle('panel-open', open !== null);
@@ -97,7 +111,13 @@ export class RoomView {
       'div',
       { class: 'meeting' },
       this.#topBar.el,
-      el('div', { class: 'meeting-body' }, el('div', { class: 'stage-wrap' }, this.#local.presentingBar, this.stage.el), this.people.panel, this.chat.panel),
+      el(
+        'div',
+        { class: 'meeting-body' },
+        el('div', { class: 'stage-wrap' }, this.#local.presentingBar, this.stage.el),
+        this.people.panel,
+        this.chat.panel,
+      ),
       this.#toolbar.el,
       this.#notices.banners,
       this.#notices.toasts,
@@ -121,7 +141,8 @@ export class RoomView {
     this.#renderToolbar();
     this.#renderRoomState();
     this.#quality.start(this.meeting, () => {
-      for (const p of this.meeting.participants.values()) this.stage.tiles.get(p.id)?.update({ quality: this.#quality.of(p) });
+      for (const p of this.meeting.participants.values())
+        this.stage.tiles.get(p.id)?.update({ quality: this.#quality.of(p) });
       this.#renderPeople();
     });
 
@@ -187,7 +208,14 @@ export class RoomView {
       mediaUnavailable: (code) => this.#status.mediaUnavailable(code),
       mediaMoved: (count) => this.#status.mediaMoved(count),
       notice: (kind) => this.#status.mediaPath(kind),
-      disconnected: (code) => this.#end(code === CloseCode.MeetingEnded ? (s) => s.meetingEnded : code === CloseCode.Removed ? (s) => s.removed : (s) => s.connectionLost),
+      disconnected: (code) =>
+        this.#end(
+          code === CloseCode.MeetingEnded
+            ? (s) => s.meetingEnded
+            : code === CloseCode.Removed
+              ? (s) => s.removed
+              : (s) => s.connectionLost,
+        ),
     };
   }
 
@@ -223,7 +251,13 @@ export class RoomView {
 
   #refreshParticipant(p: Participant): void {
     const st = this.#personState(p);
-    this.stage.tiles.get(p.id)?.update({ micOff: st.micOff, cameraOff: st.cameraOff, hand: p.handRaised, quality: st.quality, speaking: st.speaking });
+    this.stage.tiles.get(p.id)?.update({
+      micOff: st.micOff,
+      cameraOff: st.cameraOff,
+      hand: p.handRaised,
+      quality: st.quality,
+      speaking: st.speaking,
+    });
     this.#renderPeople();
     if (p.self) this.#renderToolbar();
   }
@@ -231,7 +265,11 @@ export class RoomView {
   #renderPeople(): void {
     if (!this.meeting) return;
     const states = [...this.meeting.participants.values()].map((p) => this.#personState(p));
-    this.people.render(states, { moderator: this.meeting.isModerator, locked: this.meeting.locked, lobby: this.meeting.lobby });
+    this.people.render(states, {
+      moderator: this.meeting.isModerator,
+      locked: this.meeting.locked,
+      lobby: this.meeting.lobby,
+    });
     this.#topBar.setCount(states.length);
     this.#toolbar.setCount(states.length);
   }
@@ -247,7 +285,14 @@ export class RoomView {
 
   #renderToolbar(): void {
     if (!this.meeting) return;
-    this.#toolbar.render({ micOn: this.#local.micOn, cameraOn: Boolean(this.#local.camera), sharing: this.#local.sharing, handRaised: this.meeting.self.handRaised, panel: this.#panels.open, unreadChat: this.#panels.unread });
+    this.#toolbar.render({
+      micOn: this.#local.micOn,
+      cameraOn: Boolean(this.#local.camera),
+      sharing: this.#local.sharing,
+      handRaised: this.meeting.self.handRaised,
+      panel: this.#panels.open,
+      unreadChat: this.#panels.unread,
+    });
   }
 
   #end(message: (s: Strings) => string): void {

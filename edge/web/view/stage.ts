@@ -43,9 +43,28 @@ export class Stage {
     this.#spotlight = el('div', { class: 'spotlight' });
     this.#filmstrip = el('div', { class: 'filmstrip', role: 'group' });
     attr(this.#filmstrip, 'aria-label', (s) => s.filmstrip);
-    const inviteInline = el('button', { type: 'button', class: 'btn secondary invite-inline' }, icon('link'), el('span', {}, tx((s) => s.copyInvite)));
+    const inviteInline = el(
+      'button',
+      { type: 'button', class: 'btn secondary invite-inline' },
+      icon('link'),
+      el(
+        'span',
+        {},
+        tx((s) => s.copyInvite),
+      ),
+    );
     inviteInline.addEventListener('click', () => hooks.invite());
-    this.#alone = el('div', { class: 'alone' }, el('p', {}, tx((s) => s.alone)), el('code', { class: 'invite-url' }, inviteUrl), inviteInline);
+    this.#alone = el(
+      'div',
+      { class: 'alone' },
+      el(
+        'p',
+        {},
+        tx((s) => s.alone),
+      ),
+      el('code', { class: 'invite-url' }, inviteUrl),
+      inviteInline,
+    );
     this.#resize = new ResizeObserver(() => this.scheduleLayers());
     this.#resize.observe(this.el);
   }
@@ -73,7 +92,12 @@ export class Stage {
   }
 
   /** A screen share arrived (its own tile, shown large) or ended. */
-  setScreen(owner: Participant | undefined, participantId: string, producerId: string, track: MediaStreamTrack | null): void {
+  setScreen(
+    owner: Participant | undefined,
+    participantId: string,
+    producerId: string,
+    track: MediaStreamTrack | null,
+  ): void {
     const key = `${participantId}:screen`;
     if (track && owner) {
       let tile = this.tiles.get(key);
@@ -120,7 +144,9 @@ export class Stage {
   mainTile(): Tile | undefined {
     const m = this.#hooks.meeting();
     if (this.view !== 'speaker' || !m) return undefined;
-    const remoteScreens = [...this.tiles.values()].filter((x) => x.kind === 'screen' && x.participantId !== m.participantId);
+    const remoteScreens = [...this.tiles.values()].filter(
+      (x) => x.kind === 'screen' && x.participantId !== m.participantId,
+    );
     return (
       (this.pinned ? this.tiles.get(this.pinned) : undefined) ??
       remoteScreens[0] ??
@@ -139,7 +165,11 @@ export class Stage {
       const pa = m.participants.get(a.participantId);
       const pb = m.participants.get(b.participantId);
       // Screens first, then yourself, then in the order people joined.
-      return Number(b.kind === 'screen') - Number(a.kind === 'screen') || Number(b.participantId === selfId) - Number(a.participantId === selfId) || (pa?.joinedAt ?? 0) - (pb?.joinedAt ?? 0);
+      return (
+        Number(b.kind === 'screen') - Number(a.kind === 'screen') ||
+        Number(b.participantId === selfId) - Number(a.participantId === selfId) ||
+        (pa?.joinedAt ?? 0) - (pb?.joinedAt ?? 0)
+      );
     });
     const visible = ordered.filter((x) => !(x.kind === 'screen' && x.participantId === selfId));
     const main = this.mainTile();
@@ -194,7 +224,14 @@ export class Stage {
   }
 
   #newTile(p: Participant, kind: 'camera' | 'screen'): Tile {
-    const tile = new Tile({ participantId: p.id, name: p.name, verified: p.verified, self: kind === 'camera' && p.self, kind, onPin: (x) => this.setPinned(this.pinned === x.key ? null : x.key) });
+    const tile = new Tile({
+      participantId: p.id,
+      name: p.name,
+      verified: p.verified,
+      self: kind === 'camera' && p.self,
+      kind,
+      onPin: (x) => this.setPinned(this.pinned === x.key ? null : x.key),
+    });
     this.tiles.set(tile.key, tile);
     this.#resize.observe(tile.el);
     return tile;

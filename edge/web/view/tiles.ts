@@ -26,7 +26,14 @@ export class Tile {
   readonly #quality: HTMLElement;
   readonly #self: boolean;
 
-  constructor(opts: { participantId: string; name: string; verified?: boolean; self: boolean; kind: TileKind; onPin(tile: Tile): void }) {
+  constructor(opts: {
+    participantId: string;
+    name: string;
+    verified?: boolean;
+    self: boolean;
+    kind: TileKind;
+    onPin(tile: Tile): void;
+  }) {
     this.participantId = opts.participantId;
     this.kind = opts.kind;
     this.key = opts.kind === 'screen' ? `${opts.participantId}:screen` : opts.participantId;
@@ -36,17 +43,53 @@ export class Tile {
     this.video.muted = true; // audio plays through separate <audio> elements (speaker choice)
     this.#avatar = el('span', { class: 'avatar', 'aria-hidden': 'true' });
     this.#nameText = el('span', { class: 'name-text' });
-    this.#micOff = el('span', { class: 'state mic-off', hidden: true }, icon('micOff'), el('span', { class: 'visually-hidden' }, tx((s) => s.micOffState)));
-    this.#hand = el('span', { class: 'state hand', hidden: true }, icon('hand'), el('span', { class: 'visually-hidden' }, tx((s) => s.handRaisedState)));
-    this.#quality = el('span', { class: 'state quality', hidden: true }, qualityBars(), el('span', { class: 'visually-hidden' }));
+    this.#micOff = el(
+      'span',
+      { class: 'state mic-off', hidden: true },
+      icon('micOff'),
+      el(
+        'span',
+        { class: 'visually-hidden' },
+        tx((s) => s.micOffState),
+      ),
+    );
+    this.#hand = el(
+      'span',
+      { class: 'state hand', hidden: true },
+      icon('hand'),
+      el(
+        'span',
+        { class: 'visually-hidden' },
+        tx((s) => s.handRaisedState),
+      ),
+    );
+    this.#quality = el(
+      'span',
+      { class: 'state quality', hidden: true },
+      qualityBars(),
+      el('span', { class: 'visually-hidden' }),
+    );
     this.pinButton = el('button', { type: 'button', class: 'pin' }, icon('pin'));
     this.pinButton.addEventListener('click', () => opts.onPin(this));
     this.el = el(
       'div',
-      { class: `tile ${opts.kind}${opts.self ? ' self' : ''}`, role: 'group', 'data-participant-id': opts.participantId, 'data-tile': this.key },
+      {
+        class: `tile ${opts.kind}${opts.self ? ' self' : ''}`,
+        role: 'group',
+        'data-participant-id': opts.participantId,
+        'data-tile': this.key,
+      },
       this.video,
       this.#avatar,
-      el('div', { class: 'tile-bar' }, this.#hand, this.#micOff, el('span', { class: 'name' }, this.#nameText), verifiedMark(opts.verified ?? false), this.#quality),
+      el(
+        'div',
+        { class: 'tile-bar' },
+        this.#hand,
+        this.#micOff,
+        el('span', { class: 'name' }, this.#nameText),
+        verifiedMark(opts.verified ?? false),
+        this.#quality,
+      ),
       this.pinButton,
     );
     this.setName(opts.name);
@@ -69,7 +112,9 @@ export class Tile {
   setPinned(pinned: boolean): void {
     this.el.classList.toggle('pinned', pinned);
     this.pinButton.setAttribute('aria-pressed', String(pinned));
-    attr(this.pinButton, 'aria-label', (s) => (pinned ? s.unpin(this.#name) : s.pin(this.kind === 'screen' ? s.screenOf(this.#name) : this.#name)));
+    attr(this.pinButton, 'aria-label', (s) =>
+      pinned ? s.unpin(this.#name) : s.pin(this.kind === 'screen' ? s.screenOf(this.#name) : this.#name),
+    );
   }
 
   /** Shows a video track (or none: the avatar). */
@@ -86,7 +131,13 @@ export class Tile {
     return this.#track;
   }
 
-  update(state: { micOff?: boolean; cameraOff?: boolean; hand?: boolean; quality?: Quality | undefined; speaking?: boolean }): void {
+  update(state: {
+    micOff?: boolean;
+    cameraOff?: boolean;
+    hand?: boolean;
+    quality?: Quality | undefined;
+    speaking?: boolean;
+  }): void {
     if (state.micOff !== undefined) this.#micOff.hidden = !state.micOff;
     if (state.hand !== undefined) {
       this.#hand.hidden = !state.hand;
@@ -125,7 +176,12 @@ export function layerFor(width: number, height: number, fit: 'cover' | 'contain'
  * Columns, rows and tile size for n tiles in a w×h area: the arrangement with the largest tiles whose
  * shape stays between 4:3 and 16:9 on a landscape stage (3:4 to 16:9 on a portrait one, like a phone).
  */
-export function gridShape(n: number, w: number, h: number, gap = 8): { cols: number; rows: number; tileW: number; tileH: number } {
+export function gridShape(
+  n: number,
+  w: number,
+  h: number,
+  gap = 8,
+): { cols: number; rows: number; tileW: number; tileH: number } {
   const minAspect = h > w ? 3 / 4 : 4 / 3;
   const maxAspect = 16 / 9;
   let best = { cols: 1, rows: Math.max(1, n), tileW: 0, tileH: 0 };

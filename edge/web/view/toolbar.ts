@@ -21,7 +21,11 @@ export interface ToolbarState {
 }
 
 function toolbarButton(id: string, iconName: IconName, cls = ''): HTMLButtonElement {
-  return el('button', { type: 'button', id, class: `tb${cls ? ` ${cls}` : ''}`, 'data-icon': iconName }, icon(iconName));
+  return el(
+    'button',
+    { type: 'button', id, class: `tb${cls ? ` ${cls}` : ''}`, 'data-icon': iconName },
+    icon(iconName),
+  );
 }
 
 export class Toolbar {
@@ -54,7 +58,12 @@ export class Toolbar {
     // Phones cannot share a screen: no button rather than one that fails.
     if (typeof navigator.mediaDevices?.getDisplayMedia !== 'function') b.screen.hidden = true;
     for (const control of Object.keys(b) as Control[]) b[control].addEventListener('click', () => onClick[control]());
-    this.el = el('nav', { class: 'toolbar' }, el('div', { class: 'tb-group' }, b.mic, b.camera, b.screen, b.hand), el('div', { class: 'tb-group' }, b.people, b.chat, b.leave));
+    this.el = el(
+      'nav',
+      { class: 'toolbar' },
+      el('div', { class: 'tb-group' }, b.mic, b.camera, b.screen, b.hand),
+      el('div', { class: 'tb-group' }, b.people, b.chat, b.leave),
+    );
     attr(this.el, 'aria-label', (s) => s.controls);
   }
 

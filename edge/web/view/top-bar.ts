@@ -15,10 +15,28 @@ export class TopBar {
 
   constructor(room: string, onClick: { invite(): void; toggleView(): void }) {
     this.#count = el('span', { class: 'count' });
-    this.#lockState = el('span', { class: 'lock-state', id: 'lock-state', hidden: true }, icon('lock'), el('span', { class: 'top-label' }, tx((s) => s.roomLockedState)));
+    this.#lockState = el(
+      'span',
+      { class: 'lock-state', id: 'lock-state', hidden: true },
+      icon('lock'),
+      el(
+        'span',
+        { class: 'top-label' },
+        tx((s) => s.roomLockedState),
+      ),
+    );
     attr(this.#lockState, 'title', (s) => s.roomLockedState);
     this.#view = el('button', { type: 'button', id: 'view-toggle', class: 'top-btn' });
-    const invite = el('button', { type: 'button', id: 'invite', class: 'top-btn' }, icon('link'), el('span', { class: 'top-label' }, tx((s) => s.copyInvite)));
+    const invite = el(
+      'button',
+      { type: 'button', id: 'invite', class: 'top-btn' },
+      icon('link'),
+      el(
+        'span',
+        { class: 'top-label' },
+        tx((s) => s.copyInvite),
+      ),
+    );
     attr(invite, 'aria-label', (s) => s.copyInvite);
     this.#view.addEventListener('click', () => onClick.toggleView());
     invite.addEventListener('click', () => onClick.invite());
@@ -41,7 +59,14 @@ export class TopBar {
   /** The switch offers the other view. */
   renderView(view: View): void {
     const toSpeaker = view === 'grid';
-    this.#view.replaceChildren(icon(toSpeaker ? 'speaker' : 'grid'), el('span', { class: 'top-label' }, tx((s) => (toSpeaker ? s.speakerView : s.gridView))));
+    this.#view.replaceChildren(
+      icon(toSpeaker ? 'speaker' : 'grid'),
+      el(
+        'span',
+        { class: 'top-label' },
+        tx((s) => (toSpeaker ? s.speakerView : s.gridView)),
+      ),
+    );
     attr(this.#view, 'aria-label', (s) => (toSpeaker ? s.switchToSpeaker : s.switchToGrid));
   }
 }
