@@ -97,7 +97,12 @@ export function createControlApi(opts: {
       if (err instanceof RequestRefused)
         warnings.warn(err.reason, (suppressed) =>
           log.warn(
-            { security: true, reason: err.reason, ...(suppressed > 0 ? { suppressed } : {}) },
+            {
+              security: true,
+              event: 'controlRequestRefused',
+              reason: err.reason,
+              ...(suppressed > 0 ? { suppressed } : {}),
+            },
             'control request refused',
           ),
         );

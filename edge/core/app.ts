@@ -65,7 +65,7 @@ export function socketLimitResponse(limit: number): Response {
 /** Logs a refused socket (pseudonymous: a salted hash of the address, see addressPseudonym). */
 export async function logSocketLimit(log: Logger, key: string, room: string): Promise<void> {
   log.warn(
-    { room, address: await addressPseudonym(key) },
+    { security: true, event: 'socketsPerAddress', room, address: await addressPseudonym(key) },
     'security: too many open sockets from one address, upgrade refused',
   );
 }
@@ -112,7 +112,7 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
       // Once per burst: a flood of refusals must not become a flood of log lines.
       if (connections.refusedInARow(key) === 1)
         log.warn(
-          { room: room.data, address: await addressPseudonym(key) },
+          { security: true, event: 'connectionsPerAddress', room: room.data, address: await addressPseudonym(key) },
           'security: too many new connections from one address, refused',
         );
       return c.json(

@@ -20,6 +20,14 @@ import { checkRegistration, RegistrationRefused } from './node-identity.ts';
 /** The largest body of a node request to the edge (registration, heartbeat, drain, event). */
 const MAX_NODE_REQUEST_BYTES = 64 * 1024;
 
+/** The edge's security events about media nodes, by stable name (docs/security.md), with their log message. */
+const NODE_SECURITY_MESSAGES = {
+  nodeRateLimited: 'media node rate limited',
+  nodeRequestRefused: 'media node request refused',
+  nodeRegistrationRefused: 'media node registration refused',
+} as const;
+type NodeSecurityEvent = keyof typeof NODE_SECURITY_MESSAGES;
+
 export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }: EdgeAppOptions): void {
   // Replay caches and rate limits per node: one node's flood cannot lock out the others (node-guard.ts).
   const guard = new NodeGuard(config.nodeEventsPerSecond);
@@ -28,10 +36,11 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
    * A security event at warn level, at most one line per node, kind and 10 s (the rest are counted). The
    * node id is logged only when it is a configured one: an attacker's made-up ids stay out of the log.
    */
-  const securityWarn = (nodeId: string, msg: string, fields: { route: string; reason: string }) => {
+  const securityWarn = (nodeId: string, event: NodeSecurityEvent, fields: { route: string; reason: string }) => {
     const node = config.nodeSecrets.has(nodeId) ? nodeId : '(unknown)';
-    warnings.warn(`${node}|${msg}|${fields.reason}`, (suppressed) =>
-      log.warn({ security: true, node, ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, msg),
+    const msg = NODE_SECURITY_MESSAGES[event];
+    warnings.warn(`${node}|${event}|${fields.reason}`, (suppressed) =>
+      log.warn({ security: true, event, node, ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, msg),
     );
   };
   // Node requests are small (a registration is a few KiB): the body is read before it can be verified,
@@ -69,13 +78,12 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
         now,
       );
       if (!guard.admit(nodeId, kind, now)) {
-        securityWarn(nodeId, 'media node rate limited', { route, reason: kind });
+        securityWarn(nodeId, 'nodeRateLimited', { route, reason: kind });
         throw new TreffpunktError(ErrorCode.RateLimited, 'too many requests from this node, slow down');
       }
       if (!guard.remember(nodeId, nonce, now)) throw new RequestRefused('replayed');
     } catch (err) {
-      if (err instanceof RequestRefused)
-        securityWarn(nodeId, 'media node request refused', { route, reason: err.reason });
+      if (err instanceof RequestRefused) securityWarn(nodeId, 'nodeRequestRefused', { route, reason: err.reason });
       throw err;
     }
     try {
@@ -88,7 +96,7 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
   const parseSigned = <T>(nodeId: string, route: string, schema: z.ZodType<T>, body: unknown): T => {
     const parsed = schema.safeParse(body);
     if (parsed.success) return parsed.data;
-    securityWarn(nodeId, 'media node request refused', { route, reason: 'invalid body' });
+    securityWarn(nodeId, 'nodeRequestRefused', { route, reason: 'invalid body' });
     throw new TreffpunktError(ErrorCode.BadMessage, `invalid ${route}: ${describe(parsed.error)}`);
   };
 
@@ -106,7 +114,7 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
       await signedBody(c, nodeId, 'registration', 'registry'),
     );
     if (claimed.nodeId !== nodeId) {
-      securityWarn(nodeId, 'media node registration refused', { route: 'registration', reason: 'another node id' });
+      securityWarn(nodeId, 'nodeRegistrationRefused', { route: 'registration', reason: 'another node id' });
       throw new TreffpunktError(ErrorCode.Unauthorized, 'a node registers only itself');
     }
     let registration: NodeRegistration;
@@ -114,7 +122,7 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
       registration = checkRegistration(claimed, config.nodePins.get(nodeId), config.allowInsecureHttp);
     } catch (err) {
       if (err instanceof RegistrationRefused)
-        securityWarn(nodeId, 'media node registration refused', { route: 'registration', reason: err.reason });
+        securityWarn(nodeId, 'nodeRegistrationRefused', { route: 'registration', reason: err.reason });
       throw err;
     }
     await registry.register(registration, Date.now());
