@@ -1,7 +1,8 @@
 /**
  * treffpunkt-media-node, the command: `node media-node/main.ts --help` lists every setting.
  */
-import { helpText, loadMediaNodeConfig, type MediaNodeConfig } from './config.ts';
+import { loadMediaNodeConfig, type MediaNodeConfig } from './config.ts';
+import { helpText } from './settings.ts';
 import { settleWorkerBinary } from './worker-binary.ts';
 
 const argv = process.argv.slice(2);

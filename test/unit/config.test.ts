@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadMediaNodeConfig, helpText, SETTINGS } from '../../media-node/config.ts';
+import { loadMediaNodeConfig } from '../../media-node/config.ts';
+import { helpText, SETTINGS } from '../../media-node/settings.ts';
 import { ConfigError, parseEdgeConfig } from '../../edge/core/config.ts';
 
 const base = {
