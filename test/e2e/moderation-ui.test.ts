@@ -12,7 +12,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SignJWT } from 'jose';
+import { deploymentToken } from '../support/join-token.ts';
 import type { Page } from 'playwright-core';
 import { stackAndChromium } from '../support/e2e-fixture.ts';
 import { startStack, type Stack } from '../support/stack.ts';
@@ -215,13 +215,7 @@ describe('moderation with join tokens', () => {
     await stack?.stop();
   });
 
-  const token = (room: string, name: string, role: string) =>
-    new SignJWT({ room, name, role })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setIssuer('treffpunkt')
-      .setAudience('treffpunkt')
-      .setExpirationTime('10m')
-      .sign(new TextEncoder().encode(SECRET));
+  const token = (room: string, name: string, role: string) => deploymentToken(SECRET, { room, name, role });
 
   /** Opens the room with a token in the address, records the page's join request, joins. */
   async function joinWithToken(page: Page, room: string, jwt: string, extra = ''): Promise<Record<string, unknown>> {

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SignJWT } from 'jose';
+import { deploymentToken } from '../support/join-token.ts';
 import { EDGE_RUNTIMES, startStack, type Stack } from '../support/stack.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
 import { ffmpegOpus, opusPayloadType, publishAudio, receiveAudio } from '../support/werift-peer.ts';
@@ -13,12 +13,7 @@ import { waitFor } from '../support/poll.ts';
 
 const SECRET = 'test-deployment-join-token-secret-0123456789';
 const token = (room: string, name: string, role: string, exp: string | number = '10m') =>
-  new SignJWT({ room, name, role })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuer('treffpunkt')
-    .setAudience('treffpunkt')
-    .setExpirationTime(exp)
-    .sign(new TextEncoder().encode(SECRET));
+  deploymentToken(SECRET, { room, name, role }, exp);
 
 for (const runtime of EDGE_RUNTIMES)
   describe(`${runtime} edge`, () => {

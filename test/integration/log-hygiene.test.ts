@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SignJWT } from 'jose';
+import { deploymentToken } from '../support/join-token.ts';
 import { EDGE_RUNTIMES, startStack, type Stack } from '../support/stack.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
 import { ffmpegOpus, opusPayloadType, publishAudio, receiveAudio } from '../support/werift-peer.ts';
@@ -30,13 +30,7 @@ for (const runtime of EDGE_RUNTIMES)
     test('no secret, token, TURN password or display name in any log line', async () => {
       const room = 'log-hygiene';
       const names = ['Zebulon Quaxwort', 'Philippa Vexhaven', 'Gast Ygritte'];
-      const sign = (name: string, role: string) =>
-        new SignJWT({ room, name, role })
-          .setProtectedHeader({ alg: 'HS256' })
-          .setIssuer('treffpunkt')
-          .setAudience('treffpunkt')
-          .setExpirationTime('5m')
-          .sign(new TextEncoder().encode(TOKEN_SECRET));
+      const sign = (name: string, role: string) => deploymentToken(TOKEN_SECRET, { room, name, role }, '5m');
       const tokens = [await sign(names[0]!, 'moderator'), await sign(names[1]!, 'participant')];
       const mod = await SignalingClient.connect(stack.wsUrl(room));
       const mj = await mod.request('join', { protocolVersion: 1, token: tokens[0]! });

@@ -10,16 +10,11 @@ import { SignalingClient } from '../support/signaling-client.ts';
 import { ffmpegOpus, opusPayloadType, publishAudio, receiveAudio } from '../support/werift-peer.ts';
 import { waitFor } from '../support/poll.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
-import { SignJWT } from 'jose';
+import { deploymentToken } from '../support/join-token.ts';
 
 const TOKEN_SECRET = 'multi-node-test-join-token-secret-0123456789';
 const token = (room: string, name: string, media?: { operators?: string[]; jurisdictions?: string[] }) =>
-  new SignJWT({ room, name, role: 'participant', ...(media ? { media } : {}) })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuer('treffpunkt')
-    .setAudience('treffpunkt')
-    .setExpirationTime('10m')
-    .sign(new TextEncoder().encode(TOKEN_SECRET));
+  deploymentToken(TOKEN_SECRET, { room, name, role: 'participant', ...(media ? { media } : {}) });
 
 /** Nodes send heartbeats every 666 ms; one silent for 2 s (while the others are heard) is lost. */
 const FAST_FAILOVER = { TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS: '2000', TREFFPUNKT_RESUME_GRACE_MS: '5000' };

@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SignJWT } from 'jose';
+import { deploymentToken } from '../support/join-token.ts';
 import { EDGE_RUNTIMES, startStack, type Stack } from '../support/stack.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
 import { waitFor } from '../support/poll.ts';
@@ -16,12 +16,7 @@ import type { RtpCapabilities } from '../../shared/media-types.ts';
 
 const SECRET = 'test-deployment-join-token-secret-0123456789';
 const token = (room: string, name: string, role: string, extra: Record<string, unknown> = {}) =>
-  new SignJWT({ room, name, role, ...extra })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuer('treffpunkt')
-    .setAudience('treffpunkt')
-    .setExpirationTime('10m')
-    .sign(new TextEncoder().encode(SECRET));
+  deploymentToken(SECRET, { room, name, role, ...extra });
 
 const SOCKETS = 10;
 const LOBBY = 5;

@@ -6,10 +6,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket } from 'node:dgram';
 import { mintTurnCredentials } from '../../edge/core/turn-credentials.ts';
 import { TurnClient, TurnError } from '../support/turn-client.ts';
-import { startTurnNode, type TurnNode } from '../support/turn-node.ts';
+import { echoPeer, startTurnNode, type TurnNode } from '../support/turn-node.ts';
 import { waitFor } from '../support/poll.ts';
 
 const hasCoturn = (() => {
@@ -21,17 +21,6 @@ const hasCoturn = (() => {
   }
 })();
 const MODES = ['embedded', 'coturn'] as const;
-
-async function echoPeer(): Promise<{ socket: Socket; port: number; got: Buffer[] }> {
-  const socket = createSocket('udp4');
-  const got: Buffer[] = [];
-  socket.on('message', (m, r) => {
-    got.push(m);
-    socket.send(Buffer.concat([Buffer.from('echo:'), m]), r.port, r.address);
-  });
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-  return { socket, port: socket.address().port, got };
-}
 
 async function client(
   node: TurnNode,

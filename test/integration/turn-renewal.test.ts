@@ -9,18 +9,13 @@ import assert from 'node:assert/strict';
 import { EDGE_RUNTIMES, startStack, type Stack } from '../support/stack.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
 import { waitFor } from '../support/poll.ts';
-import { SignJWT } from 'jose';
+import { deploymentToken } from '../support/join-token.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
 
 const TTL_SECONDS = 120;
 const SECRET = 'turn-renewal-test-secret-0123456789abcdef';
 const token = (sub: string) =>
-  new SignJWT({ room: 'turn-identity', name: `Person ${sub}`, role: 'participant', sub })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuer('treffpunkt')
-    .setAudience('treffpunkt')
-    .setExpirationTime('10m')
-    .sign(new TextEncoder().encode(SECRET));
+  deploymentToken(SECRET, { room: 'turn-identity', name: `Person ${sub}`, role: 'participant', sub });
 
 for (const runtime of EDGE_RUNTIMES)
   describe(`${runtime} edge`, () => {

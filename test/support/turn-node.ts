@@ -4,6 +4,7 @@
  * keeps it, so tests see exactly the TURN URLs and secret the real edge would learn.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -161,4 +162,16 @@ export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** A UDP peer on loopback that records what it gets and answers each datagram with "echo:" + it. */
+export async function echoPeer(): Promise<{ socket: Socket; port: number; got: Buffer[] }> {
+  const socket = createSocket('udp4');
+  const got: Buffer[] = [];
+  socket.on('message', (m, r) => {
+    got.push(m);
+    socket.send(Buffer.concat([Buffer.from('echo:'), m]), r.port, r.address);
+  });
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+  return { socket, port: socket.address().port, got };
 }
