@@ -13,6 +13,9 @@ const secret = process.env.TREFFPUNKT_NODE_SECRET ?? randomBytes(24).toString('b
 const host = process.env.TREFFPUNKT_EDGE_HOST ?? '127.0.0.1';
 const port = process.env.TREFFPUNKT_EDGE_PORT ?? '8080';
 const edgeUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+// The media node reaches the edge on the same machine: over loopback when the edge listens on every address,
+// since the node refuses plain http to anything but loopback (docs/security.md).
+const nodeEdgeUrl = host === '0.0.0.0' || host === '::' ? `http://127.0.0.1:${port}` : edgeUrl;
 
 const children: ChildProcess[] = [];
 const run = (script: string, env: Record<string, string>) => {
@@ -39,17 +42,21 @@ run('edge/node/entry.ts', {
   TREFFPUNKT_EDGE_HOST: host,
   TREFFPUNKT_EDGE_PORT: port,
 });
-run('media-node/main.ts', { TREFFPUNKT_NODE_ID: nodeId, TREFFPUNKT_NODE_SECRET: secret, TREFFPUNKT_EDGE_URL: edgeUrl });
+run('media-node/main.ts', {
+  TREFFPUNKT_NODE_ID: nodeId,
+  TREFFPUNKT_NODE_SECRET: secret,
+  TREFFPUNKT_EDGE_URL: nodeEdgeUrl,
+});
 
 // Tell the person where to go once the media node is registered.
 const deadline = Date.now() + 30_000;
 const poll = setInterval(async () => {
   try {
-    const health = (await (await fetch(`${edgeUrl}/healthz`)).json()) as { mediaNodes: number };
+    const health = (await (await fetch(`${nodeEdgeUrl}/healthz`)).json()) as { mediaNodes: number };
     if (health.mediaNodes > 0) {
       clearInterval(poll);
       console.log(
-        `\n  Treffpunkt is running: open ${edgeUrl.replace('127.0.0.1', 'localhost')}/ in your browser (Ctrl+C stops it)\n`,
+        `\n  Treffpunkt is running: open ${nodeEdgeUrl.replace('127.0.0.1', 'localhost')}/ in your browser (Ctrl+C stops it)\n`,
       );
     }
   } catch {
