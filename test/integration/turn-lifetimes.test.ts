@@ -9,7 +9,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mintTurnCredentials } from '../../edge/core/turn-credentials.ts';
-import { TurnClient, TurnError } from '../support/turn-client.ts';
+import { refusedCode, TurnClient } from '../support/turn-client.ts';
 import { echoPeer, startTurnNode, type TurnNode } from '../support/turn-node.ts';
 import { waitFor } from '../support/poll.ts';
 
@@ -52,16 +52,6 @@ const EXPIRY_SECOND = 1_000;
 const COTURN_ALLOCATE_MARGIN = 2_500;
 /** A request on a 5-tuple whose allocation was ended: 437 (coturn: 400 for CreatePermission there). */
 const ENDED = [400, 401, 437];
-
-async function refusedCode(fn: () => Promise<unknown>): Promise<number> {
-  try {
-    await fn();
-  } catch (err) {
-    if (err instanceof TurnError) return err.code;
-    throw err;
-  }
-  return 0;
-}
 
 /** The node's log lines that are JSON objects with this event. */
 function events(node: TurnNode, event: string): Record<string, unknown>[] {

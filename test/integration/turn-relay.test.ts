@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mintTurnCredentials } from '../../edge/core/turn-credentials.ts';
-import { TurnClient, TurnError } from '../support/turn-client.ts';
+import { refusedCode, TurnClient } from '../support/turn-client.ts';
 import { echoPeer, startTurnNode, type TurnNode } from '../support/turn-node.ts';
 import { waitFor } from '../support/poll.ts';
 
@@ -40,16 +40,6 @@ async function client(
     username: opts.username ?? ice.username,
     password: ice.credential,
   });
-}
-
-async function refusedCode(fn: () => Promise<unknown>): Promise<number> {
-  try {
-    await fn();
-  } catch (err) {
-    if (err instanceof TurnError) return err.code;
-    throw err;
-  }
-  return 0;
 }
 
 for (const mode of MODES) {

@@ -466,3 +466,14 @@ export class TurnClient {
     }
   }
 }
+
+/** The TURN error code a request was refused with, or 0 when it succeeded (other failures are thrown). */
+export async function refusedCode(fn: () => Promise<unknown>): Promise<number> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof TurnError) return err.code;
+    throw err;
+  }
+  return 0;
+}
