@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up Treffpunkt on a fresh Debian 12 machine, and does nothing that is already done:
-#   1. Debian packages: for --test also Chromium (end-to-end tests) and ffmpeg (RTP test source);
+#   1. Debian packages: for --test also Chromium and Firefox ESR with Xvfb (end-to-end tests), ffmpeg (RTP
+#      test source), coturn, nats-server (edge cluster), tinyproxy, nftables/iptables/iproute2 (network
+#      namespaces), systemd (systemd-analyze verify);
 #   2. node_modules from package-lock.json (brings Node 24 as node_modules/.bin/node);
 #   3. the mediasoup worker, built offline from Debian packages and cached outside node_modules
 #      (tools/build-mediasoup-worker.sh), unless MEDIASOUP_WORKER_BIN already names a worker;
@@ -28,6 +30,14 @@ if [[ $WITH_TEST == 1 ]]; then
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
   command -v ffmpeg >/dev/null || apt_pkgs+=(ffmpeg)
   command -v turnutils_uclient >/dev/null || apt_pkgs+=(coturn)
+  command -v nats-server >/dev/null || apt_pkgs+=(nats-server)
+  command -v firefox-esr >/dev/null || apt_pkgs+=(firefox-esr)
+  command -v Xvfb >/dev/null || apt_pkgs+=(xvfb)
+  command -v tinyproxy >/dev/null || apt_pkgs+=(tinyproxy)
+  command -v systemd-analyze >/dev/null || apt_pkgs+=(systemd)
+  command -v nft >/dev/null || apt_pkgs+=(nftables)
+  command -v iptables >/dev/null || apt_pkgs+=(iptables)
+  command -v tc >/dev/null || apt_pkgs+=(iproute2)
 fi
 if ((${#apt_pkgs[@]})); then
   [[ $(id -u) == 0 ]] || SUDO=sudo
