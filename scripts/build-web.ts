@@ -2,10 +2,17 @@
  * Bundles the browser app (edge/web) into dist/web with esbuild: one ES module, minified, with a source
  * map; the HTML and CSS are copied beside it. Everything the page needs is in here (icons are inline
  * SVG in the bundle): the edge serves it from its own origin and the CSP allows nothing else.
+ *
+ * The script and the stylesheet carry a content hash in their names (app-<hash>.js, style-<hash>.css),
+ * so the edge can let browsers cache them forever (`immutable`) and a returning visitor loads nothing but
+ * the HTML, which names the current ones. Each text file also gets a brotli (.br) and gzip (.gz) twin,
+ * compressed once here at the highest levels, which the Node edge sends to browsers that accept them.
  */
 import { build, type Plugin } from 'esbuild';
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = `${root}dist/web`;
@@ -25,12 +32,26 @@ const zodEnglishOnly: Plugin = {
   },
 };
 
+/** Writes `path` and its compressed twins `path.br` and `path.gz`. */
+async function writeCompressed(path: string, body: Buffer): Promise<void> {
+  await writeFile(path, body);
+  const brotli = brotliCompressSync(body, {
+    params: {
+      [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+      [constants.BROTLI_PARAM_SIZE_HINT]: body.length,
+    },
+  });
+  await writeFile(`${path}.br`, brotli);
+  await writeFile(`${path}.gz`, gzipSync(body, { level: 9 }));
+}
+
 export async function buildWeb(): Promise<void> {
   await rm(out, { recursive: true, force: true });
   await mkdir(`${out}/assets`, { recursive: true });
-  await build({
+  const result = await build({
     entryPoints: [`${root}edge/web/app.ts`],
-    outfile: `${out}/assets/app.js`,
+    outdir: `${out}/assets`,
+    entryNames: '[name]-[hash]',
     bundle: true,
     format: 'esm',
     target: 'es2022',
@@ -40,9 +61,34 @@ export async function buildWeb(): Promise<void> {
     legalComments: 'linked',
     logLevel: 'warning',
     plugins: [zodEnglishOnly],
+    metafile: true,
+    write: false,
   });
-  await copyFile(`${root}edge/web/index.html`, `${out}/index.html`);
-  await copyFile(`${root}edge/web/style.css`, `${out}/assets/style.css`);
+  let script = '';
+  for (const file of result.outputFiles) {
+    const name = file.path.slice(`${out}/assets/`.length);
+    if (name.endsWith('.js')) script = name;
+    // The source map is only fetched by developer tools: not worth compressing.
+    if (name.endsWith('.js')) await writeCompressed(file.path, Buffer.from(file.contents));
+    else await writeFile(file.path, file.contents);
+  }
+  const css = await readFile(`${root}edge/web/style.css`);
+  const stylesheet = `style-${createHash('sha256').update(css).digest('hex').slice(0, 8).toUpperCase()}.css`;
+  await writeCompressed(`${out}/assets/${stylesheet}`, css);
+  const html = (await readFile(`${root}edge/web/index.html`, 'utf8'))
+    .replace('/assets/style.css', `/assets/${stylesheet}`)
+    .replace('/assets/app.js', `/assets/${script}`);
+  if (!html.includes(script) || !html.includes(stylesheet))
+    throw new Error('edge/web/index.html must link /assets/style.css and /assets/app.js');
+  await writeCompressed(`${out}/index.html`, Buffer.from(html));
+}
+
+/** The hashed file name of the app's script in a built dist/web (for benchmarks and tests). */
+export async function builtScriptName(dir = out): Promise<string> {
+  const html = await readFile(`${dir}/index.html`, 'utf8');
+  const name = /\/assets\/(app-[A-Z0-9]+\.js)/.exec(html)?.[1];
+  if (!name) throw new Error(`${dir}/index.html names no app-<hash>.js`);
+  return name;
 }
 
 if (import.meta.main) await buildWeb();

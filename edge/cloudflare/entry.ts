@@ -52,6 +52,7 @@ function appFor(env: Env): Hono {
         }
         return res.arrayBuffer();
       },
+      compression: 'runtime',
     },
   });
   cached = { env, app };

@@ -5,11 +5,13 @@
  * given is wired once for both (services.ts).
  */
 import { Hono, type Context } from 'hono';
+import { etag } from 'hono/etag';
 import type { MediaEvent } from '../../shared/control.ts';
 import { ErrorCode, httpStatusOf, TreffpunktError } from '../../shared/errors.ts';
 import { RoomName } from '../../shared/ids.ts';
 import type { EdgeConfig } from './config.ts';
 import { addressKey, addressPseudonym, KeyedRateLimiter } from './rate-limit.ts';
+import { cacheControlFor, compressedPath, preferredEncoding } from './asset-encoding.ts';
 import { contentTypeFor } from './content-types.ts';
 import { errorFields, type Logger } from './logger.ts';
 import type { NodeRegistry } from './node-registry.ts';
@@ -26,8 +28,15 @@ export interface EdgeAdapter {
   clientAddress(c: Context): string | undefined;
   /** Hands a media node's event to the actor of `room` (if the room exists). */
   roomEvent(room: string, nodeId: string, event: MediaEvent): Promise<void>;
-  /** Reads a static asset of the browser app ('/index.html', '/assets/app.js'), or null if none. */
+  /** Reads a static asset of the browser app ('/index.html', '/assets/app-<hash>.js'), or null if none. */
   asset(path: string): Promise<ArrayBuffer | null>;
+  /**
+   * How responses get compressed. 'precompressed': the asset source also holds the build's `.br`/`.gz`
+   * twin of each text file (the Node edge reads dist/web), and the edge sends the twin. 'runtime': the
+   * runtime compresses a body itself when the response names a Content-Encoding (workerd and Cloudflare
+   * do, with their default `encodeBody: "automatic"`), so the edge sends the plain file and the header.
+   */
+  compression: 'precompressed' | 'runtime';
 }
 
 export interface EdgeAppOptions {
@@ -128,17 +137,28 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
 
   // --- the browser app ---
   const page = async (c: Context, path: string) => {
-    const body = await adapter.asset(path);
+    const encoding = preferredEncoding(path, c.req.header('accept-encoding'));
+    // 'precompressed': send the build's twin when there is one (a build without twins still works,
+    // uncompressed); 'runtime': send the plain file and name the encoding, the runtime compresses it.
+    const twin =
+      encoding && adapter.compression === 'precompressed' ? await adapter.asset(compressedPath(path, encoding)) : null;
+    const body = twin ?? (await adapter.asset(path));
     if (!body) return c.notFound();
     c.header('Content-Type', contentTypeFor(path));
     c.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
     c.header('Permissions-Policy', 'camera=(self), microphone=(self), display-capture=(self)');
-    c.header('Cache-Control', path === '/index.html' ? 'no-cache' : 'public, max-age=300');
+    c.header('Cache-Control', cacheControlFor(path));
+    c.header('Vary', 'Accept-Encoding');
+    if (encoding && (twin || adapter.compression === 'runtime')) c.header('Content-Encoding', encoding);
     return c.body(body);
   };
   app.get('/assets/:file', (c) => page(c, `/assets/${c.req.param('file')}`));
-  app.get('/', (c) => page(c, '/index.html'));
-  app.get('/:room', (c) => (RoomName.safeParse(c.req.param('room')).success ? page(c, '/index.html') : c.notFound()));
+  // The HTML is revalidated on every visit: a returning visitor gets a 304 for it and, since the files it
+  // names are cached as immutable, loads nothing else.
+  app.get('/', etag({ weak: true }), (c) => page(c, '/index.html'));
+  app.get('/:room', etag({ weak: true }), (c) =>
+    RoomName.safeParse(c.req.param('room')).success ? page(c, '/index.html') : c.notFound(),
+  );
 
   return app;
 }

@@ -55,6 +55,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
       roomEvent: (room, nodeId, event) => rooms.event(room, nodeId, event),
       clientAddress: (c) => getConnInfo(c).remote.address,
       asset,
+      compression: 'precompressed',
     },
   });
   // ws refuses frames over 2 MiB outright; up to that the room answers MESSAGE_TOO_LARGE.

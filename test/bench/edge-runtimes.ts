@@ -15,7 +15,7 @@
  *               below the room capacity of 100). Reported as (RSS_K − RSS_idle) / K and, excluding one-time
  *               costs such as new rooms, (RSS_K − RSS_K/2) / (K − K/2), in KiB per participant.
  *   bundle      the Worker bundle (scripts/build-worker.ts → dist/worker/worker.js) and, for context, the
- *               browser app (dist/web/assets/app.js): minified bytes and gzip bytes (node:zlib, level 9).
+ *               browser app (dist/web/assets/app-<hash>.js): minified bytes and gzip bytes (node:zlib, level 9).
  *
  * Runtimes (test/support/stack.ts): `node` (edge/node/entry.ts), `workerd-selfhosted` (the workerd binary
  * with edge/cloudflare/workerd.capnp, as an operator runs it) and `workerd` (the same Worker in workerd
@@ -36,7 +36,7 @@ import { gzipSync, constants as zlib } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildWorker } from '../../scripts/build-worker.ts';
-import { buildWeb } from '../../scripts/build-web.ts';
+import { buildWeb, builtScriptName } from '../../scripts/build-web.ts';
 import { startStack, type EdgeRuntime, type Stack } from '../support/stack.ts';
 import {
   type BenchClient,
@@ -341,13 +341,14 @@ async function main(): Promise<void> {
   log('building the Worker bundle …');
   await buildWorker();
   const worker = sizeOf('dist/worker/worker.js');
-  if (!existsSync(`${root}dist/web/assets/app.js`)) {
+  if (!existsSync(`${root}dist/web/index.html`)) {
     log('building the browser app …');
     await buildWeb();
   }
+  const script = `dist/web/assets/${await builtScriptName()}`;
   const web = {
-    ...sizeOf('dist/web/assets/app.js'),
-    builtAt: statSync(`${root}dist/web/assets/app.js`).mtime.toISOString(),
+    ...sizeOf(script),
+    builtAt: statSync(`${root}${script}`).mtime.toISOString(),
   };
 
   const results: RuntimeResult[] = [];
@@ -426,7 +427,7 @@ async function main(): Promise<void> {
     '',
     bundleTable([
       ['Worker (dist/worker/worker.js)', worker],
-      ['browser app (dist/web/assets/app.js)', web],
+      ['browser app (dist/web/assets/app-<hash>.js)', web],
     ]),
   );
   out.push('(gzip: node:zlib level 9)');

@@ -6,7 +6,9 @@
  *       of a participant already in the room (inbound-rtp framesDecoded > 0, polled every 10 ms), over N
  *       joins (a fresh browser context each: no warm caches, own permission grant).
  *   (b) bytes to open a meeting: what the page loads from the edge (HTML, JS, CSS; bytes on the wire as
- *       Chromium counts them) and what gzip -9 / brotli would make of the JS and CSS.
+ *       Chromium counts them, headers included) and what gzip -9 / brotli would make of the JS and CSS;
+ *       then the return visit: the same room opened again in the same browser (its HTTP cache warm),
+ *       each request with its status, whether the cache answered it, and its bytes on the wire.
  *   (c) CPU of one page in a 4-person meeting, with and without simulcast layer selection (?layers=max:
  *       every camera at the highest layer), in grid view and in speaker view. The measured participant
  *       runs in its own Chromium (1280×800, its camera off: the figure is the cost of receiving and
@@ -15,7 +17,7 @@
  *       The three senders share one other Chromium and may lower their resolution when the machine is
  *       short of CPU: the received frame heights are printed with each figure.
  *
- *   node test/bench/web.ts [--joins 10] [--window 20] [--video 720]
+ *   node test/bench/web.ts [--joins 10] [--window 20] [--video 720] [--only bytes]
  *
  * Prints tables, then one line `BENCH_JSON {...}` with every number.
  */
@@ -34,6 +36,7 @@ const { values: args } = parseArgs({
     joins: { type: 'string', default: '10' },
     window: { type: 'string', default: '20' },
     video: { type: 'string', default: '720' },
+    only: { type: 'string' },
   },
   strict: true,
 });
@@ -94,10 +97,17 @@ async function bytesToOpen(stack: Stack) {
   await cdp.send('Network.enable');
   const wire = new Map<string, number>();
   const urls = new Map<string, string>();
-  cdp.on('Network.responseReceived', (e) => urls.set(e.requestId, e.response.url));
+  const statuses = new Map<string, number>();
+  const fromCache = new Set<string>();
+  cdp.on('Network.responseReceived', (e) => {
+    urls.set(e.requestId, e.response.url);
+    statuses.set(e.requestId, e.response.status);
+    if (e.response.fromDiskCache || e.response.fromPrefetchCache) fromCache.add(e.requestId);
+  });
   cdp.on('Network.loadingFinished', (e) => wire.set(e.requestId, e.encodedDataLength));
   await joinMeeting(page, stack.edgeUrl, `bench-bytes-${Date.now()}`, 'Bytes', { query: `?video=${VIDEO}` });
   const files: Record<string, { wire: number; raw: number; gzip: number; brotli: number; encoding: string }> = {};
+  const firstVisit = [...urls.keys()];
   for (const [id, url] of urls) {
     const path = new URL(url).pathname;
     if (!/\.(js|css)$/.test(path) && !url.startsWith(`${stack.edgeUrl}/bench-bytes`)) continue;
@@ -113,8 +123,24 @@ async function bytesToOpen(stack: Stack) {
       encoding: enc,
     };
   }
+  // The return visit: the same room again, same browser. Only what reaches the network counts.
+  const returnVisit: { path: string; status: number; fromCache: boolean; wire: number }[] = [];
+  const seen = new Set(firstVisit);
+  const cached = new Set<string>();
+  cdp.on('Network.requestServedFromCache', (e) => cached.add(e.requestId));
+  await page.goto(page.url());
+  await page.waitForSelector('.prejoin[data-ready]', { timeout: 60_000 });
+  for (const [id, url] of urls) {
+    if (seen.has(id) || !url.startsWith(stack.edgeUrl)) continue;
+    returnVisit.push({
+      path: new URL(url).pathname,
+      status: statuses.get(id) ?? 0,
+      fromCache: cached.has(id) || fromCache.has(id),
+      wire: wire.get(id) ?? 0,
+    });
+  }
   await browser.close();
-  return files;
+  return { files, returnVisit };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -204,18 +230,21 @@ const stack = await startStack({ runtime: 'node', workers: 1 });
 try {
   console.log(`machine: ${JSON.stringify(machineInfo())}; camera capture ${VIDEO}p; Chromium ${CHROMIUM}\n`);
 
-  const join = await joinToFirstFrame(stack);
-  console.log(`(a) click on "Join" → first decoded remote video frame, ${join.n} joins (ms)`);
-  console.log(
-    `    p50 ${join.p50.toFixed(0)}   p95 ${join.p95.toFixed(0)}   min ${join.min.toFixed(0)}   max ${join.max.toFixed(0)}   mean ${join.mean.toFixed(0)}   (each: ${join.samples.join(', ')}; relay fallbacks: ${join.relayFallbacks})`,
-  );
-  console.log(
-    `    load average during the run: ${loadavg()
-      .map((x) => x.toFixed(1))
-      .join(' ')}\n`,
-  );
+  const onlyBytes = args.only === 'bytes';
+  const join = onlyBytes ? undefined : await joinToFirstFrame(stack);
+  if (join) {
+    console.log(`(a) click on "Join" → first decoded remote video frame, ${join.n} joins (ms)`);
+    console.log(
+      `    p50 ${join.p50.toFixed(0)}   p95 ${join.p95.toFixed(0)}   min ${join.min.toFixed(0)}   max ${join.max.toFixed(0)}   mean ${join.mean.toFixed(0)}   (each: ${join.samples.join(', ')}; relay fallbacks: ${join.relayFallbacks})`,
+    );
+    console.log(
+      `    load average during the run: ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}\n`,
+    );
+  }
 
-  const bytes = await bytesToOpen(stack);
+  const { files: bytes, returnVisit } = await bytesToOpen(stack);
   console.log('(b) bytes to open a meeting (wire = as transferred by the edge; gzip -9 / brotli 11 = if compressed)');
   let js = 0;
   let jsGzip = 0;
@@ -228,22 +257,32 @@ try {
       jsGzip += f.gzip;
     }
   }
-  console.log(`    JS + CSS: ${js} bytes raw, ${jsGzip} bytes gzip\n`);
+  console.log(`    JS + CSS: ${js} bytes raw, ${jsGzip} bytes gzip`);
+  console.log('    return visit (same room, same browser):');
+  for (const r of returnVisit)
+    console.log(
+      `    ${r.path.padEnd(26)} status ${r.status}   ${r.fromCache ? 'from cache' : 'network   '}   wire ${String(r.wire).padStart(8)}`,
+    );
+  console.log(
+    `    return visit total on the wire: ${returnVisit.reduce((sum, r) => sum + (r.fromCache ? 0 : r.wire), 0)} bytes\n`,
+  );
 
-  console.log(`(c) CPU of one page (its own Chromium, all processes) in a 4-person meeting, ${WINDOW_S} s window`);
   const cpu: Record<string, Awaited<ReturnType<typeof cpuOfOnePage>>> = {};
-  for (const view of ['grid', 'speaker'] as const) {
-    for (const layers of [true, false]) {
-      const key = `${view}, ${layers ? 'layer selection' : 'no selection (?layers=max)'}`;
-      cpu[key] = await cpuOfOnePage(stack, { layers, view });
-      const r = cpu[key];
-      console.log(
-        `    ${key.padEnd(42)} ${String(r.cpuPercentOfOneCore).padStart(6)} % of a core   ${r.decodedFps} frames/s, ${r.decodedMegapixelsPerSecond} Mpx/s decoded   asked layers ${r.askedLayers.join('/')} → received heights ${r.receivedHeights.join('/')}`,
-      );
+  if (!onlyBytes) {
+    console.log(`(c) CPU of one page (its own Chromium, all processes) in a 4-person meeting, ${WINDOW_S} s window`);
+    for (const view of ['grid', 'speaker'] as const) {
+      for (const layers of [true, false]) {
+        const key = `${view}, ${layers ? 'layer selection' : 'no selection (?layers=max)'}`;
+        cpu[key] = await cpuOfOnePage(stack, { layers, view });
+        const r = cpu[key];
+        console.log(
+          `    ${key.padEnd(42)} ${String(r.cpuPercentOfOneCore).padStart(6)} % of a core   ${r.decodedFps} frames/s, ${r.decodedMegapixelsPerSecond} Mpx/s decoded   asked layers ${r.askedLayers.join('/')} → received heights ${r.receivedHeights.join('/')}`,
+        );
+      }
     }
   }
   console.log(
-    `\nBENCH_JSON ${JSON.stringify({ machine: machineInfo(), video: VIDEO, joinToFirstFrameMs: join, bytes, cpu })}`,
+    `\nBENCH_JSON ${JSON.stringify({ machine: machineInfo(), video: VIDEO, joinToFirstFrameMs: join, bytes, returnVisit, cpu })}`,
   );
 } finally {
   await stack.stop();

@@ -72,7 +72,7 @@ describe('self-contained page', () => {
         `${who}: the room WebSocket was recorded`,
       );
       assert.ok(
-        urls.some((u) => u.endsWith('/assets/app.js')),
+        urls.some((u) => /\/assets\/app-[A-Z0-9]+\.js$/.test(u)),
         `${who}: the app was recorded`,
       );
       const foreign = urls.filter((u) => {
