@@ -21,6 +21,10 @@ const config :Workerd.Config = (
 const edgeWorker :Workerd.Worker = (
   modules = [ (name = "worker.js", esModule = embed "../../dist/worker/worker.js") ],
   compatibilityDate = "2026-08-01",
+  # No permessage-deflate on room sockets: each compressed socket holds a zlib context of about 300 KiB
+  # in workerd (measured: 452 KiB per participant with it), for signaling frames of a few hundred bytes.
+  # wrangler.toml and test/support/workerd-edge.ts set the same flag.
+  compatibilityFlags = ["no_web_socket_compression"],
   bindings = [
     (name = "ROOMS", durableObjectNamespace = "RoomObject"),
     (name = "REGISTRY", durableObjectNamespace = "NodeRegistryObject"),

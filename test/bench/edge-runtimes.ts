@@ -13,7 +13,9 @@
  *               Worker and every Durable Object) idle with the media node registered, after K/2 and after K
  *               participants have joined and stay connected (spread round-robin over ⌈K / room-size⌉ rooms,
  *               below the room capacity of 100). Reported as (RSS_K − RSS_idle) / K and, excluding one-time
- *               costs such as new rooms, (RSS_K − RSS_K/2) / (K − K/2), in KiB per participant.
+ *               costs such as new rooms, (RSS_K − RSS_K/2) / (K − K/2), in KiB per participant. For the
+ *               Node edge also what a participant keeps alive: the JS heap + external memory after a full
+ *               GC (read over the V8 inspector, test/bench/heap-probe.ts), marginal between K/2 and K.
  *   bundle      the Worker bundle (scripts/build-worker.ts → dist/worker/worker.js) and, for context, the
  *               browser app (dist/web/assets/app-<hash>.js): minified bytes and gzip bytes (node:zlib, level 9).
  *
@@ -37,7 +39,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildWorker } from '../../scripts/build-worker.ts';
 import { buildWeb, builtScriptName } from '../../scripts/build-web.ts';
-import { startStack, type EdgeRuntime, type Stack } from '../support/stack.ts';
+import { freePortBlock, startStack, type EdgeRuntime, type Stack } from '../support/stack.ts';
+import { HeapProbe } from './heap-probe.ts';
 import {
   type BenchClient,
   childPids,
@@ -152,12 +155,20 @@ interface MemoryResult {
   perParticipantKiB: number;
   /** (full − half) / (K − K/2): the same rooms at both points, so no per-room cost. */
   marginalKiB: number;
+  /** Node only: the collected JS heap + external memory (HeapProbe) at K/2 and K, and its marginal per participant. */
+  heap?: { halfKiB: number; fullKiB: number; marginalKiB: number };
 }
 
-async function measureMemory(stack: Stack, track: BenchClient[]): Promise<MemoryResult> {
+async function measureMemory(stack: Stack, track: BenchClient[], probe?: HeapProbe): Promise<MemoryResult> {
   const rooms = Math.ceil(PARTICIPANTS / ROOM_SIZE);
   const half = Math.floor(PARTICIPANTS / 2);
+  // Node: a full GC before each RSS reading, so RSS counts what is alive, not garbage not yet collected.
+  const heapKiB = async () => {
+    const h = await probe?.read();
+    return h && h.heapUsedKiB + h.externalKiB;
+  };
   await sleep(1000);
+  await heapKiB();
   const idleKiB = await edgeRssKiB(stack);
   const joinRange = async (from: number, to: number) => {
     for (let i = from; i < to; i++) {
@@ -168,9 +179,11 @@ async function measureMemory(stack: Stack, track: BenchClient[]): Promise<Memory
   log(`  memory: ${PARTICIPANTS} participants in ${rooms} room${rooms === 1 ? '' : 's'} …`);
   await joinRange(0, half);
   await sleep(1000);
+  const heapHalf = await heapKiB();
   const halfKiB = await edgeRssKiB(stack);
   await joinRange(half, PARTICIPANTS);
   await sleep(1000);
+  const heapFull = await heapKiB();
   const fullKiB = await edgeRssKiB(stack);
   // Everyone leaves (the latency phases run without them).
   const mine = track.splice(0);
@@ -184,6 +197,14 @@ async function measureMemory(stack: Stack, track: BenchClient[]): Promise<Memory
     fullKiB,
     perParticipantKiB: r1((fullKiB - idleKiB) / PARTICIPANTS),
     marginalKiB: r1((fullKiB - halfKiB) / (PARTICIPANTS - half)),
+    heap:
+      heapHalf === undefined || heapFull === undefined
+        ? undefined
+        : {
+            halfKiB: r1(heapHalf),
+            fullKiB: r1(heapFull),
+            marginalKiB: r1((heapFull - heapHalf) / (PARTICIPANTS - half)),
+          },
   };
 }
 
@@ -285,11 +306,17 @@ interface RuntimeResult {
 
 async function runRuntime(runtime: EdgeRuntime): Promise<RuntimeResult> {
   log(`${LABEL[runtime]}: starting the stack …`);
-  const stack = await startStack({ runtime, workers: WORKERS, edgeEnv: EDGE_ENV });
+  // The Node edge also opens its inspector on loopback, for the collected-heap figure.
+  const inspectPort = runtime === 'node' ? await freePortBlock(1) : undefined;
+  const edgeEnv =
+    inspectPort === undefined ? EDGE_ENV : { ...EDGE_ENV, NODE_OPTIONS: `--inspect=127.0.0.1:${inspectPort}` };
+  const stack = await startStack({ runtime, workers: WORKERS, edgeEnv });
   const r: Running = { stack, pids: stackPids(stack), clients: [] };
   running = r;
+  const probe = inspectPort === undefined ? undefined : await HeapProbe.connect(inspectPort);
   try {
-    const memory = await measureMemory(stack, r.clients);
+    const memory = await measureMemory(stack, r.clients, probe);
+    probe?.close();
     const latency = await measureLatency(stack, r.clients);
     if (!stack.edgeAlive())
       throw new Error(`the ${runtime} edge exited during the run:\n${stack.output().slice(-4000)}`);
@@ -417,9 +444,14 @@ async function main(): Promise<void> {
   );
   out.push(
     '',
-    `Edge process memory: ${PARTICIPANTS} participants joined and connected in ${Math.ceil(PARTICIPANTS / ROOM_SIZE)} room(s) of up to ${ROOM_SIZE} (RSS median of 5 readings, 1 s after each step)`,
+    `Edge process memory: ${PARTICIPANTS} participants joined and connected in ${Math.ceil(PARTICIPANTS / ROOM_SIZE)} room(s) of up to ${ROOM_SIZE} (RSS median of 5 readings, 1 s after each step; Node: after a full GC)`,
   );
   out.push(memoryTable(results));
+  for (const { runtime, memory: m } of results)
+    if (m.heap)
+      out.push(
+        `${LABEL[runtime]}, collected JS heap + external (after a full GC, over the inspector): ${(m.heap.halfKiB / 1024).toFixed(1)} MiB at ${PARTICIPANTS >> 1}, ${(m.heap.fullKiB / 1024).toFixed(1)} MiB at ${PARTICIPANTS}, marginal ${m.heap.marginalKiB.toFixed(1)} KiB per participant`,
+      );
   out.push(
     `KiB/part. = (RSS_${PARTICIPANTS} − RSS_idle) / ${PARTICIPANTS}; marginal = (RSS_${PARTICIPANTS} − RSS_${PARTICIPANTS >> 1}) / ${PARTICIPANTS - (PARTICIPANTS >> 1)} (same rooms at both points)`,
   );

@@ -34,6 +34,7 @@ export async function startWorkerdEdge(opts: {
     modules: true,
     scriptPath: `${root}dist/worker/worker.js`,
     compatibilityDate: '2026-08-01',
+    compatibilityFlags: ['no_web_socket_compression'], // as wrangler.toml and workerd.capnp
     durableObjects: {
       ROOMS: { className: 'RoomObject', useSQLite: true },
       REGISTRY: { className: 'NodeRegistryObject', useSQLite: true },
