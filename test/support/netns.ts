@@ -23,8 +23,11 @@ export interface Netns {
   chromiumPath: string;
   /** Drops this percentage (0-100) of the UDP packets entering the namespace (media towards its pages). */
   setLoss(percent: number): void;
-  /** Caps what the namespace receives to `kbit` kbit/s (null: no cap). */
-  setRateCap(kbit: number | null): void;
+  /**
+   * Caps what the namespace receives to `kbit` kbit/s (null: no cap), with a queue of `queueMs` (a home
+   * router's deep buffer shows the cap as delay first; a shallow one drops at once).
+   */
+  setRateCap(kbit: number | null, queueMs?: number): void;
   close(): void;
 }
 
@@ -89,7 +92,7 @@ export function createNetns(): Netns {
         `table inet tploss\ndelete table inet tploss\ntable inet tploss {\n chain input {\n  type filter hook input priority 0; policy accept;\n  ${rule}\n }\n}\n`,
       );
     },
-    setRateCap(kbit) {
+    setRateCap(kbit, queueMs = 200) {
       if (kbit === null) {
         try {
           run('tc', ['qdisc', 'del', 'dev', hostIf, 'root']);
@@ -98,7 +101,6 @@ export function createNetns(): Netns {
         }
         return;
       }
-      // A queue of ~200 ms, as a home router's buffer: the rate shows as delay first, then as loss.
       run('tc', [
         'qdisc',
         'replace',
@@ -111,7 +113,7 @@ export function createNetns(): Netns {
         'burst',
         '16kb',
         'latency',
-        '200ms',
+        `${queueMs}ms`,
       ]);
     },
     close,
