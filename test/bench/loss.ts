@@ -34,7 +34,8 @@ const seconds = positiveInt('--seconds', values.seconds, 5);
 const capKbit = positiveInt('--cap', values.cap, 50);
 const runs = positiveInt('--runs', values.runs, 1);
 const LOSSES = [0, 5, 10, 20];
-const WARM_UP_S = 5;
+/** libwebrtc's Opus encoder averages the reported loss over ~10 s before it protects more. */
+const WARM_UP_S = 15;
 /** tbf queue lengths: a home router's deep buffer (the cap shows as delay first) and a shallow one (loss at once). */
 const QUEUES_MS = [200, 20];
 
