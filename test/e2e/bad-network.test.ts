@@ -25,8 +25,8 @@ import { waitFor } from '../support/poll.ts';
 
 /**
  * Concealed share of the audio at 10 % loss that the protection keeps us under. Measured here on a loaded
- * machine: 5.3 % protected, 11.2 % plain; after a longer time at the loss 2.2 % and 11 % (docs/benchmarks.md). TREFFPUNKT_TEST_AUDIO=plain runs the test without the protection, to
- * see it fail.
+ * machine: 5.3 % protected, 11.2 % plain; after a longer time at the loss 2.2 % and 11 %
+ * (docs/benchmarks.md). TREFFPUNKT_TEST_AUDIO=plain runs the test without the protection, to see it fail.
  */
 const CONCEALMENT_BOUND = 0.075;
 const AUDIO_QUERY = process.env.TREFFPUNKT_TEST_AUDIO === 'plain' ? '&audio=plain' : '';
