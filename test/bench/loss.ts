@@ -11,9 +11,9 @@
  *   - Rate cap: Ada sends 720p (three layers), Ben shows her in the speaker view (the SFU sends the top
  *     layer); then Ben's downlink is capped (tc tbf, --cap kbit/s) and the time until the SFU sends a lower
  *     spatial layer is measured (media node diagnostics, polled every 200 ms), --runs times each with a
- *     deep (200 ms) and a shallow (20 ms) tbf queue.
+ *     deep (200 ms) and a shallow (20 ms) tbf queue; and once more with the cap on Ada's uplink instead.
  *
- *   node test/bench/loss.ts [--seconds 20] [--cap 500] [--runs 3]      (root: namespaces, nft, tc)
+ *   node test/bench/loss.ts [--seconds 20] [--cap 500] [--runs 3] [--part all|loss|cap]   (root: netns, nft, tc)
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -28,16 +28,26 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '20' },
     cap: { type: 'string', default: '500' },
     runs: { type: 'string', default: '3' },
+    part: { type: 'string', default: 'all' },
   },
 });
 const seconds = positiveInt('--seconds', values.seconds, 5);
 const capKbit = positiveInt('--cap', values.cap, 50);
 const runs = positiveInt('--runs', values.runs, 1);
+if (!['all', 'loss', 'cap'].includes(values.part)) throw new Error('--part must be all, loss or cap');
+const part = { loss: values.part !== 'cap', cap: values.part !== 'loss' };
 const LOSSES = [0, 5, 10, 20];
 /** libwebrtc's Opus encoder averages the reported loss over ~10 s before it protects more. */
 const WARM_UP_S = 15;
-/** tbf queue lengths: a home router's deep buffer (the cap shows as delay first) and a shallow one (loss at once). */
-const QUEUES_MS = [200, 20];
+/**
+ * Where the cap goes: Ben's downlink with a home router's deep buffer (the cap shows as delay first) or a
+ * shallow one (loss at once), or Ada's uplink (her browser's own estimate must drop the top layer).
+ */
+const CAPS: [string, (kbit: number | null) => void][] = [
+  ["Ben's downlink, 200 ms queue", (kbit) => net.setRateCap(kbit, 200)],
+  ["Ben's downlink, 20 ms queue", (kbit) => net.setRateCap(kbit, 20)],
+  ["Ada's uplink, 200 ms queue", (kbit) => net.setUplinkCap(kbit, 200)],
+];
 
 console.log(
   `loss benchmark: ${seconds} s per cell, cap ${capKbit} kbit/s × ${runs}; ${JSON.stringify(machineInfo())}; load ${loadavg()
@@ -88,10 +98,12 @@ async function measure(ben: Page, aid: string, loss: number): Promise<Cell> {
 
 const table: Record<string, Record<string, Cell>> = {};
 try {
-  for (const [label, query] of [
-    ['protected (FEC+DTX)', '?video=360'],
-    ['plain (no FEC/DTX)', '?video=360&audio=plain'],
-  ] as const) {
+  for (const [label, query] of part.loss
+    ? ([
+        ['protected (FEC+DTX)', '?video=360'],
+        ['plain (no FEC/DTX)', '?video=360&audio=plain'],
+      ] as const)
+    : []) {
     net.setLoss(0);
     const m = await meeting(query);
     const row: Record<string, Cell> = {};
@@ -105,9 +117,8 @@ try {
   }
 
   const switchTimes: Record<string, number[]> = {};
-  for (const queueMs of QUEUES_MS)
+  for (const [where, cap] of part.cap ? CAPS : [])
     for (let r = 0; r < runs; r++) {
-      net.setRateCap(null);
       const m = await meeting('?video=720');
       await m.ben.click('#view-toggle');
       const consumerId = (await statOf(m.ben, m.aid, 'camera')).consumerId;
@@ -122,7 +133,7 @@ try {
         90_000,
         200,
       );
-      net.setRateCap(capKbit, queueMs);
+      cap(capKbit);
       const t0 = Date.now();
       const lower = await waitFor(
         'the SFU to send a lower layer under the cap',
@@ -134,26 +145,24 @@ try {
         200,
       );
       const ms = Date.now() - t0;
-      (switchTimes[`${queueMs} ms queue`] ??= []).push(ms);
-      console.log(`queue ${queueMs} ms, run ${r + 1}: layer 2 → ${lower.layer} after ${ms} ms`);
-      net.setRateCap(null);
+      (switchTimes[where] ??= []).push(ms);
+      console.log(`${where}, run ${r + 1}: layer 2 → ${lower.layer} after ${ms} ms`);
+      cap(null);
       await m.close();
     }
 
-  console.log('\naudio concealment % / video freezes per minute (Ben receiving; loss on his downlink):');
-  console.table(
-    Object.fromEntries(
-      Object.entries(table).map(([label, row]) => [
-        label,
-        Object.fromEntries(
-          Object.entries(row).map(([loss, c]) => [
-            loss,
-            `${c.concealedPct.toFixed(2)} % / ${c.freezesPerMin.toFixed(1)}`,
-          ]),
-        ),
-      ]),
-    ),
-  );
+  if (part.loss) {
+    console.log('\naudio concealment % / video freezes per minute (Ben receiving; loss on his downlink):');
+    const cell = (c: Cell) => `${c.concealedPct.toFixed(2)} % / ${c.freezesPerMin.toFixed(1)}`;
+    console.table(
+      Object.fromEntries(
+        Object.entries(table).map(([label, row]) => [
+          label,
+          Object.fromEntries(Object.entries(row).map(([loss, c]) => [loss, cell(c)])),
+        ]),
+      ),
+    );
+  }
   for (const [queue, times] of Object.entries(switchTimes))
     console.log(
       `rate cap ${capKbit} kbit/s (${queue}) → lower layer after: ${times.map((t) => `${(t / 1000).toFixed(1)} s`).join(', ')}`,

@@ -28,11 +28,27 @@ export interface Netns {
    * router's deep buffer shows the cap as delay first; a shallow one drops at once).
    */
   setRateCap(kbit: number | null, queueMs?: number): void;
+  /** The same for what the namespace sends (its pages' uplink). */
+  setUplinkCap(kbit: number | null, queueMs?: number): void;
   close(): void;
 }
 
 const run = (cmd: string, args: string[], input?: string) =>
   execFileSync(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'], ...(input === undefined ? {} : { input }) });
+
+/** A tbf qdisc as the root of `dev` (in the namespace with `where` = ['-n', name]), or none. */
+function tbf(where: string[], dev: string, kbit: number | null, queueMs: number): void {
+  if (kbit === null) {
+    try {
+      run('tc', [...where, 'qdisc', 'del', 'dev', dev, 'root']);
+    } catch {
+      // no cap set
+    }
+    return;
+  }
+  const cap = ['tbf', 'rate', `${kbit}kbit`, 'burst', '16kb', 'latency', `${queueMs}ms`];
+  run('tc', [...where, 'qdisc', 'replace', 'dev', dev, 'root', ...cap]);
+}
 
 export function createNetns(): Netns {
   const id = process.pid;
@@ -93,28 +109,10 @@ export function createNetns(): Netns {
       );
     },
     setRateCap(kbit, queueMs = 200) {
-      if (kbit === null) {
-        try {
-          run('tc', ['qdisc', 'del', 'dev', hostIf, 'root']);
-        } catch {
-          // no cap set
-        }
-        return;
-      }
-      run('tc', [
-        'qdisc',
-        'replace',
-        'dev',
-        hostIf,
-        'root',
-        'tbf',
-        'rate',
-        `${kbit}kbit`,
-        'burst',
-        '16kb',
-        'latency',
-        `${queueMs}ms`,
-      ]);
+      tbf([], hostIf, kbit, queueMs);
+    },
+    setUplinkCap(kbit, queueMs = 200) {
+      tbf(['-n', name], nsIf, kbit, queueMs);
     },
     close,
   };
