@@ -6,6 +6,7 @@
  *   ?transport=tcp   only the media node's ICE-TCP candidates (as if UDP were blocked)
  *   ?video=360       camera capture height: 360, 540 or 720 (default); lower saves CPU and bandwidth
  *   ?layers=max      no simulcast layer selection: receive every camera at the highest layer
+ *   ?audio=plain     Opus without in-band FEC and DTX (to measure what they protect: npm run bench:loss)
  */
 const params = typeof location === 'undefined' ? new URLSearchParams() : new URLSearchParams(location.search);
 const height = Number(params.get('video'));
@@ -15,4 +16,5 @@ export const diagnostics = {
   tcpOnly: params.get('transport') === 'tcp',
   videoHeight: height === 360 || height === 540 || height === 720 ? height : 720,
   layerSelection: params.get('layers') !== 'max',
+  audioProtection: params.get('audio') !== 'plain',
 } as const;

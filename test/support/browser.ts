@@ -44,10 +44,11 @@ export interface Chromium {
 /**
  * One Chromium process; each page gets its own context (own storage, like separate people). Playwright
  * gives every launch a fresh temporary profile (the user-data-dir) and removes it on close.
+ * `executablePath`: another way to start it (e.g. inside a network namespace, test/support/netns.ts).
  */
-export async function launchChromium(opts: { args?: string[] } = {}): Promise<Chromium> {
+export async function launchChromium(opts: { args?: string[]; executablePath?: string } = {}): Promise<Chromium> {
   const browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: opts.executablePath ?? CHROMIUM,
     headless: true,
     args: [...CHROMIUM_ARGS, ...(opts.args ?? [])],
   });
@@ -137,6 +138,12 @@ export interface InboundStat {
   frameWidth: number;
   frameHeight: number;
   totalSamplesReceived: number;
+  /** Audio samples the decoder had to invent (lost or late packets): concealedSamples / totalSamplesReceived. */
+  concealedSamples: number;
+  /** Video: how often the picture stood still noticeably (getStats freezeCount). */
+  freezeCount: number;
+  /** NACKs this receiver sent (video: lost packets asked for again). */
+  nackCount: number;
   layer: number | undefined;
 }
 

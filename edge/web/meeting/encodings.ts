@@ -1,6 +1,7 @@
 /** How each of our sources is encoded: simulcast for the camera, one sharp layer for a screen, Opus options. */
 import type { types } from 'mediasoup-client';
 import type { MediaSource } from '../../../shared/media-types.ts';
+import { diagnostics } from '../diagnostics.ts';
 
 /** The order in which our sources are produced (again): audio first, so people hear us soonest. */
 export const SOURCE_ORDER: readonly MediaSource[] = ['microphone', 'camera', 'screen'];
@@ -30,7 +31,11 @@ export const SCREEN_ENCODINGS: RTCRtpEncodingParameters[] = [
   { maxBitrate: 2_500_000, maxFramerate: 15, scaleResolutionDownBy: 1 },
 ];
 
-/** The produce() options for a source's track (the encodings and codec options of mediasoup-client's ProducerOptions). */
+/**
+ * The produce() options for a source's track (the encodings and codec options of mediasoup-client's
+ * ProducerOptions). The microphone gets Opus in-band FEC and DTX (why: shared/media-codecs.ts); mono,
+ * because a fake stereo voice only doubles the bitrate.
+ */
 export function produceOptions(
   source: MediaSource,
   track: MediaStreamTrack,
@@ -41,5 +46,6 @@ export function produceOptions(
       codecOptions: { videoGoogleStartBitrate: 1000 },
     };
   if (source === 'screen') return { encodings: SCREEN_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } };
-  return { codecOptions: { opusStereo: false, opusDtx: false, opusFec: true } };
+  const protect = diagnostics.audioProtection;
+  return { codecOptions: { opusStereo: false, opusDtx: protect, opusFec: protect } };
 }

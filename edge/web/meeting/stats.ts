@@ -24,6 +24,12 @@ export interface InboundStat {
   frameWidth: number;
   frameHeight: number;
   totalSamplesReceived: number;
+  /** Audio samples the decoder had to invent (lost or late packets): concealedSamples / totalSamplesReceived. */
+  concealedSamples: number;
+  /** Video: how often the picture stood still noticeably (getStats freezeCount). */
+  freezeCount: number;
+  /** NACKs this receiver sent (video: lost packets asked for again). */
+  nackCount: number;
   layer: number | undefined;
 }
 
@@ -38,10 +44,21 @@ export async function inboundStats(consumers: ReadonlyMap<string, RemoteConsumer
       frameWidth: 0,
       frameHeight: 0,
       totalSamplesReceived: 0,
+      concealedSamples: 0,
+      freezeCount: 0,
+      nackCount: 0,
     };
     (await statsOf(consumer)).forEach((r) => {
       if (r.type !== 'inbound-rtp') return;
-      for (const k of ['packetsReceived', 'packetsLost', 'framesDecoded', 'totalSamplesReceived'] as const)
+      for (const k of [
+        'packetsReceived',
+        'packetsLost',
+        'framesDecoded',
+        'totalSamplesReceived',
+        'concealedSamples',
+        'freezeCount',
+        'nackCount',
+      ] as const)
         s[k] += Number(r[k] ?? 0);
       s.frameWidth = Math.max(s.frameWidth, Number(r.frameWidth ?? 0));
       s.frameHeight = Math.max(s.frameHeight, Number(r.frameHeight ?? 0));
