@@ -44,7 +44,7 @@ export interface Chromium {
 /**
  * One Chromium process; each page gets its own context (own storage, like separate people). Playwright
  * gives every launch a fresh temporary profile (the user-data-dir) and removes it on close.
- * `executablePath`: another way to start it (e.g. inside a network namespace, test/support/netns.ts).
+ * `executablePath`: another way to start it (e.g. inside a network namespace, test/support/lossy-link.ts).
  */
 export async function launchChromium(opts: { args?: string[]; executablePath?: string } = {}): Promise<Chromium> {
   const browser = await chromium.launch({

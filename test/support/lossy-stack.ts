@@ -1,6 +1,6 @@
 /**
  * A meeting over a bad network: the stack (Node edge, one media node) on the host, one Chromium inside a
- * network namespace (test/support/netns.ts) whose incoming UDP can be dropped at random or rate-capped.
+ * network namespace (test/support/lossy-link.ts) whose incoming UDP can be dropped at random or rate-capped.
  * The pages reach the edge and the media node at the host's end of the veth pair; the fake microphone
  * plays a speech-like signal that is never silent, so concealment is measured on sound, not on silence.
  * Used by test/e2e/bad-network.test.ts and test/bench/loss.ts.
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { inboundStats, launchChromium, speechLikeWav, type Chromium, type InboundStat } from './browser.ts';
-import { createNetns, type Netns } from './netns.ts';
+import { createNetns, type Netns } from './lossy-link.ts';
 import { startStack, type Stack } from './stack.ts';
 import { waitFor } from './poll.ts';
 
