@@ -5,8 +5,9 @@
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { pino } from 'pino';
+import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { createEdgeApp } from '../core/app.ts';
@@ -52,8 +53,10 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
       {},
       'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: media nodes may register plain http control URLs beyond loopback, readable on the way',
     );
-  const stateDb = openStateDb(stateFile);
   const persistent = stateFile !== ':memory:';
+  // The file holds display names: its directory, when we create it, is the edge user's alone.
+  if (persistent) mkdirSync(dirname(resolve(stateFile)), { recursive: true, mode: 0o700 });
+  const stateDb = openStateDb(stateFile);
   // Restored rooms must not fail over before their nodes had a chance to register again (node-registry.ts).
   const registry = new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs, persistent ? Date.now() : undefined);
   const rooms = new InProcessRooms(createEdgeServices(config, registry, log), new SqliteRoomSnapshots(stateDb));
