@@ -26,7 +26,6 @@ import {
 import type { Direction, JoinOptions, LobbyEntry, MeetingCallbacks, Participant } from './types.ts';
 
 export class Meeting {
-  readonly participantId: string;
   readonly room: string;
   readonly #cb: MeetingCallbacks;
   readonly #roster: Roster;
@@ -39,13 +38,13 @@ export class Meeting {
     url: string,
     s: Signaling,
     joined: JoinResult,
-    name: string,
-    verified: boolean,
+    opts: JoinOptions,
     cb: MeetingCallbacks,
   ) {
     this.room = room;
-    this.participantId = joined.participantId;
     this.#cb = cb;
+    const { name, token } = opts;
+    const verified = token !== undefined;
     const media = (): MediaSession => this.#media;
     this.#roster = new Roster(joined, name, verified, cb, {
       producerAdded: (participantId, producerId, source) =>
@@ -66,6 +65,14 @@ export class Meeting {
         this.#media.resumed(result.you?.producers ?? []);
         this.#roster.reconcile(result);
       },
+      // The same join as the first (name, token, region): the person is who they were, the room is new.
+      rejoin: () => joinRoom(url, opts, () => cb.waiting?.()),
+      rejoined: (result) => {
+        const formerId = this.#roster.selfId;
+        this.#roster.rejoined(result);
+        this.#media.rejoined(result.routerRtpCapabilities);
+        cb.rejoined?.(formerId);
+      },
       state: (state) => {
         cb.connection?.(state);
         if (state === 'connected') this.#media.redoCutOff();
@@ -81,7 +88,7 @@ export class Meeting {
     const url = roomSocketUrl(room);
     const { s, joined } = await joinRoom(url, opts, () => cb.waiting?.());
     try {
-      const meeting = new Meeting(room, url, s, joined, opts.name, opts.token !== undefined, cb);
+      const meeting = new Meeting(room, url, s, joined, opts, cb);
       cb.created?.(meeting);
       await meeting.#media.start(joined.routerRtpCapabilities);
       meeting.#connection.startPings();
@@ -94,6 +101,11 @@ export class Meeting {
   }
 
   // --- the roster ---
+
+  /** Our participant id in the room; a new one after we joined again (rejoins). */
+  get participantId(): string {
+    return this.#roster.selfId;
+  }
 
   /** Everyone in the room, this participant included (self: true). */
   get participants(): Map<string, Participant> {
@@ -127,6 +139,11 @@ export class Meeting {
   /** How often the socket was resumed, and how often our media was moved to another node (tests wait on these). */
   get resumes(): number {
     return this.#connection.resumes;
+  }
+
+  /** How often the room had forgotten us and we joined it again by ourselves. */
+  get rejoins(): number {
+    return this.#connection.rejoins;
   }
 
   get mediaMoves(): number {
