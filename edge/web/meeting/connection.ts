@@ -70,8 +70,8 @@ export interface ConnectionHooks {
   listen(s: Signaling): void;
   /** Resumed: bring state in line with the result (before waiting requests go out). */
   resumed(result: JoinResult): void;
-  /** The room refused our resume: join again as before (same name, token, region) on a new socket. */
-  rejoin(): Promise<{ s: Signaling; joined: JoinResult }>;
+  /** The room refused our resume: join again as before (same name, token, region) on a new socket to `url`. */
+  rejoin(url: string): Promise<{ s: Signaling; joined: JoinResult }>;
   /**
    * Joined again as a new participant: bring state in line (our new id, the room as it is now; our media
    * is gone on the server and must be made again). Called before `listen` for the new socket returns
@@ -101,7 +101,10 @@ export class Connection {
   /** How often the socket was resumed, and how often we joined again after a refused resume (tests wait on these). */
   resumes = 0;
   rejoins = 0;
-  readonly #url: string;
+  /** The room's socket address on each edge we may use (this one first, TREFFPUNKT_EDGE_URLS after). */
+  readonly #urls: readonly string[];
+  /** The edge we reach now; the next one is tried when it cannot be reached. */
+  #urlIndex = 0;
   #participantId: string;
   readonly #hooks: ConnectionHooks;
   #signaling: Signaling;
@@ -112,9 +115,9 @@ export class Connection {
   #leaving = false;
   #closed = false;
 
-  /** Takes over a socket that has joined; `hooks.listen` is called for it at once. */
-  constructor(url: string, s: Signaling, joined: JoinResult, hooks: ConnectionHooks) {
-    this.#url = url;
+  /** Takes over a socket that has joined (on `urls[0]`); `hooks.listen` is called for it at once. */
+  constructor(urls: readonly string[], s: Signaling, joined: JoinResult, hooks: ConnectionHooks) {
+    this.#urls = urls;
     this.#signaling = s;
     this.#participantId = joined.participantId;
     this.#resumeToken = joined.resumeToken;
@@ -216,6 +219,8 @@ export class Connection {
         s = await Signaling.open(this.#url, RECONNECT_OPEN_TIMEOUT_MS);
       } catch {
         if (Date.now() - started > RECONNECT_GIVE_UP_MS) return this.#giveUp();
+        // This edge is down: the next one (in a cluster it resumes us; a lone edge lets us join again).
+        this.#urlIndex = (this.#urlIndex + 1) % this.#urls.length;
         continue;
       }
       if (this.#closed) return s.close();
@@ -261,7 +266,7 @@ export class Connection {
   async #rejoin(): Promise<boolean> {
     let joined: { s: Signaling; joined: JoinResult };
     try {
-      joined = await this.#hooks.rejoin();
+      joined = await this.#hooks.rejoin(this.#url);
     } catch (err) {
       const code = err instanceof SignalingError ? err.code : '';
       console.warn(`treffpunkt: joining the room again failed (${code || String(err)})`);
@@ -288,6 +293,10 @@ export class Connection {
     offline?.resolve();
     this.#hooks.state('connected');
     return true;
+  }
+
+  get #url(): string {
+    return this.#urls[this.#urlIndex]!;
   }
 
   #giveUp(): void {

@@ -11,7 +11,7 @@ import type { MediaSource } from '../../../shared/media-types.ts';
 import type { JoinResult, Role } from '../../../shared/signaling.ts';
 import type { Signaling } from '../signaling.ts';
 import { Connection } from './connection.ts';
-import { joinRoom, roomSocketUrl } from './join.ts';
+import { joinRoom, roomSocketUrls } from './join.ts';
 import { MediaSession } from './media-session.ts';
 import { Roster } from './roster.ts';
 import {
@@ -35,7 +35,7 @@ export class Meeting {
 
   private constructor(
     room: string,
-    url: string,
+    urls: readonly string[],
     s: Signaling,
     joined: JoinResult,
     opts: JoinOptions,
@@ -59,14 +59,14 @@ export class Meeting {
       closed: () => this.#connection.closed,
     });
     // Listens at once: events sent right after the join reply must not be lost.
-    this.#connection = new Connection(url, s, joined, {
+    this.#connection = new Connection(urls, s, joined, {
       listen: (sock) => this.#listen(sock),
       resumed: (result) => {
         this.#media.resumed(result.you?.producers ?? []);
         this.#roster.reconcile(result);
       },
       // The same join as the first (name, token, region): the person is who they were, the room is new.
-      rejoin: () => joinRoom(url, opts, () => cb.waiting?.()),
+      rejoin: (url) => joinRoom(url, opts, () => cb.waiting?.()),
       rejoined: (result) => {
         const formerId = this.#roster.selfId;
         this.#roster.rejoined(result);
@@ -85,10 +85,10 @@ export class Meeting {
   }
 
   static async join(room: string, opts: JoinOptions, cb: MeetingCallbacks): Promise<Meeting> {
-    const url = roomSocketUrl(room);
-    const { s, joined } = await joinRoom(url, opts, () => cb.waiting?.());
+    const urls = await roomSocketUrls(room);
+    const { s, joined } = await joinRoom(urls[0]!, opts, () => cb.waiting?.());
     try {
-      const meeting = new Meeting(room, url, s, joined, opts, cb);
+      const meeting = new Meeting(room, urls, s, joined, opts, cb);
       cb.created?.(meeting);
       await meeting.#media.start(joined.routerRtpCapabilities);
       meeting.#connection.startPings();
