@@ -38,6 +38,16 @@ let active: Stack | undefined;
 const results: Record<string, number[]> = {};
 const record = (key: string, ms: number) => (results[key] ??= []).push(Math.round(ms));
 
+/** Resolves once the media node is registered with the (restarted) edge: before it, joins get NO_MEDIA_NODE. */
+async function nodeRegistered(stack: Stack): Promise<void> {
+  await waitFor(
+    'the media node to register again',
+    async () => ((await (await fetch(`${stack.edgeUrl}/healthz`)).json()) as { mediaNodes: number }).mediaNodes > 0,
+    30_000,
+    20,
+  );
+}
+
 /** Stops the edge with `signal` and starts it again at once; returns the times (ms from the signal). */
 async function restart(stack: Stack, signal: 'SIGKILL' | 'SIGTERM') {
   const t0 = performance.now();
@@ -78,6 +88,8 @@ async function weriftRuns(stack: Stack, signal: 'SIGKILL' | 'SIGTERM'): Promise<
         return { client, at: performance.now() - t0 };
       }),
     );
+    await nodeRegistered(stack);
+    record(`${name}.nodeBack`, performance.now() - t0);
     // RTP a while after the last resume, so that a late stop would show as a gap.
     const after = subs.map((s) => s.received.packets);
     await waitFor('RTP after the resumes', () => subs.every((s, i) => s.received.packets > after[i]! + 50), 15_000);
@@ -116,6 +128,7 @@ async function pageRuns(stack: Stack, mode: 'resume' | 'rejoin'): Promise<void> 
         20,
       );
       const doneMs = performance.now() - t0;
+      await nodeRegistered(stack);
       record(`${mode}.up`, upMs);
       record(`${mode}.done`, doneMs);
       if (mode === 'rejoin') {
@@ -164,10 +177,12 @@ runBenchmark(
     const rows: [string, string][] = [
       ['kill.up', 'werift, kill -9 → edge answers again'],
       ['kill.resumed', 'werift, kill -9 → all 3 resumed'],
+      ['kill.nodeBack', 'werift, kill -9 → media node registered again'],
       ['kill.rtpGap', 'werift, kill -9: longest RTP gap at a receiver'],
       ['sigterm.exited', 'werift, SIGTERM → edge process exited'],
       ['sigterm.up', 'werift, SIGTERM → edge answers again'],
       ['sigterm.resumed', 'werift, SIGTERM → all 3 resumed'],
+      ['sigterm.nodeBack', 'werift, SIGTERM → media node registered again'],
       ['sigterm.rtpGap', 'werift, SIGTERM: longest RTP gap at a receiver'],
       ['resume.done', 'Chromium, state file, kill -9 → both pages resumed'],
       ['resume.framesDecodedMeanwhile', 'Chromium, state file: frames decoded meanwhile (min)'],
