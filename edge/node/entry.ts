@@ -60,8 +60,8 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
   // Restored rooms must not fail over before their nodes had a chance to register again (node-registry.ts).
   const registry = new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs, persistent ? Date.now() : undefined);
   const rooms = new InProcessRooms(createEdgeServices(config, registry, log), new SqliteRoomSnapshots(stateDb));
-  // Before listening: a client resuming at once must find its room loaded, its grace already running.
-  const restored = await rooms.restoreSaved();
+  // Before listening: every saved room is loading (its grace running) when the first client resumes.
+  const restored = rooms.restoreSaved();
   if (persistent) log.info({ stateFile, rooms: restored }, 'room state file opened');
   const asset = await loadAssets(webDir);
 

@@ -11,6 +11,7 @@ import { roomDeps, type RoomHost } from '../core/room/context.ts';
 import { Room } from '../core/room/room.ts';
 import { CloseCode } from '../../shared/signaling.ts';
 import { MemoryRoomStore, type RoomStore } from '../core/room/store.ts';
+import { errorFields } from '../core/logger.ts';
 import type { EdgeServices } from '../core/services.ts';
 
 /** One room's host in this process: what a Durable Object's runtime gives it on Cloudflare. */
@@ -144,17 +145,17 @@ export class InProcessRooms {
    * After a restart: wakes every room saved in the state file. Loading a room gives its participants
    * the resume grace (they had sockets to the edge that died) and starts its sweep, which removes those
    * who never come back — without this, a room nobody returns to would stay in the file for ever.
-   * Resolves when every room has been loaded once.
+   * Not awaited: a sweep may call media nodes (removing someone whose grace ran out long ago), and the
+   * edge must not wait for them to listen; a socket that opens meanwhile queues behind the load in its
+   * room. A room that fails to load is logged and left to its next request. Returns how many rooms.
    */
-  async restoreSaved(): Promise<number> {
+  restoreSaved(): number {
     const names = this.#stores.rooms();
-    await Promise.all(
-      names.map((name) =>
-        this.#hosted(name)
-          .room.sweep()
-          .then(() => this.#forgetIfEmpty(name)),
-      ),
-    );
+    for (const name of names)
+      this.#hosted(name)
+        .room.sweep()
+        .then(() => this.#forgetIfEmpty(name))
+        .catch((err) => this.#services.room.log.error({ room: name, ...errorFields(err) }, 'restoring a room failed'));
     return names.length;
   }
 
