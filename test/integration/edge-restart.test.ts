@@ -144,3 +144,41 @@ describe('a lone Node edge restarts', () => {
     await Promise.all([m.closeAll(), ...clients.map((c) => c.close())]);
   });
 });
+
+describe('a restarted edge and participants who never come back', () => {
+  const SHORT_GRACE_MS = 3_000;
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ edgeEnv: { TREFFPUNKT_RESUME_GRACE_MS: String(SHORT_GRACE_MS) } });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  test('they are removed when the grace runs out, though nobody opened the room again', async () => {
+    const room = 'edge-restart-gone';
+    const ids: string[] = [];
+    for (const name of ['Dora', 'Emil']) {
+      const client = await SignalingClient.connect(stack.wsUrl(room));
+      ids.push((await client.join(name)).participantId);
+    }
+    await stack.stopEdge('SIGKILL');
+    await stack.startEdge();
+    // Nobody connects to the room: the edge woke it from the state file, and its sweep removes them.
+    await waitFor(
+      'both to be removed',
+      () =>
+        ids.every((id) =>
+          stack
+            .output()
+            .split('\n')
+            .some((l) => l.includes(id) && l.includes('participant left')),
+        ),
+      SHORT_GRACE_MS + 15_000,
+      100,
+    );
+    const newcomer = await SignalingClient.connect(stack.wsUrl(room));
+    assert.deepEqual((await newcomer.join('Frida')).participants, [], 'an empty room');
+    await newcomer.close();
+  });
+});
