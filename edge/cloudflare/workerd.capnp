@@ -52,6 +52,7 @@ const edgeWorker :Workerd.Worker = (
     (name = "TREFFPUNKT_LOBBY_CAPACITY", fromEnvironment = "TREFFPUNKT_LOBBY_CAPACITY"),
     (name = "TREFFPUNKT_JOIN_TIMEOUT_MS", fromEnvironment = "TREFFPUNKT_JOIN_TIMEOUT_MS"),
     (name = "TREFFPUNKT_SOCKETS_PER_ADDRESS", fromEnvironment = "TREFFPUNKT_SOCKETS_PER_ADDRESS"),
+    (name = "TREFFPUNKT_EDGE_URLS", fromEnvironment = "TREFFPUNKT_EDGE_URLS"),
     (name = "TREFFPUNKT_NODE_EVENTS_PER_SECOND", fromEnvironment = "TREFFPUNKT_NODE_EVENTS_PER_SECOND"),
     (name = "TREFFPUNKT_ALLOW_INSECURE_HTTP", fromEnvironment = "TREFFPUNKT_ALLOW_INSECURE_HTTP"),
   ],

@@ -8,6 +8,7 @@ import { Hono, type Context } from 'hono';
 import { etag } from 'hono/etag';
 import type { MediaEvent } from '../../shared/control.ts';
 import { ErrorCode, httpStatusOf, TreffpunktError } from '../../shared/errors.ts';
+import { EDGE_LIST_PATH, type EdgeList } from '../../shared/edge-list.ts';
 import { RoomName } from '../../shared/ids.ts';
 import type { EdgeConfig } from './config.ts';
 import { addressKey, addressPseudonym, KeyedRateLimiter } from './rate-limit.ts';
@@ -46,20 +47,29 @@ export interface EdgeAppOptions {
   log: Logger;
 }
 
-/** The CSP of the web app: nothing from other origins, no inline script, no framing. */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data: blob:",
-  "media-src 'self' blob:",
-  "connect-src 'self'",
-  "font-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+/**
+ * The CSP of the web app: nothing from other origins, no inline script, no framing — except room
+ * sockets to the deployment's other edges (TREFFPUNKT_EDGE_URLS), which the app reconnects to.
+ */
+export function contentSecurityPolicy(edgeUrls: readonly string[] = []): string {
+  const sockets = edgeUrls.map((origin) => origin.replace(/^http/, 'ws'));
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob:",
+    ["connect-src 'self'", ...sockets].join(' '),
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** The CSP of a deployment without other edges. */
+export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
 
 /** The refusal of a socket beyond TREFFPUNKT_SOCKETS_PER_ADDRESS, the same on every runtime. */
 export function socketLimitResponse(limit: number): Response {
@@ -136,6 +146,8 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
   registerNodeRoutes(app, { config, registry, adapter, log });
 
   // --- the browser app ---
+  const csp = contentSecurityPolicy(config.edgeUrls);
+  app.get(EDGE_LIST_PATH, (c) => c.json({ edges: [...config.edgeUrls] } satisfies EdgeList));
   const page = async (c: Context, path: string) => {
     const encoding = preferredEncoding(path, c.req.header('accept-encoding'));
     // 'precompressed': send the build's twin when there is one (a build without twins still works,
@@ -145,7 +157,7 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
     const body = twin ?? (await adapter.asset(path));
     if (!body) return c.notFound();
     c.header('Content-Type', contentTypeFor(path));
-    c.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    c.header('Content-Security-Policy', csp);
     c.header('Permissions-Policy', 'camera=(self), microphone=(self), display-capture=(self)');
     c.header('Cache-Control', cacheControlFor(path));
     c.header('Vary', 'Accept-Encoding');

@@ -167,6 +167,11 @@ export const EdgeConfigSchema = z.object({
   TREFFPUNKT_LOBBY_CAPACITY: z.coerce.number().int().min(1).max(10_000).optional(),
   TREFFPUNKT_JOIN_TIMEOUT_MS: intSetting(30_000, 1_000, 600_000),
   TREFFPUNKT_SOCKETS_PER_ADDRESS: intSetting(20, 1, 100_000),
+  /**
+   * Other edges of this deployment the browser app may reconnect to (http(s) origins, comma-separated):
+   * the app tries them in turn when this one cannot be reached (issue 12; docs/configuration.md).
+   */
+  TREFFPUNKT_EDGE_URLS: commaList(/^https?:\/\/[^/\s?#]+\/?$/, 'http(s) origins such as https://edge2.example.org'),
   /** Media events one node may send per second (bursts of twice that); then RATE_LIMITED. */
   TREFFPUNKT_NODE_EVENTS_PER_SECOND: intSetting(200, 1, 10_000),
   /** Plain http to nodes beyond loopback (control URLs): refused unless this is 1/true. */
@@ -222,6 +227,8 @@ export interface EdgeConfig {
   joinTimeoutMs: number;
   /** Open room sockets per client address (IPv6: per /64); on Cloudflare per room object. */
   socketsPerAddress: number;
+  /** Other edges' origins for the browser app to reconnect to (TREFFPUNKT_EDGE_URLS), in order. */
+  edgeUrls: readonly string[];
 }
 
 export { ConfigError };
@@ -302,5 +309,6 @@ export function parseEdgeConfig(env: Record<string, string | undefined>): EdgeCo
     lobbyCapacity: c.TREFFPUNKT_LOBBY_CAPACITY ?? Math.min(c.TREFFPUNKT_ROOM_CAPACITY, 100),
     joinTimeoutMs: c.TREFFPUNKT_JOIN_TIMEOUT_MS,
     socketsPerAddress: c.TREFFPUNKT_SOCKETS_PER_ADDRESS,
+    edgeUrls: (c.TREFFPUNKT_EDGE_URLS ?? []).map((u) => new URL(u).origin),
   };
 }

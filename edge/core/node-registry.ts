@@ -12,8 +12,22 @@ export interface MediaNodeRecord extends NodeRegistration {
   draining?: boolean;
 }
 
-/** up: selectable; draining: alive but leaving; lost: unknown, or no heartbeat within the timeout. */
-export type NodeStatus = 'up' | 'draining' | 'lost';
+/**
+ * up: selectable; draining: alive but leaving; lost: unknown, or no heartbeat within the timeout;
+ * pending: unknown to a registry that started moments ago (see PENDING_AFTER_START_TIMEOUTS) — not
+ * selectable, but its rooms do not fail over yet.
+ */
+export type NodeStatus = 'up' | 'draining' | 'pending' | 'lost';
+
+/**
+ * For how many heartbeat timeouts after the registry's start an unknown node is 'pending', not 'lost'.
+ * A restarted Node edge loads its rooms from the state file at once, but its nodes learn of the restart
+ * only from their next heartbeat (404: register again), and a node that could not reach the edge while
+ * it was down retries with a backoff of up to 5 s (media-node/registration.ts). Without this, a room
+ * loaded in the first seconds would move every participant off a node that is fine (issue 12). Twice the
+ * timeout: the same bound after which a silent node counts as lost in any case.
+ */
+export const PENDING_AFTER_START_TIMEOUTS = 2;
 
 /**
  * A node is lost when its heartbeats stopped for `timeoutMs` while other nodes' kept arriving (their newest
@@ -26,8 +40,9 @@ export function statusOf(
   now: number,
   timeoutMs: number,
   newestHeartbeatAt: number,
+  registryStartedAt = -Infinity,
 ): NodeStatus {
-  if (!node) return 'lost';
+  if (!node) return now - registryStartedAt < PENDING_AFTER_START_TIMEOUTS * timeoutMs ? 'pending' : 'lost';
   const silent = now - node.lastHeartbeatAt;
   if (silent > 2 * timeoutMs || (silent > timeoutMs && newestHeartbeatAt - node.lastHeartbeatAt > timeoutMs / 2))
     return 'lost';
@@ -56,9 +71,15 @@ export interface NodeRegistry {
 export class InMemoryNodeRegistry implements NodeRegistry {
   readonly #nodes = new Map<string, MediaNodeRecord>();
   readonly #timeoutMs: number;
+  readonly #startedAt: number;
 
-  constructor(heartbeatTimeoutMs: number) {
+  /**
+   * `startedAt`: when the edge started with rooms it may have restored (the Node edge with a state
+   * file); unknown nodes are 'pending' for a while after it. Without it, unknown is lost at once.
+   */
+  constructor(heartbeatTimeoutMs: number, startedAt = -Infinity) {
     this.#timeoutMs = heartbeatTimeoutMs;
+    this.#startedAt = startedAt;
   }
 
   async register(registration: NodeRegistration, now: number): Promise<void> {
@@ -84,7 +105,13 @@ export class InMemoryNodeRegistry implements NodeRegistry {
   }
 
   async status(nodeId: string, now: number): Promise<NodeStatus> {
-    return statusOf(this.#nodes.get(nodeId), now, this.#timeoutMs, newestHeartbeat(this.#nodes.values()));
+    return statusOf(
+      this.#nodes.get(nodeId),
+      now,
+      this.#timeoutMs,
+      newestHeartbeat(this.#nodes.values()),
+      this.#startedAt,
+    );
   }
 
   async healthy(now: number): Promise<MediaNodeRecord[]> {

@@ -5,6 +5,9 @@
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { pino } from 'pino';
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { createEdgeApp } from '../core/app.ts';
@@ -13,6 +16,8 @@ import { InMemoryNodeRegistry } from '../core/node-registry.ts';
 import { createEdgeServices } from '../core/services.ts';
 import { loadAssets } from './assets.ts';
 import { InProcessRooms } from './room-host.ts';
+import { SqliteRoomSnapshots } from './sqlite-room-store.ts';
+import { openStateDb } from './state-db.ts';
 import { createNodeRoomSockets } from './websocket.ts';
 
 const NodeEdgeSettings = z.object({
@@ -22,7 +27,13 @@ const NodeEdgeSettings = z.object({
   TREFFPUNKT_EDGE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   TREFFPUNKT_WEB_DIR: z.string().default(fileURLToPath(new URL('../../dist/web', import.meta.url))),
   TREFFPUNKT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  // Restart-safe by default (issue 12): a lone edge that restarts within the resume grace ends no
+  // meeting. Relative to the working directory; `:memory:` opts out (rooms end with the process).
+  TREFFPUNKT_STATE_FILE: z.string().min(1).default(join('.treffpunkt', 'edge-state.sqlite')),
 });
+
+/** SIGTERM: how long the edge waits for sockets to close and HTTP requests to finish before it exits anyway. */
+const SHUTDOWN_BOUND_MS = 5_000;
 
 export async function startNodeEdge(env: Record<string, string | undefined> = process.env) {
   const settings = NodeEdgeSettings.safeParse(env);
@@ -33,6 +44,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     TREFFPUNKT_EDGE_PORT: port,
     TREFFPUNKT_WEB_DIR: webDir,
     TREFFPUNKT_LOG_LEVEL: level,
+    TREFFPUNKT_STATE_FILE: stateFile,
   } = settings.data;
   const log = pino({ level, base: { service: 'edge' }, redact: ['*.secret', '*.authorization', 'secret'] });
 
@@ -41,8 +53,16 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
       {},
       'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: media nodes may register plain http control URLs beyond loopback, readable on the way',
     );
-  const registry = new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs);
-  const rooms = new InProcessRooms(createEdgeServices(config, registry, log));
+  const persistent = stateFile !== ':memory:';
+  // The file holds display names: its directory, when we create it, is the edge user's alone.
+  if (persistent) mkdirSync(dirname(resolve(stateFile)), { recursive: true, mode: 0o700 });
+  const stateDb = openStateDb(stateFile);
+  // Restored rooms must not fail over before their nodes had a chance to register again (node-registry.ts).
+  const registry = new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs, persistent ? Date.now() : undefined);
+  const rooms = new InProcessRooms(createEdgeServices(config, registry, log), new SqliteRoomSnapshots(stateDb));
+  // Before listening: every saved room is loading (its grace running) when the first client resumes.
+  const restored = rooms.restoreSaved();
+  if (persistent) log.info({ stateFile, rooms: restored }, 'room state file opened');
   const asset = await loadAssets(webDir);
 
   let sockets: ReturnType<typeof createNodeRoomSockets> | undefined;
@@ -77,13 +97,40 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     { host, port: boundPort },
     `edge listening on http://${host.includes(':') ? `[${host}]` : host}:${boundPort}/`,
   );
-  return { server, port: boundPort, rooms, registry, close: () => new Promise<void>((r) => server.close(() => r())) };
+  /**
+   * Stops the edge so that nobody's meeting notices more than a reconnect (issue 13): no new room
+   * sockets, every open one closed with 1012 (clients resume on the restarted edge), the rooms saved —
+   * while the HTTP server still answers media nodes' heartbeats, so no room declares its node lost. Then
+   * the server closes; whatever is still open after `boundMs` is cut.
+   */
+  const close = async (boundMs = SHUTDOWN_BOUND_MS) => {
+    const deadline = Date.now() + boundMs;
+    await rooms.shutdown(boundMs / 2);
+    const http = server as Server;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((r) => http.close(() => r())),
+      new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now())))),
+    ]);
+    clearTimeout(timer);
+    http.closeAllConnections();
+    stateDb.close();
+    log.info({}, 'edge stopped');
+  };
+  return { server, port: boundPort, rooms, registry, close };
 }
 
 if (import.meta.main) {
   startNodeEdge().then(
     (edge) => {
-      const stop = () => edge.close().then(() => process.exit(0));
+      const stop = () =>
+        edge.close().then(
+          () => process.exit(0),
+          (err) => {
+            console.error(err);
+            process.exit(1);
+          },
+        );
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     },

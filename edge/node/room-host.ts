@@ -1,28 +1,31 @@
 /**
  * In-process room actors for the Node edge. InProcessRoomHost is the RoomHost of one room (its sockets in
- * a Set, its sweep on a timer, its state in memory: MemoryRoomStore, so a Node edge's rooms last as long
- * as its process); InProcessRooms keeps one Room per room name, created on first use and dropped when its
- * last socket is gone. Node runs JavaScript on one thread and each Room serialises its own requests, so
- * "get or create" here cannot race.
+ * a Set, its sweep on a timer, its state in the store it is given: a row of the edge's state file, so a
+ * room outlives a restart of the process, or memory with `TREFFPUNKT_STATE_FILE=:memory:`); InProcessRooms
+ * keeps one Room per room name, created on first use and dropped when its last socket is gone. Node runs
+ * JavaScript on one thread and each Room serialises its own requests, so "get or create" here cannot race.
  */
 import type { MediaEvent } from '../../shared/control.ts';
 import type { Connection } from '../core/connection.ts';
 import { roomDeps, type RoomHost } from '../core/room/context.ts';
 import { Room } from '../core/room/room.ts';
-import { MemoryRoomStore } from '../core/room/store.ts';
+import { CloseCode } from '../../shared/signaling.ts';
+import { MemoryRoomStore, type RoomStore } from '../core/room/store.ts';
+import { errorFields } from '../core/logger.ts';
 import type { EdgeServices } from '../core/services.ts';
 
 /** One room's host in this process: what a Durable Object's runtime gives it on Cloudflare. */
 export class InProcessRoomHost implements RoomHost {
-  readonly store = new MemoryRoomStore();
+  readonly store: RoomStore;
   readonly #connections = new Set<Connection>();
   readonly #sweep: () => void;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
 
   /** `sweep`: what the timer runs when the sweep is due. */
-  constructor(sweep: () => void) {
+  constructor(sweep: () => void, store: RoomStore = new MemoryRoomStore()) {
     this.#sweep = sweep;
+    this.store = store;
   }
 
   connections(): Set<Connection> {
@@ -53,6 +56,15 @@ interface HostedRoom {
 /** A socket as the Node adapter hands it over: how to send on it and close it. */
 export type SocketEnds = Pick<Connection, 'send' | 'close'>;
 
+/** Where each room keeps its snapshot, and which rooms have one (to wake them after a restart). */
+export interface RoomStores {
+  store(room: string): RoomStore;
+  rooms(): string[];
+}
+
+/** Rooms in memory only: gone with the process (`TREFFPUNKT_STATE_FILE=:memory:`). */
+const memoryStores: RoomStores = { store: () => new MemoryRoomStore(), rooms: () => [] };
+
 /** The Node edge's rooms, by name. */
 export class InProcessRooms {
   readonly #rooms = new Map<string, HostedRoom>();
@@ -60,14 +72,24 @@ export class InProcessRooms {
   /** Open sockets per address key, across all rooms of this process (TREFFPUNKT_SOCKETS_PER_ADDRESS). */
   readonly #perAddress = new Map<string, number>();
 
-  constructor(services: EdgeServices) {
+  readonly #stores: RoomStores;
+  /** Set by shutdown(): no new sockets, and the sockets still open are being closed. */
+  #shuttingDown = false;
+  /** While shutting down: called when the last socket of this process has closed. */
+  #allClosed: (() => void) | undefined;
+
+  constructor(services: EdgeServices, stores: RoomStores = memoryStores) {
     this.#services = services;
+    this.#stores = stores;
   }
 
   #hosted(name: string): HostedRoom {
     let hosted = this.#rooms.get(name);
     if (!hosted) {
-      const host = new InProcessRoomHost(() => void room.sweep().then(() => this.#forgetIfEmpty(name)));
+      const host = new InProcessRoomHost(
+        () => void room.sweep().then(() => this.#forgetIfEmpty(name)),
+        this.#stores.store(name),
+      );
       const room: Room = new Room(name, roomDeps(this.#services.room, host));
       hosted = { room, host };
       this.#rooms.set(name, hosted);
@@ -110,12 +132,62 @@ export class InProcessRooms {
     await hosted.room.onClose(conn);
     hosted.host.connections().delete(conn);
     this.#forgetIfEmpty(name);
+    this.#checkAllClosed();
   }
 
   #forgetIfEmpty(name: string): void {
     const hosted = this.#rooms.get(name);
     // A room with removal bars running is kept (its sweep forgets it when they run out).
     if (hosted && hosted.host.connections().size === 0 && hosted.room.idle) this.#rooms.delete(name);
+  }
+
+  /**
+   * After a restart: wakes every room saved in the state file. Loading a room gives its participants
+   * the resume grace (they had sockets to the edge that died) and starts its sweep, which removes those
+   * who never come back — without this, a room nobody returns to would stay in the file for ever.
+   * Not awaited: a sweep may call media nodes (removing someone whose grace ran out long ago), and the
+   * edge must not wait for them to listen; a socket that opens meanwhile queues behind the load in its
+   * room. A room that fails to load is logged and left to its next request. Returns how many rooms.
+   */
+  restoreSaved(): number {
+    const names = this.#stores.rooms();
+    for (const name of names)
+      this.#hosted(name)
+        .room.sweep()
+        .then(() => this.#forgetIfEmpty(name))
+        .catch((err) => this.#services.room.log.error({ room: name, ...errorFields(err) }, 'restoring a room failed'));
+    return names.length;
+  }
+
+  get shuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
+  /**
+   * The edge is going down (SIGTERM): closes every room socket with 1012 (Service Restart), which the
+   * clients read as "resume in a moment", and resolves once every room has seen its sockets close and
+   * saved (or when `boundMs` has passed: a client that never answers the close must not hold the exit).
+   * Every room saves after each change anyway (Room.#mutate), so what remains is the disconnects.
+   */
+  async shutdown(boundMs: number): Promise<void> {
+    this.#shuttingDown = true;
+    for (const { host } of this.#rooms.values())
+      for (const conn of host.connections()) conn.close(CloseCode.ServiceRestart, 'server restarting, resume');
+    const allClosed = new Promise<void>((resolve) => {
+      this.#allClosed = resolve;
+      this.#checkAllClosed();
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      allClosed.then(() => Promise.all([...this.#rooms.values()].map(({ room }) => room.settled()))),
+      new Promise((r) => (timer = setTimeout(r, boundMs))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  #checkAllClosed(): void {
+    if (this.#allClosed && [...this.#rooms.values()].every(({ host }) => host.connections().size === 0))
+      this.#allClosed();
   }
 
   /** A media node's event for `name`; rooms that are not open here have nobody to tell. */

@@ -23,6 +23,13 @@ export function createNodeRoomSockets(
   (nodeWs.wss.options as { maxPayload?: number }).maxPayload = maxFrameBytes;
 
   const roomSocket = async (c: Context, roomName: string, addressKey: string | undefined) => {
+    // Shutting down (SIGTERM): a socket opened now would be closed again at once. 503 tells the client
+    // to retry, which its reconnect backoff does until the restarted edge answers.
+    if (rooms.shuttingDown)
+      return new Response('the edge is restarting, try again shortly', {
+        status: 503,
+        headers: { 'retry-after': '1' },
+      });
     // Counted per process at open and close. No await lies between this check and onOpen's count for
     // the same upgrade (node-ws completes it within the same turn), so parallel upgrades cannot slip by.
     if (addressKey !== undefined && rooms.socketsFrom(addressKey) >= socketsPerAddress) {

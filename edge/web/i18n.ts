@@ -200,6 +200,7 @@ const en = {
   reconnected: 'Connected again.',
   mediaUnavailable: 'Media server unavailable — trying to reconnect your audio and video. Chat still works.',
   mediaMoved: 'Your audio and video moved to another media server.',
+  rejoinedNotice: 'Reconnected — the server had restarted, you are back in the meeting.',
 };
 export type Quality = 'good' | 'fair' | 'poor' | 'lost';
 export type Lang = 'de' | 'en';
@@ -381,6 +382,7 @@ const de: Strings = {
   mediaUnavailable:
     'Medienserver nicht verfügbar — Audio und Video werden neu verbunden. Der Chat funktioniert weiter.',
   mediaMoved: 'Ihr Audio und Video laufen jetzt über einen anderen Medienserver.',
+  rejoinedNotice: 'Wieder verbunden — der Server wurde neu gestartet, Sie sind wieder in der Besprechung.',
 };
 
 const STRINGS: Record<Lang, Strings> = { de, en };

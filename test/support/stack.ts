@@ -71,6 +71,13 @@ export interface Stack {
   /** The process that runs the edge (the Node edge, or workerd). */
   edgePid(): number | undefined;
   edgeAlive(): boolean;
+  /**
+   * Node edge only: stops the edge process with `signal` (SIGKILL: a crash; SIGTERM: a clean stop) and
+   * resolves with how it exited. The media nodes keep running.
+   */
+  stopEdge(signal: 'SIGKILL' | 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Node edge only: starts the edge again, on the same port with the same settings and state file. */
+  startEdge(): Promise<void>;
   /** workerd only: evict the room's Durable Object (hibernate its sockets, drop its memory). */
   evictRoom(room: string): Promise<void>;
   mediaNode: ChildProcess;
@@ -175,12 +182,17 @@ export async function startStack(
   let edge: ChildProcess | undefined;
   let worker: WorkerdEdge | undefined;
   let storageDir: string | undefined;
+  let nodeEdgeEnv: Record<string, string> | undefined;
   if (runtime === 'node') {
-    edge = spawnService(
-      'edge/node/entry.ts',
-      { TREFFPUNKT_EDGE_PORT: String(edgePort), TREFFPUNKT_NODE_SECRETS: nodeSecrets, ...edgeEnv },
-      out,
-    );
+    // Every edge its own state file (parallel tests must never share one), gone with the stack.
+    storageDir = await mkdtemp(join(tmpdir(), 'treffpunkt-edge-'));
+    nodeEdgeEnv = {
+      TREFFPUNKT_EDGE_PORT: String(edgePort),
+      TREFFPUNKT_NODE_SECRETS: nodeSecrets,
+      TREFFPUNKT_STATE_FILE: join(storageDir, 'edge-state.sqlite'),
+      ...edgeEnv,
+    };
+    edge = spawnService('edge/node/entry.ts', nodeEdgeEnv, out);
   } else if (runtime === 'workerd-selfhosted') {
     storageDir = await mkdtemp(join(tmpdir(), 'treffpunkt-do-'));
     edge = spawnProgram(
@@ -283,6 +295,30 @@ export async function startStack(
       signedFetch({ baseUrl: edgeUrl, nodeId, secret }, { method: 'POST', path, body: JSON.stringify(body) }),
     edgePid: () => (edge ? edge.pid : worker!.pid()),
     edgeAlive: () => (edge ? !exited(edge) : worker!.pid() !== undefined),
+    stopEdge: async (signal) => {
+      const child = edge;
+      if (!child || !nodeEdgeEnv) throw new Error('only the Node edge can be stopped and started');
+      if (exited(child)) return { code: child.exitCode, signal: child.signalCode };
+      return new Promise((r) => {
+        child.once('exit', (code, sig) => r({ code, signal: sig }));
+        child.kill(signal);
+      });
+    },
+    startEdge: async () => {
+      if (!edge || !nodeEdgeEnv) throw new Error('only the Node edge can be stopped and started');
+      if (!exited(edge)) throw new Error('the edge still runs');
+      edge = spawnService('edge/node/entry.ts', nodeEdgeEnv, out);
+      const started = edge;
+      await waitFor(
+        'the restarted edge to answer',
+        async () => {
+          if (exited(started)) throw new Error(`the edge exited:\n${out.join('')}`);
+          return (await fetch(`${edgeUrl}/healthz`).catch(() => undefined))?.ok === true;
+        },
+        30_000,
+        20,
+      );
+    },
     evictRoom: async (room) => {
       if (!worker) throw new Error('only the workerd edge can evict a room');
       await worker.evictRoom(room);

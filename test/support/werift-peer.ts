@@ -105,9 +105,13 @@ export async function receiveAudio(client: SignalingClient, pt: number, producer
   const t = await client.request('createTransport', { direction: 'recv' });
   const pc = newPeer(pt);
   const tx = pc.addTransceiver('audio', { direction: 'recvonly' });
-  const received = { packets: 0, ssrc: 0 };
+  // lastAt and maxGapMs (performance.now()): how long RTP ever stopped (benchmarks reset maxGapMs to 0).
+  const received = { packets: 0, ssrc: 0, lastAt: 0, maxGapMs: 0 };
   tx.onTrack.subscribe((track) =>
     track.onReceiveRtp.subscribe((rtp) => {
+      const now = performance.now();
+      if (received.packets > 0) received.maxGapMs = Math.max(received.maxGapMs, now - received.lastAt);
+      received.lastAt = now;
       received.packets++;
       received.ssrc = rtp.header.ssrc;
     }),

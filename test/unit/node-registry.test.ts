@@ -27,6 +27,17 @@ test('registry: register, heartbeat, expiry after the timeout', async () => {
   assert.equal((await r.get('a'))?.region, 'us', 're-registration replaces the record');
 });
 
+test('registry: right after the start an unknown node is pending, then lost; a registered one is up', async () => {
+  const started = 10_000;
+  const r = new InMemoryNodeRegistry(1_000, started);
+  assert.equal(await r.status('a', started + 1_999), 'pending', 'it may not have registered again yet');
+  assert.equal(await r.status('a', started + 2_000), 'lost', 'twice the timeout after the start');
+  assert.deepEqual(await r.healthy(started), [], 'a pending node is not selectable');
+  await r.register(reg('a'), started + 500);
+  assert.equal(await r.status('a', started + 600), 'up');
+  assert.equal(await new InMemoryNodeRegistry(1_000).status('a', 0), 'lost', 'without a start time: lost at once');
+});
+
 test("selection: the participant's region first, within it the room's node, else least loaded", () => {
   const rec = (id: string, region: string, transports: number, workers = 1): MediaNodeRecord => ({
     ...reg(id, region, load(transports, workers)),

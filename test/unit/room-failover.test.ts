@@ -131,3 +131,14 @@ test("node events: only a node's own participants' producers are believed", asyn
   ]);
   assert.deepEqual(viewer.socket.events('activeSpeaker'), [{ participantId: host.id }, { participantId: null }]);
 });
+
+test('a pending node (unknown to an edge that has just restarted): nobody moves; once lost, the room moves', async () => {
+  const { r, a, host, viewer } = await twoOnA();
+  a.status = 'pending';
+  await r.room.sweep();
+  for (const p of [host, viewer]) assert.deepEqual(p.socket.events('mediaMoved'), [], 'its media stays where it is');
+  assert.deepEqual(r.nodes.aborted, [], 'nothing aborted');
+  a.status = 'lost';
+  await r.room.sweep();
+  assert.equal(host.socket.events('mediaMoved')[0].reason, 'nodeFailed');
+});

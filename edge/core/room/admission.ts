@@ -174,8 +174,10 @@ export class Admission {
       state.resumed(participantId, await sha256(token));
       deps.log.info({ room: name, participant: participantId }, 'participant resumed');
       // Without a node (mediaUnavailable) the client gets any known capabilities; mediaMoved follows.
+      // The room's own copy first: right after an edge restart the node may not have registered again yet.
       const routerRtpCapabilities = p.nodeId
-        ? await this.#media.routerCapabilities(await deps.nodes.client(p.nodeId))
+        ? (state.routers.capabilities(p.nodeId) ??
+          (await this.#media.routerCapabilities(await deps.nodes.client(p.nodeId))))
         : (state.routers.anyCapabilities() ?? { codecs: [], headerExtensions: [] });
       return {
         protocolVersion: PROTOCOL_VERSION,

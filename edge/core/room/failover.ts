@@ -52,6 +52,9 @@ export class Failover {
         deps.log.warn({ room: name, node: nodeId }, 'a media node failed a control call and its health check: lost');
         status = 'lost';
       }
+      // Unknown to an edge that has just restarted: the node re-registers with its next heartbeat. Its
+      // participants stay where their media flows; once the pending time is over, unknown is lost.
+      if (status === 'pending') continue;
       if (state.routers.isAbandoned(nodeId) && !state.nodeIds().includes(nodeId)) {
         if (status === 'up') await this.closeRoomOn(nodeId);
         continue;

@@ -78,6 +78,11 @@ export class Room {
     return this.#state.size === 0 && this.#state.pruneBars(Date.now()) === Infinity;
   }
 
+  /** Resolves when every request queued so far has run (and saved): the Node edge waits on it at SIGTERM. */
+  settled(): Promise<void> {
+    return this.#queue.run(async () => {});
+  }
+
   /** Handles one frame. Never throws: every failure becomes an error reply with a stable code. */
   async onMessage(conn: Connection, frame: string | ArrayBuffer): Promise<void> {
     const incoming = readFrame(conn, frame, this.#deps.maxMessageBytes);

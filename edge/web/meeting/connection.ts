@@ -2,7 +2,10 @@
  * The meeting's link to the room: one WebSocket at a time (signaling.ts), kept alive by pings and
  * replaced when it drops. On any close but the ones that end the meeting it reconnects with backoff and
  * sends `resume`; requests made meanwhile wait for the new socket, and idempotent ones the loss cut off
- * are sent again. What a resume means for the roster and the media is the owner's business (hooks).
+ * are sent again. When the room no longer knows us (`resume` refused: an edge restarted without its
+ * state, or the grace period ran out) it joins again by itself, as the same person (issue 13): a new
+ * participant id, the page stays. What a resume or a rejoin means for the roster and the media is the
+ * owner's business (hooks).
  */
 import { ErrorCode } from '../../../shared/errors.ts';
 import { PROTOCOL_VERSION } from '../../../shared/protocol-version.ts';
@@ -18,6 +21,23 @@ const RECONNECT_MAX_DELAY_MS = 4_000;
  * UNAUTHORIZED once the grace period has run out.
  */
 const RECONNECT_GIVE_UP_MS = 120_000;
+/**
+ * `resume` refusals after which we join again: the room does not know us (any more). A refused
+ * protocol version is not among them — joining would be refused the same way.
+ */
+const REJOIN_AFTER: ReadonlySet<string> = new Set([ErrorCode.Unauthorized]);
+/**
+ * Joining again failed for a reason that may pass: the socket, a timeout, or no media node yet (a
+ * restarted edge knows its nodes only once they have sent their next heartbeat). Any other refusal (an
+ * expired token, a full room, a name now taken) ends the meeting as before.
+ */
+const REJOIN_RETRY: ReadonlySet<string> = new Set([
+  ClientErrorCode.Closed,
+  ClientErrorCode.Timeout,
+  ClientErrorCode.ConnectFailed,
+  ErrorCode.NoMediaNode,
+  ErrorCode.RateLimited,
+]);
 /** A new socket must open, and `resume` be answered, within these. */
 const RECONNECT_OPEN_TIMEOUT_MS = 5_000;
 const RESUME_TIMEOUT_MS = 10_000;
@@ -50,6 +70,14 @@ export interface ConnectionHooks {
   listen(s: Signaling): void;
   /** Resumed: bring state in line with the result (before waiting requests go out). */
   resumed(result: JoinResult): void;
+  /** The room refused our resume: join again as before (same name, token, region) on a new socket to `url`. */
+  rejoin(url: string): Promise<{ s: Signaling; joined: JoinResult }>;
+  /**
+   * Joined again as a new participant: bring state in line (our new id, the room as it is now; our media
+   * is gone on the server and must be made again). Called before `listen` for the new socket returns
+   * control, before waiting requests go out.
+   */
+  rejoined(result: JoinResult): void;
   /** The socket dropped ('reconnecting') or was resumed and requests flow again ('connected'). */
   state(state: 'reconnecting' | 'connected'): void;
   /** The connection ended for good without us leaving (a final close code, or reconnecting gave up). */
@@ -70,10 +98,14 @@ function deferred(): { promise: Promise<void>; resolve(): void; reject(err: Erro
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Connection {
-  /** How often the socket was resumed (tests wait on it). */
+  /** How often the socket was resumed, and how often we joined again after a refused resume (tests wait on these). */
   resumes = 0;
-  readonly #url: string;
-  readonly #participantId: string;
+  rejoins = 0;
+  /** The room's socket address on each edge we may use (this one first, TREFFPUNKT_EDGE_URLS after). */
+  readonly #urls: readonly string[];
+  /** The edge we reach now; the next one is tried when it cannot be reached. */
+  #urlIndex = 0;
+  #participantId: string;
   readonly #hooks: ConnectionHooks;
   #signaling: Signaling;
   #resumeToken: string;
@@ -83,9 +115,9 @@ export class Connection {
   #leaving = false;
   #closed = false;
 
-  /** Takes over a socket that has joined; `hooks.listen` is called for it at once. */
-  constructor(url: string, s: Signaling, joined: JoinResult, hooks: ConnectionHooks) {
-    this.#url = url;
+  /** Takes over a socket that has joined (on `urls[0]`); `hooks.listen` is called for it at once. */
+  constructor(urls: readonly string[], s: Signaling, joined: JoinResult, hooks: ConnectionHooks) {
+    this.#urls = urls;
     this.#signaling = s;
     this.#participantId = joined.participantId;
     this.#resumeToken = joined.resumeToken;
@@ -187,6 +219,8 @@ export class Connection {
         s = await Signaling.open(this.#url, RECONNECT_OPEN_TIMEOUT_MS);
       } catch {
         if (Date.now() - started > RECONNECT_GIVE_UP_MS) return this.#giveUp();
+        // This edge is down: the next one (in a cluster it resumes us; a lone edge lets us join again).
+        this.#urlIndex = (this.#urlIndex + 1) % this.#urls.length;
         continue;
       }
       if (this.#closed) return s.close();
@@ -200,14 +234,13 @@ export class Connection {
       } catch (err) {
         s.onclose = undefined;
         s.close();
-        // UNAUTHORIZED: the grace period is over (or the room restarted without us): we are out.
+        // UNAUTHORIZED: the grace period is over, or the room restarted without us: join again.
         const code = err instanceof SignalingError ? err.code : '';
-        if (
-          code === ErrorCode.Unauthorized ||
-          code === ErrorCode.UnsupportedProtocolVersion ||
-          Date.now() - started > RECONNECT_GIVE_UP_MS
-        )
-          return this.#giveUp();
+        if (REJOIN_AFTER.has(code)) {
+          if (await this.#rejoin()) return;
+          if (this.#closed) return;
+        } else if (code === ErrorCode.UnsupportedProtocolVersion) return this.#giveUp();
+        if (Date.now() - started > RECONNECT_GIVE_UP_MS) return this.#giveUp();
         continue;
       }
       if (this.#closed) return s.close();
@@ -224,6 +257,46 @@ export class Connection {
       this.#hooks.state('connected');
       return;
     }
+  }
+
+  /**
+   * Joins again after a refused resume. True once we are in (or the meeting ended: a refusal that will
+   * not pass gives up); false when the join failed in a way that may pass, to be tried again.
+   */
+  async #rejoin(): Promise<boolean> {
+    let joined: { s: Signaling; joined: JoinResult };
+    try {
+      joined = await this.#hooks.rejoin(this.#url);
+    } catch (err) {
+      const code = err instanceof SignalingError ? err.code : '';
+      console.warn(`treffpunkt: joining the room again failed (${code || String(err)})`);
+      if (REJOIN_RETRY.has(code)) return false;
+      this.#giveUp();
+      return true;
+    }
+    const { s, joined: result } = joined;
+    if (this.#closed) {
+      s.close();
+      return true;
+    }
+    console.warn('treffpunkt: the room no longer knew us; joined it again');
+    // As after a resume: nothing awaited from here to listen.
+    this.#signaling = s;
+    this.#participantId = result.participantId;
+    this.#resumeToken = result.resumeToken;
+    s.onclose = (code) => this.#onSocketClosed(s, code);
+    this.#hooks.listen(s);
+    this.rejoins++;
+    const offline = this.#offline;
+    this.#offline = undefined;
+    this.#hooks.rejoined(result);
+    offline?.resolve();
+    this.#hooks.state('connected');
+    return true;
+  }
+
+  get #url(): string {
+    return this.#urls[this.#urlIndex]!;
   }
 
   #giveUp(): void {

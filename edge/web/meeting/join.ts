@@ -5,14 +5,30 @@
  */
 import { ErrorCode } from '../../../shared/errors.ts';
 import { PROTOCOL_VERSION } from '../../../shared/protocol-version.ts';
+import { EDGE_LIST_PATH, EdgeList } from '../../../shared/edge-list.ts';
 import { CloseCode, type Result } from '../../../shared/signaling.ts';
 import { ClientErrorCode, Signaling, SignalingError } from '../signaling.ts';
 import type { JoinOptions } from './types.ts';
 
-/** The room's WebSocket address on this edge. */
-export function roomSocketUrl(room: string): string {
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/rooms/${encodeURIComponent(room)}/ws`;
+/** The room's WebSocket address on the edge at `origin` (default: the one that served this page). */
+export function roomSocketUrl(room: string, origin = location.origin): string {
+  return `${origin.replace(/^http/, 'ws')}/rooms/${encodeURIComponent(room)}/ws`;
+}
+
+/**
+ * The room's WebSocket addresses: this edge first, then the deployment's other edges (GET /api/edges,
+ * from TREFFPUNKT_EDGE_URLS), which the connection tries in turn when one cannot be reached. Without
+ * a list (one edge, or one address behind a load balancer) just this edge.
+ */
+export async function roomSocketUrls(room: string): Promise<string[]> {
+  let others: string[] = [];
+  try {
+    const res = await fetch(EDGE_LIST_PATH, { signal: AbortSignal.timeout(5_000) });
+    if (res.ok) others = EdgeList.parse(await res.json()).edges.map((u) => new URL(u).origin);
+  } catch {
+    // No list (an older edge, a hiccup): this edge alone, as before.
+  }
+  return [...new Set([location.origin, ...others])].map((origin) => roomSocketUrl(room, origin));
 }
 
 /** Joins on a new socket; `waiting` is called when the lobby holds us. The socket is closed if joining fails. */

@@ -84,6 +84,14 @@ export class MediaSession {
     this.sender.closeUnknown(onServer);
   }
 
+  /**
+   * After we joined the room again as a new participant: the server knows none of our media. Rebuilt
+   * as after a node change (on the node the new join gave us), without counting as one.
+   */
+  rejoined(caps: RtpCapabilities): void {
+    this.#onMediaMoved(caps, false);
+  }
+
   /** Once requests flow again after a resume: producers and consumers that were being made. */
   redoCutOff(): void {
     this.sender.produceAll();
@@ -156,12 +164,12 @@ export class MediaSession {
    * mediaMoved: drop the old media at once (the server has forgotten it), then rebuild on the new node.
    * Rebuilds run one after another; a newer mediaMoved makes an older rebuild stop where it is.
    */
-  #onMediaMoved(caps: RtpCapabilities): void {
+  #onMediaMoved(caps: RtpCapabilities, isMove = true): void {
     const generation = ++this.#moveGeneration;
     this.#dropMedia();
     this.#ctx.cb.mediaUnavailable?.(null);
     this.#moving = this.#moving
-      .then(() => this.#rebuild(caps, generation))
+      .then(() => this.#rebuild(caps, generation, isMove))
       .catch((err) => {
         if (generation !== this.#moveGeneration || this.#ctx.closed()) return;
         console.warn('treffpunkt: setting up media on the new node failed', err);
@@ -169,7 +177,7 @@ export class MediaSession {
       });
   }
 
-  async #rebuild(caps: RtpCapabilities, generation: number): Promise<void> {
+  async #rebuild(caps: RtpCapabilities, generation: number, isMove: boolean): Promise<void> {
     const stale = () => generation !== this.#moveGeneration || this.#ctx.closed();
     if (stale()) return;
     const device = new Device();
@@ -201,7 +209,7 @@ export class MediaSession {
       ...SOURCE_ORDER.filter((s) => s !== 'microphone').map(produce),
       this.receiver.consumeExisting(),
     ]);
-    if (stale()) return;
+    if (stale() || !isMove) return;
     this.mediaMoves++;
     this.#ctx.cb.mediaMoved?.(this.mediaMoves);
   }

@@ -11,7 +11,7 @@ import type { MediaSource } from '../../../shared/media-types.ts';
 import type { JoinResult, Role } from '../../../shared/signaling.ts';
 import type { Signaling } from '../signaling.ts';
 import { Connection } from './connection.ts';
-import { joinRoom, roomSocketUrl } from './join.ts';
+import { joinRoom, roomSocketUrls } from './join.ts';
 import { MediaSession } from './media-session.ts';
 import { Roster } from './roster.ts';
 import {
@@ -26,7 +26,6 @@ import {
 import type { Direction, JoinOptions, LobbyEntry, MeetingCallbacks, Participant } from './types.ts';
 
 export class Meeting {
-  readonly participantId: string;
   readonly room: string;
   readonly #cb: MeetingCallbacks;
   readonly #roster: Roster;
@@ -36,16 +35,16 @@ export class Meeting {
 
   private constructor(
     room: string,
-    url: string,
+    urls: readonly string[],
     s: Signaling,
     joined: JoinResult,
-    name: string,
-    verified: boolean,
+    opts: JoinOptions,
     cb: MeetingCallbacks,
   ) {
     this.room = room;
-    this.participantId = joined.participantId;
     this.#cb = cb;
+    const { name, token } = opts;
+    const verified = token !== undefined;
     const media = (): MediaSession => this.#media;
     this.#roster = new Roster(joined, name, verified, cb, {
       producerAdded: (participantId, producerId, source) =>
@@ -60,11 +59,19 @@ export class Meeting {
       closed: () => this.#connection.closed,
     });
     // Listens at once: events sent right after the join reply must not be lost.
-    this.#connection = new Connection(url, s, joined, {
+    this.#connection = new Connection(urls, s, joined, {
       listen: (sock) => this.#listen(sock),
       resumed: (result) => {
         this.#media.resumed(result.you?.producers ?? []);
         this.#roster.reconcile(result);
+      },
+      // The same join as the first (name, token, region): the person is who they were, the room is new.
+      rejoin: (url) => joinRoom(url, opts, () => cb.waiting?.()),
+      rejoined: (result) => {
+        const formerId = this.#roster.selfId;
+        this.#roster.rejoined(result);
+        this.#media.rejoined(result.routerRtpCapabilities);
+        cb.rejoined?.(formerId);
       },
       state: (state) => {
         cb.connection?.(state);
@@ -78,10 +85,10 @@ export class Meeting {
   }
 
   static async join(room: string, opts: JoinOptions, cb: MeetingCallbacks): Promise<Meeting> {
-    const url = roomSocketUrl(room);
-    const { s, joined } = await joinRoom(url, opts, () => cb.waiting?.());
+    const urls = await roomSocketUrls(room);
+    const { s, joined } = await joinRoom(urls[0]!, opts, () => cb.waiting?.());
     try {
-      const meeting = new Meeting(room, url, s, joined, opts.name, opts.token !== undefined, cb);
+      const meeting = new Meeting(room, urls, s, joined, opts, cb);
       cb.created?.(meeting);
       await meeting.#media.start(joined.routerRtpCapabilities);
       meeting.#connection.startPings();
@@ -94,6 +101,11 @@ export class Meeting {
   }
 
   // --- the roster ---
+
+  /** Our participant id in the room; a new one after we joined again (rejoins). */
+  get participantId(): string {
+    return this.#roster.selfId;
+  }
 
   /** Everyone in the room, this participant included (self: true). */
   get participants(): Map<string, Participant> {
@@ -127,6 +139,11 @@ export class Meeting {
   /** How often the socket was resumed, and how often our media was moved to another node (tests wait on these). */
   get resumes(): number {
     return this.#connection.resumes;
+  }
+
+  /** How often the room had forgotten us and we joined it again by ourselves. */
+  get rejoins(): number {
+    return this.#connection.rejoins;
   }
 
   get mediaMoves(): number {

@@ -35,7 +35,7 @@ export function fromInfo(p: ParticipantInfo): Participant {
 export class Roster {
   /** Everyone in the room, this participant included (self: true). */
   readonly participants = new Map<string, Participant>();
-  readonly selfId: string;
+  #selfId: string;
   /** Our role in the room (moderators see the moderation controls; the edge checks every action). */
   role: Role;
   locked: boolean;
@@ -45,7 +45,7 @@ export class Roster {
   readonly #hooks: RosterHooks;
 
   constructor(joined: JoinResult, name: string, verified: boolean, cb: MeetingCallbacks, hooks: RosterHooks) {
-    this.selfId = joined.participantId;
+    this.#selfId = joined.participantId;
     this.role = joined.role;
     this.locked = joined.locked;
     this.#cb = cb;
@@ -63,8 +63,27 @@ export class Roster {
     for (const p of joined.participants) this.participants.set(p.id, fromInfo(p));
   }
 
+  get selfId(): string {
+    return this.#selfId;
+  }
+
   get self(): Participant {
-    return this.participants.get(this.selfId)!;
+    return this.participants.get(this.#selfId)!;
+  }
+
+  /**
+   * After we joined again (the room had forgotten us): we are the same person under a new id, with
+   * nothing sent yet and our hand down; the others are who the room has now (those who come back
+   * after us arrive as participantJoined).
+   */
+  rejoined(result: JoinResult): void {
+    const self = this.self;
+    this.participants.delete(this.#selfId);
+    this.#selfId = self.id = result.participantId;
+    self.handRaised = false;
+    self.producers.clear();
+    this.participants.set(self.id, self);
+    this.reconcile(result);
   }
 
   listen(s: Signaling): void {

@@ -81,6 +81,11 @@ export interface MeetingCallbacks {
   mediaUnavailable?(code: EventData<'mediaUnavailable'>['code'] | null): void;
   /** Our media was moved to another node and is set up there again (the count of moves so far). */
   mediaMoved?(count: number): void;
+  /**
+   * The room had forgotten us (a refused resume) and we joined it again by ourselves, under a new id
+   * (`formerId`: the one the UI knew us by); `connection('connected')` follows.
+   */
+  rejoined?(formerId: string): void;
   /** The room socket closed for good without us leaving; `code` tells why (shared CloseCode; 1006: lost). */
   disconnected?(code: number): void;
 }

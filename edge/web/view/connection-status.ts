@@ -1,8 +1,8 @@
 /**
  * How the connection to the room and our media are doing: banners and notices for the person, and the
  * same facts as data-* attributes on the meeting element for tests and diagnostics (docs/web-app.md,
- * "When the connection drops"): data-connection, data-resumes, data-media-moves, data-media-unavailable,
- * data-media.
+ * "When the connection drops"): data-connection, data-resumes, data-rejoins, data-media-moves,
+ * data-media-unavailable, data-media.
  */
 import type { EventData } from '../../../shared/signaling.ts';
 import { announce } from '../dom.ts';
@@ -22,6 +22,7 @@ export class ConnectionStatus {
   joined(): void {
     this.#data.connection = 'connected';
     this.#data.resumes = '0';
+    this.#data.rejoins = '0';
     this.#data.mediaMoves = '0';
   }
 
@@ -39,6 +40,12 @@ export class ConnectionStatus {
     this.#notices.showMediaUnavailable(code !== null);
     if (code === null) delete this.#data.mediaUnavailable;
     else this.#data.mediaUnavailable = code;
+  }
+
+  /** The room had forgotten us and we joined it again by ourselves (`count`: how often so far). */
+  rejoined(count: number): void {
+    this.#data.rejoins = String(count);
+    this.#notices.toast((s) => s.rejoinedNotice);
   }
 
   mediaMoved(count: number): void {

@@ -207,6 +207,14 @@ export class RoomView {
       },
       mediaUnavailable: (code) => this.#status.mediaUnavailable(code),
       mediaMoved: (count) => this.#status.mediaMoved(count),
+      // Same page, same person, a new participant id: our tile follows the id.
+      rejoined: (formerId) => {
+        this.stage.removeParticipant(formerId);
+        this.#quality.forget(formerId);
+        this.#addParticipant(this.meeting.self);
+        this.stage.layout();
+        this.#status.rejoined(this.meeting.rejoins);
+      },
       notice: (kind) => this.#status.mediaPath(kind),
       disconnected: (code) =>
         this.#end(
