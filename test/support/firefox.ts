@@ -57,9 +57,12 @@ export const FIREFOX_PREFS: Record<string, unknown> = {
   'dom.timeout.enable_budget_timer_throttling': false,
 };
 
+/** A Firefox page for browser.ts's helpers; `close` ends its browser context (its storage too). */
+export type FirefoxPage = MeetingPage & { puppeteer: PuppeteerPage; close(): Promise<void> };
+
 export interface Firefox {
   browser: Browser;
-  newPage(): Promise<MeetingPage & { puppeteer: PuppeteerPage }>;
+  newPage(): Promise<FirefoxPage>;
   close(): Promise<void>;
 }
 
@@ -89,10 +92,11 @@ export async function launchFirefox(opts: { headless?: boolean; env?: Record<str
 }
 
 /** A puppeteer page with the part of playwright's Page that browser.ts's helpers use. */
-export function meetingPage(page: PuppeteerPage): MeetingPage & { puppeteer: PuppeteerPage } {
+export function meetingPage(page: PuppeteerPage): FirefoxPage {
   page.setDefaultTimeout(60_000);
   return {
     puppeteer: page,
+    close: () => page.browserContext().close(),
     goto: (url) => page.goto(url),
     fill: (selector, value) => page.locator(selector).fill(value),
     click: (selector) => page.click(selector),

@@ -121,7 +121,8 @@ export async function runFileInNamespace(
         file,
       ],
       {
-        env: { ...process.env, ...opts.env, [ENV_NAME]: ns.name, [ENV_ADDRESS]: ns.address },
+        // Without NODE_TEST_CONTEXT: the inner runner would take itself for a nested run and skip the file.
+        env: { ...withoutTestContext(process.env), ...opts.env, [ENV_NAME]: ns.name, [ENV_ADDRESS]: ns.address },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -138,4 +139,9 @@ export async function runFileInNamespace(
   } finally {
     await ns.remove();
   }
+}
+
+function withoutTestContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_TEST_CONTEXT: _, ...rest } = env;
+  return rest;
 }
