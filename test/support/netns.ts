@@ -98,34 +98,29 @@ export interface NamespaceRun {
 
 /**
  * Runs `node --test <file>` inside a fresh namespace and resolves with its exit code and output (also
- * written to stderr as it comes, so a long run shows progress). `timeoutMs` bounds the whole run.
+ * written to stderr as it comes, so a long run shows progress). `timeoutMs` bounds each test and the run.
  */
-export async function runFileInNamespace(
+export function runFileInNamespace(
   file: string,
+  opts: { tag: string; timeoutMs: number; env?: Record<string, string> },
+): Promise<NamespaceRun> {
+  const args = ['--test', '--test-force-exit', '--test-reporter=spec', `--test-timeout=${opts.timeoutMs}`, file];
+  return runNodeInNamespace(args, opts);
+}
+
+/** Runs `node <args>` (the project's Node) inside a fresh namespace; see runFileInNamespace. */
+export async function runNodeInNamespace(
+  args: string[],
   opts: { tag: string; timeoutMs: number; env?: Record<string, string> },
 ): Promise<NamespaceRun> {
   const ns = await createNamespace(opts.tag);
   const out: string[] = [];
   try {
-    const child = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        ns.name,
-        process.execPath,
-        '--test',
-        '--test-force-exit',
-        '--test-reporter=spec',
-        `--test-timeout=${opts.timeoutMs}`,
-        file,
-      ],
-      {
-        // Without NODE_TEST_CONTEXT: the inner runner would take itself for a nested run and skip the file.
-        env: { ...withoutTestContext(process.env), ...opts.env, [ENV_NAME]: ns.name, [ENV_ADDRESS]: ns.address },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, ...args], {
+      // Without NODE_TEST_CONTEXT: the inner runner would take itself for a nested run and skip the file.
+      env: { ...withoutTestContext(process.env), ...opts.env, [ENV_NAME]: ns.name, [ENV_ADDRESS]: ns.address },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const sink = (d: Buffer) => {
       out.push(String(d));
       process.stderr.write(d);
