@@ -6,7 +6,8 @@
  * `npm start -- --lan` (or TREFFPUNKT_LAN=1) puts it on the local network instead, for a second machine
  * or a phone: the edge on every address over https (a local certificate, scripts/local-network.ts), the
  * media node and TURN on the machine's LAN address (TREFFPUNKT_LAN_ADDRESS, else the address of the
- * default route).
+ * default route). Without --lan too, the media node listens on that address (Firefox ignores loopback
+ * candidates); the edge stays on 127.0.0.1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +21,12 @@ const nodeId = process.env.TREFFPUNKT_NODE_ID ?? 'local-1';
 const secret = process.env.TREFFPUNKT_NODE_SECRET ?? randomBytes(24).toString('base64url');
 const lan = process.argv.includes('--lan') || process.env.TREFFPUNKT_LAN === '1';
 const lanIp = lan ? (process.env.TREFFPUNKT_LAN_ADDRESS ?? (await lanAddress())) : undefined;
+// Even for this machine alone the SFU listens on the machine's own network address, not 127.0.0.1:
+// Firefox ignores loopback candidates, so with the SFU on loopback it gets no media at all (issue 15).
+// The control API stays on loopback; the SFU and TURN ports need ICE or TURN credentials, which only the
+// edge (on loopback unless --lan) hands out. No network address (offline): loopback, Chromium only.
+const mediaIp =
+  lanIp ?? process.env.TREFFPUNKT_NODE_LISTEN_IP ?? (await lanAddress().catch(() => undefined)) ?? '127.0.0.1';
 const tls: LocalTls | undefined = lanIp ? localTls(lanIp) : undefined;
 const host = process.env.TREFFPUNKT_EDGE_HOST ?? (lan ? '0.0.0.0' : '127.0.0.1');
 const port = process.env.TREFFPUNKT_EDGE_PORT ?? '8080';
@@ -59,8 +66,9 @@ run('media-node/main.ts', {
   TREFFPUNKT_NODE_ID: nodeId,
   TREFFPUNKT_NODE_SECRET: secret,
   TREFFPUNKT_EDGE_URL: nodeEdgeUrl,
-  // On the LAN: the SFU and TURN where the other machines reach them; the node trusts the local authority.
-  ...(lanIp && tls ? { TREFFPUNKT_NODE_LISTEN_IP: lanIp, NODE_EXTRA_CA_CERTS: tls.caFile } : {}),
+  TREFFPUNKT_NODE_LISTEN_IP: mediaIp,
+  // On the LAN the node reaches the edge over https: it trusts the local authority.
+  ...(tls ? { NODE_EXTRA_CA_CERTS: tls.caFile } : {}),
 });
 
 /** The edge's health, over https with the local authority when on the LAN. */
