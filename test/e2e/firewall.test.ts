@@ -1,6 +1,7 @@
 /**
- * Getting through firewalls (issue 4, browser side). With the media node's embedded TURN as `npm start`
- * runs it (no development setting: TURN relays to the SFU's own ports even on loopback, issue 15):
+ * Getting through firewalls (issue 4, browser side). With the media node's embedded TURN in its default
+ * settings and the SFU on 127.0.0.1 (no development setting: TURN relays to the SFU's own ports even on
+ * loopback, issue 15):
  * - pages forced to relay (?relay=1) hold a meeting through TURN: frames decoded, the selected
  *   candidate pair is of type relay on both transports;
  * - a page that is offered only the media node's ICE-TCP candidate (?transport=tcp, as if UDP were

@@ -2,7 +2,7 @@
  * The automatic fallback to TURN (issue 4, browser side): a page whose direct path to the media node
  * fails — the test breaks the candidates of its first two transports in flight, so ICE can never
  * connect — makes its transports again relay-only (iceTransportPolicy 'relay', the media node's
- * embedded TURN as `npm start` runs it: no development setting, the SFU on 127.0.0.1; issue 15), produces
+ * embedded TURN in its default settings, the SFU on 127.0.0.1; issue 15), produces
  * and consumes again, and still sees and is seen. Waits are generous: on a loaded machine ICE failure and the retry are slow.
  */
 import { describe, test } from 'node:test';

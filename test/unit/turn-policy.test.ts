@@ -73,7 +73,7 @@ test("peer policy: the node's own addresses only on its WebRTC ports", () => {
 });
 
 test("peer policy: the node's WebRTC ports on loopback, without allowing loopback (the all-in-one's relay)", () => {
-  // Issue 15: the loopback rule came first, so TURN answered 403 for the SFU of `npm start` on 127.0.0.1.
+  // Issue 15: the loopback rule came first, so TURN answered 403 for an SFU on 127.0.0.1 (`npm start`'s).
   const policy = createPeerPolicy({
     allowLoopback: false,
     skipInterfaces: true,
