@@ -3,6 +3,8 @@
  * Run: `node edge/node/entry.ts` (settings from the environment, see docs/configuration.md).
  */
 import { serve } from '@hono/node-server';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { pino } from 'pino';
 import { mkdirSync } from 'node:fs';
@@ -30,6 +32,10 @@ const NodeEdgeSettings = z.object({
   // Restart-safe by default (issue 12): a lone edge that restarts within the resume grace ends no
   // meeting. Relative to the working directory; `:memory:` opts out (rooms end with the process).
   TREFFPUNKT_STATE_FILE: z.string().min(1).default(join('.treffpunkt', 'edge-state.sqlite')),
+  // HTTPS without a reverse proxy: browsers give camera and microphone only to secure pages, and a page
+  // off localhost is secure only over https (`npm start -- --lan` generates a local certificate).
+  TREFFPUNKT_EDGE_TLS_CERT_FILE: z.string().min(1).optional(),
+  TREFFPUNKT_EDGE_TLS_KEY_FILE: z.string().min(1).optional(),
 });
 
 /** SIGTERM: how long the edge waits for sockets to close and HTTP requests to finish before it exits anyway. */
@@ -45,7 +51,12 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     TREFFPUNKT_WEB_DIR: webDir,
     TREFFPUNKT_LOG_LEVEL: level,
     TREFFPUNKT_STATE_FILE: stateFile,
+    TREFFPUNKT_EDGE_TLS_CERT_FILE: certFile,
+    TREFFPUNKT_EDGE_TLS_KEY_FILE: keyFile,
   } = settings.data;
+  if (!certFile !== !keyFile)
+    throw new ConfigError(['TREFFPUNKT_EDGE_TLS_CERT_FILE and TREFFPUNKT_EDGE_TLS_KEY_FILE: set both or neither']);
+  const tls = certFile && keyFile ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : undefined;
   const log = pino({ level, base: { service: 'edge' }, redact: ['*.secret', '*.authorization', 'secret'] });
 
   if (config.allowInsecureHttp)
@@ -88,14 +99,17 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
   );
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s));
+    const options = tls
+      ? { fetch: app.fetch, hostname: host, port, createServer: createHttpsServer, serverOptions: tls }
+      : { fetch: app.fetch, hostname: host, port };
+    const s = serve(options, () => resolve(s));
   });
   sockets.injectWebSocket(server);
   const address = server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   log.info(
     { host, port: boundPort },
-    `edge listening on http://${host.includes(':') ? `[${host}]` : host}:${boundPort}/`,
+    `edge listening on ${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}/`,
   );
   /**
    * Stops the edge so that nobody's meeting notices more than a reconnect (issue 13): no new room

@@ -130,6 +130,7 @@ export class EmbeddedTurnServer {
       policy: opts.policy,
       relayFamily: relayFamily(this.#relayIp),
       counters: this.#stats,
+      events,
       log: this.#log,
       now: this.#now,
     });

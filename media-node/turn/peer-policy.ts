@@ -50,7 +50,10 @@ export const DENIED_PEER_RANGES: readonly DeniedRange[] = [
 export interface PeerPolicyOptions {
   /** Development only: allow 127.0.0.0/8 and ::1 (the local tests' peers live there). */
   allowLoopback: boolean;
-  /** The node's own addresses (listen, relay, announced); every interface address is added. */
+  /**
+   * The node's own addresses (listen, relay, announced). Every interface address is added too, except
+   * loopback ones: a loopback address is the node's own only when listed here (the SFU listens on it).
+   */
   ownAddresses?: readonly string[];
   /**
    * The node's WebRTC ports (the SFU): the one service on the node's own addresses that a relayed browser
@@ -79,7 +82,7 @@ export function createPeerPolicy(opts: PeerPolicyOptions): PeerPolicy {
   const ownList = [...(opts.ownAddresses ?? [])];
   if (!opts.skipInterfaces) {
     for (const list of Object.values(networkInterfaces()))
-      for (const i of list ?? []) ownList.push(i.address.split('%')[0]!);
+      for (const i of list ?? []) if (!i.internal) ownList.push(i.address.split('%')[0]!);
   }
   for (const a of ownList) if (isIP(a)) own.addAddress(a, family(a));
   const protectedPorts = opts.protectedPorts ?? new Set<number>();
@@ -96,17 +99,17 @@ export function createPeerPolicy(opts: PeerPolicyOptions): PeerPolicy {
         if (why) return `${why} (embedded in ${ip})`;
       }
     }
-    const isLoopback = loopback.check(ip, fam);
-    if (isLoopback) {
+    const isOwn = own.check(ip, fam);
+    // The SFU's own ports first, before the loopback rule (issue 15): in the all-in-one setup the SFU
+    // listens on 127.0.0.1, and the relay fallback is useless if TURN refuses to reach it there.
+    // A permission (port undefined) is per IP: allowed, since the SFU is there; each packet is checked with its port.
+    if (isOwn && sfuPorts.size > 0 && (port === undefined || sfuPorts.has(port))) return undefined;
+    if (loopback.check(ip, fam)) {
       if (!opts.allowLoopback) return 'loopback';
       if (port !== undefined && protectedPorts.has(port)) return "this TURN server's own port";
       return undefined;
     }
-    if (own.check(ip, fam)) {
-      // A permission (port undefined) is per IP: allowed, since the SFU is there; each packet is checked with its port.
-      if (sfuPorts.size > 0 && (port === undefined || sfuPorts.has(port))) return undefined;
-      return "one of this node's own addresses (only its WebRTC ports may be relayed to)";
-    }
+    if (isOwn) return "one of this node's own addresses (only its WebRTC ports may be relayed to)";
     if (denied.check(ip, fam)) {
       const range = DENIED_PEER_RANGES.find((r) => !r.loopback && inCidr(ip, r.cidr));
       return range ? `${range.why} (${range.cidr})` : 'a denied range';

@@ -11,6 +11,7 @@ import type { TurnLogger } from './embedded-turn.ts';
 import type { NtAddress, NtAllocation, NtMessage, NtServer } from './node-turn.ts';
 import type { PeerPolicy } from './peer-policy.ts';
 import type { RelayFamily } from './relay-ports.ts';
+import type { TurnSecurityEvents } from './turn-events.ts';
 import { MAX_PACKET } from './stun-packet.ts';
 
 /** At most this many peers permitted per allocation (508 beyond). */
@@ -30,6 +31,7 @@ export interface PeerRequestsOptions {
   policy: PeerPolicy;
   relayFamily: RelayFamily;
   counters: PeerCounters;
+  events: TurnSecurityEvents;
   log: TurnLogger;
   now: () => number;
 }
@@ -39,6 +41,7 @@ export class PeerRequests {
   readonly #policy: PeerPolicy;
   readonly #relayFamily: RelayFamily;
   readonly #counters: PeerCounters;
+  readonly #events: TurnSecurityEvents;
   readonly #log: TurnLogger;
   readonly #now: () => number;
 
@@ -47,6 +50,7 @@ export class PeerRequests {
     this.#policy = opts.policy;
     this.#relayFamily = opts.relayFamily;
     this.#counters = opts.counters;
+    this.#events = opts.events;
     this.#log = opts.log;
     this.#now = opts.now;
   }
@@ -55,7 +59,7 @@ export class PeerRequests {
     const peers = msg.getAttributes('xor-peer-address') as NtAddress[];
     for (const peer of peers) {
       if (this.#familyMismatch(peer)) return reply.reject(443, 'Peer Address Family Mismatch');
-      if (this.#refused(peer)) return reply.reject(403, 'Forbidden');
+      if (this.#refused(peer, undefined, 'CreatePermission')) return reply.reject(403, 'Forbidden');
     }
     const a = msg.allocation!;
     const now = this.#now();
@@ -69,7 +73,7 @@ export class PeerRequests {
   channelBind(msg: NtMessage, reply: NtMessage): void {
     const peer = msg.getAttribute('xor-peer-address') as NtAddress | undefined;
     if (this.#familyMismatch(peer)) return reply.reject(443, 'Peer Address Family Mismatch');
-    if (peer && this.#refused(peer, peer.port)) return reply.reject(403, 'Forbidden');
+    if (peer && this.#refused(peer, peer.port, 'ChannelBind')) return reply.reject(403, 'Forbidden');
     // node-turn answers a successful ChannelBind without MESSAGE-INTEGRITY, which clients must reject.
     const resolve = reply.resolve.bind(reply);
     reply.resolve = () => {
@@ -82,7 +86,7 @@ export class PeerRequests {
 
   send(msg: NtMessage, reply: NtMessage): void {
     const peer = msg.getAttribute('xor-peer-address') as NtAddress | undefined;
-    if (!peer || this.#familyMismatch(peer) || this.#refused(peer, peer.port)) {
+    if (!peer || this.#familyMismatch(peer) || this.#refused(peer, peer.port, 'Send')) {
       this.#counters.dropped++;
       return reply.discard();
     }
@@ -92,7 +96,12 @@ export class PeerRequests {
   /** ChannelData from the client whose allocation is `a` (undefined: it has none). */
   channelData(a: NtAllocation | undefined, channel: number, data: Buffer): void {
     const peer = a?.channelBindings[channel];
-    if (!a || !peer || !((a.permissions[peer.address] ?? 0) > this.#now()) || this.#refused(peer, peer.port)) {
+    if (
+      !a ||
+      !peer ||
+      !((a.permissions[peer.address] ?? 0) > this.#now()) ||
+      this.#refused(peer, peer.port, 'ChannelData')
+    ) {
       this.#counters.dropped++;
       return;
     }
@@ -128,13 +137,13 @@ export class PeerRequests {
     return !!peer && typeof peer.address === 'string' && (isIP(peer.address) === 6) !== (this.#relayFamily === 'udp6');
   }
 
-  #refused(peer: NtAddress | undefined, port?: number): string | undefined {
+  #refused(peer: NtAddress | undefined, port: number | undefined, method: string): string | undefined {
     if (!peer || typeof peer.address !== 'string') return 'no peer address';
     if (port !== undefined && (port < 1 || port > 65535)) return 'port 0';
     const why = this.#policy(peer.address, port);
     if (why) {
       this.#counters.refusedPeers++;
-      this.#log.debug({ peer: peer.address, port, why }, 'TURN peer refused');
+      this.#events.peerRefused(peer.address, port, why, method);
     }
     return why;
   }

@@ -8,6 +8,12 @@
  * keyed hash of the person (or a guest's participant id), never a name or token; no client address.
  * At most one event per identity and reason a minute, so that a client retrying in a loop cannot flood the
  * log (the next event says how many were left out).
+ *
+ * A refused peer is a warning too (issue 15: the all-in-one's relay fallback failed with a 403 that was
+ * logged only at debug level): either someone probes the operator's network through the relay, or the
+ * node's address settings keep browsers from reaching the SFU. It names the peer (an address the relay
+ * was asked to reach, not the client's), at most once a minute per peer address and reason, since Send
+ * and ChannelData are checked per packet.
  */
 import type { TurnLogger } from './embedded-turn.ts';
 
@@ -16,6 +22,7 @@ export type TurnRefusal = 'credential expired' | 'user quota' | 'total quota';
 export interface TurnSecurityEvents {
   refused(identity: string, reason: TurnRefusal, method: string): void;
   allocationEnded(identity: string, reason: 'credential expired'): void;
+  peerRefused(peer: string, port: number | undefined, why: string, method: string): void;
 }
 
 const EVERY_MS = 60_000;
@@ -49,6 +56,22 @@ export function turnSecurityEvents(log: TurnLogger | undefined, now: () => numbe
       log?.info(
         { event: 'turn.allocation-ended', reason, identity, ...(suppressed ? { suppressed } : {}) },
         `TURN allocation ended: ${reason}`,
+      );
+    },
+    peerRefused(peer, port, why, method) {
+      const suppressed = due(`p\0${why}\0${peer}`);
+      if (suppressed === undefined) return;
+      log?.warn(
+        {
+          security: true,
+          event: 'turn.peer-refused',
+          peer,
+          ...(port === undefined ? {} : { port }),
+          why,
+          method,
+          ...(suppressed ? { suppressed } : {}),
+        },
+        `TURN ${method} to ${peer} refused: ${why}`,
       );
     },
   };

@@ -47,7 +47,13 @@ export async function startTurnService(
       realm: t.realm,
       policy: createPeerPolicy({
         allowLoopback: t.allowLoopbackPeers,
-        ownAddresses: [t.listenIp, t.relayIp, config.listenIp, ...(announced && isIP(announced) ? [announced] : [])],
+        ownAddresses: [
+          t.listenIp,
+          t.relayIp,
+          config.listenIp,
+          ...sfuLoopback(config.listenIp),
+          ...(announced && isIP(announced) ? [announced] : []),
+        ],
         sfuPorts: Array.from({ length: config.workers }, (_, i) => config.rtcPort + i),
         protectedPorts,
       }),
@@ -95,4 +101,11 @@ export async function startTurnService(
     stats: () => undefined,
     close: () => coturn.stop(),
   };
+}
+
+/** An SFU listening on every address listens on loopback too, so its ports there are the node's own. */
+function sfuLoopback(listenIp: string): string[] {
+  if (listenIp === '0.0.0.0') return ['127.0.0.1'];
+  if (listenIp === '::') return ['::1'];
+  return [];
 }

@@ -1,6 +1,7 @@
 /**
- * Getting through firewalls (issue 4, browser side). With the media node's embedded TURN (allowed to
- * relay to loopback for this local test only):
+ * Getting through firewalls (issue 4, browser side). With the media node's embedded TURN in its default
+ * settings and the SFU on 127.0.0.1 (no development setting: TURN relays to the SFU's own ports even on
+ * loopback, issue 15):
  * - pages forced to relay (?relay=1) hold a meeting through TURN: frames decoded, the selected
  *   candidate pair is of type relay on both transports;
  * - a page that is offered only the media node's ICE-TCP candidate (?transport=tcp, as if UDP were
@@ -15,7 +16,7 @@ import { candidatePairs, framesFrom, joinMeeting, participantId } from '../suppo
 import { waitFor } from '../support/poll.ts';
 
 describe('firewalls: TURN relay and ICE-TCP', () => {
-  const e2e = stackAndChromium({ mediaNodeEnv: { TREFFPUNKT_TURN_ALLOW_LOOPBACK_PEERS: 'true' } });
+  const e2e = stackAndChromium();
 
   test('relay-only pages hold a meeting through the embedded TURN', async () => {
     const room = `relay-${Date.now()}`;
@@ -34,6 +35,7 @@ describe('firewalls: TURN relay and ICE-TCP', () => {
         assert.equal(p.localType, 'relay', `${p.direction}: selected pair is relayed (${JSON.stringify(p)})`);
       }
     }
+    assert.doesNotMatch(e2e.stack.output(), /turn\.peer-refused/, 'TURN refused no peer on the way to the SFU');
   });
 
   test('a page offered only ICE-TCP joins over TCP', async () => {

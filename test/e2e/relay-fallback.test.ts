@@ -2,8 +2,8 @@
  * The automatic fallback to TURN (issue 4, browser side): a page whose direct path to the media node
  * fails — the test breaks the candidates of its first two transports in flight, so ICE can never
  * connect — makes its transports again relay-only (iceTransportPolicy 'relay', the media node's
- * embedded TURN, allowed to relay to loopback for this local test only), produces and consumes again,
- * and still sees and is seen. Waits are generous: on a loaded machine ICE failure and the retry are slow.
+ * embedded TURN in its default settings, the SFU on 127.0.0.1; issue 15), produces
+ * and consumes again, and still sees and is seen. Waits are generous: on a loaded machine ICE failure and the retry are slow.
  */
 import { describe, test } from 'node:test';
 import { stackAndChromium } from '../support/e2e-fixture.ts';
@@ -13,7 +13,7 @@ import { candidatePairs, framesFrom, joinMeeting, participantId } from '../suppo
 import { waitFor } from '../support/poll.ts';
 
 describe('relay fallback', () => {
-  const e2e = stackAndChromium({ mediaNodeEnv: { TREFFPUNKT_TURN_ALLOW_LOOPBACK_PEERS: 'true' } });
+  const e2e = stackAndChromium();
 
   test('when the direct path fails, the page falls back to TURN by itself', async (t) => {
     const room = `fallback-${Date.now()}`;
@@ -64,5 +64,13 @@ describe('relay fallback', () => {
       assert.equal(p.localType, 'relay');
     }
     assert.equal(await b.getAttribute('.meeting', 'data-media'), 'relay');
+    // The relay refuses the dead port (not the SFU's), and says so at warn; never the SFU's own port.
+    const refused = e2e.stack
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"turn.peer-refused"'))
+      .map((l) => JSON.parse(l) as { level: number; port?: number });
+    for (const r of refused) assert.equal(r.port, deadPort, `only the dead port is refused: ${JSON.stringify(r)}`);
+    assert.ok(refused.every((r) => r.level === 40));
   });
 });

@@ -100,6 +100,19 @@ export function speechLikeWav(path: string, seconds = 10): string {
   return path;
 }
 
+/**
+ * What the meeting helpers below need of a page. playwright's Page has it; firefox.ts wraps puppeteer's
+ * page (Firefox over WebDriver BiDi) into it, so that one helper drives both engines.
+ */
+export interface MeetingPage {
+  goto(url: string): Promise<unknown>;
+  fill(selector: string, value: string): Promise<void>;
+  click(selector: string): Promise<void>;
+  waitForSelector(selector: string, opts?: { timeout?: number }): Promise<unknown>;
+  getAttribute(selector: string, name: string): Promise<string | null>;
+  evaluate<R>(fn: () => R | Promise<R>): Promise<R>;
+}
+
 export interface JoinOptions {
   /** Query string for the room page, e.g. '?relay=1'. Default '?video=360': modest capture for 2 cores. */
   query?: string;
@@ -109,7 +122,7 @@ export interface JoinOptions {
 
 /** Opens the room page, types the name, sets camera/microphone and joins; resolves when the stage shows. */
 export async function joinMeeting(
-  page: Page,
+  page: MeetingPage,
   baseUrl: string,
   room: string,
   name: string,
@@ -166,16 +179,16 @@ type Treffpunkt = {
 };
 
 /** Receive statistics of the page's consumers (RTCPeerConnection getStats, inbound-rtp). */
-export function inboundStats(page: Page): Promise<InboundStat[]> {
+export function inboundStats(page: MeetingPage): Promise<InboundStat[]> {
   return page.evaluate(() => (window as unknown as { treffpunkt: Treffpunkt }).treffpunkt.meeting.inboundStats());
 }
 
 /** What the page sends per source (encodings as negotiated, content hint). */
-export function sendInfo(page: Page): Promise<SendInfo[]> {
+export function sendInfo(page: MeetingPage): Promise<SendInfo[]> {
   return page.evaluate(() => (window as unknown as { treffpunkt: Treffpunkt }).treffpunkt.meeting.sendInfo());
 }
 
-export function participantId(page: Page): Promise<string> {
+export function participantId(page: MeetingPage): Promise<string> {
   return page.evaluate(() => (window as unknown as { treffpunkt: Treffpunkt }).treffpunkt.meeting.participantId);
 }
 
@@ -190,13 +203,13 @@ export interface CandidatePair {
 }
 
 /** The selected ICE candidate pair of the page's send and receive transports. */
-export function candidatePairs(page: Page): Promise<CandidatePair[]> {
+export function candidatePairs(page: MeetingPage): Promise<CandidatePair[]> {
   return page.evaluate(() => (window as unknown as { treffpunkt: Treffpunkt }).treffpunkt.meeting.candidatePairs());
 }
 
 /** Video frames decoded per remote participant and source ('camera' | 'screen'). */
 export async function framesFrom(
-  page: Page,
+  page: MeetingPage,
   participant: string,
   source: 'camera' | 'screen' = 'camera',
 ): Promise<number> {

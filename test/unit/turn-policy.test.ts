@@ -72,6 +72,28 @@ test("peer policy: the node's own addresses only on its WebRTC ports", () => {
   );
 });
 
+test("peer policy: the node's WebRTC ports on loopback, without allowing loopback (the all-in-one's relay)", () => {
+  // Issue 15: the loopback rule came first, so TURN answered 403 for an SFU on 127.0.0.1 (`npm start`'s).
+  const policy = createPeerPolicy({
+    allowLoopback: false,
+    skipInterfaces: true,
+    ownAddresses: ['127.0.0.1'],
+    sfuPorts: [40000],
+    protectedPorts: new Set([3478]),
+  });
+  assert.equal(policy('127.0.0.1'), undefined, 'a permission for the SFU address');
+  assert.equal(policy('127.0.0.1', 40000), undefined, 'the SFU port');
+  for (const port of [3478, 4000, 22]) assert.ok(policy('127.0.0.1', port), `port ${port} refused`);
+  assert.equal(policy('127.0.0.2', 40000), 'loopback', 'another loopback address is not the SFU');
+  assert.equal(policy('::1', 40000), 'loopback', 'nor is IPv6 loopback when the SFU listens on IPv4 only');
+  assert.equal(policy('::ffff:127.0.0.1', 40000), undefined, 'the same SFU address, IPv4-mapped');
+});
+
+test("peer policy: the machine's interface addresses count as its own, loopback only when the SFU listens there", () => {
+  const policy = createPeerPolicy({ allowLoopback: false, sfuPorts: [40000] });
+  assert.equal(policy('127.0.0.1', 40000), 'loopback', 'lo is an interface, but the SFU was not said to listen on it');
+});
+
 test('coturn gets the same denied ranges', () => {
   assert.equal(cidrToRange('10.0.0.0/8'), '10.0.0.0-10.255.255.255');
   assert.equal(cidrToRange('fc00::/7'), 'fc00:0:0:0:0:0:0:0-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff');

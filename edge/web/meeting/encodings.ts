@@ -2,6 +2,7 @@
 import type { types } from 'mediasoup-client';
 import type { MediaSource } from '../../../shared/media-types.ts';
 import { diagnostics } from '../diagnostics.ts';
+import { temporalLayersFor, withoutScalabilityMode } from './codecs.ts';
 
 /** The order in which our sources are produced (again): audio first, so people hear us soonest. */
 export const SOURCE_ORDER: readonly MediaSource[] = ['microphone', 'camera', 'screen'];
@@ -32,20 +33,27 @@ export const SCREEN_ENCODINGS: RTCRtpEncodingParameters[] = [
 ];
 
 /**
- * The produce() options for a source's track (the encodings and codec options of mediasoup-client's
- * ProducerOptions). The microphone gets Opus in-band FEC and DTX (why: shared/media-codecs.ts); mono,
- * because a fake stereo voice only doubles the bitrate.
+ * The produce() options for a source's track (the encodings, codec options and codec of mediasoup-client's
+ * ProducerOptions). `videoCodec`: the codec chosen by codecs.ts `sendVideoCodec` (undefined: mediasoup-client's
+ * default, the router's first one this browser can send). The microphone gets Opus in-band FEC and DTX (why:
+ * shared/media-codecs.ts); mono, because a fake stereo voice only doubles the bitrate.
  */
 export function produceOptions(
   source: MediaSource,
   track: MediaStreamTrack,
-): Pick<types.ProducerOptions, 'encodings' | 'codecOptions'> {
-  if (source === 'camera')
+  videoCodec?: types.RtpCodecCapability,
+): Pick<types.ProducerOptions, 'encodings' | 'codecOptions' | 'codec'> {
+  const codec = videoCodec ? { codec: videoCodec } : {};
+  if (source === 'camera') {
+    const encodings = cameraEncodings(track.getSettings().height ?? 720);
     return {
-      encodings: cameraEncodings(track.getSettings().height ?? 720),
+      encodings: temporalLayersFor(videoCodec) ? encodings : withoutScalabilityMode(encodings),
       codecOptions: { videoGoogleStartBitrate: 1000 },
+      ...codec,
     };
-  if (source === 'screen') return { encodings: SCREEN_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } };
+  }
+  if (source === 'screen')
+    return { encodings: SCREEN_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 }, ...codec };
   const protect = diagnostics.audioProtection;
   return { codecOptions: { opusStereo: false, opusDtx: protect, opusFec: protect } };
 }

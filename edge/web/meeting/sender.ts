@@ -6,6 +6,7 @@
  */
 import type { Device, types } from 'mediasoup-client';
 import type { MediaKind, MediaSource } from '../../../shared/media-types.ts';
+import { asksScalabilityMode, sendVideoCodec, withoutScalabilityMode } from './codecs.ts';
 import { produceOptions, SOURCE_ORDER } from './encodings.ts';
 import type { MediaContext } from './types.ts';
 
@@ -161,12 +162,20 @@ export class Sender {
     try {
       // Muted from the first packet: a disabled track makes the producer start paused (silence/black).
       if (want.paused) track.enabled = false;
-      const producer = await send.produce({
+      const options = produceOptions(
+        source,
         track,
-        appData: { source },
-        stopTracks: false,
-        ...produceOptions(source, track),
-      });
+        track.kind === 'video' ? sendVideoCodec(this.#device().sendRtpCapabilities) : undefined,
+      );
+      const producer = await send
+        .produce({ track, appData: { source }, stopTracks: false, ...options })
+        .catch((err: unknown) => {
+          // WebRTC-SVC: a browser may refuse a scalabilityMode it cannot do (codecs.ts); then its own layering.
+          if (!asksScalabilityMode(options.encodings) || send !== this.#transport()) throw err;
+          console.warn(`treffpunkt: ${source} refused temporal layers, producing without`, err);
+          const encodings = withoutScalabilityMode(options.encodings!);
+          return send.produce({ track, appData: { source }, stopTracks: false, ...options, encodings });
+        });
       if (ctx.closed()) return producer.close();
       if (send !== this.#transport() || this.#wanted.get(source) !== want) {
         // Replaced or given up meanwhile: this producer is not wanted (the server may not know it any more).
