@@ -87,7 +87,12 @@ export class InProcessRooms {
     let hosted = this.#rooms.get(name);
     if (!hosted) {
       const host = new InProcessRoomHost(
-        () => void room.sweep().then(() => this.#forgetIfEmpty(name)),
+        // A sweep that fails (its snapshot could not be saved) is logged; unhandled it would end the process.
+        () =>
+          void room.sweep().then(
+            () => this.#forgetIfEmpty(name),
+            (err) => this.#services.room.log.error({ room: name, ...errorFields(err) }, 'room sweep failed'),
+          ),
         this.#stores.store(name),
       );
       const room: Room = new Room(name, roomDeps(this.#services.room, host));
