@@ -331,6 +331,8 @@ export const CloseCode = {
   Removed: 4001,
   /** A moderator refused this participant's entry from the lobby. */
   Refused: 4003,
+  /** The edge is shutting down or its room moved to another edge: reconnect (to any edge) and resume. */
+  EdgeMoving: 1012,
   /** Too many messages too fast on this connection. */
   RateLimited: 4008,
   /** The socket neither joined nor resumed within TREFFPUNKT_JOIN_TIMEOUT_MS (waiting in the lobby counts as joined). */

@@ -13,7 +13,10 @@ import { InMemoryNodeRegistry } from '../core/node-registry.ts';
 import { createEdgeServices } from '../core/services.ts';
 import { loadAssets } from './assets.ts';
 import { InProcessRooms } from './room-host.ts';
-import { createNodeRoomSockets } from './websocket.ts';
+import { createNodeRoomSockets, inProcessSockets } from './websocket.ts';
+import { ClusterRooms } from '../cluster/cluster-rooms.ts';
+import { connectClusterNats } from '../cluster/nats.ts';
+import { parseClusterSettings } from '../cluster/settings.ts';
 
 const NodeEdgeSettings = z.object({
   TREFFPUNKT_EDGE_HOST: z
@@ -28,6 +31,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
   const settings = NodeEdgeSettings.safeParse(env);
   if (!settings.success) throw new ConfigError(describeIssues(settings.error));
   const config = parseEdgeConfig(env);
+  const clusterSettings = parseClusterSettings(env);
   const {
     TREFFPUNKT_EDGE_HOST: host,
     TREFFPUNKT_EDGE_PORT: port,
@@ -42,7 +46,22 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
       'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: media nodes may register plain http control URLs beyond loopback, readable on the way',
     );
   const registry = new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs);
-  const rooms = new InProcessRooms(createEdgeServices(config, registry, log));
+  const services = createEdgeServices(config, registry, log);
+  const rooms = new InProcessRooms(services);
+  // TREFFPUNKT_NATS_URL set: rooms are shared with the other edges of the cluster (docs/edge-cluster.md).
+  const cluster = clusterSettings
+    ? new ClusterRooms({
+        services,
+        nats: await connectClusterNats(clusterSettings, log),
+        settings: clusterSettings,
+        log,
+        maxMessageBytes: config.maxMessageBytes,
+      })
+    : undefined;
+  if (cluster) {
+    cluster.start();
+    log.info({ edge: cluster.edgeId, nats: clusterSettings?.servers }, 'edge cluster mode');
+  }
   const asset = await loadAssets(webDir);
 
   let sockets: ReturnType<typeof createNodeRoomSockets> | undefined;
@@ -52,7 +71,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     log,
     adapter: {
       roomSocket: (c, room, addressKey) => sockets!.roomSocket(c, room, addressKey),
-      roomEvent: (room, nodeId, event) => rooms.event(room, nodeId, event),
+      roomEvent: (room, nodeId, event) => (cluster ?? rooms).event(room, nodeId, event),
       clientAddress: (c) => getConnInfo(c).remote.address,
       asset,
     },
@@ -60,7 +79,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
   // ws refuses frames over 2 MiB outright; up to that the room answers MESSAGE_TOO_LARGE.
   sockets = createNodeRoomSockets(
     app,
-    rooms,
+    cluster ?? inProcessSockets(rooms),
     Math.max(2 * 1024 * 1024, config.maxMessageBytes * 2),
     log,
     config.socketsPerAddress,
@@ -76,7 +95,18 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     { host, port: boundPort },
     `edge listening on http://${host.includes(':') ? `[${host}]` : host}:${boundPort}/`,
   );
-  return { server, port: boundPort, rooms, registry, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    server,
+    port: boundPort,
+    rooms,
+    cluster,
+    registry,
+    close: async () => {
+      // A cluster edge hands its rooms over first (SIGTERM: a rolling restart drops nobody).
+      await cluster?.shutdown();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
 }
 
 if (import.meta.main) {

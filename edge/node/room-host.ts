@@ -9,20 +9,28 @@ import type { MediaEvent } from '../../shared/control.ts';
 import type { Connection } from '../core/connection.ts';
 import { roomDeps, type RoomHost } from '../core/room/context.ts';
 import { Room } from '../core/room/room.ts';
-import { MemoryRoomStore } from '../core/room/store.ts';
+import { MemoryRoomStore, type RoomStore } from '../core/room/store.ts';
 import type { EdgeServices } from '../core/services.ts';
 
 /** One room's host in this process: what a Durable Object's runtime gives it on Cloudflare. */
 export class InProcessRoomHost implements RoomHost {
-  readonly store = new MemoryRoomStore();
+  readonly store: RoomStore;
   readonly #connections = new Set<Connection>();
   readonly #sweep: () => void;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
+  #stopped = false;
 
   /** `sweep`: what the timer runs when the sweep is due. */
-  constructor(sweep: () => void) {
+  constructor(sweep: () => void, store: RoomStore = new MemoryRoomStore()) {
     this.#sweep = sweep;
+    this.store = store;
+  }
+
+  /** No more sweeps: the room was dropped from this process (an edge cluster moved it elsewhere). */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
   }
 
   connections(): Set<Connection> {
@@ -31,7 +39,7 @@ export class InProcessRoomHost implements RoomHost {
 
   /** One timer per room; an earlier sweep replaces a later one (the sweep reschedules what is left). */
   scheduleSweep(at: number): void {
-    if (at >= this.#timerAt) return;
+    if (at >= this.#timerAt || this.#stopped) return;
     clearTimeout(this.#timer);
     this.#timerAt = at;
     this.#timer = setTimeout(
@@ -60,14 +68,21 @@ export class InProcessRooms {
   /** Open sockets per address key, across all rooms of this process (TREFFPUNKT_SOCKETS_PER_ADDRESS). */
   readonly #perAddress = new Map<string, number>();
 
-  constructor(services: EdgeServices) {
+  readonly #storeFor: (name: string) => RoomStore;
+
+  /** `storeFor`: where a room keeps its snapshot (default: in memory, as long as the process lives). */
+  constructor(services: EdgeServices, storeFor: (name: string) => RoomStore = () => new MemoryRoomStore()) {
     this.#services = services;
+    this.#storeFor = storeFor;
   }
 
   #hosted(name: string): HostedRoom {
     let hosted = this.#rooms.get(name);
     if (!hosted) {
-      const host = new InProcessRoomHost(() => void room.sweep().then(() => this.#forgetIfEmpty(name)));
+      const host = new InProcessRoomHost(
+        () => void room.sweep().then(() => this.#forgetIfEmpty(name)),
+        this.#storeFor(name),
+      );
       const room: Room = new Room(name, roomDeps(this.#services.room, host));
       hosted = { room, host };
       this.#rooms.set(name, hosted);
@@ -116,6 +131,20 @@ export class InProcessRooms {
     const hosted = this.#rooms.get(name);
     // A room with removal bars running is kept (its sweep forgets it when they run out).
     if (hosted && hosted.host.connections().size === 0 && hosted.room.idle) this.#rooms.delete(name);
+  }
+
+  /** The room `name` if it is open in this process. */
+  room(name: string): Room | undefined {
+    return this.#rooms.get(name)?.room;
+  }
+
+  /**
+   * Forgets the room without closing anything: its state lives on in its store and another edge of the
+   * cluster runs it now (the caller stops feeding its sockets to it).
+   */
+  drop(name: string): void {
+    this.#rooms.get(name)?.host.stop();
+    this.#rooms.delete(name);
   }
 
   /** A media node's event for `name`; rooms that are not open here have nobody to tell. */

@@ -117,6 +117,35 @@ export class Room {
     }
   }
 
+  /**
+   * A socket whose participant is already in the room comes back without a `resume` of its own: the room
+   * moved to another edge of a cluster (issue 12) and the edge holding the socket re-attaches it, so the
+   * participant keeps its resume token and nobody sees a leave or a join. False (and the socket left
+   * unjoined) if the room does not know the participant.
+   */
+  async reattach(conn: Connection, participantId: string): Promise<boolean> {
+    // At once, not in the queue: frames that follow must not be refused as NOT_JOINED, and a state loaded
+    // meanwhile must count this participant as connected.
+    conn.participantId = participantId;
+    return this.#queue.run(() =>
+      this.#mutate(async () => {
+        const p = this.#state.participants.get(participantId);
+        if (!p) {
+          conn.participantId = undefined;
+          return false;
+        }
+        if (p.disconnectedAt !== undefined) this.#state.resumed(participantId, p.resumeHash);
+        this.#presence.replayMissed(conn);
+        return true;
+      }),
+    );
+  }
+
+  /** Resolves once every request queued so far is handled and its state saved (a handover waits for it). */
+  async settled(): Promise<void> {
+    await this.#queue.run(async () => {});
+  }
+
   /** An event from a media node about this room (see RoomMedia.onNodeEvent for what is believed). */
   async onNodeEvent(nodeId: string, event: MediaEvent): Promise<void> {
     await this.#queue.run(async () => {

@@ -1,0 +1,78 @@
+/**
+ * A room's snapshot in the cluster's replicated KV bucket (treffpunkt-rooms, one key per room): the
+ * RoomStore of a room owned by this edge (issue 12). Saves come one at a time, in the room's order (the
+ * Room awaits each inside its queue). Every write is a compare-and-set on the revision this store read or
+ * wrote last, so a snapshot written by anyone else since (an owner that should have stepped down) makes
+ * the save fail loudly instead of being overwritten. Once the lease is gone the store is revoked: a room
+ * that lost its lease can no longer write at all.
+ *
+ * A snapshot must fit one NATS message (the servers' max_payload, 1 MiB by default): about 1.5 KiB per
+ * participant with media, so a full room of 500 fits with room to spare (docs/edge-cluster.md).
+ */
+import { z } from 'zod';
+import type { KV } from '@nats-io/kv';
+import { TreffpunktError, ErrorCode } from '../../shared/errors.ts';
+import type { RoomSnapshot, RoomStore, SavedRoomSnapshot } from '../core/room/store.ts';
+
+/**
+ * What is checked of a snapshot read back: its outline. It was written by an edge of this cluster (NATS
+ * accounts decide who may), through RoomState.toSnapshot(); RoomState.restore() fills in the rest.
+ */
+const SnapshotOutline = z.looseObject({
+  participants: z.array(z.looseObject({ id: z.string(), name: z.string(), role: z.string() })),
+  lobby: z.array(z.looseObject({ id: z.string() })),
+  locked: z.boolean(),
+});
+
+export class NatsRoomStore implements RoomStore {
+  readonly #kv: KV;
+  readonly #room: string;
+  readonly #maxBytes: number;
+  /** The revision of the key as this store last saw it; 0: no value (absent or deleted). */
+  #revision = 0;
+  #exists = false;
+  #revoked = false;
+
+  constructor(kv: KV, room: string, maxBytes: number) {
+    this.#kv = kv;
+    this.#room = room;
+    this.#maxBytes = maxBytes;
+  }
+
+  /** No more writes: the lease is gone (or handed over); the next owner has the last snapshot. */
+  revoke(): void {
+    this.#revoked = true;
+  }
+
+  async load(): Promise<SavedRoomSnapshot | undefined> {
+    const e = await this.#kv.get(this.#room);
+    this.#revision = e?.revision ?? 0;
+    this.#exists = e?.operation === 'PUT';
+    if (!e || !this.#exists) return undefined;
+    const parsed = SnapshotOutline.safeParse(JSON.parse(e.string()));
+    if (!parsed.success)
+      throw new TreffpunktError(ErrorCode.Internal, `the stored snapshot of room ${this.#room} is not one`);
+    return parsed.data as unknown as SavedRoomSnapshot;
+  }
+
+  async save(snapshot: RoomSnapshot | undefined): Promise<void> {
+    if (this.#revoked) return;
+    if (snapshot === undefined) {
+      if (!this.#exists) return;
+      await this.#kv.delete(this.#room, { previousSeq: this.#revision });
+      this.#exists = false;
+      return;
+    }
+    const data = new TextEncoder().encode(JSON.stringify(snapshot));
+    // Headroom for the message's headers: a value that fills max_payload would be refused by the server.
+    if (data.length > this.#maxBytes - 1024)
+      throw new TreffpunktError(
+        ErrorCode.Internal,
+        `the snapshot of room ${this.#room} (${data.length} bytes) exceeds the NATS max_payload`,
+      );
+    this.#revision = this.#exists
+      ? await this.#kv.update(this.#room, data, this.#revision)
+      : await this.#kv.create(this.#room, data);
+    this.#exists = true;
+  }
+}
