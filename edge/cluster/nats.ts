@@ -27,6 +27,8 @@ export async function connectClusterNats(settings: ClusterSettings, log: Logger)
     servers: settings.servers,
     name: `treffpunkt-edge-${settings.edgeId}`,
     maxReconnectAttempts: -1,
+    // An edge may start before the NATS servers: it waits for them rather than exiting.
+    waitOnFirstConnect: true,
     reconnectTimeWait: 250,
     // A dead server is noticed within seconds, not after the default two minutes of missed pings.
     pingInterval: 2_000,
@@ -40,14 +42,26 @@ export async function connectClusterNats(settings: ClusterSettings, log: Logger)
   const kvm = new Kvm(jetstream(nc, { timeout: 2_000 }));
   // Create binds to an existing bucket with the same settings. Reads go to the stream's leader
   // (allow_direct off): a new owner must see the last snapshot, not a lagging replica's.
-  const leases = await kvm.create(LEASE_BUCKET, {
-    history: 1,
-    ttl: settings.leaseMs,
-    replicas: settings.replicas,
-    allow_direct: false,
-  });
-  const rooms = await kvm.create(ROOM_BUCKET, { history: 1, replicas: settings.replicas, allow_direct: false });
+  const leases = await untilReady(log, () =>
+    kvm.create(LEASE_BUCKET, { history: 1, ttl: settings.leaseMs, replicas: settings.replicas, allow_direct: false }),
+  );
+  const rooms = await untilReady(log, () =>
+    kvm.create(ROOM_BUCKET, { history: 1, replicas: settings.replicas, allow_direct: false }),
+  );
   return { nc, leases, rooms, maxPayload: nc.info?.max_payload ?? 1024 * 1024 };
+}
+
+/** Retries while JetStream is not ready yet (a cluster still electing its leader answers with errors). */
+async function untilReady<T>(log: Logger, task: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await task();
+    } catch (err) {
+      if (attempt === 1 || attempt % 10 === 0)
+        log.warn({ event: 'natsNotReady', attempt, error: String(err) }, 'NATS JetStream not ready yet; retrying');
+      await new Promise((r) => setTimeout(r, Math.min(200 * attempt, 2_000)));
+    }
+  }
 }
 
 async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {

@@ -139,8 +139,13 @@ function assertNobodyLeftOrJoined(everyone: Participant[]) {
   }
 }
 
-/** Everyone is reachable: a chat from each arrives at everyone. */
+/**
+ * Everyone is reachable: a request of each is answered (which also means that their edge has re-attached
+ * them: events broadcast before that are not kept for them, like any broadcast to a socket that is down),
+ * then a chat from each arrives at everyone.
+ */
 async function everyoneChats(everyone: Participant[], tag: string) {
+  for (const p of everyone) await p.client.request('setHand', { raised: false });
   for (const from of everyone) {
     const text = `${tag} from ${from.name}`;
     await from.client.request('chat', { text });

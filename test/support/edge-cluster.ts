@@ -124,7 +124,9 @@ export async function startEdgeCluster(opts: EdgeClusterOptions = {}): Promise<E
           },
           30_000,
           100,
-        );
+        ).catch((err: Error) => {
+          throw new Error(`${err.message}\n${out.filter((l) => l.startsWith(`[${id}]`)).join('')}`);
+        });
       },
     };
     return edge;
@@ -153,7 +155,10 @@ export async function startEdgeCluster(opts: EdgeClusterOptions = {}): Promise<E
       if (r) replies.push(r);
       if (eventsOnly && r && r.status < 300) break;
     }
-    const reply = replies.find((r) => r.status < 300) ?? replies[0];
+    // A heartbeat that one edge does not know (it restarted) makes the node register again, with all.
+    const reply = eventsOnly
+      ? (replies.find((r) => r.status < 300) ?? replies[0])
+      : (replies.find((r) => r.status >= 300) ?? replies[0]);
     if (!reply) {
       res.writeHead(503).end();
       return;
