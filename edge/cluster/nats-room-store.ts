@@ -13,6 +13,10 @@ import { z } from 'zod';
 import type { KV } from '@nats-io/kv';
 import { TreffpunktError, ErrorCode } from '../../shared/errors.ts';
 import type { RoomSnapshot, RoomStore, SavedRoomSnapshot } from '../core/room/store.ts';
+import { isWrongRevision } from './room-lease.ts';
+
+/** How long a save keeps trying through a NATS failover before the request fails (a leader election takes seconds). */
+const SAVE_RETRY_MS = 8_000;
 
 /**
  * What is checked of a snapshot read back: its outline. It was written by an edge of this cluster (NATS
@@ -32,6 +36,10 @@ export class NatsRoomStore implements RoomStore {
   #revision = 0;
   #exists = false;
   #revoked = false;
+  /** The last write failed without an answer (it may have landed): see #adoptOwnWrite. */
+  #uncertain = false;
+  /** What the last write tried to store (null: a delete). */
+  #lastTried: Uint8Array | null = null;
 
   constructor(kv: KV, room: string, maxBytes: number) {
     this.#kv = kv;
@@ -57,22 +65,60 @@ export class NatsRoomStore implements RoomStore {
 
   async save(snapshot: RoomSnapshot | undefined): Promise<void> {
     if (this.#revoked) return;
-    if (snapshot === undefined) {
-      if (!this.#exists) return;
-      await this.#kv.delete(this.#room, { previousSeq: this.#revision });
-      this.#exists = false;
-      return;
-    }
-    const data = new TextEncoder().encode(JSON.stringify(snapshot));
+    const data = snapshot === undefined ? null : new TextEncoder().encode(JSON.stringify(snapshot));
     // Headroom for the message's headers: a value that fills max_payload would be refused by the server.
-    if (data.length > this.#maxBytes - 1024)
+    if (data && data.length > this.#maxBytes - 1024)
       throw new TreffpunktError(
         ErrorCode.Internal,
         `the snapshot of room ${this.#room} (${data.length} bytes) exceeds the NATS max_payload`,
       );
-    this.#revision = this.#exists
-      ? await this.#kv.update(this.#room, data, this.#revision)
-      : await this.#kv.create(this.#room, data);
-    this.#exists = true;
+    // A write that times out (a NATS server died, its streams elect a new leader: seconds) is tried again
+    // for a while, in the room's queue, so that the room's order holds and the request waits instead of
+    // failing.
+    const deadline = performance.now() + SAVE_RETRY_MS;
+    for (;;) {
+      try {
+        return await this.#write(data);
+      } catch (err) {
+        if (this.#revoked) return;
+        if (isWrongRevision(err) && this.#uncertain && (await this.#adoptOwnWrite())) continue;
+        if (isWrongRevision(err) || performance.now() > deadline) throw err;
+        this.#uncertain = true;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
+  async #write(data: Uint8Array | null): Promise<void> {
+    this.#lastTried = data;
+    if (data === null) {
+      if (this.#exists) await this.#kv.delete(this.#room, { previousSeq: this.#revision });
+      this.#exists = false;
+    } else {
+      this.#revision = this.#exists
+        ? await this.#kv.update(this.#room, data, this.#revision)
+        : await this.#kv.create(this.#room, data);
+      this.#exists = true;
+    }
+    this.#uncertain = false;
+  }
+
+  /**
+   * A write that timed out may have landed all the same, so the revision moved under us: if what is
+   * stored is exactly what this store tried last, it is ours and its revision is adopted. Anything else
+   * was written by another edge and is never overwritten.
+   */
+  async #adoptOwnWrite(): Promise<boolean> {
+    const e = await this.#kv.get(this.#room);
+    const tried = this.#lastTried;
+    const ours =
+      tried === null
+        ? e?.operation !== 'PUT'
+        : e?.operation === 'PUT' && e.value.length === tried.length && e.value.every((b, i) => b === tried[i]);
+    if (!ours) return false;
+    this.#revision = e?.revision ?? 0;
+    this.#exists = e?.operation === 'PUT';
+    this.#uncertain = false;
+    return true;
   }
 }

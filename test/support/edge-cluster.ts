@@ -122,7 +122,8 @@ export async function startEdgeCluster(opts: EdgeClusterOptions = {}): Promise<E
             const res = await fetch(`${edge.url}/healthz`);
             return ((await res.json()) as { mediaNodes: number }).mediaNodes >= nodeIds.length;
           },
-          30_000,
+          // Generous: on a loaded machine an edge takes seconds to compile and start.
+          90_000,
           100,
         ).catch((err: Error) => {
           throw new Error(`${err.message}\n${out.filter((l) => l.startsWith(`[${id}]`)).join('')}`);
