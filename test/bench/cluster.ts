@@ -156,8 +156,10 @@ async function killRun(c: EdgeCluster, run: number): Promise<number[]> {
 }
 
 async function main(): Promise<void> {
-  cluster = await startEdgeCluster({ leaseMs: LEASE_MS });
-  single = await startStack({ runtime: 'node' });
+  // The per-connection message budget (50/s) would cap the closed loops of (b) long before the room does.
+  const edgeEnv = { TREFFPUNKT_MESSAGES_PER_SECOND: '10000' };
+  cluster = await startEdgeCluster({ leaseMs: LEASE_MS, edgeEnv });
+  single = await startStack({ runtime: 'node', edgeEnv });
   const [e1, e2] = cluster.edges as [ClusterEdge, ClusterEdge];
   const room = 'bench-join';
   const pubCluster = await publisher(e1.wsUrl(room));
@@ -227,4 +229,10 @@ async function main(): Promise<void> {
   await single.stop();
 }
 
+// Whichever way the benchmark ends (a failure exits at once), no process of it outlives it.
+process.on('exit', () => {
+  cluster?.killNow();
+  for (const n of single?.mediaNodes ?? []) if (n.alive()) n.process.kill('SIGKILL');
+  if (single?.edgeAlive()) single.stop();
+});
 runBenchmark('cluster', 20 * 60_000, () => single, main);

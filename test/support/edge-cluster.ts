@@ -46,6 +46,8 @@ export interface EdgeCluster {
   storedParticipants(room: string): Promise<number>;
   output(): string;
   stop(): Promise<void>;
+  /** SIGKILL to every process of the cluster, synchronously (a benchmark's watchdog or exit handler). */
+  killNow(): void;
 }
 
 export interface EdgeClusterOptions {
@@ -235,5 +237,9 @@ export async function startEdgeCluster(opts: EdgeClusterOptions = {}): Promise<E
     },
     output: () => out.join('') + nats.output(),
     stop,
+    killNow: () => {
+      for (const c of children) if (!exited(c)) c.kill('SIGKILL');
+      nats.killNow();
+    },
   };
 }

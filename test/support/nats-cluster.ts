@@ -17,6 +17,7 @@ export interface NatsServer {
   url: string;
   alive(): boolean;
   kill(): Promise<void>;
+  killNow(): void;
   start(): Promise<void>;
 }
 
@@ -26,6 +27,8 @@ export interface NatsCluster {
   url: string;
   output(): string;
   stop(): Promise<void>;
+  /** SIGKILL to every server, synchronously (a benchmark's watchdog or exit handler). */
+  killNow(): void;
 }
 
 export async function startNatsCluster(size = 3): Promise<NatsCluster> {
@@ -70,6 +73,9 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
         child.stdout!.on('data', (d) => out.push(`[${name}] ${d}`));
         child.stderr!.on('data', (d) => out.push(`[${name}] ${d}`));
       },
+      killNow: () => {
+        if (alive()) child?.kill('SIGKILL');
+      },
       kill: async () => {
         const c = child;
         if (!c || !alive()) return;
@@ -109,5 +115,8 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     url: servers.map((s) => s.server.url).join(','),
     output: () => out.join(''),
     stop,
+    killNow: () => {
+      for (const s of servers) s.server.killNow();
+    },
   };
 }
