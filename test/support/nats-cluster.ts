@@ -26,6 +26,8 @@ export interface NatsCluster {
   /** All client URLs, comma-separated: TREFFPUNKT_NATS_URL. */
   url: string;
   output(): string;
+  /** Resolves once every server runs and says JetStream is ready (/healthz). */
+  ready(): Promise<void>;
   stop(): Promise<void>;
   /** SIGKILL to every server, synchronously (a benchmark's watchdog or exit handler). */
   killNow(): void;
@@ -91,9 +93,8 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     await Promise.all(servers.map((s) => s.server.kill()));
     await rm(dir, { recursive: true, force: true });
   };
-  try {
-    await Promise.all(servers.map((s) => s.server.start()));
-    await waitFor(
+  const ready = () =>
+    waitFor(
       'the NATS cluster with JetStream',
       async () => {
         for (const s of servers) {
@@ -105,7 +106,10 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
       },
       30_000,
       100,
-    );
+    ).then(() => undefined);
+  try {
+    await Promise.all(servers.map((s) => s.server.start()));
+    await ready();
   } catch (err) {
     await stop();
     throw err;
@@ -114,6 +118,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     servers: servers.map((s) => s.server),
     url: servers.map((s) => s.server.url).join(','),
     output: () => out.join(''),
+    ready,
     stop,
     killNow: () => {
       for (const s of servers) s.server.killNow();
