@@ -321,7 +321,7 @@ export class ClusterRooms implements RoomSocketSink {
     const owned: Owned = {
       kind: 'owner',
       lease,
-      store: new NatsRoomStore(this.#nats.rooms, route.name, this.#nats.maxPayload),
+      store: new NatsRoomStore(this.#nats.rooms, route.name, this.#nats.maxPayload, () => lease.held),
       sub: undefined,
       relayed: new Map(),
       edgesSeen: new Map(),
@@ -352,7 +352,7 @@ export class ClusterRooms implements RoomSocketSink {
 
   /** Forgets the local Room and its relayed sockets; local sockets keep who they are for the next owner. */
   #dropOwned(route: Route, owned: Owned): void {
-    owned.store.revoke();
+    void owned.store.revoke();
     owned.sub?.unsubscribe();
     this.#rooms.drop(route.name);
     for (const edge of new Set([...owned.relayed.values()].map((r) => r.edge)))
@@ -371,10 +371,9 @@ export class ClusterRooms implements RoomSocketSink {
     if (owned.kind !== 'owner' || route.sockets.size > 0 || owned.relayed.size > 0) return;
     if (this.#rooms.room(route.name)) return;
     route.state = { kind: 'leaving' };
-    owned.store.revoke();
     owned.sub?.unsubscribe();
     if (this.#routes.get(route.name) === route) this.#routes.delete(route.name);
-    void owned.lease.release();
+    void owned.store.revoke().then(() => owned.lease.release());
   }
 
   // --- the owner's side of relayed sockets ---
@@ -571,6 +570,8 @@ export class ClusterRooms implements RoomSocketSink {
     } catch (err) {
       this.#log.warn({ room: route.name, ...errorFields(err) }, 'the last request before the handover failed');
     }
+    // The last write must have landed before the lease goes: the next owner reads exactly that.
+    await owned.store.revoke();
     this.#dropOwned(route, owned);
     await owned.lease.release();
     await this.#nc.flush().catch(() => {});

@@ -41,15 +41,25 @@ export class NatsRoomStore implements RoomStore {
   /** What the last write tried to store (null: a delete). */
   #lastTried: Uint8Array | null = null;
 
-  constructor(kv: KV, room: string, maxBytes: number) {
+  /** Whether this edge holds the room's lease now (a refused write is then a stale owner's leftover). */
+  readonly #leaseHeld: () => boolean;
+  /** The write under way, if any (a handover waits for it before giving up the lease). */
+  #writing: Promise<unknown> = Promise.resolve();
+
+  constructor(kv: KV, room: string, maxBytes: number, leaseHeld: () => boolean) {
     this.#kv = kv;
     this.#room = room;
     this.#maxBytes = maxBytes;
+    this.#leaseHeld = leaseHeld;
   }
 
-  /** No more writes: the lease is gone (or handed over); the next owner has the last snapshot. */
-  revoke(): void {
+  /**
+   * No more writes: the lease is gone (or being handed over). Resolves once a write already under way has
+   * ended, so that the next owner reads the last snapshot and no late write lands after it.
+   */
+  async revoke(): Promise<void> {
     this.#revoked = true;
+    await this.#writing.catch(() => {});
   }
 
   async load(): Promise<SavedRoomSnapshot | undefined> {
@@ -76,12 +86,21 @@ export class NatsRoomStore implements RoomStore {
     // for a while, in the room's queue, so that the room's order holds and the request waits instead of
     // failing.
     const deadline = performance.now() + SAVE_RETRY_MS;
+    let tookOver = false;
     for (;;) {
       try {
-        return await this.#write(data);
+        const writing = this.#write(data);
+        this.#writing = writing;
+        return await writing;
       } catch (err) {
         if (this.#revoked) return;
         if (isWrongRevision(err) && this.#uncertain && (await this.#adoptOwnWrite())) continue;
+        // Written by an owner that should have stopped (its late write landed after we loaded): we hold
+        // the lease, so our state is the room's: take the key over (once per save).
+        if (isWrongRevision(err) && !tookOver && this.#leaseHeld() && (await this.#adoptForeignWrite())) {
+          tookOver = true;
+          continue;
+        }
         if (isWrongRevision(err) || performance.now() > deadline) throw err;
         this.#uncertain = true;
         await new Promise((r) => setTimeout(r, 100));
@@ -101,6 +120,15 @@ export class NatsRoomStore implements RoomStore {
       this.#exists = true;
     }
     this.#uncertain = false;
+  }
+
+  async #adoptForeignWrite(): Promise<boolean> {
+    const e = await this.#kv.get(this.#room);
+    if (!this.#leaseHeld()) return false;
+    this.#revision = e?.revision ?? 0;
+    this.#exists = e?.operation === 'PUT';
+    this.#uncertain = false;
+    return true;
   }
 
   /**
