@@ -325,7 +325,10 @@ export const CloseCode = {
   Left: 1000,
   /** The frame exceeded the transport-level limit (RFC 6455 "message too big"). */
   MessageTooBig: 1009,
-  /** The edge is restarting (SIGTERM, RFC 6455 "Service Restart"): reconnect and `resume`, nothing is lost. */
+  /**
+   * The edge is restarting (SIGTERM, RFC 6455 "Service Restart"), or, in an edge cluster, its room moved to
+   * another edge: reconnect (to any edge) and `resume`, nothing is lost.
+   */
   ServiceRestart: 1012,
   /** A moderator ended the meeting for everyone. */
   MeetingEnded: 4000,

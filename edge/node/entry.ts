@@ -20,7 +20,10 @@ import { loadAssets } from './assets.ts';
 import { InProcessRooms } from './room-host.ts';
 import { SqliteRoomSnapshots } from './sqlite-room-store.ts';
 import { openStateDb } from './state-db.ts';
-import { createNodeRoomSockets } from './websocket.ts';
+import { createNodeRoomSockets, inProcessSockets } from './websocket.ts';
+import { ClusterRooms } from '../cluster/cluster-rooms.ts';
+import { connectClusterNats } from '../cluster/nats.ts';
+import { parseClusterSettings } from '../cluster/settings.ts';
 
 const NodeEdgeSettings = z.object({
   TREFFPUNKT_EDGE_HOST: z
@@ -45,6 +48,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
   const settings = NodeEdgeSettings.safeParse(env);
   if (!settings.success) throw new ConfigError(describeIssues(settings.error));
   const config = parseEdgeConfig(env);
+  const clusterSettings = parseClusterSettings(env);
   const {
     TREFFPUNKT_EDGE_HOST: host,
     TREFFPUNKT_EDGE_PORT: port,
@@ -64,16 +68,32 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
       {},
       'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: media nodes may register plain http control URLs beyond loopback, readable on the way',
     );
-  const persistent = stateFile !== ':memory:';
+  // A lone edge keeps its rooms in its state file; a cluster edge keeps them in NATS and has none.
+  const persistent = !clusterSettings && stateFile !== ':memory:';
   // The file holds display names: its directory, when we create it, is the edge user's alone.
   if (persistent) mkdirSync(dirname(resolve(stateFile)), { recursive: true, mode: 0o700 });
-  const stateDb = openStateDb(stateFile);
+  const stateDb = clusterSettings ? undefined : openStateDb(stateFile);
   // Restored rooms must not fail over before their nodes had a chance to register again (node-registry.ts).
   const registry = new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs, persistent ? Date.now() : undefined);
-  const rooms = new InProcessRooms(createEdgeServices(config, registry, log), new SqliteRoomSnapshots(stateDb));
+  const services = createEdgeServices(config, registry, log);
+  const rooms = new InProcessRooms(services, stateDb && new SqliteRoomSnapshots(stateDb));
   // Before listening: every saved room is loading (its grace running) when the first client resumes.
   const restored = rooms.restoreSaved();
   if (persistent) log.info({ stateFile, rooms: restored }, 'room state file opened');
+  // TREFFPUNKT_NATS_URL set: rooms are shared with the other edges of the cluster (docs/edge-cluster.md).
+  const cluster = clusterSettings
+    ? new ClusterRooms({
+        services,
+        nats: await connectClusterNats(clusterSettings, log),
+        settings: clusterSettings,
+        log,
+        maxMessageBytes: config.maxMessageBytes,
+      })
+    : undefined;
+  if (cluster) {
+    cluster.start();
+    log.info({ edge: cluster.edgeId, nats: clusterSettings?.servers }, 'edge cluster mode');
+  }
   const asset = await loadAssets(webDir);
 
   let sockets: ReturnType<typeof createNodeRoomSockets> | undefined;
@@ -83,7 +103,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     log,
     adapter: {
       roomSocket: (c, room, addressKey) => sockets!.roomSocket(c, room, addressKey),
-      roomEvent: (room, nodeId, event) => rooms.event(room, nodeId, event),
+      roomEvent: (room, nodeId, event) => (cluster ?? rooms).event(room, nodeId, event),
       clientAddress: (c) => getConnInfo(c).remote.address,
       asset,
       compression: 'precompressed',
@@ -92,7 +112,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
   // ws refuses frames over 2 MiB outright; up to that the room answers MESSAGE_TOO_LARGE.
   sockets = createNodeRoomSockets(
     app,
-    rooms,
+    cluster ?? inProcessSockets(rooms),
     Math.max(2 * 1024 * 1024, config.maxMessageBytes * 2),
     log,
     config.socketsPerAddress,
@@ -112,14 +132,16 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     `edge listening on ${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}/`,
   );
   /**
-   * Stops the edge so that nobody's meeting notices more than a reconnect (issue 13): no new room
-   * sockets, every open one closed with 1012 (clients resume on the restarted edge), the rooms saved —
-   * while the HTTP server still answers media nodes' heartbeats, so no room declares its node lost. Then
-   * the server closes; whatever is still open after `boundMs` is cut.
+   * Stops the edge so that nobody's meeting notices more than a reconnect (issue 13). A cluster edge
+   * hands its rooms over to the other edges (a rolling restart drops nobody); a lone edge takes no new
+   * room sockets, closes every open one with 1012 (clients resume on the restarted edge) and saves the
+   * rooms — while the HTTP server still answers media nodes' heartbeats, so no room declares its node
+   * lost. Then the server closes; whatever is still open after `boundMs` is cut.
    */
   const close = async (boundMs = SHUTDOWN_BOUND_MS) => {
     const deadline = Date.now() + boundMs;
-    await rooms.shutdown(boundMs / 2);
+    if (cluster) await cluster.shutdown();
+    else await rooms.shutdown(boundMs / 2);
     const http = server as Server;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -128,10 +150,10 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     ]);
     clearTimeout(timer);
     http.closeAllConnections();
-    stateDb.close();
+    stateDb?.close();
     log.info({}, 'edge stopped');
   };
-  return { server, port: boundPort, rooms, registry, close };
+  return { server, port: boundPort, rooms, cluster, registry, close };
 }
 
 if (import.meta.main) {

@@ -21,11 +21,18 @@ export class InProcessRoomHost implements RoomHost {
   readonly #sweep: () => void;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
+  #stopped = false;
 
   /** `sweep`: what the timer runs when the sweep is due. */
   constructor(sweep: () => void, store: RoomStore = new MemoryRoomStore()) {
     this.#sweep = sweep;
     this.store = store;
+  }
+
+  /** No more sweeps: the room was dropped from this process (an edge cluster moved it elsewhere). */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
   }
 
   connections(): Set<Connection> {
@@ -34,7 +41,7 @@ export class InProcessRoomHost implements RoomHost {
 
   /** One timer per room; an earlier sweep replaces a later one (the sweep reschedules what is left). */
   scheduleSweep(at: number): void {
-    if (at >= this.#timerAt) return;
+    if (at >= this.#timerAt || this.#stopped) return;
     clearTimeout(this.#timer);
     this.#timerAt = at;
     this.#timer = setTimeout(
@@ -78,6 +85,10 @@ export class InProcessRooms {
   /** While shutting down: called when the last socket of this process has closed. */
   #allClosed: (() => void) | undefined;
 
+  /**
+   * `stores`: where each room keeps its snapshot — in memory (the default), in the edge's state file
+   * (a lone edge), or in NATS (an edge cluster, whose rooms another edge may load).
+   */
   constructor(services: EdgeServices, stores: RoomStores = memoryStores) {
     this.#services = services;
     this.#stores = stores;
@@ -193,6 +204,20 @@ export class InProcessRooms {
   #checkAllClosed(): void {
     if (this.#allClosed && [...this.#rooms.values()].every(({ host }) => host.connections().size === 0))
       this.#allClosed();
+  }
+
+  /** The room `name` if it is open in this process. */
+  room(name: string): Room | undefined {
+    return this.#rooms.get(name)?.room;
+  }
+
+  /**
+   * Forgets the room without closing anything: its state lives on in its store and another edge of the
+   * cluster runs it now (the caller stops feeding its sockets to it).
+   */
+  drop(name: string): void {
+    this.#rooms.get(name)?.host.stop();
+    this.#rooms.delete(name);
   }
 
   /** A media node's event for `name`; rooms that are not open here have nobody to tell. */

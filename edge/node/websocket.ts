@@ -5,15 +5,42 @@
  */
 import { createNodeWebSocket } from '@hono/node-ws';
 import type { Context, Hono } from 'hono';
-import type { Connection } from '../core/connection.ts';
-import type { Room } from '../core/room/room.ts';
 import { errorFields, type Logger } from '../core/logger.ts';
-import type { InProcessRooms } from './room-host.ts';
+import type { InProcessRooms, SocketEnds } from './room-host.ts';
 import { logSocketLimit, socketLimitResponse } from '../core/app.ts';
+
+/** One open socket as its rooms see it: its frames, and its close. */
+export interface RoomSocketHandle {
+  message(frame: string | ArrayBuffer): void;
+  closed(): void;
+}
+
+/** Where sockets go: this process's rooms (InProcessRooms), or a cluster's (edge/cluster/cluster-rooms.ts). */
+export interface RoomSocketSink {
+  /** Open sockets from this address key, in every room of this process. */
+  socketsFrom(addressKey: string): number;
+  open(name: string, socket: SocketEnds, addressKey: string | undefined): RoomSocketHandle;
+  /** The edge is stopping: new room sockets are refused (503). */
+  readonly shuttingDown: boolean;
+}
+
+/** The lone edge's sink: every room in this process. */
+export function inProcessSockets(rooms: InProcessRooms): RoomSocketSink {
+  return {
+    get shuttingDown() {
+      return rooms.shuttingDown;
+    },
+    socketsFrom: (key) => rooms.socketsFrom(key),
+    open: (name, socket, addressKey) => {
+      const { room, conn } = rooms.open(name, socket, addressKey);
+      return { message: (frame) => void room.onMessage(conn, frame), closed: () => void rooms.close(name, conn) };
+    },
+  };
+}
 
 export function createNodeRoomSockets(
   app: Hono,
-  rooms: InProcessRooms,
+  rooms: RoomSocketSink,
   maxFrameBytes: number,
   log: Logger,
   socketsPerAddress: number,
@@ -36,7 +63,7 @@ export function createNodeRoomSockets(
       await logSocketLimit(log, addressKey, roomName);
       return socketLimitResponse(socketsPerAddress);
     }
-    let opened: { room: Room; conn: Connection } | undefined;
+    let opened: RoomSocketHandle | undefined;
     const handler = nodeWs.upgradeWebSocket(() => ({
       onOpen: (_evt, ws) => {
         opened = rooms.open(
@@ -48,10 +75,10 @@ export function createNodeRoomSockets(
       onMessage: (evt) => {
         const data = evt.data;
         const frame = typeof data === 'string' ? data : data instanceof ArrayBuffer ? data : new ArrayBuffer(0);
-        if (opened) void opened.room.onMessage(opened.conn, frame);
+        opened?.message(frame);
       },
       onClose: () => {
-        if (opened) void rooms.close(roomName, opened.conn);
+        opened?.closed();
       },
       onError: (err) => log.debug({ room: roomName, ...errorFields(err) }, 'websocket error'),
     }));

@@ -78,7 +78,10 @@ export class Room {
     return this.#state.size === 0 && this.#state.pruneBars(Date.now()) === Infinity;
   }
 
-  /** Resolves when every request queued so far has run (and saved): the Node edge waits on it at SIGTERM. */
+  /**
+   * Resolves when every request queued so far has run (and saved): the Node edge waits on it at SIGTERM,
+   * a cluster edge before it hands the room over.
+   */
   settled(): Promise<void> {
     return this.#queue.run(async () => {});
   }
@@ -120,6 +123,30 @@ export class Room {
       if (err instanceof NodeUnreachableError) this.#failover.suspect(err.nodeId);
       this.#presence.replyError(conn, id, err);
     }
+  }
+
+  /**
+   * A socket whose participant is already in the room comes back without a `resume` of its own: the room
+   * moved to another edge of a cluster (issue 12) and the edge holding the socket re-attaches it, so the
+   * participant keeps its resume token and nobody sees a leave or a join. False (and the socket left
+   * unjoined) if the room does not know the participant.
+   */
+  async reattach(conn: Connection, participantId: string): Promise<boolean> {
+    // At once, not in the queue: frames that follow must not be refused as NOT_JOINED, and a state loaded
+    // meanwhile must count this participant as connected.
+    conn.participantId = participantId;
+    return this.#queue.run(() =>
+      this.#mutate(async () => {
+        const p = this.#state.participants.get(participantId);
+        if (!p) {
+          conn.participantId = undefined;
+          return false;
+        }
+        if (p.disconnectedAt !== undefined) this.#state.resumed(participantId, p.resumeHash);
+        this.#presence.replayMissed(conn);
+        return true;
+      }),
+    );
   }
 
   /** An event from a media node about this room (see RoomMedia.onNodeEvent for what is believed). */

@@ -1,0 +1,84 @@
+/**
+ * Room leases (edge/cluster/room-lease.ts) on a real 3-server NATS JetStream cluster: of many edges that
+ * claim a new room at once exactly one gets it; its renewals keep it past the lease time; a release frees
+ * it at once; and an owner cut off from NATS steps down before any other edge can take the room.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Kvm, type KV } from '@nats-io/kv';
+import { jetstream } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { consoleLogger } from '../../edge/core/logger.ts';
+import { RoomLeases } from '../../edge/cluster/room-lease.ts';
+import { startNatsCluster, type NatsCluster } from '../support/nats-cluster.ts';
+import { waitFor } from '../support/poll.ts';
+
+const TTL_MS = 2_000;
+const quiet = { ...consoleLogger, warn: () => {} };
+
+describe('room leases on NATS JetStream', () => {
+  let nats: NatsCluster;
+  const connections: NatsConnection[] = [];
+  const bucket = async (): Promise<{ nc: NatsConnection; kv: KV }> => {
+    const nc = await connect({ servers: nats.url.split(','), maxReconnectAttempts: -1 });
+    connections.push(nc);
+    const kv = await new Kvm(jetstream(nc)).create('test-leases', {
+      history: 1,
+      ttl: TTL_MS,
+      replicas: 3,
+      allow_direct: false,
+    });
+    return { nc, kv };
+  };
+  before(async () => {
+    nats = await startNatsCluster(3);
+  });
+  after(async () => {
+    for (const nc of connections) await nc.close().catch(() => {});
+    await nats?.stop();
+  });
+
+  test('20 edges claim one new room at once: exactly one gets it, and keeps it by renewing', async () => {
+    const edges = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => new RoomLeases((await bucket()).kv, `edge${i}`, TTL_MS, quiet)),
+    );
+    const leases = await Promise.all(edges.map((e) => e.acquire('crowd', () => {})));
+    const won = leases.filter((l) => l !== undefined);
+    assert.equal(won.length, 1);
+    const winner = `edge${leases.findIndex((l) => l !== undefined)}`;
+    // Past twice the lease time the winner still holds it and nobody else can take it.
+    await new Promise((r) => setTimeout(r, 2 * TTL_MS));
+    assert.equal(await edges[0]!.holder('crowd'), winner);
+    assert.ok(won[0]!.held);
+    assert.equal(await edges.find((_, i) => `edge${i}` !== winner)!.acquire('crowd', () => {}), undefined);
+    // Released (a handover): another edge takes it at once.
+    await won[0]!.release();
+    const next = edges.find((_, i) => `edge${i}` !== winner)!;
+    const taken = await next.acquire('crowd', () => {});
+    assert.ok(taken);
+    await taken.release();
+  });
+
+  test('an owner cut off from NATS stops acting as owner before another edge can take the room', async () => {
+    const cutOff = await bucket();
+    const other = new RoomLeases((await bucket()).kv, 'other', TTL_MS, quiet);
+    let lostAt = 0;
+    const lease = await new RoomLeases(cutOff.kv, 'owner', TTL_MS, quiet).acquire('partitioned', () => {
+      lostAt = performance.now();
+    });
+    assert.ok(lease);
+    // The owner's link to NATS is gone (its connection closed: every renewal fails from now on).
+    await cutOff.nc.close();
+    const takenOver = await waitFor(
+      'another edge to take the room',
+      () => other.acquire('partitioned', () => {}),
+      4 * TTL_MS,
+      50,
+    );
+    const takenAt = performance.now();
+    assert.ok(lostAt > 0, 'the cut-off owner stepped down');
+    assert.ok(!lease.held);
+    assert.ok(lostAt < takenAt, 'it stepped down before the room had a new owner');
+    await takenOver.release();
+  });
+});
