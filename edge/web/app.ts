@@ -4,6 +4,7 @@
  * address may carry a join token and a region hint (join-link.ts).
  */
 import './zod-config.ts'; // first: before any schema is built
+import { missingFeatures, unsupportedScreen } from './browser-support.ts';
 import { el, tx } from './dom.ts';
 import { lang, t, type Strings } from './i18n.ts';
 import { readJoinLink } from './join-link.ts';
@@ -88,5 +89,7 @@ function showPreJoin(room: string, message?: (s: Strings) => string): void {
 }
 
 const room = roomFromPath();
-if (ROOM_RE.test(room)) showPreJoin(room);
-else startPage();
+const missing = missingFeatures();
+if (!ROOM_RE.test(room)) startPage();
+else if (missing.length > 0) unsupportedScreen(app, room, missing);
+else showPreJoin(room);

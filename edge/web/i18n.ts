@@ -45,6 +45,13 @@ const en = {
   removed: 'A moderator removed you from the meeting.',
   errorPrefix: 'Could not join:',
   waitingInLobby: 'Waiting for a moderator to let you in…',
+  // A browser that cannot hold a meeting (browser-support.ts)
+  unsupportedTitle: 'This browser cannot join video meetings',
+  unsupportedText:
+    'It lacks WebRTC, which Treffpunkt needs for audio and video, so joining would fail. Nothing was sent to the meeting.',
+  unsupportedBrowsers:
+    'Please open this link in a current version of Firefox, Chrome, Edge or Safari (on an iPhone or iPad: Safari).',
+  unsupportedDetails: 'Technical details',
   /**
    * Join errors by code (the edge's ErrorCode or the page's ClientErrorCode: `satisfies` refuses any other
    * key); others show the server's text after errorPrefix.
@@ -237,6 +244,12 @@ const de: Strings = {
   removed: 'Eine Moderatorin oder ein Moderator hat Sie aus der Besprechung entfernt.',
   errorPrefix: 'Teilnahme nicht möglich:',
   waitingInLobby: 'Warten, bis eine Moderatorin oder ein Moderator Sie hereinlässt …',
+  unsupportedTitle: 'Mit diesem Browser ist keine Videokonferenz möglich',
+  unsupportedText:
+    'Ihm fehlt WebRTC, das Treffpunkt für Audio und Video braucht; die Teilnahme würde scheitern. An die Besprechung wurde nichts gesendet.',
+  unsupportedBrowsers:
+    'Bitte öffnen Sie diesen Link in einer aktuellen Version von Firefox, Chrome, Edge oder Safari (auf iPhone oder iPad: Safari).',
+  unsupportedDetails: 'Technische Einzelheiten',
   joinErrors: {
     ROOM_FULL: 'Dieser Raum ist voll.',
     LOBBY_FULL: 'Zu viele Personen warten auf Einlass. Bitte versuchen Sie es gleich noch einmal.',

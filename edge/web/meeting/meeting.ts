@@ -87,7 +87,10 @@ export class Meeting {
       meeting.#connection.startPings();
       return meeting;
     } catch (err) {
+      // The room has admitted us: say goodbye, so that the others see us leave now rather than keep a
+      // tile that sees nothing for the resume grace period (issue 15). Bounded: the error is what matters.
       s.onclose = undefined;
+      await s.request('leave', {}, 2_000).catch(() => undefined);
       s.close();
       throw err;
     }
