@@ -161,7 +161,13 @@ const en = {
   unmuteRequested: (source: string) =>
     `A moderator asks you to turn on your ${source === 'camera' ? 'camera' : 'microphone'}.`,
   relayNotice: 'A direct connection was not possible; media now goes through the relay server.',
-  mediaFailed: 'Audio and video could not be connected. Check the network or firewall.',
+  mediaBlocked:
+    'Audio and video cannot get through: this network probably blocks media (a firewall or proxy), even through the relay server. Chat still works. Try another network, or ask your IT department to allow it.',
+  retry: 'Retry',
+  mediaDetails: 'What was tried',
+  mediaRetrying: 'Connecting audio and video again…',
+  mediaBack: 'Audio and video are connected again.',
+  connectingVideo: 'Connecting…',
 
   // Joining with a token
   joinAs: (name: string) => `You join as ${name}.`,
@@ -349,7 +355,13 @@ const de: Strings = {
   unmuteRequested: (source) =>
     `Eine Moderatorin oder ein Moderator bittet Sie, Ihr${source === 'camera' ? 'e Kamera' : ' Mikrofon'} einzuschalten.`,
   relayNotice: 'Eine direkte Verbindung war nicht möglich; Audio und Video laufen jetzt über den Relay-Server.',
-  mediaFailed: 'Audio und Video konnten nicht verbunden werden. Prüfen Sie das Netzwerk oder die Firewall.',
+  mediaBlocked:
+    'Audio und Video kommen nicht durch: Dieses Netzwerk blockiert wahrscheinlich Medienverbindungen (Firewall oder Proxy), auch über den Relay-Server. Der Chat funktioniert weiter. Versuchen Sie ein anderes Netzwerk, oder bitten Sie Ihre IT-Abteilung, es freizugeben.',
+  retry: 'Erneut versuchen',
+  mediaDetails: 'Was versucht wurde',
+  mediaRetrying: 'Audio und Video werden neu verbunden …',
+  mediaBack: 'Audio und Video sind wieder verbunden.',
+  connectingVideo: 'Verbinde …',
 
   joinAs: (name) => `Sie nehmen als ${name} teil.`,
   joinWithInvitation: 'Sie nehmen mit Ihrer Einladung teil.',

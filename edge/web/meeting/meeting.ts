@@ -191,6 +191,11 @@ export class Meeting {
     this.#media.receiver.setPreferredLayer(producerId, spatialLayer);
   }
 
+  /** Tries the media path again after it failed (the "Retry" button of the media banner). */
+  retryMedia(): Promise<void> {
+    return this.#media.retry();
+  }
+
   /** Restarts ICE on a transport now, whatever its state (diagnostics, and the e2e test of the restart). */
   restartIce(direction: Direction): Promise<void> {
     const tr = this.#media.transport(direction);

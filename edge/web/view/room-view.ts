@@ -42,7 +42,7 @@ export class RoomView {
   readonly #layoutRoot: HTMLElement;
   readonly #local: LocalMedia;
   readonly #audio: RemoteAudio;
-  readonly #notices = new Notices();
+  readonly #notices = new Notices(() => void this.meeting.retryMedia());
   readonly #quality = new QualityMonitor();
   readonly #lobby = new LobbyWatch();
   readonly #toolbar: Toolbar;
@@ -207,7 +207,7 @@ export class RoomView {
       },
       mediaUnavailable: (code) => this.#status.mediaUnavailable(code),
       mediaMoved: (count) => this.#status.mediaMoved(count),
-      notice: (kind) => this.#status.mediaPath(kind),
+      notice: (kind, tried) => this.#status.mediaPath(kind, tried),
       disconnected: (code) =>
         this.#end(
           code === CloseCode.MeetingEnded

@@ -18,6 +18,8 @@ export class Tile {
   /** The producer whose video the tile shows (remote tiles), for layer selection. */
   producerId: string | undefined;
   #track: MediaStreamTrack | null = null;
+  /** The track has drawn a frame: until then a tile shows the name and "Connecting…", not black. */
+  #drawn = false;
   #name: string;
   readonly #nameText: HTMLElement;
   readonly #avatar: HTMLElement;
@@ -41,6 +43,14 @@ export class Tile {
     this.#name = opts.name;
     this.video = el('video', { autoplay: true, playsinline: true, muted: true });
     this.video.muted = true; // audio plays through separate <audio> elements (speaker choice)
+    const drawn = () => {
+      if (this.video.videoWidth > 0 && !this.#drawn) {
+        this.#drawn = true;
+        this.update({});
+      }
+    };
+    this.video.addEventListener('loadeddata', drawn);
+    this.video.addEventListener('resize', drawn);
     this.#avatar = el('span', { class: 'avatar', 'aria-hidden': 'true' });
     this.#nameText = el('span', { class: 'name-text' });
     this.#micOff = el(
@@ -82,6 +92,11 @@ export class Tile {
       this.video,
       this.#avatar,
       el(
+        'span',
+        { class: 'connecting-label' },
+        tx((s) => s.connectingVideo),
+      ),
+      el(
         'div',
         { class: 'tile-bar' },
         this.#hand,
@@ -122,6 +137,7 @@ export class Tile {
     this.producerId = producerId;
     if (track === this.#track) return;
     this.#track = track;
+    this.#drawn = false;
     this.video.srcObject = track ? new MediaStream([track]) : null;
     if (track) void this.video.play().catch(() => undefined);
     this.update({});
@@ -146,7 +162,9 @@ export class Tile {
     if (state.cameraOff !== undefined) this.el.dataset.cameraOff = String(state.cameraOff);
     if (state.speaking !== undefined) this.el.classList.toggle('speaking', state.speaking);
     if ('quality' in state) setQuality(this.#quality, state.quality);
-    this.el.classList.toggle('has-video', Boolean(this.#track) && this.el.dataset.cameraOff !== 'true');
+    const video = Boolean(this.#track) && this.el.dataset.cameraOff !== 'true';
+    this.el.classList.toggle('has-video', video && this.#drawn);
+    this.el.classList.toggle('connecting', video && !this.#drawn);
   }
 }
 
