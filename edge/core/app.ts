@@ -89,8 +89,13 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
     log.error({ path: c.req.path, ...errorFields(err) }, 'unhandled request error');
     return c.json({ error: { code: ErrorCode.Internal, message: 'Internal error' } }, 500);
   });
+  // A person who opens a wrong address (a mistyped room link) gets the app, which explains and offers a
+  // valid room, with the 404 status; programs get the JSON error (issue 15: a raw JSON page before).
+  const wantsPage = (c: Context) => c.req.method === 'GET' && (c.req.header('accept') ?? '').includes('text/html');
   app.notFound((c) =>
-    c.json({ error: { code: ErrorCode.NotFound, message: 'not found' } }, httpStatusOf(ErrorCode.NotFound)),
+    wantsPage(c)
+      ? page(c, '/index.html', 404)
+      : c.json({ error: { code: ErrorCode.NotFound, message: 'not found' } }, httpStatusOf(ErrorCode.NotFound)),
   );
 
   app.get('/healthz', async (c) => c.json({ ok: true, mediaNodes: (await registry.healthy(Date.now())).length }));
@@ -127,14 +132,15 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
   registerNodeRoutes(app, { config, registry, adapter, log });
 
   // --- the browser app ---
-  const page = async (c: Context, path: string) => {
+  const page = async (c: Context, path: string, status: 200 | 404 = 200) => {
     const body = await adapter.asset(path);
-    if (!body) return c.notFound();
+    if (!body)
+      return c.json({ error: { code: ErrorCode.NotFound, message: 'not found' } }, httpStatusOf(ErrorCode.NotFound));
     c.header('Content-Type', contentTypeFor(path));
     c.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
     c.header('Permissions-Policy', 'camera=(self), microphone=(self), display-capture=(self)');
     c.header('Cache-Control', path === '/index.html' ? 'no-cache' : 'public, max-age=300');
-    return c.body(body);
+    return c.body(body, status);
   };
   app.get('/assets/:file', (c) => page(c, `/assets/${c.req.param('file')}`));
   app.get('/', (c) => page(c, '/index.html'));

@@ -21,6 +21,12 @@ const en = {
   roomLabel: 'Room',
   roomHint: 'Letters, digits, - and _; up to 64 characters.',
   go: 'Open room',
+  /** The word in proposed room names ("room-x1y2z3"). */
+  roomWord: 'room',
+  badRoomAddress: (name: string) =>
+    `“${name}” is not a room address: room names use only letters, digits, - and _, up to 64 characters. Here is a similar one:`,
+  roomInvalid: (similar: string) =>
+    `Room names use only letters, digits, - and _, up to 64 characters. Press “Open room” again for “${similar}”.`,
 
   // Pre-join
   readyToJoin: 'Ready to join?',
@@ -227,6 +233,11 @@ const de: Strings = {
   roomLabel: 'Raum',
   roomHint: 'Buchstaben, Ziffern, - und _; bis zu 64 Zeichen.',
   go: 'Raum öffnen',
+  roomWord: 'raum',
+  badRoomAddress: (name) =>
+    `„${name}“ ist keine Raumadresse: Raumnamen bestehen nur aus Buchstaben, Ziffern, - und _, bis zu 64 Zeichen. Hier ist ein ähnlicher:`,
+  roomInvalid: (similar) =>
+    `Raumnamen bestehen nur aus Buchstaben, Ziffern, - und _, bis zu 64 Zeichen. Drücken Sie noch einmal „Raum öffnen“ für „${similar}“.`,
 
   readyToJoin: 'Bereit zur Teilnahme?',
   roomHeading: (room) => `Raum ${room}`,
