@@ -51,6 +51,12 @@ const en = {
   removed: 'A moderator removed you from the meeting.',
   errorPrefix: 'Could not join:',
   waitingInLobby: 'Waiting for a moderator to let you in…',
+  leaveLobby: 'Stop waiting',
+  leftLobby: 'You stopped waiting. You can ask to join again.',
+  devicesOffAfterLeave: 'Camera and microphone are off. They turn on again when you join.',
+  noDevices: 'No camera or microphone found. You can join to watch and listen.',
+  deniedInMeeting: (what: string) =>
+    `This page may not use the ${what.toLowerCase()}: the browser denied access. Allow it in the site settings (the icon left of the address), then try again.`,
   // A browser that cannot hold a meeting (browser-support.ts)
   unsupportedTitle: 'This browser cannot join video meetings',
   unsupportedText:
@@ -261,6 +267,12 @@ const de: Strings = {
   removed: 'Eine Moderatorin oder ein Moderator hat Sie aus der Besprechung entfernt.',
   errorPrefix: 'Teilnahme nicht möglich:',
   waitingInLobby: 'Warten, bis eine Moderatorin oder ein Moderator Sie hereinlässt …',
+  leaveLobby: 'Nicht mehr warten',
+  leftLobby: 'Sie warten nicht mehr. Sie können erneut um Teilnahme bitten.',
+  devicesOffAfterLeave: 'Kamera und Mikrofon sind aus. Sie gehen wieder an, wenn Sie teilnehmen.',
+  noDevices: 'Keine Kamera und kein Mikrofon gefunden. Sie können teilnehmen, um zuzusehen und zuzuhören.',
+  deniedInMeeting: (what) =>
+    `Diese Seite darf ${what === 'Kamera' ? 'die Kamera' : 'das Mikrofon'} nicht verwenden: Der Browser hat den Zugriff verweigert. Erlauben Sie ihn in den Website-Einstellungen (Symbol links der Adresse) und versuchen Sie es dann erneut.`,
   unsupportedTitle: 'Mit diesem Browser ist keine Videokonferenz möglich',
   unsupportedText:
     'Ihm fehlt WebRTC, das Treffpunkt für Audio und Video braucht; die Teilnahme würde scheitern. An die Besprechung wurde nichts gesendet.',

@@ -79,7 +79,7 @@ export class Meeting {
 
   static async join(room: string, opts: JoinOptions, cb: MeetingCallbacks): Promise<Meeting> {
     const url = roomSocketUrl(room);
-    const { s, joined } = await joinRoom(url, opts, () => cb.waiting?.());
+    const { s, joined } = await joinRoom(url, opts, (cancel) => cb.waiting?.(cancel));
     try {
       const meeting = new Meeting(room, url, s, joined, opts.name, opts.token !== undefined, cb);
       cb.created?.(meeting);

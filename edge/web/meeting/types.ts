@@ -57,8 +57,8 @@ export interface JoinOptions {
 export interface MeetingCallbacks {
   /** The meeting object exists and listens (before transports are ready): events may follow at once. */
   created?(m: Meeting): void;
-  /** The room has a lobby: we wait until a moderator admits us. */
-  waiting?(): void;
+  /** The room has a lobby: we wait until a moderator admits us, or `cancel()`. */
+  waiting?(cancel: () => void): void;
   joined?(p: Participant): void;
   left?(p: Participant): void;
   /** Anything about a participant changed: producers, mute states, hand, score. */

@@ -127,7 +127,7 @@ export class RoomView {
   }
 
   /** Joins the room and starts sending; throws when joining fails (the pre-join screen shows why). */
-  async join(opts: JoinOptions, micOn: boolean, onWaiting?: () => void): Promise<void> {
+  async join(opts: JoinOptions, micOn: boolean, onWaiting?: (cancel: () => void) => void): Promise<void> {
     this.#local.chooseMic(micOn);
     this.meeting = await Meeting.join(this.room, opts, this.#callbacks(onWaiting));
     (window as unknown as { treffpunkt: unknown }).treffpunkt = { meeting: this.meeting, view: this };
@@ -160,11 +160,11 @@ export class RoomView {
   }
 
   /** What each of the meeting's events changes on the screen; `onWaiting` while the lobby holds us. */
-  #callbacks(onWaiting: (() => void) | undefined): MeetingCallbacks {
+  #callbacks(onWaiting: ((cancel: () => void) => void) | undefined): MeetingCallbacks {
     const toast = this.#notices.toast.bind(this.#notices);
     return {
       created: (m) => (this.meeting = m),
-      waiting: () => onWaiting?.(),
+      waiting: (cancel) => onWaiting?.(cancel),
       joined: (p) => {
         this.#addParticipant(p);
         announce(t.joined(p.name));
