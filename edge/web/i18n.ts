@@ -127,10 +127,13 @@ const en = {
   filmstrip: 'Other participants',
   you: 'You',
   nameYou: (name: string) => `${name} (You)`,
+  youSuffix: '(You)',
   /** Next to names from a join token (a trusted issuer vouches for them). */
   verifiedName: 'Verified identity',
   screenOf: (name: string) => `${name}’s screen`,
   youArePresenting: 'You are sharing your screen.',
+  sameName: (name: string) =>
+    `Someone in this meeting is also called ${name} (perhaps you, in another tab or on another device).`,
   alone: 'You are the only one here. Share the link to invite others:',
   pin: (name: string) => `Show ${name} large`,
   unpin: (name: string) => `Stop showing ${name} large`,
@@ -339,9 +342,12 @@ const de: Strings = {
   filmstrip: 'Weitere Teilnehmende',
   you: 'Sie',
   nameYou: (name) => `${name} (Sie)`,
+  youSuffix: '(Sie)',
   verifiedName: 'Bestätigte Identität',
   screenOf: (name) => `Bildschirm von ${name}`,
   youArePresenting: 'Sie teilen Ihren Bildschirm.',
+  sameName: (name) =>
+    `In dieser Besprechung heißt schon jemand ${name} (vielleicht Sie selbst, in einem anderen Tab oder auf einem anderen Gerät).`,
   alone: 'Sie sind allein hier. Teilen Sie den Link, um andere einzuladen:',
   pin: (name) => `${name} groß anzeigen`,
   unpin: (name) => `${name} nicht mehr groß anzeigen`,

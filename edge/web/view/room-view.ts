@@ -136,6 +136,7 @@ export class RoomView {
 
     for (const p of this.meeting.participants.values()) this.#addParticipant(p);
     this.#root.replaceChildren(this.#layoutRoot);
+    this.#sameNameNotice();
     document.title = `${this.room} – Treffpunkt`;
     this.stage.layout();
     this.#renderToolbar();
@@ -217,6 +218,18 @@ export class RoomView {
               : (s) => s.connectionLost,
         ),
     };
+  }
+
+  /**
+   * Someone here already has our name (typed names are not unique; often it is us in another tab):
+   * say so, instead of joining silently as a second "Ada" (issue 15).
+   */
+  #sameNameNotice(): void {
+    const mine = this.meeting.self.name.trim().toLocaleLowerCase();
+    const twin = [...this.meeting.participants.values()].find(
+      (p) => !p.self && p.name.trim().toLocaleLowerCase() === mine,
+    );
+    if (twin) this.#notices.toast((s) => s.sameName(twin.name));
   }
 
   #addParticipant(p: Participant): void {
