@@ -5,6 +5,7 @@
  * embedded TURN, allowed to relay to loopback for this local test only), produces and consumes again,
  * and still sees and is seen. Waits are generous: on a loaded machine ICE failure and the retry are slow.
  */
+import { mkdir } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { stackAndChromium } from '../support/e2e-fixture.ts';
@@ -113,6 +114,8 @@ describe('relay fallback', () => {
     // The diagnostics, one click away: both attempts, with candidate types.
     assert.equal(await b.isVisible('#media-tried'), false);
     await b.click('#media-failed-banner summary');
+    await mkdir('test-output', { recursive: true });
+    await b.screenshot({ path: 'test-output/web-media-blocked.png' });
     const tried = (await b.textContent('#media-tried')) ?? '';
     assert.match(tried, /direct, then relay/);
     assert.match(tried, /relay only/);
