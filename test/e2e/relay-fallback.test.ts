@@ -43,6 +43,28 @@ async function breakCandidates(page: Page, now: () => boolean): Promise<void> {
   });
 }
 
+/** From now on, every value data-media takes on the page, and every toast. */
+async function recordMediaNotices(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { mediaStates: string[]; toasts: string[] };
+    w.mediaStates = [];
+    w.toasts = [];
+    const meeting = document.querySelector('.meeting')!;
+    new MutationObserver(() => w.mediaStates.push(meeting.getAttribute('data-media') ?? '')).observe(meeting, {
+      attributes: true,
+      attributeFilter: ['data-media'],
+    });
+    new MutationObserver((records) => {
+      for (const r of records) for (const n of r.addedNodes) w.toasts.push(n.textContent ?? '');
+    }).observe(document.querySelector('.toasts')!, { childList: true });
+  });
+}
+const recorded = (page: Page) =>
+  page.evaluate(() => {
+    const w = window as unknown as { mediaStates: string[]; toasts: string[] };
+    return { mediaStates: w.mediaStates, toasts: w.toasts };
+  });
+
 describe('relay fallback', () => {
   const e2e = stackAndChromium({ mediaNodeEnv: { TREFFPUNKT_TURN_ALLOW_LOOPBACK_PEERS: 'true' } });
 
@@ -56,6 +78,7 @@ describe('relay fallback', () => {
     await breakCandidates(b, () => broken < 2 && ++broken > 0);
     const t0 = Date.now();
     await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben');
+    await recordMediaNotices(b);
     const [aid, bid] = [await participantId(a), await participantId(b)];
     await waitFor('the fallback', async () => (await b.getAttribute('.meeting', 'data-media')) !== null, 90_000, 250);
     assert.equal(
@@ -78,6 +101,9 @@ describe('relay fallback', () => {
       assert.equal(p.localType, 'relay');
     }
     assert.equal(await b.getAttribute('.meeting', 'data-media'), 'relay');
+    // Both transports fell back: the person is told once (issue 15: the notice came twice).
+    const { toasts } = await recorded(b);
+    assert.equal(toasts.filter((x) => /relay server/.test(x)).length, 1, toasts.join(' | '));
   });
 
   test('when even the relay fails, a lasting banner says media is blocked, with what was tried and Retry', async () => {
@@ -88,27 +114,12 @@ describe('relay fallback', () => {
     await breakCandidates(b, () => true);
     await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben');
     const bid = await participantId(b);
-    // Every value data-media takes on Ben's page, and every toast: a false relay claim would show here.
-    await b.evaluate(() => {
-      const w = window as unknown as { mediaStates: string[]; toasts: string[] };
-      w.mediaStates = [];
-      w.toasts = [];
-      const meeting = document.querySelector('.meeting')!;
-      new MutationObserver(() => w.mediaStates.push(meeting.getAttribute('data-media') ?? '')).observe(meeting, {
-        attributes: true,
-        attributeFilter: ['data-media'],
-      });
-      new MutationObserver((records) => {
-        for (const r of records) for (const n of r.addedNodes) w.toasts.push(n.textContent ?? '');
-      }).observe(document.querySelector('.toasts')!, { childList: true });
-    });
+    // A false relay claim would show in what the page says and marks.
+    await recordMediaNotices(b);
     await b.waitForSelector('#media-failed-banner:not([hidden])', { timeout: 120_000 });
     assert.equal(await b.getAttribute('.meeting', 'data-media'), 'mediaFailed');
     assert.match((await b.textContent('#media-failed-banner')) ?? '', /network probably blocks media/);
-    const { mediaStates, toasts } = await b.evaluate(() => {
-      const w = window as unknown as { mediaStates: string[]; toasts: string[] };
-      return { mediaStates: w.mediaStates, toasts: w.toasts };
-    });
+    const { mediaStates, toasts } = await recorded(b);
     assert.ok(!mediaStates.includes('relay'), `no relay claim (${mediaStates.join(', ')})`);
     assert.ok(!toasts.some((x) => /relay server/.test(x)), `no relay toast (${toasts.join(' | ')})`);
     // The diagnostics, one click away: both attempts, with candidate types.
