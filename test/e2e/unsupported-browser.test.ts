@@ -7,6 +7,7 @@
  *   leaves at once: the others see it go long before the resume grace period (set to 10 minutes here,
  *   so that a ghost tile would stay for the whole test) would drop it.
  */
+import { mkdir } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
@@ -46,6 +47,8 @@ describe('browsers without WebRTC', () => {
       assert.ok(text?.includes(heading), text ?? '');
       assert.ok(text?.includes(browsers), 'names the browsers that work');
       assert.equal(await b.textContent('#unsupported-missing'), 'RTCPeerConnection');
+      await mkdir('test-output', { recursive: true });
+      await b.screenshot({ path: `test-output/web-unsupported-browser-${locale}.png` });
       assert.equal(await b.$('#join'), null, 'nothing to join with');
       assert.deepEqual(sockets, [], 'no room socket was opened');
       assert.equal(await participants(a), 1, 'Ada is alone');
