@@ -6,10 +6,16 @@
  */
 import { z } from 'zod';
 
+/**
+ * A room name's pattern, also the start page's `<input pattern>`: browsers compile that with the `v` flag,
+ * where a bare `-` at the end of a class is a syntax error (and the field then refuses every name).
+ */
+export const ROOM_NAME_PATTERN = '[A-Za-z0-9][A-Za-z0-9_\\-]{0,63}';
+
 /** A room's name: the last path segment of the meeting URL, so letters, digits, - and _ only. */
 export const RoomName = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'room names are 1-64 letters, digits, - or _');
+  .regex(new RegExp(`^${ROOM_NAME_PATTERN}$`), 'room names are 1-64 letters, digits, - or _');
 
 /** An id the edge or a media node made (participant, transport, producer, consumer): opaque, bounded. */
 export const Id = z.string().min(1).max(64);

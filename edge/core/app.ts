@@ -108,8 +108,13 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
     log.error({ path: c.req.path, ...errorFields(err) }, 'unhandled request error');
     return c.json({ error: { code: ErrorCode.Internal, message: 'Internal error' } }, 500);
   });
+  // A person who opens a wrong address (a mistyped room link) gets the app, which explains and offers a
+  // valid room, with the 404 status; programs get the JSON error (issue 15: a raw JSON page before).
+  const wantsPage = (c: Context) => c.req.method === 'GET' && (c.req.header('accept') ?? '').includes('text/html');
   app.notFound((c) =>
-    c.json({ error: { code: ErrorCode.NotFound, message: 'not found' } }, httpStatusOf(ErrorCode.NotFound)),
+    wantsPage(c)
+      ? page(c, '/index.html', 404)
+      : c.json({ error: { code: ErrorCode.NotFound, message: 'not found' } }, httpStatusOf(ErrorCode.NotFound)),
   );
 
   app.get('/healthz', async (c) => c.json({ ok: true, mediaNodes: (await registry.healthy(Date.now())).length }));
@@ -148,21 +153,22 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
   // --- the browser app ---
   const csp = contentSecurityPolicy(config.edgeUrls);
   app.get(EDGE_LIST_PATH, (c) => c.json({ edges: [...config.edgeUrls] } satisfies EdgeList));
-  const page = async (c: Context, path: string) => {
+  const page = async (c: Context, path: string, status: 200 | 404 = 200) => {
     const encoding = preferredEncoding(path, c.req.header('accept-encoding'));
     // 'precompressed': send the build's twin when there is one (a build without twins still works,
     // uncompressed); 'runtime': send the plain file and name the encoding, the runtime compresses it.
     const twin =
       encoding && adapter.compression === 'precompressed' ? await adapter.asset(compressedPath(path, encoding)) : null;
     const body = twin ?? (await adapter.asset(path));
-    if (!body) return c.notFound();
+    if (!body)
+      return c.json({ error: { code: ErrorCode.NotFound, message: 'not found' } }, httpStatusOf(ErrorCode.NotFound));
     c.header('Content-Type', contentTypeFor(path));
     c.header('Content-Security-Policy', csp);
     c.header('Permissions-Policy', 'camera=(self), microphone=(self), display-capture=(self)');
     c.header('Cache-Control', cacheControlFor(path));
     c.header('Vary', 'Accept-Encoding');
     if (encoding && (twin || adapter.compression === 'runtime')) c.header('Content-Encoding', encoding);
-    return c.body(body);
+    return c.body(body, status);
   };
   app.get('/assets/:file', (c) => page(c, `/assets/${c.req.param('file')}`));
   // The HTML is revalidated on every visit: a returning visitor gets a 304 for it and, since the files it

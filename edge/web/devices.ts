@@ -3,6 +3,7 @@
  * be opened, listing them, and a microphone level meter (Web Audio AnalyserNode).
  */
 import { diagnostics } from './diagnostics.ts';
+import type { Strings } from './i18n.ts';
 
 export type DeviceProblem = 'denied' | 'notFound' | 'inUse' | 'unsupported' | 'other';
 
@@ -15,6 +16,30 @@ export function classify(err: unknown): DeviceProblem {
   if (name === 'TypeError' && !navigator.mediaDevices) return 'unsupported';
   return 'other';
 }
+
+/** Why a device could not be opened, in the person's words (the pre-join screen's notices). */
+export const problemText =
+  (kind: 'camera' | 'microphone', p: DeviceProblem) =>
+  (s: Strings): string => {
+    if (p === 'denied') return kind === 'camera' ? s.cameraDenied : s.microphoneDenied;
+    if (p === 'notFound') return kind === 'camera' ? s.noCamera : s.noMicrophone;
+    if (p === 'inUse') return kind === 'camera' ? s.cameraInUse : s.microphoneInUse;
+    if (p === 'unsupported') return s.mediaUnsupported;
+    return s.deviceError(kind === 'camera' ? s.cameraLabel : s.microphoneLabel);
+  };
+
+/**
+ * The same, for a device switched on in the meeting: a denied permission says so (not "the device could
+ * not be started"; issue 15), without the pre-join screen's "you can still join".
+ */
+export const problemInMeeting =
+  (kind: 'camera' | 'microphone', p: DeviceProblem) =>
+  (s: Strings): string => {
+    const what = kind === 'camera' ? s.cameraLabel : s.microphoneLabel;
+    if (p === 'denied') return s.deniedInMeeting(what);
+    if (p === 'notFound' || p === 'inUse' || p === 'unsupported') return problemText(kind, p)(s);
+    return s.deviceError(what);
+  };
 
 export function mediaSupported(): boolean {
   return typeof navigator.mediaDevices?.getUserMedia === 'function';

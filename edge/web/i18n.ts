@@ -21,6 +21,12 @@ const en = {
   roomLabel: 'Room',
   roomHint: 'Letters, digits, - and _; up to 64 characters.',
   go: 'Open room',
+  /** The word in proposed room names ("room-x1y2z3"). */
+  roomWord: 'room',
+  badRoomAddress: (name: string) =>
+    `“${name}” is not a room address: room names use only letters, digits, - and _, up to 64 characters. Here is a similar one:`,
+  roomInvalid: (similar: string) =>
+    `Room names use only letters, digits, - and _, up to 64 characters. Press “Open room” again for “${similar}”.`,
 
   // Pre-join
   readyToJoin: 'Ready to join?',
@@ -45,6 +51,19 @@ const en = {
   removed: 'A moderator removed you from the meeting.',
   errorPrefix: 'Could not join:',
   waitingInLobby: 'Waiting for a moderator to let you in…',
+  leaveLobby: 'Stop waiting',
+  leftLobby: 'You stopped waiting. You can ask to join again.',
+  devicesOffAfterLeave: 'Camera and microphone are off. They turn on again when you join.',
+  noDevices: 'No camera or microphone found. You can join to watch and listen.',
+  deniedInMeeting: (what: string) =>
+    `This page may not use the ${what.toLowerCase()}: the browser denied access. Allow it in the site settings (the icon left of the address), then try again.`,
+  // A browser that cannot hold a meeting (browser-support.ts)
+  unsupportedTitle: 'This browser cannot join video meetings',
+  unsupportedText:
+    'It lacks WebRTC, which Treffpunkt needs for audio and video, so joining would fail. Nothing was sent to the meeting.',
+  unsupportedBrowsers:
+    'Please open this link in a current version of Firefox, Chrome, Edge or Safari (on an iPhone or iPad: Safari).',
+  unsupportedDetails: 'Technical details',
   /**
    * Join errors by code (the edge's ErrorCode or the page's ClientErrorCode: `satisfies` refuses any other
    * key); others show the server's text after errorPrefix.
@@ -108,10 +127,13 @@ const en = {
   filmstrip: 'Other participants',
   you: 'You',
   nameYou: (name: string) => `${name} (You)`,
+  youSuffix: '(You)',
   /** Next to names from a join token (a trusted issuer vouches for them). */
   verifiedName: 'Verified identity',
   screenOf: (name: string) => `${name}’s screen`,
   youArePresenting: 'You are sharing your screen.',
+  sameName: (name: string) =>
+    `Someone in this meeting is also called ${name} (perhaps you, in another tab or on another device).`,
   alone: 'You are the only one here. Share the link to invite others:',
   pin: (name: string) => `Show ${name} large`,
   unpin: (name: string) => `Stop showing ${name} large`,
@@ -154,7 +176,13 @@ const en = {
   unmuteRequested: (source: string) =>
     `A moderator asks you to turn on your ${source === 'camera' ? 'camera' : 'microphone'}.`,
   relayNotice: 'A direct connection was not possible; media now goes through the relay server.',
-  mediaFailed: 'Audio and video could not be connected. Check the network or firewall.',
+  mediaBlocked:
+    'Audio and video cannot get through: this network probably blocks media (a firewall or proxy), even through the relay server. Chat still works. Try another network, or ask your IT department to allow it.',
+  retry: 'Retry',
+  mediaDetails: 'What was tried',
+  mediaRetrying: 'Connecting audio and video again…',
+  mediaBack: 'Audio and video are connected again.',
+  connectingVideo: 'Connecting…',
 
   // Joining with a token
   joinAs: (name: string) => `You join as ${name}.`,
@@ -215,6 +243,11 @@ const de: Strings = {
   roomLabel: 'Raum',
   roomHint: 'Buchstaben, Ziffern, - und _; bis zu 64 Zeichen.',
   go: 'Raum öffnen',
+  roomWord: 'raum',
+  badRoomAddress: (name) =>
+    `„${name}“ ist keine Raumadresse: Raumnamen bestehen nur aus Buchstaben, Ziffern, - und _, bis zu 64 Zeichen. Hier ist ein ähnlicher:`,
+  roomInvalid: (similar) =>
+    `Raumnamen bestehen nur aus Buchstaben, Ziffern, - und _, bis zu 64 Zeichen. Drücken Sie noch einmal „Raum öffnen“ für „${similar}“.`,
 
   readyToJoin: 'Bereit zur Teilnahme?',
   roomHeading: (room) => `Raum ${room}`,
@@ -238,6 +271,18 @@ const de: Strings = {
   removed: 'Eine Moderatorin oder ein Moderator hat Sie aus der Besprechung entfernt.',
   errorPrefix: 'Teilnahme nicht möglich:',
   waitingInLobby: 'Warten, bis eine Moderatorin oder ein Moderator Sie hereinlässt …',
+  leaveLobby: 'Nicht mehr warten',
+  leftLobby: 'Sie warten nicht mehr. Sie können erneut um Teilnahme bitten.',
+  devicesOffAfterLeave: 'Kamera und Mikrofon sind aus. Sie gehen wieder an, wenn Sie teilnehmen.',
+  noDevices: 'Keine Kamera und kein Mikrofon gefunden. Sie können teilnehmen, um zuzusehen und zuzuhören.',
+  deniedInMeeting: (what) =>
+    `Diese Seite darf ${what === 'Kamera' ? 'die Kamera' : 'das Mikrofon'} nicht verwenden: Der Browser hat den Zugriff verweigert. Erlauben Sie ihn in den Website-Einstellungen (Symbol links der Adresse) und versuchen Sie es dann erneut.`,
+  unsupportedTitle: 'Mit diesem Browser ist keine Videokonferenz möglich',
+  unsupportedText:
+    'Ihm fehlt WebRTC, das Treffpunkt für Audio und Video braucht; die Teilnahme würde scheitern. An die Besprechung wurde nichts gesendet.',
+  unsupportedBrowsers:
+    'Bitte öffnen Sie diesen Link in einer aktuellen Version von Firefox, Chrome, Edge oder Safari (auf iPhone oder iPad: Safari).',
+  unsupportedDetails: 'Technische Einzelheiten',
   joinErrors: {
     ROOM_FULL: 'Dieser Raum ist voll.',
     LOBBY_FULL: 'Zu viele Personen warten auf Einlass. Bitte versuchen Sie es gleich noch einmal.',
@@ -298,9 +343,12 @@ const de: Strings = {
   filmstrip: 'Weitere Teilnehmende',
   you: 'Sie',
   nameYou: (name) => `${name} (Sie)`,
+  youSuffix: '(Sie)',
   verifiedName: 'Bestätigte Identität',
   screenOf: (name) => `Bildschirm von ${name}`,
   youArePresenting: 'Sie teilen Ihren Bildschirm.',
+  sameName: (name) =>
+    `In dieser Besprechung heißt schon jemand ${name} (vielleicht Sie selbst, in einem anderen Tab oder auf einem anderen Gerät).`,
   alone: 'Sie sind allein hier. Teilen Sie den Link, um andere einzuladen:',
   pin: (name) => `${name} groß anzeigen`,
   unpin: (name) => `${name} nicht mehr groß anzeigen`,
@@ -337,7 +385,13 @@ const de: Strings = {
   unmuteRequested: (source) =>
     `Eine Moderatorin oder ein Moderator bittet Sie, Ihr${source === 'camera' ? 'e Kamera' : ' Mikrofon'} einzuschalten.`,
   relayNotice: 'Eine direkte Verbindung war nicht möglich; Audio und Video laufen jetzt über den Relay-Server.',
-  mediaFailed: 'Audio und Video konnten nicht verbunden werden. Prüfen Sie das Netzwerk oder die Firewall.',
+  mediaBlocked:
+    'Audio und Video kommen nicht durch: Dieses Netzwerk blockiert wahrscheinlich Medienverbindungen (Firewall oder Proxy), auch über den Relay-Server. Der Chat funktioniert weiter. Versuchen Sie ein anderes Netzwerk, oder bitten Sie Ihre IT-Abteilung, es freizugeben.',
+  retry: 'Erneut versuchen',
+  mediaDetails: 'Was versucht wurde',
+  mediaRetrying: 'Audio und Video werden neu verbunden …',
+  mediaBack: 'Audio und Video sind wieder verbunden.',
+  connectingVideo: 'Verbinde …',
 
   joinAs: (name) => `Sie nehmen als ${name} teil.`,
   joinWithInvitation: 'Sie nehmen mit Ihrer Einladung teil.',

@@ -55,6 +55,8 @@ const PATHS = {
   ],
   grid: ['M4 4h7v7H4z', 'M13 4h7v7h-7z', 'M4 13h7v7H4z', 'M13 13h7v7h-7z'],
   speaker: ['M3 4h18v11H3z', 'M3 18h5v2H3z', 'M9.5 18h5v2h-5z', 'M16 18h5v2h-5z'],
+  /** Sound bars: the active speaker, shown with a shape as well as a colour. */
+  speaking: ['M4 10v4', 'M8 7v10', 'M12 4v16', 'M16 7v10', 'M20 10v4'],
   pin: ['M9 3.5h6', 'M10 3.5v5.5l-3 3.5h10l-3-3.5V3.5', 'M12 12.5V21'],
   send: ['M4 12l16-8-5.5 16-3-6.5z', 'M11.5 13.5L20 4'],
   close: ['M6 6l12 12', 'M18 6L6 18'],

@@ -2,21 +2,21 @@
  * The pre-join screen: name, camera/microphone/speaker choice with a live preview and a microphone
  * level meter, camera and microphone switchable before joining, and a clear message when a device is
  * missing or access was denied. Resolves the person's choice when they press "Join".
+ *
+ * After a meeting (left, ended, removed, connection lost: `message` is set) the devices stay closed
+ * until the person joins again or switches one on: leaving must not turn the camera light back on.
+ * While a lobby holds us, the preview stays live and "Join" becomes "Stop waiting".
+ *
+ * Tab order follows what a person does: name, the preview's microphone and camera buttons, the device
+ * choices, Join (the DOM is in that order; style.css places the preview beside the form on wide screens).
  */
+import { DeviceFields } from './device-fields.ts';
+import { LevelMeter, openDevices, openOne, classify, problemText, type DeviceProblem } from './devices.ts';
 import { attr, content, el, tx } from './dom.ts';
-import {
-  canChooseSpeaker,
-  LevelMeter,
-  listDevices,
-  openDevices,
-  openOne,
-  classify,
-  type DeviceProblem,
-  type DeviceLists,
-} from './devices.ts';
-import { icon } from './icons.ts';
 import type { Strings } from './i18n.ts';
+import { icon } from './icons.ts';
 import { languageSelect } from './language.ts';
+import { stored } from './stored-choices.ts';
 
 export interface JoinChoice {
   name: string;
@@ -29,53 +29,33 @@ export interface JoinChoice {
   speakerId?: string;
 }
 
-const store = {
-  get: (k: string) => {
-    try {
-      return localStorage.getItem(`treffpunkt.${k}`) ?? undefined;
-    } catch {
-      return undefined;
-    }
-  },
-  set: (k: string, v: string) => {
-    try {
-      localStorage.setItem(`treffpunkt.${k}`, v);
-    } catch {
-      // Storage disabled: choices last for this page only.
-    }
-  },
-};
-
-const problemText = (kind: 'camera' | 'microphone', p: DeviceProblem) => (s: Strings) => {
-  if (p === 'denied') return kind === 'camera' ? s.cameraDenied : s.microphoneDenied;
-  if (p === 'notFound') return kind === 'camera' ? s.noCamera : s.noMicrophone;
-  if (p === 'inUse') return kind === 'camera' ? s.cameraInUse : s.microphoneInUse;
-  if (p === 'unsupported') return s.mediaUnsupported;
-  return s.deviceError(kind === 'camera' ? s.cameraLabel : s.microphoneLabel);
-};
-
 /**
  * Shows the pre-join screen in `root`; `onJoin` is called with the choice and may throw (the error is
- * shown and the person can try again). `invitedAs`: the page joins with a join token, whose name is
- * used (null: a token whose name this page cannot read); no name is asked for.
+ * shown and the person can try again); it calls `waiting(cancel)` while a lobby holds us. `invitedAs`:
+ * the page joins with a join token, whose name is used (null: a token whose name this page cannot
+ * read); no name is asked for.
  */
 export function preJoin(
   root: HTMLElement,
   room: string,
   message: string | ((s: Strings) => string) | undefined,
-  onJoin: (c: JoinChoice, waiting: () => void) => Promise<void>,
+  onJoin: (c: JoinChoice, waiting: (cancel: () => void) => void) => Promise<void>,
   opts: { invitedAs?: string | null } = {},
 ): void {
   const withToken = opts.invitedAs !== undefined;
   let camera: MediaStreamTrack | null = null;
   let microphone: MediaStreamTrack | null = null;
-  let cameraOn = store.get('cameraOff') !== '1';
-  let micOn = store.get('micOff') !== '1';
+  let cameraOn = stored.get('cameraOff') !== '1';
+  let micOn = stored.get('micOff') !== '1';
   let problems: { camera?: DeviceProblem; microphone?: DeviceProblem } = {};
   let meter: LevelMeter | undefined;
   let leaving = false;
-  /** The devices have been opened (or found missing): the buttons reflect them from now on. */
+  /** The devices have been opened (or found missing, or are left closed after a meeting). */
   let ready = false;
+  /** After a meeting: closed until the person joins or switches one on. */
+  let devicesClosed = message !== undefined;
+  /** While the lobby holds us: leaves it. */
+  let cancelWaiting: (() => void) | undefined;
 
   const preview = el('video', { class: 'preview', autoplay: true, playsinline: true, muted: true });
   preview.muted = true;
@@ -91,6 +71,7 @@ export function preJoin(
     meterFill,
   );
   attr(meterBar, 'aria-label', (s) => s.micLevel);
+  const devices = new DeviceFields(meterBar);
 
   const name = el('input', {
     id: 'name',
@@ -98,34 +79,24 @@ export function preJoin(
     required: true,
     maxlength: '64',
     autocomplete: 'name',
-    value: store.get('name') ?? '',
+    value: stored.get('name') ?? '',
     'aria-describedby': 'name-error',
   });
   const nameError = el('div', { id: 'name-error', class: 'field-error' });
-  const cameraSelect = el('select', { id: 'camera-select' });
-  const micSelect = el('select', { id: 'mic-select' });
-  const speakerSelect = el('select', { id: 'speaker-select' });
-  const speakerRow = el(
-    'div',
-    { class: 'field' },
-    el(
-      'label',
-      { for: 'speaker-select' },
-      tx((s) => s.speakerLabel),
-    ),
-    speakerSelect,
-  );
   const notices = el('div', { class: 'notices', role: 'status' });
   const error = el('div', { class: 'error', role: 'alert' });
+  const waitingText = el('p', { class: 'waiting-text', id: 'lobby-waiting', role: 'status', hidden: true });
   const joinBtn = el('button', { class: 'btn primary', type: 'submit', id: 'join' });
   const joinLabel = el('span', {});
   joinBtn.append(joinLabel);
   let joining = false;
-  content(joinLabel, (s) => (joining ? s.joining : message ? s.rejoin : s.join));
+  const renderJoin = () =>
+    content(joinLabel, (s) => (cancelWaiting ? s.leaveLobby : joining ? s.joining : message ? s.rejoin : s.join));
+  renderJoin();
 
-  const form = el(
-    'form',
-    { class: 'prejoin-form', novalidate: true },
+  const head = el(
+    'div',
+    { class: 'prejoin-head' },
     el(
       'h1',
       {},
@@ -160,33 +131,7 @@ export function preJoin(
           name,
           nameError,
         ),
-    el(
-      'div',
-      { class: 'field' },
-      el(
-        'label',
-        { for: 'camera-select' },
-        tx((s) => s.cameraLabel),
-      ),
-      cameraSelect,
-    ),
-    el(
-      'div',
-      { class: 'field' },
-      el(
-        'label',
-        { for: 'mic-select' },
-        tx((s) => s.microphoneLabel),
-      ),
-      micSelect,
-      meterBar,
-    ),
-    speakerRow,
-    notices,
-    joinBtn,
-    error,
   );
-
   const previewBox = el(
     'div',
     { class: 'preview-box' },
@@ -194,6 +139,18 @@ export function preJoin(
     previewOff,
     el('div', { class: 'preview-buttons' }, micBtn, camBtn),
   );
+  const rest = el(
+    'div',
+    { class: 'prejoin-rest' },
+    devices.cameraRow,
+    devices.microphoneRow,
+    devices.speakerRow,
+    notices,
+    waitingText,
+    el('div', { class: 'join-bar' }, joinBtn),
+    error,
+  );
+  const form = el('form', { class: 'prejoin-card prejoin-form', novalidate: true }, head, previewBox, rest);
   const screen = el(
     'div',
     { class: 'prejoin' },
@@ -207,71 +164,41 @@ export function preJoin(
       ),
       languageSelect('lang-prejoin'),
     ),
-    el('section', { class: 'prejoin-card' }, previewBox, form),
+    form,
   );
   root.replaceChildren(screen);
   document.title = `${room} – Treffpunkt`;
 
   const renderButtons = () => {
-    micBtn.replaceChildren(icon(micOn && microphone ? 'mic' : 'micOff'));
-    camBtn.replaceChildren(icon(cameraOn && camera ? 'camera' : 'cameraOff'));
-    attr(micBtn, 'aria-label', (s) => (micOn ? s.muteMic : s.unmuteMic));
-    attr(camBtn, 'aria-label', (s) => (cameraOn ? s.cameraOff : s.cameraOn));
-    micBtn.classList.toggle('off', !micOn || !microphone);
-    camBtn.classList.toggle('off', !cameraOn || !camera);
+    const micLive = micOn && Boolean(microphone);
+    const camLive = cameraOn && Boolean(camera);
+    micBtn.replaceChildren(icon(micLive ? 'mic' : 'micOff'));
+    camBtn.replaceChildren(icon(camLive ? 'camera' : 'cameraOff'));
+    // The label says what a press does to what is live now (after a meeting nothing is).
+    attr(micBtn, 'aria-label', (s) => (micLive ? s.muteMic : s.unmuteMic));
+    attr(camBtn, 'aria-label', (s) => (camLive ? s.cameraOff : s.cameraOn));
+    micBtn.classList.toggle('off', !micLive);
+    camBtn.classList.toggle('off', !camLive);
     micBtn.disabled = !ready || (!microphone && problems.microphone === 'notFound');
     camBtn.disabled = !ready || (!camera && problems.camera === 'notFound');
-    previewBox.classList.toggle('has-video', Boolean(camera && cameraOn));
+    previewBox.classList.toggle('has-video', camLive);
     content(previewOffText, (s) => (problems.camera && !camera ? s.cameraUnavailable : s.cameraIsOff));
-    meterBar.classList.toggle('muted', !micOn || !microphone);
+    meterBar.classList.toggle('muted', !micLive);
   };
   const renderNotices = () => {
     notices.replaceChildren();
-    for (const kind of ['camera', 'microphone'] as const) {
-      const p = problems[kind];
-      if (p) notices.append(el('p', { class: 'notice' }, tx(problemText(kind, p))));
-    }
+    const texts: ((s: Strings) => string)[] = [];
+    if (problems.camera === 'notFound' && problems.microphone === 'notFound') texts.push((s) => s.noDevices);
+    else
+      for (const kind of ['camera', 'microphone'] as const) {
+        const p = problems[kind];
+        if (p) texts.push(problemText(kind, p));
+      }
+    if (devicesClosed) texts.push((s) => s.devicesOffAfterLeave);
+    for (const text of texts) notices.append(el('p', { class: 'notice' }, tx(text)));
   };
 
-  const fillSelect = (
-    select: HTMLSelectElement,
-    devices: MediaDeviceInfo[],
-    current: string | undefined,
-    fallback: (s: Strings, n: number) => string,
-    withDefault = false,
-  ) => {
-    select.replaceChildren();
-    if (withDefault)
-      select.append(
-        el(
-          'option',
-          { value: '' },
-          tx((s) => s.systemDefault),
-        ),
-      );
-    for (const [i, d] of devices.entries())
-      select.append(el('option', { value: d.deviceId }, d.label || tx((s) => fallback(s, i + 1))));
-    if (current && devices.some((d) => d.deviceId === current)) select.value = current;
-    select.disabled = devices.length === 0;
-  };
-  let lists: DeviceLists = { cameras: [], microphones: [], speakers: [] };
-  const refreshDevices = async () => {
-    lists = await listDevices();
-    fillSelect(cameraSelect, lists.cameras, camera?.getSettings().deviceId ?? store.get('cameraId'), (s, n) =>
-      s.deviceFallback(s.cameraLabel, n),
-    );
-    fillSelect(micSelect, lists.microphones, microphone?.getSettings().deviceId ?? store.get('microphoneId'), (s, n) =>
-      s.deviceFallback(s.microphoneLabel, n),
-    );
-    fillSelect(
-      speakerSelect,
-      lists.speakers.filter((d) => d.deviceId !== 'default'),
-      store.get('speakerId'),
-      (s, n) => s.deviceFallback(s.speakerLabel, n),
-      true,
-    );
-    speakerRow.hidden = !canChooseSpeaker() || lists.speakers.length === 0;
-  };
+  const refreshDevices = () => devices.refresh(camera?.getSettings().deviceId, microphone?.getSettings().deviceId);
 
   const showCamera = () => {
     preview.srcObject = camera && cameraOn ? new MediaStream([camera]) : null;
@@ -312,7 +239,7 @@ export function preJoin(
       delete problems[kind];
       if (kind === 'camera') setCamera(track);
       else setMicrophone(track);
-      if (deviceId) store.set(`${kind}Id`, deviceId);
+      if (deviceId) stored.set(`${kind}Id`, deviceId);
     } catch (err) {
       problems[kind] = classify(err);
     }
@@ -321,96 +248,13 @@ export function preJoin(
     await refreshDevices();
   };
 
-  micBtn.addEventListener('click', () => {
-    meter?.resume();
-    if (!microphone) return void reopen('microphone', micSelect.value || undefined);
-    micOn = !micOn;
-    store.set('micOff', micOn ? '0' : '1');
-    renderButtons();
-  });
-  camBtn.addEventListener('click', () => {
-    cameraOn = !cameraOn;
-    store.set('cameraOff', cameraOn ? '0' : '1');
-    if (!cameraOn)
-      setCamera(null); // the camera light goes off
-    else void reopen('camera', cameraSelect.value || undefined);
-    renderButtons();
-  });
-  cameraSelect.addEventListener('change', () => {
-    store.set('cameraId', cameraSelect.value);
-    if (cameraOn) void reopen('camera', cameraSelect.value);
-  });
-  micSelect.addEventListener('change', () => void reopen('microphone', micSelect.value));
-  speakerSelect.addEventListener('change', () => store.set('speakerId', speakerSelect.value));
-  const onDeviceChange = () => void refreshDevices();
-  navigator.mediaDevices?.addEventListener('devicechange', onDeviceChange);
-
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    if (joining) return;
-    const displayName = withToken ? (opts.invitedAs ?? '') : name.value.trim();
-    if (!displayName && !withToken) {
-      content(nameError, (s) => s.nameRequired);
-      name.setAttribute('aria-invalid', 'true');
-      return name.focus();
-    }
-    nameError.textContent = '';
-    name.removeAttribute('aria-invalid');
-    if (!withToken) store.set('name', displayName);
-    joining = true;
-    joinBtn.disabled = true;
-    content(joinLabel, (s) => s.joining);
-    error.textContent = '';
-    await opening;
-    try {
-      leaving = true;
-      meter?.stop();
-      meter = undefined;
-      navigator.mediaDevices?.removeEventListener('devicechange', onDeviceChange);
-      preview.srcObject = null;
-      await onJoin(
-        {
-          name: displayName,
-          camera: cameraOn ? camera : null,
-          microphone,
-          micOn: micOn && Boolean(microphone),
-          cameraId: camera?.getSettings().deviceId ?? (cameraSelect.value || undefined),
-          microphoneId: microphone?.getSettings().deviceId ?? (micSelect.value || undefined),
-          speakerId: speakerRow.hidden ? undefined : speakerSelect.value || undefined,
-        },
-        () => {
-          content(joinLabel, (s) => s.waitingInLobby);
-          content(error, (s) => s.waitingInLobby);
-          error.setAttribute('role', 'status');
-        },
-      );
-    } catch (err) {
-      leaving = false;
-      joining = false;
-      joinBtn.disabled = false;
-      content(joinLabel, (s) => (message ? s.rejoin : s.join));
-      const text = err instanceof Error ? err.message : String(err);
-      const code = (err as { code?: string }).code ?? '';
-      error.setAttribute('role', 'alert');
-      content(error, (s) => s.joinErrors[code] ?? `${s.errorPrefix} ${text}`);
-      navigator.mediaDevices?.addEventListener('devicechange', onDeviceChange);
-      showCamera();
-      startMeter();
-    }
-  });
-
-  renderButtons();
-  if (!name.value && !withToken) name.focus();
-  else joinBtn.focus();
-
-  // Open the devices (one permission prompt for both); the camera only if it is to be on. Joining waits
-  // for this, so that a quick click on "Join" does not join without camera and microphone.
-  const opening = (async () => {
+  /** Opens the devices (one permission prompt for both); the camera only if it is to be on. */
+  const openAll = async () => {
     const res = await openDevices({
       camera: cameraOn,
       microphone: true,
-      cameraId: store.get('cameraId'),
-      microphoneId: store.get('microphoneId'),
+      cameraId: stored.get('cameraId'),
+      microphoneId: stored.get('microphoneId'),
     });
     if (leaving) {
       res.camera?.stop();
@@ -424,10 +268,130 @@ export function preJoin(
     if (res.camera) setCamera(res.camera);
     if (res.microphone) setMicrophone(res.microphone);
     await refreshDevices();
-    if (!cameraOn && lists.cameras.length === 0 && !problems.camera) problems.camera = 'notFound';
+    if (!cameraOn && devices.lists.cameras.length === 0 && !problems.camera) problems.camera = 'notFound';
+  };
+  /** Devices switched on by the person after a meeting: from now on, as on a fresh screen. */
+  const wake = () => {
+    if (!devicesClosed) return false;
+    devicesClosed = false;
+    renderNotices();
+    return true;
+  };
+
+  micBtn.addEventListener('click', () => {
+    meter?.resume();
+    if (!microphone) {
+      wake();
+      micOn = true;
+      stored.set('micOff', '0');
+      return void reopen('microphone', devices.microphone.value || undefined);
+    }
+    micOn = !micOn;
+    stored.set('micOff', micOn ? '0' : '1');
+    renderButtons();
+  });
+  camBtn.addEventListener('click', () => {
+    wake();
+    cameraOn = !(cameraOn && camera);
+    stored.set('cameraOff', cameraOn ? '0' : '1');
+    if (!cameraOn)
+      setCamera(null); // the camera light goes off
+    else void reopen('camera', devices.camera.value || undefined);
+    renderButtons();
+  });
+  devices.camera.addEventListener('change', () => {
+    stored.set('cameraId', devices.camera.value);
+    if (cameraOn && !devicesClosed) void reopen('camera', devices.camera.value);
+  });
+  devices.microphone.addEventListener('change', () => {
+    stored.set('microphoneId', devices.microphone.value);
+    if (!devicesClosed) void reopen('microphone', devices.microphone.value);
+  });
+  const onDeviceChange = () => void refreshDevices();
+  navigator.mediaDevices?.addEventListener('devicechange', onDeviceChange);
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (cancelWaiting) return cancelWaiting();
+    if (joining) return;
+    const displayName = withToken ? (opts.invitedAs ?? '') : name.value.trim();
+    if (!displayName && !withToken) {
+      content(nameError, (s) => s.nameRequired);
+      name.setAttribute('aria-invalid', 'true');
+      return name.focus();
+    }
+    nameError.textContent = '';
+    name.removeAttribute('aria-invalid');
+    if (!withToken) stored.set('name', displayName);
+    joining = true;
+    joinBtn.disabled = true;
+    renderJoin();
+    error.textContent = '';
+    if (devicesClosed) {
+      devicesClosed = false;
+      renderNotices();
+      opening = openAll();
+    }
+    await opening;
+    let cancelled = false;
+    try {
+      leaving = true;
+      await onJoin(
+        {
+          name: displayName,
+          camera: cameraOn ? camera : null,
+          microphone,
+          micOn: micOn && Boolean(microphone),
+          cameraId: camera?.getSettings().deviceId ?? (devices.camera.value || undefined),
+          microphoneId: microphone?.getSettings().deviceId ?? (devices.microphone.value || undefined),
+          speakerId: devices.speakerId,
+        },
+        (cancel) => {
+          // The preview and the meter stay live while we wait: the buttons say what is on.
+          cancelWaiting = () => {
+            cancelled = true;
+            cancel();
+          };
+          joinBtn.disabled = false;
+          renderJoin();
+          content(waitingText, (s) => s.waitingInLobby);
+          waitingText.hidden = false;
+        },
+      );
+      // Joined: the meeting has the tracks now; this screen lets go of its preview and meter.
+      meter?.stop();
+      meter = undefined;
+      preview.srcObject = null;
+      navigator.mediaDevices?.removeEventListener('devicechange', onDeviceChange);
+    } catch (err) {
+      leaving = false;
+      joining = false;
+      cancelWaiting = undefined;
+      waitingText.hidden = true;
+      joinBtn.disabled = false;
+      renderJoin();
+      if (cancelled) {
+        content(error, (s) => s.leftLobby);
+        error.setAttribute('role', 'status');
+        return;
+      }
+      const text = err instanceof Error ? err.message : String(err);
+      const code = (err as { code?: string }).code ?? '';
+      error.setAttribute('role', 'alert');
+      content(error, (s) => s.joinErrors[code] ?? `${s.errorPrefix} ${text}`);
+    }
+  });
+
+  renderButtons();
+  if (!name.value && !withToken) name.focus();
+  else joinBtn.focus();
+
+  // Joining waits for this, so that a quick click on "Join" does not join without camera and microphone.
+  let opening: Promise<void> = devicesClosed ? refreshDevices() : openAll();
+  void opening.then(() => {
     ready = true;
     screen.dataset.ready = 'true';
     renderNotices();
     renderButtons();
-  })();
+  });
 }

@@ -82,6 +82,13 @@ describe('active speaker', () => {
       5_000,
     );
     assert.match((await a.locator(`.people-list li[data-participant-id="${cid}"]`).getAttribute('class'))!, /speaking/);
+    // Not by colour alone (issue 15): an icon with the text "Speaking" on the tile and in the list.
+    assert.equal(await a.locator(`.tile[data-participant-id="${cid}"] .state.speaking`).isVisible(), true);
+    assert.equal(await a.locator(`.tile[data-participant-id="${cid}"] .state.speaking`).textContent(), 'Speaking');
+    assert.equal(
+      await a.locator(`.people-list li[data-participant-id="${cid}"] .state.speaking`).textContent(),
+      'Speaking',
+    );
 
     // Cleo mutes, Ben unmutes: the highlight moves to Ben everywhere, and Ada's spotlight follows.
     await c.click('#mic-toggle');

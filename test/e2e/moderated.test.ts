@@ -28,7 +28,7 @@ describe('moderated meeting', () => {
     await a.click('#join');
     await waitFor(
       'the waiting notice',
-      async () => (await a.locator('#join').textContent()) === 'Waiting for a moderator to let you in…',
+      async () => (await a.locator('#lobby-waiting').textContent()) === 'Waiting for a moderator to let you in…',
       10_000,
     );
     const waiting = await mod.waitForEvent<{ waiting: { id: string; name: string }[] }>(

@@ -115,11 +115,12 @@ describe('pre-join screen', () => {
       async () => (await sendInfo(a)).some((s) => s.source === 'microphone' && !s.paused),
       10_000,
     );
-    // Trying the camera again in the meeting fails the same way and says so.
+    // Trying the camera again in the meeting fails the same way and says so: denied, not "could not be
+    // started" (issue 15).
     await a.click('#camera-toggle');
     await waitFor(
       'a notice',
-      async () => /Camera: the device could not be started/.test((await a.locator('.toasts').textContent())!),
+      async () => /may not use the camera: the browser denied access/.test((await a.locator('.toasts').textContent())!),
       5_000,
     );
   });
@@ -132,8 +133,11 @@ describe('pre-join screen', () => {
     await a.goto(`${e2e.stack.edgeUrl}/${room}?video=360`);
     await a.waitForSelector('.prejoin[data-ready]');
     const notices = (await a.locator('.notices').textContent())!;
-    assert.match(notices, /Keine Kamera gefunden/);
-    assert.match(notices, /Kein Mikrofon gefunden/);
+    // One notice for both (issue 15: two near-identical ones before), and no empty dropdowns.
+    assert.equal(await a.locator('.notices .notice').count(), 1);
+    assert.match(notices, /Keine Kamera und kein Mikrofon gefunden/);
+    assert.equal(await a.locator('#camera-select').isVisible(), false);
+    assert.equal(await a.locator('#mic-select').isVisible(), false);
     assert.equal(await a.locator('#prejoin-mic').isDisabled(), true);
     const b = await e2e.chromium.newPage();
     await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben');

@@ -31,11 +31,15 @@ export async function roomSocketUrls(room: string): Promise<string[]> {
   return [...new Set([location.origin, ...others])].map((origin) => roomSocketUrl(room, origin));
 }
 
-/** Joins on a new socket; `waiting` is called when the lobby holds us. The socket is closed if joining fails. */
+/**
+ * Joins on a new socket; `waiting` is called when the lobby holds us, with a `cancel` that leaves the
+ * lobby (the socket closes: the moderators see us go; the join fails with CLOSED). The socket is closed
+ * if joining fails.
+ */
 export async function joinRoom(
   url: string,
   opts: JoinOptions,
-  waiting: () => void,
+  waiting: (cancel: () => void) => void,
 ): Promise<{ s: Signaling; joined: Result<'join'> }> {
   const s = await Signaling.open(url);
   try {
@@ -49,9 +53,13 @@ export async function joinRoom(
     } catch (err) {
       // A lobby: wait (socket open) until a moderator admits us; the event carries the join result.
       if (!(err instanceof SignalingError && err.code === ErrorCode.WaitingInLobby)) throw err;
-      waiting();
       const joined = await new Promise<Result<'join'>>((resolve, reject) => {
         s.on('admitted', resolve);
+        waiting(() => {
+          s.onclose = undefined;
+          s.close();
+          reject(new SignalingError(ClientErrorCode.Closed, 'left the lobby'));
+        });
         s.onclose = (code) =>
           reject(
             new SignalingError(

@@ -5,7 +5,10 @@
  * Relay fallback: when a transport fails (it never connected within its timeout, or an ICE restart did
  * not bring it back: transport-factory.ts), it is made again relay-only (iceTransportPolicy 'relay')
  * and everything on it is produced or consumed again, so a participant behind a firewall that blocks
- * the direct path still gets in. See diagnostics.ts for ?relay=1 and ?transport=tcp.
+ * the direct path still gets in. See diagnostics.ts for ?relay=1 and ?transport=tcp. The person is told
+ * that media goes through the relay only once a relayed candidate pair is actually in use (getStats),
+ * and when even the relay fails, that media is blocked, with what ICE tried (issues 13, 15, 16); a retry
+ * makes both transports again, direct path first.
  *
  * Node change: `mediaMoved` means our media node is gone (or draining) and the room put us on another.
  * Everything media is rebuilt there: a new device, new transports, our sources produced again (audio
@@ -18,9 +21,9 @@ import type { Signaling } from '../signaling.ts';
 import { SOURCE_ORDER } from './encodings.ts';
 import { Receiver } from './receiver.ts';
 import { Sender } from './sender.ts';
-import { candidatePairs, type CandidatePair } from './stats.ts';
+import { candidatePairs, triedPaths, type CandidatePair } from './stats.ts';
 import { TransportFactory } from './transport-factory.ts';
-import type { Direction, MediaContext } from './types.ts';
+import type { Direction, MediaContext, MediaPath } from './types.ts';
 
 export class MediaSession {
   /** How often our media was moved to another node and set up there (tests wait on it). */
@@ -38,6 +41,10 @@ export class MediaSession {
   /** Node changes: each mediaMoved gets a number, and a rebuild that is no longer the latest stops. */
   #moveGeneration = 0;
   #moving: Promise<void> = Promise.resolve();
+  /** What the person was last told about the media path (a change is told once, not per transport). */
+  #path: MediaPath = diagnostics.relayOnly ? 'relay' : 'direct';
+  /** What ICE tried on the transports that failed since the last success: the diagnostics of 'mediaFailed'. */
+  #tried: string[] = [];
 
   constructor(ctx: MediaContext) {
     this.#ctx = ctx;
@@ -55,9 +62,30 @@ export class MediaSession {
   async start(caps: RtpCapabilities): Promise<void> {
     await this.#device.load({ routerRtpCapabilities: caps as types.RtpCapabilities });
     [this.#current.send, this.#current.recv] = await Promise.all([
-      this.transports.create('send', this.#policy.send),
-      this.transports.create('recv', this.#policy.recv),
+      this.#create('send', this.#policy.send),
+      this.#create('recv', this.#policy.recv),
     ]);
+  }
+
+  /**
+   * Tries the media path again after it failed (the banner's "Retry"): an ICE restart of each transport
+   * that is not connected (new ICE and TURN credentials, the same transport, so producers and consumers
+   * stay), which fails again into the banner if the network still blocks media. Not new transports: the
+   * edge allows a participant four (TREFFPUNKT_MAX_TRANSPORTS), and the relay fallback has used them.
+   * A direction without a transport (setting up media on a new node failed) gets one made.
+   */
+  async retry(): Promise<void> {
+    this.#tell('retrying');
+    this.#tried = [];
+    await Promise.all(
+      (['send', 'recv'] as const).map(async (direction) => {
+        const tr = this.#current[direction];
+        if (!tr || tr.closed) return this.#replace(direction, this.#policy[direction]);
+        if (tr.connectionState === 'connected') return;
+        this.#failedHandled.delete(tr);
+        await this.transports.restartIce(direction, tr, true);
+      }),
+    );
   }
 
   transport(direction: Direction): types.Transport | undefined {
@@ -131,16 +159,25 @@ export class MediaSession {
     )
       return;
     this.#failedHandled.add(failed);
-    if (this.transports.policyOf(failed) === 'relay') {
-      ctx.cb.notice?.('mediaFailed');
+    const policy = this.transports.policyOf(failed);
+    await this.#noteTried(direction, policy, failed);
+    if (policy === 'relay') {
+      console.warn(`treffpunkt: the ${direction} transport failed through the relay too; media is blocked`);
+      this.#tell('mediaFailed');
       return;
     }
     console.warn(`treffpunkt: the ${direction} transport failed; retrying through TURN (relay only)`);
     this.#policy[direction] = 'relay';
-    ctx.cb.notice?.('relay');
+    await this.#replace(direction, 'relay');
+  }
+
+  /** Makes the transport of a direction anew with `policy` and moves our producers or consumers onto it. */
+  async #replace(direction: Direction, policy: RTCIceTransportPolicy): Promise<void> {
+    const ctx = this.#ctx;
+    const old = this.#current[direction];
     const generation = this.#moveGeneration;
     try {
-      const fresh = await this.transports.create(direction, 'relay');
+      const fresh = await this.#create(direction, policy);
       // Closed, or moved to another node meanwhile (the move made its own transports).
       if (ctx.closed() || generation !== this.#moveGeneration) return fresh.close();
       this.#current[direction] = fresh;
@@ -153,11 +190,58 @@ export class MediaSession {
         this.receiver.consumeAllAgain();
       }
     } catch (err) {
-      console.warn('treffpunkt: relay fallback failed', err);
-      ctx.cb.notice?.('mediaFailed');
+      console.warn(`treffpunkt: making the ${direction} transport again (${policy}) failed`, err);
+      this.#tried.push(`${direction} (${policy}): ${err instanceof Error ? err.message : String(err)}`);
+      this.#tell('mediaFailed');
     } finally {
-      failed.close();
+      old?.close();
     }
+  }
+
+  /** Makes a transport and tells the person which path it took once it connects. */
+  async #create(direction: Direction, policy: RTCIceTransportPolicy): Promise<types.Transport> {
+    const tr = await this.transports.create(direction, policy);
+    tr.on('connectionstatechange', (state) => {
+      if (state === 'connected') void this.#connected(direction, policy, tr);
+    });
+    return tr;
+  }
+
+  /**
+   * A transport connected: read the candidate pair it selected, and say "relay" only if it is relayed
+   * (a relay-only transport whose pair is not known yet is not claimed). Another path, after a failure
+   * or a fallback, clears what was said.
+   */
+  async #connected(direction: Direction, policy: RTCIceTransportPolicy, tr: types.Transport): Promise<void> {
+    const [pair] = await candidatePairs([{ direction, policy, transport: tr }]);
+    if (this.#ctx.closed() || tr !== this.#current[direction] || tr.connectionState !== 'connected') return;
+    this.#tried = [];
+    const relayed = pair?.localType === 'relay';
+    const other = this.#current[direction === 'send' ? 'recv' : 'send'];
+    const otherRelayed = other !== undefined && this.transports.policyOf(other) === 'relay';
+    if (relayed) this.#tell('relay');
+    else if (!otherRelayed && pair?.localType !== undefined) this.#tell('direct');
+  }
+
+  async #noteTried(
+    direction: Direction,
+    policy: RTCIceTransportPolicy | undefined,
+    tr: types.Transport,
+  ): Promise<void> {
+    const { gathered, pairs } = await triedPaths(tr).catch(() => ({ gathered: [], pairs: [] }));
+    const mode = policy === 'relay' ? 'relay only' : 'direct, then relay';
+    this.#tried.push(
+      `${direction} transport (${mode}): ${tr.connectionState}`,
+      `  gathered here: ${gathered.join(', ') || 'no candidates'}`,
+      ...(pairs.length ? pairs.map((p) => `  ${p}`) : ['  no candidate pair was checked']),
+    );
+  }
+
+  /** Tells the UI about a change of the media path (once per change: two transports, one notice). */
+  #tell(path: MediaPath): void {
+    if (path === this.#path && path !== 'mediaFailed') return;
+    this.#path = path;
+    this.#ctx.cb.notice?.(path, [...this.#tried]);
   }
 
   /**
@@ -173,7 +257,8 @@ export class MediaSession {
       .catch((err) => {
         if (generation !== this.#moveGeneration || this.#ctx.closed()) return;
         console.warn('treffpunkt: setting up media on the new node failed', err);
-        this.#ctx.cb.notice?.('mediaFailed');
+        this.#tried.push(`media on the new node: ${err instanceof Error ? err.message : String(err)}`);
+        this.#tell('mediaFailed');
       });
   }
 
@@ -187,8 +272,8 @@ export class MediaSession {
     // A new node is a new network path: try the direct one again (?relay=1 still forces the relay).
     this.#resetPolicy();
     const [send, recv] = await Promise.all([
-      this.transports.create('send', this.#policy.send),
-      this.transports.create('recv', this.#policy.recv),
+      this.#create('send', this.#policy.send),
+      this.#create('recv', this.#policy.recv),
     ]);
     if (stale()) {
       send.close();

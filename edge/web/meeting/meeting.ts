@@ -66,7 +66,7 @@ export class Meeting {
         this.#roster.reconcile(result);
       },
       // The same join as the first (name, token, region): the person is who they were, the room is new.
-      rejoin: (url) => joinRoom(url, opts, () => cb.waiting?.()),
+      rejoin: (url) => joinRoom(url, opts, (cancel) => cb.waiting?.(cancel)),
       rejoined: (result) => {
         const formerId = this.#roster.selfId;
         this.#roster.rejoined(result);
@@ -86,7 +86,7 @@ export class Meeting {
 
   static async join(room: string, opts: JoinOptions, cb: MeetingCallbacks): Promise<Meeting> {
     const urls = await roomSocketUrls(room);
-    const { s, joined } = await joinRoom(urls[0]!, opts, () => cb.waiting?.());
+    const { s, joined } = await joinRoom(urls[0]!, opts, (cancel) => cb.waiting?.(cancel));
     try {
       const meeting = new Meeting(room, urls, s, joined, opts, cb);
       cb.created?.(meeting);
@@ -94,7 +94,10 @@ export class Meeting {
       meeting.#connection.startPings();
       return meeting;
     } catch (err) {
+      // The room has admitted us: say goodbye, so that the others see us leave now rather than keep a
+      // tile that sees nothing for the resume grace period (issue 15). Bounded: the error is what matters.
       s.onclose = undefined;
+      await s.request('leave', {}, 2_000).catch(() => undefined);
       s.close();
       throw err;
     }
@@ -203,6 +206,11 @@ export class Meeting {
    */
   setPreferredLayer(producerId: string, spatialLayer: number): void {
     this.#media.receiver.setPreferredLayer(producerId, spatialLayer);
+  }
+
+  /** Tries the media path again after it failed (the "Retry" button of the media banner). */
+  retryMedia(): Promise<void> {
+    return this.#media.retry();
   }
 
   /** Restarts ICE on a transport now, whatever its state (diagnostics, and the e2e test of the restart). */

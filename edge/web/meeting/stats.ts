@@ -195,3 +195,29 @@ export async function candidatePairs(
   }
   return out;
 }
+
+/**
+ * What ICE tried on a transport, one line per candidate pair ("host/udp → host/udp: failed"), and the
+ * local candidate types gathered: the diagnostics behind "the network probably blocks media". A relay
+ * type missing from the gathered ones means the TURN server itself was not reached.
+ */
+export async function triedPaths(tr: types.Transport): Promise<{ gathered: string[]; pairs: string[] }> {
+  const byId = new Map<string, Report>();
+  (await statsOf(tr)).forEach((r) => {
+    byId.set(String(r.id), r);
+  });
+  const describe = (c: Report | undefined) =>
+    c
+      ? `${String(c.candidateType)}/${String(c.protocol)}${c.relayProtocol ? ` (TURN over ${String(c.relayProtocol)})` : ''}`
+      : '?';
+  const gathered = new Set<string>();
+  const pairs = new Set<string>();
+  for (const r of byId.values()) {
+    if (r.type === 'local-candidate') gathered.add(describe(r));
+    if (r.type === 'candidate-pair')
+      pairs.add(
+        `${describe(byId.get(String(r.localCandidateId)))} → ${describe(byId.get(String(r.remoteCandidateId)))}: ${String(r.state)}`,
+      );
+  }
+  return { gathered: [...gathered].sort(), pairs: [...pairs].sort() };
+}

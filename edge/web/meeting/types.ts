@@ -57,8 +57,8 @@ export interface JoinOptions {
 export interface MeetingCallbacks {
   /** The meeting object exists and listens (before transports are ready): events may follow at once. */
   created?(m: Meeting): void;
-  /** The room has a lobby: we wait until a moderator admits us. */
-  waiting?(): void;
+  /** The room has a lobby: we wait until a moderator admits us, or `cancel()`. */
+  waiting?(cancel: () => void): void;
   joined?(p: Participant): void;
   left?(p: Participant): void;
   /** Anything about a participant changed: producers, mute states, hand, score. */
@@ -73,8 +73,12 @@ export interface MeetingCallbacks {
   /** To moderators: who waits in the lobby now. */
   lobby?(waiting: LobbyEntry[]): void;
   roomLocked?(locked: boolean): void;
-  /** 'relay': the direct path failed, media now goes through TURN. 'mediaFailed': even that failed. */
-  notice?(kind: 'relay' | 'mediaFailed'): void;
+  /**
+   * The media path changed: 'relay' (the direct path failed; a relayed pair is in use now), 'mediaFailed'
+   * (even the relay failed: `tried` says what ICE tried), 'retrying' (the person asked to try again),
+   * 'direct' (connected without the relay again).
+   */
+  notice?(kind: MediaPath, tried: readonly string[]): void;
   /** The room socket dropped and we are reconnecting ('reconnecting'), or we resumed ('connected'). */
   connection?(state: 'reconnecting' | 'connected'): void;
   /** No media node can carry our media now (the room keeps trying); cleared by mediaMoved. */
@@ -94,6 +98,9 @@ export interface MeetingCallbacks {
 export type RoomRequest = <M extends Method>(method: M, params: Params<M>) => Promise<Result<M>>;
 
 export type Direction = 'send' | 'recv';
+
+/** How our media flows, as far as the person is told. */
+export type MediaPath = 'direct' | 'relay' | 'mediaFailed' | 'retrying';
 
 /** What every media part works with: the room, the roster, the UI's callbacks and whether the meeting is over. */
 export interface MediaContext {

@@ -8,6 +8,7 @@ import { formatTime, onLanguageChange } from '../i18n.ts';
 import type { ChatMessage } from '../meeting/types.ts';
 import { panelShell } from './panel-shell.ts';
 import { verifiedMark } from './tiles.ts';
+import { linkify } from './chat-links.ts';
 
 export class ChatPanel {
   readonly panel: HTMLElement;
@@ -89,7 +90,7 @@ export class ChatPanel {
         verifiedMark(m.verified),
         time,
       ),
-      el('p', { class: 'msg-text' }, m.text),
+      el('p', { class: 'msg-text' }, ...linkify(m.text)),
     );
     const atBottom = this.#log.scrollHeight - this.#log.scrollTop - this.#log.clientHeight < 40;
     this.#log.append(li);

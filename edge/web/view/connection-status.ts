@@ -7,6 +7,7 @@
 import type { EventData } from '../../../shared/signaling.ts';
 import { announce } from '../dom.ts';
 import { t } from '../i18n.ts';
+import type { MediaPath } from '../meeting/types.ts';
 import type { Notices } from './notices.ts';
 
 export class ConnectionStatus {
@@ -53,9 +54,19 @@ export class ConnectionStatus {
     this.#notices.toast((s) => s.mediaMoved);
   }
 
-  /** How media flows after a transport failed: through the relay now, or not at all. */
-  mediaPath(kind: 'relay' | 'mediaFailed'): void {
-    this.#data.media = kind;
-    this.#notices.toast(kind === 'relay' ? (s) => s.relayNotice : (s) => s.mediaFailed);
+  /**
+   * How media flows (media-session.ts tells each change once): through the relay (said only once a
+   * relayed pair is in use), not at all (a banner that stays, with Retry and what was tried), being
+   * tried again, or direct again.
+   */
+  mediaPath(kind: MediaPath, tried: readonly string[]): void {
+    const before = this.#data.media;
+    this.#notices.showMediaFailed(kind === 'mediaFailed' ? tried : null);
+    if (kind === 'direct') delete this.#data.media;
+    else this.#data.media = kind;
+    if (kind === 'relay') this.#notices.toast((s) => s.relayNotice);
+    else if (kind === 'retrying') this.#notices.toast((s) => s.mediaRetrying);
+    else if (kind === 'direct' && (before === 'mediaFailed' || before === 'retrying'))
+      this.#notices.toast((s) => s.mediaBack);
   }
 }

@@ -5,7 +5,7 @@
  * requests still under way (reconcileMic).
  */
 import type { MediaSource } from '../../../shared/media-types.ts';
-import { openOne } from '../devices.ts';
+import { classify, openOne, problemInMeeting } from '../devices.ts';
 import { announce, el, tx } from '../dom.ts';
 import { t } from '../i18n.ts';
 import { icon } from '../icons.ts';
@@ -154,7 +154,7 @@ export class LocalMedia {
     } catch (err) {
       console.warn('treffpunkt: microphone', err);
       this.#micOn = !want;
-      this.#hooks.toast((s) => s.deviceError(s.microphoneLabel));
+      this.#hooks.toast(problemInMeeting('microphone', classify(err)));
     }
     this.#hooks.changed();
   }
@@ -194,7 +194,7 @@ export class LocalMedia {
       }
     } catch (err) {
       console.warn('treffpunkt: camera', err);
-      this.#hooks.toast((s) => s.deviceError(s.cameraLabel));
+      this.#hooks.toast(problemInMeeting('camera', classify(err)));
     }
     this.#hooks.selfChanged();
   }

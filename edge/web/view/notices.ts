@@ -1,6 +1,8 @@
 /**
  * What the meeting screen tells the person in passing: toasts (a notice that goes by itself, maybe with
- * an action button) and the banners that stay while a state lasts (connection lost, no media server).
+ * an action button) and the banners that stay while a state lasts (connection lost, no media server,
+ * media blocked: that one with "Retry" and the diagnostics one click away, since a fading toast left
+ * black tiles and no explanation once it was gone; issue 13).
  * Both regions are polite live regions, so screen readers hear them too.
  */
 import { el, tx } from '../dom.ts';
@@ -16,8 +18,11 @@ export class Notices {
   readonly banners: HTMLElement;
   readonly #reconnecting: HTMLElement;
   readonly #mediaUnavailable: HTMLElement;
+  readonly #mediaFailed: HTMLElement;
+  readonly #tried: HTMLElement;
 
-  constructor() {
+  /** `retry`: what the media banner's "Retry" button does. */
+  constructor(retry: () => void) {
     this.toasts = el('div', { class: 'toasts', role: 'status', 'aria-live': 'polite' });
     this.#reconnecting = el(
       'p',
@@ -30,11 +35,43 @@ export class Notices {
       { class: 'banner media-unavailable', id: 'media-banner', hidden: true },
       tx((s) => s.mediaUnavailable),
     );
+    const retryButton = el(
+      'button',
+      { type: 'button', class: 'btn small', id: 'media-retry' },
+      tx((s) => s.retry),
+    );
+    retryButton.addEventListener('click', retry);
+    this.#tried = el('pre', { class: 'media-tried', id: 'media-tried' });
+    this.#mediaFailed = el(
+      'div',
+      { class: 'banner media-failed', id: 'media-failed-banner', hidden: true, role: 'alert' },
+      el(
+        'p',
+        {},
+        tx((s) => s.mediaBlocked),
+      ),
+      el(
+        'div',
+        { class: 'banner-actions' },
+        retryButton,
+        el(
+          'details',
+          { class: 'media-details' },
+          el(
+            'summary',
+            {},
+            tx((s) => s.mediaDetails),
+          ),
+          this.#tried,
+        ),
+      ),
+    );
     this.banners = el(
       'div',
       { class: 'banners', role: 'status', 'aria-live': 'polite' },
       this.#reconnecting,
       this.#mediaUnavailable,
+      this.#mediaFailed,
     );
   }
 
@@ -59,5 +96,11 @@ export class Notices {
 
   showMediaUnavailable(shown: boolean): void {
     this.#mediaUnavailable.hidden = !shown;
+  }
+
+  /** Media is blocked (`tried`: what ICE tried, for the details), or not any more (null). */
+  showMediaFailed(tried: readonly string[] | null): void {
+    this.#mediaFailed.hidden = tried === null;
+    if (tried) this.#tried.textContent = tried.join('\n') || '—';
   }
 }

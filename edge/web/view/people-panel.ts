@@ -8,6 +8,7 @@ import type { Quality, Strings } from '../i18n.ts';
 import type { LobbyEntry, Participant } from '../meeting/types.ts';
 import { panelShell } from './panel-shell.ts';
 import { setQuality, verifiedMark } from './tiles.ts';
+import { personName } from './person-name.ts';
 
 export interface PersonState {
   p: Participant;
@@ -138,6 +139,7 @@ export class PeoplePanel {
       li.querySelector<HTMLElement>('.cam-off')!.hidden = !st.cameraOff;
       li.querySelector<HTMLElement>('.role')!.hidden = st.p.role !== 'moderator';
       li.classList.toggle('speaking', st.speaking);
+      li.querySelector<HTMLElement>('.state.speaking')!.hidden = !st.speaking;
       li.classList.toggle('hand-raised', st.p.handRaised);
       setQuality(li.querySelector<HTMLElement>('.quality')!, st.quality);
       this.#renderActions(li, st);
@@ -319,7 +321,11 @@ export class PeoplePanel {
   #item(p: Participant): HTMLLIElement {
     const avatar = el('span', { class: 'avatar small', 'aria-hidden': 'true' }, initials(p.name));
     avatar.style.backgroundColor = avatarColour(p.name);
-    const state = (cls: string, name: 'hand' | 'micOff' | 'mic' | 'cameraOff', text: (s: Strings) => string) =>
+    const state = (
+      cls: string,
+      name: 'hand' | 'micOff' | 'mic' | 'cameraOff' | 'speaking',
+      text: (s: Strings) => string,
+    ) =>
       el(
         'span',
         { class: `state ${cls}`, hidden: true },
@@ -330,7 +336,7 @@ export class PeoplePanel {
       'li',
       { class: 'person', 'data-participant-id': p.id },
       avatar,
-      el('span', { class: 'person-name' }, p.self ? tx((s) => s.nameYou(p.name)) : p.name),
+      personName('person-name', () => p.name, p.self),
       verifiedMark(p.verified),
       el(
         'span',
@@ -340,6 +346,7 @@ export class PeoplePanel {
       el(
         'span',
         { class: 'person-state' },
+        state('speaking', 'speaking', (s) => s.speakingState),
         state('hand', 'hand', (s) => s.handRaisedState),
         state('mic-off', 'micOff', (s) => s.micOffState),
         el('span', { class: 'state mic-on', hidden: true }, icon('mic')),

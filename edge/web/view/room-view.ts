@@ -42,7 +42,7 @@ export class RoomView {
   readonly #layoutRoot: HTMLElement;
   readonly #local: LocalMedia;
   readonly #audio: RemoteAudio;
-  readonly #notices = new Notices();
+  readonly #notices = new Notices(() => void this.meeting.retryMedia());
   readonly #quality = new QualityMonitor();
   readonly #lobby = new LobbyWatch();
   readonly #toolbar: Toolbar;
@@ -127,7 +127,7 @@ export class RoomView {
   }
 
   /** Joins the room and starts sending; throws when joining fails (the pre-join screen shows why). */
-  async join(opts: JoinOptions, micOn: boolean, onWaiting?: () => void): Promise<void> {
+  async join(opts: JoinOptions, micOn: boolean, onWaiting?: (cancel: () => void) => void): Promise<void> {
     this.#local.chooseMic(micOn);
     this.meeting = await Meeting.join(this.room, opts, this.#callbacks(onWaiting));
     (window as unknown as { treffpunkt: unknown }).treffpunkt = { meeting: this.meeting, view: this };
@@ -136,6 +136,7 @@ export class RoomView {
 
     for (const p of this.meeting.participants.values()) this.#addParticipant(p);
     this.#root.replaceChildren(this.#layoutRoot);
+    this.#sameNameNotice();
     document.title = `${this.room} – Treffpunkt`;
     this.stage.layout();
     this.#renderToolbar();
@@ -160,11 +161,11 @@ export class RoomView {
   }
 
   /** What each of the meeting's events changes on the screen; `onWaiting` while the lobby holds us. */
-  #callbacks(onWaiting: (() => void) | undefined): MeetingCallbacks {
+  #callbacks(onWaiting: ((cancel: () => void) => void) | undefined): MeetingCallbacks {
     const toast = this.#notices.toast.bind(this.#notices);
     return {
       created: (m) => (this.meeting = m),
-      waiting: () => onWaiting?.(),
+      waiting: (cancel) => onWaiting?.(cancel),
       joined: (p) => {
         this.#addParticipant(p);
         announce(t.joined(p.name));
@@ -215,7 +216,7 @@ export class RoomView {
         this.stage.layout();
         this.#status.rejoined(this.meeting.rejoins);
       },
-      notice: (kind) => this.#status.mediaPath(kind),
+      notice: (kind, tried) => this.#status.mediaPath(kind, tried),
       disconnected: (code) =>
         this.#end(
           code === CloseCode.MeetingEnded
@@ -225,6 +226,18 @@ export class RoomView {
               : (s) => s.connectionLost,
         ),
     };
+  }
+
+  /**
+   * Someone here already has our name (typed names are not unique; often it is us in another tab):
+   * say so, instead of joining silently as a second "Ada" (issue 15).
+   */
+  #sameNameNotice(): void {
+    const mine = this.meeting.self.name.trim().toLocaleLowerCase();
+    const twin = [...this.meeting.participants.values()].find(
+      (p) => !p.self && p.name.trim().toLocaleLowerCase() === mine,
+    );
+    if (twin) this.#notices.toast((s) => s.sameName(twin.name));
   }
 
   #addParticipant(p: Participant): void {

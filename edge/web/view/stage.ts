@@ -12,6 +12,9 @@ import { gridShape, layerFor, Tile } from './tiles.ts';
 
 export type View = 'grid' | 'speaker';
 
+/** Room for the "you are alone" card below your tile, before it has been measured. */
+const ALONE_CARD_PX = 150;
+
 export interface StageHooks {
   /** The meeting, once joined (nothing is laid out before). */
   meeting(): Meeting | undefined;
@@ -28,6 +31,8 @@ export class Stage {
   pinned: string | null = null;
   activeSpeaker: string | null = null;
   #lastRemoteSpeaker: string | null = null;
+  /** The view a screen share switched us away from: back to it when the last share ends, unless the person chose one since. */
+  #viewBeforeShare: View | null = null;
   readonly #hooks: StageHooks;
   readonly #spotlight: HTMLElement;
   readonly #filmstrip: HTMLElement;
@@ -105,12 +110,18 @@ export class Stage {
         tile = this.#newTile(owner, 'screen');
         announce(t.startedSharing(owner.name));
         // A new presentation is what people want to see: switch to the speaker view with it large.
+        if (this.view !== 'speaker') this.#viewBeforeShare ??= this.view;
         this.view = 'speaker';
       }
       tile.setTrack(track, producerId);
     } else if (!track && this.tiles.get(key)?.producerId === producerId) {
       this.#removeTile(key);
       if (owner) announce(t.stoppedSharing(owner.name));
+      const screensLeft = [...this.tiles.values()].some((x) => x.kind === 'screen');
+      if (!screensLeft && this.#viewBeforeShare && !this.pinned) {
+        this.view = this.#viewBeforeShare;
+        this.#viewBeforeShare = null;
+      }
     }
     this.layout();
   }
@@ -125,6 +136,7 @@ export class Stage {
 
   setView(view: View): void {
     this.view = view;
+    this.#viewBeforeShare = null;
     if (view === 'grid') this.setPinned(null);
     localStorage.setItem('treffpunkt.view', view);
     this.layout();
@@ -187,6 +199,7 @@ export class Stage {
       if (visible.length <= 1) strip.push(this.#alone);
       placeChildren(this.#filmstrip, strip);
       placeChildren(this.el, [this.#spotlight, this.#filmstrip]);
+      for (const tile of visible) tile.el.style.gridColumn = '';
       this.#filmstrip.hidden = strip.length === 0;
       this.el.style.gridTemplateColumns = '';
       this.el.style.gridTemplateRows = '';
@@ -247,7 +260,12 @@ export class Stage {
     if (this.pinned === key) this.pinned = null;
   }
 
-  /** Sizes the grid's tracks so the tiles are as large as fits (gridShape), centred on the stage. */
+  /**
+   * Sizes the grid's tracks so the tiles are as large as fits (gridShape), centred on the stage. Each
+   * column is two tracks, so that a short last row is centred too (three people: the third tile in the
+   * middle below the two, not bottom-left beside an empty cell); alone, your tile is centred with the
+   * invitation card in a row of its own below it (issue 15).
+   */
   #gridTemplate(force: boolean): void {
     const st = getComputedStyle(this.el);
     const padX = parseFloat(st.paddingLeft) + parseFloat(st.paddingRight);
@@ -255,14 +273,23 @@ export class Stage {
     const gap = parseFloat(st.columnGap) || 8;
     const w = (this.el.clientWidth || 800) - padX;
     const h = (this.el.clientHeight || 500) - padY;
-    const { cols, rows, tileW, tileH } = gridShape(this.el.children.length, w, h, gap);
+    const tiles = [...this.el.children].filter((c): c is HTMLElement => c !== this.#alone && c instanceof HTMLElement);
+    const alone = this.#alone.parentElement === this.el;
+    const cardH = alone ? Math.min(this.#alone.offsetHeight || ALONE_CARD_PX, h / 2) + gap : 0;
+    const { cols, rows, tileW, tileH } = gridShape(Math.max(1, tiles.length), w, h - cardH, gap);
     // Never smaller than a readable tile: with many people the stage scrolls instead.
-    const c = `repeat(${cols}, ${Math.max(tileW, 120)}px)`;
-    const r = `repeat(${rows}, ${Math.max(tileH, 90)}px)`;
+    const tw = Math.max(tileW, 120);
+    const c = `repeat(${cols * 2}, ${(tw - gap) / 2}px)`;
+    const r = `repeat(${rows}, ${Math.max(tileH, 90)}px)${alone ? ' auto' : ''}`;
     if (force || this.el.style.gridTemplateColumns !== c || this.el.style.gridTemplateRows !== r) {
       this.el.style.gridTemplateColumns = c;
       this.el.style.gridTemplateRows = r;
     }
+    const short = tiles.length % cols;
+    tiles.forEach((tile, i) => {
+      const firstOfShortRow = short > 0 && i === tiles.length - short;
+      tile.style.gridColumn = firstOfShortRow ? `${cols - short + 1} / span 2` : 'span 2';
+    });
   }
 }
 

@@ -5,8 +5,12 @@
 import { attr, avatarColour, el, initials, tx } from '../dom.ts';
 import { icon, qualityBars } from '../icons.ts';
 import type { Quality, Strings } from '../i18n.ts';
+import { personName } from './person-name.ts';
 
 export type TileKind = 'camera' | 'screen';
+
+/** The layout where tiles are pinned by a tap (the same query as in style.css). */
+const onPhone = () => globalThis.matchMedia?.('(hover: none) and (max-width: 600px)').matches ?? false;
 
 export class Tile {
   readonly key: string;
@@ -18,11 +22,14 @@ export class Tile {
   /** The producer whose video the tile shows (remote tiles), for layer selection. */
   producerId: string | undefined;
   #track: MediaStreamTrack | null = null;
+  /** The track has drawn a frame: until then a tile shows the name and "Connecting…", not black. */
+  #drawn = false;
   #name: string;
   readonly #nameText: HTMLElement;
   readonly #avatar: HTMLElement;
   readonly #micOff: HTMLElement;
   readonly #hand: HTMLElement;
+  readonly #speaking: HTMLElement;
   readonly #quality: HTMLElement;
   readonly #self: boolean;
 
@@ -41,6 +48,14 @@ export class Tile {
     this.#name = opts.name;
     this.video = el('video', { autoplay: true, playsinline: true, muted: true });
     this.video.muted = true; // audio plays through separate <audio> elements (speaker choice)
+    const drawn = () => {
+      if (this.video.videoWidth > 0 && !this.#drawn) {
+        this.#drawn = true;
+        this.update({});
+      }
+    };
+    this.video.addEventListener('loadeddata', drawn);
+    this.video.addEventListener('resize', drawn);
     this.#avatar = el('span', { class: 'avatar', 'aria-hidden': 'true' });
     this.#nameText = el('span', { class: 'name-text' });
     this.#micOff = el(
@@ -63,6 +78,17 @@ export class Tile {
         tx((s) => s.handRaisedState),
       ),
     );
+    // The active speaker gets a frame colour and this icon with its text: never colour alone.
+    this.#speaking = el(
+      'span',
+      { class: 'state speaking', hidden: true },
+      icon('speaking'),
+      el(
+        'span',
+        { class: 'visually-hidden' },
+        tx((s) => s.speakingState),
+      ),
+    );
     this.#quality = el(
       'span',
       { class: 'state quality', hidden: true },
@@ -82,16 +108,28 @@ export class Tile {
       this.video,
       this.#avatar,
       el(
+        'span',
+        { class: 'connecting-label' },
+        tx((s) => s.connectingVideo),
+      ),
+      el(
         'div',
         { class: 'tile-bar' },
+        this.#speaking,
         this.#hand,
         this.#micOff,
-        el('span', { class: 'name' }, this.#nameText),
+        this.#nameText,
         verifiedMark(opts.verified ?? false),
         this.#quality,
       ),
       this.pinButton,
     );
+    // On a phone the pin buttons would cover every small tile (style.css hides them there but on the
+    // large one): a tap on the tile pins it instead.
+    this.el.addEventListener('click', (e) => {
+      if (e.target instanceof Node && this.pinButton.contains(e.target)) return;
+      if (onPhone()) opts.onPin(this);
+    });
     this.setName(opts.name);
     this.setPinned(false);
   }
@@ -103,7 +141,13 @@ export class Tile {
   setName(name: string): void {
     this.#name = name;
     const label = (s: Strings) => (this.kind === 'screen' ? s.screenOf(name) : this.#self ? s.nameYou(name) : name);
-    this.#nameText.replaceChildren(tx(label));
+    this.#nameText.replaceChildren(
+      personName(
+        'name',
+        (s) => (this.kind === 'screen' ? s.screenOf(name) : name),
+        this.#self && this.kind !== 'screen',
+      ),
+    );
     attr(this.el, 'aria-label', label);
     this.#avatar.textContent = initials(name);
     this.#avatar.style.backgroundColor = avatarColour(name);
@@ -122,6 +166,7 @@ export class Tile {
     this.producerId = producerId;
     if (track === this.#track) return;
     this.#track = track;
+    this.#drawn = false;
     this.video.srcObject = track ? new MediaStream([track]) : null;
     if (track) void this.video.play().catch(() => undefined);
     this.update({});
@@ -144,9 +189,14 @@ export class Tile {
       this.el.classList.toggle('hand-raised', state.hand);
     }
     if (state.cameraOff !== undefined) this.el.dataset.cameraOff = String(state.cameraOff);
-    if (state.speaking !== undefined) this.el.classList.toggle('speaking', state.speaking);
+    if (state.speaking !== undefined) {
+      this.el.classList.toggle('speaking', state.speaking);
+      this.#speaking.hidden = !state.speaking;
+    }
     if ('quality' in state) setQuality(this.#quality, state.quality);
-    this.el.classList.toggle('has-video', Boolean(this.#track) && this.el.dataset.cameraOff !== 'true');
+    const video = Boolean(this.#track) && this.el.dataset.cameraOff !== 'true';
+    this.el.classList.toggle('has-video', video && this.#drawn);
+    this.el.classList.toggle('connecting', video && !this.#drawn);
   }
 }
 
