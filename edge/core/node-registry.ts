@@ -87,6 +87,15 @@ export class InMemoryNodeRegistry implements NodeRegistry {
     return statusOf(this.#nodes.get(nodeId), now, this.#timeoutMs, newestHeartbeat(this.#nodes.values()));
   }
 
+  /** Every registered node with its status (admin API, metrics). */
+  list(now: number): { record: MediaNodeRecord; status: NodeStatus }[] {
+    const newest = newestHeartbeat(this.#nodes.values());
+    return [...this.#nodes.values()].map((record) => ({
+      record,
+      status: statusOf(record, now, this.#timeoutMs, newest),
+    }));
+  }
+
   async healthy(now: number): Promise<MediaNodeRecord[]> {
     const newest = newestHeartbeat(this.#nodes.values());
     return [...this.#nodes.values()].filter((n) => statusOf(n, now, this.#timeoutMs, newest) === 'up');
