@@ -10,17 +10,15 @@ import { ErrorCode } from './errors.ts';
 import { bearerToken, type TokenCheck } from './token-check.ts';
 
 /** `host:port` or `[v6]:port`; the host an IP literal or localhost. */
-export const MetricsAddr = z
-  .string()
-  .transform((raw, ctx) => {
-    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+|localhost)):(\d{1,5})$/.exec(raw.trim());
-    const port = Number(m?.[3]);
-    if (!m || port > 65535) {
-      ctx.addIssue({ code: 'custom', message: 'must be host:port, e.g. 127.0.0.1:9464 or [::1]:9464' });
-      return z.NEVER;
-    }
-    return { host: (m[1] ?? m[2])!, port };
-  });
+export const MetricsAddr = z.string().transform((raw, ctx) => {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+|localhost)):(\d{1,5})$/.exec(raw.trim());
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: 'must be host:port, e.g. 127.0.0.1:9464 or [::1]:9464' });
+    return z.NEVER;
+  }
+  return { host: (m[1] ?? m[2])!, port };
+});
 export type MetricsAddr = z.infer<typeof MetricsAddr>;
 
 export function isLoopbackHost(host: string): boolean {

@@ -23,6 +23,11 @@ export interface EdgeServices {
   readonly room: RoomServices;
   /** A fresh message budget for one socket (TREFFPUNKT_MESSAGES_PER_SECOND, bursts of twice that). */
   messageBudget(): TokenBucket;
+  /**
+   * Trusts the issuers (and guest policy) of `config` from now on, in every room at once: rooms share
+   * this one `access` object, so a SIGHUP reload needs no room to restart. Joins already verified stay.
+   */
+  reloadAccess(config: EdgeConfig): void;
 }
 
 export interface EdgeServicesOptions {
@@ -62,5 +67,12 @@ export function createEdgeServices(
     webhooks,
   };
   const perSecond = config.messagesPerSecond;
-  return { room, messageBudget: () => new TokenBucket(perSecond, 2 * perSecond) };
+  return {
+    room,
+    messageBudget: () => new TokenBucket(perSecond, 2 * perSecond),
+    reloadAccess: (next) => {
+      room.access.verifier = JoinTokenVerifier.fromConfig(next);
+      room.access.guestPolicy = next.guestPolicy;
+    },
+  };
 }

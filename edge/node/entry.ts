@@ -1,6 +1,7 @@
 /**
  * The Node edge: Hono on @hono/node-server, WebSockets via @hono/node-ws, rooms as in-process actors.
- * Run: `node edge/node/entry.ts` (settings from the environment, see docs/configuration.md).
+ * Run: `node edge/node/entry.ts` (settings from TREFFPUNKT_CONFIG_FILE and the environment, see
+ * docs/configuration.md).
  */
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -8,10 +9,14 @@ import { pino } from 'pino';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { createEdgeApp } from '../core/app.ts';
-import { ConfigError, describeIssues, parseEdgeConfig } from '../core/config.ts';
+import { ConfigError, describeIssues, EdgeConfigSchema, parseEdgeConfig } from '../core/config.ts';
 import { InMemoryNodeRegistry } from '../core/node-registry.ts';
 import { createEdgeServices } from '../core/services.ts';
 import { loadAssets } from './assets.ts';
+import { loadEdgeEnvironment } from './environment.ts';
+import { EdgeOps } from './ops.ts';
+import { OpsSettingsSchema, parseOpsSettings } from './ops-settings.ts';
+import { reloadOnSignal } from './reload.ts';
 import { InProcessRooms } from './room-host.ts';
 import { createNodeRoomSockets } from './websocket.ts';
 
@@ -24,7 +29,19 @@ const NodeEdgeSettings = z.object({
   TREFFPUNKT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
-export async function startNodeEdge(env: Record<string, string | undefined> = process.env) {
+/** Every name the Node edge reads: a config file naming another is refused (a typo). */
+const KNOWN_SETTINGS = new Set([
+  'TREFFPUNKT_CONFIG_FILE',
+  ...Object.keys(EdgeConfigSchema.shape),
+  ...Object.keys(NodeEdgeSettings.shape),
+  ...Object.keys(OpsSettingsSchema.shape),
+]);
+
+export async function startNodeEdge(processEnv: Record<string, string | undefined> = process.env) {
+  // TREFFPUNKT_CONFIG_FILE, then the environment, then *_FILE secrets (environment.ts).
+  const readSettings = () => loadEdgeEnvironment(processEnv, KNOWN_SETTINGS);
+  const env = readSettings();
+  const opsSettings = parseOpsSettings(env);
   const settings = NodeEdgeSettings.safeParse(env);
   if (!settings.success) throw new ConfigError(describeIssues(settings.error));
   const config = parseEdgeConfig(env);
@@ -42,7 +59,9 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
       'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: media nodes may register plain http control URLs beyond loopback, readable on the way',
     );
   const registry = new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs);
-  const rooms = new InProcessRooms(createEdgeServices(config, registry, log));
+  const ops = new EdgeOps(opsSettings, registry, log);
+  const services = createEdgeServices(config, registry, log, { metrics: ops.metrics, webhooks: ops.webhooks });
+  const rooms = new InProcessRooms(services);
   const asset = await loadAssets(webDir);
 
   let sockets: ReturnType<typeof createNodeRoomSockets> | undefined;
@@ -50,6 +69,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     config,
     registry,
     log,
+    admin: await ops.admin(rooms),
     adapter: {
       roomSocket: (c, room, addressKey) => sockets!.roomSocket(c, room, addressKey),
       roomEvent: (room, nodeId, event) => rooms.event(room, nodeId, event),
@@ -76,7 +96,17 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     { host, port: boundPort },
     `edge listening on http://${host.includes(':') ? `[${host}]` : host}:${boundPort}/`,
   );
-  return { server, port: boundPort, rooms, registry, close: () => new Promise<void>((r) => server.close(() => r())) };
+  const metricsPort = await ops.listen();
+  const reload = reloadOnSignal(readSettings, services, log);
+  return {
+    server,
+    port: boundPort,
+    metricsPort,
+    reload,
+    rooms,
+    registry,
+    close: () => Promise.all([new Promise<void>((r) => server.close(() => r())), ops.close()]).then(() => {}),
+  };
 }
 
 if (import.meta.main) {

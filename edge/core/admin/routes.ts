@@ -85,7 +85,8 @@ export function registerAdminRoutes(
   app.put(adminRoutes.logLevel, async (c) => {
     if (!backend.setLogLevel) throw new TreffpunktError(ErrorCode.NotFound, 'this runtime cannot change its log level');
     const body = AdminLogLevel.safeParse(await c.req.json().catch(() => undefined));
-    if (!body.success) throw new TreffpunktError(ErrorCode.BadMessage, 'expected {"level": "debug|info|warn|error|silent"}');
+    if (!body.success)
+      throw new TreffpunktError(ErrorCode.BadMessage, 'expected {"level": "debug|info|warn|error|silent"}');
     backend.setLogLevel(body.data.level);
     log.warn({ admin: true, action: 'logLevel', level: body.data.level }, 'admin: log level changed');
     return c.json(done(0));
