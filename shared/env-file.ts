@@ -36,20 +36,22 @@ function unquote(raw: string, where: string): string {
 export function parseEnvFile(text: string, file: string, known: ReadonlySet<string>): Record<string, string> {
   const out: Record<string, string> = {};
   const problems: string[] = [];
-  text.split(/\r?\n/).forEach((line, i) => {
+  for (const [i, line] of text.split(/\r?\n/).entries()) {
     const where = `${file}:${i + 1}`;
-    if (/^\s*(#.*)?$/.test(line)) return;
+    if (/^\s*(#.*)?$/.test(line)) continue;
     const m = LINE.exec(line);
-    if (!m) return void problems.push(`${where}: expected NAME=value`);
-    const name = m[1]!;
-    if (!known.has(name)) return void problems.push(`${where}: ${name} is not a setting of this service`);
-    if (name in out) return void problems.push(`${where}: ${name} is set twice`);
-    try {
-      out[name] = unquote(m[2]!, where);
-    } catch (err) {
-      problems.push(...(err as ConfigError).problems);
+    const name = m?.[1];
+    if (!m || !name) problems.push(`${where}: expected NAME=value`);
+    else if (!known.has(name)) problems.push(`${where}: ${name} is not a setting of this service`);
+    else if (name in out) problems.push(`${where}: ${name} is set twice`);
+    else {
+      try {
+        out[name] = unquote(m[2] ?? '', where);
+      } catch (err) {
+        problems.push(...(err as ConfigError).problems);
+      }
     }
-  });
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return out;
 }

@@ -12,7 +12,11 @@ export interface TokenCheck {
 }
 
 export async function tokenCheck(token: string): Promise<TokenCheck> {
-  const key = await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+  // An HMAC key generates a CryptoKey, never a pair (the union is WebCrypto's typing for every algorithm).
+  const key = (await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, false, [
+    'sign',
+    'verify',
+  ])) as CryptoKey;
   const expected = await crypto.subtle.sign('HMAC', key, encoder.encode(token));
   return {
     matches: async (presented) => crypto.subtle.verify('HMAC', key, expected, encoder.encode(presented)),

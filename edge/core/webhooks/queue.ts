@@ -87,7 +87,7 @@ class ReceiverQueue {
 
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#timer);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
   }
 
   /** The receiver's origin for logs: its path may carry a token. */
