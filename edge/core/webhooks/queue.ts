@@ -47,6 +47,14 @@ interface Pending {
   attempts: number;
 }
 
+/**
+ * The wait before attempt `failed + 1`: base × 2^(failed−1), at most `max`, ±20 % so that receivers that
+ * come back are not hit by every edge at the same instant.
+ */
+export function retryDelayMs(failed: number, baseMs: number, maxMs: number, random = Math.random()): number {
+  return Math.round(Math.min(maxMs, baseMs * 2 ** (failed - 1)) * (0.8 + 0.4 * random));
+}
+
 class ReceiverQueue {
   readonly #receiver: WebhookReceiver;
   readonly #o: Required<Omit<WebhookQueueOptions, 'receivers' | 'personalData'>>;
@@ -134,8 +142,7 @@ class ReceiverQueue {
       return;
     }
     this.#o.metrics.webhook('retry');
-    const backoff = Math.min(this.#o.maxDelayMs, this.#o.baseDelayMs * 2 ** (item.attempts - 1));
-    const delay = backoff * (0.8 + 0.4 * Math.random());
+    const delay = retryDelayMs(item.attempts, this.#o.baseDelayMs, this.#o.maxDelayMs);
     this.#o.log.debug({ receiver: this.#origin(), attempts: item.attempts, why, delay }, 'webhook retry');
     this.#timer = setTimeout(() => {
       this.#busy = false;
