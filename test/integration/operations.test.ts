@@ -8,6 +8,10 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
 import { startStack, type Stack } from '../support/stack.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
 import { ffmpegOpus, opusPayloadType, publishAudio, receiveAudio } from '../support/werift-peer.ts';
@@ -20,6 +24,8 @@ import { PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
 const ADMIN_TOKEN = randomBytes(24).toString('hex');
 const HOOK_SECRET = randomBytes(24).toString('hex');
 const JOIN_SECRET = randomBytes(24).toString('hex');
+const PARTNER_SECRET = randomBytes(24).toString('hex');
+const configFile = join(mkdtempSync(join(tmpdir(), 'treffpunkt-ops-')), 'edge.env');
 
 /** One sample's value: `name{labels}` summed over matching series. */
 function metric(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -51,6 +57,7 @@ describe('operations: metrics, admin API, webhooks', () => {
     });
 
   before(async () => {
+    writeFileSync(configFile, "TREFFPUNKT_TRUSTED_ISSUERS='[]'\n");
     receiver = await startWebhookReceiver();
     const [edgePort, nodePort] = [await freeTcpPort(), await freeTcpPort()];
     edgeMetrics = `http://127.0.0.1:${edgePort}/metrics`;
@@ -66,6 +73,7 @@ describe('operations: metrics, admin API, webhooks', () => {
         TREFFPUNKT_WEBHOOK_TIMEOUT_MS: '1000',
         TREFFPUNKT_WEBHOOK_MAX_ATTEMPTS: '4',
         TREFFPUNKT_RESUME_GRACE_MS: '1000',
+        TREFFPUNKT_CONFIG_FILE: configFile,
       },
       mediaNodeEnv: {
         TREFFPUNKT_METRICS_ADDR: `127.0.0.1:${nodePort}`,
@@ -236,5 +244,71 @@ describe('operations: metrics, admin API, webhooks', () => {
     assert.equal(new Set(ids).size, ids.length, 'each event delivered once after its retries');
     const text = await scrape(edgeMetrics);
     assert.ok(metric(text, 'treffpunkt_edge_webhook_deliveries_total', { outcome: 'retry' }) >= 2);
+  });
+
+  test('SIGHUP trusts new issuers without dropping the meeting; the log level changes at run time', async () => {
+    const room = 'ops-reload';
+    const partnerToken = () =>
+      new SignJWT({ room, name: 'Gerlinde Partner', role: 'participant' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer('partner')
+        // A subject per token: one person per token, so that several may be in the room.
+        .setSubject(randomBytes(8).toString('hex'))
+        .setAudience('treffpunkt')
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(PARTNER_SECRET));
+    const host = await SignalingClient.connect(stack.wsUrl(room));
+    await host.join('Hubert Reload');
+    const before = await SignalingClient.connect(stack.wsUrl(room));
+    const refused = await before.call('join', {
+      protocolVersion: PROTOCOL_VERSION,
+      name: 'x',
+      token: await partnerToken(),
+    });
+    assert.equal(refused.ok ? 'ok' : refused.error.code, 'UNAUTHORIZED', 'the partner is not trusted yet');
+
+    writeFileSync(
+      configFile,
+      `TREFFPUNKT_TRUSTED_ISSUERS='${JSON.stringify([{ issuer: 'partner', hs256Secret: PARTNER_SECRET, rooms: ['ops-*'] }])}'\n`,
+    );
+    process.kill(stack.edgePid()!, 'SIGHUP');
+    await waitFor('the reload', () => stack.output().includes('settings reloaded'));
+    const partner = await SignalingClient.connect(stack.wsUrl(room));
+    const joined = await partner.call('join', {
+      protocolVersion: PROTOCOL_VERSION,
+      name: 'x',
+      token: await partnerToken(),
+    });
+    assert.ok(joined.ok, 'the new issuer is trusted');
+    assert.equal(host.closeCode, undefined, 'the meeting went on');
+    await host.request('chat', { text: 'after the reload' });
+
+    // A bad file changes nothing: the partner stays trusted, the problem is logged.
+    writeFileSync(configFile, 'TREFFPUNKT_TRUSTED_ISSUERS=not json\n');
+    process.kill(stack.edgePid()!, 'SIGHUP');
+    await waitFor('the failed reload', () => stack.output().includes('settings reload failed'));
+    const again = await SignalingClient.connect(stack.wsUrl(room));
+    assert.ok(
+      (await again.call('join', { protocolVersion: PROTOCOL_VERSION, name: 'x', token: await partnerToken() })).ok,
+    );
+
+    // Log level through the admin API: at "error", a join writes no info line; back at "info" it does.
+    const level = (l: string) =>
+      admin('/admin/v1/log-level', {
+        method: 'PUT',
+        body: JSON.stringify({ level: l }),
+        headers: { 'content-type': 'application/json' },
+      });
+    assert.equal((await level('error')).status, 200);
+    const quiet = await SignalingClient.connect(stack.wsUrl(room));
+    const quietJoin = await quiet.join('Quiet');
+    await quiet.request('ping', {});
+    assert.ok(!stack.output().includes(quietJoin.participantId), 'no info line at level error');
+    assert.equal((await level('info')).status, 200);
+    const loud = await SignalingClient.connect(stack.wsUrl(room));
+    const loudJoin = await loud.join('Loud');
+    await waitFor('an info line at level info', () => stack.output().includes(loudJoin.participantId));
+    assert.equal((await level('verbose')).status, 400);
+    await Promise.all([host, before, partner, again, quiet, loud].map((c) => c.close()));
   });
 });
