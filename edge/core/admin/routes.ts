@@ -17,6 +17,7 @@ import {
 } from '../../../shared/admin.ts';
 import { ErrorCode, TreffpunktError } from '../../../shared/errors.ts';
 import { Id, NodeId, RoomName } from '../../../shared/ids.ts';
+import { ThrottledWarnings } from '../../../shared/throttled-warnings.ts';
 import type { Logger } from '../logger.ts';
 import { bearerToken, type TokenCheck } from '../../../shared/token-check.ts';
 
@@ -46,10 +47,17 @@ export function registerAdminRoutes(
   app: Hono,
   { token, backend, log }: { token: TokenCheck; backend: AdminBackend; log: Logger },
 ): void {
+  // One line per 10 s with the count of the rest: a token-guessing flood must not become a log flood.
+  const refusals = new ThrottledWarnings();
   app.use('/admin/*', async (c, next) => {
     const presented = bearerToken(c.req.header(ADMIN_AUTH_HEADER));
     if (presented === undefined || !(await token.matches(presented))) {
-      log.warn({ security: true, event: 'adminRefused', path: c.req.path }, 'security: admin request refused');
+      refusals.warn('adminRefused', (suppressed) =>
+        log.warn(
+          { security: true, event: 'adminRefused', path: c.req.path.slice(0, 100), suppressed },
+          'security: admin request refused',
+        ),
+      );
       throw new TreffpunktError(ErrorCode.Unauthorized, 'admin token missing or wrong');
     }
     await next();
