@@ -4,7 +4,6 @@
  */
 import type { Logger as Pino } from 'pino';
 import type { LogLevel } from '../../shared/admin.ts';
-import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
 import type { AdminBackend } from '../core/admin/routes.ts';
 import type { InMemoryNodeRegistry } from '../core/node-registry.ts';
 import type { InProcessRooms } from './room-host.ts';
@@ -13,17 +12,7 @@ export function nodeAdminBackend(rooms: InProcessRooms, registry: InMemoryNodeRe
   return {
     rooms: () => Promise.all([...rooms.rooms()].map(([, room]) => room.adminView())),
     endRoom: async (name) => rooms.find(name)?.adminEnd(),
-    removeParticipant: async (name, participantId) => {
-      const room = rooms.find(name);
-      if (!room) return false;
-      try {
-        await room.adminRemove(participantId);
-        return true;
-      } catch (err) {
-        if (err instanceof TreffpunktError && err.code === ErrorCode.NotFound) return false;
-        throw err;
-      }
-    },
+    removeParticipant: async (name, participantId) => (await rooms.find(name)?.adminRemove(participantId)) ?? false,
     nodes: async () => {
       const now = Date.now();
       return registry.list(now).map(({ record, status }) => ({

@@ -311,4 +311,39 @@ describe('operations: metrics, admin API, webhooks', () => {
     assert.equal((await level('verbose')).status, 400);
     await Promise.all([host, before, partner, again, quiet, loud].map((c) => c.close()));
   });
+
+  // Last: the drained node takes no one after this.
+  test('the CLI removes a participant (4001) and drains the node', async () => {
+    const room = 'ops-remove';
+    const cli = (...args: string[]) =>
+      promisify(execFile)(process.execPath, ['scripts/admin.ts', ...args, '--url', stack.edgeUrl], {
+        env: { ...process.env, TREFFPUNKT_ADMIN_TOKEN: ADMIN_TOKEN },
+      });
+    const stays = await SignalingClient.connect(stack.wsUrl(room));
+    await stays.join('Ida Remove');
+    const goes = await SignalingClient.connect(stack.wsUrl(room));
+    const goesJoin = await goes.join('Jakob Remove');
+    assert.match((await cli('remove', room, goesJoin.participantId)).stdout, /removed/);
+    await waitFor('the removed socket closed with 4001', () => goes.closeCode === 4001);
+    await stays.waitForEvent<{ participantId: string }>(
+      'participantLeft',
+      (d) => d.participantId === goesJoin.participantId,
+    );
+    const missing = await cli('remove', room, goesJoin.participantId).then(
+      () => assert.fail('removed twice'),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /NOT_FOUND/);
+
+    assert.match((await cli('drain', stack.nodeId)).stdout, /drains/);
+    assert.match((await cli('nodes')).stdout, new RegExp(`${stack.nodeId}\\s+draining`));
+    const late = await SignalingClient.connect(stack.wsUrl('ops-late'));
+    const refused = await late.call('join', { protocolVersion: PROTOCOL_VERSION, name: 'Late' });
+    assert.equal(refused.ok ? 'ok' : refused.error.code, 'NO_MEDIA_NODE');
+    const text = await scrape(edgeMetrics);
+    assert.equal(metric(text, 'treffpunkt_edge_media_nodes', { status: 'draining' }), 1);
+    assert.equal(metric(text, 'treffpunkt_edge_joins_total', { outcome: 'NO_MEDIA_NODE' }), 1);
+    await Promise.all([stays.close(), late.close()]);
+  });
 });

@@ -152,9 +152,15 @@ export class Room {
     return this.#queue.run(() => this.#mutate(() => this.#moderation.endForAll()));
   }
 
-  /** The admin API removes a participant (4001, barred like a moderator's removal); NOT_FOUND if absent. */
-  async adminRemove(participantId: string): Promise<void> {
-    await this.#queue.run(() => this.#mutate(() => this.#moderation.expel(participantId, 'admin')));
+  /** The admin API removes a participant (4001, barred like a moderator's removal); false if not in the room. */
+  async adminRemove(participantId: string): Promise<boolean> {
+    return this.#queue.run(() =>
+      this.#mutate(async () => {
+        if (!this.#state.participants.has(participantId)) return false;
+        await this.#moderation.expel(participantId, 'admin');
+        return true;
+      }),
+    );
   }
 
   /** An event from a media node about this room (see RoomMedia.onNodeEvent for what is believed). */
