@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError } from '../shared/config-error.ts';
+import { MetricsAddr, metricsListenerProblems } from '../shared/metrics-endpoint.ts';
 import { Jurisdiction, MAX_NODE_WORKERS, NodeId } from '../shared/control.ts';
 import { OperatorId, RegionId } from '../shared/ids.ts';
 import { isBareOrigin, isInsecureUrl } from '../shared/transport-security.ts';
@@ -101,6 +102,13 @@ const Raw = z
     turnMaxLifetime: z.coerce.number().int().min(60, 'must be at least 60').max(3600, 'must be at most 3600'),
     turnNonceLifetime: z.coerce.number().int().min(5, 'must be at least 5').max(3600, 'must be at most 3600'),
     turnExpirySweep: z.coerce.number().int().min(1, 'must be at least 1').max(300, 'must be at most 300'),
+    metricsAddr: MetricsAddr.optional(),
+    metricsToken: z.string().optional(),
+    metricsStatsInterval: z.coerce
+      .number()
+      .int()
+      .min(1000, 'must be at least 1000')
+      .max(600_000, 'must be at most 600000'),
   })
   .superRefine((c, ctx) => {
     const issue = (key: Key, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
@@ -113,6 +121,11 @@ const Raw = z
       issue(
         'announcedAddress',
         `is required when listen-ip is ${c.listenIp}: browsers cannot connect to an unspecified address`,
+      );
+    for (const problem of metricsListenerProblems(c.metricsAddr, c.metricsToken))
+      issue(
+        problem.startsWith('TREFFPUNKT_METRICS_TOKEN') ? 'metricsToken' : 'metricsAddr',
+        problem.replace(/^\S+: /, ''),
       );
     const rtcLast = c.rtcPort + c.workers - 1;
     if (rtcLast > 65535) issue('rtcPort', `${c.workers} workers need ports ${c.rtcPort}-${rtcLast}, beyond 65535`);
@@ -214,6 +227,11 @@ export interface MediaNodeConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** The control API's test and diagnostic routes are mounted (diagnostics-api.ts). */
   diagnostics: boolean;
+  /** The Prometheus listener (media-node/metrics.ts); none when unset. */
+  metricsAddr?: MetricsAddr | undefined;
+  metricsToken?: string | undefined;
+  /** getStats() samples at most this often (ms). */
+  metricsStatsInterval: number;
   turn: TurnConfig;
 }
 

@@ -2,6 +2,7 @@
  * treffpunkt-media-node, the command: `node media-node/main.ts --help` lists every setting.
  */
 import { loadMediaNodeConfig, type MediaNodeConfig } from './config.ts';
+import { loadMediaNodeEnvironment } from './environment.ts';
 import { helpText } from './settings.ts';
 import { settleWorkerBinary } from './worker-binary.ts';
 
@@ -12,7 +13,7 @@ if (argv.includes('--help') || argv.includes('-h')) {
 }
 let config: MediaNodeConfig;
 try {
-  config = loadMediaNodeConfig(argv, process.env);
+  config = loadMediaNodeConfig(argv, loadMediaNodeEnvironment(process.env));
   settleWorkerBinary();
 } catch (err) {
   console.error(`treffpunkt media node: ${(err as Error).message}`);

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import type { MediaNodeConfig } from './config.ts';
 import { createControlApi } from './control-api.ts';
 import { MediaRooms } from './media-rooms.ts';
+import { startMediaNodeMetrics } from './metrics.ts';
 import { EdgeRegistration } from './registration.ts';
 import { startTurnService } from './turn/turn-service.ts';
 import { WorkerPool } from './worker-pool.ts';
@@ -60,6 +61,7 @@ export async function startMediaNode(config: MediaNodeConfig) {
     s.once('error', reject);
   });
   log.info({ url: config.controlUrl, diagnostics: config.diagnostics }, 'control API listening');
+  const metrics = await startMediaNodeMetrics(config, pool, turn, log);
   registration = new EdgeRegistration({
     edgeUrl: config.edgeUrl,
     secret: config.secret,
@@ -101,8 +103,9 @@ export async function startMediaNode(config: MediaNodeConfig) {
   const close = async () => {
     registration?.stop();
     await new Promise<void>((r) => server.close(() => r()));
+    await metrics?.close();
     await turn?.close();
     pool.close();
   };
-  return { rooms, registration, turn, drain, close, log };
+  return { rooms, registration, turn, drain, close, log, metricsPort: metrics?.port };
 }

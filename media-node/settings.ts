@@ -212,6 +212,22 @@ export const SETTINGS = {
     help: 'coturn only: how often the node ends coturn sessions whose credential has expired (seconds, 1-300). coturn 4.6 itself never looks at the expiry again once a session is authenticated.',
     default: '10',
   },
+  metricsAddr: {
+    env: 'TREFFPUNKT_METRICS_ADDR',
+    flag: 'metrics-addr',
+    help: 'host:port of a separate Prometheus listener (GET /metrics), e.g. 127.0.0.1:9465. Unset: no metrics. Beyond loopback it needs metrics-token.',
+  },
+  metricsToken: {
+    env: 'TREFFPUNKT_METRICS_TOKEN',
+    flag: 'metrics-token',
+    help: 'Bearer token a scraper must send (at least 32 characters). Prefer the environment or the config file: flags show up in `ps`.',
+  },
+  metricsStatsInterval: {
+    env: 'TREFFPUNKT_METRICS_STATS_INTERVAL_MS',
+    flag: 'metrics-stats-interval',
+    help: 'Bitrates, packet loss and RTT come from mediasoup getStats(), sampled at most this often (ms, 1000-600000) and for at most 200 transports and 500 producers/consumers per sample.',
+    default: '5000',
+  },
 } as const satisfies Record<string, Setting>;
 
 export function helpText(): string {

@@ -10,7 +10,7 @@ import { ConfigError, describeIssues } from '../core/config.ts';
 /** Edge ids become part of NATS subjects (treffpunkt.edge.<id>.out): no dots, wildcards or spaces. */
 export const EdgeId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'edge ids are 1-64 letters, digits, - or _');
 
-const ClusterEnv = z.object({
+export const ClusterEnv = z.object({
   TREFFPUNKT_NATS_URL: z
     .string()
     .transform((s) =>

@@ -15,6 +15,8 @@ import { addressKey, addressPseudonym, KeyedRateLimiter } from './rate-limit.ts'
 import { cacheControlFor, compressedPath, preferredEncoding } from './asset-encoding.ts';
 import { contentTypeFor } from './content-types.ts';
 import { errorFields, type Logger } from './logger.ts';
+import type { TokenCheck } from '../../shared/token-check.ts';
+import { type AdminBackend, registerAdminRoutes } from './admin/routes.ts';
 import type { NodeRegistry } from './node-registry.ts';
 import { registerNodeRoutes } from './node-routes.ts';
 
@@ -45,6 +47,8 @@ export interface EdgeAppOptions {
   registry: NodeRegistry;
   adapter: EdgeAdapter;
   log: Logger;
+  /** The admin API (admin/routes.ts), where the runtime has a backend and an admin token is configured. */
+  admin?: { token: TokenCheck; backend: AdminBackend };
 }
 
 /**
@@ -89,7 +93,7 @@ export async function logSocketLimit(log: Logger, key: string, room: string): Pr
   );
 }
 
-export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions): Hono {
+export function createEdgeApp({ config, registry, adapter, log, admin }: EdgeAppOptions): Hono {
   const app = new Hono();
 
   app.use(async (c, next) => {
@@ -149,6 +153,9 @@ export function createEdgeApp({ config, registry, adapter, log }: EdgeAppOptions
 
   // --- media node registry and events (requests signed with the node's own secret) ---
   registerNodeRoutes(app, { config, registry, adapter, log });
+
+  // --- the admin API (token required; absent without one) ---
+  if (admin) registerAdminRoutes(app, { ...admin, log });
 
   // --- the browser app ---
   const csp = contentSecurityPolicy(config.edgeUrls);

@@ -15,6 +15,7 @@ import {
 } from '../../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
 import { signedFetch } from '../../shared/signed-fetch.ts';
+import { type EdgeMetrics, noMetrics, now, secondsSince } from './metrics.ts';
 
 export interface MediaNodeTarget {
   nodeId: string;
@@ -22,6 +23,8 @@ export interface MediaNodeTarget {
   secret: string;
   /** Aborts the call early: the room found the node lost while the call hung (a frozen node). */
   abort?: AbortSignal;
+  /** Where each call's operation, outcome and latency are counted. */
+  metrics?: EdgeMetrics;
 }
 
 /**
@@ -95,8 +98,10 @@ export class MediaNodeClient {
   readonly #baseUrl: string;
   readonly #secret: string;
   readonly #abort: AbortSignal | undefined;
+  readonly #metrics: EdgeMetrics;
 
   constructor(target: MediaNodeTarget) {
+    this.#metrics = target.metrics ?? noMetrics;
     this.nodeId = target.nodeId;
     this.#baseUrl = target.controlUrl.replace(/\/+$/, '');
     this.#secret = target.secret;
@@ -108,6 +113,20 @@ export class MediaNodeClient {
    * @example client.call('createTransport', { room }, { participantId, direction: 'send' })
    */
   async call<O extends ControlOp>(op: O, ids: ControlIds<O>, body: ControlBody<O>): Promise<ControlResponse<O>> {
+    const start = now();
+    try {
+      const result = await this.#call(op, ids, body);
+      this.#metrics.nodeCall(op, this.nodeId, 'ok', secondsSince(start));
+      return result;
+    } catch (err) {
+      const outcome =
+        err instanceof NodeUnreachableError ? 'unreachable' : err instanceof TreffpunktError ? err.code : 'error';
+      this.#metrics.nodeCall(op, this.nodeId, outcome, secondsSince(start));
+      throw err;
+    }
+  }
+
+  async #call<O extends ControlOp>(op: O, ids: ControlIds<O>, body: ControlBody<O>): Promise<ControlResponse<O>> {
     const spec = control[op];
     const path = controlPath(op, ids);
     const text = JSON.stringify(spec.body.parse(body));

@@ -7,6 +7,7 @@ import { MediaNodeClient } from './media-node-client.ts';
 import { describeConstraint, isConstrained, meetsConstraint, type MediaConstraint } from './media-constraint.ts';
 import type { NodeRegistry, NodeStatus } from './node-registry.ts';
 import type { NodeSelector, SelectionRequest } from './node-selection.ts';
+import { type EdgeMetrics, noMetrics } from './metrics.ts';
 import { mintTurnCredentials, type TurnIceServer } from './turn-credentials.ts';
 
 export class MediaNodes {
@@ -16,13 +17,16 @@ export class MediaNodes {
 
   readonly #turnTtlSeconds: number;
   readonly #aborts = new Map<string, AbortController>();
+  readonly #metrics: EdgeMetrics;
 
   constructor(
     registry: NodeRegistry,
     secrets: ReadonlyMap<string, readonly string[]>,
     select: NodeSelector,
     turnTtlSeconds: number,
+    metrics: EdgeMetrics = noMetrics,
   ) {
+    this.#metrics = metrics;
     this.#registry = registry;
     this.#secrets = secrets;
     this.#select = select;
@@ -109,6 +113,6 @@ export class MediaNodes {
     if (!secret) throw new TreffpunktError(ErrorCode.NoMediaNode, `media node ${nodeId} has no configured secret`);
     let abort = this.#aborts.get(nodeId);
     if (!abort) this.#aborts.set(nodeId, (abort = new AbortController()));
-    return new MediaNodeClient({ nodeId, controlUrl, secret, abort: abort.signal });
+    return new MediaNodeClient({ nodeId, controlUrl, secret, abort: abort.signal, metrics: this.#metrics });
   }
 }

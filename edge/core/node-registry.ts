@@ -114,6 +114,15 @@ export class InMemoryNodeRegistry implements NodeRegistry {
     );
   }
 
+  /** Every registered node with its status (admin API, metrics). */
+  list(now: number): { record: MediaNodeRecord; status: NodeStatus }[] {
+    const newest = newestHeartbeat(this.#nodes.values());
+    return [...this.#nodes.values()].map((record) => ({
+      record,
+      status: statusOf(record, now, this.#timeoutMs, newest),
+    }));
+  }
+
   async healthy(now: number): Promise<MediaNodeRecord[]> {
     const newest = newestHeartbeat(this.#nodes.values());
     return [...this.#nodes.values()].filter((n) => statusOf(n, now, this.#timeoutMs, newest) === 'up');

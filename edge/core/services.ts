@@ -11,31 +11,42 @@ import type { EdgeConfig } from './config.ts';
 import { JoinTokenVerifier } from './join-tokens.ts';
 import type { Logger } from './logger.ts';
 import { MediaNodes } from './media-nodes.ts';
+import { type EdgeMetrics, noMetrics } from './metrics.ts';
 import type { NodeRegistry } from './node-registry.ts';
 import { stickyRegionLeastLoaded, type NodeSelector } from './node-selection.ts';
 import { TokenBucket } from './rate-limit.ts';
 import type { RoomServices } from './room/context.ts';
+import { noWebhooks, type WebhookSink } from './webhooks/queue.ts';
 
 export interface EdgeServices {
   /** What every room is given, whatever runtime hosts it. */
   readonly room: RoomServices;
   /** A fresh message budget for one socket (TREFFPUNKT_MESSAGES_PER_SECOND, bursts of twice that). */
   messageBudget(): TokenBucket;
+  /**
+   * Trusts the issuers (and guest policy) of `config` from now on, in every room at once: rooms share
+   * this one `access` object, so a SIGHUP reload needs no room to restart. Joins already verified stay.
+   */
+  reloadAccess(config: EdgeConfig): void;
 }
 
 export interface EdgeServicesOptions {
   /** The node selection strategy (default: the room's region, then least loaded). */
   select?: NodeSelector;
+  /** Where rooms and media node calls are counted (default: nowhere; the Node edge passes prom-client's). */
+  metrics?: EdgeMetrics;
+  /** Where room and participant events go (default: nowhere; TREFFPUNKT_WEBHOOKS on the Node edge). */
+  webhooks?: WebhookSink;
 }
 
 export function createEdgeServices(
   config: EdgeConfig,
   registry: NodeRegistry,
   log: Logger,
-  { select = stickyRegionLeastLoaded }: EdgeServicesOptions = {},
+  { select = stickyRegionLeastLoaded, metrics = noMetrics, webhooks = noWebhooks }: EdgeServicesOptions = {},
 ): EdgeServices {
   const room: RoomServices = {
-    nodes: new MediaNodes(registry, config.nodeSecrets, select, config.turnCredentialTtlSeconds),
+    nodes: new MediaNodes(registry, config.nodeSecrets, select, config.turnCredentialTtlSeconds, metrics),
     access: {
       verifier: JoinTokenVerifier.fromConfig(config),
       guestPolicy: config.guestPolicy,
@@ -52,7 +63,16 @@ export function createEdgeServices(
     resumeGraceMs: config.resumeGraceMs,
     mediaConstraint: config.mediaConstraint,
     nodeCheckIntervalMs: config.nodeCheckIntervalMs,
+    metrics,
+    webhooks,
   };
   const perSecond = config.messagesPerSecond;
-  return { room, messageBudget: () => new TokenBucket(perSecond, 2 * perSecond) };
+  return {
+    room,
+    messageBudget: () => new TokenBucket(perSecond, 2 * perSecond),
+    reloadAccess: (next) => {
+      room.access.verifier = JoinTokenVerifier.fromConfig(next);
+      room.access.guestPolicy = next.guestPolicy;
+    },
+  };
 }

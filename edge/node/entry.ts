@@ -1,6 +1,7 @@
 /**
  * The Node edge: Hono on @hono/node-server, WebSockets via @hono/node-ws, rooms as in-process actors.
- * Run: `node edge/node/entry.ts` (settings from the environment, see docs/configuration.md).
+ * Run: `node edge/node/entry.ts` (settings from TREFFPUNKT_CONFIG_FILE and the environment, see
+ * docs/configuration.md).
  */
 import { serve } from '@hono/node-server';
 import { readFileSync } from 'node:fs';
@@ -13,17 +14,21 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { createEdgeApp } from '../core/app.ts';
-import { ConfigError, describeIssues, parseEdgeConfig } from '../core/config.ts';
+import { ConfigError, describeIssues, EdgeConfigSchema, parseEdgeConfig } from '../core/config.ts';
 import { InMemoryNodeRegistry } from '../core/node-registry.ts';
 import { createEdgeServices } from '../core/services.ts';
 import { loadAssets } from './assets.ts';
+import { loadEdgeEnvironment } from './environment.ts';
+import { EdgeOps } from './ops.ts';
+import { OpsSettingsSchema, parseOpsSettings } from './ops-settings.ts';
+import { reloadOnSignal } from './reload.ts';
 import { InProcessRooms } from './room-host.ts';
 import { SqliteRoomSnapshots } from './sqlite-room-store.ts';
 import { openStateDb } from './state-db.ts';
 import { createNodeRoomSockets, inProcessSockets } from './websocket.ts';
 import { ClusterRooms } from '../cluster/cluster-rooms.ts';
 import { connectClusterNats } from '../cluster/nats.ts';
-import { parseClusterSettings } from '../cluster/settings.ts';
+import { ClusterEnv, parseClusterSettings } from '../cluster/settings.ts';
 
 const NodeEdgeSettings = z.object({
   TREFFPUNKT_EDGE_HOST: z
@@ -44,7 +49,20 @@ const NodeEdgeSettings = z.object({
 /** SIGTERM: how long the edge waits for sockets to close and HTTP requests to finish before it exits anyway. */
 const SHUTDOWN_BOUND_MS = 5_000;
 
-export async function startNodeEdge(env: Record<string, string | undefined> = process.env) {
+/** Every name the Node edge reads: a config file naming another is refused (a typo). */
+const KNOWN_SETTINGS = new Set([
+  'TREFFPUNKT_CONFIG_FILE',
+  ...Object.keys(EdgeConfigSchema.shape),
+  ...Object.keys(NodeEdgeSettings.shape),
+  ...Object.keys(OpsSettingsSchema.shape),
+  ...Object.keys(ClusterEnv.shape),
+]);
+
+export async function startNodeEdge(processEnv: Record<string, string | undefined> = process.env) {
+  // TREFFPUNKT_CONFIG_FILE, then the environment, then *_FILE secrets (environment.ts).
+  const readSettings = () => loadEdgeEnvironment(processEnv, KNOWN_SETTINGS);
+  const env = readSettings();
+  const opsSettings = parseOpsSettings(env);
   const settings = NodeEdgeSettings.safeParse(env);
   if (!settings.success) throw new ConfigError(describeIssues(settings.error));
   const config = parseEdgeConfig(env);
@@ -75,7 +93,8 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
   const stateDb = clusterSettings ? undefined : openStateDb(stateFile);
   // Restored rooms must not fail over before their nodes had a chance to register again (node-registry.ts).
   const registry = new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs, persistent ? Date.now() : undefined);
-  const services = createEdgeServices(config, registry, log);
+  const ops = new EdgeOps(opsSettings, registry, log);
+  const services = createEdgeServices(config, registry, log, { metrics: ops.metrics, webhooks: ops.webhooks });
   const rooms = new InProcessRooms(services, stateDb && new SqliteRoomSnapshots(stateDb));
   // Before listening: every saved room is loading (its grace running) when the first client resumes.
   const restored = rooms.restoreSaved();
@@ -101,6 +120,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     config,
     registry,
     log,
+    admin: await ops.admin(rooms),
     adapter: {
       roomSocket: (c, room, addressKey) => sockets!.roomSocket(c, room, addressKey),
       roomEvent: (room, nodeId, event) => (cluster ?? rooms).event(room, nodeId, event),
@@ -131,6 +151,8 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     { host, port: boundPort },
     `edge listening on ${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}/`,
   );
+  const metricsPort = await ops.listen();
+  const reload = reloadOnSignal(readSettings, services, log);
   /**
    * Stops the edge so that nobody's meeting notices more than a reconnect (issue 13). A cluster edge
    * hands its rooms over to the other edges (a rolling restart drops nobody); a lone edge takes no new
@@ -150,10 +172,11 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     ]);
     clearTimeout(timer);
     http.closeAllConnections();
+    await ops.close();
     stateDb?.close();
     log.info({}, 'edge stopped');
   };
-  return { server, port: boundPort, rooms, cluster, registry, close };
+  return { server, port: boundPort, metricsPort, reload, rooms, cluster, registry, close };
 }
 
 if (import.meta.main) {

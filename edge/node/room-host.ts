@@ -228,4 +228,14 @@ export class InProcessRooms {
   get size(): number {
     return this.#rooms.size;
   }
+
+  /** The rooms open in this process, by name (admin API, metrics); none is created. */
+  *rooms(): IterableIterator<[string, Room]> {
+    for (const [name, hosted] of this.#rooms) yield [name, hosted.room];
+  }
+
+  /** The room if it is open in this process. */
+  find(name: string): Room | undefined {
+    return this.#rooms.get(name)?.room;
+  }
 }

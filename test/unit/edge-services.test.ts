@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseEdgeConfig } from '../../edge/core/config.ts';
 import { InMemoryNodeRegistry } from '../../edge/core/node-registry.ts';
+import { noMetrics } from '../../edge/core/metrics.ts';
 import { createEdgeServices } from '../../edge/core/services.ts';
+import { noWebhooks } from '../../edge/core/webhooks/queue.ts';
 import { InProcessRoomHost, InProcessRooms } from '../../edge/node/room-host.ts';
 import type { Logger } from '../../shared/logger.ts';
 
@@ -35,7 +37,7 @@ test('createEdgeServices: every room setting comes from the config', () => {
     new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs),
     silent,
   );
-  const { nodes, access, log, ...limits } = room;
+  const { nodes, access, log, metrics, webhooks, ...limits } = room;
   assert.deepEqual(limits, {
     maxMessageBytes: 2048,
     capacity: 7,
@@ -49,6 +51,8 @@ test('createEdgeServices: every room setting comes from the config', () => {
     nodeCheckIntervalMs: 2000,
   });
   assert.equal(log, silent);
+  assert.equal(metrics, noMetrics, 'nothing counted unless a runtime passes its metrics');
+  assert.equal(webhooks, noWebhooks);
   assert.equal(access.guestPolicy, 'deny');
   assert.equal(access.removalBarMs, 30_000);
   assert.equal(nodes.turnCredentialTtlSeconds, config.turnCredentialTtlSeconds);

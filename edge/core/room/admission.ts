@@ -49,6 +49,7 @@ export class Admission {
         id,
         new TreffpunktError(ErrorCode.RateLimited, 'a join token of this connection is still being checked'),
       );
+      this.#ctx.deps.metrics?.request('join', ErrorCode.RateLimited, 0);
       return null;
     }
     this.#verifying.add(conn.messages);
@@ -60,6 +61,7 @@ export class Admission {
         { security: true, event: 'tokenRefused', room: this.#ctx.name, reason: toWireError(err).message },
         'join token refused',
       );
+      this.#ctx.deps.metrics?.request('join', toWireError(err).code, 0);
       this.#presence.replyError(conn, id, err);
       return null;
     } finally {

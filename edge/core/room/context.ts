@@ -10,6 +10,8 @@ import type { JoinTokenVerifier, VerifiedJoin } from '../join-tokens.ts';
 import type { Logger } from '../logger.ts';
 import { intersectConstraints, type MediaConstraint } from '../media-constraint.ts';
 import type { MediaNodes } from '../media-nodes.ts';
+import type { EdgeMetrics } from '../metrics.ts';
+import type { WebhookSink } from '../webhooks/queue.ts';
 import type { Participant } from './participant.ts';
 import type { RoomState } from './state.ts';
 import type { RoomStore } from './store.ts';
@@ -51,6 +53,10 @@ export interface RoomServices {
   nodeCheckIntervalMs: number;
   /** Moderators get at most one lobbyChanged per this interval (default 500 ms; see presence.ts). */
   lobbyNotifyMs?: number;
+  /** Request latencies and failovers (edge/core/metrics.ts); none where the runtime has no metrics. */
+  metrics?: EdgeMetrics;
+  /** Room and participant events for the operator's receivers (edge/core/webhooks/queue.ts). */
+  webhooks?: WebhookSink;
 }
 
 /**

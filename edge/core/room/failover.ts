@@ -135,12 +135,14 @@ export class Failover {
         'participant moved to another media node',
       );
       this.#presence.sendTo(p.id, 'mediaMoved', { reason, routerRtpCapabilities });
+      deps.metrics?.failover(reason);
     } catch (err) {
       const wasPlaced = p.nodeId !== '';
       state.withoutNode(p.id);
       if (!wasPlaced) return;
       const wire = toWireError(err);
       deps.log.warn({ room: name, participant: p.id, code: wire.code }, 'no media node may carry the participant');
+      deps.metrics?.failover('unavailable');
       this.#presence.sendTo(p.id, 'mediaUnavailable', {
         code: wire.code === ErrorCode.ConstraintUnmet ? 'CONSTRAINT_UNMET' : 'NO_MEDIA_NODE',
         message: wire.code === ErrorCode.Internal ? 'no media node is available' : wire.message,

@@ -52,51 +52,67 @@ export class Moderation {
     },
 
     removeParticipant: async (conn, { participantId }) => {
-      const { name, deps, state } = this.#ctx;
-      const by = moderator(state, conn);
-      const removed = state.participant(participantId);
-      // Kick means out (issue 10): the same token, or another with the same subject, cannot walk back in.
-      const barMs = deps.access.removalBarMs;
-      if (removed.identity && barMs > 0) {
-        state.bar(removed.identity, Date.now() + barMs);
-        deps.scheduleSweep(Date.now() + barMs);
-      }
-      deps.log.warn(
-        {
-          security: true,
-          event: 'participantRemoved',
-          room: name,
-          participant: participantId,
-          by: by.id,
-          identity: removed.identity?.slice(0, 12),
-          barredSeconds: removed.identity ? barMs / 1000 : 0,
-        },
-        'a moderator removed a participant',
-      );
-      const target = this.#presence.connectionOf(participantId);
-      if (target) {
-        target.participantId = undefined;
-        target.close(CloseCode.Removed, 'removed by a moderator');
-      }
-      await this.#roster.remove(participantId);
+      await this.expel(participantId, moderator(this.#ctx.state, conn).id);
       return {};
     },
 
     endMeeting: async (conn) => {
-      const { deps, state } = this.#ctx;
-      moderator(state, conn);
-      const me = conn.participantId;
-      for (const c of [...deps.connections()]) {
-        // Compared by id: a runtime may hand out a new wrapper for the same socket (Durable Objects do).
-        const id = c.participantId;
-        if (!id || id === me) continue;
-        c.participantId = undefined;
-        c.close(CloseCode.MeetingEnded, 'the meeting was ended');
-      }
-      state.clearLobby();
-      for (const id of [...state.participants.keys()]) if (id !== me) await this.#roster.remove(id, false);
+      moderator(this.#ctx.state, conn);
+      await this.endForAll(conn.participantId);
       await this.#roster.leave(conn);
       return {};
     },
   };
+
+  /**
+   * Removes a participant (closed with 4001) and bars their token identity for a while. `by`: the
+   * moderator's participant id, or 'admin' for the admin API. NOT_FOUND for someone not in the room.
+   */
+  async expel(participantId: string, by: string): Promise<void> {
+    const { name, deps, state } = this.#ctx;
+    const removed = state.participant(participantId);
+    // Kick means out (issue 10): the same token, or another with the same subject, cannot walk back in.
+    const barMs = deps.access.removalBarMs;
+    if (removed.identity && barMs > 0) {
+      state.bar(removed.identity, Date.now() + barMs);
+      deps.scheduleSweep(Date.now() + barMs);
+    }
+    deps.log.warn(
+      {
+        security: true,
+        event: 'participantRemoved',
+        room: name,
+        participant: participantId,
+        by,
+        identity: removed.identity?.slice(0, 12),
+        barredSeconds: removed.identity ? barMs / 1000 : 0,
+      },
+      'a moderator removed a participant',
+    );
+    const target = this.#presence.connectionOf(participantId);
+    if (target) {
+      target.participantId = undefined;
+      target.close(CloseCode.Removed, 'removed by a moderator');
+    }
+    await this.#roster.remove(participantId);
+  }
+
+  /**
+   * Ends the meeting: every socket but `except`'s (the moderator who ended it; the admin API has none)
+   * is closed with 4000, the lobby is emptied, everyone leaves. Returns how many participants were ended.
+   */
+  async endForAll(except?: string): Promise<number> {
+    const { deps, state } = this.#ctx;
+    for (const c of [...deps.connections()]) {
+      // Compared by id: a runtime may hand out a new wrapper for the same socket (Durable Objects do).
+      const id = c.participantId;
+      if (!id || id === except) continue;
+      c.participantId = undefined;
+      c.close(CloseCode.MeetingEnded, 'the meeting was ended');
+    }
+    state.clearLobby();
+    const ended = [...state.participants.keys()].filter((id) => id !== except);
+    for (const id of ended) await this.#roster.remove(id, false);
+    return ended.length;
+  }
 }

@@ -9,12 +9,14 @@
  * and saved after every change; sockets are found again through `connections()` and their
  * `participantId`, never through memory.
  */
+import type { AdminRoom } from '../../../shared/admin.ts';
 import type { MediaEvent } from '../../../shared/control.ts';
-import { ErrorCode, TreffpunktError } from '../../../shared/errors.ts';
+import { ErrorCode, toWireError, TreffpunktError } from '../../../shared/errors.ts';
 import { CloseCode, type Method } from '../../../shared/signaling.ts';
 import type { Connection } from '../connection.ts';
 import { errorFields } from '../logger.ts';
 import { NodeUnreachableError } from '../media-node-client.ts';
+import { now, secondsSince } from '../metrics.ts';
 import { SerialQueue } from '../serial-queue.ts';
 import { Admission } from './admission.ts';
 import type { Handler, Handlers, RoomContext, RoomDeps } from './context.ts';
@@ -40,6 +42,7 @@ export class Room {
   readonly #roster: Roster;
   readonly #media: RoomMedia;
   readonly #failover: Failover;
+  readonly #moderation: Moderation;
   /** Method → handler: each part brings the handlers of its methods; the type makes sure none is missing. */
   readonly #handlers: Handlers<Method>;
 
@@ -60,6 +63,7 @@ export class Room {
     this.#roster = roster;
     this.#media = media;
     this.#failover = failover;
+    this.#moderation = moderation;
     this.#handlers = {
       ...admission.handlers,
       ...roster.handlers,
@@ -111,8 +115,10 @@ export class Room {
     const handler = this.#handlers[method] as Handler<Method>;
     // ping is answered at once: a keep-alive must not wait behind slow media node calls.
     const run = () => handler(conn, params, verified);
+    const start = now();
     try {
       const result = await (method === 'ping' ? run() : this.#queue.run(() => this.#mutate(run)));
+      this.#deps.metrics?.request(method, 'ok', secondsSince(start));
       this.#presence.reply(conn, id, result);
       if (method === 'resume') this.#presence.replayMissed(conn);
       if (method === 'join' || method === 'resume') this.#presence.showLobbyTo(conn);
@@ -121,6 +127,7 @@ export class Room {
       if (method === 'endMeeting') conn.close(CloseCode.MeetingEnded, 'the meeting was ended');
     } catch (err) {
       if (err instanceof NodeUnreachableError) this.#failover.suspect(err.nodeId);
+      this.#deps.metrics?.request(method, toWireError(err).code, secondsSince(start));
       this.#presence.replyError(conn, id, err);
     }
   }
@@ -144,6 +151,45 @@ export class Room {
         }
         if (p.disconnectedAt !== undefined) this.#state.resumed(participantId, p.resumeHash);
         this.#presence.replayMissed(conn);
+        return true;
+      }),
+    );
+  }
+
+  /**
+   * The admin API's view (edge/core/admin/routes.ts): participants by pseudonymous id, role and node,
+   * never names. Through the queue, so that it sees the state between requests, not in the middle of one.
+   */
+  async adminView(): Promise<AdminRoom> {
+    return this.#queue.run(async () => {
+      await this.#load();
+      const state = this.#state;
+      return {
+        name: this.name,
+        participants: [...state.participants.values()].map((p) => ({
+          id: p.id,
+          role: p.role,
+          nodeId: p.nodeId,
+          joinedAt: p.joinedAt,
+          connected: p.disconnectedAt === undefined,
+        })),
+        lobby: state.lobby.size,
+        locked: state.locked,
+      };
+    });
+  }
+
+  /** The admin API ends the meeting: everyone's socket closes with 4000 (see Moderation.endForAll). */
+  async adminEnd(): Promise<number> {
+    return this.#queue.run(() => this.#mutate(() => this.#moderation.endForAll()));
+  }
+
+  /** The admin API removes a participant (4001, barred like a moderator's removal); false if not in the room. */
+  async adminRemove(participantId: string): Promise<boolean> {
+    return this.#queue.run(() =>
+      this.#mutate(async () => {
+        if (!this.#state.participants.has(participantId)) return false;
+        await this.#moderation.expel(participantId, 'admin');
         return true;
       }),
     );

@@ -72,6 +72,8 @@ export class Roster {
       'participant joined',
     );
     this.#presence.broadcast('participantJoined', { participant: participantInfo(participant) }, id);
+    if (first) deps.webhooks?.emit('room_started', name);
+    deps.webhooks?.emit('participant_joined', name, participant);
     return {
       protocolVersion: PROTOCOL_VERSION,
       participantId: id,
@@ -93,6 +95,8 @@ export class Roster {
     if (!p) return;
     deps.log.info({ room: name, participant: id, size: state.size }, 'participant left');
     if (tellOthers) this.#presence.broadcast('participantLeft', { participantId: id }, id);
+    deps.webhooks?.emit('participant_left', name, p);
+    if (state.size === 0) deps.webhooks?.emit('room_ended', name);
     try {
       for (const [producerId, producer] of p.producers) await this.#pipes.closeCopies(producerId, producer);
       if (p.nodeId)
