@@ -212,6 +212,27 @@ export const SETTINGS = {
     help: 'coturn only: how often the node ends coturn sessions whose credential has expired (seconds, 1-300). coturn 4.6 itself never looks at the expiry again once a session is authenticated.',
     default: '10',
   },
+  turnTlsPort: {
+    env: 'TREFFPUNKT_TURN_TLS_PORT',
+    flag: 'turn-tls-port',
+    help: 'coturn only: TURN over TLS port (turns:), for networks that let nothing out but TCP 443. 0 turns it off. Below 1024 coturn needs root or CAP_NET_BIND_SERVICE (docs/turn.md).',
+    default: '443',
+  },
+  turnTlsCertFile: {
+    env: 'TREFFPUNKT_TURN_TLS_CERT_FILE',
+    flag: 'turn-tls-cert-file',
+    help: 'coturn only: PEM certificate (chain) for TURN over TLS, valid for turn-tls-host. Unset: a self-signed one per start, which browsers refuse (local checks only).',
+  },
+  turnTlsKeyFile: {
+    env: 'TREFFPUNKT_TURN_TLS_KEY_FILE',
+    flag: 'turn-tls-key-file',
+    help: 'coturn only: PEM private key of turn-tls-cert-file (must not be readable by group or others).',
+  },
+  turnTlsHost: {
+    env: 'TREFFPUNKT_TURN_TLS_HOST',
+    flag: 'turn-tls-host',
+    help: 'coturn only: host name in the turns: URL; browsers check the certificate against it. Default: the host of the turn: URLs (announced address).',
+  },
 } as const satisfies Record<string, Setting>;
 
 export function helpText(): string {

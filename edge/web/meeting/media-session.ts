@@ -124,15 +124,15 @@ export class MediaSession {
       return;
     this.#failedHandled.add(failed);
     if (this.transports.policyOf(failed) === 'relay') {
-      ctx.cb.notice?.('mediaFailed');
+      ctx.cb.notice?.('mediaFailed', this.transports.triedPaths());
       return;
     }
-    console.warn(`treffpunkt: the ${direction} transport failed; retrying through TURN (relay only)`);
+    console.warn(`treffpunkt: the ${direction} transport failed; retrying through TURN (relay only, TLS too)`);
     this.#policy[direction] = 'relay';
-    ctx.cb.notice?.('relay');
     const generation = this.#moveGeneration;
     try {
       const fresh = await this.transports.create(direction, 'relay');
+      ctx.cb.notice?.('relay', this.transports.triedPaths());
       // Closed, or moved to another node meanwhile (the move made its own transports).
       if (ctx.closed() || generation !== this.#moveGeneration) return fresh.close();
       this.#current[direction] = fresh;
@@ -146,7 +146,7 @@ export class MediaSession {
       }
     } catch (err) {
       console.warn('treffpunkt: relay fallback failed', err);
-      ctx.cb.notice?.('mediaFailed');
+      ctx.cb.notice?.('mediaFailed', this.transports.triedPaths());
     } finally {
       failed.close();
     }
@@ -165,7 +165,7 @@ export class MediaSession {
       .catch((err) => {
         if (generation !== this.#moveGeneration || this.#ctx.closed()) return;
         console.warn('treffpunkt: setting up media on the new node failed', err);
-        this.#ctx.cb.notice?.('mediaFailed');
+        this.#ctx.cb.notice?.('mediaFailed', this.transports.triedPaths());
       });
   }
 

@@ -2,6 +2,7 @@
  * What the meeting tells the UI, and the shapes it hands over: participants, chat messages, lobby
  * entries. No logic here; the parts in this folder fill them in.
  */
+import type { MediaPath } from './media-paths.ts';
 import type { MediaKind, MediaSource } from '../../../shared/media-types.ts';
 import type { EventData, Method, Params, Result, Role } from '../../../shared/signaling.ts';
 import type { Meeting } from './meeting.ts';
@@ -73,8 +74,11 @@ export interface MeetingCallbacks {
   /** To moderators: who waits in the lobby now. */
   lobby?(waiting: LobbyEntry[]): void;
   roomLocked?(locked: boolean): void;
-  /** 'relay': the direct path failed, media now goes through TURN. 'mediaFailed': even that failed. */
-  notice?(kind: 'relay' | 'mediaFailed'): void;
+  /**
+   * 'relay': the direct path failed, media now goes through TURN. 'mediaFailed': even that failed (the
+   * network blocks media). `tried`: every path tried so far (media-paths.ts), for the diagnostics.
+   */
+  notice?(kind: 'relay' | 'mediaFailed', tried: readonly MediaPath[]): void;
   /** The room socket dropped and we are reconnecting ('reconnecting'), or we resumed ('connected'). */
   connection?(state: 'reconnecting' | 'connected'): void;
   /** No media node can carry our media now (the room keeps trying); cleared by mediaMoved. */

@@ -2,9 +2,10 @@
  * How the connection to the room and our media are doing: banners and notices for the person, and the
  * same facts as data-* attributes on the meeting element for tests and diagnostics (docs/web-app.md,
  * "When the connection drops"): data-connection, data-resumes, data-media-moves, data-media-unavailable,
- * data-media.
+ * data-media, data-media-tried.
  */
 import type { EventData } from '../../../shared/signaling.ts';
+import type { MediaPath } from '../meeting/media-paths.ts';
 import { announce } from '../dom.ts';
 import { t } from '../i18n.ts';
 import type { Notices } from './notices.ts';
@@ -46,9 +47,13 @@ export class ConnectionStatus {
     this.#notices.toast((s) => s.mediaMoved);
   }
 
-  /** How media flows after a transport failed: through the relay now, or not at all. */
-  mediaPath(kind: 'relay' | 'mediaFailed'): void {
+  /**
+   * How media flows after a transport failed: through the relay now, or not at all ('mediaFailed': the
+   * network blocks media). data-media-tried lists the paths tried (media-paths.ts), space-separated.
+   */
+  mediaPath(kind: 'relay' | 'mediaFailed', tried: readonly MediaPath[]): void {
     this.#data.media = kind;
+    this.#data.mediaTried = tried.join(' ');
     this.#notices.toast(kind === 'relay' ? (s) => s.relayNotice : (s) => s.mediaFailed);
   }
 }

@@ -207,7 +207,7 @@ export class RoomView {
       },
       mediaUnavailable: (code) => this.#status.mediaUnavailable(code),
       mediaMoved: (count) => this.#status.mediaMoved(count),
-      notice: (kind) => this.#status.mediaPath(kind),
+      notice: (kind, tried) => this.#status.mediaPath(kind, tried),
       disconnected: (code) =>
         this.#end(
           code === CloseCode.MeetingEnded
