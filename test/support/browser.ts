@@ -45,9 +45,9 @@ export interface Chromium {
  * One Chromium process; each page gets its own context (own storage, like separate people). Playwright
  * gives every launch a fresh temporary profile (the user-data-dir) and removes it on close.
  */
-export async function launchChromium(opts: { args?: string[] } = {}): Promise<Chromium> {
+export async function launchChromium(opts: { args?: string[]; executablePath?: string } = {}): Promise<Chromium> {
   const browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: opts.executablePath ?? CHROMIUM,
     headless: true,
     args: [...CHROMIUM_ARGS, ...(opts.args ?? [])],
   });

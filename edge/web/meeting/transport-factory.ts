@@ -16,10 +16,12 @@ import type { Direction, MediaContext } from './types.ts';
  * A transport that has not connected this long after it started connecting counts as failed, and the
  * media session makes it again relay-only (with TURN/TLS, media-paths.ts). A few seconds (issue 16): a
  * working path connects within one or two seconds even on a busy machine, and someone behind a firewall
- * that lets only TCP 443 through should not wait long; a relay-only transport that fails too means the
- * network blocks media, which the page says (data-media="mediaFailed") well within 15 s of joining.
+ * that lets only TCP 443 through should not wait long. A relay-only transport that fails too means the
+ * network blocks media, which the page says (data-media="mediaFailed"): both timeouts together keep
+ * that within 15 s of joining.
  */
-const CONNECT_TIMEOUT_MS = 6_000;
+const CONNECT_TIMEOUT_MS = 5_000;
+const RELAY_CONNECT_TIMEOUT_MS = 6_000;
 /** A connected transport that is 'disconnected' this long gets an ICE restart ('failed': at once). */
 const ICE_RESTART_AFTER_MS = 2_000;
 /** After an ICE restart, how long the path may take to come back before the transport is made anew. */
@@ -104,7 +106,7 @@ export class TransportFactory {
     tr.on('connect', ({ dtlsParameters }, ok, fail) => {
       timer ??= setTimeout(
         () => tr.connectionState !== 'connected' && this.#hooks.failed(direction, tr),
-        CONNECT_TIMEOUT_MS,
+        policy === 'relay' ? RELAY_CONNECT_TIMEOUT_MS : CONNECT_TIMEOUT_MS,
       );
       request('connectTransport', { transportId: tr.id, dtlsParameters: dtlsParameters as never }).then(
         () => ok(),

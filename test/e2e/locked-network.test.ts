@@ -1,0 +1,221 @@
+/**
+ * Locked-down networks (issue 16): real Chromium pages, the real stack and real coturn, all inside a
+ * network namespace this test makes (test/support/netns.ts), with nftables rules in that namespace that
+ * drop the pages' packets (Chromium runs as `nobody`; the stack's own traffic is untouched):
+ * - only TCP to port 443 allowed: a three-page meeting works over TURN/TLS on 443 (coturn's TLS listener
+ *   on 127.0.0.2:443 with a certificate made here; the edge on 127.0.0.1:443);
+ * - UDP dropped, TCP allowed: media over ICE-TCP (or TURN/TCP);
+ * - everything dropped but the edge: the page says that the network blocks media
+ *   (data-media="mediaFailed", with the paths tried in data-media-tried) within 15 s of clicking Join.
+ * Chromium checks the TURN server's certificate like any other; it is given the fingerprint of the test
+ * certificate's key (--ignore-certificate-errors-spki-list), as a browser would trust a real certificate.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import {
+  type Chromium,
+  candidatePairs,
+  framesFrom,
+  inboundStats,
+  sendInfo,
+  joinMeeting,
+  launchChromium,
+  participantId,
+} from '../support/browser.ts';
+import {
+  chromiumAsPageUser,
+  droppedPagePackets,
+  IN_NETNS,
+  loopbackUp,
+  netnsUnavailable,
+  pageFirewall,
+  removeDir,
+  runInNetns,
+} from '../support/netns.ts';
+import { waitFor } from '../support/poll.ts';
+import { type Stack, startStack } from '../support/stack.ts';
+
+/** Where coturn listens inside the namespace (the edge has 127.0.0.1:443). */
+const TURN_IP = '127.0.0.2';
+
+if (!IN_NETNS) {
+  describe('locked-down networks', () => {
+    test('run inside a fresh network namespace', { skip: netnsUnavailable(), timeout: 900_000 }, async (t) => {
+      const { code, output } = await runInNetns(fileURLToPath(import.meta.url), 840_000);
+      for (const line of output.split('\n'))
+        if (/^\s*(not ok|ok|# (?!Subtest)|[#] )/.test(line) || /^\s+#/.test(line)) t.diagnostic(line.trimEnd());
+      assert.equal(code, 0, `the run inside the namespace failed:\n${output.slice(-20_000)}`);
+    });
+  });
+} else {
+  describe('inside the namespace', () => {
+    let stack: Stack;
+    let dir: string;
+    let spki: string;
+    before(async () => {
+      loopbackUp();
+      dir = mkdtempSync(join(tmpdir(), 'treffpunkt-tls-'));
+      const [cert, key] = [join(dir, 'turn.crt'), join(dir, 'turn.key')];
+      execFileSync('openssl', [
+        ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+        ...['-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=turn.test'],
+        ...['-addext', `subjectAltName=IP:${TURN_IP}`],
+      ]);
+      chmodSync(key, 0o600);
+      const der = new X509Certificate(readFileSync(cert)).publicKey.export({ type: 'spki', format: 'der' });
+      spki = createHash('sha256').update(der).digest('base64');
+      stack = await startStack({
+        runtime: 'node',
+        workers: 1,
+        edgePort: 443,
+        mediaNodeEnv: {
+          TREFFPUNKT_TURN_MODE: 'coturn',
+          TREFFPUNKT_TURN_PORT: '3478',
+          TREFFPUNKT_TURN_LISTEN_IP: TURN_IP,
+          TREFFPUNKT_TURN_TLS_PORT: '443',
+          TREFFPUNKT_TURN_TLS_CERT_FILE: cert,
+          TREFFPUNKT_TURN_TLS_KEY_FILE: key,
+          // The SFU is on this namespace's loopback; coturn must relay there (never on a real node).
+          TREFFPUNKT_TURN_ALLOW_LOOPBACK_PEERS: 'true',
+        },
+      });
+    });
+    after(async () => {
+      await stack?.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    /** A Chromium running as the page user, trusting the test certificate; closed after `fn`. */
+    async function withChromium(fn: (c: Chromium) => Promise<void>, args: string[] = []): Promise<void> {
+      const wrapper = chromiumAsPageUser();
+      const chromium = await launchChromium({
+        executablePath: wrapper.bin,
+        args: [`--ignore-certificate-errors-spki-list=${spki}`, ...args],
+      });
+      try {
+        await fn(chromium);
+      } finally {
+        await chromium.close();
+        removeDir(wrapper.dir);
+      }
+    }
+
+    /** What each page knows about its media paths, for a failure message. */
+    async function describePages(pages: Page[]): Promise<string> {
+      const out = [];
+      for (const [i, page] of pages.entries()) {
+        const media = await page.getAttribute('.meeting', 'data-media');
+        const tried = await page.getAttribute('.meeting', 'data-media-tried');
+        out.push(`page ${i} (${await participantId(page)}): data-media=${media} tried=${tried}`);
+        out.push(`  pairs ${JSON.stringify(await candidatePairs(page))}`);
+        for (const x of await inboundStats(page))
+          out.push(`  from ${x.participantId} ${x.kind}: packets ${x.packetsReceived} frames ${x.framesDecoded}`);
+        out.push(`  sends ${JSON.stringify((await sendInfo(page)).map((x) => [x.source, x.paused]))}`);
+      }
+      return out.join('\n');
+    }
+
+    /** Every page decodes every other page's camera, and keeps decoding (the counts rise). */
+    async function everyoneSeesEveryone(pages: Page[], ms: number): Promise<void> {
+      try {
+        await decodeAll(pages, ms);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n${await describePages(pages)}\n${stack.output().slice(-4000)}`);
+      }
+    }
+
+    async function decodeAll(pages: Page[], ms: number): Promise<void> {
+      const ids = await Promise.all(pages.map(participantId));
+      for (const [i, page] of pages.entries())
+        for (const [j, id] of ids.entries()) {
+          if (i === j) continue;
+          const first = await waitFor(
+            `page ${i} to decode page ${j}`,
+            async () => {
+              const n = await framesFrom(page, id);
+              return n > 20 ? n : 0;
+            },
+            ms,
+            500,
+          );
+          await waitFor(
+            `page ${i}'s frames of page ${j} to rise`,
+            async () => (await framesFrom(page, id)) > first + 10,
+            ms,
+            500,
+          );
+        }
+    }
+
+    test('only TCP to port 443: a three-page meeting over TURN/TLS on 443', async (t) => {
+      pageFirewall(['tcp dport 443 accept']);
+      await withChromium(async (chromium) => {
+        const room = `tls-${Date.now()}`;
+        const pages = [await chromium.newPage(), await chromium.newPage(), await chromium.newPage()];
+        const t0 = Date.now();
+        for (const [i, page] of pages.entries()) await joinMeeting(page, stack.edgeUrl, room, `P${i}`);
+        await everyoneSeesEveryone(pages, 60_000);
+        t.diagnostic(`all three decode each other ${Date.now() - t0} ms after the first join started`);
+        for (const [i, page] of pages.entries()) {
+          const pairs = await candidatePairs(page);
+          assert.equal(pairs.length, 2);
+          for (const p of pairs) {
+            assert.equal(p.state, 'connected', `page ${i} ${p.direction}`);
+            assert.equal(p.localType, 'relay', `page ${i} ${p.direction}: relayed (${JSON.stringify(p)})`);
+            assert.equal(p.relayProtocol, 'tls', `page ${i} ${p.direction}: TURN over TLS (${JSON.stringify(p)})`);
+          }
+          assert.equal(await page.getAttribute('.meeting', 'data-media'), 'relay');
+          assert.match((await page.getAttribute('.meeting', 'data-media-tried')) ?? '', /\bturn-tls\b/);
+        }
+        assert.ok(droppedPagePackets() > 0, 'the rules dropped the direct and UDP/TCP-3478 attempts');
+      });
+    });
+
+    test('UDP dropped, TCP allowed: media over ICE-TCP or TURN/TCP', async (t) => {
+      pageFirewall(['meta l4proto tcp accept']);
+      await withChromium(async (chromium) => {
+        const room = `tcp-${Date.now()}`;
+        const pages = [await chromium.newPage(), await chromium.newPage(), await chromium.newPage()];
+        for (const [i, page] of pages.entries()) await joinMeeting(page, stack.edgeUrl, room, `P${i}`);
+        await everyoneSeesEveryone(pages, 60_000);
+        for (const [i, page] of pages.entries())
+          for (const p of await candidatePairs(page)) {
+            t.diagnostic(`page ${i} ${p.direction}: ${JSON.stringify(p)}`);
+            const iceTcp = p.localType !== 'relay' && p.protocol === 'tcp';
+            const turnTcp = p.localType === 'relay' && p.relayProtocol === 'tcp';
+            assert.ok(iceTcp || turnTcp, `page ${i} ${p.direction}: over TCP (${JSON.stringify(p)})`);
+          }
+        assert.ok(droppedPagePackets() > 0, 'the rules dropped UDP');
+      });
+    });
+
+    test('everything blocked but the edge: the page says the network blocks media within 15 s', async () => {
+      pageFirewall(['ip daddr 127.0.0.1 tcp dport 443 accept']);
+      await withChromium(async (chromium) => {
+        const page = await chromium.newPage();
+        await page.goto(`${stack.edgeUrl}/blocked-${Date.now()}?video=360`);
+        await page.fill('#name', 'Ada');
+        await page.waitForSelector('.prejoin[data-ready]', { timeout: 60_000 });
+        await page.click('#join');
+        await waitFor(
+          'data-media="mediaFailed" within 15 s of clicking Join',
+          async () => (await page.getAttribute('.meeting', 'data-media')) === 'mediaFailed',
+          15_000,
+          100,
+        );
+        assert.equal(
+          await page.getAttribute('.meeting', 'data-media-tried'),
+          'udp tcp turn-udp turn-tcp turn-tls',
+          'every path was tried, TURN/TLS last',
+        );
+      });
+    });
+  });
+}
