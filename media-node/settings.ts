@@ -128,7 +128,7 @@ export const SETTINGS = {
   turnMode: {
     env: 'TREFFPUNKT_TURN_MODE',
     flag: 'turn-mode',
-    help: 'TURN service of this node: embedded (node-turn inside the node, UDP only), coturn (starts `turnserver`, UDP and TCP; the production choice, see docs/turn.md) or off.',
+    help: 'TURN service of this node: embedded (node-turn inside the node, UDP only), coturn (starts `turnserver`, UDP, TCP and TLS; the production choice, see docs/turn.md) or off.',
     default: 'embedded',
   },
   turnListenIp: {

@@ -107,6 +107,18 @@ if (!IN_NETNS) {
       }
     }
 
+    /** The app's console warnings per page (for a failure message). */
+    const consoleOf = new WeakMap<Page, string[]>();
+    const watched = async (p: Promise<Page>): Promise<Page> => {
+      const page = await p;
+      const lines: string[] = [];
+      consoleOf.set(page, lines);
+      page.on('console', (m) => {
+        if (m.type() === 'warning' || m.type() === 'error') lines.push(`${Date.now() % 100_000} ${m.text()}`);
+      });
+      return page;
+    };
+
     /** What each page knows about its media paths, for a failure message. */
     async function describePages(pages: Page[]): Promise<string> {
       const out = [];
@@ -118,6 +130,7 @@ if (!IN_NETNS) {
         for (const x of await inboundStats(page))
           out.push(`  from ${x.participantId} ${x.kind}: packets ${x.packetsReceived} frames ${x.framesDecoded}`);
         out.push(`  sends ${JSON.stringify((await sendInfo(page)).map((x) => [x.source, x.paused]))}`);
+        out.push(...(consoleOf.get(page) ?? []).map((l) => `  console: ${l}`));
       }
       return out.join('\n');
     }
@@ -158,7 +171,11 @@ if (!IN_NETNS) {
       pageFirewall(['tcp dport 443 accept']);
       await withChromium(async (chromium) => {
         const room = `tls-${Date.now()}`;
-        const pages = [await chromium.newPage(), await chromium.newPage(), await chromium.newPage()];
+        const pages = [
+          await watched(chromium.newPage()),
+          await watched(chromium.newPage()),
+          await watched(chromium.newPage()),
+        ];
         const t0 = Date.now();
         for (const [i, page] of pages.entries()) await joinMeeting(page, stack.edgeUrl, room, `P${i}`);
         await everyoneSeesEveryone(pages, 60_000);
@@ -182,7 +199,11 @@ if (!IN_NETNS) {
       pageFirewall(['meta l4proto tcp accept']);
       await withChromium(async (chromium) => {
         const room = `tcp-${Date.now()}`;
-        const pages = [await chromium.newPage(), await chromium.newPage(), await chromium.newPage()];
+        const pages = [
+          await watched(chromium.newPage()),
+          await watched(chromium.newPage()),
+          await watched(chromium.newPage()),
+        ];
         for (const [i, page] of pages.entries()) await joinMeeting(page, stack.edgeUrl, room, `P${i}`);
         await everyoneSeesEveryone(pages, 60_000);
         for (const [i, page] of pages.entries())
