@@ -33,11 +33,22 @@ export function netnsUnavailable(): string | undefined {
  * Killed (its whole process group) after `timeoutMs`.
  */
 export function runInNetns(file: string, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  // Not a subtest of this run: the inner node --test must report for itself (text, its own exit code).
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
   return new Promise((resolve) => {
     const child = spawn(
       'unshare',
-      ['--net', '--', process.execPath, '--test', '--test-force-exit', `--test-timeout=${timeoutMs}`, file],
-      { env: { ...process.env, TREFFPUNKT_TEST_NETNS: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+      [
+        '--net',
+        '--',
+        process.execPath,
+        '--test',
+        '--test-force-exit',
+        '--test-reporter=spec',
+        `--test-timeout=${timeoutMs}`,
+        file,
+      ],
+      { env: { ...env, TREFFPUNKT_TEST_NETNS: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     let output = '';
     child.stdout!.on('data', (d) => (output += String(d)));
