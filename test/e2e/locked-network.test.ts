@@ -13,10 +13,8 @@
  * certificate's key (--ignore-certificate-errors-spki-list), as a browser would trust a real certificate.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createHash, X509Certificate } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -42,10 +40,9 @@ import {
   runInNetns,
 } from '../support/netns.ts';
 import { waitFor } from '../support/poll.ts';
-import { type Stack, startStack } from '../support/stack.ts';
+import { type LockedStack, startLockedStack, TURN_IP } from '../support/locked-stack.ts';
+import type { Stack } from '../support/stack.ts';
 
-/** Where coturn listens inside the namespace (the edge has 127.0.0.1:443). */
-const TURN_IP = '127.0.0.2';
 /** The HTTP proxy of the proxy-only case (tinyproxy, run as root: the rules let the pages reach only it). */
 const PROXY_IP = '127.0.0.3';
 const PROXY_PORT = 8888;
@@ -89,40 +86,17 @@ if (!IN_NETNS) {
   });
 } else {
   describe('inside the namespace', () => {
+    let locked: LockedStack;
     let stack: Stack;
     let dir: string;
     let spki: string;
     before(async () => {
       loopbackUp();
-      dir = mkdtempSync(join(tmpdir(), 'treffpunkt-tls-'));
-      const [cert, key] = [join(dir, 'turn.crt'), join(dir, 'turn.key')];
-      execFileSync('openssl', [
-        ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
-        ...['-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=turn.test'],
-        ...['-addext', `subjectAltName=IP:${TURN_IP}`],
-      ]);
-      chmodSync(key, 0o600);
-      const der = new X509Certificate(readFileSync(cert)).publicKey.export({ type: 'spki', format: 'der' });
-      spki = createHash('sha256').update(der).digest('base64');
-      stack = await startStack({
-        runtime: 'node',
-        workers: 1,
-        edgePort: 443,
-        mediaNodeEnv: {
-          TREFFPUNKT_TURN_MODE: 'coturn',
-          TREFFPUNKT_TURN_PORT: '3478',
-          TREFFPUNKT_TURN_LISTEN_IP: TURN_IP,
-          TREFFPUNKT_TURN_TLS_PORT: '443',
-          TREFFPUNKT_TURN_TLS_CERT_FILE: cert,
-          TREFFPUNKT_TURN_TLS_KEY_FILE: key,
-          // The SFU is on this namespace's loopback; coturn must relay there (never on a real node).
-          TREFFPUNKT_TURN_ALLOW_LOOPBACK_PEERS: 'true',
-        },
-      });
+      locked = await startLockedStack();
+      ({ stack, dir, spki } = locked);
     });
     after(async () => {
-      await stack?.stop();
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      await locked?.stop();
     });
 
     /** A Chromium running as the page user, trusting the test certificate; closed after `fn`. */
