@@ -12,6 +12,8 @@ import type { IceServer } from '../../../shared/signaling.ts';
 
 /** A way to the media node: direct UDP or ICE-TCP, or its TURN server over UDP, TCP or TLS. */
 export type MediaPath = 'udp' | 'tcp' | 'turn-udp' | 'turn-tcp' | 'turn-tls';
+/** Every path, in the order ICE would prefer them: how lists of paths are ordered (data-media-tried). */
+export const MEDIA_PATHS: readonly MediaPath[] = ['udp', 'tcp', 'turn-udp', 'turn-tcp', 'turn-tls'];
 
 /** The path one TURN URL stands for (`turns:` is TLS; `turn:` without a transport is UDP). */
 export function turnPath(url: string): MediaPath {
@@ -36,7 +38,5 @@ export function pathsTried(
   const paths = new Set<MediaPath>();
   if (policy === 'all') for (const c of candidates) paths.add(c.protocol === 'tcp' ? 'tcp' : 'udp');
   for (const s of servers) for (const u of s.urls) paths.add(turnPath(u));
-  return ORDER.filter((p) => paths.has(p));
+  return MEDIA_PATHS.filter((p) => paths.has(p));
 }
-
-const ORDER: readonly MediaPath[] = ['udp', 'tcp', 'turn-udp', 'turn-tcp', 'turn-tls'];

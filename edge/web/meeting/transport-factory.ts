@@ -9,7 +9,7 @@
 import type { Device, types } from 'mediasoup-client';
 import type { MediaSource } from '../../../shared/media-types.ts';
 import { diagnostics } from '../diagnostics.ts';
-import { iceServersFor, pathsTried, type MediaPath } from './media-paths.ts';
+import { iceServersFor, MEDIA_PATHS, type MediaPath, pathsTried } from './media-paths.ts';
 import type { Direction, MediaContext } from './types.ts';
 
 /**
@@ -68,7 +68,7 @@ export class TransportFactory {
   /** Every path any transport tried so far, in media-paths.ts order (for the diagnostics). */
   triedPaths(): MediaPath[] {
     const all = new Set(this.tried.flatMap((t) => t.paths));
-    return (['udp', 'tcp', 'turn-udp', 'turn-tcp', 'turn-tls'] as const).filter((p) => all.has(p));
+    return MEDIA_PATHS.filter((p) => all.has(p));
   }
 
   policyOf(tr: types.Transport): RTCIceTransportPolicy | undefined {
