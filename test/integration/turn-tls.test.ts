@@ -2,7 +2,8 @@
  * TURN over TLS with coturn (issue 16), in a real media node process: the node announces a `turns:` URL
  * next to the UDP and TCP ones, and coturn's own client (turnutils_uclient -S, TLS over TCP) allocates and
  * relays through the TLS listener with the node's REST credentials and the self-signed pair the node made.
- * The settings refuse a half-configured or world-readable certificate/key and a TLS port that collides.
+ * The settings refuse a half-configured or world-readable certificate/key and a TLS port that collides; a
+ * TLS listener that does not answer (port 443 without the capability) is an error naming the fixes.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect } from 'node:tls';
 import { loadMediaNodeConfig } from '../../media-node/config.ts';
+import { coturnConfig, waitForTls } from '../../media-node/turn/coturn.ts';
 import { freePortBlock } from '../support/stack.ts';
 import { startTurnNode, type TurnNode } from '../support/turn-node.ts';
 
@@ -74,6 +76,34 @@ test('coturn announces turns: and relays over TLS with the REST credentials', { 
   assert.ok(lost && Number(lost[1]) === 0 && received > 0, `relayed over TLS without loss:\n${out.slice(-1500)}`);
   assert.match(node.output(), /coturn listening \(UDP, TCP and TLS\)/);
   assert.doesNotMatch(node.output(), /BEGIN (EC )?PRIVATE KEY/, 'the key is never logged');
+});
+
+test('the TLS lines of turnserver.conf, and a TLS listener that does not answer is a clear error', async () => {
+  const opts = {
+    bin: 'turnserver',
+    ...{ listenIp: '127.0.0.1', port: 3478, relayIp: '127.0.0.1', minPort: 49152, maxPort: 65535 },
+    ...{ secret: 's'.repeat(20), realm: 'r', allowLoopback: false, userQuota: 12, totalQuota: 100 },
+    ...{ maxLifetimeSeconds: 600, nonceLifetimeSeconds: 60, expirySweepSeconds: 10 },
+  };
+  const cli = { port: 5766, password: 'p' };
+  const withTls = coturnConfig(opts, '/run/x', cli, { port: 443, certFile: '/etc/c.pem', keyFile: '/etc/k.pem' });
+  for (const line of [
+    'tls-listening-port=443',
+    'cert=/etc/c.pem',
+    'pkey=/etc/k.pem',
+    'no-tlsv1',
+    'no-tlsv1_1',
+    'no-dtls',
+  ])
+    assert.ok(withTls.split('\n').includes(line), line);
+  assert.ok(!withTls.split('\n').includes('no-tls'));
+  assert.ok(coturnConfig(opts, '/run/x', cli).split('\n').includes('no-tls'), 'without TLS: no-tls');
+  // Nothing listens on this port: what a node without CAP_NET_BIND_SERVICE for port 443 would see.
+  const closed = await freePortBlock(1);
+  await assert.rejects(
+    waitForTls('127.0.0.1', closed, 300),
+    /did not answer.*CAP_NET_BIND_SERVICE.*TREFFPUNKT_TURN_TLS_PORT/,
+  );
 });
 
 test('TLS settings: both files or none, a private key, a port of its own', () => {
