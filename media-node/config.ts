@@ -25,6 +25,7 @@ const port = z.coerce
   .max(65535, 'must be a port number 1-65535');
 const count = (max: number) => z.coerce.number().int().min(1, 'must be at least 1').max(max, `must be at most ${max}`);
 const unspecified = (ip: string) => ip === '0.0.0.0' || ip === '::';
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 
 const Raw = z
   .object({
@@ -57,13 +58,7 @@ const Raw = z
     announcedAddress: z
       .string()
       .optional()
-      .refine(
-        (v) =>
-          v === undefined ||
-          isIP(v) !== 0 ||
-          /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(v),
-        'must be an IP address or a DNS name',
-      )
+      .refine((v) => v === undefined || isIP(v) !== 0 || DNS_NAME.test(v), 'must be an IP address or a DNS name')
       .refine(
         (v) => v === undefined || !(unspecified(v) || v === '255.255.255.255' || /^(22[4-9]|23\d)\./.test(v)),
         'is not an address that browsers can connect to (unspecified, broadcast or multicast)',
@@ -109,6 +104,17 @@ const Raw = z
       .int()
       .min(1000, 'must be at least 1000')
       .max(600_000, 'must be at most 600000'),
+    turnTlsPort: z.coerce
+      .number()
+      .int()
+      .min(0, 'must be a port number 0-65535 (0: no TLS listener)')
+      .max(65535, 'must be a port number 0-65535 (0: no TLS listener)'),
+    turnTlsCertFile: z.string().optional(),
+    turnTlsKeyFile: z.string().optional(),
+    turnTlsHost: z
+      .string()
+      .optional()
+      .refine((v) => v === undefined || isIP(v) !== 0 || DNS_NAME.test(v), 'must be an IP address or a DNS name'),
   })
   .superRefine((c, ctx) => {
     const issue = (key: Key, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
@@ -198,6 +204,19 @@ const Raw = z
         issue('turnPort', `${c.turnPort} is inside the worker port range ${c.workerMinPort}-${c.workerMaxPort}`);
       if (c.turnPort === c.apiPort) issue('turnPort', `${c.turnPort} is the control API port`);
     }
+    if (c.turnMode === 'coturn' && c.turnTlsPort !== 0) {
+      if ((c.turnTlsCertFile === undefined) !== (c.turnTlsKeyFile === undefined))
+        issue(
+          'turnTlsCertFile',
+          `set both ${SETTINGS.turnTlsCertFile.env} and ${SETTINGS.turnTlsKeyFile.env}, or neither (a self-signed pair for local runs)`,
+        );
+      if (c.turnTlsPort === c.turnPort) issue('turnTlsPort', `must differ from turn-port (${c.turnPort})`);
+      if (inside(c.turnTlsPort, c.turnMinPort, c.turnMaxPort))
+        issue('turnTlsPort', `${c.turnTlsPort} is inside the TURN relay port range ${c.turnMinPort}-${c.turnMaxPort}`);
+      if (inside(c.turnTlsPort, c.rtcPort, rtcLast))
+        issue('turnTlsPort', `${c.turnTlsPort} is one of the WebRTC ports ${c.rtcPort}-${rtcLast}`);
+      if (c.turnTlsPort === c.apiPort) issue('turnTlsPort', `${c.turnTlsPort} is the control API port`);
+    }
     if (c.turnUserQuota > c.turnTotalQuota)
       issue('turnUserQuota', `must not be above turn-total-quota (${c.turnUserQuota} > ${c.turnTotalQuota})`);
   });
@@ -258,6 +277,17 @@ export interface TurnConfig {
   nonceLifetimeSeconds: number;
   /** coturn: how often sessions with an expired credential are ended (s). */
   expirySweepSeconds: number;
+  /** coturn: TURN over TLS (turns:), undefined when off or embedded. */
+  tls?: TurnTlsConfig | undefined;
+}
+
+/** coturn's TLS listener. Without certFile/keyFile the node makes a self-signed pair per start. */
+export interface TurnTlsConfig {
+  port: number;
+  /** Host in the turns: URL (browsers check the certificate against it); default the turn: URLs' host. */
+  host?: string;
+  certFile?: string;
+  keyFile?: string;
 }
 
 export { ConfigError };
@@ -306,6 +336,10 @@ export function loadMediaNodeConfig(argv: string[], env: Record<string, string |
     turnMaxLifetime,
     turnNonceLifetime,
     turnExpirySweep,
+    turnTlsPort,
+    turnTlsCertFile,
+    turnTlsKeyFile,
+    turnTlsHost,
     secretFile: _sf,
     ...rest
   } = c;
@@ -334,6 +368,16 @@ export function loadMediaNodeConfig(argv: string[], env: Record<string, string |
       maxLifetimeSeconds: turnMaxLifetime,
       nonceLifetimeSeconds: turnNonceLifetime,
       expirySweepSeconds: turnExpirySweep,
+      tls:
+        turnMode === 'coturn' && turnTlsPort !== 0
+          ? {
+              port: turnTlsPort,
+              ...(turnTlsHost ? { host: turnTlsHost } : {}),
+              ...(turnTlsCertFile && turnTlsKeyFile
+                ? { certFile: turnTlsCertFile, keyFile: readableKeyFile(turnTlsKeyFile, turnTlsCertFile) }
+                : {}),
+            }
+          : undefined,
     },
   };
 }
@@ -355,6 +399,31 @@ function readSecretFile(path: string, key: 'secretFile' | 'turnSecretFile'): str
   if (mode & 0o077) throw new ConfigError([`${where}: ${path} is readable by group or others; chmod 600 it`]);
   if (secret.length < 16) throw new ConfigError([`${where}: the secret in ${path} must be at least 16 characters`]);
   return secret;
+}
+
+/**
+ * The TLS key file must exist and be private (like the secret files), the certificate must be readable:
+ * checked at start so that a typo is a clear error here, not a coturn that starts without TLS.
+ */
+function readableKeyFile(keyFile: string, certFile: string): string {
+  const key = `${SETTINGS.turnTlsKeyFile.env} (--${SETTINGS.turnTlsKeyFile.flag})`;
+  const cert = `${SETTINGS.turnTlsCertFile.env} (--${SETTINGS.turnTlsCertFile.flag})`;
+  try {
+    if (!readFileSync(certFile, 'utf8').includes('-----BEGIN CERTIFICATE-----'))
+      throw new ConfigError([`${cert}: ${certFile} holds no PEM certificate`]);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError([`${cert}: cannot read ${certFile}: ${(err as Error).message}`]);
+  }
+  let mode: number;
+  try {
+    mode = statSync(keyFile).mode;
+    readFileSync(keyFile);
+  } catch (err) {
+    throw new ConfigError([`${key}: cannot read ${keyFile}: ${(err as Error).message}`]);
+  }
+  if (mode & 0o077) throw new ConfigError([`${key}: ${keyFile} is readable by group or others; chmod 600 it`]);
+  return keyFile;
 }
 
 function emptyToUndefined(v: string | undefined): string | undefined {

@@ -128,7 +128,7 @@ export const SETTINGS = {
   turnMode: {
     env: 'TREFFPUNKT_TURN_MODE',
     flag: 'turn-mode',
-    help: 'TURN service of this node: embedded (node-turn inside the node, UDP only), coturn (starts `turnserver`, UDP and TCP; the production choice, see docs/turn.md) or off.',
+    help: 'TURN service of this node: embedded (node-turn inside the node, UDP only), coturn (starts `turnserver`, UDP, TCP and TLS; the production choice, see docs/turn.md) or off.',
     default: 'embedded',
   },
   turnListenIp: {
@@ -227,6 +227,27 @@ export const SETTINGS = {
     flag: 'metrics-stats-interval',
     help: 'Bitrates, packet loss and RTT come from mediasoup getStats(), sampled at most this often (ms, 1000-600000) and for at most 200 transports and 500 producers/consumers per sample.',
     default: '5000',
+  },
+  turnTlsPort: {
+    env: 'TREFFPUNKT_TURN_TLS_PORT',
+    flag: 'turn-tls-port',
+    help: 'coturn only: TURN over TLS port (turns:), for networks that let nothing out but TCP 443. 0 turns it off. Below 1024 coturn needs root or CAP_NET_BIND_SERVICE (docs/turn.md).',
+    default: '443',
+  },
+  turnTlsCertFile: {
+    env: 'TREFFPUNKT_TURN_TLS_CERT_FILE',
+    flag: 'turn-tls-cert-file',
+    help: 'coturn only: PEM certificate (chain) for TURN over TLS, valid for turn-tls-host. Unset: a self-signed one per start, which browsers refuse (local checks only).',
+  },
+  turnTlsKeyFile: {
+    env: 'TREFFPUNKT_TURN_TLS_KEY_FILE',
+    flag: 'turn-tls-key-file',
+    help: 'coturn only: PEM private key of turn-tls-cert-file (must not be readable by group or others).',
+  },
+  turnTlsHost: {
+    env: 'TREFFPUNKT_TURN_TLS_HOST',
+    flag: 'turn-tls-host',
+    help: 'coturn only: host name in the turns: URL; browsers check the certificate against it. Default: the host of the turn: URLs (announced address).',
   },
 } as const satisfies Record<string, Setting>;
 

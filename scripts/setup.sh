@@ -30,6 +30,7 @@ if [[ $WITH_TEST == 1 ]]; then
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
   command -v ffmpeg >/dev/null || apt_pkgs+=(ffmpeg)
   command -v turnutils_uclient >/dev/null || apt_pkgs+=(coturn)
+  command -v openssl >/dev/null || apt_pkgs+=(openssl)
   command -v nats-server >/dev/null || apt_pkgs+=(nats-server)
   command -v firefox-esr >/dev/null || apt_pkgs+=(firefox-esr)
   command -v Xvfb >/dev/null || apt_pkgs+=(xvfb)
@@ -44,6 +45,19 @@ if ((${#apt_pkgs[@]})); then
   log "apt-get install ${apt_pkgs[*]}"
   ${SUDO:-} apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive ${SUDO:-} apt-get install -y -q --no-install-recommends "${apt_pkgs[@]}" >/dev/null
+fi
+# coturn for npm start too (TURN over UDP, TCP and TLS; docs/turn.md): best effort outside --test, since
+# without it npm start falls back to the embedded TURN server. Debian starts a system coturn service of
+# its own on 3478 where systemd runs; the media node runs its own turnserver, so that one is disabled.
+if ! command -v turnserver >/dev/null; then
+  [[ $(id -u) == 0 ]] || SUDO=sudo
+  log "apt-get install coturn openssl (TURN over TCP and TLS; npm start falls back to the embedded server without it)"
+  if { ${SUDO:-} apt-get update -q && DEBIAN_FRONTEND=noninteractive ${SUDO:-} apt-get install -y -q \
+    --no-install-recommends coturn openssl; } >/dev/null 2>&1; then
+    if [[ -d /run/systemd/system ]]; then ${SUDO:-} systemctl disable --now coturn >/dev/null 2>&1 || true; fi
+  else
+    log "could not install coturn; TURN will be the embedded server (UDP only)"
+  fi
 fi
 
 # --- 2. node_modules ----------------------------------------------------------------------------

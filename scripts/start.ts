@@ -9,7 +9,7 @@
  * default route). Without --lan too, the media node listens on that address (Firefox ignores loopback
  * candidates); the edge stays on 127.0.0.1.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -35,6 +35,26 @@ const edgeUrl = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`
 // The media node reaches the edge on the same machine: over loopback when the edge listens on every address,
 // since the node refuses plain http to anything but loopback (docs/security.md).
 const nodeEdgeUrl = host === '0.0.0.0' || host === '::' ? `${scheme}://127.0.0.1:${port}` : edgeUrl;
+
+/**
+ * TURN: coturn when it is installed (setup installs it; docs/turn.md, "Which one in production"), else
+ * the embedded server. TURN over TLS needs port 443, which only root (or a process with
+ * CAP_NET_BIND_SERVICE) may bind: as another user it stays off unless TREFFPUNKT_TURN_TLS_PORT is set.
+ */
+function turnEnv(): Record<string, string> {
+  if (process.env.TREFFPUNKT_TURN_MODE) return {};
+  const bin = process.env.TREFFPUNKT_COTURN_BIN ?? 'turnserver';
+  const installed = spawnSync('sh', ['-c', `command -v "$0"`, bin], { stdio: 'ignore' }).status === 0;
+  if (!installed) {
+    console.log('[start] TURN: embedded (UDP only); install coturn for TCP and TLS (docs/turn.md)');
+    return { TREFFPUNKT_TURN_MODE: 'embedded' };
+  }
+  const tlsPort = process.env.TREFFPUNKT_TURN_TLS_PORT ?? (process.getuid?.() === 0 ? '443' : '0');
+  console.log(
+    `[start] TURN: coturn (UDP, TCP${tlsPort === '0' ? '; TLS off: port 443 needs root, or set TREFFPUNKT_TURN_TLS_PORT' : `, TLS on ${tlsPort}`})`,
+  );
+  return { TREFFPUNKT_TURN_MODE: 'coturn', TREFFPUNKT_TURN_TLS_PORT: tlsPort };
+}
 
 const children: ChildProcess[] = [];
 const run = (script: string, env: Record<string, string>) => {
@@ -69,6 +89,7 @@ run('media-node/main.ts', {
   TREFFPUNKT_NODE_LISTEN_IP: mediaIp,
   // On the LAN the node reaches the edge over https: it trusts the local authority.
   ...(tls ? { NODE_EXTRA_CA_CERTS: tls.caFile } : {}),
+  ...turnEnv(),
 });
 
 /** The edge's health, over https with the local authority when on the LAN. */

@@ -18,6 +18,8 @@ import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { selfSignedPair, type CertificatePair } from './self-signed.ts';
 import { parseRestUsername } from './rest-credentials.ts';
 import { turnSecurityEvents, type TurnRefusal, type TurnSecurityEvents } from './turn-events.ts';
 import { tmpdir } from 'node:os';
@@ -45,6 +47,8 @@ export interface CoturnOptions {
   nonceLifetimeSeconds: number;
   /** How often sessions whose credential expired are ended (s). */
   expirySweepSeconds: number;
+  /** TURN over TLS (turns:); without cert/key files a self-signed pair for `host` is made per start. */
+  tls?: { port: number; host: string; certFile?: string; keyFile?: string };
   /** Loopback port of coturn's CLI (the expiry sweep's only use of it); 0 picks a free one. */
   cliPort?: number;
   log?: TurnLogger;
@@ -53,7 +57,12 @@ export interface CoturnOptions {
 }
 
 /** The turnserver.conf for these options (the secrets included: the file is written with mode 600). */
-export function coturnConfig(o: CoturnOptions, dir: string, cli: { port: number; password: string }): string {
+export function coturnConfig(
+  o: CoturnOptions,
+  dir: string,
+  cli: { port: number; password: string },
+  tls?: CertificatePair & { port: number },
+): string {
   const lines = [
     '# Written by the Treffpunkt media node; it is regenerated at every start.',
     `listening-ip=${o.listenIp}`,
@@ -75,11 +84,16 @@ export function coturnConfig(o: CoturnOptions, dir: string, cli: { port: number;
     `stale-nonce=${o.nonceLifetimeSeconds}`,
     // An allocation whose client stopped refreshing (a closed tab, an ended session) is gone after this.
     `max-allocate-lifetime=${o.maxLifetimeSeconds}`,
-    // Only UDP relays (what browsers use); no TLS/DTLS listeners of its own, no RFC 5780
-    // NAT discovery (an amplification vector), no software version in responses.
+    // Only UDP relays (what browsers use), whatever the client's transport to coturn; no DTLS listener
+    // (browsers do not speak TURN over DTLS), no RFC 5780 NAT discovery (an amplification vector), no
+    // software version in responses.
     'no-tcp-relay',
-    'no-tls',
     'no-dtls',
+    // TURN over TLS (issue 16): for networks that let nothing out but TCP 443. coturn also accepts TLS on
+    // listening-port; browsers are given only the turns: URL with tls-listening-port. TLS 1.2 and later.
+    ...(tls
+      ? [`tls-listening-port=${tls.port}`, `cert=${tls.certFile}`, `pkey=${tls.keyFile}`, 'no-tlsv1', 'no-tlsv1_1']
+      : ['no-tls']),
     // The CLI is for the expiry sweep only: loopback, a random password per start, every session listed.
     'cli-ip=127.0.0.1',
     `cli-port=${cli.port}`,
@@ -123,7 +137,19 @@ export class Coturn {
     const dir = mkdtempSync(join(tmpdir(), 'treffpunkt-coturn-'));
     const conf = join(dir, 'turnserver.conf');
     const cli = { port: o.cliPort || (await freeLoopbackPort()), password: randomBytes(18).toString('base64url') };
-    writeFileSync(conf, coturnConfig(o, dir, cli), { mode: 0o600 });
+    let tls: (CertificatePair & { port: number }) | undefined;
+    try {
+      if (o.tls) {
+        const { port, host, certFile, keyFile } = o.tls;
+        tls = { port, ...(certFile && keyFile ? { certFile, keyFile } : await selfSignedPair(dir, host)) };
+        if (!certFile)
+          o.log?.warn({ host }, 'TURN/TLS uses a self-signed certificate: browsers refuse it (local only)');
+      }
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+    writeFileSync(conf, coturnConfig(o, dir, cli, tls), { mode: 0o600 });
     const child = spawn(o.bin, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
     const coturn = new Coturn(child, dir);
     const tail: string[] = [];
@@ -150,6 +176,7 @@ export class Coturn {
     });
     try {
       await Promise.race([exited, waitForStun(o.listenIp, o.port, 10_000)]);
+      if (tls) await Promise.race([exited, waitForTls(o.listenIp, tls.port, 5_000)]);
     } catch (err) {
       await coturn.stop();
       throw err;
@@ -162,8 +189,14 @@ export class Coturn {
       }
     });
     o.log?.info(
-      { pid: child.pid, address: o.listenIp, port: o.port, relay: `${o.relayIp}:${o.minPort}-${o.maxPort}` },
-      'coturn listening (UDP and TCP)',
+      {
+        pid: child.pid,
+        address: o.listenIp,
+        port: o.port,
+        ...(tls ? { tlsPort: tls.port } : {}),
+        relay: `${o.relayIp}:${o.minPort}-${o.maxPort}`,
+      },
+      tls ? 'coturn listening (UDP, TCP and TLS)' : 'coturn listening (UDP and TCP)',
     );
     const sweep = () => {
       coturn.#sweeping = sweepExpiredSessions(cli, events, o.log)
@@ -223,6 +256,40 @@ export function waitForStun(host: string, port: number, timeoutMs: number): Prom
     );
     send();
   });
+}
+
+/**
+ * Resolves once a TLS handshake with host:port succeeds (coturn loaded the certificate and bound the port;
+ * the certificate itself is not checked here, the browser does that). coturn logs a failed bind and goes
+ * on without the listener, so without this check a port below 1024 without the capability would only show
+ * as browsers that never get a relay.
+ */
+export function waitForTls(host: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const attempt = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const socket = tlsConnect({ host, port, rejectUnauthorized: false });
+      socket.setTimeout(2_000, () => socket.destroy(new Error('TLS handshake timed out')));
+      socket.once('secureConnect', () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once('error', reject);
+    });
+  const loop = async (): Promise<void> => {
+    for (;;) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (Date.now() > deadline)
+          throw new Error(
+            `coturn's TLS listener on ${host}:${port} did not answer (${(err as Error).message}); a port below 1024 needs root or CAP_NET_BIND_SERVICE for turnserver (docs/turn.md), or set TREFFPUNKT_TURN_TLS_PORT`,
+          );
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  };
+  return loop();
 }
 
 /** A free TCP port on 127.0.0.1 for coturn's CLI (taken by coturn a moment later). */

@@ -10,7 +10,7 @@ import { createPeerPolicy } from './peer-policy.ts';
 
 export interface TurnService {
   mode: 'embedded' | 'coturn';
-  /** turn: URIs for RTCIceServer.urls, with the port actually bound. */
+  /** turn: (and turns:) URIs for RTCIceServer.urls, with the port actually bound. */
   urls: string[];
   secret: string;
   port: number;
@@ -74,6 +74,7 @@ export async function startTurnService(
     };
   }
 
+  const tlsHost = t.tls?.host ?? host;
   const coturn = await Coturn.start({
     bin: t.coturnBin,
     listenIp: t.listenIp,
@@ -90,12 +91,17 @@ export async function startTurnService(
     maxLifetimeSeconds: t.maxLifetimeSeconds,
     nonceLifetimeSeconds: t.nonceLifetimeSeconds,
     expirySweepSeconds: t.expirySweepSeconds,
+    ...(t.tls ? { tls: { ...t.tls, host: tlsHost } } : {}),
     log,
     onExit: (code, signal) => onFatal(`coturn exited (${signal ?? code})`),
   });
   return {
     mode: 'coturn',
-    urls: [`turn:${urlHost}:${t.port}?transport=udp`, `turn:${urlHost}:${t.port}?transport=tcp`],
+    urls: [
+      `turn:${urlHost}:${t.port}?transport=udp`,
+      `turn:${urlHost}:${t.port}?transport=tcp`,
+      ...(t.tls ? [`turns:${isIP(tlsHost) === 6 ? `[${tlsHost}]` : tlsHost}:${t.tls.port}?transport=tcp`] : []),
+    ],
     secret: t.secret,
     port: t.port,
     stats: () => undefined,

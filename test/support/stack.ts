@@ -156,12 +156,14 @@ export async function startStack(
     mediaNodeEnv?: Record<string, string>;
     nodes?: NodeSpec[];
     extraNodes?: ExtraNode[];
+    /** The edge's port (default: a free one); e.g. 443 inside a test's network namespace (locked-network.test.ts). */
+    edgePort?: number;
   } = {},
 ): Promise<Stack> {
   const runtime = opts.runtime ?? 'node';
   const specs = opts.nodes ?? [{ nodeId: 'test-node' }];
   const base = await freePortBlock(1 + 3 * specs.length);
-  const edgePort = base;
+  const edgePort = opts.edgePort ?? base;
   const secrets = specs.map(() => randomBytes(24).toString('hex'));
   const out: string[] = [];
   const extra = opts.extraNodes ?? [];

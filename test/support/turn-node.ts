@@ -85,6 +85,9 @@ export async function startTurnNode(opts: TurnNodeOptions): Promise<TurnNode> {
       TREFFPUNKT_NODE_WORKER_MAX_PORT: String(relayBase + relayCount + 199),
       TREFFPUNKT_TURN_MODE: opts.mode,
       TREFFPUNKT_TURN_PORT: String(base + 2),
+      // coturn's TLS listener on a free port of the block (its default 443 must not be bound on a test host),
+      // with the self-signed pair the node makes.
+      TREFFPUNKT_TURN_TLS_PORT: String(base + 3),
       TREFFPUNKT_TURN_MIN_PORT: String(relayBase),
       TREFFPUNKT_TURN_MAX_PORT: String(relayBase + relayCount - 1),
       TREFFPUNKT_TURN_TOTAL_QUOTA: String(Math.min(100, relayCount)),

@@ -166,7 +166,7 @@ export class MediaSession {
       this.#tell('mediaFailed');
       return;
     }
-    console.warn(`treffpunkt: the ${direction} transport failed; retrying through TURN (relay only)`);
+    console.warn(`treffpunkt: the ${direction} transport failed; retrying through TURN (relay only, TLS too)`);
     this.#policy[direction] = 'relay';
     await this.#replace(direction, 'relay');
   }
@@ -241,7 +241,7 @@ export class MediaSession {
   #tell(path: MediaPath): void {
     if (path === this.#path && path !== 'mediaFailed') return;
     this.#path = path;
-    this.#ctx.cb.notice?.(path, [...this.#tried]);
+    this.#ctx.cb.notice?.(path, [...this.#tried], this.transports.triedPaths());
   }
 
   /**

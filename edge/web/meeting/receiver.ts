@@ -27,7 +27,12 @@ export class Receiver {
   readonly #device: () => Device;
   /** producerId → what we receive of it. */
   readonly #consumers = new Map<string, RemoteConsumer>();
-  readonly #consuming = new Set<string>();
+  /**
+   * producerId → the transport a consumer for it is being made on. Only a consume on the current transport
+   * makes another wait: one still under way on a replaced transport (the relay fallback) may never finish
+   * or finish late, and must not keep the producer from being received on the new one.
+   */
+  readonly #consuming = new Map<string, types.Transport>();
   /** producerId → the spatial layer the UI wants for it (kept for consumers made later). */
   readonly #layers = new Map<string, number>();
 
@@ -53,10 +58,9 @@ export class Receiver {
   /** Receives a remote producer; called for everyone present at join and for each producerAdded. */
   async consume(participantId: string, producerId: string, source: MediaSource): Promise<void> {
     const ctx = this.#ctx;
-    if (this.#consumers.has(producerId) || this.#consuming.has(producerId) || ctx.closed()) return;
     const recv = this.#transport();
-    if (!recv) return;
-    this.#consuming.add(producerId);
+    if (!recv || this.#consumers.has(producerId) || this.#consuming.get(producerId) === recv || ctx.closed()) return;
+    this.#consuming.set(producerId, recv);
     let again = false;
     try {
       const c = await ctx.request('consume', {
@@ -83,13 +87,19 @@ export class Receiver {
         entry.layer = want;
         await ctx.request('setConsumerLayers', { consumerId: c.consumerId, spatialLayer: want });
       }
+      // Dropped meanwhile (consumeAllAgain after a relay fallback): the newer consumer shows the track.
+      if (this.#consumers.get(producerId) !== entry) return;
       ctx.cb.track?.(participantId, producerId, source, consumer.track);
       await ctx.request('resumeConsumer', { consumerId: c.consumerId });
     } catch (err) {
       if (recv !== this.#transport()) again = true;
       else if (!ctx.closed()) console.warn('treffpunkt: consume failed', err);
     } finally {
-      this.#consuming.delete(producerId);
+      if (this.#consuming.get(producerId) === recv) this.#consuming.delete(producerId);
+      // The transport was replaced while this consumer was being made or resumed, and consumeAllAgain
+      // dropped it: receive it on the current one. Three pages falling back to the relay at once hit
+      // this (locked-network.test.ts): a camera that stayed black.
+      if (recv !== this.#transport() && !this.#consumers.has(producerId)) again = true;
       // Made on a transport that was replaced meanwhile: receive it again on the current one.
       if (again && !ctx.closed() && ctx.roster.participants.get(participantId)?.producers.has(producerId))
         await this.consume(participantId, producerId, source);

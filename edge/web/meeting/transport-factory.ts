@@ -4,15 +4,24 @@
  * restart on the same transport, so producers and consumers stay; TURN credentials expire, and every
  * relay made with them ends then, so they are renewed by an ICE restart too. A transport that never
  * connects, or whose restart does not bring the path back, is reported failed: the media session makes
- * it again relay-only (media-session.ts).
+ * it again relay-only (media-session.ts), with TURN over TLS added (media-paths.ts).
  */
 import type { Device, types } from 'mediasoup-client';
 import type { MediaSource } from '../../../shared/media-types.ts';
 import { diagnostics } from '../diagnostics.ts';
+import { iceServersFor, MEDIA_PATHS, type IcePath, pathsTried } from './media-paths.ts';
 import type { Direction, MediaContext } from './types.ts';
 
-/** A transport that has not connected this long after it started connecting counts as failed. */
-const CONNECT_TIMEOUT_MS = 12_000;
+/**
+ * A transport that has not connected this long after it started connecting counts as failed, and the
+ * media session makes it again relay-only (with TURN/TLS, media-paths.ts). A few seconds (issue 16): a
+ * working path connects within one or two seconds even on a busy machine, and someone behind a firewall
+ * that lets only TCP 443 through should not wait long. A relay-only transport that fails too means the
+ * network blocks media, which the page says (data-media="mediaFailed"): both timeouts together keep
+ * that within 15 s of joining.
+ */
+const CONNECT_TIMEOUT_MS = 5_000;
+const RELAY_CONNECT_TIMEOUT_MS = 6_000;
 /** A connected transport that is 'disconnected' this long gets an ICE restart ('failed': at once). */
 const ICE_RESTART_AFTER_MS = 2_000;
 /** After an ICE restart, how long the path may take to come back before the transport is made anew. */
@@ -38,6 +47,8 @@ export class TransportFactory {
   /** ICE restarts done (a broken path on a live node), and TURN credentials renewed: for tests and diagnostics. */
   iceRestarts = 0;
   turnRenewals = 0;
+  /** Every transport made so far and the paths it tried (the diagnostics: data-media-tried). */
+  readonly tried: { direction: Direction; policy: RTCIceTransportPolicy; paths: IcePath[] }[] = [];
   readonly #ctx: MediaContext;
   readonly #device: () => Device;
   readonly #hooks: TransportHooks;
@@ -54,6 +65,12 @@ export class TransportFactory {
     this.#hooks = hooks;
   }
 
+  /** Every path any transport tried so far, in media-paths.ts order (for the diagnostics). */
+  triedPaths(): IcePath[] {
+    const all = new Set(this.tried.flatMap((t) => t.paths));
+    return MEDIA_PATHS.filter((p) => all.has(p));
+  }
+
   policyOf(tr: types.Transport): RTCIceTransportPolicy | undefined {
     return this.#policy.get(tr);
   }
@@ -64,12 +81,15 @@ export class TransportFactory {
     const iceCandidates = diagnostics.tcpOnly
       ? opts.iceCandidates.filter((c) => c.protocol === 'tcp')
       : opts.iceCandidates;
+    const iceServers = iceServersFor(opts.iceServers, policy);
+    this.tried.push({ direction, policy, paths: pathsTried(iceCandidates, iceServers, policy) });
+    if (this.tried.length > 16) this.tried.shift(); // node moves make new transports: keep the latest
     const options = {
       id: opts.id,
       iceParameters: opts.iceParameters,
       iceCandidates,
       dtlsParameters: opts.dtlsParameters,
-      iceServers: opts.iceServers,
+      iceServers,
       iceTransportPolicy: policy,
     } as unknown as types.TransportOptions;
     const device = this.#device();
@@ -86,7 +106,7 @@ export class TransportFactory {
     tr.on('connect', ({ dtlsParameters }, ok, fail) => {
       timer ??= setTimeout(
         () => tr.connectionState !== 'connected' && this.#hooks.failed(direction, tr),
-        CONNECT_TIMEOUT_MS,
+        policy === 'relay' ? RELAY_CONNECT_TIMEOUT_MS : CONNECT_TIMEOUT_MS,
       );
       request('connectTransport', { transportId: tr.id, dtlsParameters: dtlsParameters as never }).then(
         () => ok(),
@@ -154,7 +174,10 @@ export class TransportFactory {
         transportId: tr.id,
       });
       // New TURN credentials first, so that the restart gathers relay candidates with them.
-      if (iceServers?.length) await tr.updateIceServers({ iceServers: iceServers as RTCIceServer[] });
+      if (iceServers?.length)
+        await tr.updateIceServers({
+          iceServers: iceServersFor(iceServers, this.#policy.get(tr) ?? 'all') as RTCIceServer[],
+        });
       await tr.restartIce({ iceParameters: iceParameters as types.IceParameters });
       this.#scheduleRenewal(direction, tr, iceServers?.length ? iceServersExpireIn : undefined);
       this.iceRestarts++;

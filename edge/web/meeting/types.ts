@@ -2,6 +2,7 @@
  * What the meeting tells the UI, and the shapes it hands over: participants, chat messages, lobby
  * entries. No logic here; the parts in this folder fill them in.
  */
+import type { IcePath } from './media-paths.ts';
 import type { MediaKind, MediaSource } from '../../../shared/media-types.ts';
 import type { EventData, Method, Params, Result, Role } from '../../../shared/signaling.ts';
 import type { Meeting } from './meeting.ts';
@@ -76,9 +77,10 @@ export interface MeetingCallbacks {
   /**
    * The media path changed: 'relay' (the direct path failed; a relayed pair is in use now), 'mediaFailed'
    * (even the relay failed: `tried` says what ICE tried), 'retrying' (the person asked to try again),
-   * 'direct' (connected without the relay again).
+   * 'direct' (connected without the relay again). `paths`: every ICE path tried so far (media-paths.ts:
+   * udp, tcp, turn-udp, turn-tcp, turn-tls), for data-media-tried.
    */
-  notice?(kind: MediaPath, tried: readonly string[]): void;
+  notice?(kind: MediaPath, tried: readonly string[], paths: readonly IcePath[]): void;
   /** The room socket dropped and we are reconnecting ('reconnecting'), or we resumed ('connected'). */
   connection?(state: 'reconnecting' | 'connected'): void;
   /** No media node can carry our media now (the room keeps trying); cleared by mediaMoved. */

@@ -2,9 +2,10 @@
  * How the connection to the room and our media are doing: banners and notices for the person, and the
  * same facts as data-* attributes on the meeting element for tests and diagnostics (docs/web-app.md,
  * "When the connection drops"): data-connection, data-resumes, data-rejoins, data-media-moves,
- * data-media-unavailable, data-media.
+ * data-media-unavailable, data-media, data-media-tried (the ICE paths tried, media-paths.ts).
  */
 import type { EventData } from '../../../shared/signaling.ts';
+import type { IcePath } from '../meeting/media-paths.ts';
 import { announce } from '../dom.ts';
 import { t } from '../i18n.ts';
 import type { MediaPath } from '../meeting/types.ts';
@@ -59,8 +60,9 @@ export class ConnectionStatus {
    * relayed pair is in use), not at all (a banner that stays, with Retry and what was tried), being
    * tried again, or direct again.
    */
-  mediaPath(kind: MediaPath, tried: readonly string[]): void {
+  mediaPath(kind: MediaPath, tried: readonly string[], paths: readonly IcePath[]): void {
     const before = this.#data.media;
+    this.#data.mediaTried = paths.join(' ');
     this.#notices.showMediaFailed(kind === 'mediaFailed' ? tried : null);
     if (kind === 'direct') delete this.#data.media;
     else this.#data.media = kind;

@@ -216,7 +216,7 @@ export class RoomView {
         this.stage.layout();
         this.#status.rejoined(this.meeting.rejoins);
       },
-      notice: (kind, tried) => this.#status.mediaPath(kind, tried),
+      notice: (kind, tried, paths) => this.#status.mediaPath(kind, tried, paths),
       disconnected: (code) =>
         this.#end(
           code === CloseCode.MeetingEnded
