@@ -31,10 +31,22 @@ const Raw = z
     secret: z.string().optional(),
     secretFile: z.string().optional(),
     previousSecret: z.string().min(16, 'must be at least 16 characters').optional(),
+    // One URL, or several comma-separated: the node uses the first that answers (registration.ts).
     edgeUrl: z
-      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      .string()
       .optional()
-      .refine((v) => v !== undefined, 'is required'),
+      .refine((v) => v !== undefined && edgeUrlList(v).length > 0, 'is required')
+      .pipe(
+        z
+          .string()
+          .transform(edgeUrlList)
+          .pipe(
+            z
+              .array(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL (several: comma-separated)' }))
+              .max(16, 'lists more than 16 edges')
+              .refine((urls) => new Set(urls).size === urls.length, 'lists an edge twice'),
+          ),
+      ),
     region: RegionId,
     operator: OperatorId,
     jurisdiction: Jurisdiction.optional(),
@@ -130,7 +142,10 @@ const Raw = z
       issue('apiPort', `${c.apiPort} is inside the worker port range ${c.workerMinPort}-${c.workerMaxPort}`);
     if (!c.allowInsecureHttp) {
       const insecure = `must be https: plain http beyond loopback lets anyone on the way read this node's traffic (set ${SETTINGS.allowInsecureHttp.env}=true to allow it anyway)`;
-      if (c.edgeUrl !== undefined && isInsecureUrl(c.edgeUrl)) issue('edgeUrl', insecure);
+      // After a failed parse of the list itself the value is not a list: nothing more to check.
+      const edges: string[] = Array.isArray(c.edgeUrl) ? c.edgeUrl : [];
+      const insecureEdge = edges.find((u) => isInsecureUrl(u));
+      if (insecureEdge !== undefined) issue('edgeUrl', edges.length > 1 ? `${insecure} (${insecureEdge})` : insecure);
       const controlUrl = c.controlUrl ?? defaultControlUrl(c.apiHost, c.apiPort);
       if (isInsecureUrl(controlUrl))
         issue(
@@ -195,7 +210,8 @@ export interface MediaNodeConfig {
   secret: string;
   /** Also accepted on requests from the edge while a rotation is under way. */
   previousSecret?: string | undefined;
-  edgeUrl: string;
+  /** The edges this node registers with, in the order it tries them (TREFFPUNKT_EDGE_URL, comma-separated). */
+  edgeUrls: string[];
   /** Plain http edge/control URLs beyond loopback were allowed (TREFFPUNKT_ALLOW_INSECURE_HTTP): warn at start. */
   allowInsecureHttp: boolean;
   region: string;
@@ -289,12 +305,13 @@ export function loadMediaNodeConfig(argv: string[], env: Record<string, string |
     turnNonceLifetime,
     turnExpirySweep,
     secretFile: _sf,
+    edgeUrl,
     ...rest
   } = c;
   return {
     ...rest,
     nodeId: c.nodeId!,
-    edgeUrl: c.edgeUrl!,
+    edgeUrls: edgeUrl,
     secret,
     controlUrl: c.controlUrl ?? defaultControlUrl(c.apiHost, c.apiPort),
     turn: {
@@ -337,6 +354,14 @@ function readSecretFile(path: string, key: 'secretFile' | 'turnSecretFile'): str
   if (mode & 0o077) throw new ConfigError([`${where}: ${path} is readable by group or others; chmod 600 it`]);
   if (secret.length < 16) throw new ConfigError([`${where}: the secret in ${path} must be at least 16 characters`]);
   return secret;
+}
+
+/** The entries of a comma-separated list of edge URLs, without a trailing slash each. */
+function edgeUrlList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim().replace(/\/+$/, ''))
+    .filter(Boolean);
 }
 
 function emptyToUndefined(v: string | undefined): string | undefined {

@@ -12,7 +12,8 @@ import { EdgeRegistration } from './registration.ts';
 import { startTurnService } from './turn/turn-service.ts';
 import { WorkerPool } from './worker-pool.ts';
 
-export async function startMediaNode(config: MediaNodeConfig) {
+/** `clock`: the signing clock, for tests only (main.ts: TREFFPUNKT_TEST_CLOCK_OFFSET_MS). */
+export async function startMediaNode(config: MediaNodeConfig, clock?: () => number) {
   const log = pino({
     level: config.logLevel,
     base: { service: 'media-node', node: config.nodeId },
@@ -20,7 +21,7 @@ export async function startMediaNode(config: MediaNodeConfig) {
   });
   if (config.allowInsecureHttp) {
     log.warn(
-      { edge: config.edgeUrl, controlUrl: config.controlUrl },
+      { edges: config.edgeUrls, controlUrl: config.controlUrl },
       'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: plain http beyond loopback is allowed, so node traffic (the TURN secret included) can be read on the way',
     );
   }
@@ -61,7 +62,7 @@ export async function startMediaNode(config: MediaNodeConfig) {
   });
   log.info({ url: config.controlUrl, diagnostics: config.diagnostics }, 'control API listening');
   registration = new EdgeRegistration({
-    edgeUrl: config.edgeUrl,
+    edgeUrls: config.edgeUrls,
     secret: config.secret,
     registration: {
       nodeId: config.nodeId,
@@ -73,6 +74,8 @@ export async function startMediaNode(config: MediaNodeConfig) {
     },
     load: () => rooms.load(),
     log,
+    rooms,
+    ...(clock ? { now: clock } : {}),
   });
   registration.start();
   /**

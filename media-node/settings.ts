@@ -36,7 +36,7 @@ export const SETTINGS = {
   edgeUrl: {
     env: 'TREFFPUNKT_EDGE_URL',
     flag: 'edge-url',
-    help: 'Base URL of the edge this node registers with, e.g. https://meet.example.org. Required. Must be https unless it is loopback or allow-insecure-http is set (registrations carry the TURN secret).',
+    help: 'Base URL of the edge this node registers with, e.g. https://meet.example.org, or several comma-separated (the edges of a cluster): the node registers with the first that answers and moves to the next when it fails. Required. Must be https unless it is loopback or allow-insecure-http is set (registrations carry the TURN secret).',
   },
   allowInsecureHttp: {
     env: 'TREFFPUNKT_ALLOW_INSECURE_HTTP',

@@ -28,6 +28,12 @@ export interface EdgeAdapter {
   roomEvent(room: string, nodeId: string, event: MediaEvent): Promise<void>;
   /** Reads a static asset of the browser app ('/index.html', '/assets/app.js'), or null if none. */
   asset(path: string): Promise<ArrayBuffer | null>;
+  /**
+   * Which of `rooms` still exist, for a media node reconciling after its (re)registration: it closes the
+   * others. Absent: the runtime cannot tell cheaply (waking every Durable Object), so the node keeps them
+   * all and its reaper (media-node/reaper.ts) frees what nobody uses.
+   */
+  roomsInUse?(nodeId: string, rooms: readonly string[]): Promise<string[]>;
 }
 
 export interface EdgeAppOptions {

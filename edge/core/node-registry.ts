@@ -3,7 +3,8 @@
  * they last sent a heartbeat. An interface, so that the Node edge keeps it in memory and the Worker can
  * keep it in a registry Durable Object (livekit's local/Redis router split).
  */
-import type { NodeLoad, NodeRegistration } from '../../shared/control.ts';
+import { z } from 'zod';
+import { NodeRegistration, type NodeLoad } from '../../shared/control.ts';
 
 export interface MediaNodeRecord extends NodeRegistration {
   registeredAt: number;
@@ -11,6 +12,16 @@ export interface MediaNodeRecord extends NodeRegistration {
   /** The node is going down (it said so): no new participants; rooms move theirs away. */
   draining?: boolean;
 }
+
+/**
+ * A record as a store holds it (the state file, a KV bucket other edges write to): parsed with this
+ * schema when it is read back, like any message that crosses a boundary.
+ */
+export const MediaNodeRecordSchema = NodeRegistration.extend({
+  registeredAt: z.number().finite(),
+  lastHeartbeatAt: z.number().finite(),
+  draining: z.boolean().optional(),
+}).strict();
 
 /** up: selectable; draining: alive but leaving; lost: unknown, or no heartbeat within the timeout. */
 export type NodeStatus = 'up' | 'draining' | 'lost';
@@ -57,8 +68,10 @@ export class InMemoryNodeRegistry implements NodeRegistry {
   readonly #nodes = new Map<string, MediaNodeRecord>();
   readonly #timeoutMs: number;
 
-  constructor(heartbeatTimeoutMs: number) {
+  /** `initial`: records from a store (sqlite-registry.ts), kept as they are. */
+  constructor(heartbeatTimeoutMs: number, initial: Iterable<MediaNodeRecord> = []) {
     this.#timeoutMs = heartbeatTimeoutMs;
+    for (const r of initial) this.#nodes.set(r.nodeId, r);
   }
 
   async register(registration: NodeRegistration, now: number): Promise<void> {

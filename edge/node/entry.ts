@@ -9,10 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { createEdgeApp } from '../core/app.ts';
 import { ConfigError, describeIssues, parseEdgeConfig } from '../core/config.ts';
-import { InMemoryNodeRegistry } from '../core/node-registry.ts';
 import { createEdgeServices } from '../core/services.ts';
+import { connectNats } from '../cluster/nats-connection.ts';
 import { loadAssets } from './assets.ts';
+import { createNodeRegistry } from './registry-store.ts';
 import { InProcessRooms } from './room-host.ts';
+import { openStateDb } from './state-db.ts';
 import { createNodeRoomSockets } from './websocket.ts';
 
 const NodeEdgeSettings = z.object({
@@ -22,6 +24,22 @@ const NodeEdgeSettings = z.object({
   TREFFPUNKT_EDGE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   TREFFPUNKT_WEB_DIR: z.string().default(fileURLToPath(new URL('../../dist/web', import.meta.url))),
   TREFFPUNKT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** A lone edge's state file (state-db.ts): the registry (and room snapshots) survive a restart. */
+  TREFFPUNKT_STATE_FILE: z.string().min(1).optional(),
+  /** The edge cluster's NATS servers, comma-separated nats:// URLs: the registry is shared (docs/edge-cluster.md). */
+  TREFFPUNKT_NATS_URL: z
+    .string()
+    .optional()
+    .transform((raw) =>
+      (raw ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (urls) => urls.every((u) => /^(nats|tls):\/\/[^\s/]+$/.test(u)),
+      'must be nats://host:port URLs, comma-separated',
+    ),
 });
 
 export async function startNodeEdge(env: Record<string, string | undefined> = process.env) {
@@ -33,6 +51,8 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     TREFFPUNKT_EDGE_PORT: port,
     TREFFPUNKT_WEB_DIR: webDir,
     TREFFPUNKT_LOG_LEVEL: level,
+    TREFFPUNKT_STATE_FILE: stateFile,
+    TREFFPUNKT_NATS_URL: natsUrls,
   } = settings.data;
   const log = pino({ level, base: { service: 'edge' }, redact: ['*.secret', '*.authorization', 'secret'] });
 
@@ -41,7 +61,15 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
       {},
       'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: media nodes may register plain http control URLs beyond loopback, readable on the way',
     );
-  const registry = new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs);
+  const nats = natsUrls.length > 0 ? await connectNats(natsUrls, log) : undefined;
+  const nodeRegistry = await createNodeRegistry({
+    heartbeatTimeoutMs: config.nodeHeartbeatTimeoutMs,
+    log,
+    db: stateFile ? openStateDb(stateFile) : undefined,
+    nats,
+  });
+  const { registry } = nodeRegistry;
+  log.info({ registry: nodeRegistry.kind }, 'media node registry');
   const rooms = new InProcessRooms(createEdgeServices(config, registry, log));
   const asset = await loadAssets(webDir);
 
@@ -53,6 +81,11 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     adapter: {
       roomSocket: (c, room, addressKey) => sockets!.roomSocket(c, room, addressKey),
       roomEvent: (room, nodeId, event) => rooms.event(room, nodeId, event),
+      // Only the in-memory host knows all its rooms; with a state file or a cluster, rooms live in the
+      // room store too, and a room not loaded yet is not gone: the node keeps them (its reaper is the backstop).
+      ...(stateFile || nats
+        ? {}
+        : { roomsInUse: async (_nodeId: string, names: readonly string[]) => rooms.roomsInUse(names) }),
       clientAddress: (c) => getConnInfo(c).remote.address,
       asset,
     },
@@ -76,7 +109,12 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     { host, port: boundPort },
     `edge listening on http://${host.includes(':') ? `[${host}]` : host}:${boundPort}/`,
   );
-  return { server, port: boundPort, rooms, registry, close: () => new Promise<void>((r) => server.close(() => r())) };
+  const close = async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+    nodeRegistry.stop();
+    await nats?.drain();
+  };
+  return { server, port: boundPort, rooms, registry, close };
 }
 
 if (import.meta.main) {
