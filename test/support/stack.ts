@@ -149,6 +149,8 @@ export async function startStack(
     mediaNodeEnv?: Record<string, string>;
     nodes?: NodeSpec[];
     extraNodes?: ExtraNode[];
+    /** The media nodes' TREFFPUNKT_EDGE_URL from the stack's edge URL (default: just that one). */
+    nodeEdgeUrl?: (edgeUrl: string) => string;
   } = {},
 ): Promise<Stack> {
   const runtime = opts.runtime ?? 'node';
@@ -211,7 +213,7 @@ export async function startStack(
       {
         TREFFPUNKT_NODE_ID: spec.nodeId,
         TREFFPUNKT_NODE_SECRET: secrets[i]!,
-        TREFFPUNKT_EDGE_URL: edgeUrl,
+        TREFFPUNKT_EDGE_URL: opts.nodeEdgeUrl ? opts.nodeEdgeUrl(edgeUrl) : edgeUrl,
         TREFFPUNKT_NODE_API_PORT: String(apiPort),
         TREFFPUNKT_NODE_RTC_PORT: String(apiPort + 1),
         TREFFPUNKT_NODE_WORKERS: String(opts.workers ?? 1),
