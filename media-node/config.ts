@@ -55,6 +55,8 @@ const Raw = z
       .int()
       .min(0, 'must be 0 or more')
       .max(3_600_000, 'must be at most 3600000 (one hour)'),
+    reapTransportSeconds: z.coerce.number().int().min(2, 'must be at least 2').max(3600, 'must be at most 3600'),
+    reapRouterSeconds: z.coerce.number().int().min(2, 'must be at least 2').max(86_400, 'must be at most 86400'),
     apiHost: z.string().refine((v) => isIP(v) !== 0 || v === 'localhost', 'must be an IP address or localhost'),
     apiPort: port,
     controlUrl: z
@@ -218,6 +220,9 @@ export interface MediaNodeConfig {
   operator: string;
   jurisdiction?: string | undefined;
   drainTimeoutMs: number;
+  /** The reaper's bounds (reaper.ts), in seconds. */
+  reapTransportSeconds: number;
+  reapRouterSeconds: number;
   apiHost: string;
   apiPort: number;
   controlUrl: string;

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import type { MediaNodeConfig } from './config.ts';
 import { createControlApi } from './control-api.ts';
 import { MediaRooms } from './media-rooms.ts';
+import { Reaper } from './reaper.ts';
 import { EdgeRegistration } from './registration.ts';
 import { startTurnService } from './turn/turn-service.ts';
 import { WorkerPool } from './worker-pool.ts';
@@ -78,6 +79,12 @@ export async function startMediaNode(config: MediaNodeConfig, clock?: () => numb
     ...(clock ? { now: clock } : {}),
   });
   registration.start();
+  const reaper = new Reaper(
+    rooms,
+    { transportMs: config.reapTransportSeconds * 1000, routerMs: config.reapRouterSeconds * 1000 },
+    log,
+  );
+  reaper.start();
   /**
    * Graceful stop: the edge moves this node's rooms elsewhere (participants re-publish there), and the
    * node exits once it carries no transports, or after the drain timeout. Returns how it ended.
@@ -103,6 +110,7 @@ export async function startMediaNode(config: MediaNodeConfig, clock?: () => numb
   };
   const close = async () => {
     registration?.stop();
+    reaper.stop();
     await new Promise<void>((r) => server.close(() => r()));
     await turn?.close();
     pool.close();

@@ -67,6 +67,18 @@ export const SETTINGS = {
     help: 'On SIGTERM the node asks the edge to move its rooms away and exits when it carries no transports, or after this long.',
     default: '30000',
   },
+  reapTransportSeconds: {
+    env: 'TREFFPUNKT_NODE_REAP_TRANSPORT_SECONDS',
+    flag: 'reap-transport-seconds',
+    help: 'A WebRTC transport not connected for this long (ICE/DTLS never completed, or ICE consent expired and never came back) is closed with its producers and consumers, so that abandoned media stops counting as load (2-3600).',
+    default: '60',
+  },
+  reapRouterSeconds: {
+    env: 'TREFFPUNKT_NODE_REAP_ROUTER_SECONDS',
+    flag: 'reap-router-seconds',
+    help: "A room's router with no transport and no pipe for this long is closed (2-86400).",
+    default: '300',
+  },
   apiHost: {
     env: 'TREFFPUNKT_NODE_API_HOST',
     flag: 'api-host',
