@@ -8,6 +8,7 @@
  *   const room = new Room(name, roomDeps(services.room, host));
  */
 import type { EdgeConfig } from './config.ts';
+import type { EdgeStall } from './edge-stall.ts';
 import { JoinTokenVerifier } from './join-tokens.ts';
 import type { Logger } from './logger.ts';
 import { MediaNodes } from './media-nodes.ts';
@@ -26,16 +27,20 @@ export interface EdgeServices {
 export interface EdgeServicesOptions {
   /** The node selection strategy (default: the room's region, then least loaded). */
   select?: NodeSelector;
+  /** How this runtime notices its own stalls (the Node edge); none: it has none to notice. */
+  stall?: EdgeStall;
 }
 
 export function createEdgeServices(
   config: EdgeConfig,
   registry: NodeRegistry,
   log: Logger,
-  { select = stickyRegionLeastLoaded }: EdgeServicesOptions = {},
+  { select = stickyRegionLeastLoaded, stall }: EdgeServicesOptions = {},
 ): EdgeServices {
+  // After a stall, a node gets twice the heartbeat timeout to be heard again before silence counts.
+  const stallGrace = stall ? { watch: stall, graceMs: 2 * config.nodeHeartbeatTimeoutMs } : undefined;
   const room: RoomServices = {
-    nodes: new MediaNodes(registry, config.nodeSecrets, select, config.turnCredentialTtlSeconds),
+    nodes: new MediaNodes(registry, config.nodeSecrets, select, config.turnCredentialTtlSeconds, stallGrace),
     access: {
       verifier: JoinTokenVerifier.fromConfig(config),
       guestPolicy: config.guestPolicy,

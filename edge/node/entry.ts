@@ -14,6 +14,7 @@ import { connectNats } from '../cluster/nats-connection.ts';
 import { loadAssets } from './assets.ts';
 import { createNodeRegistry } from './registry-store.ts';
 import { InProcessRooms } from './room-host.ts';
+import { StallWatch } from './stall-watch.ts';
 import { openStateDb } from './state-db.ts';
 import { createNodeRoomSockets } from './websocket.ts';
 
@@ -70,7 +71,9 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
   });
   const { registry } = nodeRegistry;
   log.info({ registry: nodeRegistry.kind }, 'media node registry');
-  const rooms = new InProcessRooms(createEdgeServices(config, registry, log));
+  // A stall longer than a heartbeat interval can make a node look silent (issue 13).
+  const stall = new StallWatch(config.nodeCheckIntervalMs, log).start();
+  const rooms = new InProcessRooms(createEdgeServices(config, registry, log, { stall }));
   const asset = await loadAssets(webDir);
 
   let sockets: ReturnType<typeof createNodeRoomSockets> | undefined;
@@ -112,6 +115,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
   const close = async () => {
     await new Promise<void>((r) => server.close(() => r()));
     nodeRegistry.stop();
+    stall.stop();
     await nats?.drain();
   };
   return { server, port: boundPort, rooms, registry, close };
