@@ -6,6 +6,7 @@
 import { serve } from '@hono/node-server';
 import { pino } from 'pino';
 import type { MediaNodeConfig } from './config.ts';
+import { checkAnnouncedAddress } from './address-check.ts';
 import { createControlApi } from './control-api.ts';
 import { MediaRooms } from './media-rooms.ts';
 import { Reaper } from './reaper.ts';
@@ -34,6 +35,8 @@ export async function startMediaNode(config: MediaNodeConfig, clock?: () => numb
     setTimeout(() => process.exit(1), 500).unref();
   };
   const pool = await WorkerPool.create(config, log, die);
+  // Not awaited: a slow probe must not hold up the start; its finding is a log line.
+  void checkAnnouncedAddress(config.announcedAddress ?? config.listenIp, config.rtcPort, log);
   let turn: Awaited<ReturnType<typeof startTurnService>>;
   try {
     turn = await startTurnService(config, log.child({ component: 'turn' }), (why) => {

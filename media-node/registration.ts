@@ -30,7 +30,7 @@ import { signedFetch } from '../shared/signed-fetch.ts';
 import { ThrottledWarnings } from '../shared/throttled-warnings.ts';
 
 /** How often a lasting registration failure is logged again at warn level. */
-const REPEAT_WARNING_MS = 30_000;
+const REPEAT_WARNING_MS = 10_000;
 
 /** The rooms this node holds, for reconciliation with the edge (media-rooms.ts). */
 export interface HeldRooms {
