@@ -47,7 +47,10 @@ export class MediaNodes {
   async select(
     request: SelectionRequest & { constraint: MediaConstraint; exclude?: readonly string[] },
   ): Promise<MediaNodeClient> {
-    const up = (await this.#registry.healthy(Date.now())).filter((n) => !request.exclude?.includes(n.nodeId));
+    // A node whose credentials were revoked (node-secrets-file.ts) may still be in the registry: never chosen.
+    const up = (await this.#registry.healthy(Date.now())).filter(
+      (n) => !request.exclude?.includes(n.nodeId) && this.#secrets.has(n.nodeId),
+    );
     const allowed = up.filter((n) => meetsConstraint(n, request.constraint));
     const node = this.#select(allowed, request);
     if (!node) {

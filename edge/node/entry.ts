@@ -12,6 +12,7 @@ import { ConfigError, describeIssues, parseEdgeConfig } from '../core/config.ts'
 import { createEdgeServices } from '../core/services.ts';
 import { connectNats } from '../cluster/nats-connection.ts';
 import { loadAssets } from './assets.ts';
+import { NODE_SECRETS_FILE, NodeSecretsFile, readNodeSecretsFile } from './node-secrets-file.ts';
 import { createNodeRegistry } from './registry-store.ts';
 import { InProcessRooms } from './room-host.ts';
 import { StallWatch } from './stall-watch.ts';
@@ -25,6 +26,8 @@ const NodeEdgeSettings = z.object({
   TREFFPUNKT_EDGE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   TREFFPUNKT_WEB_DIR: z.string().default(fileURLToPath(new URL('../../dist/web', import.meta.url))),
   TREFFPUNKT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Media node credentials in a file the edge watches (node-secrets-file.ts), instead of TREFFPUNKT_NODE_SECRETS. */
+  TREFFPUNKT_NODE_SECRETS_FILE: z.string().min(1).optional(),
   /** A lone edge's state file (state-db.ts): the registry (and room snapshots) survive a restart. */
   TREFFPUNKT_STATE_FILE: z.string().min(1).optional(),
   /** The edge cluster's NATS servers, comma-separated nats:// URLs: the registry is shared (docs/edge-cluster.md). */
@@ -46,7 +49,12 @@ const NodeEdgeSettings = z.object({
 export async function startNodeEdge(env: Record<string, string | undefined> = process.env) {
   const settings = NodeEdgeSettings.safeParse(env);
   if (!settings.success) throw new ConfigError(describeIssues(settings.error));
-  const config = parseEdgeConfig(env);
+  const secretsFile = settings.data.TREFFPUNKT_NODE_SECRETS_FILE;
+  if (secretsFile && env.TREFFPUNKT_NODE_SECRETS)
+    throw new ConfigError([`set either TREFFPUNKT_NODE_SECRETS or ${NODE_SECRETS_FILE}, not both`]);
+  const config = parseEdgeConfig(
+    secretsFile ? { ...env, TREFFPUNKT_NODE_SECRETS: readNodeSecretsFile(secretsFile) } : env,
+  );
   const {
     TREFFPUNKT_EDGE_HOST: host,
     TREFFPUNKT_EDGE_PORT: port,
@@ -62,6 +70,14 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
       {},
       'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: media nodes may register plain http control URLs beyond loopback, readable on the way',
     );
+  const credentials = secretsFile
+    ? new NodeSecretsFile(
+        secretsFile,
+        { secrets: config.nodeSecrets, pins: config.nodePins },
+        config.allowInsecureHttp,
+        log,
+      ).start()
+    : undefined;
   const nats = natsUrls.length > 0 ? await connectNats(natsUrls, log) : undefined;
   const nodeRegistry = await createNodeRegistry({
     heartbeatTimeoutMs: config.nodeHeartbeatTimeoutMs,
@@ -116,6 +132,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
     await new Promise<void>((r) => server.close(() => r()));
     nodeRegistry.stop();
     stall.stop();
+    credentials?.stop();
     await nats?.drain();
   };
   return { server, port: boundPort, rooms, registry, close };

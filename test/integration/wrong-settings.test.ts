@@ -6,46 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { waitFor } from '../support/poll.ts';
-import { freePortBlock, startStack } from '../support/stack.ts';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-/** A media node process of our own (the stack would wait for it to register). */
-async function spawnNode(nodeId: string, secret: string, edgeUrl: string, env: Record<string, string>) {
-  const base = await freePortBlock(12);
-  const out: string[] = [];
-  const child = spawn(process.execPath, ['media-node/main.ts'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      TREFFPUNKT_LOG_LEVEL: 'info',
-      TREFFPUNKT_NODE_ID: nodeId,
-      TREFFPUNKT_NODE_SECRET: secret,
-      TREFFPUNKT_EDGE_URL: edgeUrl,
-      TREFFPUNKT_NODE_API_PORT: String(base),
-      TREFFPUNKT_NODE_RTC_PORT: String(base + 1),
-      TREFFPUNKT_NODE_WORKERS: '1',
-      TREFFPUNKT_NODE_WORKER_MIN_PORT: String(base + 2),
-      TREFFPUNKT_NODE_WORKER_MAX_PORT: String(base + 11),
-      TREFFPUNKT_TURN_MODE: 'off',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout.on('data', (d) => out.push(String(d)));
-  child.stderr.on('data', (d) => out.push(String(d)));
-  const lines = () =>
-    out
-      .join('')
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { child, lines, output: () => out.join('') };
-}
+import { spawnMediaNode as spawnNode } from '../support/media-node-process.ts';
+import { startStack } from '../support/stack.ts';
 
 test('a node whose clock is 90 s ahead: both sides say why, with the offset, again and again', async (t) => {
   const secret = randomBytes(24).toString('hex');
