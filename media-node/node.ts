@@ -75,6 +75,7 @@ export async function startMediaNode(config: MediaNodeConfig, clock?: () => numb
       operator: config.operator,
       ...(config.jurisdiction ? { jurisdiction: config.jurisdiction } : {}),
       ...(turn ? { turn: { urls: turn.urls, secret: turn.secret } } : {}),
+      media: { address: config.announcedAddress ?? config.listenIp, tcpPort: config.rtcPort },
     },
     load: () => rooms.load(),
     log,

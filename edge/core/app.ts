@@ -34,6 +34,11 @@ export interface EdgeAdapter {
    * all and its reaper (media-node/reaper.ts) frees what nobody uses.
    */
   roomsInUse?(nodeId: string, rooms: readonly string[]): Promise<string[]>;
+  /**
+   * Whether a TCP connection to host:port opens (a node's announced media address, checked after its
+   * registration). Absent: the runtime does not check.
+   */
+  tcpAnswers?(host: string, port: number): Promise<boolean>;
 }
 
 export interface EdgeAppOptions {

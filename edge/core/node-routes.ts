@@ -135,6 +135,16 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
       },
       'media node registered',
     );
+    // Not awaited: the registration must not wait for a probe; what it finds is a log line for the operator.
+    const { media } = registration;
+    if (media && adapter.tcpAnswers)
+      void adapter.tcpAnswers(media.address, media.tcpPort).then((answers) => {
+        if (!answers)
+          log.warn(
+            { node: registration.nodeId, address: media.address, port: media.tcpPort },
+            "nothing answers at the media node's announced media address from this edge: browsers may not reach it (check its TREFFPUNKT_NODE_ANNOUNCED_ADDRESS)",
+          );
+      });
     const reply: NodeApiResponse<'register'> = {
       ok: true,
       heartbeatIntervalMs: Math.floor(config.nodeHeartbeatTimeoutMs / 3),

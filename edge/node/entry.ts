@@ -11,6 +11,8 @@ import { createEdgeApp } from '../core/app.ts';
 import { ConfigError, describeIssues, parseEdgeConfig } from '../core/config.ts';
 import { createEdgeServices } from '../core/services.ts';
 import { connectNats } from '../cluster/nats-connection.ts';
+// The same TCP check the media node makes of itself at start (one place for it; it needs only node:net).
+import { tcpAnswers } from '../../media-node/address-check.ts';
 import { loadAssets } from './assets.ts';
 import { NODE_SECRETS_FILE, NodeSecretsFile, readNodeSecretsFile } from './node-secrets-file.ts';
 import { createNodeRegistry } from './registry-store.ts';
@@ -106,6 +108,7 @@ export async function startNodeEdge(env: Record<string, string | undefined> = pr
         ? {}
         : { roomsInUse: async (_nodeId: string, names: readonly string[]) => rooms.roomsInUse(names) }),
       clientAddress: (c) => getConnInfo(c).remote.address,
+      tcpAnswers,
       asset,
     },
   });

@@ -55,6 +55,20 @@ test('a node announcing an address where nothing listens says so at start', asyn
   );
   const line = wrong.lines().find((l) => /nothing answers at the address/.test(String(l.msg)))!;
   assert.deepEqual([line.level, line.announcedAddress, line.protocol], [50, '127.0.0.99', 'tcp']);
-  // The stack's own node (announcing its listen address) raised no such line.
+  // The edge probes the address the node reported at registration, and names the node.
+  await waitFor(
+    'the edge to name the node',
+    () => /nothing answers at the media node's announced media address/.test(stack.output()),
+    20_000,
+  );
+  const edgeLine = JSON.parse(
+    stack
+      .output()
+      .split('\n')
+      .find((l) => l.includes("nothing answers at the media node's announced media address"))!,
+  ) as Record<string, unknown>;
+  assert.deepEqual([edgeLine.level, edgeLine.node, edgeLine.address], [40, 'misaddressed', '127.0.0.99']);
+  // The stack's own node (announcing its listen address) raised no such line, on either side.
   assert.doesNotMatch(stack.output(), /nothing answers at the address/);
+  assert.equal(stack.output().match(/nothing answers at the media node's announced/g)?.length, 1);
 });
