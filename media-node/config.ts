@@ -33,10 +33,22 @@ const Raw = z
     secret: z.string().optional(),
     secretFile: z.string().optional(),
     previousSecret: z.string().min(16, 'must be at least 16 characters').optional(),
+    // One URL, or several comma-separated: the node uses the first that answers (registration.ts).
     edgeUrl: z
-      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      .string()
       .optional()
-      .refine((v) => v !== undefined, 'is required'),
+      .refine((v) => v !== undefined && edgeUrlList(v).length > 0, 'is required')
+      .pipe(
+        z
+          .string()
+          .transform(edgeUrlList)
+          .pipe(
+            z
+              .array(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL (several: comma-separated)' }))
+              .max(16, 'lists more than 16 edges')
+              .refine((urls) => new Set(urls).size === urls.length, 'lists an edge twice'),
+          ),
+      ),
     region: RegionId,
     operator: OperatorId,
     jurisdiction: Jurisdiction.optional(),
@@ -45,6 +57,8 @@ const Raw = z
       .int()
       .min(0, 'must be 0 or more')
       .max(3_600_000, 'must be at most 3600000 (one hour)'),
+    reapTransportSeconds: z.coerce.number().int().min(2, 'must be at least 2').max(3600, 'must be at most 3600'),
+    reapRouterSeconds: z.coerce.number().int().min(2, 'must be at least 2').max(86_400, 'must be at most 86400'),
     apiHost: z.string().refine((v) => isIP(v) !== 0 || v === 'localhost', 'must be an IP address or localhost'),
     apiPort: port,
     controlUrl: z
@@ -149,7 +163,10 @@ const Raw = z
       issue('apiPort', `${c.apiPort} is inside the worker port range ${c.workerMinPort}-${c.workerMaxPort}`);
     if (!c.allowInsecureHttp) {
       const insecure = `must be https: plain http beyond loopback lets anyone on the way read this node's traffic (set ${SETTINGS.allowInsecureHttp.env}=true to allow it anyway)`;
-      if (c.edgeUrl !== undefined && isInsecureUrl(c.edgeUrl)) issue('edgeUrl', insecure);
+      // After a failed parse of the list itself the value is not a list: nothing more to check.
+      const edges: string[] = Array.isArray(c.edgeUrl) ? c.edgeUrl : [];
+      const insecureEdge = edges.find((u) => isInsecureUrl(u));
+      if (insecureEdge !== undefined) issue('edgeUrl', edges.length > 1 ? `${insecure} (${insecureEdge})` : insecure);
       const controlUrl = c.controlUrl ?? defaultControlUrl(c.apiHost, c.apiPort);
       if (isInsecureUrl(controlUrl))
         issue(
@@ -227,13 +244,17 @@ export interface MediaNodeConfig {
   secret: string;
   /** Also accepted on requests from the edge while a rotation is under way. */
   previousSecret?: string | undefined;
-  edgeUrl: string;
+  /** The edges this node registers with, in the order it tries them (TREFFPUNKT_EDGE_URL, comma-separated). */
+  edgeUrls: string[];
   /** Plain http edge/control URLs beyond loopback were allowed (TREFFPUNKT_ALLOW_INSECURE_HTTP): warn at start. */
   allowInsecureHttp: boolean;
   region: string;
   operator: string;
   jurisdiction?: string | undefined;
   drainTimeoutMs: number;
+  /** The reaper's bounds (reaper.ts), in seconds. */
+  reapTransportSeconds: number;
+  reapRouterSeconds: number;
   apiHost: string;
   apiPort: number;
   controlUrl: string;
@@ -341,12 +362,13 @@ export function loadMediaNodeConfig(argv: string[], env: Record<string, string |
     turnTlsKeyFile,
     turnTlsHost,
     secretFile: _sf,
+    edgeUrl,
     ...rest
   } = c;
   return {
     ...rest,
     nodeId: c.nodeId!,
-    edgeUrl: c.edgeUrl!,
+    edgeUrls: edgeUrl,
     secret,
     controlUrl: c.controlUrl ?? defaultControlUrl(c.apiHost, c.apiPort),
     turn: {
@@ -424,6 +446,14 @@ function readableKeyFile(keyFile: string, certFile: string): string {
   }
   if (mode & 0o077) throw new ConfigError([`${key}: ${keyFile} is readable by group or others; chmod 600 it`]);
   return keyFile;
+}
+
+/** The entries of a comma-separated list of edge URLs, without a trailing slash each. */
+function edgeUrlList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim().replace(/\/+$/, ''))
+    .filter(Boolean);
 }
 
 function emptyToUndefined(v: string | undefined): string | undefined {

@@ -10,6 +10,12 @@ import type { MediaRooms } from './media-rooms.ts';
 
 /** Adds the routes to `app`, behind its /v1/* signature check. */
 export function addDiagnosticRoutes(app: Hono, rooms: MediaRooms): void {
+  // Every room this node holds and what is in it: tests check that reconciliation and the reaper
+  // leave nothing behind (orphans.test.ts).
+  app.get('/v1/diagnostics/rooms', (c) =>
+    c.json({ rooms: Object.fromEntries(rooms.names().map((name) => [name, rooms.find(name)?.counts()])) }),
+  );
+
   // A consumer's packet counts, as mediasoup's getStats reports them, and its layers and pause state.
   app.get('/v1/rooms/:room/consumers/:consumerId/stats', async (c) => {
     const consumer = rooms.find(roomParam(c))?.consumer(c.req.param('consumerId'));

@@ -22,7 +22,9 @@ try {
 }
 // Imported only now: mediasoup reads MEDIASOUP_WORKER_BIN when it is loaded.
 const { startMediaNode } = await import('./node.ts');
-startMediaNode(config).then(
+// Tests only (clock-skew.test.ts): plays a node whose clock is off by this many ms, without faketime.
+const skew = Number(process.env.TREFFPUNKT_TEST_CLOCK_OFFSET_MS ?? 0);
+startMediaNode(config, Number.isFinite(skew) && skew !== 0 ? () => Date.now() + skew : undefined).then(
   (node) => {
     const stop = () => node.close().then(() => process.exit(0));
     // SIGINT (Ctrl-C): stop at once. SIGTERM (systemd, docker, kubernetes): drain first, so that

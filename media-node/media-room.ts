@@ -210,6 +210,16 @@ export class MediaRoom {
     return this.#consumers.get(consumerId);
   }
 
+  /** The room's WebRTC transports (not its pipes), for the reaper (reaper.ts). */
+  webRtcTransports(): IterableIterator<types.WebRtcTransport> {
+    return this.#transports.values();
+  }
+
+  /** Nothing in it: no WebRTC transport and no pipe to another node. */
+  get empty(): boolean {
+    return this.#transports.size === 0 && this.#pipes.size === 0;
+  }
+
   /** Pipes count as transports: a node that drains waits for them too. */
   counts(): MediaRoomCounts {
     return {

@@ -63,6 +63,11 @@ export class MediaRooms {
     return this.#rooms.get(name);
   }
 
+  /** The rooms this node holds a router for. */
+  names(): string[] {
+    return [...this.#rooms.keys()];
+  }
+
   /** Closes the room's router and everything in it (idempotent). */
   close(name: string): void {
     const room = this.#rooms.get(name);

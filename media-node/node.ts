@@ -6,14 +6,17 @@
 import { serve } from '@hono/node-server';
 import { pino } from 'pino';
 import type { MediaNodeConfig } from './config.ts';
+import { checkAnnouncedAddress } from './address-check.ts';
 import { createControlApi } from './control-api.ts';
 import { MediaRooms } from './media-rooms.ts';
 import { startMediaNodeMetrics } from './metrics.ts';
+import { Reaper } from './reaper.ts';
 import { EdgeRegistration } from './registration.ts';
 import { startTurnService } from './turn/turn-service.ts';
 import { WorkerPool } from './worker-pool.ts';
 
-export async function startMediaNode(config: MediaNodeConfig) {
+/** `clock`: the signing clock, for tests only (main.ts: TREFFPUNKT_TEST_CLOCK_OFFSET_MS). */
+export async function startMediaNode(config: MediaNodeConfig, clock?: () => number) {
   const log = pino({
     level: config.logLevel,
     base: { service: 'media-node', node: config.nodeId },
@@ -21,7 +24,7 @@ export async function startMediaNode(config: MediaNodeConfig) {
   });
   if (config.allowInsecureHttp) {
     log.warn(
-      { edge: config.edgeUrl, controlUrl: config.controlUrl },
+      { edges: config.edgeUrls, controlUrl: config.controlUrl },
       'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: plain http beyond loopback is allowed, so node traffic (the TURN secret included) can be read on the way',
     );
   }
@@ -33,6 +36,8 @@ export async function startMediaNode(config: MediaNodeConfig) {
     setTimeout(() => process.exit(1), 500).unref();
   };
   const pool = await WorkerPool.create(config, log, die);
+  // Not awaited: a slow probe must not hold up the start; its finding is a log line.
+  void checkAnnouncedAddress(config.announcedAddress ?? config.listenIp, config.rtcPort, log);
   let turn: Awaited<ReturnType<typeof startTurnService>>;
   try {
     turn = await startTurnService(config, log.child({ component: 'turn' }), (why) => {
@@ -63,7 +68,7 @@ export async function startMediaNode(config: MediaNodeConfig) {
   log.info({ url: config.controlUrl, diagnostics: config.diagnostics }, 'control API listening');
   const metrics = await startMediaNodeMetrics(config, pool, turn, log);
   registration = new EdgeRegistration({
-    edgeUrl: config.edgeUrl,
+    edgeUrls: config.edgeUrls,
     secret: config.secret,
     registration: {
       nodeId: config.nodeId,
@@ -72,11 +77,20 @@ export async function startMediaNode(config: MediaNodeConfig) {
       operator: config.operator,
       ...(config.jurisdiction ? { jurisdiction: config.jurisdiction } : {}),
       ...(turn ? { turn: { urls: turn.urls, secret: turn.secret } } : {}),
+      media: { address: config.announcedAddress ?? config.listenIp, tcpPort: config.rtcPort },
     },
     load: () => rooms.load(),
     log,
+    rooms,
+    ...(clock ? { now: clock } : {}),
   });
   registration.start();
+  const reaper = new Reaper(
+    rooms,
+    { transportMs: config.reapTransportSeconds * 1000, routerMs: config.reapRouterSeconds * 1000 },
+    log,
+  );
+  reaper.start();
   /**
    * Graceful stop: the edge moves this node's rooms elsewhere (participants re-publish there), and the
    * node exits once it carries no transports, or after the drain timeout. Returns how it ended.
@@ -102,6 +116,7 @@ export async function startMediaNode(config: MediaNodeConfig) {
   };
   const close = async () => {
     registration?.stop();
+    reaper.stop();
     await new Promise<void>((r) => server.close(() => r()));
     await metrics?.close();
     await turn?.close();

@@ -36,7 +36,7 @@ export const SETTINGS = {
   edgeUrl: {
     env: 'TREFFPUNKT_EDGE_URL',
     flag: 'edge-url',
-    help: 'Base URL of the edge this node registers with, e.g. https://meet.example.org. Required. Must be https unless it is loopback or allow-insecure-http is set (registrations carry the TURN secret).',
+    help: 'Base URL of the edge this node registers with, e.g. https://meet.example.org, or several comma-separated (the edges of a cluster): the node registers with the first that answers and moves to the next when it fails. Required. Must be https unless it is loopback or allow-insecure-http is set (registrations carry the TURN secret).',
   },
   allowInsecureHttp: {
     env: 'TREFFPUNKT_ALLOW_INSECURE_HTTP',
@@ -66,6 +66,18 @@ export const SETTINGS = {
     flag: 'drain-timeout-ms',
     help: 'On SIGTERM the node asks the edge to move its rooms away and exits when it carries no transports, or after this long.',
     default: '30000',
+  },
+  reapTransportSeconds: {
+    env: 'TREFFPUNKT_NODE_REAP_TRANSPORT_SECONDS',
+    flag: 'reap-transport-seconds',
+    help: 'A WebRTC transport not connected for this long (ICE/DTLS never completed, or ICE consent expired and never came back) is closed with its producers and consumers, so that abandoned media stops counting as load (2-3600).',
+    default: '60',
+  },
+  reapRouterSeconds: {
+    env: 'TREFFPUNKT_NODE_REAP_ROUTER_SECONDS',
+    flag: 'reap-router-seconds',
+    help: "A room's router with no transport and no pipe for this long is closed (2-86400).",
+    default: '300',
   },
   apiHost: {
     env: 'TREFFPUNKT_NODE_API_HOST',

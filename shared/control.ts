@@ -85,6 +85,14 @@ export const NodeRegistration = z
     load: NodeLoad,
     /** Absent when the node runs no TURN service (turn-mode off). */
     turn: NodeTurn.optional(),
+    /**
+     * Where browsers reach the node's media (its announced address and first WebRTC TCP port), so that
+     * the edge can check that something answers there and say which node is misconfigured (issue 13).
+     */
+    media: z
+      .object({ address: z.string().min(1).max(253), tcpPort: z.number().int().min(1).max(65535) })
+      .strict()
+      .optional(),
   })
   .strict();
 export type NodeRegistration = z.infer<typeof NodeRegistration>;

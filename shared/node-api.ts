@@ -5,7 +5,7 @@
  * Every request is signed with the node's own secret (shared/signed-fetch.ts).
  */
 import { z } from 'zod';
-import { NodeDrain, NodeEventBody, NodeHeartbeat, NodeRegistration } from './control.ts';
+import { NodeDrain, NodeEventBody, NodeHeartbeat, NodeRegistration, RoomName } from './control.ts';
 import { buildPath, type RouteParams } from './routes.ts';
 
 /**
@@ -18,6 +18,10 @@ export const REGISTER_AGAIN_STATUS = 409;
 export const MIN_HEARTBEAT_INTERVAL_MS = 500;
 
 const Ok = z.object({ ok: z.literal(true) });
+
+/** The most room names one reconcile request carries; a node with more sends several. */
+export const MAX_RECONCILE_ROOMS = 200;
+const RoomNames = z.array(RoomName).max(MAX_RECONCILE_ROOMS);
 
 export const nodeApi = {
   /** A node announces itself (again after REGISTER_AGAIN_STATUS); the edge says how often to heartbeat. */
@@ -45,6 +49,18 @@ export const nodeApi = {
     route: '/api/nodes/:nodeId/drain',
     body: NodeDrain,
     response: Ok,
+    registerAgainStatus: REGISTER_AGAIN_STATUS,
+  },
+  /**
+   * After every (re)registration the node names the rooms it holds routers for; the edge answers with
+   * those that still exist (issue 13, "The media node never forgets"), and the node closes the rest.
+   * An edge that cannot tell keeps them all: the node's reaper (media-node/reaper.ts) is the backstop.
+   */
+  rooms: {
+    method: 'POST',
+    route: '/api/nodes/:nodeId/rooms',
+    body: z.object({ rooms: RoomNames }).strict(),
+    response: Ok.extend({ keep: RoomNames }),
     registerAgainStatus: REGISTER_AGAIN_STATUS,
   },
   /** What the SFU observed in a room (best effort). */

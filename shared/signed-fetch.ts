@@ -20,17 +20,24 @@ export interface SignedFetchRequest {
   /** The body text (JSON); none for a GET. */
   body?: string;
   signal?: AbortSignal;
+  /** The signing clock (default Date.now()); tests skew it to play a node whose clock is off. */
+  now?: number;
 }
 
 /** Sends `request` to `target`, signed. The signature covers the path exactly as the URL carries it. */
 export async function signedFetch(target: SignedTarget, request: SignedFetchRequest): Promise<Response> {
   const url = new URL(target.baseUrl.replace(/\/+$/, '') + request.path);
   const body = request.body ?? '';
-  const signature = await signRequest(target.secret, target.nodeId, {
-    method: request.method,
-    path: url.pathname,
-    body,
-  });
+  const signature = await signRequest(
+    target.secret,
+    target.nodeId,
+    {
+      method: request.method,
+      path: url.pathname,
+      body,
+    },
+    request.now,
+  );
   return fetch(url, {
     method: request.method,
     headers: { ...(request.body === undefined ? {} : { 'content-type': 'application/json' }), ...signature },

@@ -40,6 +40,17 @@ export interface EdgeAdapter {
    * do, with their default `encodeBody: "automatic"`), so the edge sends the plain file and the header.
    */
   compression: 'precompressed' | 'runtime';
+  /**
+   * Which of `rooms` still exist, for a media node reconciling after its (re)registration: it closes the
+   * others. Absent: the runtime cannot tell cheaply (waking every Durable Object), so the node keeps them
+   * all and its reaper (media-node/reaper.ts) frees what nobody uses.
+   */
+  roomsInUse?(nodeId: string, rooms: readonly string[]): Promise<string[]>;
+  /**
+   * Whether a TCP connection to host:port opens (a node's announced media address, checked after its
+   * registration). Absent: the runtime does not check.
+   */
+  tcpAnswers?(host: string, port: number): Promise<boolean>;
 }
 
 export interface EdgeAppOptions {

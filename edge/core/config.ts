@@ -238,6 +238,23 @@ export function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
 }
 
+/**
+ * TREFFPUNKT_NODE_SECRETS's format on its own, for credentials read again while the edge runs (the Node
+ * edge's TREFFPUNKT_NODE_SECRETS_FILE, edge/node/node-secrets-file.ts). Throws ConfigError naming the
+ * node and field, never a value.
+ */
+export function parseNodeCredentials(
+  raw: string,
+  allowInsecureHttp: boolean,
+): { secrets: Map<string, string[]>; pins: Map<string, NodePin> } {
+  const parsed = NodeSecrets.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error));
+  const insecure = [...parsed.data.pins].filter(([, pin]) => pin.controlOrigin && isInsecureUrl(pin.controlOrigin));
+  if (insecure.length > 0 && !allowInsecureHttp)
+    throw new ConfigError(insecure.map(([id]) => `the controlOrigin of node "${id}" is plain http beyond loopback`));
+  return parsed.data;
+}
+
 export function parseEdgeConfig(env: Record<string, string | undefined>): EdgeConfig {
   // An empty variable means "not set" (workerd's fromEnvironment binds an unset variable as null or "").
   const set = Object.fromEntries(

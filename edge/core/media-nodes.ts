@@ -3,6 +3,7 @@
  * needs to place a participant and to talk to the node it is on.
  */
 import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
+import type { EdgeStall } from './edge-stall.ts';
 import { MediaNodeClient } from './media-node-client.ts';
 import { describeConstraint, isConstrained, meetsConstraint, type MediaConstraint } from './media-constraint.ts';
 import type { NodeRegistry, NodeStatus } from './node-registry.ts';
@@ -18,19 +19,28 @@ export class MediaNodes {
   readonly #turnTtlSeconds: number;
   readonly #aborts = new Map<string, AbortController>();
   readonly #metrics: EdgeMetrics;
+  readonly #stall: { watch: EdgeStall; graceMs: number } | undefined;
+  /** Health checks in flight or just answered, per node: many rooms asking at once cost one request. */
+  readonly #health = new Map<string, { at: number; up: Promise<boolean> }>();
 
+  /**
+   * `stall`: how this edge notices its own stalls, and how long after one a node silent since is asked
+   * directly (its health endpoint) before it counts as lost.
+   */
   constructor(
     registry: NodeRegistry,
     secrets: ReadonlyMap<string, readonly string[]>,
     select: NodeSelector,
     turnTtlSeconds: number,
     metrics: EdgeMetrics = noMetrics,
+    stall?: { watch: EdgeStall; graceMs: number },
   ) {
     this.#metrics = metrics;
     this.#registry = registry;
     this.#secrets = secrets;
     this.#select = select;
     this.#turnTtlSeconds = turnTtlSeconds;
+    this.#stall = stall;
   }
 
   /**
@@ -41,7 +51,10 @@ export class MediaNodes {
   async select(
     request: SelectionRequest & { constraint: MediaConstraint; exclude?: readonly string[] },
   ): Promise<MediaNodeClient> {
-    const up = (await this.#registry.healthy(Date.now())).filter((n) => !request.exclude?.includes(n.nodeId));
+    // A node whose credentials were revoked (node-secrets-file.ts) may still be in the registry: never chosen.
+    const up = (await this.#registry.healthy(Date.now())).filter(
+      (n) => !request.exclude?.includes(n.nodeId) && this.#secrets.has(n.nodeId),
+    );
     const allowed = up.filter((n) => meetsConstraint(n, request.constraint));
     const node = this.#select(allowed, request);
     if (!node) {
@@ -67,8 +80,26 @@ export class MediaNodes {
     return ages;
   }
 
+  /**
+   * The registry's verdict; but a node the registry finds lost, silent since before this edge's own
+   * stall ended less than the grace ago, is asked directly: its silence may be the edge's (issue 13).
+   */
   async status(nodeId: string): Promise<NodeStatus> {
-    return this.#registry.status(nodeId, Date.now());
+    const now = Date.now();
+    const status = await this.#registry.status(nodeId, now);
+    const endedAt = this.#stall?.watch.lastStallEndedAt();
+    if (status !== 'lost' || endedAt === undefined || now - endedAt > this.#stall!.graceMs) return status;
+    const node = await this.#registry.get(nodeId);
+    if (!node || node.lastHeartbeatAt > endedAt) return status;
+    return (await this.#healthy(nodeId, node.controlUrl, now)) ? (node.draining ? 'draining' : 'up') : 'lost';
+  }
+
+  #healthy(nodeId: string, controlUrl: string, now: number): Promise<boolean> {
+    const cached = this.#health.get(nodeId);
+    if (cached && now - cached.at < 1_000) return cached.up;
+    const up = this.#client(nodeId, controlUrl).reachable();
+    this.#health.set(nodeId, { at: now, up });
+    return up;
   }
 
   async client(nodeId: string): Promise<MediaNodeClient> {

@@ -3,7 +3,8 @@
  * they last sent a heartbeat. An interface, so that the Node edge keeps it in memory and the Worker can
  * keep it in a registry Durable Object (livekit's local/Redis router split).
  */
-import type { NodeLoad, NodeRegistration } from '../../shared/control.ts';
+import { z } from 'zod';
+import { NodeRegistration, type NodeLoad } from '../../shared/control.ts';
 
 export interface MediaNodeRecord extends NodeRegistration {
   registeredAt: number;
@@ -28,6 +29,16 @@ export type NodeStatus = 'up' | 'draining' | 'pending' | 'lost';
  * timeout: the same bound after which a silent node counts as lost in any case.
  */
 export const PENDING_AFTER_START_TIMEOUTS = 2;
+
+/**
+ * A record as a store holds it (the state file, a KV bucket other edges write to): parsed with this
+ * schema when it is read back, like any message that crosses a boundary.
+ */
+export const MediaNodeRecordSchema = NodeRegistration.extend({
+  registeredAt: z.number().finite(),
+  lastHeartbeatAt: z.number().finite(),
+  draining: z.boolean().optional(),
+}).strict();
 
 /**
  * A node is lost when its heartbeats stopped for `timeoutMs` while other nodes' kept arriving (their newest
@@ -68,7 +79,12 @@ export interface NodeRegistry {
   healthy(now: number): Promise<MediaNodeRecord[]>;
 }
 
-export class InMemoryNodeRegistry implements NodeRegistry {
+/** A registry this process can read synchronously, node by node with its status (metrics, the admin API). */
+export interface ListableNodeRegistry extends NodeRegistry {
+  list(now: number): { record: MediaNodeRecord; status: NodeStatus }[];
+}
+
+export class InMemoryNodeRegistry implements ListableNodeRegistry {
   readonly #nodes = new Map<string, MediaNodeRecord>();
   readonly #timeoutMs: number;
   readonly #startedAt: number;
@@ -76,10 +92,12 @@ export class InMemoryNodeRegistry implements NodeRegistry {
   /**
    * `startedAt`: when the edge started with rooms it may have restored (the Node edge with a state
    * file); unknown nodes are 'pending' for a while after it. Without it, unknown is lost at once.
+   * `initial`: records from a store (sqlite-registry.ts), kept as they are.
    */
-  constructor(heartbeatTimeoutMs: number, startedAt = -Infinity) {
+  constructor(heartbeatTimeoutMs: number, startedAt = -Infinity, initial: Iterable<MediaNodeRecord> = []) {
     this.#timeoutMs = heartbeatTimeoutMs;
     this.#startedAt = startedAt;
+    for (const r of initial) this.#nodes.set(r.nodeId, r);
   }
 
   async register(registration: NodeRegistration, now: number): Promise<void> {

@@ -101,7 +101,7 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
   };
 
   /** The edge's refusal of a heartbeat or drain from a node it does not know: the node registers again. */
-  const registerAgain = (c: Context, op: 'heartbeat' | 'drain') =>
+  const registerAgain = (c: Context, op: 'heartbeat' | 'drain' | 'rooms') =>
     c.json({ error: { code: ErrorCode.NotFound, message: 'register first' } }, nodeApi[op].registerAgainStatus);
   const ok = { ok: true } as const satisfies NodeApiResponse<'heartbeat'>;
 
@@ -135,6 +135,16 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
       },
       'media node registered',
     );
+    // Not awaited: the registration must not wait for a probe; what it finds is a log line for the operator.
+    const { media } = registration;
+    if (media && adapter.tcpAnswers)
+      void adapter.tcpAnswers(media.address, media.tcpPort).then((answers) => {
+        if (!answers)
+          log.warn(
+            { node: registration.nodeId, address: media.address, port: media.tcpPort },
+            "nothing answers at the media node's announced media address from this edge: browsers may not reach it (check its TREFFPUNKT_NODE_ANNOUNCED_ADDRESS)",
+          );
+      });
     const reply: NodeApiResponse<'register'> = {
       ok: true,
       heartbeatIntervalMs: Math.floor(config.nodeHeartbeatTimeoutMs / 3),
@@ -161,6 +171,25 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
     const known = await registry.drain(nodeId);
     log.info({ node: nodeId, known }, 'media node drains: its rooms move away');
     return known ? c.json(ok) : registerAgain(c, 'drain');
+  });
+
+  app.on(nodeApi.rooms.method, nodeApi.rooms.route, async (c) => {
+    const nodeId = c.req.param('nodeId');
+    const { rooms } = parseSigned(
+      nodeId,
+      'room list',
+      nodeApi.rooms.body,
+      await signedBody(c, nodeId, 'room list', 'registry'),
+    );
+    if (!(await registry.get(nodeId))) return registerAgain(c, 'rooms');
+    const keep = adapter.roomsInUse ? await adapter.roomsInUse(nodeId, rooms) : rooms;
+    if (keep.length < rooms.length)
+      log.info(
+        { node: nodeId, held: rooms.length, closing: rooms.length - keep.length },
+        'media node told to close rooms that are gone',
+      );
+    const reply: NodeApiResponse<'rooms'> = { ok: true, keep: keep.filter((r) => rooms.includes(r)) };
+    return c.json(reply);
   });
 
   app.on(nodeApi.events.method, nodeApi.events.route, async (c) => {

@@ -8,6 +8,7 @@
  *   const room = new Room(name, roomDeps(services.room, host));
  */
 import type { EdgeConfig } from './config.ts';
+import type { EdgeStall } from './edge-stall.ts';
 import { JoinTokenVerifier } from './join-tokens.ts';
 import type { Logger } from './logger.ts';
 import { MediaNodes } from './media-nodes.ts';
@@ -37,16 +38,20 @@ export interface EdgeServicesOptions {
   metrics?: EdgeMetrics;
   /** Where room and participant events go (default: nowhere; TREFFPUNKT_WEBHOOKS on the Node edge). */
   webhooks?: WebhookSink;
+  /** How this runtime notices its own stalls (the Node edge); none: it has none to notice. */
+  stall?: EdgeStall;
 }
 
 export function createEdgeServices(
   config: EdgeConfig,
   registry: NodeRegistry,
   log: Logger,
-  { select = stickyRegionLeastLoaded, metrics = noMetrics, webhooks = noWebhooks }: EdgeServicesOptions = {},
+  { select = stickyRegionLeastLoaded, metrics = noMetrics, webhooks = noWebhooks, stall }: EdgeServicesOptions = {},
 ): EdgeServices {
+  // After a stall, a node gets twice the heartbeat timeout to be heard again before silence counts.
+  const stallGrace = stall ? { watch: stall, graceMs: 2 * config.nodeHeartbeatTimeoutMs } : undefined;
   const room: RoomServices = {
-    nodes: new MediaNodes(registry, config.nodeSecrets, select, config.turnCredentialTtlSeconds, metrics),
+    nodes: new MediaNodes(registry, config.nodeSecrets, select, config.turnCredentialTtlSeconds, metrics, stallGrace),
     access: {
       verifier: JoinTokenVerifier.fromConfig(config),
       guestPolicy: config.guestPolicy,

@@ -5,10 +5,10 @@
 import type { Logger as Pino } from 'pino';
 import type { LogLevel } from '../../shared/admin.ts';
 import type { AdminBackend } from '../core/admin/routes.ts';
-import type { InMemoryNodeRegistry } from '../core/node-registry.ts';
+import type { ListableNodeRegistry } from '../core/node-registry.ts';
 import type { InProcessRooms } from './room-host.ts';
 
-export function nodeAdminBackend(rooms: InProcessRooms, registry: InMemoryNodeRegistry, log: Pino): AdminBackend {
+export function nodeAdminBackend(rooms: InProcessRooms, registry: ListableNodeRegistry, log: Pino): AdminBackend {
   return {
     rooms: () => Promise.all([...rooms.rooms()].map(([, room]) => room.adminView())),
     endRoom: async (name) => rooms.find(name)?.adminEnd(),

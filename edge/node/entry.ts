@@ -15,15 +15,19 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { createEdgeApp } from '../core/app.ts';
 import { ConfigError, describeIssues, EdgeConfigSchema, parseEdgeConfig } from '../core/config.ts';
-import { InMemoryNodeRegistry } from '../core/node-registry.ts';
 import { createEdgeServices } from '../core/services.ts';
+// The same TCP check the media node makes of itself at start (one place for it; it needs only node:net).
+import { tcpAnswers } from '../../media-node/address-check.ts';
 import { loadAssets } from './assets.ts';
 import { loadEdgeEnvironment } from './environment.ts';
+import { NODE_SECRETS_FILE, NodeSecretsFile, readNodeSecretsFile } from './node-secrets-file.ts';
 import { EdgeOps } from './ops.ts';
 import { OpsSettingsSchema, parseOpsSettings } from './ops-settings.ts';
+import { createNodeRegistry } from './registry-store.ts';
 import { reloadOnSignal } from './reload.ts';
 import { InProcessRooms } from './room-host.ts';
 import { SqliteRoomSnapshots } from './sqlite-room-store.ts';
+import { StallWatch } from './stall-watch.ts';
 import { openStateDb } from './state-db.ts';
 import { createNodeRoomSockets, inProcessSockets } from './websocket.ts';
 import { ClusterRooms } from '../cluster/cluster-rooms.ts';
@@ -44,6 +48,8 @@ const NodeEdgeSettings = z.object({
   // off localhost is secure only over https (`npm start -- --lan` generates a local certificate).
   TREFFPUNKT_EDGE_TLS_CERT_FILE: z.string().min(1).optional(),
   TREFFPUNKT_EDGE_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** Media node credentials in a file the edge watches (node-secrets-file.ts), instead of TREFFPUNKT_NODE_SECRETS. */
+  TREFFPUNKT_NODE_SECRETS_FILE: z.string().min(1).optional(),
 });
 
 /** SIGTERM: how long the edge waits for sockets to close and HTTP requests to finish before it exits anyway. */
@@ -65,7 +71,12 @@ export async function startNodeEdge(processEnv: Record<string, string | undefine
   const opsSettings = parseOpsSettings(env);
   const settings = NodeEdgeSettings.safeParse(env);
   if (!settings.success) throw new ConfigError(describeIssues(settings.error));
-  const config = parseEdgeConfig(env);
+  const secretsFile = settings.data.TREFFPUNKT_NODE_SECRETS_FILE;
+  if (secretsFile && env.TREFFPUNKT_NODE_SECRETS)
+    throw new ConfigError([`set either TREFFPUNKT_NODE_SECRETS or ${NODE_SECRETS_FILE}, not both`]);
+  const config = parseEdgeConfig(
+    secretsFile ? { ...env, TREFFPUNKT_NODE_SECRETS: readNodeSecretsFile(secretsFile) } : env,
+  );
   const clusterSettings = parseClusterSettings(env);
   const {
     TREFFPUNKT_EDGE_HOST: host,
@@ -86,29 +97,54 @@ export async function startNodeEdge(processEnv: Record<string, string | undefine
       {},
       'TREFFPUNKT_ALLOW_INSECURE_HTTP is set: media nodes may register plain http control URLs beyond loopback, readable on the way',
     );
-  // A lone edge keeps its rooms in its state file; a cluster edge keeps them in NATS and has none.
+  const credentials = secretsFile
+    ? new NodeSecretsFile(
+        secretsFile,
+        { secrets: config.nodeSecrets, pins: config.nodePins },
+        config.allowInsecureHttp,
+        log,
+      ).start()
+    : undefined;
+  // A lone edge keeps its rooms and its registry in its state file; a cluster edge keeps both in NATS.
   const persistent = !clusterSettings && stateFile !== ':memory:';
-  // The file holds display names: its directory, when we create it, is the edge user's alone.
+  // The file holds display names and node secrets: its directory, when we create it, is the edge user's alone.
   if (persistent) mkdirSync(dirname(resolve(stateFile)), { recursive: true, mode: 0o700 });
   const stateDb = clusterSettings ? undefined : openStateDb(stateFile);
-  // Restored rooms must not fail over before their nodes had a chance to register again (node-registry.ts).
-  const registry = new InMemoryNodeRegistry(config.nodeHeartbeatTimeoutMs, persistent ? Date.now() : undefined);
+  // TREFFPUNKT_NATS_URL set: rooms and the registry are shared with the other edges (docs/edge-cluster.md).
+  const clusterNats = clusterSettings ? await connectClusterNats(clusterSettings, log) : undefined;
+  const nodeRegistry = await createNodeRegistry({
+    heartbeatTimeoutMs: config.nodeHeartbeatTimeoutMs,
+    log,
+    db: persistent ? stateDb : undefined,
+    nats: clusterNats?.nc,
+    replicas: clusterSettings?.replicas,
+    // Restored rooms must not fail over before their nodes had a chance to register again (node-registry.ts).
+    startedAt: persistent ? Date.now() : undefined,
+  });
+  const { registry } = nodeRegistry;
+  log.info({ registry: nodeRegistry.kind }, 'media node registry');
+  // A stall longer than a heartbeat interval can make a node look silent (issue 13).
+  const stall = new StallWatch(config.nodeCheckIntervalMs, log).start();
   const ops = new EdgeOps(opsSettings, registry, log);
-  const services = createEdgeServices(config, registry, log, { metrics: ops.metrics, webhooks: ops.webhooks });
+  const services = createEdgeServices(config, registry, log, {
+    metrics: ops.metrics,
+    webhooks: ops.webhooks,
+    stall,
+  });
   const rooms = new InProcessRooms(services, stateDb && new SqliteRoomSnapshots(stateDb));
   // Before listening: every saved room is loading (its grace running) when the first client resumes.
   const restored = rooms.restoreSaved();
   if (persistent) log.info({ stateFile, rooms: restored }, 'room state file opened');
-  // TREFFPUNKT_NATS_URL set: rooms are shared with the other edges of the cluster (docs/edge-cluster.md).
-  const cluster = clusterSettings
-    ? new ClusterRooms({
-        services,
-        nats: await connectClusterNats(clusterSettings, log),
-        settings: clusterSettings,
-        log,
-        maxMessageBytes: config.maxMessageBytes,
-      })
-    : undefined;
+  const cluster =
+    clusterSettings && clusterNats
+      ? new ClusterRooms({
+          services,
+          nats: clusterNats,
+          settings: clusterSettings,
+          log,
+          maxMessageBytes: config.maxMessageBytes,
+        })
+      : undefined;
   if (cluster) {
     cluster.start();
     log.info({ edge: cluster.edgeId, nats: clusterSettings?.servers }, 'edge cluster mode');
@@ -124,7 +160,11 @@ export async function startNodeEdge(processEnv: Record<string, string | undefine
     adapter: {
       roomSocket: (c, room, addressKey) => sockets!.roomSocket(c, room, addressKey),
       roomEvent: (room, nodeId, event) => (cluster ?? rooms).event(room, nodeId, event),
+      // A lone edge has every room in this process (a restart wakes all saved ones at once); in a cluster a
+      // room may live on another edge: the node keeps them all (its reaper is the backstop).
+      ...(cluster ? {} : { roomsInUse: async (_nodeId: string, names: readonly string[]) => rooms.roomsInUse(names) }),
       clientAddress: (c) => getConnInfo(c).remote.address,
+      tcpAnswers,
       asset,
       compression: 'precompressed',
     },
@@ -173,6 +213,10 @@ export async function startNodeEdge(processEnv: Record<string, string | undefine
     clearTimeout(timer);
     http.closeAllConnections();
     await ops.close();
+    nodeRegistry.stop();
+    stall.stop();
+    credentials?.stop();
+    await clusterNats?.nc.drain();
     stateDb?.close();
     log.info({}, 'edge stopped');
   };

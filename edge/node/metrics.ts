@@ -7,13 +7,13 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EdgeMetrics } from '../core/metrics.ts';
-import type { InMemoryNodeRegistry } from '../core/node-registry.ts';
+import type { ListableNodeRegistry } from '../core/node-registry.ts';
 import type { InProcessRooms } from './room-host.ts';
 
 /** What the scrape reads: the rooms of this process, the registry, the webhook queue. */
 export interface EdgeMetricsSources {
   rooms: () => InProcessRooms | undefined;
-  registry: InMemoryNodeRegistry;
+  registry: ListableNodeRegistry;
   webhooksQueued: () => number;
   roomLabels: boolean;
 }

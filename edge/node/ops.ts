@@ -9,7 +9,7 @@ import { metricsApp } from '../../shared/metrics-endpoint.ts';
 import { tokenCheck, type TokenCheck } from '../../shared/token-check.ts';
 import type { AdminBackend } from '../core/admin/routes.ts';
 import { type EdgeMetrics, noMetrics } from '../core/metrics.ts';
-import type { InMemoryNodeRegistry } from '../core/node-registry.ts';
+import type { ListableNodeRegistry } from '../core/node-registry.ts';
 import { noWebhooks, WebhookQueue, type WebhookSink } from '../core/webhooks/queue.ts';
 import { nodeAdminBackend } from './admin.ts';
 import { createEdgeMetrics } from './metrics.ts';
@@ -20,14 +20,14 @@ export class EdgeOps {
   readonly metrics: EdgeMetrics;
   readonly webhooks: WebhookSink;
   readonly #settings: OpsSettings;
-  readonly #registry: InMemoryNodeRegistry;
+  readonly #registry: ListableNodeRegistry;
   readonly #log: Pino;
   readonly #render: (() => Promise<{ body: string; contentType: string }>) | undefined;
   readonly #queue: WebhookQueue | undefined;
   #rooms: InProcessRooms | undefined;
   #server: ReturnType<typeof serve> | undefined;
 
-  constructor(settings: OpsSettings, registry: InMemoryNodeRegistry, log: Pino) {
+  constructor(settings: OpsSettings, registry: ListableNodeRegistry, log: Pino) {
     this.#settings = settings;
     this.#registry = registry;
     this.#log = log;

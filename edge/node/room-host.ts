@@ -225,6 +225,14 @@ export class InProcessRooms {
     await this.#rooms.get(name)?.room.onNodeEvent(nodeId, event);
   }
 
+  /**
+   * Which of `names` this process hosts. The in-memory host is the whole truth about its rooms: one it
+   * does not hold (e.g. after a restart) is gone, and the node may close it.
+   */
+  roomsInUse(names: readonly string[]): string[] {
+    return names.filter((n) => this.#rooms.has(n));
+  }
+
   get size(): number {
     return this.#rooms.size;
   }

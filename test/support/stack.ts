@@ -158,6 +158,8 @@ export async function startStack(
     extraNodes?: ExtraNode[];
     /** The edge's port (default: a free one); e.g. 443 inside a test's network namespace (locked-network.test.ts). */
     edgePort?: number;
+    /** The media nodes' TREFFPUNKT_EDGE_URL from the stack's edge URL (default: just that one). */
+    nodeEdgeUrl?: (edgeUrl: string) => string;
   } = {},
 ): Promise<Stack> {
   const runtime = opts.runtime ?? 'node';
@@ -225,7 +227,7 @@ export async function startStack(
       {
         TREFFPUNKT_NODE_ID: spec.nodeId,
         TREFFPUNKT_NODE_SECRET: secrets[i]!,
-        TREFFPUNKT_EDGE_URL: edgeUrl,
+        TREFFPUNKT_EDGE_URL: opts.nodeEdgeUrl ? opts.nodeEdgeUrl(edgeUrl) : edgeUrl,
         TREFFPUNKT_NODE_API_PORT: String(apiPort),
         TREFFPUNKT_NODE_RTC_PORT: String(apiPort + 1),
         TREFFPUNKT_NODE_WORKERS: String(opts.workers ?? 1),

@@ -318,3 +318,21 @@ test('media node: plain http edge and control URLs only on loopback, unless expl
   );
   assert.match(helpText(), /--allow-insecure-http/);
 });
+
+test('media node: several edges, comma-separated, in order; each checked', () => {
+  const c = loadMediaNodeConfig([], {
+    ...base,
+    TREFFPUNKT_EDGE_URL: 'https://edge-a.example.org/, https://edge-b.example.org:8443',
+  });
+  assert.deepEqual(c.edgeUrls, ['https://edge-a.example.org', 'https://edge-b.example.org:8443']);
+  assert.match(
+    problems([], { ...base, TREFFPUNKT_EDGE_URL: 'https://edge-a.example.org,http://edge-b.example.org' }).join(),
+    /TREFFPUNKT_EDGE_URL.*must be https.*\(http:\/\/edge-b\.example\.org\)/,
+  );
+  assert.match(
+    problems([], { ...base, TREFFPUNKT_EDGE_URL: 'https://a.example.org,https://a.example.org' }).join(),
+    /TREFFPUNKT_EDGE_URL.*lists an edge twice/,
+  );
+  assert.match(problems([], { ...base, TREFFPUNKT_EDGE_URL: 'https://a.example.org,ftp://x' }).join(), /http\(s\) URL/);
+  assert.match(problems([], { ...base, TREFFPUNKT_EDGE_URL: ' , ' }).join(), /TREFFPUNKT_EDGE_URL.*required/);
+});

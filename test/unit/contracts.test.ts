@@ -186,10 +186,11 @@ test('the node API: each operation at its table route, the register reply sets t
     register: registration('n1', 'http://127.0.0.1:4000') as NodeApiBody<'register'>,
     heartbeat: { load: idleLoad },
     drain: {},
+    rooms: { rooms: ['r1'] },
     events: { room: 'r1', event: { type: 'activeSpeaker', producerId: null } },
   };
   // n2 never registered: the operations that require a registration answer their registerAgainStatus.
-  for (const op of ['heartbeat', 'drain'] as const) {
+  for (const op of ['heartbeat', 'drain', 'rooms'] as const) {
     const res = await signedFetch(
       { ...edge, nodeId: 'n2' },
       { method: nodeApi[op].method, path: nodeApiPath(op, { nodeId: 'n2' }), body: JSON.stringify(bodies[op]) },
@@ -215,7 +216,7 @@ test('the node API: each operation at its table route, the register reply sets t
     info: (fields: object, msg: string) => void (msg === 'registered with edge' && registered.push(fields)),
   };
   const node = new EdgeRegistration({
-    edgeUrl: edge.baseUrl,
+    edgeUrls: [edge.baseUrl],
     secret: SECRET,
     registration: { ...registration('n2', 'http://127.0.0.1:4001'), load: undefined } as never,
     load: () => idleLoad,

@@ -106,7 +106,9 @@ export class Roster {
         state.routers.forgetAll();
       }
     } catch (err) {
-      // The participant is gone from the room either way; the node cleans up when its transports time out.
+      // The participant is gone from the room either way. What the node keeps, its reaper closes once it
+      // stays unconnected (media-node/reaper.ts), and a room the edge forgot goes at the node's next
+      // reconciliation (the rooms op of shared/node-api.ts).
       deps.log.warn({ room: name, participant: id, ...errorFields(err) }, 'media node cleanup failed');
     }
     if (state.size === 0) deps.onEmpty?.();

@@ -1,0 +1,48 @@
+/**
+ * Notices when this process did not run for a while: a timer that should tick every TICK_MS and fires
+ * much later means the event loop (or the whole process: SIGSTOP, a paused VM) was stalled. See
+ * edge/core/edge-stall.ts for what the edge does with it.
+ */
+import type { EdgeStall } from '../core/edge-stall.ts';
+import type { Logger } from '../core/logger.ts';
+
+const TICK_MS = 250;
+
+export class StallWatch implements EdgeStall {
+  readonly #thresholdMs: number;
+  readonly #log: Logger;
+  #last = Date.now();
+  #endedAt: number | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  /** `thresholdMs`: a gap this much longer than a tick counts as a stall. */
+  constructor(thresholdMs: number, log: Logger) {
+    this.#thresholdMs = thresholdMs;
+    this.#log = log;
+  }
+
+  start(): this {
+    this.#last = Date.now();
+    this.#timer = setInterval(() => {
+      const now = Date.now();
+      const gap = now - this.#last;
+      this.#last = now;
+      if (gap - TICK_MS <= this.#thresholdMs) return;
+      this.#endedAt = now;
+      this.#log.warn(
+        { stalledMs: gap - TICK_MS },
+        'this edge was stalled: media nodes silent since are asked directly before anyone is moved',
+      );
+    }, TICK_MS);
+    this.#timer.unref();
+    return this;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  lastStallEndedAt(): number | undefined {
+    return this.#endedAt;
+  }
+}
