@@ -95,7 +95,7 @@ describe('rough edges: in the meeting', () => {
   test('the grid comes back when a share ends; on a phone only the large tile has a pin', async () => {
     const room = `share-${Date.now()}`;
     const a = await e2e.chromium.newPage();
-    await joinMeeting(a, e2e.stack.edgeUrl, room, 'Ada', { camera: false });
+    await joinMeeting(a, e2e.stack.edgeUrl, room, 'Adelheid Sommer', { camera: false });
     const b = await e2e.chromium.newPage('en-US', PHONE);
     await joinMeeting(b, e2e.stack.edgeUrl, room, 'Ben', { camera: false });
     await waitFor('two tiles on the phone', async () => (await tileCount(b)) === 2, 15_000);
@@ -108,6 +108,18 @@ describe('rough edges: in the meeting', () => {
       20_000,
     );
     assert.equal(await b.locator('.tile .pin').filter({ visible: true }).count(), 1, 'a pin on the large tile only');
+    // The filmstrip under the share keeps names whole: no pin or quality bars take their room on a phone.
+    const cut = await b.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('.filmstrip .tile-bar .name-part')]
+        .filter((n) => n.offsetParent !== null)
+        .map((n) => ({ text: n.textContent, cut: n.scrollWidth > n.clientWidth + 1 })),
+    );
+    assert.ok(cut.length >= 1, 'names in the phone filmstrip');
+    assert.deepEqual(
+      cut.filter((n) => n.cut),
+      [],
+      `filmstrip names cut on a phone: ${JSON.stringify(cut)}`,
+    );
     await a.click('#screen-toggle');
     await waitFor(
       'the grid again',
