@@ -8,7 +8,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { ConfigError } from '../../shared/config-error.ts';
-import { mergeEnvironment, parseEnvFile } from '../../shared/env-file.ts';
+import { withConfigFile } from '../../shared/config-file.ts';
 
 /** Settings that may hold secrets: each may come from X_FILE instead. */
 export const SECRET_SETTINGS = [
@@ -45,18 +45,7 @@ export function loadEdgeEnvironment(
   known: ReadonlySet<string>,
 ): Record<string, string | undefined> {
   const withFiles = new Set([...known, ...SECRET_SETTINGS.map((s) => `${s}_FILE`)]);
-  const file = env.TREFFPUNKT_CONFIG_FILE;
-  let fromFile: Record<string, string> = {};
-  if (file) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError([`TREFFPUNKT_CONFIG_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code}`]);
-    }
-    fromFile = parseEnvFile(text, file, withFiles);
-  }
-  const merged = mergeEnvironment(fromFile, env);
+  const merged = withConfigFile(env, withFiles);
   const problems: string[] = [];
   for (const name of SECRET_SETTINGS) {
     const path = merged[`${name}_FILE`];
