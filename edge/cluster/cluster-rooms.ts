@@ -91,7 +91,7 @@ export class ClusterRooms implements RoomSocketSink {
     this.#nats = nats;
     this.#log = log;
     this.#maxMessageBytes = maxMessageBytes;
-    this.#leases = new RoomLeases(nats.leases, settings.edgeId, settings.leaseMs, log);
+    this.#leases = new RoomLeases(nats.leases, settings.edgeId, settings.leaseMs, log, nats.connected);
     // Snapshots live in NATS; nothing to wake at start (a room is loaded by the edge that takes its lease).
     this.#rooms = new InProcessRooms(services, { store: (name) => this.#storeOf(name), rooms: () => [] });
     this.#probeMs = Math.max(250, settings.leaseMs / 6);
@@ -281,6 +281,8 @@ export class ClusterRooms implements RoomSocketSink {
     route.finding = true;
     let delay = 25;
     let warned = false;
+    /** The silent holder's key as first read unchanged, by this edge's clock. */
+    let unchanged: { revision: number; since: number } | undefined;
     try {
       while (route.state.kind === 'finding' && !this.#shuttingDown) {
         if (route.sockets.size === 0) {
@@ -288,16 +290,28 @@ export class ClusterRooms implements RoomSocketSink {
           return;
         }
         try {
-          const holder = await this.#leases.holder(route.name);
-          if (holder === undefined) {
-            const lease = await this.#leases.acquire(route.name, (reason) => this.#stepDown(route, reason));
+          const key = await this.#leases.holder(route.name);
+          const onLost = (reason: string) => this.#stepDown(route, reason);
+          if (key === undefined) {
+            const lease = await this.#leases.acquire(route.name, onLost);
             if (lease) return this.#becomeOwner(route, lease);
-          } else if (holder !== this.edgeId) {
+          } else if (key.edge === this.edgeId) {
+            // Our own leftover (this edge holds no lease for a room it is finding: it stepped down, or an
+            // old renewal landed late): nobody acts on it, take it back at once (room-lease.ts).
+            const lease = await this.#leases.takeOver(route.name, key, onLost);
+            if (lease) return this.#becomeOwner(route, lease);
+          } else {
             const ack = await this.#request(route.name, { kind: 'probe', edge: this.edgeId }).catch(() => undefined);
-            if (ack?.ok) return this.#becomeRemote(route, holder);
+            if (ack?.ok) return this.#becomeRemote(route, key.edge);
+            // A silent holder (killed, cut off, or every NATS server restarted): once its key has not
+            // changed for a lease time it no longer acts on it, whether or not the server forgot it yet.
+            const now = performance.now();
+            if (unchanged?.revision !== key.revision) unchanged = { revision: key.revision, since: now };
+            else if (now - unchanged.since > this.#leases.ttlMs) {
+              const lease = await this.#leases.takeOver(route.name, key, onLost);
+              if (lease) return this.#becomeOwner(route, lease);
+            }
           }
-          // Held by us (a lease this edge let go of, the server keeps it until it runs out) or by a silent
-          // edge (killed: its lease runs out within the lease time): wait.
         } catch (err) {
           if (!warned)
             this.#log.warn(
@@ -327,7 +341,13 @@ export class ClusterRooms implements RoomSocketSink {
     const owned: Owned = {
       kind: 'owner',
       lease,
-      store: new NatsRoomStore(this.#nats.rooms, route.name, this.#nats.maxPayload, () => lease.held),
+      store: new NatsRoomStore(
+        this.#nats.rooms,
+        route.name,
+        this.#nats.maxPayload,
+        () => lease.held,
+        this.#nats.connected,
+      ),
       sub: undefined,
       relayed: new Map(),
       edgesSeen: new Map(),
@@ -350,7 +370,10 @@ export class ClusterRooms implements RoomSocketSink {
   #stepDown(route: Route, reason: string): void {
     const owned = route.state;
     if (owned.kind !== 'owner') return;
-    this.#log.warn({ event: 'roomSteppedDown', room: route.name, reason }, 'this edge no longer runs the room');
+    this.#log.warn(
+      { event: 'roomSteppedDown', room: route.name, edge: this.edgeId, reason },
+      'this edge no longer runs the room',
+    );
     route.state = { kind: 'finding' };
     this.#dropOwned(route, owned);
     void this.#find(route);
