@@ -41,6 +41,8 @@ interface Owned {
   lease: Lease;
   store: NatsRoomStore;
   sub: Subscription | undefined;
+  /** The snapshot could be read and the room's subject is listened on (#openOwned). */
+  serving: boolean;
   /** Sockets of other edges in this room, by `${edge}/${conn}`. */
   relayed: Map<string, { edge: string; conn: Connection }>;
   /** When each relaying edge was last heard from (its probes): a silent one's sockets are closed. */
@@ -129,8 +131,9 @@ export class ClusterRooms implements RoomSocketSink {
     }
     const r = route;
     r.sockets.set(sock.id, sock);
-    if (r.state.kind === 'owner') this.#attachLocal(r, r.state, sock);
-    else if (r.state.kind === 'remote') void this.#pump(r, sock);
+    if (r.state.kind === 'owner') {
+      if (r.state.serving) this.#attachLocal(r, r.state, sock);
+    } else if (r.state.kind === 'remote') void this.#pump(r, sock);
     else void this.#find(r);
     return { message: (frame) => this.#message(r, sock, frame), closed: () => this.#closed(r, sock) };
   }
@@ -349,14 +352,42 @@ export class ClusterRooms implements RoomSocketSink {
         this.#nats.connected,
       ),
       sub: undefined,
+      serving: false,
       relayed: new Map(),
       edgesSeen: new Map(),
     };
     route.state = owned;
+    this.#log.info({ event: 'roomOwned', room: route.name, edge: this.edgeId }, 'this edge runs the room now');
+    void this.#openOwned(route, owned);
+  }
+
+  /**
+   * Serves the room once its snapshot can be read: right after every NATS server restarted, the lease
+   * bucket may answer before the snapshot bucket has a leader, and a room that could not load its
+   * snapshot would take its participants for strangers. Until then frames wait here and relaying edges
+   * find nobody on the room's subject (they wait too; our lease's revision keeps moving, so they never
+   * take it over).
+   */
+  async #openOwned(route: Route, owned: Owned): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      if (route.state !== owned || !owned.lease.held) return;
+      try {
+        await this.#nats.rooms.get(route.name);
+        break;
+      } catch (err) {
+        if (attempt === 1)
+          this.#log.warn(
+            { event: 'roomSnapshotUnavailable', room: route.name, ...errorFields(err) },
+            'the room snapshot cannot be read yet; the room waits',
+          );
+        await sleep(250);
+      }
+    }
+    if (route.state !== owned) return;
+    owned.serving = true;
     owned.sub = this.#nc.subscribe(roomSubject(route.name), {
       callback: (_err, msg) => this.#toOwner(route, owned, msg),
     });
-    this.#log.info({ event: 'roomOwned', room: route.name, edge: this.edgeId }, 'this edge runs the room now');
     for (const sock of route.sockets.values()) this.#attachLocal(route, owned, sock);
   }
 
