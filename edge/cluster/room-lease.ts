@@ -71,11 +71,25 @@ export class RoomLeases {
     const sentAt = performance.now();
     try {
       const revision = await this.#kv.create(room, this.#edgeId);
+      if (!(await this.#confirmed(room, revision))) return undefined;
       return new Lease(this.#kv, room, this.#edgeId, revision, sentAt, this.#ttlMs, this.#log, onLost, this.#connected);
     } catch (err) {
       if (isWrongRevision(err)) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * Whether the write that got `revision` is still the last one, read back from the stream's leader.
+   * nats-server 2.9.10 on a replicated (R3) bucket lets several compare-and-set writes on one key that
+   * arrive at the same instant all succeed (it checks a write against the stored state, not against the
+   * writes still in flight; test/integration/room-lease.test.ts). The last of them is the key's value:
+   * the others see a later revision here and do not act. One that reads back before a later write was
+   * applied has its next renewal refused and steps down (at most a third of a lease later).
+   */
+  async #confirmed(room: string, revision: number): Promise<boolean> {
+    const e = await this.#kv.get(room);
+    return e?.operation === 'PUT' && e.revision === revision && e.string() === this.#edgeId;
   }
 
   /**
@@ -88,6 +102,7 @@ export class RoomLeases {
     const sentAt = performance.now();
     try {
       const revision = await this.#kv.update(room, this.#edgeId, key.revision);
+      if (!(await this.#confirmed(room, revision))) return undefined;
       this.#log.info(
         { event: 'roomLeaseTakenOver', room, from: key.edge, revision: key.revision },
         'took over a room lease its holder no longer renews',
