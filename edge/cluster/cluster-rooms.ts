@@ -41,6 +41,8 @@ interface Owned {
   lease: Lease;
   store: NatsRoomStore;
   sub: Subscription | undefined;
+  /** The snapshot could be read and the room's subject is listened on (#openOwned). */
+  serving: boolean;
   /** Sockets of other edges in this room, by `${edge}/${conn}`. */
   relayed: Map<string, { edge: string; conn: Connection }>;
   /** When each relaying edge was last heard from (its probes): a silent one's sockets are closed. */
@@ -91,7 +93,7 @@ export class ClusterRooms implements RoomSocketSink {
     this.#nats = nats;
     this.#log = log;
     this.#maxMessageBytes = maxMessageBytes;
-    this.#leases = new RoomLeases(nats.leases, settings.edgeId, settings.leaseMs, log);
+    this.#leases = new RoomLeases(nats.leases, settings.edgeId, settings.leaseMs, log, nats.connected);
     // Snapshots live in NATS; nothing to wake at start (a room is loaded by the edge that takes its lease).
     this.#rooms = new InProcessRooms(services, { store: (name) => this.#storeOf(name), rooms: () => [] });
     this.#probeMs = Math.max(250, settings.leaseMs / 6);
@@ -129,8 +131,9 @@ export class ClusterRooms implements RoomSocketSink {
     }
     const r = route;
     r.sockets.set(sock.id, sock);
-    if (r.state.kind === 'owner') this.#attachLocal(r, r.state, sock);
-    else if (r.state.kind === 'remote') void this.#pump(r, sock);
+    if (r.state.kind === 'owner') {
+      if (r.state.serving) this.#attachLocal(r, r.state, sock);
+    } else if (r.state.kind === 'remote') void this.#pump(r, sock);
     else void this.#find(r);
     return { message: (frame) => this.#message(r, sock, frame), closed: () => this.#closed(r, sock) };
   }
@@ -281,6 +284,8 @@ export class ClusterRooms implements RoomSocketSink {
     route.finding = true;
     let delay = 25;
     let warned = false;
+    /** The silent holder's key as first read unchanged, by this edge's clock. */
+    let unchanged: { revision: number; since: number } | undefined;
     try {
       while (route.state.kind === 'finding' && !this.#shuttingDown) {
         if (route.sockets.size === 0) {
@@ -288,16 +293,28 @@ export class ClusterRooms implements RoomSocketSink {
           return;
         }
         try {
-          const holder = await this.#leases.holder(route.name);
-          if (holder === undefined) {
-            const lease = await this.#leases.acquire(route.name, (reason) => this.#stepDown(route, reason));
+          const key = await this.#leases.holder(route.name);
+          const onLost = (reason: string) => this.#stepDown(route, reason);
+          if (key === undefined) {
+            const lease = await this.#leases.acquire(route.name, onLost);
             if (lease) return this.#becomeOwner(route, lease);
-          } else if (holder !== this.edgeId) {
+          } else if (key.edge === this.edgeId) {
+            // Our own leftover (this edge holds no lease for a room it is finding: it stepped down, or an
+            // old renewal landed late): nobody acts on it, take it back at once (room-lease.ts).
+            const lease = await this.#leases.takeOver(route.name, key, onLost);
+            if (lease) return this.#becomeOwner(route, lease);
+          } else {
             const ack = await this.#request(route.name, { kind: 'probe', edge: this.edgeId }).catch(() => undefined);
-            if (ack?.ok) return this.#becomeRemote(route, holder);
+            if (ack?.ok) return this.#becomeRemote(route, key.edge);
+            // A silent holder (killed, cut off, or every NATS server restarted): once its key has not
+            // changed for a lease time it no longer acts on it, whether or not the server forgot it yet.
+            const now = performance.now();
+            if (unchanged?.revision !== key.revision) unchanged = { revision: key.revision, since: now };
+            else if (now - unchanged.since > this.#leases.ttlMs) {
+              const lease = await this.#leases.takeOver(route.name, key, onLost);
+              if (lease) return this.#becomeOwner(route, lease);
+            }
           }
-          // Held by us (a lease this edge let go of, the server keeps it until it runs out) or by a silent
-          // edge (killed: its lease runs out within the lease time): wait.
         } catch (err) {
           if (!warned)
             this.#log.warn(
@@ -327,16 +344,50 @@ export class ClusterRooms implements RoomSocketSink {
     const owned: Owned = {
       kind: 'owner',
       lease,
-      store: new NatsRoomStore(this.#nats.rooms, route.name, this.#nats.maxPayload, () => lease.held),
+      store: new NatsRoomStore(
+        this.#nats.rooms,
+        route.name,
+        this.#nats.maxPayload,
+        () => lease.held,
+        this.#nats.connected,
+      ),
       sub: undefined,
+      serving: false,
       relayed: new Map(),
       edgesSeen: new Map(),
     };
     route.state = owned;
+    this.#log.info({ event: 'roomOwned', room: route.name, edge: this.edgeId }, 'this edge runs the room now');
+    void this.#openOwned(route, owned);
+  }
+
+  /**
+   * Serves the room once its snapshot can be read: right after every NATS server restarted, the lease
+   * bucket may answer before the snapshot bucket has a leader, and a room that could not load its
+   * snapshot would take its participants for strangers. Until then frames wait here and relaying edges
+   * find nobody on the room's subject (they wait too; our lease's revision keeps moving, so they never
+   * take it over).
+   */
+  async #openOwned(route: Route, owned: Owned): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      if (route.state !== owned || !owned.lease.held) return;
+      try {
+        await this.#nats.rooms.get(route.name);
+        break;
+      } catch (err) {
+        if (attempt === 1)
+          this.#log.warn(
+            { event: 'roomSnapshotUnavailable', room: route.name, ...errorFields(err) },
+            'the room snapshot cannot be read yet; the room waits',
+          );
+        await sleep(250);
+      }
+    }
+    if (route.state !== owned) return;
+    owned.serving = true;
     owned.sub = this.#nc.subscribe(roomSubject(route.name), {
       callback: (_err, msg) => this.#toOwner(route, owned, msg),
     });
-    this.#log.info({ event: 'roomOwned', room: route.name, edge: this.edgeId }, 'this edge runs the room now');
     for (const sock of route.sockets.values()) this.#attachLocal(route, owned, sock);
   }
 
@@ -350,7 +401,10 @@ export class ClusterRooms implements RoomSocketSink {
   #stepDown(route: Route, reason: string): void {
     const owned = route.state;
     if (owned.kind !== 'owner') return;
-    this.#log.warn({ event: 'roomSteppedDown', room: route.name, reason }, 'this edge no longer runs the room');
+    this.#log.warn(
+      { event: 'roomSteppedDown', room: route.name, edge: this.edgeId, reason },
+      'this edge no longer runs the room',
+    );
     route.state = { kind: 'finding' };
     this.#dropOwned(route, owned);
     void this.#find(route);

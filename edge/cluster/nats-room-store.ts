@@ -46,8 +46,12 @@ export class NatsRoomStore implements RoomStore {
   /** The write under way, if any (a handover waits for it before giving up the lease). */
   #writing: Promise<unknown> = Promise.resolve();
 
-  constructor(kv: KV, room: string, maxBytes: number, leaseHeld: () => boolean) {
+  /** Whether the NATS connection is up: a write is not handed to the client while it is down (see save). */
+  readonly #connected: () => boolean;
+
+  constructor(kv: KV, room: string, maxBytes: number, leaseHeld: () => boolean, connected: () => boolean = () => true) {
     this.#kv = kv;
+    this.#connected = connected;
     this.#room = room;
     this.#maxBytes = maxBytes;
     this.#leaseHeld = leaseHeld;
@@ -89,6 +93,10 @@ export class NatsRoomStore implements RoomStore {
     let tookOver = false;
     for (;;) {
       try {
+        // While disconnected the client would buffer the write and send it after reconnecting, maybe
+        // long after this edge stepped down: wait instead (the lease decides whether we still may write).
+        if (!this.#connected()) throw new Error('NATS is not connected');
+        if (!this.#leaseHeld()) return;
         const writing = this.#write(data);
         this.#writing = writing;
         return await writing;

@@ -19,6 +19,8 @@ export interface ClusterNats {
   rooms: KV;
   /** The largest message the servers accept (their max_payload; 1 MiB by default). */
   maxPayload: number;
+  /** Whether the connection to a server is up now (from the client's status events). */
+  connected(): boolean;
 }
 
 export async function connectClusterNats(settings: ClusterSettings, log: Logger): Promise<ClusterNats> {
@@ -38,7 +40,8 @@ export async function connectClusterNats(settings: ClusterSettings, log: Logger)
     ...(token ? { token } : {}),
     ...(settings.tlsCa ? { tls: { caFile: settings.tlsCa } } : {}),
   });
-  void watchStatus(nc, log);
+  const link = { up: true };
+  void watchStatus(nc, log, link);
   const kvm = new Kvm(jetstream(nc, { timeout: 2_000 }));
   // Create binds to an existing bucket with the same settings. Reads go to the stream's leader
   // (allow_direct off): a new owner must see the last snapshot, not a lagging replica's.
@@ -48,7 +51,13 @@ export async function connectClusterNats(settings: ClusterSettings, log: Logger)
   const rooms = await untilReady(log, () =>
     kvm.create(ROOM_BUCKET, { history: 1, replicas: settings.replicas, allow_direct: false }),
   );
-  return { nc, leases, rooms, maxPayload: nc.info?.max_payload ?? 1024 * 1024 };
+  return {
+    nc,
+    leases,
+    rooms,
+    maxPayload: nc.info?.max_payload ?? 1024 * 1024,
+    connected: () => link.up && !nc.isClosed(),
+  };
 }
 
 /** Retries while JetStream is not ready yet (a cluster still electing its leader answers with errors). */
@@ -64,14 +73,18 @@ async function untilReady<T>(log: Logger, task: () => Promise<T>): Promise<T> {
   }
 }
 
-async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {
+async function watchStatus(nc: NatsConnection, log: Logger, link: { up: boolean }): Promise<void> {
   for await (const s of nc.status()) {
-    if (s.type === 'disconnect')
+    if (s.type === 'disconnect') {
+      link.up = false;
       log.warn(
         { event: 'natsDisconnected', server: s.server },
-        'NATS: lost the server; owned rooms go on until their leases run out',
+        'NATS: lost the server; owned rooms go on until their leases run out, then their signaling pauses ' +
+          '(media keeps flowing) until NATS is back (docs/edge-cluster.md)',
       );
-    else if (s.type === 'reconnect') log.warn({ event: 'natsReconnected', server: s.server }, 'NATS: connected again');
-    else if (s.type === 'error') log.warn({ event: 'natsError', error: String(s.error) }, 'NATS: error');
+    } else if (s.type === 'reconnect') {
+      link.up = true;
+      log.warn({ event: 'natsReconnected', server: s.server }, 'NATS: connected again');
+    } else if (s.type === 'error') log.warn({ event: 'natsError', error: String(s.error) }, 'NATS: error');
   }
 }

@@ -8,6 +8,18 @@
  * sent (the server wrote it later), and the owner steps down `margin` before that renewal's lease would
  * run out on the server. So an edge cut off from NATS has stopped acting as owner before any other edge
  * can become one — never two copies of a room.
+ *
+ * Taking over never waits for the server to forget a key: the server's max_age expiry is not a bound
+ * one can build on. After every NATS server was killed and restarted at once, a key past its max_age
+ * was read back for seconds (the expiry runs on each replica's own timer after recovery), and a renewal
+ * the client had buffered while disconnected landed after the restart and wrote the key anew. So a key
+ * is taken over, by compare-and-set on the revision read, when
+ * - it names this edge but this edge holds no lease for the room: a leftover (an old renewal that landed
+ *   late, or a lease this edge stepped down from); nobody acts on it, or
+ * - its revision has not changed for longer than a lease time, by the reader's own clock: its holder
+ *   renews every third of a lease and stops acting before a lease time after its last confirmed renewal,
+ *   so it has stopped (no clocks of two machines are compared).
+ * And renewals are not sent while the connection is down, so that none is buffered to land later.
  */
 import type { KV } from '@nats-io/kv';
 import { errorFields, type Logger } from '../core/logger.ts';
@@ -19,23 +31,36 @@ export function isWrongRevision(err: unknown): boolean {
   return e?.cause !== undefined && isWrongRevision(e.cause);
 }
 
+/** A room's lease key as read: the edge it names and its revision (the compare-and-set of a takeover). */
+export interface LeaseKey {
+  edge: string;
+  revision: number;
+}
+
 export class RoomLeases {
   readonly #kv: KV;
   readonly #edgeId: string;
   readonly #ttlMs: number;
   readonly #log: Logger;
+  readonly #connected: () => boolean;
 
-  constructor(kv: KV, edgeId: string, ttlMs: number, log: Logger) {
+  /** `connected`: whether the NATS connection is up now (a renewal is not sent into the client's buffer). */
+  constructor(kv: KV, edgeId: string, ttlMs: number, log: Logger, connected: () => boolean = () => true) {
     this.#kv = kv;
     this.#edgeId = edgeId;
     this.#ttlMs = ttlMs;
     this.#log = log;
+    this.#connected = connected;
   }
 
-  /** The edge that holds the room's lease now, if any (read from the stream's leader). */
-  async holder(room: string): Promise<string | undefined> {
+  get ttlMs(): number {
+    return this.#ttlMs;
+  }
+
+  /** The room's lease key now, if any (read from the stream's leader). */
+  async holder(room: string): Promise<LeaseKey | undefined> {
     const e = await this.#kv.get(room);
-    return e && e.operation === 'PUT' ? e.string() : undefined;
+    return e && e.operation === 'PUT' ? { edge: e.string(), revision: e.revision } : undefined;
   }
 
   /**
@@ -46,7 +71,43 @@ export class RoomLeases {
     const sentAt = performance.now();
     try {
       const revision = await this.#kv.create(room, this.#edgeId);
-      return new Lease(this.#kv, room, this.#edgeId, revision, sentAt, this.#ttlMs, this.#log, onLost);
+      if (!(await this.#confirmed(room, revision))) return undefined;
+      return new Lease(this.#kv, room, this.#edgeId, revision, sentAt, this.#ttlMs, this.#log, onLost, this.#connected);
+    } catch (err) {
+      if (isWrongRevision(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Whether the write that got `revision` is still the last one, read back from the stream's leader.
+   * nats-server 2.9.10 on a replicated (R3) bucket lets several compare-and-set writes on one key that
+   * arrive at the same instant all succeed (it checks a write against the stored state, not against the
+   * writes still in flight; test/integration/room-lease.test.ts). The last of them is the key's value:
+   * the others see a later revision here and do not act. One that reads back before a later write was
+   * applied has its next renewal refused and steps down (at most a third of a lease later).
+   */
+  async #confirmed(room: string, revision: number): Promise<boolean> {
+    const e = await this.#kv.get(room);
+    return e?.operation === 'PUT' && e.revision === revision && e.string() === this.#edgeId;
+  }
+
+  /**
+   * Takes the lease over from a key nobody acts on any more (see the header: a leftover of this edge, or
+   * one unchanged for over a lease time): compare-and-set on the revision read, so that of several edges
+   * that decided so at once exactly one succeeds, and a late renewal of the old holder fails.
+   */
+  async takeOver(room: string, key: LeaseKey, onLost: (reason: string) => void): Promise<Lease | undefined> {
+    if (!this.#connected()) return undefined;
+    const sentAt = performance.now();
+    try {
+      const revision = await this.#kv.update(room, this.#edgeId, key.revision);
+      if (!(await this.#confirmed(room, revision))) return undefined;
+      this.#log.info(
+        { event: 'roomLeaseTakenOver', room, from: key.edge, revision: key.revision },
+        'took over a room lease its holder no longer renews',
+      );
+      return new Lease(this.#kv, room, this.#edgeId, revision, sentAt, this.#ttlMs, this.#log, onLost, this.#connected);
     } catch (err) {
       if (isWrongRevision(err)) return undefined;
       throw err;
@@ -61,6 +122,7 @@ export class Lease {
   readonly #ttlMs: number;
   readonly #log: Logger;
   readonly #onLost: (reason: string) => void;
+  readonly #connected: () => boolean;
   #revision: number;
   /** performance.now() after which this edge must no longer act as the owner. */
   #validUntil: number;
@@ -77,8 +139,10 @@ export class Lease {
     ttlMs: number,
     log: Logger,
     onLost: (reason: string) => void,
+    connected: () => boolean = () => true,
   ) {
     this.#kv = kv;
+    this.#connected = connected;
     this.room = room;
     this.#edgeId = edgeId;
     this.#revision = revision;
@@ -116,6 +180,9 @@ export class Lease {
 
   async #renew(): Promise<void> {
     if (this.#ended) return;
+    // Disconnected: the client would keep the renewal and send it after reconnecting, when this edge may
+    // have stepped down long ago; it would write the key anew for a room nobody runs.
+    if (!this.#connected()) return this.#scheduleRenewal();
     const sentAt = performance.now();
     try {
       this.#revision = await this.#kv.update(this.room, this.#edgeId, this.#revision, this.#ttlMs / 3);

@@ -45,7 +45,7 @@ export function loadEdgeEnvironment(
   known: ReadonlySet<string>,
 ): Record<string, string | undefined> {
   const withFiles = new Set([...known, ...SECRET_SETTINGS.map((s) => `${s}_FILE`)]);
-  const merged = withConfigFile(env, withFiles);
+  const merged = withConfigFile(env, withFiles, (path) => readFileSync(path, 'utf8'));
   const problems: string[] = [];
   for (const name of SECRET_SETTINGS) {
     const path = merged[`${name}_FILE`];

@@ -64,6 +64,7 @@ const LABEL: Record<EdgeRuntime, string> = {
   node: 'node',
   'workerd-selfhosted': 'workerd (self-hosted)',
   workerd: 'workerd (Miniflare)',
+  cluster: 'node cluster (1 NATS, 2 edges)',
 };
 
 const { values: args } = parseArgs({

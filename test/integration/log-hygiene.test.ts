@@ -6,14 +6,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deploymentToken } from '../support/join-token.ts';
-import { EDGE_RUNTIMES, startStack, type Stack } from '../support/stack.ts';
+import { EDGE_RUNTIMES_WITH_CLUSTER, startStack, type Stack } from '../support/stack.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
 import { ffmpegOpus, opusPayloadType, publishAudio, receiveAudio } from '../support/werift-peer.ts';
 
 const TOKEN_SECRET = 'log-hygiene-join-token-secret-0123456789abcdef';
 const TURN_SECRET = 'log-hygiene-turn-secret-0123456789';
 
-for (const runtime of EDGE_RUNTIMES)
+for (const runtime of EDGE_RUNTIMES_WITH_CLUSTER)
   describe(`${runtime} edge`, () => {
     let stack: Stack;
     before(async () => {

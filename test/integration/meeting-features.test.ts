@@ -5,12 +5,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EDGE_RUNTIMES, startStack, type Stack } from '../support/stack.ts';
+import { EDGE_RUNTIMES_WITH_CLUSTER, startStack, type Stack } from '../support/stack.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
 import { ffmpegOpus, opusPayloadType, publishAudio, receiveAudio } from '../support/werift-peer.ts';
 import { waitFor } from '../support/poll.ts';
 
-for (const runtime of EDGE_RUNTIMES)
+for (const runtime of EDGE_RUNTIMES_WITH_CLUSTER)
   describe(`${runtime} edge`, () => {
     let stack: Stack;
     before(async () => {

@@ -4,12 +4,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EDGE_RUNTIMES, startStack, type Stack } from '../support/stack.ts';
+import { EDGE_RUNTIMES_WITH_CLUSTER, startStack, type Stack } from '../support/stack.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
 import { ffmpegOpus, opusPayloadType, publishAudio, receiveAudio } from '../support/werift-peer.ts';
 import { waitFor } from '../support/poll.ts';
 
-for (const runtime of EDGE_RUNTIMES)
+for (const runtime of EDGE_RUNTIMES_WITH_CLUSTER)
   describe(`${runtime} edge`, () => {
     let stack: Stack;
     before(async () => {
@@ -60,6 +60,14 @@ for (const runtime of EDGE_RUNTIMES)
       assert.equal(sub.received.ssrc, sub.ssrc, 'packets carry the consumer SSRC');
       const forwarded = await consumerPacketsSent(room, sub.consumerId);
       assert.ok(forwarded > 100, `mediasoup consumer sent ${forwarded} packets`);
+      if (runtime === 'cluster') {
+        // Alice's edge runs the room, Bob's edge relays him to it (stack.ts: the cluster runtime).
+        const owners = [...stack.output().matchAll(/"event":"roomOwned","room":"integration-media","edge":"(c\d)"/g)];
+        assert.deepEqual(
+          owners.map((m) => m[1]),
+          ['c1'],
+        );
+      }
 
       // A third participant who joins now sees Alice's producer in the join reply.
       const carol = await SignalingClient.connect(stack.wsUrl(room));

@@ -5,14 +5,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EDGE_RUNTIMES, startStack, type Stack } from '../support/stack.ts';
+import { EDGE_RUNTIMES_WITH_CLUSTER, startStack, type Stack } from '../support/stack.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
 import { ffmpegOpus, opusPayloadType, publishAudio, receiveAudio } from '../support/werift-peer.ts';
 import { waitFor } from '../support/poll.ts';
 
 const GRACE_MS = 3_000;
 
-for (const runtime of EDGE_RUNTIMES)
+for (const runtime of EDGE_RUNTIMES_WITH_CLUSTER)
   describe(`${runtime} edge`, () => {
     let stack: Stack;
     before(async () => {

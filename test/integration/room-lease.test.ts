@@ -1,7 +1,8 @@
 /**
  * Room leases (edge/cluster/room-lease.ts) on a real 3-server NATS JetStream cluster: of many edges that
  * claim a new room at once exactly one gets it; its renewals keep it past the lease time; a release frees
- * it at once; and an owner cut off from NATS steps down before any other edge can take the room.
+ * it at once; an owner cut off from NATS steps down before any other edge can take the room; and a key
+ * nobody renews is taken over by exactly one edge, after which the old holder's late renewal is refused.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -48,7 +49,7 @@ describe('room leases on NATS JetStream', () => {
     const winner = `edge${leases.findIndex((l) => l !== undefined)}`;
     // Past twice the lease time the winner still holds it and nobody else can take it.
     await new Promise((r) => setTimeout(r, 2 * TTL_MS));
-    assert.equal(await edges[0]!.holder('crowd'), winner);
+    assert.equal((await edges[0]!.holder('crowd'))?.edge, winner);
     assert.ok(won[0]!.held);
     assert.equal(await edges.find((_, i) => `edge${i}` !== winner)!.acquire('crowd', () => {}), undefined);
     // Released (a handover): another edge takes it at once.
@@ -80,5 +81,27 @@ describe('room leases on NATS JetStream', () => {
     assert.ok(!lease.held);
     assert.ok(lostAt < takenAt, 'it stepped down before the room had a new owner');
     await takenOver.release();
+  });
+
+  test('a key nobody renews is taken over by exactly one of several edges; a late renewal is refused', async () => {
+    const old = await bucket();
+    const lease = await new RoomLeases(old.kv, 'old', TTL_MS, quiet).acquire('leftover', () => {});
+    assert.ok(lease);
+    const key = await new RoomLeases(old.kv, 'reader', TTL_MS, quiet).holder('leftover');
+    assert.equal(key?.edge, 'old');
+    // The old holder is gone (its renewals stop); three edges decide at once that the key is stale.
+    await old.nc.close();
+    const edges = await Promise.all(
+      ['a', 'b', 'c'].map(async (id) => new RoomLeases((await bucket()).kv, id, TTL_MS, quiet)),
+    );
+    const current = (await edges[0]!.holder('leftover'))!;
+    const taken = await Promise.all(edges.map((e) => e.takeOver('leftover', current, () => {})));
+    const won = taken.filter((l) => l !== undefined);
+    assert.equal(won.length, 1, 'exactly one edge took the lease over');
+    // A renewal of the old holder that lands late (compare-and-set on the revision it knew) is refused.
+    const late = (await bucket()).kv;
+    await assert.rejects(late.update('leftover', 'old', current.revision));
+    assert.equal((await edges[0]!.holder('leftover'))?.edge, ['a', 'b', 'c'][taken.indexOf(won[0])]);
+    await won[0]!.release();
   });
 });

@@ -10,7 +10,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
@@ -18,6 +17,7 @@ import { Kvm } from '@nats-io/kv';
 import { waitFor } from './poll.ts';
 import { freePortBlock } from './stack.ts';
 import { startNatsCluster, type NatsCluster } from './nats-cluster.ts';
+import { startRegistrationFanout } from './registration-fanout.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -137,38 +137,7 @@ export async function startEdgeCluster(opts: EdgeClusterOptions = {}): Promise<E
 
   // TEMPORARY fan-out of the media nodes' signed requests to every live edge (see the header).
   const proxyPort = base + 3;
-  const proxy: Server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
-    const headers = Object.fromEntries(
-      Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k)),
-    ) as Record<string, string>;
-    const forward = (e: ClusterEdge) =>
-      fetch(`${e.url}${req.url}`, {
-        method: req.method ?? 'POST',
-        headers,
-        ...(body.length ? { body } : {}),
-      }).then(async (r) => ({ status: r.status, text: await r.text(), type: r.headers.get('content-type') }));
-    const live = edges.filter((e) => e.alive());
-    const eventsOnly = /\/events$/.test(req.url ?? '');
-    const replies = [];
-    for (const e of live) {
-      const r = await forward(e).catch(() => undefined);
-      if (r) replies.push(r);
-      if (eventsOnly && r && r.status < 300) break;
-    }
-    // A heartbeat that one edge does not know (it restarted) makes the node register again, with all.
-    const reply = eventsOnly
-      ? (replies.find((r) => r.status < 300) ?? replies[0])
-      : (replies.find((r) => r.status >= 300) ?? replies[0]);
-    if (!reply) {
-      res.writeHead(503).end();
-      return;
-    }
-    res.writeHead(reply.status, reply.type ? { 'content-type': reply.type } : {}).end(reply.text);
-  });
-  await new Promise<void>((r) => proxy.listen(proxyPort, '127.0.0.1', () => r()));
+  const proxy = await startRegistrationFanout(proxyPort, () => edges.filter((e) => e.alive()).map((e) => e.url));
 
   const mediaNodes = nodeIds.map((nodeId, i) => {
     const apiPort = base + 4 + 3 * i;
@@ -180,7 +149,7 @@ export async function startEdgeCluster(opts: EdgeClusterOptions = {}): Promise<E
         TREFFPUNKT_LOG_LEVEL: 'info',
         TREFFPUNKT_NODE_ID: nodeId,
         TREFFPUNKT_NODE_SECRET: secrets[i]!,
-        TREFFPUNKT_EDGE_URL: `http://127.0.0.1:${proxyPort}`,
+        TREFFPUNKT_EDGE_URL: proxy.url,
         TREFFPUNKT_NODE_API_PORT: String(apiPort),
         TREFFPUNKT_NODE_RTC_PORT: String(apiPort + 1),
         TREFFPUNKT_NODE_WORKERS: '1',
@@ -204,8 +173,7 @@ export async function startEdgeCluster(opts: EdgeClusterOptions = {}): Promise<E
     await Promise.all(
       children.map((c) => (exited(c) ? undefined : new Promise<void>((r) => c.once('exit', () => r())))),
     );
-    await new Promise<void>((r) => proxy.close(() => r()));
-    proxy.closeAllConnections();
+    await proxy.close();
     await nats.stop();
   };
   try {

@@ -125,3 +125,40 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     },
   };
 }
+
+/** One nats-server with JetStream, not clustered (the scenario suite's cluster runtime, stack.ts). */
+export async function startNatsServer(): Promise<{ url: string; output(): string; stop(): Promise<void> }> {
+  const port = await freePortBlock(2);
+  const dir = await mkdtemp(join(tmpdir(), 'treffpunkt-nats-'));
+  const out: string[] = [];
+  const child = spawn(
+    NATS_SERVER,
+    ['-a', '127.0.0.1', '-p', String(port), '-m', String(port + 1), '-js', '-sd', dir, '-n', 'stack'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout!.on('data', (d) => out.push(`[nats] ${d}`));
+  child.stderr!.on('data', (d) => out.push(`[nats] ${d}`));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null)
+      await new Promise<void>((r) => {
+        child.once('exit', () => r());
+        child.kill('SIGKILL');
+      });
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(
+      'nats-server with JetStream',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`nats-server exited:\n${out.join('')}`);
+        return (await fetch(`http://127.0.0.1:${port + 1}/healthz`)).ok;
+      },
+      30_000,
+      100,
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `nats://127.0.0.1:${port}`, output: () => out.join(''), stop };
+}

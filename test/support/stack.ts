@@ -15,14 +15,21 @@ import { join } from 'node:path';
 import { waitFor } from './poll.ts';
 import { signedFetch } from '../../shared/signed-fetch.ts';
 import { startWorkerdEdge, type WorkerdEdge } from './workerd-edge.ts';
+import { startNatsServer } from './nats-cluster.ts';
+import { startRegistrationFanout, type RegistrationFanout } from './registration-fanout.ts';
 
 /**
  * `node`: the Node edge. `workerd`: the Worker in workerd through Miniflare (can evict Durable Objects).
  * `workerd-selfhosted`: the Worker under the plain workerd binary with edge/cloudflare/workerd.capnp,
  * exactly as an operator runs it (npm run edge:workerd).
+ * `cluster`: an edge cluster (issue 12, docs/edge-cluster.md): one nats-server with JetStream and two
+ * Node edges. A room's first socket lands on the first edge, which becomes its owner; every later socket
+ * of the room on the second, so that the scenario runs through relaying (`wsUrl`).
  */
-export type EdgeRuntime = 'node' | 'workerd' | 'workerd-selfhosted';
+export type EdgeRuntime = 'node' | 'workerd' | 'workerd-selfhosted' | 'cluster';
 export const EDGE_RUNTIMES: readonly EdgeRuntime[] = ['node', 'workerd'];
+/** The runtimes of the scenarios that also run on the edge cluster (meeting, resume, ...). */
+export const EDGE_RUNTIMES_WITH_CLUSTER: readonly EdgeRuntime[] = [...EDGE_RUNTIMES, 'cluster'];
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -187,6 +194,9 @@ export async function startStack(
   let worker: WorkerdEdge | undefined;
   let storageDir: string | undefined;
   let nodeEdgeEnv: Record<string, string> | undefined;
+  let nats: Awaited<ReturnType<typeof startNatsServer>> | undefined;
+  let cluster: { edgePorts: number[]; edges: ChildProcess[]; proxyPort: number } | undefined;
+  let fanout: RegistrationFanout | undefined;
   if (runtime === 'node') {
     // Every edge its own state file (parallel tests must never share one), gone with the stack.
     storageDir = await mkdtemp(join(tmpdir(), 'treffpunkt-edge-'));
@@ -197,6 +207,27 @@ export async function startStack(
       ...edgeEnv,
     };
     edge = spawnService('edge/node/entry.ts', nodeEdgeEnv, out);
+  } else if (runtime === 'cluster') {
+    nats = await startNatsServer();
+    const ports = await freePortBlock(2);
+    cluster = { edgePorts: [edgePort, ports], edges: [], proxyPort: ports + 1 };
+    for (const [i, port] of cluster.edgePorts.entries())
+      cluster.edges.push(
+        spawnService(
+          'edge/node/entry.ts',
+          {
+            TREFFPUNKT_EDGE_PORT: String(port),
+            TREFFPUNKT_NODE_SECRETS: nodeSecrets,
+            TREFFPUNKT_NATS_URL: nats.url,
+            TREFFPUNKT_EDGE_ID: `c${i + 1}`,
+            ...edgeEnv,
+          },
+          out,
+        ),
+      );
+    const c = cluster;
+    // TEMPORARY (registration-fanout.ts): each media node registered with every edge.
+    fanout = await startRegistrationFanout(c.proxyPort, () => c.edgePorts.map((p) => `http://127.0.0.1:${p}`));
   } else if (runtime === 'workerd-selfhosted') {
     storageDir = await mkdtemp(join(tmpdir(), 'treffpunkt-do-'));
     edge = spawnProgram(
@@ -227,7 +258,7 @@ export async function startStack(
       {
         TREFFPUNKT_NODE_ID: spec.nodeId,
         TREFFPUNKT_NODE_SECRET: secrets[i]!,
-        TREFFPUNKT_EDGE_URL: opts.nodeEdgeUrl ? opts.nodeEdgeUrl(edgeUrl) : edgeUrl,
+        TREFFPUNKT_EDGE_URL: fanout?.url ?? (opts.nodeEdgeUrl ? opts.nodeEdgeUrl(edgeUrl) : edgeUrl),
         TREFFPUNKT_NODE_API_PORT: String(apiPort),
         TREFFPUNKT_NODE_RTC_PORT: String(apiPort + 1),
         TREFFPUNKT_NODE_WORKERS: String(opts.workers ?? 1),
@@ -262,18 +293,24 @@ export async function startStack(
     await waitFor(
       `${nodes.length} media node(s) to register with the edge`,
       async () => {
-        if ((edge && exited(edge)) || nodes.some((n) => !n.alive()))
+        if ((edge && exited(edge)) || cluster?.edges.some(exited) || nodes.some((n) => !n.alive()))
           throw new Error(`a service exited:\n${out.join('')}`);
-        const res = await fetch(`${edgeUrl}/healthz`);
-        return ((await res.json()) as { mediaNodes: number }).mediaNodes >= nodes.length;
+        for (const port of cluster?.edgePorts ?? [edgePort]) {
+          const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+          if (((await res.json()) as { mediaNodes: number }).mediaNodes < nodes.length) return false;
+        }
+        return true;
       },
       30_000,
       100,
     );
   } catch (err) {
     edge?.kill('SIGKILL');
+    for (const c of cluster?.edges ?? []) c.kill('SIGKILL');
     for (const n of nodes) n.process.kill('SIGKILL');
     await worker?.close();
+    await fanout?.close();
+    await nats?.stop();
     throw err;
   }
   const stopOne = (c: ChildProcess) =>
@@ -285,20 +322,28 @@ export async function startStack(
           setTimeout(() => c.kill('SIGKILL'), 5_000).unref();
         });
   const [first] = nodes as [StackNode];
+  /** Cluster: rooms whose first socket URL was handed out (to the first edge, the owner). */
+  const roomsSeen = new Set<string>();
   const { nodeId, secret } = first;
   return {
     runtime,
     mediaNodes: nodes,
     edgeUrl,
-    wsUrl: (room) => `ws://127.0.0.1:${edgePort}/rooms/${room}/ws`,
+    wsUrl: (room) => {
+      if (!cluster) return `ws://127.0.0.1:${edgePort}/rooms/${room}/ws`;
+      const port = roomsSeen.has(room) ? cluster.edgePorts[1] : edgePort;
+      roomsSeen.add(room);
+      return `ws://127.0.0.1:${port}/rooms/${room}/ws`;
+    },
     controlUrl: first.controlUrl,
     nodeId,
     secret,
     controlFetch: first.controlFetch,
     nodeFetch: (path, body) =>
       signedFetch({ baseUrl: edgeUrl, nodeId, secret }, { method: 'POST', path, body: JSON.stringify(body) }),
-    edgePid: () => (edge ? edge.pid : worker!.pid()),
-    edgeAlive: () => (edge ? !exited(edge) : worker!.pid() !== undefined),
+    edgePid: () => (cluster ? cluster.edges[0]!.pid : edge ? edge.pid : worker!.pid()),
+    edgeAlive: () =>
+      cluster ? cluster.edges.every((c) => !exited(c)) : edge ? !exited(edge) : worker!.pid() !== undefined,
     stopEdge: async (signal) => {
       const child = edge;
       if (!child || !nodeEdgeEnv) throw new Error('only the Node edge can be stopped and started');
@@ -328,11 +373,17 @@ export async function startStack(
       await worker.evictRoom(room);
     },
     mediaNode,
-    output: () => out.join(''),
+    output: () => out.join('') + (nats?.output() ?? ''),
     stop: async () => {
       // A node frozen by a test (SIGSTOP) must be woken to hear SIGTERM.
       for (const n of nodes) if (n.alive()) n.process.kill('SIGCONT');
-      await Promise.all([...nodes.map((n) => stopOne(n.process)), edge ? stopOne(edge) : worker!.close()]);
+      await Promise.all([
+        ...nodes.map((n) => stopOne(n.process)),
+        ...(cluster?.edges ?? []).map(stopOne),
+        edge ? stopOne(edge) : worker ? worker.close() : undefined,
+      ]);
+      await fanout?.close();
+      await nats?.stop();
       if (storageDir) await rm(storageDir, { recursive: true, force: true });
     },
   };
