@@ -11,7 +11,16 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
-import { AdminDone, AdminNodes, AdminRooms, adminRoutes, LogLevel } from '../shared/admin.ts';
+import {
+  AdminDone,
+  AdminNodeCredentialList,
+  AdminNodeCredentials,
+  AdminNodeCredentialsDone,
+  AdminNodes,
+  AdminRooms,
+  adminRoutes,
+  LogLevel,
+} from '../shared/admin.ts';
 
 const HELP = `Usage: npm run admin -- <command> [args] [--url URL] [--token-file FILE] [--json]
 
@@ -22,6 +31,12 @@ Commands:
   nodes                          list media nodes with status, heartbeat age and load
   drain <nodeId>                 mark a node draining: rooms move their participants to other nodes
   log-level <level>              set the edge's log level now (debug, info, warn, error, silent)
+  node-credentials list          the nodes the edge has credentials for, with their pins (never a secret)
+  node-credentials add <nodeId> --secret-file FILE [--operator OP] [--jurisdiction CC] [--control-origin URL]
+                                 add or replace a node's credentials (edge needs TREFFPUNKT_NODE_SECRETS_FILE);
+                                 FILE holds the secret (or new|previous during a rotation)
+  node-credentials revoke <nodeId>
+                                 revoke a node's credentials: its next request is refused
 
 Options:
   --url URL          the edge (default $TREFFPUNKT_ADMIN_URL or http://127.0.0.1:8080)
@@ -70,6 +85,10 @@ export async function main(argv: string[]): Promise<void> {
       url: { type: 'string' },
       'token-file': { type: 'string' },
       json: { type: 'boolean' },
+      'secret-file': { type: 'string' },
+      operator: { type: 'string' },
+      jurisdiction: { type: 'string' },
+      'control-origin': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -138,6 +157,49 @@ export async function main(argv: string[]): Promise<void> {
       if (!level.success) throw new CliError('level must be debug, info, warn, error or silent');
       const done = await call(base, secret(), 'PUT', adminRoutes.logLevel, AdminDone, { level: level.data });
       return out(done, () => `log level is now ${level.data}`);
+    }
+    case 'node-credentials': {
+      const [sub, nodeId] = args;
+      const path = (id: string) => adminRoutes.nodeCredentials.replace(':nodeId', enc(id));
+      const pinsText = (p: { operator?: string; jurisdiction?: string; controlOrigin?: string }) =>
+        Object.entries(p)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ') || 'no pins';
+      if (sub === 'list' && args.length === 1) {
+        const { credentials } = await call(
+          base,
+          secret(),
+          'GET',
+          adminRoutes.nodeCredentialList,
+          AdminNodeCredentialList,
+        );
+        return out({ credentials }, () =>
+          credentials.length === 0
+            ? 'no node credentials'
+            : credentials.map((c) => `${c.nodeId}  ${pinsText(c.pins)}`).join('\n'),
+        );
+      }
+      if (sub === 'add' && nodeId && args.length === 2) {
+        // The secret from a file, never a flag: flags show up in `ps`.
+        if (!values['secret-file']) throw new CliError('usage: node-credentials add <nodeId> --secret-file FILE');
+        const body = AdminNodeCredentials.safeParse({
+          secret: readFileSync(values['secret-file'], 'utf8').trim(),
+          ...(values.operator ? { operator: values.operator } : {}),
+          ...(values.jurisdiction ? { jurisdiction: values.jurisdiction } : {}),
+          ...(values['control-origin'] ? { controlOrigin: values['control-origin'] } : {}),
+        });
+        if (!body.success)
+          throw new CliError(
+            `not sent: ${[...new Set(body.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`))].join('; ')}`,
+          );
+        const done = await call(base, secret(), 'PUT', path(nodeId), AdminNodeCredentialsDone, body.data);
+        return out(done, () => `${done.action} credentials of ${done.nodeId} (${pinsText(done.pins)})`);
+      }
+      if (sub === 'revoke' && nodeId && args.length === 2) {
+        const done = await call(base, secret(), 'DELETE', path(nodeId), AdminNodeCredentialsDone);
+        return out(done, () => `revoked credentials of ${done.nodeId}: its next request is refused`);
+      }
+      throw new CliError('usage: node-credentials list | add <nodeId> --secret-file FILE [...] | revoke <nodeId>');
     }
     default:
       throw new CliError(`unknown command "${command}"; see --help`);

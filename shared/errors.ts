@@ -58,6 +58,12 @@ export const ErrorCode = {
   MediaNodeError: 'MEDIA_NODE_ERROR',
   /** Missing or wrong credentials: join token refused, or control API / node registry credentials. */
   Unauthorized: 'UNAUTHORIZED',
+  /**
+   * Admin API: the edge's media node credentials cannot be changed at run time: they come from the
+   * environment (TREFFPUNKT_NODE_SECRETS, not TREFFPUNKT_NODE_SECRETS_FILE), or the file cannot be read,
+   * parsed or written now.
+   */
+  CredentialsNotEditable: 'CREDENTIALS_NOT_EDITABLE',
   /** Anything unexpected. Details are logged on the server, never sent to the client. */
   Internal: 'INTERNAL',
 } as const;
@@ -90,6 +96,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, ErrorStatus>> = {
   [ErrorCode.Forbidden]: 403,
   [ErrorCode.NotFound]: 404,
   [ErrorCode.CannotConsume]: 409,
+  [ErrorCode.CredentialsNotEditable]: 409,
   [ErrorCode.MessageTooLarge]: 413,
   [ErrorCode.RateLimited]: 429,
 };

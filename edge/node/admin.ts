@@ -6,10 +6,18 @@ import type { Logger as Pino } from 'pino';
 import type { LogLevel } from '../../shared/admin.ts';
 import type { AdminBackend } from '../core/admin/routes.ts';
 import type { ListableNodeRegistry } from '../core/node-registry.ts';
+import type { NodeSecretsFile } from './node-secrets-file.ts';
 import type { InProcessRooms } from './room-host.ts';
 
-export function nodeAdminBackend(rooms: InProcessRooms, registry: ListableNodeRegistry, log: Pino): AdminBackend {
+/** `credentials`: the watched TREFFPUNKT_NODE_SECRETS_FILE, if the edge has one (else they cannot change). */
+export function nodeAdminBackend(
+  rooms: InProcessRooms,
+  registry: ListableNodeRegistry,
+  log: Pino,
+  credentials?: NodeSecretsFile,
+): AdminBackend {
   return {
+    ...(credentials ? { credentials } : {}),
     rooms: () => Promise.all([...rooms.rooms()].map(([, room]) => room.adminView())),
     endRoom: async (name) => rooms.find(name)?.adminEnd(),
     removeParticipant: async (name, participantId) => (await rooms.find(name)?.adminRemove(participantId)) ?? false,

@@ -156,7 +156,7 @@ export async function startNodeEdge(processEnv: Record<string, string | undefine
     config,
     registry,
     log,
-    admin: await ops.admin(rooms),
+    admin: await ops.admin(rooms, credentials),
     adapter: {
       roomSocket: (c, room, addressKey) => sockets!.roomSocket(c, room, addressKey),
       roomEvent: (room, nodeId, event) => (cluster ?? rooms).event(room, nodeId, event),

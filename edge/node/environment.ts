@@ -50,6 +50,13 @@ export function loadEdgeEnvironment(
   for (const name of SECRET_SETTINGS) {
     const path = merged[`${name}_FILE`];
     if (!path) continue;
+    // TREFFPUNKT_NODE_SECRETS_FILE is not read here: the edge watches that file itself and re-reads it
+    // (node-secrets-file.ts); only a relative name is resolved like the others.
+    if (name === 'TREFFPUNKT_NODE_SECRETS') {
+      if (!isAbsolute(path) && env.CREDENTIALS_DIRECTORY)
+        merged[`${name}_FILE`] = join(env.CREDENTIALS_DIRECTORY, path);
+      continue;
+    }
     if (merged[name]) {
       problems.push(`${name}: set both directly and as ${name}_FILE; set one`);
       continue;

@@ -10,9 +10,28 @@
  * nodePins), so every part that checks or signs sees them at once: a node added can register at its
  * next attempt, a node removed is refused at its next request (its signature no longer verifies) and is
  * no longer selected or called.
+ *
+ * The admin API (docs/admin-api.md) changes credentials through this same file: `put` and `revoke` read
+ * it, change one entry, write the whole in JSON form to a temporary file (mode 600, same directory) and
+ * rename it over the file, then reload at once. The file stays the one source of truth, and survives a
+ * restart; the watcher's own reload that follows finds nothing new.
  */
-import { readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  watch,
+  writeSync,
+  type FSWatcher,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { AdminNodeCredential, AdminNodeCredentials } from '../../shared/admin.ts';
+import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
 import { ConfigError, parseNodeCredentials, type NodePin } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 
@@ -78,7 +97,7 @@ export class NodeSecretsFile {
   }
 
   /** Reads the file again; on any problem the credentials in force stay. Returns whether it took the new ones. */
-  reload(why: 'changed' | 'SIGHUP'): boolean {
+  reload(why: 'changed' | 'SIGHUP' | 'admin'): boolean {
     let next: ReturnType<typeof parseNodeCredentials>;
     try {
       next = parseNodeCredentials(readNodeSecretsFile(this.#path), this.#allowInsecureHttp);
@@ -103,5 +122,76 @@ export class NodeSecretsFile {
     if (added.length + removed.length + changed.length > 0)
       this.#log.info({ file: this.#path, why, added, removed, changed }, 'media node credentials reloaded');
     return true;
+  }
+
+  /** The nodes in force with their pins: never a secret. */
+  list(): AdminNodeCredential[] {
+    return [...this.#secrets.keys()].map((nodeId) => ({ nodeId, pins: { ...this.#pins.get(nodeId) } }));
+  }
+
+  /** Adds or replaces one node's credentials in the file; throws TreffpunktError. */
+  put(
+    nodeId: string,
+    entry: AdminNodeCredentials,
+  ): { action: 'added' | 'replaced'; pins: AdminNodeCredential['pins'] } {
+    const entries = this.#readForEdit();
+    const action = nodeId in entries ? 'replaced' : 'added';
+    entries[nodeId] = entry;
+    this.#write(entries);
+    return { action, pins: { ...this.#pins.get(nodeId) } };
+  }
+
+  /** Removes one node's credentials from the file; the pins it had, or undefined when it had none. */
+  revoke(nodeId: string): AdminNodeCredential['pins'] | undefined {
+    const entries = this.#readForEdit();
+    const had = entries[nodeId];
+    if (!had) return undefined;
+    delete entries[nodeId];
+    this.#write(entries);
+    const { secret: _, ...pins } = had;
+    return pins;
+  }
+
+  /** The file as JSON entries, whichever form it is in; a file that does not parse is not overwritten. */
+  #readForEdit(): Record<string, AdminNodeCredentials> {
+    let parsed: ReturnType<typeof parseNodeCredentials>;
+    try {
+      parsed = parseNodeCredentials(readNodeSecretsFile(this.#path), this.#allowInsecureHttp);
+    } catch {
+      throw new TreffpunktError(
+        ErrorCode.CredentialsNotEditable,
+        'the node credentials file cannot be read or does not parse now; fix it first (the edge logs why)',
+      );
+    }
+    const entries: Record<string, AdminNodeCredentials> = Object.create(null);
+    for (const [id, list] of parsed.secrets) entries[id] = { secret: list.join('|'), ...parsed.pins.get(id) };
+    return entries;
+  }
+
+  #write(entries: Record<string, AdminNodeCredentials>): void {
+    const text = `${JSON.stringify(entries, null, 2)}\n`;
+    try {
+      parseNodeCredentials(text, this.#allowInsecureHttp);
+    } catch (err) {
+      // ConfigError's problems name the node and the field, never a value.
+      const problems = err instanceof ConfigError ? err.problems : ['does not parse'];
+      throw new TreffpunktError(ErrorCode.BadMessage, `credentials not taken: ${problems.join('; ')}`);
+    }
+    const tmp = join(dirname(this.#path), `.${basename(this.#path)}.${randomUUID()}.tmp`);
+    try {
+      const fd = openSync(tmp, 'wx', 0o600);
+      try {
+        writeSync(fd, text);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.#path);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      this.#log.error({ file: this.#path, err: (err as Error).message }, 'media node credentials file not written');
+      throw new TreffpunktError(ErrorCode.CredentialsNotEditable, 'the node credentials file cannot be written');
+    }
+    this.reload('admin');
   }
 }

@@ -12,6 +12,7 @@ import { type EdgeMetrics, noMetrics } from '../core/metrics.ts';
 import type { ListableNodeRegistry } from '../core/node-registry.ts';
 import { noWebhooks, WebhookQueue, type WebhookSink } from '../core/webhooks/queue.ts';
 import { nodeAdminBackend } from './admin.ts';
+import type { NodeSecretsFile } from './node-secrets-file.ts';
 import { createEdgeMetrics } from './metrics.ts';
 import type { OpsSettings } from './ops-settings.ts';
 import type { InProcessRooms } from './room-host.ts';
@@ -60,11 +61,14 @@ export class EdgeOps {
   }
 
   /** The admin API's token check and backend, or undefined without TREFFPUNKT_ADMIN_TOKEN (no routes). */
-  async admin(rooms: InProcessRooms): Promise<{ token: TokenCheck; backend: AdminBackend } | undefined> {
+  async admin(
+    rooms: InProcessRooms,
+    credentials?: NodeSecretsFile,
+  ): Promise<{ token: TokenCheck; backend: AdminBackend } | undefined> {
     this.#rooms = rooms;
     const token = this.#settings.TREFFPUNKT_ADMIN_TOKEN;
     if (!token) return undefined;
-    return { token: await tokenCheck(token), backend: nodeAdminBackend(rooms, this.#registry, this.#log) };
+    return { token: await tokenCheck(token), backend: nodeAdminBackend(rooms, this.#registry, this.#log, credentials) };
   }
 
   /** Starts the metrics listener if TREFFPUNKT_METRICS_ADDR is set; the port bound (0 asks for a free one). */

@@ -92,3 +92,54 @@ test('with the token: list, end, remove, drain, log level; bad input refused by 
   assert.equal((await level({ level: 'info', extra: 1 })).status, 400);
   assert.deepEqual(calls, ['end r1', 'end r2', 'remove r1 p9', 'drain node-a', 'level debug']);
 });
+
+test('node credentials: 409 CREDENTIALS_NOT_EDITABLE from the environment; bodies checked, secrets never echoed', async () => {
+  const secret = 'a-secret-that-is-long-enough';
+  const put = (a: Awaited<ReturnType<typeof app>>, body: unknown, node = 'node-b') =>
+    a.request(`/admin/v1/nodes/${node}/credentials`, {
+      method: 'PUT',
+      headers: { ...auth(), 'content-type': 'application/json' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  const fromEnv = await app(backend);
+  for (const res of [
+    await put(fromEnv, { secret }),
+    await fromEnv.request('/admin/v1/nodes/node-a/credentials', { method: 'DELETE', headers: auth() }),
+    await fromEnv.request('/admin/v1/node-credentials', { headers: auth() }),
+  ]) {
+    assert.equal(res.status, 409);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'CREDENTIALS_NOT_EDITABLE');
+  }
+
+  const stored: string[] = [];
+  const editable = await app({
+    ...backend,
+    credentials: {
+      list: () => [{ nodeId: 'node-a', pins: {} }],
+      put: (id, entry) => (stored.push(`${id} ${entry.operator ?? '-'}`), { action: 'added', pins: {} }),
+      revoke: (id) => (id === 'node-a' ? {} : undefined),
+    },
+  });
+  for (const body of [
+    { secret: 'short' },
+    { secret: `${secret}|short` },
+    { secret, extra: 1 },
+    { secret, operator: '' },
+    {},
+    '{not json',
+  ]) {
+    const res = await put(editable, body);
+    assert.equal(res.status, 400, JSON.stringify(body));
+    const text = await res.text();
+    assert.equal((JSON.parse(text) as { error: { code: string } }).error.code, 'BAD_MESSAGE');
+    assert.doesNotMatch(text, /short|a-secret/);
+  }
+  assert.equal((await put(editable, { secret }, 'bad%20id')).status, 400);
+  assert.deepEqual(stored, []);
+  const ok = await put(editable, { secret, operator: 'example-gmbh' });
+  assert.equal(ok.status, 200);
+  assert.doesNotMatch(await ok.text(), /a-secret/);
+  assert.deepEqual(stored, ['node-b example-gmbh']);
+  const gone = await editable.request('/admin/v1/nodes/node-x/credentials', { method: 'DELETE', headers: auth() });
+  assert.equal(gone.status, 404);
+});

@@ -9,7 +9,10 @@ import type { Hono } from 'hono';
 import {
   ADMIN_AUTH_HEADER,
   AdminLogLevel,
+  AdminNodeCredentials,
   adminRoutes,
+  type AdminNodeCredential,
+  type AdminNodeCredentialsDone,
   type AdminDone,
   type AdminNode,
   type AdminRoom,
@@ -30,6 +33,19 @@ export interface AdminBackend {
   nodes(): Promise<AdminNode[]>;
   /** Marks a node draining (rooms move off it); false when it is not registered. */
   drainNode(nodeId: string): Promise<boolean>;
+  /**
+   * Media node credentials that can change at run time (the Node edge with TREFFPUNKT_NODE_SECRETS_FILE);
+   * absent: they come from the environment. Its methods throw TreffpunktError.
+   */
+  credentials?: {
+    list(): AdminNodeCredential[];
+    put(
+      nodeId: string,
+      entry: AdminNodeCredentials,
+    ): { action: 'added' | 'replaced'; pins: AdminNodeCredential['pins'] };
+    /** The pins the node had, or undefined when it had no credentials. */
+    revoke(nodeId: string): AdminNodeCredential['pins'] | undefined;
+  };
   /** Changes the log level at run time, where the runtime's logger can. */
   setLogLevel?(level: LogLevel): void;
 }
@@ -88,6 +104,48 @@ export function registerAdminRoutes(
     if (!(await backend.drainNode(nodeId))) throw notFound('node');
     log.warn({ admin: true, action: 'drainNode', node: nodeId }, 'admin: node drains');
     return c.json(done(1));
+  });
+
+  const credentials = () => {
+    if (!backend.credentials)
+      throw new TreffpunktError(
+        ErrorCode.CredentialsNotEditable,
+        'media node credentials come from the environment (TREFFPUNKT_NODE_SECRETS) and cannot be changed at run time; use TREFFPUNKT_NODE_SECRETS_FILE',
+      );
+    return backend.credentials;
+  };
+
+  app.get(adminRoutes.nodeCredentialList, (c) => c.json({ credentials: credentials().list() }));
+
+  app.put(adminRoutes.nodeCredentials, async (c) => {
+    const nodeId = param(NodeId, c.req.param('nodeId'));
+    const store = credentials();
+    const body = AdminNodeCredentials.safeParse(await c.req.json().catch(() => undefined));
+    if (!body.success) {
+      // The fields and rules, never a value: the body holds a secret.
+      const fields = [...new Set(body.error.issues.map((i) => i.path.map(String).join('.') || '(body)'))];
+      throw new TreffpunktError(
+        ErrorCode.BadMessage,
+        `expected {"secret": "≥16 chars[|previous]", "operator"?, "jurisdiction"?, "controlOrigin"?}; wrong: ${fields.join(', ')}`,
+      );
+    }
+    const { action, pins } = store.put(nodeId, body.data);
+    log.warn(
+      { admin: true, action: 'nodeCredentials', node: nodeId, result: action, pins },
+      `admin: node credentials ${action}`,
+    );
+    return c.json({ ok: true, nodeId, action, pins } satisfies AdminNodeCredentialsDone);
+  });
+
+  app.delete(adminRoutes.nodeCredentials, (c) => {
+    const nodeId = param(NodeId, c.req.param('nodeId'));
+    const pins = credentials().revoke(nodeId);
+    if (!pins) throw notFound('node credentials');
+    log.warn(
+      { admin: true, action: 'nodeCredentials', node: nodeId, result: 'revoked' },
+      'admin: node credentials revoked',
+    );
+    return c.json({ ok: true, nodeId, action: 'revoked', pins } satisfies AdminNodeCredentialsDone);
   });
 
   app.put(adminRoutes.logLevel, async (c) => {
