@@ -272,7 +272,12 @@ export class MediaSession {
     this.#reportTimer = setTimeout(() => {
       this.#reportTimer = undefined;
       if (this.#ctx.closed()) return;
-      const line = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/gu, ' ').slice(0, 200);
+      // Control characters and a surrogate pair cut in half would be refused (BAD_MESSAGE).
+      const line = (s: string) =>
+        s
+          .replace(/[\u0000-\u001f\u007f-\u009f]/gu, ' ')
+          .slice(0, 200)
+          .replace(/[\ud800-\udbff]$/, '');
       this.#ctx
         .request('reportMediaFailure', {
           transports: this.#failedTransports.slice(-4),
