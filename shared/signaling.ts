@@ -97,6 +97,19 @@ export const IceServer = z.object({
   credential: z.string().max(256),
 });
 export type IceServer = z.infer<typeof IceServer>;
+/** A way to the media node (edge/web/meeting/media-paths.ts): direct UDP or ICE-TCP, or its TURN over UDP, TCP or TLS. */
+export const IcePath = z.enum(['udp', 'tcp', 'turn-udp', 'turn-tcp', 'turn-tls']);
+export type IcePath = z.infer<typeof IcePath>;
+/**
+ * One line of what ICE tried, as the app shows it ("host/udp → relay/udp: failed"): candidate types and
+ * pair states, no addresses. It goes to the operator's log, so it is bounded and carries no control
+ * characters (refused) and no bidi controls or invisibles (stripped).
+ */
+export const TriedLine = z
+  .string()
+  .max(200)
+  .refine((s) => !LONE_SURROGATE.test(s) && !CONTROLS.test(s), 'must be text without control characters')
+  .transform((s) => s.replace(BIDI_CONTROLS, '').replace(INVISIBLES, ''));
 const RequestId = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const ParticipantInfo = z.object({
@@ -238,6 +251,34 @@ export const methods = {
   },
   setHand: {
     params: z.object({ raised: z.boolean() }).strict(),
+    result: z.object({}),
+  },
+  /**
+   * The app's media failed: even the relay did not connect (the banner "media is blocked"). The room
+   * logs it for the operator, naming the participant (by id) and its media node; at most one line per
+   * participant a minute, the rest counted. Nothing else happens: the app retries when the person asks.
+   */
+  reportMediaFailure: {
+    params: z
+      .object({
+        /** The transports that failed, last first attempt and relay retry included (at most 4). */
+        transports: z
+          .array(
+            z
+              .object({
+                direction: z.enum(['send', 'recv']),
+                transportId: Id.optional(),
+                policy: z.enum(['all', 'relay']),
+              })
+              .strict(),
+          )
+          .max(4),
+        /** Every ICE path tried (IcePath), each once. */
+        paths: z.array(IcePath).max(5),
+        /** What ICE tried, one line each (the app's diagnostics). */
+        tried: z.array(TriedLine).max(24),
+      })
+      .strict(),
     result: z.object({}),
   },
   // --- moderators only (FORBIDDEN for everyone else) ---

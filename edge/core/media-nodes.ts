@@ -109,6 +109,22 @@ export class MediaNodes {
   }
 
   /**
+   * For the operator's log: where a node says it is (region, operator) and its announced media address,
+   * as it registered them; undefined for a node the registry does not know (any more).
+   */
+  async describe(
+    nodeId: string,
+  ): Promise<{ region: string; operator: string; address?: string; tcpPort?: number } | undefined> {
+    const node = await this.#registry.get(nodeId);
+    if (!node) return undefined;
+    return {
+      region: node.region,
+      operator: node.operator,
+      ...(node.media ? { address: node.media.address, tcpPort: node.media.tcpPort } : {}),
+    };
+  }
+
+  /**
    * TURN credentials on a node for the person with this identity key (the token identity of
    * a token holder, the participant id for a guest; see turn-credentials.ts), valid for
    * `turnCredentialTtlSeconds`; none when the node runs no TURN service. The node's allocation quota

@@ -67,6 +67,15 @@ const recorded = (page: Page) =>
     return { mediaStates: w.mediaStates, toasts: w.toasts };
   });
 
+/** The edge's `mediaFailed` line about a participant (media-failures.ts), if it logged one. */
+function mediaFailedLine(output: string, participant: string): Record<string, unknown> | undefined {
+  return output
+    .split('\n')
+    .filter((l) => l.includes('"event":"mediaFailed"'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.participant === participant);
+}
+
 describe('relay fallback', () => {
   const e2e = stackAndChromium();
 
@@ -128,6 +137,20 @@ describe('relay fallback', () => {
     await recordMediaNotices(b);
     await b.waitForSelector('#media-failed-banner:not([hidden])', { timeout: 120_000 });
     assert.equal(await b.getAttribute('.meeting', 'data-media'), 'mediaFailed');
+    // The operator sees it too: the edge logs which node failed whom (issue 13), Ben by id, not by name.
+    const logged = await waitFor(
+      'the edge’s mediaFailed line',
+      () => mediaFailedLine(e2e.stack.output(), bid),
+      30_000,
+      250,
+    );
+    assert.equal(logged.node, e2e.stack.nodeId);
+    assert.ok((logged.transports as unknown[]).length > 0, JSON.stringify(logged));
+    assert.ok(
+      (logged.tried as string[]).some((l) => /relay only/.test(l)),
+      JSON.stringify(logged),
+    );
+    assert.doesNotMatch(JSON.stringify(logged), /Ben|Ada/);
     assert.match((await b.textContent('#media-failed-banner')) ?? '', /network probably blocks media/);
     const { mediaStates, toasts } = await recorded(b);
     assert.ok(!mediaStates.includes('relay'), `no relay claim (${mediaStates.join(', ')})`);

@@ -22,6 +22,7 @@ import { Admission } from './admission.ts';
 import type { Handler, Handlers, RoomContext, RoomDeps } from './context.ts';
 import { Failover } from './failover.ts';
 import { readFrame, type Request } from './frames.ts';
+import { MediaFailures } from './media-failures.ts';
 import { RoomMedia } from './media.ts';
 import { Moderation } from './moderation.ts';
 import { RoomPipes } from './pipes.ts';
@@ -69,6 +70,7 @@ export class Room {
       ...roster.handlers,
       ...media.handlers,
       ...moderation.handlers,
+      ...new MediaFailures(ctx).handlers,
       ping: async () => ({ time: Date.now() }),
     };
   }

@@ -8,12 +8,12 @@
  * (transport-factory.ts), the retry is relay-only with every TURN URL, TURN/TLS (`turns:`, usually on
  * port 443) included: what a network that lets nothing out but TCP 443 still allows.
  */
-import type { IceServer } from '../../../shared/signaling.ts';
+import { IcePath, type IceServer } from '../../../shared/signaling.ts';
 
-/** A way to the media node: direct UDP or ICE-TCP, or its TURN server over UDP, TCP or TLS. */
-export type IcePath = 'udp' | 'tcp' | 'turn-udp' | 'turn-tcp' | 'turn-tls';
+/** A way to the media node: direct UDP or ICE-TCP, or its TURN server over UDP, TCP or TLS (shared/signaling.ts). */
+export type { IcePath };
 /** Every path, in the order ICE would prefer them: how lists of paths are ordered (data-media-tried). */
-export const MEDIA_PATHS: readonly IcePath[] = ['udp', 'tcp', 'turn-udp', 'turn-tcp', 'turn-tls'];
+export const MEDIA_PATHS: readonly IcePath[] = IcePath.options;
 
 /** The path one TURN URL stands for (`turns:` is TLS; `turn:` without a transport is UDP). */
 export function turnPath(url: string): IcePath {

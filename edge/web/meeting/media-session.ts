@@ -17,6 +17,7 @@
 import { Device, type types } from 'mediasoup-client';
 import type { MediaSource, RtpCapabilities } from '../../../shared/media-types.ts';
 import { diagnostics } from '../diagnostics.ts';
+import type { Params } from '../../../shared/signaling.ts';
 import type { Signaling } from '../signaling.ts';
 import { SOURCE_ORDER } from './encodings.ts';
 import { Receiver } from './receiver.ts';
@@ -24,6 +25,9 @@ import { Sender } from './sender.ts';
 import { candidatePairs, triedPaths, type CandidatePair } from './stats.ts';
 import { TransportFactory } from './transport-factory.ts';
 import type { Direction, MediaContext, MediaPath } from './types.ts';
+
+/** How long a failure report waits for the other direction's failure (they come together). */
+const REPORT_DELAY_MS = 1_000;
 
 export class MediaSession {
   /** How often our media was moved to another node and set up there (tests wait on it). */
@@ -45,6 +49,10 @@ export class MediaSession {
   #path: MediaPath = diagnostics.relayOnly ? 'relay' : 'direct';
   /** What ICE tried on the transports that failed since the last success: the diagnostics of 'mediaFailed'. */
   #tried: string[] = [];
+  /** The transports that failed since the last success (what `reportMediaFailure` tells the edge). */
+  #failedTransports: Params<'reportMediaFailure'>['transports'] = [];
+  /** A report to the edge waits this long, so that both transports failing make one report. */
+  #reportTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(ctx: MediaContext) {
     this.#ctx = ctx;
@@ -76,7 +84,7 @@ export class MediaSession {
    */
   async retry(): Promise<void> {
     this.#tell('retrying');
-    this.#tried = [];
+    this.#forgetFailures();
     await Promise.all(
       (['send', 'recv'] as const).map(async (direction) => {
         const tr = this.#current[direction];
@@ -142,6 +150,7 @@ export class MediaSession {
     this.receiver.close();
     this.#current.send?.close();
     this.#current.recv?.close();
+    clearTimeout(this.#reportTimer);
   }
 
   #resetPolicy(): void {
@@ -162,6 +171,7 @@ export class MediaSession {
     const policy = this.transports.policyOf(failed);
     await this.#noteTried(direction, policy, failed);
     if (policy === 'relay') {
+      this.#failedTransports.push({ direction, transportId: failed.id, policy });
       console.warn(`treffpunkt: the ${direction} transport failed through the relay too; media is blocked`);
       this.#tell('mediaFailed');
       return;
@@ -192,6 +202,7 @@ export class MediaSession {
     } catch (err) {
       console.warn(`treffpunkt: making the ${direction} transport again (${policy}) failed`, err);
       this.#tried.push(`${direction} (${policy}): ${err instanceof Error ? err.message : String(err)}`);
+      this.#failedTransports.push({ direction, policy });
       this.#tell('mediaFailed');
     } finally {
       old?.close();
@@ -215,7 +226,7 @@ export class MediaSession {
   async #connected(direction: Direction, policy: RTCIceTransportPolicy, tr: types.Transport): Promise<void> {
     const [pair] = await candidatePairs([{ direction, policy, transport: tr }]);
     if (this.#ctx.closed() || tr !== this.#current[direction] || tr.connectionState !== 'connected') return;
-    this.#tried = [];
+    this.#forgetFailures();
     const relayed = pair?.localType === 'relay';
     const other = this.#current[direction === 'send' ? 'recv' : 'send'];
     const otherRelayed = other !== undefined && this.transports.policyOf(other) === 'relay';
@@ -242,6 +253,39 @@ export class MediaSession {
     if (path === this.#path && path !== 'mediaFailed') return;
     this.#path = path;
     this.#ctx.cb.notice?.(path, [...this.#tried], this.transports.triedPaths());
+    if (path === 'mediaFailed') this.#reportFailure();
+  }
+
+  #forgetFailures(): void {
+    this.#tried = [];
+    this.#failedTransports = [];
+    clearTimeout(this.#reportTimer);
+    this.#reportTimer = undefined;
+  }
+
+  /**
+   * Tells the edge that media failed, so that the operator sees it (issue 13): once for failures that
+   * come together (both transports), sized to what the edge accepts (shared/signaling.ts).
+   */
+  #reportFailure(): void {
+    if (this.#reportTimer !== undefined) return;
+    this.#reportTimer = setTimeout(() => {
+      this.#reportTimer = undefined;
+      if (this.#ctx.closed()) return;
+      // Control characters and a surrogate pair cut in half would be refused (BAD_MESSAGE).
+      const line = (s: string) =>
+        s
+          .replace(/[\u0000-\u001f\u007f-\u009f]/gu, ' ')
+          .slice(0, 200)
+          .replace(/[\ud800-\udbff]$/, '');
+      this.#ctx
+        .request('reportMediaFailure', {
+          transports: this.#failedTransports.slice(-4),
+          paths: this.transports.triedPaths(),
+          tried: this.#tried.slice(0, 24).map(line),
+        })
+        .catch((err) => console.warn('treffpunkt: reporting the media failure to the edge failed', err));
+    }, REPORT_DELAY_MS);
   }
 
   /**
