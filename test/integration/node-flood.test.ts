@@ -95,15 +95,15 @@ for (const runtime of EDGE_RUNTIMES)
         [],
         'nothing but accepted or rate limited',
       );
-      // B's own process never had a heartbeat refused (it would log that it retries).
-      assert.doesNotMatch(
-        stack
-          .output()
-          .split('\n')
-          .filter((l) => l.includes('"node":"node-b"'))
-          .join('\n'),
-        /edge registration failed/,
-      );
+      // B's own process never had a heartbeat refused once it was registered (it would log that it retries;
+      // a first attempt before the edge listens may fail on a slow start, which is not the flood's doing).
+      const bLines = stack
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('"node":"node-b"'));
+      const registered = bLines.findIndex((l) => l.includes('registered with edge'));
+      assert.ok(registered >= 0, 'node B registered');
+      assert.doesNotMatch(bLines.slice(registered + 1).join('\n'), /edge registration failed/);
       // The limit is a rate, not a ban: node A is back once its flood stops.
       await waitFor(
         'node A to be accepted again',
