@@ -41,7 +41,7 @@ after(async () => {
   await node?.stop();
 });
 
-test('coturn announces turns: and relays over TLS with the REST credentials', { skip, timeout: 60_000 }, async () => {
+test('coturn announces turns: and relays over TLS with the REST credentials', { skip, timeout: 120_000 }, async () => {
   const urls = node.turn.urls;
   const tls = urls.find((u) => u.startsWith('turns:'));
   assert.ok(tls, `a turns: URL among ${urls.join(', ')}`);
@@ -68,7 +68,8 @@ test('coturn announces turns: and relays over TLS with the REST credentials', { 
     ...['-t', '-S', '-c', '-n', '10', '-m', '1', '-W', node.turn.secret, '-u', 'tls-user'],
     ...['-e', '127.0.0.1', '-r', String(peerPort), '-p', String(tlsPort), '127.0.0.1'],
   ];
-  const run = spawnSync('turnutils_uclient', args, { encoding: 'utf8', timeout: 20_000 });
+  // Generous: it takes a few seconds, but once ran past 20 s on a loaded 2-core machine.
+  const run = spawnSync('turnutils_uclient', args, { encoding: 'utf8', timeout: 60_000 });
   const out = `${run.stdout}${run.stderr}`;
   assert.equal(run.status, 0, `uclient over TLS exited ${run.status ?? run.signal}:\n${out.slice(-2000)}`);
   const lost = /Total lost packets (\d+)/.exec(out);
