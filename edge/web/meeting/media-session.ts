@@ -28,6 +28,8 @@ import type { Direction, MediaContext, MediaPath } from './types.ts';
 
 /** How long a failure report waits for the other direction's failure (they come together). */
 const REPORT_DELAY_MS = 1_000;
+/** How often the receiver looks for remote producers it receives nothing of (Receiver.consumeMissing). */
+const CONSUME_CHECK_MS = 2_000;
 
 export class MediaSession {
   /** How often our media was moved to another node and set up there (tests wait on it). */
@@ -53,6 +55,8 @@ export class MediaSession {
   #failedTransports: Params<'reportMediaFailure'>['transports'] = [];
   /** A report to the edge waits this long, so that both transports failing make one report. */
   #reportTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The receiver's periodic look for producers it receives nothing of. */
+  readonly #consumeCheck: ReturnType<typeof setInterval>;
 
   constructor(ctx: MediaContext) {
     this.#ctx = ctx;
@@ -64,6 +68,7 @@ export class MediaSession {
       current: (direction) => this.#current[direction],
       failed: (direction, tr) => void this.#onFailed(direction, tr),
     });
+    this.#consumeCheck = setInterval(() => this.receiver.consumeMissing(), CONSUME_CHECK_MS);
   }
 
   /** Loads the device for the node's router and makes both transports. */
@@ -151,6 +156,7 @@ export class MediaSession {
     this.#current.send?.close();
     this.#current.recv?.close();
     clearTimeout(this.#reportTimer);
+    clearInterval(this.#consumeCheck);
   }
 
   #resetPolicy(): void {

@@ -21,6 +21,9 @@ export interface RemoteConsumer {
   emptyPolls: number;
 }
 
+/** How many failed consumes in a row consumeMissing retries a producer. */
+const MISSING_RETRIES = 3;
+
 export class Receiver {
   readonly #ctx: MediaContext;
   readonly #transport: () => types.Transport | undefined;
@@ -35,6 +38,12 @@ export class Receiver {
   readonly #consuming = new Map<string, types.Transport>();
   /** producerId → the spatial layer the UI wants for it (kept for consumers made later). */
   readonly #layers = new Map<string, number>();
+  /**
+   * producerId → consumes of it that failed in a row on the current transport. consumeMissing gives up
+   * after MISSING_RETRIES: a producer this browser cannot receive (a codec it lacks) is not asked for
+   * every few seconds for ever.
+   */
+  readonly #failures = new Map<string, number>();
 
   /** `transport` and `device`: the current receive transport and device (both change on a node change). */
   constructor(ctx: MediaContext, transport: () => types.Transport | undefined, device: () => Device) {
@@ -46,6 +55,24 @@ export class Receiver {
   /** producerId → consumer (statistics read them). */
   get consumers(): ReadonlyMap<string, RemoteConsumer> {
     return this.#consumers;
+  }
+
+  /**
+   * Receives what the others send that we receive nothing of and nobody is consuming on the current
+   * transport: the safety net for the races of a transport replaced under a consume (the relay fallback of
+   * several pages at once, where a producer's owner may also be re-producing). Cheap when nothing is
+   * missing: a look at the roster, no request.
+   */
+  consumeMissing(): void {
+    const recv = this.#transport();
+    if (!recv || recv.connectionState === 'closed' || this.#ctx.closed()) return;
+    for (const w of this.#ctx.roster.remoteProducers())
+      if (
+        !this.#consumers.has(w.producerId) &&
+        this.#consuming.get(w.producerId) !== recv &&
+        (this.#failures.get(w.producerId) ?? 0) < MISSING_RETRIES
+      )
+        void this.consume(w.participantId, w.producerId, w.source);
   }
 
   /** Receives everything the others send now (audio first). */
@@ -62,6 +89,7 @@ export class Receiver {
     if (!recv || this.#consumers.has(producerId) || this.#consuming.get(producerId) === recv || ctx.closed()) return;
     this.#consuming.set(producerId, recv);
     let again = false;
+    let made: RemoteConsumer | undefined;
     try {
       const c = await ctx.request('consume', {
         transportId: recv.id,
@@ -81,6 +109,7 @@ export class Receiver {
         return;
       }
       const entry: RemoteConsumer = { consumer, participantId, source, kind: c.kind, emptyPolls: 0 };
+      made = entry;
       this.#consumers.set(producerId, entry);
       const want = this.#layers.get(producerId);
       if (want !== undefined && c.kind === 'video' && diagnostics.layerSelection) {
@@ -91,9 +120,16 @@ export class Receiver {
       if (this.#consumers.get(producerId) !== entry) return;
       ctx.cb.track?.(participantId, producerId, source, consumer.track);
       await ctx.request('resumeConsumer', { consumerId: c.consumerId });
+      this.#failures.delete(producerId);
     } catch (err) {
       if (recv !== this.#transport()) again = true;
-      else if (!ctx.closed()) console.warn('treffpunkt: consume failed', err);
+      else if (!ctx.closed()) {
+        this.#failures.set(producerId, (this.#failures.get(producerId) ?? 0) + 1);
+        // This consumer is dead on the server (a newer one replaced it, or its producer went): drop it,
+        // so that consumeMissing tries again. Never a newer entry made meanwhile.
+        if (made && this.#consumers.get(producerId) === made) this.drop(producerId);
+        console.warn('treffpunkt: consume failed', err);
+      }
     } finally {
       if (this.#consuming.get(producerId) === recv) this.#consuming.delete(producerId);
       // The transport was replaced while this consumer was being made or resumed, and consumeAllAgain
@@ -124,6 +160,7 @@ export class Receiver {
   /** The producer is gone for good: its consumer and the layer wish go too. */
   forget(producerId: string): void {
     this.#layers.delete(producerId);
+    this.#failures.delete(producerId);
     this.drop(producerId);
   }
 
