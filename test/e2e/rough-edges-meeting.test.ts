@@ -109,17 +109,22 @@ describe('rough edges: in the meeting', () => {
     );
     assert.equal(await b.locator('.tile .pin').filter({ visible: true }).count(), 1, 'a pin on the large tile only');
     // The filmstrip under the share keeps names whole: no pin or quality bars take their room on a phone.
-    const cut = await b.evaluate(() =>
-      [...document.querySelectorAll<HTMLElement>('.filmstrip .tile-bar .name-part')]
-        .filter((n) => n.offsetParent !== null)
-        .map((n) => ({ text: n.textContent, cut: n.scrollWidth > n.clientWidth + 1 })),
-    );
-    assert.ok(cut.length >= 1, 'names in the phone filmstrip');
-    assert.deepEqual(
-      cut.filter((n) => n.cut),
-      [],
-      `filmstrip names cut on a phone: ${JSON.stringify(cut)}`,
-    );
+    const filmstripNames = () =>
+      b.evaluate(() =>
+        [...document.querySelectorAll<HTMLElement>('.filmstrip .tile-bar .name-part')]
+          .filter((n) => n.offsetParent !== null)
+          .map((n) => ({ text: n.textContent, cut: n.scrollWidth > n.clientWidth + 1 })),
+      );
+    let names: Awaited<ReturnType<typeof filmstripNames>> = [];
+    await waitFor(
+      'whole names in the phone filmstrip',
+      async () => {
+        names = await filmstripNames();
+        return names.length >= 2 && names.every((n) => !n.cut);
+      },
+      10_000,
+      100,
+    ).catch(() => assert.fail(`filmstrip names on a phone: ${JSON.stringify(names)}`));
     await a.click('#screen-toggle');
     await waitFor(
       'the grid again',
