@@ -9,6 +9,7 @@
 import type { Device, types } from 'mediasoup-client';
 import type { MediaSource } from '../../../shared/media-types.ts';
 import { diagnostics } from '../diagnostics.ts';
+import { mark } from '../timeline.ts';
 import { iceServersFor, MEDIA_PATHS, type IcePath, pathsTried } from './media-paths.ts';
 import type { Direction, MediaContext } from './types.ts';
 
@@ -95,6 +96,7 @@ export class TransportFactory {
     const device = this.#device();
     const tr = direction === 'send' ? device.createSendTransport(options) : device.createRecvTransport(options);
     this.#policy.set(tr, policy);
+    mark(`${direction}-transport-made`);
     tr.observer.once('close', () => {
       clearTimeout(this.#renewTimers.get(tr));
       this.#renewTimers.delete(tr);
@@ -104,6 +106,7 @@ export class TransportFactory {
     // no candidate is usable: the state then stays 'new').
     let timer: ReturnType<typeof setTimeout> | undefined;
     tr.on('connect', ({ dtlsParameters }, ok, fail) => {
+      mark(`${direction}-connect`);
       timer ??= setTimeout(
         () => tr.connectionState !== 'connected' && this.#hooks.failed(direction, tr),
         policy === 'relay' ? RELAY_CONNECT_TIMEOUT_MS : CONNECT_TIMEOUT_MS,
@@ -127,6 +130,7 @@ export class TransportFactory {
     tr.on('connectionstatechange', (state) => {
       if (state === 'connected' || state === 'closed') clearTimeout(timer);
       if (state === 'connected') {
+        mark(`${direction}-connected`);
         wasConnected = true;
         clearTimeout(restartTimer);
       }
