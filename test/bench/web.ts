@@ -40,6 +40,8 @@ const { values: args } = parseArgs({
     /** Sections to run, comma-separated: join, bytes, cpu, cold (default: all). */
     only: { type: 'string' },
     'cold-runs': { type: 'string', default: '5' },
+    /** KEY=VALUE for the media node's environment, e.g. TREFFPUNKT_NODE_KEYFRAME_REQUEST_DELAY_MS=0. */
+    'node-env': { type: 'string', multiple: true },
   },
   strict: true,
 });
@@ -77,6 +79,8 @@ const JOIN_STEPS = [
   'audio consumer made',
   'audio first packet',
   'audio first decoded',
+  'video: consumer made → first frame',
+  'audio: consumer made → decoded',
 ] as const;
 
 /** Each step of a join in ms after `t0` (page clock); a step that did not happen is left out. */
@@ -91,6 +95,11 @@ function joinSteps(t: PageTimeline, t0: number): Record<string, number> {
     put(`${kind} first packet`, firstOf(t, kind, 'firstPacket'));
     put(`${kind} first ${kind === 'video' ? 'frame' : 'decoded'}`, firstOf(t, kind, 'firstDecoded'));
   }
+  // The wait for the first picture (a key frame) or sound once the page has its consumer.
+  if (out['video first frame'] !== undefined && out['video consumer made'] !== undefined)
+    out['video: consumer made → first frame'] = out['video first frame'] - out['video consumer made'];
+  if (out['audio first decoded'] !== undefined && out['audio consumer made'] !== undefined)
+    out['audio: consumer made → decoded'] = out['audio first decoded'] - out['audio consumer made'];
   return out;
 }
 
@@ -105,11 +114,11 @@ function summarizeSteps(samples: Record<string, number>[], order: readonly strin
 
 function printSteps(rows: [string, Summary][], indent = '    '): void {
   console.log(
-    `${indent}${'step'.padEnd(28)} ${'n'.padStart(3)} ${'p50'.padStart(7)} ${'p95'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}`,
+    `${indent}${'step'.padEnd(50)} ${'n'.padStart(3)} ${'p50'.padStart(7)} ${'p95'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}`,
   );
   for (const [name, s] of rows)
     console.log(
-      `${indent}${name.padEnd(28)} ${String(s.n).padStart(3)} ${s.p50.toFixed(0).padStart(7)} ${s.p95.toFixed(0).padStart(7)} ${s.min.toFixed(0).padStart(7)} ${s.max.toFixed(0).padStart(7)}`,
+      `${indent}${name.padEnd(50)} ${String(s.n).padStart(3)} ${s.p50.toFixed(0).padStart(7)} ${s.p95.toFixed(0).padStart(7)} ${s.min.toFixed(0).padStart(7)} ${s.max.toFixed(0).padStart(7)}`,
     );
 }
 
@@ -177,6 +186,7 @@ const COLD_STEPS = [
   'all video consumers made',
   'all video first packets',
   'decodes both others',
+  'wait: per other, consumer made → first frame (max)',
 ] as const;
 
 /**
@@ -248,6 +258,15 @@ async function coldThreePages(stack: Stack) {
       put('all video consumers made', lastOf('seen'));
       put('all video first packets', lastOf('firstPacket'));
       put('decodes both others', lastOf('firstDecoded'));
+      /** Per other participant: from its video consumer appearing to its first frame; the longer of the two. */
+      s['wait: per other, consumer made → first frame (max)'] = Math.max(
+        ...others.map((id) => {
+          const v = t.tracks.filter(
+            (x) => x.participantId === id && x.kind === 'video' && x.firstDecoded !== undefined,
+          );
+          return Math.min(...v.map((x) => x.firstDecoded! - x.seen));
+        }),
+      );
       steps.push(s);
       everyone = Math.max(everyone, s['decodes both others']!);
     }
@@ -397,9 +416,18 @@ async function cpuOfOnePage(stack: Stack, mode: { layers: boolean; view: 'grid' 
 
 // ---------------------------------------------------------------------------------------------------
 
-const stack = await startStack({ runtime: 'node', workers: 1 });
+const mediaNodeEnv = Object.fromEntries(
+  (args['node-env'] ?? []).map((kv) => {
+    const i = kv.indexOf('=');
+    if (i < 1) throw new Error(`--node-env wants KEY=VALUE, got "${kv}"`);
+    return [kv.slice(0, i), kv.slice(i + 1)];
+  }),
+);
+const stack = await startStack({ runtime: 'node', workers: 1, mediaNodeEnv });
 try {
-  console.log(`machine: ${JSON.stringify(machineInfo())}; camera capture ${VIDEO}p; Chromium ${CHROMIUM}\n`);
+  console.log(
+    `machine: ${JSON.stringify(machineInfo())}; camera capture ${VIDEO}p; Chromium ${CHROMIUM}; media node env ${JSON.stringify(mediaNodeEnv)}\n`,
+  );
 
   const load = () =>
     loadavg()
