@@ -42,6 +42,8 @@ const { values: args } = parseArgs({
     'cold-runs': { type: 'string', default: '5' },
     /** KEY=VALUE for the media node's environment, e.g. TREFFPUNKT_NODE_KEYFRAME_REQUEST_DELAY_MS=0. */
     'node-env': { type: 'string', multiple: true },
+    /** Appended to the joining pages' room address in (a) and (d), e.g. '&connect=late' (edge/web/diagnostics.ts). */
+    'page-query': { type: 'string', default: '' },
   },
   strict: true,
 });
@@ -134,7 +136,7 @@ async function joinToFirstFrame(stack: Stack) {
   for (let i = 0; i < JOINS; i++) {
     const page = await browser.newPage();
     await recordReceivedMedia(page, 10);
-    await page.goto(`${stack.edgeUrl}/${room}?video=${VIDEO}`);
+    await page.goto(`${stack.edgeUrl}/${room}?video=${VIDEO}${args['page-query']}`);
     await page.fill('#name', `Guest ${i + 1}`);
     await page.waitForSelector('.prejoin[data-ready]');
     // Clicked inside the page; every time below is taken in the page (join-timeline.ts), none here.
@@ -206,7 +208,7 @@ async function coldThreePages(stack: Stack) {
     const t0 = Date.now();
     await Promise.all(
       pages.map(async (page, i) => {
-        await page.goto(`${stack.edgeUrl}/${room}?video=360`);
+        await page.goto(`${stack.edgeUrl}/${room}?video=360${args['page-query']}`);
         await page.fill('#name', `P${i}`);
         await page.waitForSelector('.prejoin[data-ready]', { timeout: 60_000 });
         await page.evaluate(() => (document.getElementById('join') as HTMLButtonElement).click());

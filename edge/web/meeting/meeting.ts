@@ -164,6 +164,11 @@ export class Meeting {
     return this.#media.transports.turnRenewals;
   }
 
+  /** Transports connected on the node as soon as they were made (dtls-identity.ts). */
+  get transportsConnectedAhead(): number {
+    return this.#media.transports.connectedAhead;
+  }
+
   // --- sending and receiving ---
 
   /** Receives everything the others already send; call once the UI is ready for tracks. */
