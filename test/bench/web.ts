@@ -4,7 +4,9 @@
  *
  *   (a) join → first remote video frame: in the page, from the click on "Join" to the first decoded frame
  *       of a participant already in the room (inbound-rtp framesDecoded > 0, polled every 10 ms), over N
- *       joins (a fresh browser context each: no warm caches, own permission grant).
+ *       joins (a fresh browser context each: no warm caches, own permission grant); the first decoded
+ *       remote audio the same way, and the timeline of each join (the app's performance marks and what
+ *       the page receives: join-timeline.ts).
  *   (b) bytes to open a meeting: what the page loads from the edge (HTML, JS, CSS; bytes on the wire as
  *       Chromium counts them, headers included) and what gzip -9 / brotli would make of the JS and CSS;
  *       then the return visit: the same room opened again in the same browser (its HTTP cache warm),
@@ -16,8 +18,11 @@
  *       browser's processes (CDP SystemInfo.getProcessInfo) over a fixed window, as a share of one core.
  *       The three senders share one other Chromium and may lower their resolution when the machine is
  *       short of CPU: the received frame heights are printed with each figure.
+ *   (d) cold start: three fresh pages open the room at the same moment, each clicks "Join" once its
+ *       devices are ready; the time until every page decodes both others, and each page's timeline.
  *
- *   node test/bench/web.ts [--joins 10] [--window 20] [--video 720] [--only bytes]
+ *   node test/bench/web.ts [--joins 10] [--window 20] [--video 720] [--only join,bytes,cpu,cold]
+ *     [--cold-runs 5] [--node-env KEY=VALUE …] [--page-query '&connect=late']
  *
  * Prints tables, then one line `BENCH_JSON {...}` with every number.
  */
