@@ -59,6 +59,7 @@ const Raw = z
       .max(3_600_000, 'must be at most 3600000 (one hour)'),
     reapTransportSeconds: z.coerce.number().int().min(2, 'must be at least 2').max(3600, 'must be at most 3600'),
     reapRouterSeconds: z.coerce.number().int().min(2, 'must be at least 2').max(86_400, 'must be at most 86400'),
+    keyFrameRequestDelayMs: z.coerce.number().int().min(0, 'must be 0 or more').max(5000, 'must be at most 5000'),
     apiHost: z.string().refine((v) => isIP(v) !== 0 || v === 'localhost', 'must be an IP address or localhost'),
     apiPort: port,
     controlUrl: z
@@ -255,6 +256,8 @@ export interface MediaNodeConfig {
   /** The reaper's bounds (reaper.ts), in seconds. */
   reapTransportSeconds: number;
   reapRouterSeconds: number;
+  /** mediasoup's keyFrameRequestDelay for video producers (media-room.ts). */
+  keyFrameRequestDelayMs: number;
   apiHost: string;
   apiPort: number;
   controlUrl: string;

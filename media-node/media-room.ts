@@ -20,6 +20,19 @@ export interface MediaRoomOptions {
   /** This room's media events, towards the edge. */
   emit: RoomEventSink;
   pipeListen: PipeListen;
+  tuning: MediaRoomTuning;
+}
+
+/** How the room's media is handled (media-node/settings.ts). */
+export interface MediaRoomTuning {
+  /**
+   * A video producer's sender is asked for a key frame at most once per this many ms (mediasoup's
+   * keyFrameRequestDelay); a request within that window is sent when it ends. Why: libwebrtc senders
+   * ignore a key frame request that comes within 300 ms of the one before (EncoderRtcpFeedback), and
+   * mediasoup asks again only after 1 s (KeyFrameRequestManager). Two consumers resumed 100 ms apart
+   * (three people joining at once) left the second without a picture for that second.
+   */
+  keyFrameRequestDelayMs: number;
 }
 
 /** What one room holds, for the node's load report. */
@@ -35,6 +48,7 @@ export class MediaRoom {
   readonly #pooled: PooledWorker;
   readonly #observers: RoomObservers;
   readonly #pipes: RoomPipes;
+  readonly #tuning: MediaRoomTuning;
   readonly #transports = new Map<string, types.WebRtcTransport>();
   /** Local producers and those piped in from other nodes: both can be consumed here. */
   readonly #producers = new Map<string, types.Producer>();
@@ -48,6 +62,7 @@ export class MediaRoom {
     this.#router = opts.router;
     this.#pooled = opts.pooled;
     this.#observers = opts.observers;
+    this.#tuning = opts.tuning;
     this.#pipes = new RoomPipes({
       room: opts.name,
       router: opts.router,
@@ -130,6 +145,7 @@ export class MediaRoom {
     const producer = await transport.produce({
       kind: body.kind,
       rtpParameters: body.rtpParameters as types.RtpParameters,
+      ...(body.kind === 'video' ? { keyFrameRequestDelay: this.#tuning.keyFrameRequestDelayMs } : {}),
       appData: { source: body.source, participantId: transport.appData.participantId },
     });
     this.#addProducer(producer);

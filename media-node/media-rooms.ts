@@ -6,24 +6,35 @@
 import type { MediaEvent, NodeLoad } from '../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../shared/errors.ts';
 import { MediaRoom } from './media-room.ts';
+import type { MediaRoomTuning } from './media-room.ts';
 import type { PipeListen } from './pipe.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
 /** Where the node's observations go (to the edge, through registration.ts). */
 export type MediaEventSink = (room: string, event: MediaEvent) => void;
 
+/** The defaults of media-node/settings.ts. */
+const DEFAULT_TUNING: MediaRoomTuning = { keyFrameRequestDelayMs: 400 };
+
 export class MediaRooms {
   readonly #pool: WorkerPool;
   readonly #emit: MediaEventSink;
   readonly #pipeListen: PipeListen;
+  readonly #tuning: MediaRoomTuning;
   readonly #rooms = new Map<string, MediaRoom>();
   /** Rooms being created: a retried create waits for the same one instead of making a second. */
   readonly #creating = new Map<string, Promise<MediaRoom>>();
 
-  constructor(pool: WorkerPool, emit: MediaEventSink = () => {}, pipeListen: PipeListen = { ip: '127.0.0.1' }) {
+  constructor(
+    pool: WorkerPool,
+    emit: MediaEventSink = () => {},
+    pipeListen: PipeListen = { ip: '127.0.0.1' },
+    tuning: MediaRoomTuning = DEFAULT_TUNING,
+  ) {
     this.#pool = pool;
     this.#emit = emit;
     this.#pipeListen = pipeListen;
+    this.#tuning = tuning;
   }
 
   /** The room, created on the least loaded worker if this node has no router for it yet. */
@@ -39,6 +50,7 @@ export class MediaRooms {
             pooled: this.#pool.leastLoaded(),
             emit: (event) => this.#emit(name, event),
             pipeListen: this.#pipeListen,
+            tuning: this.#tuning,
           });
           this.#rooms.set(name, room);
           return room;

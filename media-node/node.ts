@@ -50,10 +50,12 @@ export async function startMediaNode(config: MediaNodeConfig, clock?: () => numb
   }
   // Events go out through the registration, which exists only once the control API is up.
   let registration: EdgeRegistration | undefined;
-  const rooms = new MediaRooms(pool, (room, event) => registration?.sendEvent(room, event), {
-    ip: config.listenIp,
-    announcedAddress: config.announcedAddress,
-  });
+  const rooms = new MediaRooms(
+    pool,
+    (room, event) => registration?.sendEvent(room, event),
+    { ip: config.listenIp, announcedAddress: config.announcedAddress },
+    { keyFrameRequestDelayMs: config.keyFrameRequestDelayMs },
+  );
   const app = createControlApi({
     secrets: [config.secret, ...(config.previousSecret ? [config.previousSecret] : [])],
     rooms,

@@ -79,6 +79,12 @@ export const SETTINGS = {
     help: "A room's router with no transport and no pipe for this long is closed (2-86400).",
     default: '300',
   },
+  keyFrameRequestDelayMs: {
+    env: 'TREFFPUNKT_NODE_KEYFRAME_REQUEST_DELAY_MS',
+    flag: 'keyframe-request-delay-ms',
+    help: "A video producer's sender is asked for a key frame at most once in this long; a request within it is sent when it ends, not dropped. Browsers ignore a request that comes within 300 ms of the last (libwebrtc), and mediasoup would ask again only 1 s later: a consumer that starts just after another then waits that second for its first picture (docs/media.md). 0: every request at once (mediasoup's default) (0-5000).",
+    default: '400',
+  },
   apiHost: {
     env: 'TREFFPUNKT_NODE_API_HOST',
     flag: 'api-host',

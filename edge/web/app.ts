@@ -10,7 +10,10 @@ import { lang, t, type Strings } from './i18n.ts';
 import { readJoinLink } from './join-link.ts';
 import { preJoin } from './prejoin.ts';
 import { startPage } from './start-page.ts';
+import { mark } from './timeline.ts';
 import { RoomView } from './view/room-view.ts';
+
+mark('app-start');
 
 const app = document.getElementById('app')!;
 document.documentElement.lang = lang;

@@ -7,6 +7,7 @@
  *   ?video=360       camera capture height: 360, 540 or 720 (default); lower saves CPU and bandwidth
  *   ?layers=max      no simulcast layer selection: receive every camera at the highest layer
  *   ?audio=plain     Opus without in-band FEC and DTX (to measure what they protect: npm run bench:loss)
+ *   ?connect=late    transports connect on the node at their first use, not ahead (meeting/dtls-identity.ts)
  */
 const params = typeof location === 'undefined' ? new URLSearchParams() : new URLSearchParams(location.search);
 const height = Number(params.get('video'));
@@ -17,4 +18,5 @@ export const diagnostics = {
   videoHeight: height === 360 || height === 540 || height === 720 ? height : 720,
   layerSelection: params.get('layers') !== 'max',
   audioProtection: params.get('audio') !== 'plain',
+  connectAhead: params.get('connect') !== 'late',
 } as const;

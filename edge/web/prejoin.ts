@@ -17,6 +17,7 @@ import type { Strings } from './i18n.ts';
 import { icon } from './icons.ts';
 import { languageSelect } from './language.ts';
 import { stored } from './stored-choices.ts';
+import { mark } from './timeline.ts';
 
 export interface JoinChoice {
   name: string;
@@ -314,6 +315,7 @@ export function preJoin(
     e.preventDefault();
     if (cancelWaiting) return cancelWaiting();
     if (joining) return;
+    mark('join-click');
     const displayName = withToken ? (opts.invitedAs ?? '') : name.value.trim();
     if (!displayName && !withToken) {
       content(nameError, (s) => s.nameRequired);
@@ -389,6 +391,7 @@ export function preJoin(
   // Joining waits for this, so that a quick click on "Join" does not join without camera and microphone.
   let opening: Promise<void> = devicesClosed ? refreshDevices() : openAll();
   void opening.then(() => {
+    mark('devices-ready');
     ready = true;
     screen.dataset.ready = 'true';
     renderNotices();

@@ -99,6 +99,19 @@ test('media node: --help lists every setting', () => {
   }
 });
 
+test('media node: the key frame request window is 400 ms unless set, 0-5000', () => {
+  assert.equal(loadMediaNodeConfig([], base).keyFrameRequestDelayMs, 400);
+  assert.equal(
+    loadMediaNodeConfig([], { ...base, TREFFPUNKT_NODE_KEYFRAME_REQUEST_DELAY_MS: '0' }).keyFrameRequestDelayMs,
+    0,
+  );
+  assert.equal(loadMediaNodeConfig(['--keyframe-request-delay-ms', '1000'], base).keyFrameRequestDelayMs, 1000);
+  assert.match(
+    problems([], { ...base, TREFFPUNKT_NODE_KEYFRAME_REQUEST_DELAY_MS: '6000' }).join(),
+    /TREFFPUNKT_NODE_KEYFRAME_REQUEST_DELAY_MS.*at most 5000/,
+  );
+});
+
 test('media node: the diagnostic routes are off unless asked for', () => {
   assert.equal(loadMediaNodeConfig([], base).diagnostics, false);
   assert.equal(loadMediaNodeConfig([], { ...base, TREFFPUNKT_NODE_DIAGNOSTICS: '1' }).diagnostics, true);

@@ -8,6 +8,7 @@ import { PROTOCOL_VERSION } from '../../../shared/protocol-version.ts';
 import { EDGE_LIST_PATH, EdgeList } from '../../../shared/edge-list.ts';
 import { CloseCode, type Result } from '../../../shared/signaling.ts';
 import { ClientErrorCode, Signaling, SignalingError } from '../signaling.ts';
+import { mark } from '../timeline.ts';
 import type { JoinOptions } from './types.ts';
 
 /** The room's WebSocket address on the edge at `origin` (default: the one that served this page). */
@@ -42,6 +43,7 @@ export async function joinRoom(
   waiting: (cancel: () => void) => void,
 ): Promise<{ s: Signaling; joined: Result<'join'> }> {
   const s = await Signaling.open(url);
+  mark('socket-open');
   try {
     try {
       const joined = await s.request('join', {
@@ -49,6 +51,7 @@ export async function joinRoom(
         ...(opts.token ? { token: opts.token } : { name: opts.name }),
         ...(opts.region ? { region: opts.region } : {}),
       });
+      mark('join-reply');
       return { s, joined };
     } catch (err) {
       // A lobby: wait (socket open) until a moderator admits us; the event carries the join result.

@@ -10,6 +10,7 @@
 import type { MediaSource } from '../../../shared/media-types.ts';
 import type { JoinResult, Role } from '../../../shared/signaling.ts';
 import type { Signaling } from '../signaling.ts';
+import { mark } from '../timeline.ts';
 import { Connection } from './connection.ts';
 import { joinRoom, roomSocketUrls } from './join.ts';
 import { MediaSession } from './media-session.ts';
@@ -91,6 +92,7 @@ export class Meeting {
       const meeting = new Meeting(room, urls, s, joined, opts, cb);
       cb.created?.(meeting);
       await meeting.#media.start(joined.routerRtpCapabilities);
+      mark('media-started');
       meeting.#connection.startPings();
       return meeting;
     } catch (err) {
@@ -160,6 +162,11 @@ export class Meeting {
 
   get turnRenewals(): number {
     return this.#media.transports.turnRenewals;
+  }
+
+  /** Transports connected on the node as soon as they were made (dtls-identity.ts). */
+  get transportsConnectedAhead(): number {
+    return this.#media.transports.connectedAhead;
   }
 
   // --- sending and receiving ---

@@ -8,6 +8,7 @@ import type { Device, types } from 'mediasoup-client';
 import type { MediaKind, MediaSource } from '../../../shared/media-types.ts';
 import { asksScalabilityMode, sendVideoCodec, withoutScalabilityMode } from './codecs.ts';
 import { produceOptions, SOURCE_ORDER } from './encodings.ts';
+import { mark } from '../timeline.ts';
 import type { MediaContext } from './types.ts';
 
 /** What we mean to send per source, whether or not a producer exists right now. */
@@ -186,6 +187,7 @@ export class Sender {
         return;
       }
       this.#producers.set(source, producer);
+      mark(`produced-${source}`);
       ctx.roster.self.producers.set(producer.id, {
         id: producer.id,
         kind: producer.kind as MediaKind,

@@ -9,6 +9,8 @@
 import type { Device, types } from 'mediasoup-client';
 import type { MediaSource } from '../../../shared/media-types.ts';
 import { diagnostics } from '../diagnostics.ts';
+import { mark } from '../timeline.ts';
+import { dtlsCertificate, dtlsParametersOf, sameDtlsParameters, stopConnectingAhead } from './dtls-identity.ts';
 import { iceServersFor, MEDIA_PATHS, type IcePath, pathsTried } from './media-paths.ts';
 import type { Direction, MediaContext } from './types.ts';
 
@@ -47,6 +49,8 @@ export class TransportFactory {
   /** ICE restarts done (a broken path on a live node), and TURN credentials renewed: for tests and diagnostics. */
   iceRestarts = 0;
   turnRenewals = 0;
+  /** Transports connected on the node right after they were made (dtls-identity.ts): for tests. */
+  connectedAhead = 0;
   /** Every transport made so far and the paths it tried (the diagnostics: data-media-tried). */
   readonly tried: { direction: Direction; policy: RTCIceTransportPolicy; paths: IcePath[] }[] = [];
   readonly #ctx: MediaContext;
@@ -77,7 +81,14 @@ export class TransportFactory {
 
   async create(direction: Direction, policy: RTCIceTransportPolicy): Promise<types.Transport> {
     const { request } = this.#ctx;
-    const opts = await request('createTransport', { direction });
+    const [opts, cert] = await Promise.all([request('createTransport', { direction }), dtlsCertificate()]);
+    // Our DTLS parameters are known now (our own certificate): the node gets them at once, not at the
+    // first produce or consume (dtls-identity.ts). 'connect' below then waits for this answer only.
+    const ahead = cert ? dtlsParametersOf(cert) : undefined;
+    const connecting = ahead
+      ? request('connectTransport', { transportId: opts.id, dtlsParameters: ahead as never })
+      : undefined;
+    connecting?.catch(() => undefined); // reported through 'connect' (or the transport is gone)
     const iceCandidates = diagnostics.tcpOnly
       ? opts.iceCandidates.filter((c) => c.protocol === 'tcp')
       : opts.iceCandidates;
@@ -91,10 +102,12 @@ export class TransportFactory {
       dtlsParameters: opts.dtlsParameters,
       iceServers,
       iceTransportPolicy: policy,
+      ...(cert ? { additionalSettings: { certificates: [cert] } } : {}),
     } as unknown as types.TransportOptions;
     const device = this.#device();
     const tr = direction === 'send' ? device.createSendTransport(options) : device.createRecvTransport(options);
     this.#policy.set(tr, policy);
+    mark(`${direction}-transport-made`);
     tr.observer.once('close', () => {
       clearTimeout(this.#renewTimers.get(tr));
       this.#renewTimers.delete(tr);
@@ -104,10 +117,22 @@ export class TransportFactory {
     // no candidate is usable: the state then stays 'new').
     let timer: ReturnType<typeof setTimeout> | undefined;
     tr.on('connect', ({ dtlsParameters }, ok, fail) => {
+      mark(`${direction}-connect`);
       timer ??= setTimeout(
         () => tr.connectionState !== 'connected' && this.#hooks.failed(direction, tr),
         policy === 'relay' ? RELAY_CONNECT_TIMEOUT_MS : CONNECT_TIMEOUT_MS,
       );
+      if (ahead && connecting) {
+        if (sameDtlsParameters(dtlsParameters as never, ahead)) {
+          this.connectedAhead++;
+          return void connecting.then(() => ok(), fail);
+        }
+        // The browser did not use our certificate: the node expects another fingerprint. This transport
+        // cannot connect (the connect timeout makes it again); later ones connect when asked.
+        stopConnectingAhead();
+        console.warn(`treffpunkt: the ${direction} transport does not use the page's DTLS certificate`);
+        return fail(new Error('the browser did not use the DTLS certificate it was given'));
+      }
       request('connectTransport', { transportId: tr.id, dtlsParameters: dtlsParameters as never }).then(
         () => ok(),
         fail,
@@ -127,6 +152,7 @@ export class TransportFactory {
     tr.on('connectionstatechange', (state) => {
       if (state === 'connected' || state === 'closed') clearTimeout(timer);
       if (state === 'connected') {
+        mark(`${direction}-connected`);
         wasConnected = true;
         clearTimeout(restartTimer);
       }

@@ -1,0 +1,28 @@
+/**
+ * Marks on the page's performance timeline (performance.mark, named `treffpunkt:<step>`) for the steps
+ * between opening the page and receiving media: the browser benchmark (test/bench/web.ts) reads them to
+ * say where joining spends its time, and anyone can read them in the browser's performance panel. A
+ * step that happens again (a relay fallback, a node change) is marked again; readers take the first
+ * one after the click on "Join". Costs next to nothing and sends nothing anywhere.
+ */
+export type TimelineStep =
+  | 'app-start'
+  | 'devices-ready'
+  | 'join-click'
+  | 'socket-open'
+  | 'join-reply'
+  | 'media-started'
+  | 'send-transport-made'
+  | 'recv-transport-made'
+  | 'send-connect'
+  | 'recv-connect'
+  | 'send-connected'
+  | 'recv-connected'
+  | 'produced-microphone'
+  | 'produced-camera'
+  | 'produced-screen';
+
+export function mark(step: TimelineStep): void {
+  // Absent in very old browsers and in Node unit tests without a DOM: the marks are optional.
+  globalThis.performance?.mark?.(`treffpunkt:${step}`);
+}
