@@ -62,6 +62,7 @@ export class Failover {
       ...state.nodeIds(),
       ...state.routers.linkedNodeIds(),
       ...state.routers.abandonedNodeIds(),
+      ...state.handovers().map((h) => h.nodeId),
     ])) {
       let status = await deps.nodes.status(nodeId);
       if (status === 'up' && this.#suspects.delete(nodeId) && !(await (await deps.nodes.client(nodeId)).reachable())) {
