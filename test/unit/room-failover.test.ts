@@ -113,10 +113,7 @@ test('a draining node: the handover ends at its deadline for participants that n
   a.status = 'draining';
   t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
   await r.room.sweep();
-  assert.ok(
-    r.sweeps.includes(Date.now() + HANDOVER_DEADLINE_MS),
-    'a sweep is due at the deadline',
-  );
+  assert.ok(r.sweeps.includes(Date.now() + HANDOVER_DEADLINE_MS), 'a sweep is due at the deadline');
   t.mock.timers.tick(HANDOVER_DEADLINE_MS - 1);
   await r.room.sweep();
   assert.equal(a.callsOf('closeRoom').length, 0, 'not before the deadline');

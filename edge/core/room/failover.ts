@@ -84,7 +84,8 @@ export class Failover {
       if (status !== 'up') await this.#moveOff(nodeId, status === 'draining' ? 'nodeDraining' : 'nodeFailed');
     }
     const now = Date.now();
-    for (const h of state.handovers()) if (h.deadline <= now || h.waiting.length === 0) await this.#endHandover(h.nodeId);
+    for (const h of state.handovers())
+      if (h.deadline <= now || h.waiting.length === 0) await this.#endHandover(h.nodeId);
     for (const p of state.participants.values()) if (p.nodeId === '') await this.#place(p, 'nodeFailed');
   }
 
