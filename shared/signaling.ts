@@ -349,13 +349,15 @@ export const events = {
    * you close the old transports. The room forgot the old producers (everyone's, not only yours): do not
    * consume them again. `staying`: the room's producers that do not move (on other nodes), which you
    * consume again on the new node as they are; every other producer you knew of is being replaced (its
-   * owner moves too: producerAdded brings the new one, producerClosed ends the old one).
+   * owner moves too: producerAdded brings the new one, producerClosed ends the old one). `keepOldMs`:
+   * how long the room keeps the old media at most (TREFFPUNKT_HANDOVER_DEADLINE_MS); say done before.
    */
   mediaMoved: z.object({
     reason: z.enum(['nodeFailed', 'nodeDraining']),
     routerRtpCapabilities: RtpCapabilities,
     keepOld: z.literal(true).optional(),
     staying: z.array(Id).max(10_000).optional(),
+    keepOldMs: z.number().int().min(0).max(600_000).optional(),
   }),
   /**
    * To one participant after a `keepOld` move: the room is closing your media on the node you left (the

@@ -60,6 +60,7 @@ test('a draining node: make-before-break; the old media stays on it until everyo
     const [moved] = p.socket.events('mediaMoved');
     assert.equal(moved.reason, 'nodeDraining');
     assert.equal(moved.keepOld, true);
+    assert.equal(moved.keepOldMs, HANDOVER_DEADLINE_MS, 'told how long the old media stays at most');
     assert.deepEqual(moved.staying, [], 'everyone moves: no producer stays as it is');
     assert.equal(moved.routerRtpCapabilities.node, 'b');
   }

@@ -21,8 +21,9 @@ type MoveReason = 'nodeFailed' | 'nodeDraining';
 
 /**
  * How long a draining node keeps carrying the room's old media at most, for participants that do not say
- * mediaMoveDone. Above the app's own wait for its new consumers to decode (10 s, edge/web/meeting/
- * media-session.ts) plus a round trip, so that a slow but working page is not cut off; well below the
+ * mediaMoveDone (TREFFPUNKT_HANDOVER_DEADLINE_MS). The app is told (mediaMoved's keepOldMs) and gives its
+ * new consumers a little less to decode, so that a slow but working page switches before it is cut off.
+ * A few seconds more than a move takes on a busy machine (3–4 s, docs/benchmarks.md); well below the
  * node's drain timeout (TREFFPUNKT_NODE_DRAIN_TIMEOUT_MS, 30 s by default), so that the node still sees
  * the room leave and exits because it is empty rather than at its timeout.
  */
@@ -185,9 +186,10 @@ export class Failover {
     );
     state.routers.forget(nodeId);
     const staying = [...state.participants.values()].flatMap((p) => [...p.producers.keys()]).slice(0, STAYING_MAX);
+    const keepOldMs = deps.handoverDeadlineMs ?? HANDOVER_DEADLINE_MS;
     const moved: string[] = [];
-    for (const p of moving) if (await this.#place(p, 'nodeDraining', nodeId, staying)) moved.push(p.id);
-    const deadline = Date.now() + HANDOVER_DEADLINE_MS;
+    for (const p of moving) if (await this.#place(p, 'nodeDraining', nodeId, { staying, keepOldMs })) moved.push(p.id);
+    const deadline = Date.now() + keepOldMs;
     state.startHandover({ nodeId, deadline, moved, waiting: moved, producers });
     if (moved.length === 0) await this.#endHandover(nodeId);
     else deps.scheduleSweep(deadline);
@@ -215,10 +217,15 @@ export class Failover {
 
   /**
    * Gives a participant without a usable node a new one, or tells them that none may carry them.
-   * `staying`: for a move off a draining node (keepOld), the room's producers that do not move. Returns
-   * whether the participant got a node.
+   * `keepOld`: for a move off a draining node, the room's producers that do not move and how long the
+   * old media stays. Returns whether the participant got a node.
    */
-  async #place(p: Participant, reason: MoveReason, leaving?: string, staying?: string[]): Promise<boolean> {
+  async #place(
+    p: Participant,
+    reason: MoveReason,
+    leaving?: string,
+    keepOld?: { staying: string[]; keepOldMs: number },
+  ): Promise<boolean> {
     const { name, deps, state } = this.#ctx;
     try {
       const node = await deps.nodes.select({
@@ -236,7 +243,7 @@ export class Failover {
       this.#presence.sendTo(p.id, 'mediaMoved', {
         reason,
         routerRtpCapabilities,
-        ...(staying ? { keepOld: true as const, staying } : {}),
+        ...(keepOld ? { keepOld: true as const, ...keepOld } : {}),
       });
       deps.metrics?.failover(reason);
       return true;

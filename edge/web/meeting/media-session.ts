@@ -36,6 +36,21 @@ import type { Direction, MediaContext, MediaPath } from './types.ts';
 const REPORT_DELAY_MS = 1_000;
 /** How often the receiver looks for remote producers it receives nothing of (Receiver.consumeMissing). */
 const CONSUME_CHECK_MS = 2_000;
+/**
+ * A handover's switch-over waits for the new consumers to decode until this long before the room closes
+ * the old media (mediaMoved's keepOldMs), so that mediaMoveDone arrives in time.
+ */
+const DONE_MARGIN_MS = 2_000;
+
+/** How long to wait for the new consumers of a handover, given how long the room keeps the old media. */
+const switchWait = (keepOldMs: number | undefined) =>
+  keepOldMs === undefined ? SWITCH_TIMEOUT_MS : Math.max(0, keepOldMs - DONE_MARGIN_MS);
+
+/** A keepOld move: the producers that do not move, and how long to wait for the switch-over. */
+interface KeepOld {
+  staying: ReadonlySet<string>;
+  waitMs: number;
+}
 
 /** What a handover (a keepOld move) saw when its old transports ended: the order make-before-break promises. */
 export interface HandoverRecord {
@@ -138,8 +153,12 @@ export class MediaSession {
       this.sender.mutedByModerator(source);
       this.#ctx.cb.moderated?.('muted', source);
     });
-    s.on('mediaMoved', ({ routerRtpCapabilities, keepOld, staying }) =>
-      this.#onMediaMoved(routerRtpCapabilities, true, keepOld ? new Set(staying ?? []) : undefined),
+    s.on('mediaMoved', ({ routerRtpCapabilities, keepOld, staying, keepOldMs }) =>
+      this.#onMediaMoved(
+        routerRtpCapabilities,
+        true,
+        keepOld ? { staying: new Set(staying ?? []), waitMs: switchWait(keepOldMs) } : undefined,
+      ),
     );
     s.on('oldMediaClosed', () => this.#closeOld());
     s.on('mediaUnavailable', ({ code }) => {
@@ -330,13 +349,13 @@ export class MediaSession {
    * keep it playing, then rebuild on the new node. Rebuilds run one after another; a newer mediaMoved
    * makes an older rebuild stop where it is.
    */
-  #onMediaMoved(caps: RtpCapabilities, isMove = true, staying?: ReadonlySet<string>): void {
+  #onMediaMoved(caps: RtpCapabilities, isMove = true, keepOld?: KeepOld): void {
     const generation = ++this.#moveGeneration;
-    if (staying) this.#keepOld(staying);
+    if (keepOld) this.#keepOld(keepOld);
     else this.#dropMedia();
     this.#ctx.cb.mediaUnavailable?.(null);
     this.#moving = this.#moving
-      .then(() => this.#rebuild(caps, generation, isMove, staying !== undefined))
+      .then(() => this.#rebuild(caps, generation, isMove, keepOld !== undefined))
       .catch((err) => {
         if (generation !== this.#moveGeneration || this.#ctx.closed()) return;
         console.warn('treffpunkt: setting up media on the new node failed', err);
@@ -345,7 +364,8 @@ export class MediaSession {
       });
   }
 
-  async #rebuild(caps: RtpCapabilities, generation: number, isMove: boolean, keepOld = false): Promise<void> {
+  /** `keepOld`: a handover, which says mediaMoveDone once switched over. */
+  async #rebuild(caps: RtpCapabilities, generation: number, isMove: boolean, keepOld: boolean): Promise<void> {
     const stale = () => generation !== this.#moveGeneration || this.#ctx.closed();
     if (stale()) return;
     const device = new Device();
@@ -384,9 +404,9 @@ export class MediaSession {
     if (keepOld) void this.#sayMoveDone(stale);
   }
 
-  /** Once every remote source plays from the new node (or SWITCH_TIMEOUT_MS passed), tells the room. */
+  /** Once every remote source plays from the new node (or the wait given at the move is over), tells the room. */
   async #sayMoveDone(stale: () => boolean): Promise<void> {
-    await this.receiver.switchedOver(SWITCH_TIMEOUT_MS, stale);
+    await this.receiver.switchedOver(stale);
     if (stale()) return;
     await this.#ctx
       .request('mediaMoveDone', {})
@@ -397,14 +417,14 @@ export class MediaSession {
    * A handover starts: the current transports become old ones, with everything on them still flowing;
    * an earlier handover's old media goes first (never two old nodes at once).
    */
-  #keepOld(staying: ReadonlySet<string>): void {
+  #keepOld({ staying, waitMs }: KeepOld): void {
     this.#closeOld();
     const transports = [this.#current.send, this.#current.recv].filter(
       (tr): tr is types.Transport => tr !== undefined && !tr.closed,
     );
     this.#current.send = this.#current.recv = undefined;
     this.sender.retire();
-    this.receiver.retire(staying);
+    this.receiver.retire(staying, waitMs);
     const old: OldMedia = { transports, sources: this.receiver.oldConsumers.size, ended: false };
     this.#old = old;
     // The old node may end them before the room's oldMediaClosed arrives: that is their end too.

@@ -32,7 +32,8 @@ export interface RemoteConsumer {
 const MISSING_RETRIES = 3;
 /**
  * How long a tile keeps playing the consumer a new one replaces while the new one has not decoded: then
- * the new one takes over anyway (its producer may never send: a camera whose owner lost it).
+ * the new one takes over anyway (its producer may never send: a camera whose owner lost it). During a
+ * handover, the room says how long it keeps the old media (mediaMoved's keepOldMs), and that bounds it.
  */
 export const SWITCH_TIMEOUT_MS = 10_000;
 /** How often a replacing consumer is asked whether it has decoded. */
@@ -69,8 +70,10 @@ export class Receiver {
   readonly #old = new Map<string, RemoteConsumer>();
   /** Producers being replaced by their owners' new ones: never consumed again. */
   readonly #retired = new Set<string>();
-  /** Old consumers whose replacement took over after decoding (not after SWITCH_TIMEOUT_MS): the tests read it. */
+  /** Old consumers whose replacement took over after decoding (not after the timeout): the tests read it. */
   switchedOnDecode = 0;
+  /** Until when (ms since the epoch) an old consumer's replacement may take to decode (see retire). */
+  #oldSwitchBy = 0;
 
   /** `transport` and `device`: the current receive transport and device (both change on a node change). */
   constructor(ctx: MediaContext, transport: () => types.Transport | undefined, device: () => Device) {
@@ -92,9 +95,11 @@ export class Receiver {
   /**
    * A handover starts (mediaMoved with keepOld): every consumer becomes old and keeps playing; the remote
    * producers known now that are not `staying` are being replaced by their owners and are not consumed again.
+   * `switchWithinMs`: how long a replacement may take to decode (a little less than the room keeps the old media).
    */
-  retire(staying: ReadonlySet<string>): void {
+  retire(staying: ReadonlySet<string>, switchWithinMs: number): void {
     this.closeOld();
+    this.#oldSwitchBy = Date.now() + switchWithinMs;
     for (const [producerId, c] of this.#consumers) this.#old.set(producerId, c);
     this.#consumers.clear();
     this.#failures.clear();
@@ -112,10 +117,12 @@ export class Receiver {
     this.#retired.clear();
   }
 
-  /** Resolves once every old consumer was replaced (or dropped), or after `ms`, or when `stop()` says so. */
-  async switchedOver(ms: number, stop: () => boolean): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (this.#old.size > 0 && Date.now() < deadline && !stop())
+  /**
+   * Resolves once every old consumer was replaced (or dropped), or when the time retire() gave them is
+   * over, or when `stop()` says so.
+   */
+  async switchedOver(stop: () => boolean): Promise<void> {
+    while (this.#old.size > 0 && Date.now() < this.#oldSwitchBy && !stop())
       await new Promise((r) => setTimeout(r, SWITCH_POLL_MS));
   }
 
@@ -266,7 +273,7 @@ export class Receiver {
     const current = () => this.#consumers.get(producerId) === entry && !ctx.closed();
     const playing = () => (replaced.old ? this.#old : this.#consumers).get(replaced.producerId) === replaced.entry;
     const paused = () => ctx.roster.participants.get(entry.participantId)?.producers.get(producerId)?.paused === true;
-    const deadline = Date.now() + SWITCH_TIMEOUT_MS;
+    const deadline = replaced.old ? this.#oldSwitchBy : Date.now() + SWITCH_TIMEOUT_MS;
     let decoded = false;
     while (current() && playing() && !paused() && Date.now() < deadline) {
       decoded = await hasDecoded(entry.consumer, entry.kind);
