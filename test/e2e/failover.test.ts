@@ -42,6 +42,7 @@ describe('failover and rooms across nodes (Node edge, real Chromium)', () => {
     const pages: Page[] = [];
     for (const [i, region] of regions.entries()) {
       const page = await chromium.newPage();
+      page.on('console', (m) => m.type() === 'warning' && console.log(`page ${i}: ${m.text().slice(0, 200)}`));
       await joinMeeting(page, stack.edgeUrl, room, `P${i}`, { query: `?video=360&region=${region}` });
       pages.push(page);
     }
@@ -148,12 +149,13 @@ describe('failover and rooms across nodes (Node edge, real Chromium)', () => {
       async () => (await Promise.all(pages.map(handovers))).every((h) => h.length === 1),
       120_000,
     );
+    const all = await Promise.all(pages.map(handovers));
     for (const [i, page] of pages.entries()) {
-      const [h] = await handovers(page);
+      const [h] = all[i]!;
       assert.deepEqual(
         { sources: h!.sources, decodedBeforeOldEnd: h!.decodedBeforeOldEnd },
         { sources: 4, decodedBeforeOldEnd: 4 },
-        `page ${i}: every new consumer decoded before the old transports ended (${h!.how})`,
+        `page ${i}: every new consumer decoded before the old transports ended (${JSON.stringify(all)})`,
       );
       assert.equal(await page.locator('.tile').count(), 3);
     }
