@@ -281,6 +281,13 @@ export const methods = {
       .strict(),
     result: z.object({}),
   },
+  /**
+   * After a `mediaMoved` with `keepOld`: your media on the new node is up (every remote source you
+   * received at the move decodes there, or you gave up waiting). Once everyone moved off the draining
+   * node has said so (or after the room's deadline), the room closes its media there (`oldMediaClosed`).
+   * Idempotent: said again, or after the deadline, it changes nothing.
+   */
+  mediaMoveDone: { params: z.object({}).strict(), result: z.object({}) },
   // --- moderators only (FORBIDDEN for everyone else) ---
   /** Locked: newcomers without the moderator role wait in the lobby. */
   lockRoom: { params: z.object({ locked: z.boolean() }).strict(), result: z.object({}) },
@@ -332,11 +339,31 @@ export const events = {
   unmuteRequested: z.object({ source: MediaSource }),
   /**
    * To one participant: your media node failed or is being drained, and the room moved you to another.
-   * Your transports, producers and consumers are gone (the others got producerClosed for yours). Load a
-   * device with `routerRtpCapabilities`, create new transports, produce your tracks again (audio first)
-   * and consume everyone's current producers again. Your place in the room, chat and roster are kept.
+   * Load a device with `routerRtpCapabilities`, create new transports, produce your tracks again (audio
+   * first) and consume everyone's current producers again. Your place in the room, chat and roster are kept.
+   *
+   * Without `keepOld` (a failed node: break-before-make) your transports, producers and consumers are
+   * gone (the others got producerClosed for yours). With `keepOld` (a draining node: make-before-break)
+   * they still flow on the old node: keep playing them while you build the new ones, switch each remote
+   * source over once its new consumer decodes, then say `mediaMoveDone`; `oldMediaClosed` follows and
+   * you close the old transports. The room forgot the old producers (everyone's, not only yours): do not
+   * consume them again. `staying`: the room's producers that do not move (on other nodes), which you
+   * consume again on the new node as they are; every other producer you knew of is being replaced (its
+   * owner moves too: producerAdded brings the new one, producerClosed ends the old one). `keepOldMs`:
+   * how long the room keeps the old media at most (TREFFPUNKT_HANDOVER_DEADLINE_MS); say done before.
    */
-  mediaMoved: z.object({ reason: z.enum(['nodeFailed', 'nodeDraining']), routerRtpCapabilities: RtpCapabilities }),
+  mediaMoved: z.object({
+    reason: z.enum(['nodeFailed', 'nodeDraining']),
+    routerRtpCapabilities: RtpCapabilities,
+    keepOld: z.literal(true).optional(),
+    staying: z.array(Id).max(10_000).optional(),
+    keepOldMs: z.number().int().min(0).max(600_000).optional(),
+  }),
+  /**
+   * To one participant after a `keepOld` move: the room is closing your media on the node you left (the
+   * others got producerClosed for your old producers, you for theirs). Close your old transports now.
+   */
+  oldMediaClosed: z.object({}),
   /**
    * To one participant: your media node failed and no other node may carry your media (none is up, or
    * none meets the room's operator/jurisdiction constraint). You stay in the room (chat, roster); the

@@ -51,6 +51,7 @@ const edgeWorker :Workerd.Worker = (
     (name = "TREFFPUNKT_MAX_CONSUMERS", fromEnvironment = "TREFFPUNKT_MAX_CONSUMERS"),
     (name = "TREFFPUNKT_LOBBY_CAPACITY", fromEnvironment = "TREFFPUNKT_LOBBY_CAPACITY"),
     (name = "TREFFPUNKT_JOIN_TIMEOUT_MS", fromEnvironment = "TREFFPUNKT_JOIN_TIMEOUT_MS"),
+    (name = "TREFFPUNKT_HANDOVER_DEADLINE_MS", fromEnvironment = "TREFFPUNKT_HANDOVER_DEADLINE_MS"),
     (name = "TREFFPUNKT_SOCKETS_PER_ADDRESS", fromEnvironment = "TREFFPUNKT_SOCKETS_PER_ADDRESS"),
     (name = "TREFFPUNKT_EDGE_URLS", fromEnvironment = "TREFFPUNKT_EDGE_URLS"),
     (name = "TREFFPUNKT_NODE_EVENTS_PER_SECOND", fromEnvironment = "TREFFPUNKT_NODE_EVENTS_PER_SECOND"),

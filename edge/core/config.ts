@@ -166,6 +166,8 @@ export const EdgeConfigSchema = z.object({
   /** Unset: the room capacity, at most 100. */
   TREFFPUNKT_LOBBY_CAPACITY: z.coerce.number().int().min(1).max(10_000).optional(),
   TREFFPUNKT_JOIN_TIMEOUT_MS: intSetting(30_000, 1_000, 600_000),
+  /** How long a draining node keeps a room's old media at most while its participants switch over. */
+  TREFFPUNKT_HANDOVER_DEADLINE_MS: intSetting(15_000, 1_000, 600_000),
   TREFFPUNKT_SOCKETS_PER_ADDRESS: intSetting(20, 1, 100_000),
   /**
    * Other edges of this deployment the browser app may reconnect to (http(s) origins, comma-separated):
@@ -225,6 +227,8 @@ export interface EdgeConfig {
   lobbyCapacity: number;
   /** A socket that neither joins nor resumes within this is closed (4009); lobby waiters count as joined. */
   joinTimeoutMs: number;
+  /** How long a draining node keeps a room's old media at most (make-before-break, edge/core/room/failover.ts). */
+  handoverDeadlineMs: number;
   /** Open room sockets per client address (IPv6: per /64); on Cloudflare per room object. */
   socketsPerAddress: number;
   /** Other edges' origins for the browser app to reconnect to (TREFFPUNKT_EDGE_URLS), in order. */
@@ -325,6 +329,7 @@ export function parseEdgeConfig(env: Record<string, string | undefined>): EdgeCo
       Math.max(1, Math.min(1000, c.TREFFPUNKT_MAX_PRODUCERS * (c.TREFFPUNKT_ROOM_CAPACITY - 1))),
     lobbyCapacity: c.TREFFPUNKT_LOBBY_CAPACITY ?? Math.min(c.TREFFPUNKT_ROOM_CAPACITY, 100),
     joinTimeoutMs: c.TREFFPUNKT_JOIN_TIMEOUT_MS,
+    handoverDeadlineMs: c.TREFFPUNKT_HANDOVER_DEADLINE_MS,
     socketsPerAddress: c.TREFFPUNKT_SOCKETS_PER_ADDRESS,
     edgeUrls: (c.TREFFPUNKT_EDGE_URLS ?? []).map((u) => new URL(u).origin),
   };

@@ -68,6 +68,7 @@ export function createEdgeServices(
     resumeGraceMs: config.resumeGraceMs,
     mediaConstraint: config.mediaConstraint,
     nodeCheckIntervalMs: config.nodeCheckIntervalMs,
+    handoverDeadlineMs: config.handoverDeadlineMs,
     metrics,
     webhooks,
   };

@@ -7,11 +7,15 @@
  *
  *   - kill -9 (N runs): the node is lost when its heartbeats stop (TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS,
  *     given with --timeout; heartbeats and room checks every third of it);
- *   - SIGTERM drain (N runs): the node tells the edge at once; the gap is the move itself;
+ *   - SIGTERM drain (N runs): the node tells the edge at once; the gap is the move itself. Also the
+ *     media gap: per page and remote participant's video, the longest interval in which no consumer of
+ *     it (the current ones and, during a make-before-break handover, the old ones) decoded a new frame,
+ *     sampled in the page every 100 ms from 1 s before the signal until every page decodes again, its
+ *     old media is closed and 1 s more;
  *   - baseline, same run: a cold start — the time from three fresh pages clicking "Join" to every page
  *     decoding every other page, i.e. what people would wait if they had to rejoin.
  *
- *   node test/bench/failover.ts [--runs 5] [--timeout 2000]
+ *   node test/bench/failover.ts [--runs 5] [--timeout 2000] [--cases kill,drain]
  *
  * Each run restarts the killed node (same id and ports) so that three nodes stay available.
  */
@@ -25,7 +29,11 @@ import { waitFor } from '../support/poll.ts';
 import { machineInfo, positiveInt, summarize } from './support.ts';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '5' }, timeout: { type: 'string', default: '2000' } },
+  options: {
+    runs: { type: 'string', default: '5' },
+    timeout: { type: 'string', default: '2000' },
+    cases: { type: 'string', default: 'kill,drain' },
+  },
 });
 const runs = positiveInt('--runs', values.runs, 1);
 const timeoutMs = positiveInt('--timeout', values.timeout, 1000);
@@ -46,7 +54,68 @@ const results = {
   drainDetect: [] as number[],
   drainRebuilt: [] as number[],
   drainExit: [] as number[],
+  drainMediaGap: [] as number[],
 };
+
+type GapSample = { t: number; frames: [participantId: string, consumerId: string, framesDecoded: number][] };
+type GapMeeting = {
+  inboundStats(): Promise<{ participantId: string; consumerId: string; kind: string; framesDecoded: number }[]>;
+  oldInboundStats?(): Promise<{ participantId: string; consumerId: string; kind: string; framesDecoded: number }[]>;
+  handovers?: readonly unknown[];
+};
+type GapWindow = { treffpunkt: { meeting: GapMeeting }; gapProbe?: { samples: GapSample[]; timer: number } };
+
+/** Starts sampling the page's video frames decoded, per remote participant and consumer, every 100 ms. */
+const startGapProbe = (page: Page) =>
+  page.evaluate(() => {
+    const w = window as unknown as GapWindow;
+    const samples: GapSample[] = [];
+    let busy = false;
+    const timer = window.setInterval(async () => {
+      if (busy) return;
+      busy = true;
+      const m = w.treffpunkt.meeting;
+      // The old consumers of a handover (make-before-break) play in the tiles until their switch: they count.
+      const stats = [...(await m.inboundStats()), ...((await m.oldInboundStats?.()) ?? [])];
+      samples.push({
+        t: Date.now(),
+        frames: stats.filter((s) => s.kind === 'video').map((s) => [s.participantId, s.consumerId, s.framesDecoded]),
+      });
+      busy = false;
+    }, 100);
+    w.gapProbe = { samples, timer };
+  });
+
+/** Whether the page still plays consumers on a node it is leaving (main's code has none). */
+const playsOldMedia = (page: Page) =>
+  page.evaluate(
+    async () => ((await (window as unknown as GapWindow).treffpunkt.meeting.oldInboundStats?.()) ?? []).length > 0,
+  );
+
+/** Stops the probe; per remote participant, the longest interval without a new decoded frame (ms). */
+async function stopGapProbe(page: Page, remotes: string[]): Promise<number[]> {
+  const samples = await page.evaluate(() => {
+    const w = window as unknown as GapWindow;
+    window.clearInterval(w.gapProbe!.timer);
+    return w.gapProbe!.samples;
+  });
+  return remotes.map((remote) => {
+    const last = new Map<string, number>();
+    let progressAt = samples[0]?.t ?? 0;
+    let longest = 0;
+    for (const { t, frames } of samples) {
+      let progress = false;
+      for (const [participantId, consumerId, n] of frames) {
+        if (participantId !== remote) continue;
+        if (n > (last.get(consumerId) ?? 0)) progress = true;
+        last.set(consumerId, n);
+      }
+      if (progress) progressAt = t;
+      longest = Math.max(longest, t - progressAt);
+    }
+    return longest;
+  });
+}
 
 async function withStack<T>(fn: (stack: Stack) => Promise<T>): Promise<T> {
   const stack = await startStack({
@@ -109,6 +178,11 @@ async function measure(stack: Stack, node: StackNode, pages: Page[], ids: string
   const old = await consumedProducers(pages);
   const exited = new Promise<number>((r) => node.process.once('exit', () => r(Date.now())));
   const logged = stack.output().length;
+  const probing = signal === 'SIGTERM';
+  if (probing) {
+    await Promise.all(pages.map(startGapProbe));
+    await new Promise((r) => setTimeout(r, 1000));
+  }
   const t0 = Date.now();
   node.process.kill(signal);
   let rebuiltAt = 0;
@@ -145,31 +219,50 @@ async function measure(stack: Stack, node: StackNode, pages: Page[], ids: string
   }
   const ms = Date.now() - t0;
   await rebuilt;
+  const gaps: number[] = [];
+  if (probing) {
+    await waitFor(
+      'every page to close its old media',
+      async () => !(await Promise.all(pages.map(playsOldMedia))).some(Boolean),
+      60_000,
+      100,
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const [i, page] of pages.entries())
+      gaps.push(
+        ...(await stopGapProbe(
+          page,
+          ids.filter((_, j) => j !== i),
+        )),
+      );
+  }
   const moving = stack
     .output()
     .slice(logged)
     .split('\n')
     .find((l) => l.includes('moving the room off a media node'));
   const detectMs = moving ? (JSON.parse(moving) as { time: number }).time - t0 : NaN;
-  return { ms, detectMs, rebuiltMs: rebuiltAt - t0, exitMs: (await exited) - t0 };
+  return { ms, detectMs, rebuiltMs: rebuiltAt - t0, exitMs: (await exited) - t0, gaps };
 }
 
 for (const [kind, signal] of [
   ['kill', 'SIGKILL'],
   ['drain', 'SIGTERM'],
 ] as const) {
+  if (!values.cases.split(',').includes(kind)) continue;
   for (let i = 0; i < runs; i++) {
     await withStack(async (stack) => {
       const { pages, ids, coldMs } = await meeting(stack, `bench-${kind}-${i}`);
       results.coldJoin.push(coldMs);
       const node = await nodeCarrying(stack);
-      const { ms, detectMs, rebuiltMs, exitMs } = await measure(stack, node, pages, ids, signal);
+      const { ms, detectMs, rebuiltMs, exitMs, gaps } = await measure(stack, node, pages, ids, signal);
+      results.drainMediaGap.push(...gaps);
       results[kind].push(ms);
       results[kind === 'kill' ? 'killDetect' : 'drainDetect'].push(detectMs);
       results[kind === 'kill' ? 'killRebuilt' : 'drainRebuilt'].push(rebuiltMs);
       if (kind === 'drain') results.drainExit.push(exitMs);
       console.log(
-        `${kind} run ${i + 1}: edge moves the room after ${detectMs} ms, pages rebuilt after ${rebuiltMs} ms, every page decodes every other page again after ${ms} ms (cold start of this meeting: ${coldMs} ms)`,
+        `${kind} run ${i + 1}: edge moves the room after ${detectMs} ms, pages rebuilt after ${rebuiltMs} ms, every page decodes every other page again after ${ms} ms (cold start of this meeting: ${coldMs} ms)${gaps.length ? `; media gaps per page and remote video: ${gaps.join(', ')} ms` : ''}`,
       );
       for (const p of pages) await p.context().close();
     });
@@ -189,6 +282,7 @@ console.log(row('SIGTERM → edge moves the room', results.drainDetect));
 console.log(row('SIGTERM → every page rebuilt its media', results.drainRebuilt));
 console.log(row('SIGTERM drain → everyone decodes again (gap)', results.drain));
 console.log(row('SIGTERM drain → node process exited', results.drainExit));
+console.log(row('SIGTERM drain: media gap per page × remote', results.drainMediaGap));
 console.log(row('baseline: cold join of 3 pages → decoding', results.coldJoin));
 console.log(
   `moves before the signal (a node's heartbeats came late under load): ${earlyMoves.length ? earlyMoves.join(', ') : 'none'}`,

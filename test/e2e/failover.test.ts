@@ -1,7 +1,7 @@
 /**
  * Meetings that survive, in real Chromium with real media node processes of different operators: a room
  * whose pages sit on two nodes (media piped between them over SRTP), and a 3-page meeting whose node is
- * killed (`kill -9`), frozen (`SIGSTOP`) or drained (SIGTERM) mid-meeting. Measured: the time from the
+ * killed (`kill -9`), frozen (`SIGSTOP`) or drained (SIGTERM, make-before-break) mid-meeting. Measured: the time from the
  * node's end to every page decoding every other page's video again (printed; the bound asserted is loose,
  * the figures over several runs are in docs/benchmarks.md, `npm run bench:failover`).
  */
@@ -10,7 +10,14 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startStack, type Stack, type StackNode } from '../support/stack.ts';
 import { joinMeeting, launchChromium, participantId } from '../support/browser.ts';
-import { consumedProducers, everyoneDecodesAgain, nodeCarrying, rosterSize } from '../support/media-recovery.ts';
+import {
+  consumedProducers,
+  everyoneDecodesAgain,
+  handovers,
+  nodeCarrying,
+  rosterSize,
+} from '../support/media-recovery.ts';
+import { waitFor } from '../support/poll.ts';
 
 /**
  * Heartbeats every 666 ms; a node silent for 2 s (while the others are heard) is lost. Shorter timeouts
@@ -35,6 +42,7 @@ describe('failover and rooms across nodes (Node edge, real Chromium)', () => {
     const pages: Page[] = [];
     for (const [i, region] of regions.entries()) {
       const page = await chromium.newPage();
+      page.on('console', (m) => m.type() === 'warning' && console.log(`page ${i}: ${m.text().slice(0, 200)}`));
       await joinMeeting(page, stack.edgeUrl, room, `P${i}`, { query: `?video=360&region=${region}` });
       pages.push(page);
     }
@@ -107,14 +115,16 @@ describe('failover and rooms across nodes (Node edge, real Chromium)', () => {
     });
   }
 
-  test('SIGTERM drains the node: the room moves before it exits; media gap measured', async () => {
+  test('SIGTERM drains the node make-before-break: every page decodes the new media before its old transports close', async () => {
     const stack = await startStack({
       nodes: [
         { nodeId: 'node-a', region: 'north' },
         { nodeId: 'node-b', region: 'north' },
       ],
-      edgeEnv: EDGE_ENV,
-      mediaNodeEnv: { TREFFPUNKT_NODE_DRAIN_TIMEOUT_MS: '30000' },
+      // The order is what is asserted, not how fast: a loaded machine gets all the time it needs to decode
+      // the new media before the room would close the old one without waiting (the deadline's job).
+      edgeEnv: { ...EDGE_ENV, TREFFPUNKT_HANDOVER_DEADLINE_MS: '120000' },
+      mediaNodeEnv: { TREFFPUNKT_NODE_DRAIN_TIMEOUT_MS: '180000' },
     });
     stacks.push(stack);
     const { pages, ids } = await meeting(stack, `drain-${Date.now()}`, ['north', 'north', 'north']);
@@ -131,6 +141,26 @@ describe('failover and rooms across nodes (Node edge, real Chromium)', () => {
     );
     assert.match(stack.output(), /"how":"empty"/, 'the node exited because the room had left it');
     for (const page of pages) assert.equal(await rosterSize(page), 3);
+    // The order make-before-break promises, as each page saw it: when its old transports ended, every
+    // remote source it played there (2 others × microphone and camera) had been taken over by a new
+    // consumer that had decoded.
+    await waitFor(
+      'every page to record the end of its old media',
+      async () => (await Promise.all(pages.map(handovers))).every((h) => h.length === 1),
+      120_000,
+    );
+    const all = await Promise.all(pages.map(handovers));
+    for (const [i, page] of pages.entries()) {
+      const [h] = all[i]!;
+      assert.deepEqual(
+        { sources: h!.sources, decodedBeforeOldEnd: h!.decodedBeforeOldEnd },
+        { sources: 4, decodedBeforeOldEnd: 4 },
+        `page ${i}: every new consumer decoded before the old transports ended (${JSON.stringify(all)})`,
+      );
+      assert.equal(await page.locator('.tile').count(), 3);
+    }
+    assert.match(stack.output(), /handover off a draining media node ends/);
+    assert.match(stack.output(), /"timedOut":false/, 'every page said mediaMoveDone before the deadline');
     await closePages(pages);
   });
 });

@@ -217,7 +217,7 @@ for (const runtime of EDGE_RUNTIMES)
       await alice.client.close();
     });
 
-    test('SIGTERM drains: the room moves before the node exits', async () => {
+    test('SIGTERM drains make-before-break: the old media stays until mediaMoveDone, then the node exits empty', async () => {
       const stack = await start({
         nodes: NODES.slice(0, 2),
         edgeEnv: FAST_FAILOVER,
@@ -232,14 +232,41 @@ for (const runtime of EDGE_RUNTIMES)
         a.process.once('exit', (code) => r({ code, movedBefore: alice.client.events('mediaMoved').length > 0 })),
       );
       a.process.kill('SIGTERM');
-      const moved = await alice.client.waitForEvent<{ reason: string }>('mediaMoved', () => true, 10_000);
+      const moved = await alice.client.waitForEvent<{ reason: string; keepOld?: boolean }>(
+        'mediaMoved',
+        () => true,
+        10_000,
+      );
       assert.equal(moved.reason, 'nodeDraining');
+      assert.equal(moved.keepOld, true);
+      await alice.client.request('createTransport', { direction: 'send' });
+      assert.equal((await load(b)).transports, 1);
+      assert.equal((await load(a)).transports, 1, 'the old transport lives on while the participant switches over');
+      assert.deepEqual(alice.client.events('oldMediaClosed'), []);
+      await alice.client.request('mediaMoveDone', {});
+      await alice.client.waitForEvent('oldMediaClosed');
       const end = await exited;
       assert.ok(end.movedBefore, 'the room had moved before the node exited');
       assert.equal(end.code, 0, 'the drained node exits cleanly');
       assert.match(stack.output(), /"how":"empty"/, 'it exited because it was empty, not by timeout');
+      await alice.client.close();
+    });
+
+    test('SIGTERM: a drained node still exits at its drain timeout when the handover would outlast it', async () => {
+      const stack = await start({
+        nodes: NODES.slice(0, 2),
+        edgeEnv: { ...FAST_FAILOVER, TREFFPUNKT_HANDOVER_DEADLINE_MS: '600000' },
+        mediaNodeEnv: { TREFFPUNKT_NODE_DRAIN_TIMEOUT_MS: '3000' },
+      });
+      const [a] = stack.mediaNodes as [StackNode, StackNode];
+      const alice = await joinIn(stack, 'drain-timeout', 'Alice', 'north');
       await alice.client.request('createTransport', { direction: 'send' });
-      assert.equal((await load(b)).transports, 1);
+      const exited = new Promise<number | null>((r) => a.process.once('exit', (code) => r(code)));
+      a.process.kill('SIGTERM');
+      await alice.client.waitForEvent('mediaMoved');
+      // Alice never says mediaMoveDone: the room would keep the old media for 10 minutes.
+      assert.equal(await exited, 0, 'the node exits cleanly');
+      assert.match(stack.output(), /"how":"timeout"/, 'at its drain timeout');
       await alice.client.close();
     });
 

@@ -26,6 +26,19 @@ type Roster = { treffpunkt: { meeting: { participants: Map<string, unknown> } } 
 export const rosterSize = (page: Page) =>
   page.evaluate(() => (window as unknown as Roster).treffpunkt.meeting.participants.size);
 
+/** What a page's move off a draining node saw when its old transports ended (edge/web/meeting/media-session.ts). */
+export interface HandoverRecord {
+  sources: number;
+  decodedBeforeOldEnd: number;
+  how: string;
+}
+
+type WithHandovers = { treffpunkt: { meeting: { handovers: readonly HandoverRecord[] } } };
+
+/** The page's handover records, one per move off a draining node whose old transports ended. */
+export const handovers = (page: Page) =>
+  page.evaluate(() => [...(window as unknown as WithHandovers).treffpunkt.meeting.handovers]);
+
 /** Per remote participant: the producer ids the page has decoded video frames from. */
 export async function decodedVideo(page: Page): Promise<Map<string, Set<string>>> {
   const m = new Map<string, Set<string>>();

@@ -22,6 +22,7 @@ const env = {
   TREFFPUNKT_MAX_CONSUMERS: '11',
   TREFFPUNKT_LOBBY_CAPACITY: '4',
   TREFFPUNKT_JOIN_TIMEOUT_MS: '4000',
+  TREFFPUNKT_HANDOVER_DEADLINE_MS: '7000',
   TREFFPUNKT_RESUME_GRACE_MS: '9000',
   TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS: '6000',
   TREFFPUNKT_REMOVAL_BAR_SECONDS: '30',
@@ -49,6 +50,7 @@ test('createEdgeServices: every room setting comes from the config', () => {
     resumeGraceMs: 9000,
     mediaConstraint: { operators: ['op-a'] },
     nodeCheckIntervalMs: 2000,
+    handoverDeadlineMs: 7000,
   });
   assert.equal(log, silent);
   assert.equal(metrics, noMetrics, 'nothing counted unless a runtime passes its metrics');

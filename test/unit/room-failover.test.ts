@@ -1,6 +1,7 @@
 /** Failover and drain decisions of the Room, over fake media nodes and sockets (test/support/fake-room.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { HANDOVER_DEADLINE_MS } from '../../edge/core/room/failover.ts';
 import { FakeNode, FakeRoom } from '../support/fake-room.ts';
 
 /** Host and viewer on node a (the room stays on its node); node b waits as the spare. */
@@ -51,13 +52,131 @@ test('a lost node: its participants get mediaMoved to another node, the others p
   assert.equal(a.callsOf('closeRoom').length, 1, 'once');
 });
 
-test('a draining node: the room moves off at once and closes itself on the old node', async () => {
+test('a draining node: make-before-break; the old media stays on it until everyone moved says mediaMoveDone', async () => {
+  const { r, a, b, host, viewer } = await twoOnA();
+  a.status = 'draining';
+  await r.room.sweep();
+  for (const p of [host, viewer]) {
+    const [moved] = p.socket.events('mediaMoved');
+    assert.equal(moved.reason, 'nodeDraining');
+    assert.equal(moved.keepOld, true);
+    assert.equal(moved.keepOldMs, HANDOVER_DEADLINE_MS, 'told how long the old media stays at most');
+    assert.deepEqual(moved.staying, [], 'everyone moves: no producer stays as it is');
+    assert.equal(moved.routerRtpCapabilities.node, 'b');
+  }
+  assert.deepEqual(viewer.socket.events('producerClosed'), [], 'the old producer keeps playing for now');
+  assert.equal(a.callsOf('closeRoom').length, 0, 'the old media stays on the draining node');
+  assert.deepEqual(r.nodes.aborted, [], 'a draining node is alive: nothing to abort');
+
+  // The old producer has left the room's state: a newcomer is not offered it, nobody may consume it.
+  const late = await r.enter({ name: 'Late' });
+  assert.deepEqual(
+    late.result.participants.find((p: { id: string }) => p.id === host.id).producers,
+    [],
+    'a newcomer does not see the old producer',
+  );
+  const recv = await r.ok(viewer.socket, 'createTransport', { direction: 'recv' });
+  assert.equal(
+    await r.refused(viewer.socket, 'consume', {
+      transportId: recv.id,
+      producerId: host.producerId,
+      rtpCapabilities: { codecs: [] },
+    }),
+    'NOT_FOUND',
+  );
+  assert.equal(b.callsOf('createTransport').length, 1, 'the new transport is on the new node');
+
+  await r.ok(host.socket, 'mediaMoveDone');
+  await r.room.sweep();
+  assert.equal(a.callsOf('closeRoom').length, 0, 'the viewer has not said it is done yet');
+  assert.deepEqual(host.socket.events('oldMediaClosed'), []);
+
+  await r.ok(viewer.socket, 'mediaMoveDone');
+  assert.equal(a.callsOf('closeRoom').length, 1, 'everyone is done: the room closes on the old node');
+  for (const p of [late, viewer])
+    assert.deepEqual(p.socket.events('producerClosed'), [{ participantId: host.id, producerId: host.producerId }]);
+  assert.deepEqual(host.socket.events('producerClosed'), [], 'the owner is not told about its own');
+  for (const p of [host, viewer]) {
+    assert.deepEqual(p.socket.events('oldMediaClosed'), [{}]);
+    const frames = p.socket.frames.map((f) => f.event);
+    assert.ok(frames.indexOf('mediaMoved') < frames.indexOf('oldMediaClosed'));
+  }
+  assert.deepEqual(late.socket.events('oldMediaClosed'), [], 'a newcomer had no old media');
+
+  await r.ok(viewer.socket, 'mediaMoveDone');
+  await r.room.sweep();
+  assert.equal(a.callsOf('closeRoom').length, 1, 'said again or late, it changes nothing');
+  assert.equal(viewer.socket.events('oldMediaClosed').length, 1);
+});
+
+test('a draining node: the handover ends at its deadline for participants that never say mediaMoveDone', async (t) => {
+  const { r, a, viewer } = await twoOnA();
+  a.status = 'draining';
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+  await r.room.sweep();
+  assert.ok(r.sweeps.includes(Date.now() + HANDOVER_DEADLINE_MS), 'a sweep is due at the deadline');
+  t.mock.timers.tick(HANDOVER_DEADLINE_MS - 1);
+  await r.room.sweep();
+  assert.equal(a.callsOf('closeRoom').length, 0, 'not before the deadline');
+  t.mock.timers.tick(1);
+  await r.room.sweep();
+  assert.equal(a.callsOf('closeRoom').length, 1, 'closed on the old node at the deadline');
+  assert.equal(viewer.socket.events('oldMediaClosed').length, 1);
+  assert.equal(viewer.socket.events('producerClosed').length, 1);
+  await r.room.sweep();
+  assert.equal(a.callsOf('closeRoom').length, 1, 'once');
+});
+
+test('a draining node that dies during the handover: the handover ends at once; the node is left behind', async () => {
   const { r, a, host } = await twoOnA();
   a.status = 'draining';
   await r.room.sweep();
-  assert.equal(host.socket.events('mediaMoved')[0].reason, 'nodeDraining');
+  a.status = 'lost';
+  a.unreachable = true;
+  await r.room.sweep();
+  assert.equal(host.socket.events('oldMediaClosed').length, 1);
+  a.status = 'up';
+  a.unreachable = false;
+  await r.room.sweep();
+  assert.equal(a.callsOf('closeRoom').length, 2, 'told again once it is back (the first call failed)');
+});
+
+test('a draining node: a room spread over two nodes keeps its pipes to the old node until the handover ends', async () => {
+  const r = new FakeRoom();
+  const a = r.nodes.add(new FakeNode('a', { region: 'north' }));
+  const c = r.nodes.add(new FakeNode('c', { region: 'south', transports: 1 }));
+  const north = await r.publisher({ name: 'North', region: 'north' });
+  const south = await r.publisher({ name: 'South', region: 'south' });
+  const recv = await r.ok(south.socket, 'createTransport', { direction: 'recv' });
+  await r.ok(south.socket, 'consume', {
+    transportId: recv.id,
+    producerId: north.producerId,
+    rtpCapabilities: { codecs: [] },
+  });
+  assert.equal(c.callsOf('pipeProduce').length, 1, 'north is piped to c');
+  const b = r.nodes.add(new FakeNode('b', { region: 'north', transports: 2 }));
+  a.status = 'draining';
+  await r.room.sweep();
+  const [moved] = north.socket.events('mediaMoved');
+  assert.deepEqual(moved.staying, [south.producerId], 'south stays as it is: consume it again on b');
+  assert.deepEqual(south.socket.events('mediaMoved'), [], 'south does not move');
+  assert.equal(c.callsOf('closePipe').length, 0, 'south still receives the old producer through the pipe');
+  await r.ok(north.socket, 'mediaMoveDone');
+  assert.deepEqual(south.socket.events('producerClosed'), [{ participantId: north.id, producerId: north.producerId }]);
+  assert.equal(c.callsOf('closePipe').length, 1, 'then the pipe to the old node closes');
   assert.equal(a.callsOf('closeRoom').length, 1);
-  assert.deepEqual(r.nodes.aborted, [], 'a draining node is alive: nothing to abort');
+  assert.equal(b.callsOf('ensureRouter').length, 1);
+});
+
+test('a draining node: someone who leaves during the handover is closed on the old node; an empty room ends it', async () => {
+  const { r, a, host, viewer } = await twoOnA();
+  a.status = 'draining';
+  await r.room.sweep();
+  await r.ok(viewer.socket, 'leave');
+  assert.equal(a.callsOf('closeParticipant').length, 1, "the viewer's old media goes at once");
+  assert.equal(a.callsOf('closeRoom').length, 0, 'the host may still be switching over');
+  await r.ok(host.socket, 'leave');
+  assert.equal(a.callsOf('closeRoom').length, 1, 'an empty room leaves the old node');
 });
 
 test('no node may carry them: mediaUnavailable, then mediaMoved once a node is back', async () => {

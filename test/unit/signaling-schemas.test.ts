@@ -168,3 +168,25 @@ test('participant info and lobby entries say whether the name is verified', () =
   assert.ok(events.lobbyChanged.safeParse({ waiting: [{ id: 'g', name: 'G', verified: false }] }).success);
   assert.equal(nameKey('ＡＮＮＡ'), nameKey('anna'));
 });
+
+test('make-before-break: mediaMoveDone takes nothing; mediaMoved with keepOld carries staying and keepOldMs', () => {
+  assert.ok(methods.mediaMoveDone.params.safeParse({}).success);
+  assert.ok(!methods.mediaMoveDone.params.safeParse({ nodeId: 'a' }).success, 'nothing else');
+  const caps = { codecs: [], headerExtensions: [] };
+  assert.ok(events.mediaMoved.safeParse({ reason: 'nodeFailed', routerRtpCapabilities: caps }).success);
+  assert.ok(
+    events.mediaMoved.safeParse({
+      reason: 'nodeDraining',
+      routerRtpCapabilities: caps,
+      keepOld: true,
+      staying: ['p1'],
+      keepOldMs: 15_000,
+    }).success,
+  );
+  for (const bad of [{ keepOld: false }, { staying: ['p1'], keepOld: true, keepOldMs: -1 }, { staying: [''] }])
+    assert.ok(
+      !events.mediaMoved.safeParse({ reason: 'nodeDraining', routerRtpCapabilities: caps, ...bad }).success,
+      JSON.stringify(bad),
+    );
+  assert.ok(events.oldMediaClosed.safeParse({}).success);
+});

@@ -51,6 +51,11 @@ export interface RoomServices {
   mediaConstraint: MediaConstraint;
   /** How often a room with participants checks that its media nodes are alive (and not draining). */
   nodeCheckIntervalMs: number;
+  /**
+   * A move off a draining node keeps the old media this long at most for participants that do not say
+   * mediaMoveDone (TREFFPUNKT_HANDOVER_DEADLINE_MS; default HANDOVER_DEADLINE_MS in failover.ts).
+   */
+  handoverDeadlineMs?: number;
   /** Moderators get at most one lobbyChanged per this interval (default 500 ms; see presence.ts). */
   lobbyNotifyMs?: number;
   /** Request latencies and failovers (edge/core/metrics.ts); none where the runtime has no metrics. */

@@ -71,6 +71,7 @@ export class Room {
       ...media.handlers,
       ...moderation.handlers,
       ...new MediaFailures(ctx).handlers,
+      ...failover.handlers,
       ping: async () => ({ time: Date.now() }),
     };
   }

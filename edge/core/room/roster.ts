@@ -101,6 +101,7 @@ export class Roster {
       for (const [producerId, producer] of p.producers) await this.#pipes.closeCopies(producerId, producer);
       if (p.nodeId)
         await (await deps.nodes.client(p.nodeId)).call('closeParticipant', { room: name, participantId: id }, {});
+      await this.#failover.participantLeft(id);
       if (state.size === 0) {
         for (const nodeId of state.routers.nodeIds()) await this.#failover.closeRoomOn(nodeId);
         state.routers.forgetAll();

@@ -24,6 +24,24 @@ import {
 import { RoomRouters } from './routers.ts';
 import type { SavedRoomSnapshot } from './store.ts';
 
+/**
+ * A move off a draining node, make-before-break: the moved participants build their media on new nodes
+ * while their old media still flows on `nodeId`. The old producers have left the room's state (nobody
+ * new consumes them) but live on there until the handover ends: when every moved participant said
+ * mediaMoveDone, or at `deadline`.
+ */
+export interface Handover {
+  nodeId: string;
+  /** ms since the epoch. */
+  deadline: number;
+  /** Everyone moved off the node (told oldMediaClosed at the end). */
+  moved: string[];
+  /** Moved participants that have not said mediaMoveDone yet. */
+  waiting: string[];
+  /** The old producers, each with its owner (the others are told producerClosed at the end). */
+  producers: { participantId: string; producerId: string }[];
+}
+
 export class RoomState {
   readonly name: string;
   readonly capacity: number;
@@ -36,6 +54,8 @@ export class RoomState {
   #constraint: MediaConstraint | undefined;
   /** Token identities a moderator removed, and until when (ms since the epoch) they may not join again. */
   readonly #barred = new Map<string, number>();
+  /** Draining nodes being handed over from, by node id. */
+  readonly #handovers = new Map<string, Handover>();
 
   constructor(name: string, capacity: number) {
     this.name = name;
@@ -108,6 +128,7 @@ export class RoomState {
     if (!p) return undefined;
     this.#participants.delete(id);
     this.#dropConsumersOf(p.producers.keys());
+    for (const h of this.#handovers.values()) h.waiting = h.waiting.filter((w) => w !== id);
     if (this.size === 0) this.#constraint = undefined;
     return p;
   }
@@ -230,6 +251,37 @@ export class RoomState {
     return closed;
   }
 
+  /** Starts handing the room over from a draining node (see Handover). */
+  startHandover(handover: Handover): void {
+    this.#handovers.set(handover.nodeId, { ...handover });
+  }
+
+  handover(nodeId: string): Readonly<Handover> | undefined {
+    return this.#handovers.get(nodeId);
+  }
+
+  handovers(): readonly Readonly<Handover>[] {
+    return [...this.#handovers.values()];
+  }
+
+  /** The participant's new media is up: the node ids of the handovers that now wait for nobody. */
+  handoverDone(participantId: string): string[] {
+    const complete: string[] = [];
+    for (const h of this.#handovers.values()) {
+      if (!h.waiting.includes(participantId)) continue;
+      h.waiting = h.waiting.filter((w) => w !== participantId);
+      if (h.waiting.length === 0) complete.push(h.nodeId);
+    }
+    return complete;
+  }
+
+  /** The handover from `nodeId` is over (the room closes itself there); returns it. */
+  endHandover(nodeId: string): Handover | undefined {
+    const h = this.#handovers.get(nodeId);
+    this.#handovers.delete(nodeId);
+    return h;
+  }
+
   /** The participant's media now goes to `nodeId`. */
   placeOn(participantId: string, nodeId: string): void {
     this.#participant(participantId).nodeId = nodeId;
@@ -323,6 +375,7 @@ export class RoomState {
       locked: this.#locked,
       constraint: this.#constraint,
       barred: [...this.#barred],
+      handovers: [...this.#handovers.values()],
       ...this.routers.toSnapshot(),
     };
   }
@@ -344,6 +397,7 @@ export class RoomState {
     this.#locked = snapshot.locked;
     this.#constraint = snapshot.constraint;
     for (const [identity, until] of snapshot.barred ?? []) this.#barred.set(identity, until);
+    for (const h of snapshot.handovers ?? []) this.#handovers.set(h.nodeId, { ...h });
     this.routers.restore(snapshot);
   }
 

@@ -14,13 +14,13 @@ type Optional<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
 
 /**
  * A snapshot as it may be loaded: written by this version, or by an earlier one that lacked what was
- * added since — `links` and `abandoned` (before rooms spanned nodes), `barred` (before removal bars), a
+ * added since — `links` and `abandoned` (before rooms spanned nodes), `barred` (before removal bars), `handovers` (before make-before-break drains), a
  * participant's `verified` (before names were marked), and consumers as bare ids (before they were tied
  * to producers). RoomState.restore() fills those in.
  */
 export type SavedRoomSnapshot = Optional<
   Omit<RoomSnapshot, 'participants'>,
-  'links' | 'abandoned' | 'barred' | 'constraint'
+  'links' | 'abandoned' | 'barred' | 'constraint' | 'handovers'
 > & {
   participants: (Optional<Omit<ParticipantSnapshot, 'consumers'>, 'verified'> & {
     consumers: ([string, string] | string)[];

@@ -13,6 +13,12 @@
  * Node change: `mediaMoved` means our media node is gone (or draining) and the room put us on another.
  * Everything media is rebuilt there: a new device, new transports, our sources produced again (audio
  * first) and everyone's producers consumed again; the roster, chat and tiles stay.
+ *
+ * A draining node (`keepOld`, issue 14) is left make-before-break: the old transports, producers and
+ * consumers keep flowing while the new ones are built; each tile switches to its new consumer once that
+ * has decoded (receiver.ts); once all have (or after SWITCH_TIMEOUT_MS) we say `mediaMoveDone`, and the
+ * room's `oldMediaClosed` closes the old transports. They are no longer current, so their end never
+ * counts as a failure (no relay fallback, no report).
  */
 import { Device, type types } from 'mediasoup-client';
 import type { MediaSource, RtpCapabilities } from '../../../shared/media-types.ts';
@@ -20,7 +26,7 @@ import { diagnostics } from '../diagnostics.ts';
 import type { Params } from '../../../shared/signaling.ts';
 import type { Signaling } from '../signaling.ts';
 import { SOURCE_ORDER } from './encodings.ts';
-import { Receiver } from './receiver.ts';
+import { Receiver, SWITCH_TIMEOUT_MS } from './receiver.ts';
 import { Sender } from './sender.ts';
 import { candidatePairs, triedPaths, type CandidatePair } from './stats.ts';
 import { TransportFactory } from './transport-factory.ts';
@@ -30,10 +36,44 @@ import type { Direction, MediaContext, MediaPath } from './types.ts';
 const REPORT_DELAY_MS = 1_000;
 /** How often the receiver looks for remote producers it receives nothing of (Receiver.consumeMissing). */
 const CONSUME_CHECK_MS = 2_000;
+/**
+ * A handover's switch-over waits for the new consumers to decode until this long before the room closes
+ * the old media (mediaMoved's keepOldMs), so that mediaMoveDone arrives in time.
+ */
+const DONE_MARGIN_MS = 2_000;
+
+/** How long to wait for the new consumers of a handover, given how long the room keeps the old media. */
+const switchWait = (keepOldMs: number | undefined) =>
+  keepOldMs === undefined ? SWITCH_TIMEOUT_MS : Math.max(0, keepOldMs - DONE_MARGIN_MS);
+
+/** A keepOld move: the producers that do not move, and how long to wait for the switch-over. */
+interface KeepOld {
+  staying: ReadonlySet<string>;
+  waitMs: number;
+}
+
+/** What a handover (a keepOld move) saw when its old transports ended: the order make-before-break promises. */
+export interface HandoverRecord {
+  /** Remote sources that played on the old transport at the move. */
+  sources: number;
+  /** Of those, how many had been taken over by a new consumer that had decoded. */
+  decodedBeforeOldEnd: number;
+  /** How the old transports ended: 'closed' (by us, on oldMediaClosed or another move) or their state. */
+  how: string;
+}
+
+/** The old node's transports during a handover; `ended` once its HandoverRecord is written. */
+interface OldMedia {
+  transports: types.Transport[];
+  sources: number;
+  ended: boolean;
+}
 
 export class MediaSession {
   /** How often our media was moved to another node and set up there (tests wait on it). */
   mediaMoves = 0;
+  /** One record per handover, once its old transports ended (tests and benchmarks read them). */
+  readonly handovers: HandoverRecord[] = [];
   readonly sender: Sender;
   readonly receiver: Receiver;
   readonly transports: TransportFactory;
@@ -47,6 +87,8 @@ export class MediaSession {
   /** Node changes: each mediaMoved gets a number, and a rebuild that is no longer the latest stops. */
   #moveGeneration = 0;
   #moving: Promise<void> = Promise.resolve();
+  /** The old node's transports during a handover, and what is recorded when they end. */
+  #old: OldMedia | undefined;
   /** What the person was last told about the media path (a change is told once, not per transport). */
   #path: MediaPath = diagnostics.relayOnly ? 'relay' : 'direct';
   /** What ICE tried on the transports that failed since the last success: the diagnostics of 'mediaFailed'. */
@@ -111,7 +153,14 @@ export class MediaSession {
       this.sender.mutedByModerator(source);
       this.#ctx.cb.moderated?.('muted', source);
     });
-    s.on('mediaMoved', ({ routerRtpCapabilities }) => this.#onMediaMoved(routerRtpCapabilities));
+    s.on('mediaMoved', ({ routerRtpCapabilities, keepOld, staying, keepOldMs }) =>
+      this.#onMediaMoved(
+        routerRtpCapabilities,
+        true,
+        keepOld ? { staying: new Set(staying ?? []), waitMs: switchWait(keepOldMs) } : undefined,
+      ),
+    );
+    s.on('oldMediaClosed', () => this.#closeOld());
     s.on('mediaUnavailable', ({ code }) => {
       // Our node is gone and no other may take us yet: drop the dead media; mediaMoved brings it back.
       this.#moveGeneration++;
@@ -151,6 +200,7 @@ export class MediaSession {
 
   /** Closes everything here (the meeting is over; the server ends it with our socket). */
   close(): void {
+    this.#closeOld();
     this.sender.dropAll();
     this.receiver.close();
     this.#current.send?.close();
@@ -295,15 +345,17 @@ export class MediaSession {
   }
 
   /**
-   * mediaMoved: drop the old media at once (the server has forgotten it), then rebuild on the new node.
-   * Rebuilds run one after another; a newer mediaMoved makes an older rebuild stop where it is.
+   * mediaMoved: drop the old media at once (the server has forgotten it), or with `staying` (keepOld)
+   * keep it playing, then rebuild on the new node. Rebuilds run one after another; a newer mediaMoved
+   * makes an older rebuild stop where it is.
    */
-  #onMediaMoved(caps: RtpCapabilities, isMove = true): void {
+  #onMediaMoved(caps: RtpCapabilities, isMove = true, keepOld?: KeepOld): void {
     const generation = ++this.#moveGeneration;
-    this.#dropMedia();
+    if (keepOld) this.#keepOld(keepOld);
+    else this.#dropMedia();
     this.#ctx.cb.mediaUnavailable?.(null);
     this.#moving = this.#moving
-      .then(() => this.#rebuild(caps, generation, isMove))
+      .then(() => this.#rebuild(caps, generation, isMove, keepOld !== undefined))
       .catch((err) => {
         if (generation !== this.#moveGeneration || this.#ctx.closed()) return;
         console.warn('treffpunkt: setting up media on the new node failed', err);
@@ -312,7 +364,8 @@ export class MediaSession {
       });
   }
 
-  async #rebuild(caps: RtpCapabilities, generation: number, isMove: boolean): Promise<void> {
+  /** `keepOld`: a handover, which says mediaMoveDone once switched over. */
+  async #rebuild(caps: RtpCapabilities, generation: number, isMove: boolean, keepOld: boolean): Promise<void> {
     const stale = () => generation !== this.#moveGeneration || this.#ctx.closed();
     if (stale()) return;
     const device = new Device();
@@ -347,10 +400,67 @@ export class MediaSession {
     if (stale() || !isMove) return;
     this.mediaMoves++;
     this.#ctx.cb.mediaMoved?.(this.mediaMoves);
+    // Not part of the rebuild chain: a newer move need not wait for this one's switch-over.
+    if (keepOld) void this.#sayMoveDone(stale);
+  }
+
+  /** Once every remote source plays from the new node (or the wait given at the move is over), tells the room. */
+  async #sayMoveDone(stale: () => boolean): Promise<void> {
+    await this.receiver.switchedOver(stale);
+    if (stale()) return;
+    await this.#ctx
+      .request('mediaMoveDone', {})
+      .catch((err) => console.warn('treffpunkt: telling the room that our new media is up failed', err));
+  }
+
+  /**
+   * A handover starts: the current transports become old ones, with everything on them still flowing;
+   * an earlier handover's old media goes first (never two old nodes at once).
+   */
+  #keepOld({ staying, waitMs }: KeepOld): void {
+    this.#closeOld();
+    const transports = [this.#current.send, this.#current.recv].filter(
+      (tr): tr is types.Transport => tr !== undefined && !tr.closed,
+    );
+    this.#current.send = this.#current.recv = undefined;
+    this.sender.retire();
+    this.receiver.retire(staying, waitMs);
+    const old: OldMedia = { transports, sources: this.receiver.oldConsumers.size, ended: false };
+    this.#old = old;
+    // The old node may end them before the room's oldMediaClosed arrives: that is their end too.
+    for (const tr of transports)
+      tr.on('connectionstatechange', (state) => {
+        if (state === 'failed' || state === 'closed' || state === 'disconnected') this.#noteOldEnd(old, state);
+      });
+    this.#ctx.cb.changed?.(this.#ctx.roster.self);
+  }
+
+  #noteOldEnd(old: OldMedia, how: string): void {
+    if (old.ended) return;
+    old.ended = true;
+    this.handovers.push({ sources: old.sources, decodedBeforeOldEnd: this.receiver.switchedOnDecode, how });
+  }
+
+  /** The old node's media goes (oldMediaClosed, another move, the end): its consumers, producers, transports. */
+  #closeOld(): void {
+    const old = this.#old;
+    if (!old) return;
+    this.#old = undefined;
+    this.#noteOldEnd(old, 'closed');
+    this.receiver.closeOld();
+    this.sender.dropRetired();
+    for (const tr of old.transports) {
+      try {
+        tr.close();
+      } catch {
+        // already closed
+      }
+    }
   }
 
   /** Closes our transports, producers and consumers locally, telling the server nothing (it forgot them). */
   #dropMedia(): void {
+    this.#closeOld();
     this.sender.dropAll();
     this.receiver.dropAll();
     for (const tr of [this.#current.send, this.#current.recv]) {

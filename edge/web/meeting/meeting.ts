@@ -13,7 +13,7 @@ import type { Signaling } from '../signaling.ts';
 import { mark } from '../timeline.ts';
 import { Connection } from './connection.ts';
 import { joinRoom, roomSocketUrls } from './join.ts';
-import { MediaSession } from './media-session.ts';
+import { MediaSession, type HandoverRecord } from './media-session.ts';
 import { Roster } from './roster.ts';
 import {
   inboundStats,
@@ -149,6 +149,11 @@ export class Meeting {
   /** How often the room had forgotten us and we joined it again by ourselves. */
   get rejoins(): number {
     return this.#connection.rejoins;
+  }
+
+  /** What each move off a draining node saw when its old transports ended (make-before-break, tests). */
+  get handovers(): readonly HandoverRecord[] {
+    return this.#media.handovers;
   }
 
   get mediaMoves(): number {
@@ -293,6 +298,11 @@ export class Meeting {
   /** Receive statistics per remote track. */
   inboundStats(): Promise<InboundStat[]> {
     return inboundStats(this.#media.receiver.consumers);
+  }
+
+  /** Receive statistics of the consumers still playing on a node we are leaving (benchmarks: the media gap). */
+  oldInboundStats(): Promise<InboundStat[]> {
+    return inboundStats(this.#media.receiver.oldConsumers);
   }
 
   /** Receive loss per remote participant since the last call (stats.ts receiveLoss; the UI is the one caller). */

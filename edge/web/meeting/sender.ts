@@ -3,6 +3,10 @@
  * send transport. The wish outlives producers: a relay fallback or a node change makes new transports,
  * and produceAll() makes the producers again from the wishes (a muted microphone stays muted, a
  * switched-off camera is produced once it has a track again).
+ *
+ * A move off a draining node (make-before-break) retires the producers instead of closing them: they
+ * keep sending on the old node's transport, following mute and track changes, until the room closes
+ * our old media there (dropRetired).
  */
 import type { Device, types } from 'mediasoup-client';
 import type { MediaKind, MediaSource } from '../../../shared/media-types.ts';
@@ -25,6 +29,8 @@ export class Sender {
   readonly #wanted = new Map<MediaSource, Wanted>();
   readonly #producers = new Map<MediaSource, types.Producer>();
   readonly #producing = new Set<MediaSource>();
+  /** Our producers on the transport of the node we are leaving (a handover), per source. */
+  readonly #retired = new Map<MediaSource, types.Producer>();
 
   /** `transport` and `device`: the current send transport and device (both change on a node change). */
   constructor(ctx: MediaContext, transport: () => types.Transport | undefined, device: () => Device) {
@@ -55,12 +61,22 @@ export class Sender {
   async setTrack(source: MediaSource, track: MediaStreamTrack | null): Promise<void> {
     const want = this.#wanted.get(source);
     if (want) want.track = track;
+    await this.#retired
+      .get(source)
+      ?.replaceTrack({ track })
+      .catch(() => undefined);
     await this.#producers.get(source)?.replaceTrack({ track });
   }
 
   async setPaused(source: MediaSource, paused: boolean): Promise<void> {
     const want = this.#wanted.get(source);
     if (want) want.paused = paused;
+    // Muted means muted for everyone, also for those still receiving our old producer.
+    const retired = this.#retired.get(source);
+    if (retired && !retired.closed) {
+      if (paused) retired.pause();
+      else retired.resume();
+    }
     const p = this.#producers.get(source);
     if (!p) return;
     if (paused) p.pause();
@@ -74,6 +90,8 @@ export class Sender {
 
   async unpublish(source: MediaSource): Promise<void> {
     this.#wanted.delete(source);
+    this.#retired.get(source)?.close();
+    this.#retired.delete(source);
     const p = this.#producers.get(source);
     if (!p) return;
     this.#producers.delete(source);
@@ -89,6 +107,8 @@ export class Sender {
     if (want) want.paused = true;
     const p = this.#producers.get(source);
     if (p && !p.paused) p.pause();
+    const retired = this.#retired.get(source);
+    if (retired && !retired.closed) retired.pause();
     const self = this.#ctx.roster.self;
     const state = p ? self.producers.get(p.id) : undefined;
     if (state) state.paused = true;
@@ -124,8 +144,34 @@ export class Sender {
     }
   }
 
+  /**
+   * A handover starts: our producers keep sending on the old transport, out of our own roster entry
+   * (the room forgot them); the wishes are produced again on the new transport.
+   */
+  retire(): void {
+    this.dropRetired();
+    for (const [source, p] of this.#producers) {
+      this.#retired.set(source, p);
+      this.#ctx.roster.self.producers.delete(p.id);
+    }
+    this.#producers.clear();
+  }
+
+  /** The room closes our old media: the retired producers close here (the server has forgotten them). */
+  dropRetired(): void {
+    for (const p of this.#retired.values()) {
+      try {
+        p.close();
+      } catch {
+        // already closed with its transport
+      }
+    }
+    this.#retired.clear();
+  }
+
   /** Closes our producers here only (the server has forgotten them, or the meeting is over). */
   dropAll(): void {
+    this.dropRetired();
     for (const p of this.#producers.values()) {
       this.#ctx.roster.self.producers.delete(p.id);
       try {

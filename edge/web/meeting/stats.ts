@@ -12,6 +12,20 @@ type Report = Record<string, unknown>;
 const statsOf = async (x: { getStats(): Promise<RTCStatsReport> }): Promise<Map<string, Report>> =>
   (await x.getStats().catch(() => new Map())) as Map<string, Report>;
 
+/**
+ * Whether a consumer has put out media: a decoded video frame, or audio packets received (audio is
+ * decoded as it is played out, so its first packets are as far as "decoded" goes). The switch from an
+ * old consumer to its replacement (receiver.ts) waits for it.
+ */
+export async function hasDecoded(consumer: { getStats(): Promise<RTCStatsReport> }, kind: string): Promise<boolean> {
+  let decoded = false;
+  (await statsOf(consumer)).forEach((r) => {
+    if (r.type !== 'inbound-rtp') return;
+    if (Number((kind === 'video' ? r.framesDecoded : r.packetsReceived) ?? 0) > 0) decoded = true;
+  });
+  return decoded;
+}
+
 export interface InboundStat {
   participantId: string;
   producerId: string;
