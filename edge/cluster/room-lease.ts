@@ -128,6 +128,8 @@ export class Lease {
   #validUntil: number;
   #renewTimer: NodeJS.Timeout | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
+  /** The renewal on its way to NATS, if any: a release waits for it (its revision is the one to delete). */
+  #renewing: Promise<unknown> | undefined;
   #ended = false;
 
   constructor(
@@ -185,7 +187,9 @@ export class Lease {
     if (!this.#connected()) return this.#scheduleRenewal();
     const sentAt = performance.now();
     try {
-      this.#revision = await this.#kv.update(this.room, this.#edgeId, this.#revision, this.#ttlMs / 3);
+      const update = this.#kv.update(this.room, this.#edgeId, this.#revision, this.#ttlMs / 3);
+      this.#renewing = update;
+      this.#revision = await update;
       if (this.#ended) return;
       this.#validUntil = sentAt + this.#validFor();
       this.#armDeadline();
@@ -220,6 +224,9 @@ export class Lease {
   async release(): Promise<void> {
     if (this.#ended) return;
     this.#stop();
+    // A renewal still in flight would land after a delete conditioned on the revision before it, which
+    // then fails: the key would stay, and the next owner wait out the lease (seen in room-lease.test.ts).
+    await this.#renewing?.catch(() => {});
     await this.#kv
       .delete(this.room, { previousSeq: this.#revision })
       .catch((err: unknown) =>
