@@ -3,77 +3,26 @@
  * does real ICE, DTLS and SRTP with the media node's WebRtcServer, through the edge's signaling: the
  * scripted client of the integration tests and of the join benchmark. Audio only (Opus).
  *
- * mediasoup is ICE-lite and has no SDP; like mediasoup-client, we write the remote answer from the
- * transport parameters the edge returns (the shape proven by ../shared/tools/mediasoup-proof).
+ * The peer connection and SDP answer are werift-sdp.ts's, shared with the VP8 twin (werift-video.ts).
  */
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+import { MediaStreamTrack, RTCRtpCodecParameters } from 'werift';
 import type { TransportOptions } from '../../shared/media-types.ts';
 import type { SignalingClient } from './signaling-client.ts';
 import { waitFor } from './poll.ts';
+import { answerSdp as answerFor, IP, localFingerprint, loopbackPeer, payloadTypeOf } from './werift-sdp.ts';
 
-const IP = '127.0.0.1';
+export const opusPayloadType = (caps: Parameters<typeof payloadTypeOf>[0]) => payloadTypeOf(caps, 'audio/opus');
 
-export function opusPayloadType(routerRtpCapabilities: {
-  codecs?: { mimeType: string; preferredPayloadType?: number }[];
-}): number {
-  const pt = routerRtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === 'audio/opus')?.preferredPayloadType;
-  if (pt === undefined) throw new Error('the router offers no Opus');
-  return pt;
-}
-
-function newPeer(pt: number) {
-  return new RTCPeerConnection({
-    codecs: {
-      audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: pt })],
-      video: [],
-    },
-    headerExtensions: { audio: [], video: [] },
-    // werift falls back to a public STUN server when none is given: point it at loopback instead.
-    iceServers: [{ urls: `stun:${IP}:3478` }],
-    iceStunGatherTimeout: 1,
-    iceUseIpv6: false,
-    iceAdditionalHostAddresses: [IP],
+const newPeer = (pt: number) =>
+  loopbackPeer({
+    audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: pt })],
+    video: [],
   });
-}
 
-async function localFingerprint(pc: RTCPeerConnection) {
-  await pc.setLocalDescription(await pc.createOffer());
-  await waitFor('werift ICE gathering', () => pc.iceGatheringState === 'complete', 10_000);
-  const m = /a=fingerprint:(\S+) (\S+)/.exec(pc.localDescription!.sdp);
-  if (!m) throw new Error('werift offer has no fingerprint');
-  return { algorithm: m[1]!, value: m[2]! };
-}
-
-/** The remote (mediasoup) answer for a one-m-line offer. */
-function answerSdp(t: TransportOptions, pt: number, direction: 'recvonly' | 'sendonly', ssrc?: number): string {
-  const fp = t.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256')!;
-  const cand = t.iceCandidates.find((c) => c.protocol === 'udp')!;
-  return [
-    'v=0',
-    `o=mediasoup 1 1 IN IP4 ${IP}`,
-    's=-',
-    't=0 0',
-    'a=ice-lite',
-    'a=group:BUNDLE 0',
-    'a=msid-semantic: WMS *',
-    `a=fingerprint:sha-256 ${fp.value}`,
-    `m=audio ${cand.port} UDP/TLS/RTP/SAVPF ${pt}`,
-    `c=IN IP4 ${IP}`,
-    'a=mid:0',
-    `a=ice-ufrag:${t.iceParameters.usernameFragment}`,
-    `a=ice-pwd:${t.iceParameters.password}`,
-    'a=setup:passive',
-    `a=${direction}`,
-    'a=rtcp-mux',
-    `a=rtpmap:${pt} opus/48000/2`,
-    ...(ssrc ? ['a=msid:ms-stream ms-track', `a=ssrc:${ssrc} cname:mediasoup`] : []),
-    `a=candidate:${cand.foundation} 1 udp ${cand.priority} ${cand.address} ${cand.port} typ host`,
-    'a=end-of-candidates',
-    '',
-  ].join('\r\n');
-}
+const answerSdp = (t: TransportOptions, pt: number, direction: 'recvonly' | 'sendonly', ssrc?: number) =>
+  answerFor(t, { kind: 'audio', pt, rtpmap: 'opus/48000/2' }, direction, ssrc);
 
 /** Publishes an Opus track through a send transport; returns the producer id and a way to feed RTP. */
 export async function publishAudio(client: SignalingClient, pt: number) {

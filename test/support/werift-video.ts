@@ -8,77 +8,27 @@
  * The audio twin is werift-peer.ts.
  */
 import { performance } from 'node:perf_hooks';
-import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+import { MediaStreamTrack, RTCRtpCodecParameters } from 'werift';
 import type { TransportOptions } from '../../shared/media-types.ts';
 import type { SignalingClient } from './signaling-client.ts';
 import { waitFor } from './poll.ts';
+import { answerSdp as answerFor, localFingerprint, loopbackPeer, payloadTypeOf } from './werift-sdp.ts';
 
-const IP = '127.0.0.1';
-
-export function vp8PayloadType(routerRtpCapabilities: {
-  codecs?: { mimeType: string; preferredPayloadType?: number }[];
-}): number {
-  const pt = routerRtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === 'video/vp8')?.preferredPayloadType;
-  if (pt === undefined) throw new Error('the router offers no VP8');
-  return pt;
-}
+export const vp8PayloadType = (caps: Parameters<typeof payloadTypeOf>[0]) => payloadTypeOf(caps, 'video/vp8');
 
 const FEEDBACK = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }];
 
-function newPeer(pt: number) {
-  return new RTCPeerConnection({
-    codecs: {
-      audio: [],
-      video: [
-        new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, payloadType: pt, rtcpFeedback: FEEDBACK }),
-      ],
-    },
-    headerExtensions: { audio: [], video: [] },
-    iceServers: [{ urls: `stun:${IP}:3478` }],
-    iceStunGatherTimeout: 1,
-    iceUseIpv6: false,
-    iceAdditionalHostAddresses: [IP],
+const newPeer = (pt: number) =>
+  loopbackPeer({
+    audio: [],
+    video: [
+      new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, payloadType: pt, rtcpFeedback: FEEDBACK }),
+    ],
   });
-}
-
-async function localFingerprint(pc: RTCPeerConnection) {
-  await pc.setLocalDescription(await pc.createOffer());
-  await waitFor('werift ICE gathering', () => pc.iceGatheringState === 'complete', 10_000);
-  const m = /a=fingerprint:(\S+) (\S+)/.exec(pc.localDescription!.sdp);
-  if (!m) throw new Error('werift offer has no fingerprint');
-  return { algorithm: m[1]!, value: m[2]! };
-}
 
 /** The remote (mediasoup, ICE-lite) answer for a one-m-line video offer. */
-function answerSdp(t: TransportOptions, pt: number, direction: 'recvonly' | 'sendonly', ssrc?: number): string {
-  const fp = t.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256')!;
-  const cand = t.iceCandidates.find((c) => c.protocol === 'udp')!;
-  return [
-    'v=0',
-    `o=mediasoup 1 1 IN IP4 ${IP}`,
-    's=-',
-    't=0 0',
-    'a=ice-lite',
-    'a=group:BUNDLE 0',
-    'a=msid-semantic: WMS *',
-    `a=fingerprint:sha-256 ${fp.value}`,
-    `m=video ${cand.port} UDP/TLS/RTP/SAVPF ${pt}`,
-    `c=IN IP4 ${IP}`,
-    'a=mid:0',
-    `a=ice-ufrag:${t.iceParameters.usernameFragment}`,
-    `a=ice-pwd:${t.iceParameters.password}`,
-    'a=setup:passive',
-    `a=${direction}`,
-    'a=rtcp-mux',
-    `a=rtpmap:${pt} VP8/90000`,
-    `a=rtcp-fb:${pt} nack`,
-    `a=rtcp-fb:${pt} nack pli`,
-    ...(ssrc ? ['a=msid:ms-stream ms-track', `a=ssrc:${ssrc} cname:mediasoup`] : []),
-    `a=candidate:${cand.foundation} 1 udp ${cand.priority} ${cand.address} ${cand.port} typ host`,
-    'a=end-of-candidates',
-    '',
-  ].join('\r\n');
-}
+const answerSdp = (t: TransportOptions, pt: number, direction: 'recvonly' | 'sendonly', ssrc?: number) =>
+  answerFor(t, { kind: 'video', pt, rtpmap: 'VP8/90000', feedback: ['nack', 'nack pli'] }, direction, ssrc);
 
 /** One RTP packet carrying a whole (tiny, not decodable) VP8 frame. */
 function vp8Frame(seq: number, timestamp: number, key: boolean): Buffer {

@@ -1,0 +1,88 @@
+/**
+ * What the werift participants (werift-peer.ts: Opus; werift-video.ts: VP8) share: a peer connection that
+ * gathers on loopback only, its DTLS fingerprint, and the remote answer written from the transport
+ * parameters the edge returns. mediasoup is ICE-lite and has no SDP; like mediasoup-client, we write the
+ * answer ourselves (the shape proven by ../shared/tools/mediasoup-proof).
+ */
+import { RTCPeerConnection, type RTCRtpCodecParameters } from 'werift';
+import type { TransportOptions } from '../../shared/media-types.ts';
+import { waitFor } from './poll.ts';
+
+export const IP = '127.0.0.1';
+
+/** The router's payload type for `mimeType` (e.g. audio/opus), which the peer must use. */
+export function payloadTypeOf(
+  routerRtpCapabilities: { codecs?: { mimeType: string; preferredPayloadType?: number }[] },
+  mimeType: string,
+): number {
+  const pt = routerRtpCapabilities.codecs?.find(
+    (c) => c.mimeType.toLowerCase() === mimeType.toLowerCase(),
+  )?.preferredPayloadType;
+  if (pt === undefined) throw new Error(`the router offers no ${mimeType}`);
+  return pt;
+}
+
+/** A peer connection with one codec, gathering on loopback only. */
+export function loopbackPeer(codecs: { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] }) {
+  return new RTCPeerConnection({
+    codecs,
+    headerExtensions: { audio: [], video: [] },
+    // werift falls back to a public STUN server when none is given: point it at loopback instead.
+    iceServers: [{ urls: `stun:${IP}:3478` }],
+    iceStunGatherTimeout: 1,
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: [IP],
+  });
+}
+
+export async function localFingerprint(pc: RTCPeerConnection) {
+  await pc.setLocalDescription(await pc.createOffer());
+  await waitFor('werift ICE gathering', () => pc.iceGatheringState === 'complete', 10_000);
+  const m = /a=fingerprint:(\S+) (\S+)/.exec(pc.localDescription!.sdp);
+  if (!m) throw new Error('werift offer has no fingerprint');
+  return { algorithm: m[1]!, value: m[2]! };
+}
+
+/** The media line of the answer: `audio`/`video`, its payload type, rtpmap and rtcp-fb values. */
+export interface AnswerMedia {
+  kind: 'audio' | 'video';
+  pt: number;
+  rtpmap: string;
+  feedback?: readonly string[];
+}
+
+/** The remote (mediasoup, ICE-lite) answer for a one-m-line offer. */
+export function answerSdp(
+  t: TransportOptions,
+  media: AnswerMedia,
+  direction: 'recvonly' | 'sendonly',
+  ssrc?: number,
+): string {
+  const fp = t.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256')!;
+  const cand = t.iceCandidates.find((c) => c.protocol === 'udp')!;
+  const { kind, pt } = media;
+  return [
+    'v=0',
+    `o=mediasoup 1 1 IN IP4 ${IP}`,
+    's=-',
+    't=0 0',
+    'a=ice-lite',
+    'a=group:BUNDLE 0',
+    'a=msid-semantic: WMS *',
+    `a=fingerprint:sha-256 ${fp.value}`,
+    `m=${kind} ${cand.port} UDP/TLS/RTP/SAVPF ${pt}`,
+    `c=IN IP4 ${IP}`,
+    'a=mid:0',
+    `a=ice-ufrag:${t.iceParameters.usernameFragment}`,
+    `a=ice-pwd:${t.iceParameters.password}`,
+    'a=setup:passive',
+    `a=${direction}`,
+    'a=rtcp-mux',
+    `a=rtpmap:${pt} ${media.rtpmap}`,
+    ...(media.feedback ?? []).map((f) => `a=rtcp-fb:${pt} ${f}`),
+    ...(ssrc ? ['a=msid:ms-stream ms-track', `a=ssrc:${ssrc} cname:mediasoup`] : []),
+    `a=candidate:${cand.foundation} 1 udp ${cand.priority} ${cand.address} ${cand.port} typ host`,
+    'a=end-of-candidates',
+    '',
+  ].join('\r\n');
+}
