@@ -52,15 +52,8 @@ export async function recordReceivedMedia(page: Page, everyMs: number): Promise<
       totalSamplesReceived: number;
       concealedSamples: number;
     };
-    type Track = {
-      consumerId: string;
-      participantId: string;
-      kind: 'audio' | 'video';
-      source: string;
-      seen: number;
-      firstPacket?: number;
-      firstDecoded?: number;
-    };
+    // Types are erased: the serialised function may name the module's own.
+    type Track = ReceivedTrack;
     const w = window as unknown as {
       treffpunkt?: { meeting?: { inboundStats(): Promise<Stat[]> } };
       __receivedMedia: { tracks: Map<string, Track>; stop: () => void };
