@@ -8,6 +8,7 @@ import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/trans
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { Logger } from '../core/logger.ts';
+import { LEASE_HISTORY } from './room-lease.ts';
 import type { ClusterSettings } from './settings.ts';
 
 export const LEASE_BUCKET = 'treffpunkt-room-leases';
@@ -46,8 +47,21 @@ export async function connectClusterNats(settings: ClusterSettings, log: Logger)
   // Create binds to an existing bucket with the same settings. Reads go to the stream's leader
   // (allow_direct off): a new owner must see the last snapshot, not a lagging replica's.
   const leases = await untilReady(log, () =>
-    kvm.create(LEASE_BUCKET, { history: 1, ttl: settings.leaseMs, replicas: settings.replicas, allow_direct: false }),
+    kvm.create(LEASE_BUCKET, {
+      history: LEASE_HISTORY,
+      ttl: settings.leaseMs,
+      replicas: settings.replicas,
+      allow_direct: false,
+    }),
   );
+  // A bucket made by an older edge keeps one message per key: a won lease could not be told apart from a
+  // lost one (room-lease.ts). Raised in place; nothing else of its settings changes.
+  const leaseStatus = await untilReady(log, () => leases.status());
+  if (leaseStatus.history < LEASE_HISTORY) {
+    const jsm = await jetstream(nc).jetstreamManager();
+    await jsm.streams.update(leaseStatus.streamInfo.config.name, { max_msgs_per_subject: LEASE_HISTORY });
+    log.info({ event: 'leaseBucketUpgraded', history: LEASE_HISTORY }, 'lease bucket keeps more messages per key');
+  }
   const rooms = await untilReady(log, () =>
     kvm.create(ROOM_BUCKET, { history: 1, replicas: settings.replicas, allow_direct: false }),
   );

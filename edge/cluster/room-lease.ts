@@ -20,9 +20,33 @@
  *   renews every third of a lease and stops acting before a lease time after its last confirmed renewal,
  *   so it has stopped (no clocks of two machines are compared).
  * And renewals are not sent while the connection is down, so that none is buffered to land later.
+ *
+ * Compare-and-set alone does not decide who won on nats-server 2.9.10 (Debian 12's): on a replicated
+ * bucket, writes on one key that expect the same revision and arrive at once all succeed (the server checks
+ * each against the stored state, not against the writes still in flight; 162 of 200 rounds of three
+ * concurrent updates had several successes). So a write counts only if it is the *first* message on the
+ * key after the revision it expected, read from the stream's leader: exactly one write is, whatever the
+ * timing. That needs the bucket to keep the key's recent messages (`LEASE_HISTORY`); max_age still drops
+ * them after a lease time. A write that lost puts the winner's name back on top of its own (compare-and-
+ * set on its revision), and a holder whose renewal is refused but whose name the key still carries renews
+ * on that revision: so a lost write neither names a non-owner nor costs the winner its lease.
  */
+import type { StoredMsg } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { errorFields, type Logger } from '../core/logger.ts';
+
+/**
+ * Messages per key the lease bucket keeps (its `history`): the first write after an expected revision must
+ * still be there when every concurrent writer checks (header). 64 is JetStream's KV maximum.
+ */
+export const LEASE_HISTORY = 64;
+
+/** The parts of nats.js's KV bucket (its `Bucket` class) a lease check reads the stream with. */
+interface BucketInternals {
+  stream: string;
+  subjectForKey(key: string): string;
+  jsm: { streams: { getMessage(stream: string, query: unknown): Promise<StoredMsg | null> } };
+}
 
 /** True for the refusal of a compare-and-set (create of an existing key, update of a stale revision). */
 export function isWrongRevision(err: unknown): boolean {
@@ -70,8 +94,14 @@ export class RoomLeases {
   async acquire(room: string, onLost: (reason: string) => void): Promise<Lease | undefined> {
     const sentAt = performance.now();
     try {
-      const revision = await this.#kv.create(room, this.#edgeId);
-      if (!(await this.#confirmed(room, revision))) return undefined;
+      // kv.create, with the revision it expects known: none, or the delete marker of a released lease.
+      const last = await this.#kv.get(room);
+      if (last?.operation === 'PUT') return undefined;
+      const expected = last?.revision ?? 0;
+      const revision = last
+        ? await this.#kv.update(room, this.#edgeId, expected)
+        : await this.#kv.put(room, this.#edgeId, { previousSeq: 0 });
+      if (!(await this.#won(room, expected, revision))) return undefined;
       return new Lease(this.#kv, room, this.#edgeId, revision, sentAt, this.#ttlMs, this.#log, onLost, this.#connected);
     } catch (err) {
       if (isWrongRevision(err)) return undefined;
@@ -80,16 +110,22 @@ export class RoomLeases {
   }
 
   /**
-   * Whether the write that got `revision` is still the last one, read back from the stream's leader.
-   * nats-server 2.9.10 on a replicated (R3) bucket lets several compare-and-set writes on one key that
-   * arrive at the same instant all succeed (it checks a write against the stored state, not against the
-   * writes still in flight; test/integration/room-lease.test.ts). The last of them is the key's value:
-   * the others see a later revision here and do not act. One that reads back before a later write was
-   * applied has its next renewal refused and steps down (at most a third of a lease later).
+   * Whether the write that got `revision`, expecting the key at `expected`, won: it is the first message on
+   * the key after `expected` (header). One that lost puts the winner's name back over its own write.
    */
-  async #confirmed(room: string, revision: number): Promise<boolean> {
-    const e = await this.#kv.get(room);
-    return e?.operation === 'PUT' && e.revision === revision && e.string() === this.#edgeId;
+  async #won(room: string, expected: number, revision: number): Promise<boolean> {
+    const bucket = this.#kv as unknown as BucketInternals;
+    const first = await bucket.jsm.streams.getMessage(bucket.stream, {
+      seq: expected + 1,
+      next_by_subj: bucket.subjectForKey(room),
+    });
+    if (first?.seq === revision) return true;
+    if (first) {
+      const winner = first.string();
+      await this.#kv.update(room, winner, revision).catch(() => {});
+      this.#log.debug({ event: 'roomLeaseRaceLost', room, winner }, 'another edge wrote the lease first');
+    }
+    return false;
   }
 
   /**
@@ -102,7 +138,7 @@ export class RoomLeases {
     const sentAt = performance.now();
     try {
       const revision = await this.#kv.update(room, this.#edgeId, key.revision);
-      if (!(await this.#confirmed(room, revision))) return undefined;
+      if (!(await this.#won(room, key.revision, revision))) return undefined;
       this.#log.info(
         { event: 'roomLeaseTakenOver', room, from: key.edge, revision: key.revision },
         'took over a room lease its holder no longer renews',
@@ -180,7 +216,8 @@ export class Lease {
     this.#deadlineTimer.unref();
   }
 
-  async #renew(): Promise<void> {
+  /** `adopted`: this renewal already took the revision of a key that carries our name (once, not forever). */
+  async #renew(adopted = false): Promise<void> {
     if (this.#ended) return;
     // Disconnected: the client would keep the renewal and send it after reconnecting, when this edge may
     // have stepped down long ago; it would write the key anew for a room nobody runs.
@@ -194,7 +231,15 @@ export class Lease {
       this.#validUntil = sentAt + this.#validFor();
       this.#armDeadline();
     } catch (err) {
-      if (isWrongRevision(err)) return this.#lose('another edge holds the lease');
+      if (isWrongRevision(err)) {
+        // The key changed under us. Still our name: a write that lost a race to ours put it back (header).
+        const now = await this.#kv.get(this.room).catch(() => null);
+        if (this.#ended) return;
+        if (adopted || now?.operation !== 'PUT' || now.string() !== this.#edgeId)
+          return this.#lose('another edge holds the lease');
+        this.#revision = now.revision;
+        return this.#renew(true);
+      }
       // NATS unreachable: keep trying until the deadline timer says we are out.
       this.#log.warn(
         { event: 'roomLeaseRenewalFailed', room: this.room, ...errorFields(err) },

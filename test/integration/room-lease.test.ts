@@ -10,7 +10,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { consoleLogger } from '../../edge/core/logger.ts';
-import { RoomLeases } from '../../edge/cluster/room-lease.ts';
+import { LEASE_HISTORY, type Lease, RoomLeases } from '../../edge/cluster/room-lease.ts';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster.ts';
 import { waitFor } from '../support/poll.ts';
 
@@ -20,11 +20,14 @@ const quiet = { ...consoleLogger, warn: () => {} };
 describe('room leases on NATS JetStream', () => {
   let nats: NatsCluster;
   const connections: NatsConnection[] = [];
-  const bucket = async (): Promise<{ nc: NatsConnection; kv: KV }> => {
-    const nc = await connect({ servers: nats.url.split(','), maxReconnectAttempts: -1 });
+  /** `server`: connect to that one server (writes that arrive at different servers race the hardest). */
+  const bucket = async (server?: number): Promise<{ nc: NatsConnection; kv: KV }> => {
+    const urls = nats.url.split(',');
+    const servers = server === undefined ? urls : [urls[server % urls.length]!];
+    const nc = await connect({ servers, maxReconnectAttempts: -1 });
     connections.push(nc);
     const kv = await new Kvm(jetstream(nc)).create('test-leases', {
-      history: 1,
+      history: LEASE_HISTORY,
       ttl: TTL_MS,
       replicas: 3,
       allow_direct: false,
@@ -104,5 +107,33 @@ describe('room leases on NATS JetStream', () => {
     await assert.rejects(late.update('leftover', 'old', current.revision));
     assert.equal((await edges[0]!.holder('leftover'))?.edge, ['a', 'b', 'c'][taken.indexOf(won[0])]);
     await won[0]!.release();
+  });
+
+  test('40 races of five edges on three servers: one winner each, the key names it, and it keeps the lease', async () => {
+    // nats-server 2.9.10 lets most such concurrent compare-and-set writes all succeed (room-lease.ts), so
+    // without the first-write check this fails in nearly every round.
+    const edges: RoomLeases[] = [];
+    for (let i = 0; i < 5; i++) edges.push(new RoomLeases((await bucket(i)).kv, `racer${i}`, TTL_MS, quiet));
+    const writer = (await bucket(0)).kv;
+    const winners: { room: string; edge: string; lease: Lease }[] = [];
+    for (let round = 0; round < 40; round++) {
+      const room = `race${round}`;
+      // Even rounds: a new room, claimed at once. Odd rounds: a stale key, taken over at once.
+      let taken: (Lease | undefined)[];
+      if (round % 2 === 0) taken = await Promise.all(edges.map((e) => e.acquire(room, () => {})));
+      else {
+        const revision = await writer.put(room, 'ghost');
+        taken = await Promise.all(edges.map((e) => e.takeOver(room, { edge: 'ghost', revision }, () => {})));
+      }
+      const won = taken.flatMap((l, i) => (l ? [{ room, edge: `racer${i}`, lease: l }] : []));
+      assert.equal(won.length, 1, `round ${round}: exactly one edge won (${won.map((w) => w.edge).join(', ')})`);
+      winners.push(won[0]!);
+    }
+    // A loser's write came after the winner's: it put the winner's name back, and the winner renews on it.
+    for (const w of winners) assert.equal((await edges[0]!.holder(w.room))?.edge, w.edge, w.room);
+    await new Promise((r) => setTimeout(r, TTL_MS));
+    for (const w of winners) assert.ok(w.lease.held, `${w.room}: ${w.edge} still holds the lease after renewing`);
+    for (const w of winners) assert.equal((await edges[0]!.holder(w.room))?.edge, w.edge, w.room);
+    await Promise.all(winners.map((w) => w.lease.release()));
   });
 });

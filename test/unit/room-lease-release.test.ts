@@ -14,10 +14,23 @@ function heldKv() {
   let value: string | undefined;
   const held: (() => void)[] = [];
   const deletes: { previousSeq: number | undefined; ok: boolean }[] = [];
+  /** Each write's revision and value: what the lease's check reads the first write after a revision of. */
+  const messages: { seq: number; value: string }[] = [];
   const kv = {
-    async create(_key: string, v: string) {
+    stream: 'KV_test',
+    subjectForKey: (key: string) => `$KV.test.${key}`,
+    jsm: {
+      streams: {
+        async getMessage(_stream: string, query: { seq: number }) {
+          const m = messages.find((x) => x.seq >= query.seq);
+          return m ? { seq: m.seq, string: () => m.value } : null;
+        },
+      },
+    },
+    async put(_key: string, v: string) {
       value = v;
-      return ++revision;
+      messages.push({ seq: ++revision, value: v });
+      return revision;
     },
     async get() {
       return value === undefined ? null : { operation: 'PUT', revision, string: () => value as string };
@@ -27,6 +40,7 @@ function heldKv() {
       if (previous !== revision) return Promise.reject(new Error('wrong last sequence'));
       value = v;
       const applied = ++revision;
+      messages.push({ seq: applied, value: v });
       return new Promise<number>((resolve) => held.push(() => resolve(applied)));
     },
     async delete(_key: string, opts?: { previousSeq?: number }) {
