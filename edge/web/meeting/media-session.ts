@@ -14,11 +14,8 @@
  * Everything media is rebuilt there: a new device, new transports, our sources produced again (audio
  * first) and everyone's producers consumed again; the roster, chat and tiles stay.
  *
- * A draining node (`keepOld`, issue 14) is left make-before-break: the old transports, producers and
- * consumers keep flowing while the new ones are built; each tile switches to its new consumer once that
- * has decoded (receiver.ts); once all have (or after SWITCH_TIMEOUT_MS) we say `mediaMoveDone`, and the
- * room's `oldMediaClosed` closes the old transports. They are no longer current, so their end never
- * counts as a failure (no relay fallback, no report).
+ * A draining node (`keepOld`, issue 14) is left make-before-break: handover.ts keeps the old node's media
+ * flowing until the new one plays.
  */
 import { Device, type types } from 'mediasoup-client';
 import type { MediaSource, RtpCapabilities } from '../../../shared/media-types.ts';
@@ -26,54 +23,22 @@ import { diagnostics } from '../diagnostics.ts';
 import type { Params } from '../../../shared/signaling.ts';
 import type { Signaling } from '../signaling.ts';
 import { SOURCE_ORDER } from './encodings.ts';
-import { Receiver, SWITCH_TIMEOUT_MS } from './receiver.ts';
+import { Receiver } from './receiver.ts';
 import { Sender } from './sender.ts';
 import { candidatePairs, triedPaths, type CandidatePair } from './stats.ts';
 import { TransportFactory } from './transport-factory.ts';
+import { Handover, type KeepOld, switchWait } from './handover.ts';
 import type { Direction, MediaContext, MediaPath } from './types.ts';
 
 /** How long a failure report waits for the other direction's failure (they come together). */
 const REPORT_DELAY_MS = 1_000;
 /** How often the receiver looks for remote producers it receives nothing of (Receiver.consumeMissing). */
 const CONSUME_CHECK_MS = 2_000;
-/**
- * A handover's switch-over waits for the new consumers to decode until this long before the room closes
- * the old media (mediaMoved's keepOldMs), so that mediaMoveDone arrives in time.
- */
-const DONE_MARGIN_MS = 2_000;
-
-/** How long to wait for the new consumers of a handover, given how long the room keeps the old media. */
-const switchWait = (keepOldMs: number | undefined) =>
-  keepOldMs === undefined ? SWITCH_TIMEOUT_MS : Math.max(0, keepOldMs - DONE_MARGIN_MS);
-
-/** A keepOld move: the producers that do not move, and how long to wait for the switch-over. */
-interface KeepOld {
-  staying: ReadonlySet<string>;
-  waitMs: number;
-}
-
-/** What a handover (a keepOld move) saw when its old transports ended: the order make-before-break promises. */
-export interface HandoverRecord {
-  /** Remote sources that played on the old transport at the move. */
-  sources: number;
-  /** Of those, how many had been taken over by a new consumer that had decoded. */
-  decodedBeforeOldEnd: number;
-  /** How the old transports ended: 'closed' (by us, on oldMediaClosed or another move) or their state. */
-  how: string;
-}
-
-/** The old node's transports during a handover; `ended` once its HandoverRecord is written. */
-interface OldMedia {
-  transports: types.Transport[];
-  sources: number;
-  ended: boolean;
-}
-
 export class MediaSession {
   /** How often our media was moved to another node and set up there (tests wait on it). */
   mediaMoves = 0;
-  /** One record per handover, once its old transports ended (tests and benchmarks read them). */
-  readonly handovers: HandoverRecord[] = [];
+  /** The old node's media while a handover (a keepOld move) switches over: handover.ts. */
+  readonly handover: Handover;
   readonly sender: Sender;
   readonly receiver: Receiver;
   readonly transports: TransportFactory;
@@ -87,8 +52,6 @@ export class MediaSession {
   /** Node changes: each mediaMoved gets a number, and a rebuild that is no longer the latest stops. */
   #moveGeneration = 0;
   #moving: Promise<void> = Promise.resolve();
-  /** The old node's transports during a handover, and what is recorded when they end. */
-  #old: OldMedia | undefined;
   /** What the person was last told about the media path (a change is told once, not per transport). */
   #path: MediaPath = diagnostics.relayOnly ? 'relay' : 'direct';
   /** What ICE tried on the transports that failed since the last success: the diagnostics of 'mediaFailed'. */
@@ -106,6 +69,7 @@ export class MediaSession {
     const device = () => this.#device;
     this.sender = new Sender(ctx, () => this.#current.send, device);
     this.receiver = new Receiver(ctx, () => this.#current.recv, device);
+    this.handover = new Handover(ctx, this.sender, this.receiver);
     this.transports = new TransportFactory(ctx, device, {
       current: (direction) => this.#current[direction],
       failed: (direction, tr) => void this.#onFailed(direction, tr),
@@ -160,7 +124,7 @@ export class MediaSession {
         keepOld ? { staying: new Set(staying ?? []), waitMs: switchWait(keepOldMs) } : undefined,
       ),
     );
-    s.on('oldMediaClosed', () => this.#closeOld());
+    s.on('oldMediaClosed', () => this.handover.closeOld());
     s.on('mediaUnavailable', ({ code }) => {
       // Our node is gone and no other may take us yet: drop the dead media; mediaMoved brings it back.
       this.#moveGeneration++;
@@ -200,7 +164,7 @@ export class MediaSession {
 
   /** Closes everything here (the meeting is over; the server ends it with our socket). */
   close(): void {
-    this.#closeOld();
+    this.handover.closeOld();
     this.sender.dropAll();
     this.receiver.close();
     this.#current.send?.close();
@@ -401,66 +365,22 @@ export class MediaSession {
     this.mediaMoves++;
     this.#ctx.cb.mediaMoved?.(this.mediaMoves);
     // Not part of the rebuild chain: a newer move need not wait for this one's switch-over.
-    if (keepOld) void this.#sayMoveDone(stale);
+    if (keepOld) void this.handover.sayDone(stale);
   }
 
-  /** Once every remote source plays from the new node (or the wait given at the move is over), tells the room. */
-  async #sayMoveDone(stale: () => boolean): Promise<void> {
-    await this.receiver.switchedOver(stale);
-    if (stale()) return;
-    await this.#ctx
-      .request('mediaMoveDone', {})
-      .catch((err) => console.warn('treffpunkt: telling the room that our new media is up failed', err));
-  }
-
-  /**
-   * A handover starts: the current transports become old ones, with everything on them still flowing;
-   * an earlier handover's old media goes first (never two old nodes at once).
-   */
-  #keepOld({ staying, waitMs }: KeepOld): void {
-    this.#closeOld();
+  /** Closes our transports, producers and consumers locally, telling the server nothing (it forgot them). */
+  /** A handover starts: the current transports become the old node's, with everything on them flowing. */
+  #keepOld(keepOld: KeepOld): void {
     const transports = [this.#current.send, this.#current.recv].filter(
       (tr): tr is types.Transport => tr !== undefined && !tr.closed,
     );
     this.#current.send = this.#current.recv = undefined;
-    this.sender.retire();
-    this.receiver.retire(staying, waitMs);
-    const old: OldMedia = { transports, sources: this.receiver.oldConsumers.size, ended: false };
-    this.#old = old;
-    // The old node may end them before the room's oldMediaClosed arrives: that is their end too.
-    for (const tr of transports)
-      tr.on('connectionstatechange', (state) => {
-        if (state === 'failed' || state === 'closed' || state === 'disconnected') this.#noteOldEnd(old, state);
-      });
+    this.handover.begin(transports, keepOld);
     this.#ctx.cb.changed?.(this.#ctx.roster.self);
   }
 
-  #noteOldEnd(old: OldMedia, how: string): void {
-    if (old.ended) return;
-    old.ended = true;
-    this.handovers.push({ sources: old.sources, decodedBeforeOldEnd: this.receiver.switchedOnDecode, how });
-  }
-
-  /** The old node's media goes (oldMediaClosed, another move, the end): its consumers, producers, transports. */
-  #closeOld(): void {
-    const old = this.#old;
-    if (!old) return;
-    this.#old = undefined;
-    this.#noteOldEnd(old, 'closed');
-    this.receiver.closeOld();
-    this.sender.dropRetired();
-    for (const tr of old.transports) {
-      try {
-        tr.close();
-      } catch {
-        // already closed
-      }
-    }
-  }
-
-  /** Closes our transports, producers and consumers locally, telling the server nothing (it forgot them). */
   #dropMedia(): void {
-    this.#closeOld();
+    this.handover.closeOld();
     this.sender.dropAll();
     this.receiver.dropAll();
     for (const tr of [this.#current.send, this.#current.recv]) {

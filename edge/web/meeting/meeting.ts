@@ -13,7 +13,8 @@ import type { Signaling } from '../signaling.ts';
 import { mark } from '../timeline.ts';
 import { Connection } from './connection.ts';
 import { joinRoom, roomSocketUrls } from './join.ts';
-import { MediaSession, type HandoverRecord } from './media-session.ts';
+import type { HandoverRecord } from './handover.ts';
+import { MediaSession } from './media-session.ts';
 import { Roster } from './roster.ts';
 import {
   inboundStats,
@@ -153,7 +154,7 @@ export class Meeting {
 
   /** What each move off a draining node saw when its old transports ended (make-before-break, tests). */
   get handovers(): readonly HandoverRecord[] {
-    return this.#media.handovers;
+    return this.#media.handover.records;
   }
 
   get mediaMoves(): number {
