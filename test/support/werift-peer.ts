@@ -8,10 +8,8 @@
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { MediaStreamTrack, RTCRtpCodecParameters } from 'werift';
-import type { TransportOptions } from '../../shared/media-types.ts';
 import type { SignalingClient } from './signaling-client.ts';
-import { waitFor } from './poll.ts';
-import { answerSdp as answerFor, IP, localFingerprint, loopbackPeer, payloadTypeOf } from './werift-sdp.ts';
+import { IP, loopbackPeer, payloadTypeOf, publishThrough, subscribeThrough } from './werift-sdp.ts';
 
 export const opusPayloadType = (caps: Parameters<typeof payloadTypeOf>[0]) => payloadTypeOf(caps, 'audio/opus');
 
@@ -21,37 +19,24 @@ const newPeer = (pt: number) =>
     video: [],
   });
 
-const answerSdp = (t: TransportOptions, pt: number, direction: 'recvonly' | 'sendonly', ssrc?: number) =>
-  answerFor(t, { kind: 'audio', pt, rtpmap: 'opus/48000/2' }, direction, ssrc);
+const opusCodec = (pt: number) => ({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: pt });
+const opusMedia = (pt: number) => ({ kind: 'audio' as const, pt, rtpmap: 'opus/48000/2' });
 
 /** Publishes an Opus track through a send transport; returns the producer id and a way to feed RTP. */
 export async function publishAudio(client: SignalingClient, pt: number) {
-  const t = await client.request('createTransport', { direction: 'send' });
   const pc = newPeer(pt);
   const track = new MediaStreamTrack({ kind: 'audio' });
   const tx = pc.addTransceiver(track, { direction: 'sendonly' });
-  const fingerprint = await localFingerprint(pc);
-  await client.request('connectTransport', {
-    transportId: t.id,
-    dtlsParameters: { role: 'client', fingerprints: [fingerprint] },
-  });
-  const { producerId } = await client.request('produce', {
-    transportId: t.id,
-    kind: 'audio',
+  const { producerId, transportId } = await publishThrough(client, pc, tx, {
     source: 'microphone',
-    rtpParameters: {
-      codecs: [{ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: pt }],
-      encodings: [{ ssrc: tx.sender.ssrc }],
-    },
+    codec: opusCodec(pt),
+    media: opusMedia(pt),
   });
-  await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp(t, pt, 'recvonly') });
-  await waitFor('the sending peer to connect', () => pc.connectionState === 'connected', 15_000);
-  return { pc, producerId, transportId: t.id, writeRtp: (packet: Buffer) => track.writeRtp(packet) };
+  return { pc, producerId, transportId, writeRtp: (packet: Buffer) => track.writeRtp(packet) };
 }
 
 /** Receives one producer through a recv transport; counts the RTP packets werift decrypts. */
 export async function receiveAudio(client: SignalingClient, pt: number, producerId: string) {
-  const t = await client.request('createTransport', { direction: 'recv' });
   const pc = newPeer(pt);
   const tx = pc.addTransceiver('audio', { direction: 'recvonly' });
   // lastAt and maxGapMs (performance.now()): how long RTP ever stopped (benchmarks reset maxGapMs to 0).
@@ -65,33 +50,12 @@ export async function receiveAudio(client: SignalingClient, pt: number, producer
       received.ssrc = rtp.header.ssrc;
     }),
   );
-  const fingerprint = await localFingerprint(pc);
-  await client.request('connectTransport', {
-    transportId: t.id,
-    dtlsParameters: { role: 'client', fingerprints: [fingerprint] },
+  const { transportId, consumerId, ssrc } = await subscribeThrough(client, pc, producerId, {
+    codec: opusCodec(pt),
+    media: opusMedia(pt),
   });
-  const consumer = await client.request('consume', {
-    transportId: t.id,
-    producerId,
-    rtpCapabilities: {
-      codecs: [
-        {
-          kind: 'audio',
-          mimeType: 'audio/opus',
-          preferredPayloadType: pt,
-          clockRate: 48000,
-          channels: 2,
-          rtcpFeedback: [],
-        },
-      ],
-      headerExtensions: [],
-    },
-  });
-  const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;
-  await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp(t, pt, 'sendonly', ssrc) });
-  await waitFor('the receiving peer to connect', () => pc.connectionState === 'connected', 15_000);
-  await client.request('resumeConsumer', { consumerId: consumer.consumerId });
-  return { pc, transportId: t.id, consumerId: consumer.consumerId, ssrc, received };
+  await client.request('resumeConsumer', { consumerId });
+  return { pc, transportId, consumerId, ssrc, received };
 }
 
 /**

@@ -2,11 +2,13 @@
  * What the werift participants (werift-peer.ts: Opus; werift-video.ts: VP8) share: a peer connection that
  * gathers on loopback only, its DTLS fingerprint, and the remote answer written from the transport
  * parameters the edge returns. mediasoup is ICE-lite and has no SDP; like mediasoup-client, we write the
- * answer ourselves (the shape proven by ../shared/tools/mediasoup-proof).
+ * answer ourselves (the shape proven by ../shared/tools/mediasoup-proof). And the signaling steps of
+ * publishing or receiving one track, which are the same for both.
  */
-import { RTCPeerConnection, type RTCRtpCodecParameters } from 'werift';
+import { RTCPeerConnection, type RTCRtpCodecParameters, type RTCRtpTransceiver } from 'werift';
 import type { TransportOptions } from '../../shared/media-types.ts';
 import { waitFor } from './poll.ts';
+import type { SignalingClient } from './signaling-client.ts';
 
 export const IP = '127.0.0.1';
 
@@ -85,4 +87,71 @@ export function answerSdp(
     'a=end-of-candidates',
     '',
   ].join('\r\n');
+}
+
+/** The codec of the one track a werift participant sends or receives, as the edge's protocol names it. */
+export type TrackCodec = {
+  mimeType: string;
+  clockRate: number;
+  payloadType: number;
+  channels?: number;
+  rtcpFeedback?: { type: string; parameter?: string }[];
+};
+
+/**
+ * The signaling steps of a peer that sends one track: a send transport, DTLS with the peer's fingerprint,
+ * produce with the transceiver's SSRC, the answer, and connected.
+ */
+export async function publishThrough(
+  client: SignalingClient,
+  pc: RTCPeerConnection,
+  tx: RTCRtpTransceiver,
+  track: { source: 'microphone' | 'camera'; codec: TrackCodec; media: AnswerMedia },
+): Promise<{ producerId: string; transportId: string }> {
+  const t = await client.request('createTransport', { direction: 'send' });
+  await connectPeer(client, pc, t.id);
+  const { producerId } = await client.request('produce', {
+    transportId: t.id,
+    kind: track.media.kind,
+    source: track.source,
+    rtpParameters: { codecs: [track.codec], encodings: [{ ssrc: tx.sender.ssrc }] },
+  });
+  await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp(t, track.media, 'recvonly') });
+  await waitFor('the sending peer to connect', () => pc.connectionState === 'connected', 15_000);
+  return { producerId, transportId: t.id };
+}
+
+/**
+ * The signaling steps of a peer that receives one producer: a recv transport, DTLS, consume with the one
+ * codec, the answer with the consumer's SSRC, and connected. The consumer is still paused.
+ */
+export async function subscribeThrough(
+  client: SignalingClient,
+  pc: RTCPeerConnection,
+  producerId: string,
+  track: { codec: TrackCodec; media: AnswerMedia },
+) {
+  const t = await client.request('createTransport', { direction: 'recv' });
+  await connectPeer(client, pc, t.id);
+  const { payloadType, ...codec } = track.codec;
+  const consumer = await client.request('consume', {
+    transportId: t.id,
+    producerId,
+    rtpCapabilities: {
+      codecs: [{ kind: track.media.kind, preferredPayloadType: payloadType, rtcpFeedback: [], ...codec }],
+      headerExtensions: [],
+    },
+  });
+  const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;
+  await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp(t, track.media, 'sendonly', ssrc) });
+  await waitFor('the receiving peer to connect', () => pc.connectionState === 'connected', 15_000);
+  return { transportId: t.id, consumerId: consumer.consumerId, ssrc };
+}
+
+async function connectPeer(client: SignalingClient, pc: RTCPeerConnection, transportId: string): Promise<void> {
+  const fingerprint = await localFingerprint(pc);
+  await client.request('connectTransport', {
+    transportId,
+    dtlsParameters: { role: 'client', fingerprints: [fingerprint] },
+  });
 }

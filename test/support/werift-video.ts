@@ -9,10 +9,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { MediaStreamTrack, RTCRtpCodecParameters } from 'werift';
-import type { TransportOptions } from '../../shared/media-types.ts';
 import type { SignalingClient } from './signaling-client.ts';
-import { waitFor } from './poll.ts';
-import { answerSdp as answerFor, localFingerprint, loopbackPeer, payloadTypeOf } from './werift-sdp.ts';
+import { loopbackPeer, payloadTypeOf, publishThrough, subscribeThrough } from './werift-sdp.ts';
 
 export const vp8PayloadType = (caps: Parameters<typeof payloadTypeOf>[0]) => payloadTypeOf(caps, 'video/vp8');
 
@@ -26,9 +24,8 @@ const newPeer = (pt: number) =>
     ],
   });
 
-/** The remote (mediasoup, ICE-lite) answer for a one-m-line video offer. */
-const answerSdp = (t: TransportOptions, pt: number, direction: 'recvonly' | 'sendonly', ssrc?: number) =>
-  answerFor(t, { kind: 'video', pt, rtpmap: 'VP8/90000', feedback: ['nack', 'nack pli'] }, direction, ssrc);
+const vp8Codec = (pt: number) => ({ mimeType: 'video/VP8', clockRate: 90000, payloadType: pt, rtcpFeedback: FEEDBACK });
+const vp8Media = (pt: number) => ({ kind: 'video' as const, pt, rtpmap: 'VP8/90000', feedback: ['nack', 'nack pli'] });
 
 /** One RTP packet carrying a whole (tiny, not decodable) VP8 frame. */
 function vp8Frame(seq: number, timestamp: number, key: boolean): Buffer {
@@ -54,26 +51,14 @@ export function isVp8KeyFrame(payload: Buffer): boolean {
  * between. `plis` holds when each PLI arrived (performance.now()).
  */
 export async function publishVideo(client: SignalingClient, pt: number) {
-  const t = await client.request('createTransport', { direction: 'send' });
   const pc = newPeer(pt);
   const track = new MediaStreamTrack({ kind: 'video' });
   const tx = pc.addTransceiver(track, { direction: 'sendonly' });
-  const fingerprint = await localFingerprint(pc);
-  await client.request('connectTransport', {
-    transportId: t.id,
-    dtlsParameters: { role: 'client', fingerprints: [fingerprint] },
-  });
-  const { producerId } = await client.request('produce', {
-    transportId: t.id,
-    kind: 'video',
+  const { producerId } = await publishThrough(client, pc, tx, {
     source: 'camera',
-    rtpParameters: {
-      codecs: [{ mimeType: 'video/VP8', clockRate: 90000, payloadType: pt, rtcpFeedback: FEEDBACK }],
-      encodings: [{ ssrc: tx.sender.ssrc }],
-    },
+    codec: vp8Codec(pt),
+    media: vp8Media(pt),
   });
-  await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp(t, pt, 'recvonly') });
-  await waitFor('the sending peer to connect', () => pc.connectionState === 'connected', 15_000);
   const plis: number[] = [];
   let seq = 1;
   let ts = 0;
@@ -102,7 +87,6 @@ export async function publishVideo(client: SignalingClient, pt: number) {
  * test resumes it (resumeConsumer). Counts the packets and the key frames that arrive.
  */
 export async function prepareVideoReceiver(client: SignalingClient, pt: number, producerId: string) {
-  const t = await client.request('createTransport', { direction: 'recv' });
   const pc = newPeer(pt);
   const tx = pc.addTransceiver('video', { direction: 'recvonly' });
   const received = { packets: 0, keyFrames: 0 };
@@ -112,34 +96,11 @@ export async function prepareVideoReceiver(client: SignalingClient, pt: number, 
       if (isVp8KeyFrame(rtp.payload)) received.keyFrames++;
     }),
   );
-  const fingerprint = await localFingerprint(pc);
-  await client.request('connectTransport', {
-    transportId: t.id,
-    dtlsParameters: { role: 'client', fingerprints: [fingerprint] },
-  });
-  const consumer = await client.request('consume', {
-    transportId: t.id,
-    producerId,
-    rtpCapabilities: {
-      codecs: [
-        {
-          kind: 'video',
-          mimeType: 'video/VP8',
-          preferredPayloadType: pt,
-          clockRate: 90000,
-          rtcpFeedback: FEEDBACK,
-        },
-      ],
-      headerExtensions: [],
-    },
-  });
-  const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;
-  await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp(t, pt, 'sendonly', ssrc) });
-  await waitFor('the receiving peer to connect', () => pc.connectionState === 'connected', 15_000);
+  const { consumerId } = await subscribeThrough(client, pc, producerId, { codec: vp8Codec(pt), media: vp8Media(pt) });
   return {
-    consumerId: consumer.consumerId,
+    consumerId,
     received,
-    resume: () => client.request('resumeConsumer', { consumerId: consumer.consumerId }),
+    resume: () => client.request('resumeConsumer', { consumerId }),
     close: () => pc.close(),
   };
 }
