@@ -28,6 +28,7 @@ import {
 import { MAX_SKEW_MS } from '../shared/request-signing.ts';
 import { signedFetch } from '../shared/signed-fetch.ts';
 import { ThrottledWarnings } from '../shared/throttled-warnings.ts';
+import { EdgeLink } from './edge-link.ts';
 
 /** How often a lasting registration failure is logged again at warn level. */
 const REPEAT_WARNING_MS = 10_000;
@@ -49,6 +50,8 @@ export interface RegistrationOptions {
   rooms?: HeldRooms;
   /** The clock requests are signed with (tests skew it: TREFFPUNKT_TEST_CLOCK_OFFSET_MS in main.ts). */
   now?: () => number;
+  /** Holds a node link (edge-link.ts) to the edge registered with; default true. */
+  link?: boolean;
 }
 
 /** An edge's answer that is not a success: its status, code and message (the edge's own safe text). */
@@ -76,11 +79,16 @@ export class EdgeRegistration {
   #draining = false;
   /** The edge in use: an index into edgeUrls. */
   #edge = 0;
+  readonly #link: EdgeLink | undefined;
 
   constructor(opts: RegistrationOptions) {
     if (opts.edgeUrls.length === 0) throw new Error('no edge URL');
     this.#opts = opts;
     this.#now = opts.now ?? Date.now;
+    this.#link =
+      opts.link === false
+        ? undefined
+        : new EdgeLink({ nodeId: opts.registration.nodeId, secret: opts.secret, log: opts.log, now: this.#now });
   }
 
   get registered(): boolean {
@@ -96,9 +104,11 @@ export class EdgeRegistration {
     void this.#tick();
   }
 
-  stop(): void {
+  /** Stops heartbeats, and closes the node link saying so (resolves once it closed, at most 1 s). */
+  async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    await this.#link?.stop();
   }
 
   async #tick(): Promise<void> {
@@ -158,6 +168,8 @@ export class EdgeRegistration {
       this.#intervalMs = reply.data.heartbeatIntervalMs;
     this.#registered = true;
     this.#opts.log.info({ edge: this.edgeUrl, heartbeatIntervalMs: this.#intervalMs }, 'registered with edge');
+    // The link follows the registration: to this edge (moving off the one before, if it was another).
+    this.#link?.connect(this.edgeUrl);
     // A new registration makes the node selectable again: a drain under way is told to the new edge too.
     if (this.#draining) await this.drain().catch(() => {});
     await this.#reconcile().catch((err: Error) =>
