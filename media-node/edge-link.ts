@@ -33,6 +33,11 @@ export interface EdgeLinkOptions {
   log: Logger;
   /** The signing clock (registration.ts's, which tests skew). */
   now?: () => number;
+  /**
+   * The edge refused the link because it does not know this node, or found it lost (a node that thawed
+   * after SIGSTOP): the registration registers again now, instead of at its next heartbeat.
+   */
+  registerAgain?: () => void;
 }
 
 type StoppingReason = Extract<NodeLinkMessage, { type: 'stopping' }>['reason'];
@@ -165,11 +170,12 @@ export class EdgeLink {
       this.#lastFailure = kind;
       const fields = { edge: this.#edgeUrl, status, code };
       // Register first: the registration is on its way. No link on that edge: heartbeats alone, as before.
-      if (status === REGISTER_AGAIN_STATUS) this.#opts.log.debug(fields, 'node link refused until registered');
+      if (status === REGISTER_AGAIN_STATUS) this.#opts.log.info(fields, 'node link refused until registered');
       else if (status === 404)
         this.#opts.log.info(fields, 'the edge has no node link: its heartbeats alone tell it this node is alive');
       else this.#opts.log.warn(fields, 'node link refused by the edge, retrying');
     }
+    if (status === REGISTER_AGAIN_STATUS) this.#opts.registerAgain?.();
     this.#scheduleRetry(status === 404 ? NO_LINK_RETRY_MS : this.#backoff());
   }
 

@@ -77,6 +77,7 @@ export class EdgeRegistration {
   #failures = 0;
   #stopped = false;
   #draining = false;
+  #ticking = false;
   /** The edge in use: an index into edgeUrls. */
   #edge = 0;
   readonly #link: EdgeLink | undefined;
@@ -88,7 +89,13 @@ export class EdgeRegistration {
     this.#link =
       opts.link === false
         ? undefined
-        : new EdgeLink({ nodeId: opts.registration.nodeId, secret: opts.secret, log: opts.log, now: this.#now });
+        : new EdgeLink({
+            nodeId: opts.registration.nodeId,
+            secret: opts.secret,
+            log: opts.log,
+            now: this.#now,
+            registerAgain: () => this.#registerAgainNow(),
+          });
   }
 
   get registered(): boolean {
@@ -111,7 +118,19 @@ export class EdgeRegistration {
     await this.#link?.stop();
   }
 
+  /**
+   * The edge forgot this node or found it lost (its link was refused with REGISTER_AGAIN_STATUS): the next
+   * tick, due now, registers again. A tick under way registers at its end instead.
+   */
+  #registerAgainNow(): void {
+    this.#registered = false;
+    if (this.#ticking || this.#stopped) return;
+    clearTimeout(this.#timer);
+    void this.#tick();
+  }
+
   async #tick(): Promise<void> {
+    this.#ticking = true;
     try {
       if (!this.#registered) await this.#register();
       else await this.#heartbeat();
@@ -123,6 +142,7 @@ export class EdgeRegistration {
       // The next attempt goes to the next edge (the same one when there is only one).
       this.#edge = (this.#edge + 1) % this.#opts.edgeUrls.length;
     }
+    this.#ticking = false;
     if (this.#stopped) return;
     // Each edge in turn is tried at once; only a whole round of failures backs off.
     const rounds = Math.floor(this.#failures / this.#opts.edgeUrls.length);
