@@ -117,7 +117,8 @@ export async function startMediaNode(config: MediaNodeConfig, clock?: () => numb
     return 'timeout';
   };
   const close = async () => {
-    registration?.stop();
+    // First: the node link says `stopping` before it closes, so that the edge counts no death.
+    await registration?.stop();
     reaper.stop();
     await new Promise<void>((r) => server.close(() => r()));
     await metrics?.close();

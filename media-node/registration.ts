@@ -28,6 +28,7 @@ import {
 import { MAX_SKEW_MS } from '../shared/request-signing.ts';
 import { signedFetch } from '../shared/signed-fetch.ts';
 import { ThrottledWarnings } from '../shared/throttled-warnings.ts';
+import { EdgeLink } from './edge-link.ts';
 
 /** How often a lasting registration failure is logged again at warn level. */
 const REPEAT_WARNING_MS = 10_000;
@@ -49,6 +50,8 @@ export interface RegistrationOptions {
   rooms?: HeldRooms;
   /** The clock requests are signed with (tests skew it: TREFFPUNKT_TEST_CLOCK_OFFSET_MS in main.ts). */
   now?: () => number;
+  /** Holds a node link (edge-link.ts) to the edge registered with; default true. */
+  link?: boolean;
 }
 
 /** An edge's answer that is not a success: its status, code and message (the edge's own safe text). */
@@ -74,13 +77,25 @@ export class EdgeRegistration {
   #failures = 0;
   #stopped = false;
   #draining = false;
+  #ticking = false;
   /** The edge in use: an index into edgeUrls. */
   #edge = 0;
+  readonly #link: EdgeLink | undefined;
 
   constructor(opts: RegistrationOptions) {
     if (opts.edgeUrls.length === 0) throw new Error('no edge URL');
     this.#opts = opts;
     this.#now = opts.now ?? Date.now;
+    this.#link =
+      opts.link === false
+        ? undefined
+        : new EdgeLink({
+            nodeId: opts.registration.nodeId,
+            secret: opts.secret,
+            log: opts.log,
+            now: this.#now,
+            registerAgain: () => this.#registerAgainNow(),
+          });
   }
 
   get registered(): boolean {
@@ -96,12 +111,26 @@ export class EdgeRegistration {
     void this.#tick();
   }
 
-  stop(): void {
+  /** Stops heartbeats, and closes the node link saying so (resolves once it closed, at most 1 s). */
+  async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    await this.#link?.stop();
+  }
+
+  /**
+   * The edge forgot this node or found it lost (its link was refused with REGISTER_AGAIN_STATUS): the next
+   * tick, due now, registers again. A tick under way registers at its end instead.
+   */
+  #registerAgainNow(): void {
+    this.#registered = false;
+    if (this.#ticking || this.#stopped) return;
+    clearTimeout(this.#timer);
+    void this.#tick();
   }
 
   async #tick(): Promise<void> {
+    this.#ticking = true;
     try {
       if (!this.#registered) await this.#register();
       else await this.#heartbeat();
@@ -113,6 +142,7 @@ export class EdgeRegistration {
       // The next attempt goes to the next edge (the same one when there is only one).
       this.#edge = (this.#edge + 1) % this.#opts.edgeUrls.length;
     }
+    this.#ticking = false;
     if (this.#stopped) return;
     // Each edge in turn is tried at once; only a whole round of failures backs off.
     const rounds = Math.floor(this.#failures / this.#opts.edgeUrls.length);
@@ -158,6 +188,8 @@ export class EdgeRegistration {
       this.#intervalMs = reply.data.heartbeatIntervalMs;
     this.#registered = true;
     this.#opts.log.info({ edge: this.edgeUrl, heartbeatIntervalMs: this.#intervalMs }, 'registered with edge');
+    // The link follows the registration: to this edge (moving off the one before, if it was another).
+    this.#link?.connect(this.edgeUrl);
     // A new registration makes the node selectable again: a drain under way is told to the new edge too.
     if (this.#draining) await this.drain().catch(() => {});
     await this.#reconcile().catch((err: Error) =>

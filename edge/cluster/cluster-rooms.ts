@@ -138,6 +138,14 @@ export class ClusterRooms implements RoomSocketSink {
     return { message: (frame) => this.#message(r, sock, frame), closed: () => this.#closed(r, sock) };
   }
 
+  /**
+   * A media node was found lost (by this edge's node link or another's, through the shared registry):
+   * the rooms this edge owns check their nodes now. Rooms owned elsewhere are their owners' to check.
+   */
+  checkNodesNow(): void {
+    this.#rooms.checkNodesNow();
+  }
+
   /** A media node's event: to the room here, or to its owner. */
   async event(name: string, nodeId: string, event: MediaEvent): Promise<void> {
     if (this.#routes.get(name)?.state.kind === 'owner') return this.#rooms.event(name, nodeId, event);

@@ -21,11 +21,14 @@ import type { NodeLoad, NodeRegistration } from '../../shared/control.ts';
 import { ThrottledWarnings } from '../../shared/throttled-warnings.ts';
 import { errorFields, type Logger } from '../core/logger.ts';
 import {
+  LeaveListeners,
+  type LeaveListener,
   MediaNodeRecordSchema,
   newestHeartbeat,
   statusOf,
   type MediaNodeRecord,
-  type ListableNodeRegistry,
+  type LosableNodeRegistry,
+  type NodeLossReason,
   type NodeStatus,
 } from '../core/node-registry.ts';
 
@@ -47,12 +50,13 @@ export interface NatsRegistryOptions {
   replicas?: number;
 }
 
-export class NatsNodeRegistry implements ListableNodeRegistry {
+export class NatsNodeRegistry implements LosableNodeRegistry {
   readonly #kv: KV;
   readonly #timeoutMs: number;
   readonly #log: Logger;
   readonly #cache = new Map<string, Cached>();
   readonly #warnings = new ThrottledWarnings();
+  readonly #leaving = new LeaveListeners();
   #watch: QueuedIterator<KvWatchEntry> | undefined;
 
   /** Use `open` (or `start` after constructing with a bucket of one's own). */
@@ -111,8 +115,21 @@ export class NatsNodeRegistry implements ListableNodeRegistry {
     this.#keep(record, revision);
   }
 
+  /** Refused for a node some edge found lost: it registers again. */
   heartbeat(nodeId: string, load: NodeLoad, now: number): Promise<boolean> {
-    return this.#update(nodeId, (r) => ({ ...r, load, lastHeartbeatAt: now }));
+    return this.#update(nodeId, (r) => (r.lostAt === undefined ? { ...r, load, lastHeartbeatAt: now } : undefined));
+  }
+
+  /**
+   * Written to the bucket, so that every edge sees the loss the edge holding the node's link found; each
+   * edge's listeners hear of it from its watch (or from this write, whichever comes first).
+   */
+  lose(nodeId: string, _reason: NodeLossReason, now: number): Promise<boolean> {
+    return this.#update(nodeId, (r) => (r.lostAt === undefined ? { ...r, lostAt: now } : undefined));
+  }
+
+  onLeave(listener: LeaveListener): void {
+    this.#leaving.add(listener);
   }
 
   drain(nodeId: string): Promise<boolean> {
@@ -148,12 +165,16 @@ export class NatsNodeRegistry implements ListableNodeRegistry {
     return newestHeartbeat(this.#records());
   }
 
-  /** Compare-and-set on the cached revision; on a conflict, again on the stored record. */
-  async #update(nodeId: string, change: (r: MediaNodeRecord) => MediaNodeRecord): Promise<boolean> {
+  /**
+   * Compare-and-set on the cached revision; on a conflict, again on the stored record. `change` returns
+   * undefined to refuse (false, nothing written).
+   */
+  async #update(nodeId: string, change: (r: MediaNodeRecord) => MediaNodeRecord | undefined): Promise<boolean> {
     let current = this.#cache.get(nodeId);
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       if (!current) return false;
       const next = change(current.record);
+      if (!next) return false;
       try {
         const revision = await this.#kv.update(nodeId, JSON.stringify(next), current.revision);
         this.#keep(next, revision);
@@ -179,7 +200,15 @@ export class NatsNodeRegistry implements ListableNodeRegistry {
   #keep(record: MediaNodeRecord, revision: number): void {
     const cached = this.#cache.get(record.nodeId);
     if (cached && revision !== 0 && cached.revision > revision) return;
+    this.#set(record, revision);
+  }
+
+  /** Caches the record; a loss or drain it brings (written here or by another edge) is told to the listeners. */
+  #set(record: MediaNodeRecord, revision: number): void {
+    const before = this.#cache.get(record.nodeId)?.record;
     this.#cache.set(record.nodeId, { record, revision });
+    if (record.lostAt !== undefined && before?.lostAt !== record.lostAt) this.#leaving.notify(record.nodeId, 'lost');
+    else if (record.draining && before && !before.draining) this.#leaving.notify(record.nodeId, 'draining');
   }
 
   /** An entry from the bucket, parsed: other edges (maybe of other operators) wrote it. */
@@ -202,7 +231,7 @@ export class NatsNodeRegistry implements ListableNodeRegistry {
       );
       return;
     }
-    this.#cache.set(entry.key, { record: parsed.data, revision: entry.revision });
+    this.#set(parsed.data, entry.revision);
   }
 
   #unreachable(err: unknown): void {

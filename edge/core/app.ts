@@ -47,6 +47,11 @@ export interface EdgeAdapter {
    */
   roomsInUse?(nodeId: string, rooms: readonly string[]): Promise<string[]>;
   /**
+   * Upgrades an authenticated media node's request to its node link (shared/node-link.ts), served by the
+   * edge's NodeLinks. Absent: the runtime has no links (the Worker, for now); nodes rely on heartbeats.
+   */
+  nodeLink?(c: Context, nodeId: string): Response | Promise<Response>;
+  /**
    * Whether a TCP connection to host:port opens (a node's announced media address, checked after its
    * registration). Absent: the runtime does not check.
    */

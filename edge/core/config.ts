@@ -127,6 +127,10 @@ export const EdgeConfigSchema = z.object({
   TREFFPUNKT_MAX_MESSAGE_BYTES: intSetting(64 * 1024, 1024, 16 * 1024 * 1024),
   TREFFPUNKT_ROOM_CAPACITY: intSetting(100, 1, 10_000),
   TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS: intSetting(4_500, 1_000, 600_000),
+  /** Node link (node-links.ts): a link silent this long gets a health check; 0 turns links off (heartbeats only). */
+  TREFFPUNKT_NODE_LINK_SILENCE_MS: intSetting(1_000, 0, 60_000).refine((v) => v === 0 || v >= 200, {
+    error: 'must be 0 (no node links) or at least 200',
+  }),
   /** Comma-separated operator ids: the only operators whose nodes may carry this deployment's media. */
   TREFFPUNKT_MEDIA_OPERATORS: commaList(/^[^,\s][^,]{0,63}$/, 'operator ids'),
   /** Comma-separated ISO 3166-1 alpha-2 codes, or EU: the only jurisdictions media may touch. */
@@ -195,6 +199,8 @@ export interface EdgeConfig {
   nodeHeartbeatTimeoutMs: number;
   /** How often a room checks its nodes: a third of the timeout, like the nodes' heartbeats. */
   nodeCheckIntervalMs: number;
+  /** A node link silent this long gets a health check (node-links.ts); 0: no node links. */
+  nodeLinkSilenceMs: number;
   /** Where every room's media may go (operators, jurisdictions); empty: anywhere. */
   mediaConstraint: MediaConstraint;
   /** How long the TURN credentials handed to a participant stay valid. */
@@ -292,6 +298,7 @@ export function parseEdgeConfig(env: Record<string, string | undefined>): EdgeCo
     roomCapacity: c.TREFFPUNKT_ROOM_CAPACITY,
     nodeHeartbeatTimeoutMs: c.TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS,
     nodeCheckIntervalMs: Math.floor(c.TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS / 3),
+    nodeLinkSilenceMs: c.TREFFPUNKT_NODE_LINK_SILENCE_MS,
     mediaConstraint: {
       ...(c.TREFFPUNKT_MEDIA_OPERATORS ? { operators: c.TREFFPUNKT_MEDIA_OPERATORS } : {}),
       ...(c.TREFFPUNKT_MEDIA_JURISDICTIONS

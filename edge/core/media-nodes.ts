@@ -102,6 +102,16 @@ export class MediaNodes {
     return up;
   }
 
+  /**
+   * The node's health check, fresh (not cached): the node link's confirmation that a node whose link
+   * closed or fell silent is really gone (node-links.ts). False for a node unknown or without a secret.
+   */
+  async probe(nodeId: string, timeoutMs: number): Promise<boolean> {
+    const node = await this.#registry.get(nodeId);
+    if (!node || !this.#secrets.has(nodeId)) return false;
+    return this.#client(nodeId, node.controlUrl).reachable(timeoutMs);
+  }
+
   async client(nodeId: string): Promise<MediaNodeClient> {
     const node = await this.#registry.get(nodeId);
     if (!node) throw new TreffpunktError(ErrorCode.NoMediaNode, `media node ${nodeId} is gone`);

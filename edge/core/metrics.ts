@@ -4,6 +4,7 @@
  * it into Prometheus metrics. Other runtimes get `noMetrics` (on Cloudflare: Workers analytics, see
  * docs/metrics.md). Labels never carry personal data: methods, error codes, operations, node ids.
  */
+import type { NodeLossReason } from './node-registry.ts';
 
 /** How a request or a media node call ended: 'ok', or the stable error code. */
 export type Outcome = 'ok' | string;
@@ -15,6 +16,8 @@ export interface EdgeMetrics {
   nodeCall(op: string, nodeId: string, outcome: Outcome, seconds: number): void;
   /** One participant moved off a failed or draining node (`reason`), or left without one ('unavailable'). */
   failover(reason: 'nodeFailed' | 'nodeDraining' | 'unavailable'): void;
+  /** The node link found a media node dead (node-links.ts): its link closed, or fell silent, and its health check failed. */
+  nodeLoss(reason: NodeLossReason): void;
   /** A webhook delivery attempt ended: 'ok', 'retry', 'failed' (gave up), 'dropped' (queue full). */
   webhook(outcome: 'ok' | 'retry' | 'failed' | 'dropped'): void;
 }
@@ -23,6 +26,7 @@ export const noMetrics: EdgeMetrics = {
   request: () => {},
   nodeCall: () => {},
   failover: () => {},
+  nodeLoss: () => {},
   webhook: () => {},
 };
 

@@ -11,7 +11,15 @@ export interface MediaNodeRecord extends NodeRegistration {
   lastHeartbeatAt: number;
   /** The node is going down (it said so): no new participants; rooms move theirs away. */
   draining?: boolean;
+  /**
+   * When the edge that held the node's link found it dead (node-links.ts): lost until it registers again,
+   * whatever its heartbeat age says. A heartbeat from a lost node is refused (it registers again).
+   */
+  lostAt?: number;
 }
+
+/** Why the node link declared a node lost (the label of treffpunkt_edge_node_losses_total). */
+export type NodeLossReason = 'link closed' | 'link silent';
 
 /**
  * up: selectable; draining: alive but leaving; lost: unknown, or no heartbeat within the timeout;
@@ -38,6 +46,7 @@ export const MediaNodeRecordSchema = NodeRegistration.extend({
   registeredAt: z.number().finite(),
   lastHeartbeatAt: z.number().finite(),
   draining: z.boolean().optional(),
+  lostAt: z.number().finite().optional(),
 }).strict();
 
 /**
@@ -54,6 +63,7 @@ export function statusOf(
   registryStartedAt = -Infinity,
 ): NodeStatus {
   if (!node) return now - registryStartedAt < PENDING_AFTER_START_TIMEOUTS * timeoutMs ? 'pending' : 'lost';
+  if (node.lostAt !== undefined) return 'lost';
   const silent = now - node.lastHeartbeatAt;
   if (silent > 2 * timeoutMs || (silent > timeoutMs && newestHeartbeatAt - node.lastHeartbeatAt > timeoutMs / 2))
     return 'lost';
@@ -84,10 +94,43 @@ export interface ListableNodeRegistry extends NodeRegistry {
   list(now: number): { record: MediaNodeRecord; status: NodeStatus }[];
 }
 
-export class InMemoryNodeRegistry implements ListableNodeRegistry {
+/** Why a node stops carrying rooms, as onLeave listeners hear it. */
+export type NodeLeaving = 'lost' | 'draining';
+export type LeaveListener = (nodeId: string, why: NodeLeaving) => void;
+
+/**
+ * A registry that hears of deaths from the node link (node-links.ts, Node edge only for now): `lose`
+ * marks a node lost at once. `onLeave` listeners (the rooms' immediate node check) hear of every loss and
+ * every drain it records — also, in a cluster, of those another edge wrote — so that rooms move their
+ * participants now rather than at their next check (a third of the heartbeat timeout away).
+ */
+export interface LosableNodeRegistry extends ListableNodeRegistry {
+  /** Marks the node lost until it registers again; false when it was unknown or lost already. */
+  lose(nodeId: string, reason: NodeLossReason, now: number): Promise<boolean>;
+  onLeave(listener: LeaveListener): void;
+}
+
+/** The onLeave listeners of one registry; a listener that throws does not keep the others from hearing. */
+export class LeaveListeners {
+  readonly #listeners: LeaveListener[] = [];
+  add(listener: LeaveListener): void {
+    this.#listeners.push(listener);
+  }
+  notify(nodeId: string, why: NodeLeaving): void {
+    for (const l of this.#listeners)
+      try {
+        l(nodeId, why);
+      } catch {
+        // A listener's own failure is its own to log.
+      }
+  }
+}
+
+export class InMemoryNodeRegistry implements LosableNodeRegistry {
   readonly #nodes = new Map<string, MediaNodeRecord>();
   readonly #timeoutMs: number;
   readonly #startedAt: number;
+  readonly #leaving = new LeaveListeners();
 
   /**
    * `startedAt`: when the edge started with rooms it may have restored (the Node edge with a state
@@ -106,7 +149,7 @@ export class InMemoryNodeRegistry implements ListableNodeRegistry {
 
   async heartbeat(nodeId: string, load: NodeLoad, now: number): Promise<boolean> {
     const node = this.#nodes.get(nodeId);
-    if (!node) return false;
+    if (!node || node.lostAt !== undefined) return false;
     node.load = load;
     node.lastHeartbeatAt = now;
     return true;
@@ -114,12 +157,28 @@ export class InMemoryNodeRegistry implements ListableNodeRegistry {
 
   async drain(nodeId: string): Promise<boolean> {
     const node = this.#nodes.get(nodeId);
-    if (node) node.draining = true;
-    return node !== undefined;
+    if (!node) return false;
+    if (!node.draining) {
+      node.draining = true;
+      this.#leaving.notify(nodeId, 'draining');
+    }
+    return true;
   }
 
   async get(nodeId: string): Promise<MediaNodeRecord | undefined> {
     return this.#nodes.get(nodeId);
+  }
+
+  async lose(nodeId: string, _reason: NodeLossReason, now: number): Promise<boolean> {
+    const node = this.#nodes.get(nodeId);
+    if (!node || node.lostAt !== undefined) return false;
+    node.lostAt = now;
+    this.#leaving.notify(nodeId, 'lost');
+    return true;
+  }
+
+  onLeave(listener: LeaveListener): void {
+    this.#leaving.add(listener);
   }
 
   async status(nodeId: string, now: number): Promise<NodeStatus> {

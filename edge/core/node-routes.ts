@@ -10,7 +10,8 @@ import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import type { NodeLoad, NodeRegistration } from '../../shared/control.ts';
 import { ErrorCode, httpStatusOf, TreffpunktError } from '../../shared/errors.ts';
-import { nodeApi, type NodeApiResponse } from '../../shared/node-api.ts';
+import { nodeApi, REGISTER_AGAIN_STATUS, type NodeApiResponse } from '../../shared/node-api.ts';
+import { NODE_LINK_ROUTE } from '../../shared/node-link.ts';
 import { authenticateRequest, NODE_HEADER, RequestRefused } from '../../shared/request-signing.ts';
 import { ThrottledWarnings } from '../../shared/throttled-warnings.ts';
 import type { EdgeAppOptions } from './app.ts';
@@ -63,9 +64,9 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
   );
   /**
    * Verifies the node's signature over the raw body, then its rate limit (only authenticated requests
-   * count against a node, so nobody can spend another node's budget), then its nonce; then parses it.
+   * count against a node, so nobody can spend another node's budget), then its nonce. Returns the body.
    */
-  const signedBody = async (c: Context, nodeId: string, route: string, kind: NodeRequestKind): Promise<unknown> => {
+  const authenticate = async (c: Context, nodeId: string, route: string, kind: NodeRequestKind): Promise<string> => {
     const text = await c.req.text();
     // Unknown nodes are checked against a random secret, so that timing does not reveal which ids exist.
     const secrets = config.nodeSecrets.get(nodeId) ?? [`unknown-node:${crypto.randomUUID()}`];
@@ -86,6 +87,11 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
       if (err instanceof RequestRefused) securityWarn(nodeId, 'nodeRequestRefused', { route, reason: err.reason });
       throw err;
     }
+    return text;
+  };
+  /** The signed body (authenticate), parsed as JSON. */
+  const signedBody = async (c: Context, nodeId: string, route: string, kind: NodeRequestKind): Promise<unknown> => {
+    const text = await authenticate(c, nodeId, route, kind);
     try {
       return JSON.parse(text);
     } catch {
@@ -190,6 +196,29 @@ export function registerNodeRoutes(app: Hono, { config, registry, adapter, log }
       );
     const reply: NodeApiResponse<'rooms'> = { ok: true, keep: keep.filter((r) => rooms.includes(r)) };
     return c.json(reply);
+  });
+
+  /**
+   * The node link (shared/node-link.ts): a signed GET upgraded to a WebSocket by the runtime adapter. A
+   * bad or missing signature is refused like any node request (401 UNAUTHORIZED, no socket; on Node a
+   * refused upgrade carries the status only, @hono/node-ws answers it without a body); a runtime without
+   * links (the Worker, for now) answers 404 and the node goes on with heartbeats alone.
+   */
+  app.get(NODE_LINK_ROUTE, async (c) => {
+    const nodeId = c.req.param('nodeId');
+    await authenticate(c, nodeId, 'link', 'registry');
+    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket')
+      return c.json({ error: { code: ErrorCode.BadMessage, message: 'expected a WebSocket upgrade' } }, 426);
+    if (!adapter.nodeLink)
+      return c.json(
+        { error: { code: ErrorCode.NotFound, message: 'this edge has no node link: heartbeats only' } },
+        httpStatusOf(ErrorCode.NotFound),
+      );
+    // Unknown (the edge restarted, or found the node lost): the link comes after the registration.
+    const node = await registry.get(nodeId);
+    if (!node || node.lostAt !== undefined)
+      return c.json({ error: { code: ErrorCode.NotFound, message: 'register first' } }, REGISTER_AGAIN_STATUS);
+    return adapter.nodeLink(c, nodeId);
   });
 
   app.on(nodeApi.events.method, nodeApi.events.route, async (c) => {

@@ -10,11 +10,13 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { pino } from 'pino';
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
+import type { Context } from 'hono';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { createEdgeApp } from '../core/app.ts';
 import { ConfigError, describeIssues, EdgeConfigSchema, parseEdgeConfig } from '../core/config.ts';
+import { LINK_PROBE_TIMEOUT_MS, NodeLinks } from '../core/node-links.ts';
 import { createEdgeServices } from '../core/services.ts';
 // The same TCP check the media node makes of itself at start (one place for it; it needs only node:net).
 import { tcpAnswers } from '../../media-node/address-check.ts';
@@ -30,6 +32,7 @@ import { SqliteRoomSnapshots } from './sqlite-room-store.ts';
 import { StallWatch } from './stall-watch.ts';
 import { openStateDb } from './state-db.ts';
 import { createNodeRoomSockets, inProcessSockets } from './websocket.ts';
+import { nodeLinkSocket } from './node-link-socket.ts';
 import { ClusterRooms } from '../cluster/cluster-rooms.ts';
 import { connectClusterNats } from '../cluster/nats.ts';
 import { ClusterEnv, parseClusterSettings } from '../cluster/settings.ts';
@@ -151,7 +154,29 @@ export async function startNodeEdge(processEnv: Record<string, string | undefine
   }
   const asset = await loadAssets(webDir);
 
+  // Node links (issue 14): a node's death is known when its link closes or falls silent, not only when
+  // its heartbeats stop. Whoever records a loss or a drain (this edge, or another through NATS), the
+  // rooms here check their nodes at once.
+  const links =
+    config.nodeLinkSilenceMs > 0
+      ? new NodeLinks({
+          silenceMs: config.nodeLinkSilenceMs,
+          probe: (nodeId) => services.room.nodes.probe(nodeId, LINK_PROBE_TIMEOUT_MS),
+          lose: async (nodeId, reason) => {
+            if (!(await registry.lose(nodeId, reason, Date.now()))) return;
+            ops.metrics.nodeLoss(reason);
+            log.warn({ node: nodeId, reason }, 'media node lost: its link ended and its health check failed');
+          },
+          log,
+        })
+      : undefined;
+  registry.onLeave((nodeId, why) => {
+    if (why === 'lost') services.room.nodes.abortCalls(nodeId);
+    (cluster ?? rooms).checkNodesNow();
+  });
+
   let sockets: ReturnType<typeof createNodeRoomSockets> | undefined;
+  let linkSocket: ReturnType<typeof nodeLinkSocket> | undefined;
   const app = createEdgeApp({
     config,
     registry,
@@ -159,6 +184,7 @@ export async function startNodeEdge(processEnv: Record<string, string | undefine
     admin: await ops.admin(rooms, credentials),
     adapter: {
       roomSocket: (c, room, addressKey) => sockets!.roomSocket(c, room, addressKey),
+      ...(links ? { nodeLink: (c: Context, nodeId: string) => linkSocket!(c, nodeId) } : {}),
       roomEvent: (room, nodeId, event) => (cluster ?? rooms).event(room, nodeId, event),
       // A lone edge has every room in this process (a restart wakes all saved ones at once); in a cluster a
       // room may live on another edge: the node keeps them all (its reaper is the backstop).
@@ -177,6 +203,7 @@ export async function startNodeEdge(processEnv: Record<string, string | undefine
     log,
     config.socketsPerAddress,
   );
+  if (links) linkSocket = nodeLinkSocket(sockets.upgradeWebSocket, links, log);
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const options = tls
@@ -202,6 +229,8 @@ export async function startNodeEdge(processEnv: Record<string, string | undefine
    */
   const close = async (boundMs = SHUTDOWN_BOUND_MS) => {
     const deadline = Date.now() + boundMs;
+    // First: the links this stop closes are no deaths of their nodes.
+    links?.stop();
     if (cluster) await cluster.shutdown();
     else await rooms.shutdown(boundMs / 2);
     const http = server as Server;

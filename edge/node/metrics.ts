@@ -62,6 +62,12 @@ export function createEdgeMetrics(sources: EdgeMetricsSources): { metrics: EdgeM
     labelNames: ['reason'],
     registers: [registry],
   });
+  const nodeLosses = new Counter({
+    name: 'treffpunkt_edge_node_losses_total',
+    help: 'Media nodes the node link found dead, by reason: link closed, link silent (each after a failed health check). Losses found by missing heartbeats are not counted here.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   const webhooks = new Counter({
     name: 'treffpunkt_edge_webhook_deliveries_total',
     help: 'Webhook delivery attempts by outcome: ok, retry, failed (gave up), dropped (queue full).',
@@ -141,6 +147,9 @@ export function createEdgeMetrics(sources: EdgeMetricsSources): { metrics: EdgeM
     },
     failover(reason) {
       failovers.inc({ reason });
+    },
+    nodeLoss(reason) {
+      nodeLosses.inc({ reason });
     },
     webhook(outcome) {
       webhooks.inc({ outcome });

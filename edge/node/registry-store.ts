@@ -9,7 +9,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NatsNodeRegistry } from '../cluster/nats-registry.ts';
 import type { Logger } from '../core/logger.ts';
-import { InMemoryNodeRegistry, type ListableNodeRegistry } from '../core/node-registry.ts';
+import { InMemoryNodeRegistry, type LosableNodeRegistry } from '../core/node-registry.ts';
 import { SqliteNodeRegistry } from './sqlite-registry.ts';
 
 export interface NodeRegistryChoice {
@@ -36,7 +36,7 @@ export async function createNodeRegistry({
   nats,
   replicas,
   startedAt,
-}: NodeRegistryChoice): Promise<{ registry: ListableNodeRegistry; kind: 'nats' | 'sqlite' | 'memory'; stop(): void }> {
+}: NodeRegistryChoice): Promise<{ registry: LosableNodeRegistry; kind: 'nats' | 'sqlite' | 'memory'; stop(): void }> {
   if (nats) {
     const registry = await NatsNodeRegistry.open(nats, { heartbeatTimeoutMs, log, replicas });
     return { registry, kind: 'nats', stop: () => registry.stop() };

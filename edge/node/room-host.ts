@@ -220,6 +220,15 @@ export class InProcessRooms {
     this.#rooms.delete(name);
   }
 
+  /**
+   * A media node was found lost (the node link, node-links.ts): every room here checks its nodes now
+   * instead of at its next sweep (up to a third of the heartbeat timeout away), and moves its participants.
+   */
+  checkNodesNow(): void {
+    const now = Date.now();
+    for (const { host } of this.#rooms.values()) host.scheduleSweep(now);
+  }
+
   /** A media node's event for `name`; rooms that are not open here have nobody to tell. */
   async event(name: string, nodeId: string, event: MediaEvent): Promise<void> {
     await this.#rooms.get(name)?.room.onNodeEvent(nodeId, event);

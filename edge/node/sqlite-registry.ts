@@ -14,11 +14,13 @@ import {
   InMemoryNodeRegistry,
   MediaNodeRecordSchema,
   type MediaNodeRecord,
-  type ListableNodeRegistry,
+  type LeaveListener,
+  type LosableNodeRegistry,
+  type NodeLossReason,
   type NodeStatus,
 } from '../core/node-registry.ts';
 
-export class SqliteNodeRegistry implements ListableNodeRegistry {
+export class SqliteNodeRegistry implements LosableNodeRegistry {
   readonly #memory: InMemoryNodeRegistry;
   readonly #save: StatementSync;
 
@@ -70,6 +72,17 @@ export class SqliteNodeRegistry implements ListableNodeRegistry {
     if (!(await this.#memory.drain(nodeId))) return false;
     await this.#write(nodeId);
     return true;
+  }
+
+  /** Written through like every change: an edge restarted right after still knows the node is lost. */
+  async lose(nodeId: string, reason: NodeLossReason, now: number): Promise<boolean> {
+    if (!(await this.#memory.lose(nodeId, reason, now))) return false;
+    await this.#write(nodeId);
+    return true;
+  }
+
+  onLeave(listener: LeaveListener): void {
+    this.#memory.onLeave(listener);
   }
 
   get(nodeId: string): Promise<MediaNodeRecord | undefined> {

@@ -84,5 +84,6 @@ export function createNodeRoomSockets(
     }));
     return handler(c, async () => {}) as Promise<Response>;
   };
-  return { roomSocket, injectWebSocket: nodeWs.injectWebSocket };
+  // The node links (node-link-socket.ts) share the server's one upgrade listener.
+  return { roomSocket, injectWebSocket: nodeWs.injectWebSocket, upgradeWebSocket: nodeWs.upgradeWebSocket };
 }

@@ -57,3 +57,25 @@ test('sqlite registry: a record it cannot read is dropped with a warning, the re
   assert.equal(await second.get('bad'), undefined);
   assert.deepEqual(warned, ['unreadable media node record in the state file, dropped']);
 });
+
+test('sqlite registry: a node the node link found lost stays lost across a restart, until it registers again', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'treffpunkt-registry-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'state.db');
+  const db1 = openStateDb(file);
+  const before = new SqliteNodeRegistry(db1, 60_000, silent, 0);
+  const heard: string[] = [];
+  before.onLeave((nodeId, why) => heard.push(`${nodeId} ${why}`));
+  await before.register(reg('a'), 0);
+  assert.equal(await before.lose('a', 'link closed', 100), true);
+  assert.deepEqual(heard, ['a lost']);
+  db1.close();
+
+  const db2 = openStateDb(file);
+  const after = new SqliteNodeRegistry(db2, 60_000, silent, 200);
+  t.after(() => db2.close());
+  assert.equal(await after.status('a', 300), 'lost', 'within the heartbeat timeout, and still lost');
+  assert.equal(await after.heartbeat('a', load(), 400), false, 'its heartbeat is refused: it registers again');
+  await after.register(reg('a'), 500);
+  assert.equal(await after.status('a', 600), 'up');
+});
