@@ -33,11 +33,19 @@ export class SignalingClient {
     return new SignalingClient(ws);
   }
 
+  /** How long a reply may take (a test of a cluster failover, where requests wait for a new owner, sets more). */
+  replyTimeoutMs = 10_000;
+
   /** Sends any raw frame (for bad-input tests) and returns the reply with that id, or the next error. */
   async sendRaw(frame: string | Uint8Array, expectId: number | null = null): Promise<ServerFrame> {
     const seen = this.frames.length;
     this.ws.send(frame);
-    return waitFor('a reply', () => this.frames.slice(seen).find((f) => 'id' in f && f.id === expectId), 10_000, 10);
+    return waitFor(
+      'a reply',
+      () => this.frames.slice(seen).find((f) => 'id' in f && f.id === expectId),
+      this.replyTimeoutMs,
+      10,
+    );
   }
 
   /** A request whose reply may be an error (returned, not thrown). */
