@@ -6,6 +6,7 @@
  * killed: nobody leaves the roster, requests work again, and RTP never stops.
  */
 import assert from 'node:assert/strict';
+import type { Params } from '../../shared/signaling.ts';
 import { after, before, describe, test } from 'node:test';
 import { PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
 import type { JoinResult } from '../../shared/signaling.ts';
@@ -144,11 +145,23 @@ function assertNobodyLeftOrJoined(everyone: Participant[]) {
  * them: events broadcast before that are not kept for them, like any broadcast to a socket that is down),
  * then a chat from each arrives at everyone.
  */
-async function everyoneChats(everyone: Participant[], tag: string, waitMs = 15_000) {
-  for (const p of everyone) await p.client.request('setHand', { raised: false });
+async function everyoneChats(everyone: Participant[], tag: string, waitMs = 15_000, lost?: { count: number }) {
+  const send = async <M extends 'setHand' | 'chat'>(p: Participant, method: M, params: Params<M>) => {
+    if (!lost) return p.client.request(method, params);
+    try {
+      return await p.client.request(method, params);
+    } catch (err) {
+      // A request the owner took but had not answered when it stepped down is lost (docs/edge-cluster.md,
+      // "Limits"): sent again once, and counted.
+      if (!String(err).includes('timed out')) throw err;
+      lost.count++;
+      return p.client.request(method, params);
+    }
+  };
+  for (const p of everyone) await send(p, 'setHand', { raised: false });
   for (const from of everyone) {
     const text = `${tag} from ${from.name}`;
-    await from.client.request('chat', { text });
+    await send(from, 'chat', { text });
     for (const to of everyone) await to.client.waitForEvent('chat', (d: { text: string }) => d.text === text, waitMs);
   }
 }
@@ -289,10 +302,12 @@ describe('edge cluster: 3 NATS servers, 3 edges, 2 media nodes', () => {
       // long: when the killed server led the lease stream, the owner cannot renew during the election
       // (5 s under load) and steps down, and the next owner takes over once the key has stood still for a
       // lease time; that was 10-12 s on a loaded machine (edge logs: roomLeaseLost, then roomOwnerLost).
-      for (const p of m.everyone) p.client.replyTimeoutMs = 6 * LEASE_MS;
+      for (const p of m.everyone) p.client.replyTimeoutMs = 4 * LEASE_MS;
       const end = performance.now() + 2 * LEASE_MS;
       let round = 0;
-      while (performance.now() < end) await everyoneChats(m.everyone, `round ${round++}`, 6 * LEASE_MS);
+      const lost = { count: 0 };
+      while (performance.now() < end) await everyoneChats(m.everyone, `round ${round++}`, 6 * LEASE_MS, lost);
+      if (lost.count > 0) console.log(`# ${lost.count} request(s) lost at the owner's step-down, sent again`);
       // The room may have moved (a renewal that waited out the stream's leader election lets the lease
       // go): what counts is that nobody noticed.
       const now = await cluster.owner(room);
