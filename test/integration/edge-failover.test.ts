@@ -6,15 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { startNatsServer } from '../support/nats-server.ts';
+import { startEdgeProcess } from '../support/edge-process.ts';
 import { waitFor } from '../support/poll.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
-import { freePortBlock, startStack } from '../support/stack.ts';
+import { startStack } from '../support/stack.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const TIMEOUT_MS = 1_500;
 
 test('a node moves to the next edge when its edge dies; the other edge keeps it up', async (t) => {
@@ -27,18 +25,8 @@ test('a node moves to the next edge when its edge dies; the other edge keeps it 
     TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS: String(TIMEOUT_MS),
   };
   // Edge B: the one the node talks to first, and the one that dies.
-  const portB = await freePortBlock(1);
-  const urlB = `http://127.0.0.1:${portB}`;
-  const outB: string[] = [];
-  const edgeB = spawn(process.execPath, ['edge/node/entry.ts'], {
-    cwd: root,
-    env: { ...process.env, ...edgeEnv, TREFFPUNKT_EDGE_PORT: String(portB), TREFFPUNKT_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  edgeB.stdout.on('data', (d) => outB.push(String(d)));
-  edgeB.stderr.on('data', (d) => outB.push(String(d)));
-  t.after(() => void edgeB.kill('SIGKILL'));
-  await waitFor('edge B to listen', () => outB.join('').includes('edge listening'), 20_000);
+  const edgeB = await startEdgeProcess(t, edgeEnv);
+  const urlB = edgeB.url;
 
   const stack = await startStack({
     edgeEnv,
@@ -55,7 +43,7 @@ test('a node moves to the next edge when its edge dies; the other edge keeps it 
   const alice = await SignalingClient.connect(stack.wsUrl('failover'));
   await alice.join('Alice');
 
-  edgeB.kill('SIGKILL');
+  edgeB.child.kill('SIGKILL');
   const killedAt = Date.now();
   await waitFor(
     'the node to register with edge A',

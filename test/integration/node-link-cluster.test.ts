@@ -6,14 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { startNatsServer } from '../support/nats-server.ts';
+import { startEdgeProcess } from '../support/edge-process.ts';
 import { waitFor } from '../support/poll.ts';
-import { freePortBlock, startStack, type StackNode } from '../support/stack.ts';
+import { startStack, type StackNode } from '../support/stack.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 
 test('kill -9 of a node linked to edge B: edge A sees it lost through NATS at once', async (t) => {
   const nats = await startNatsServer();
@@ -24,18 +22,8 @@ test('kill -9 of a node linked to edge B: edge A sees it lost through NATS at on
     TREFFPUNKT_NATS_URL: nats.url,
     TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS: '60000',
   };
-  const portB = await freePortBlock(1);
-  const urlB = `http://127.0.0.1:${portB}`;
-  const outB: string[] = [];
-  const edgeB = spawn(process.execPath, ['edge/node/entry.ts'], {
-    cwd: root,
-    env: { ...process.env, ...edgeEnv, TREFFPUNKT_EDGE_PORT: String(portB), TREFFPUNKT_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  edgeB.stdout.on('data', (d) => outB.push(String(d)));
-  edgeB.stderr.on('data', (d) => outB.push(String(d)));
-  t.after(() => void edgeB.kill('SIGKILL'));
-  await waitFor('edge B to listen', () => outB.join('').includes('edge listening'), 20_000);
+  const edgeB = await startEdgeProcess(t, edgeEnv);
+  const urlB = edgeB.url;
 
   const stack = await startStack({
     edgeEnv,
@@ -60,5 +48,5 @@ test('kill -9 of a node linked to edge B: edge A sees it lost through NATS at on
   const [n1] = stack.mediaNodes as [StackNode];
   n1.process.kill('SIGKILL');
   await waitFor('edge A to count n1 lost', async () => (await healthyOnA()) === 1, 10_000);
-  assert.match(outB.join(''), /"node":"n1","reason":"link closed"[^\n]*media node lost/, 'edge B found it');
+  assert.match(edgeB.output(), /"node":"n1","reason":"link closed"[^\n]*media node lost/, 'edge B found it');
 });
