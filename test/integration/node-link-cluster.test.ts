@@ -12,7 +12,6 @@ import { startEdgeProcess } from '../support/edge-process.ts';
 import { waitFor } from '../support/poll.ts';
 import { startStack, type StackNode } from '../support/stack.ts';
 
-
 test('kill -9 of a node linked to edge B: edge A sees it lost through NATS at once', async (t) => {
   const nats = await startNatsServer();
   t.after(() => nats.stop());
