@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RoomState } from '../../edge/core/room/state.ts';
 import type { TreffpunktError } from '../../shared/errors.ts';
-import { SerialQueue } from '../../edge/core/serial-queue.ts';
 
 const code = (fn: () => unknown) => {
   try {
@@ -204,30 +203,6 @@ test('consumers of a leaving participant’s producers are forgotten; old snapsh
   });
   assert.equal(old.participant('c').verified, false);
   old.requireConsumer('c', 'c1');
-});
-
-test('the serial queue runs tasks one at a time, in order, past failures', async () => {
-  const q = new SerialQueue();
-  const log: string[] = [];
-  let running = 0;
-  const task =
-    (name: string, fail = false) =>
-    async () => {
-      running++;
-      assert.equal(running, 1, 'only one task at a time');
-      log.push(`start ${name}`);
-      await new Promise((r) => setImmediate(r));
-      log.push(`end ${name}`);
-      running--;
-      if (fail) throw new Error(name);
-      return name;
-    };
-  const results = await Promise.allSettled([q.run(task('a')), q.run(task('b', true)), q.run(task('c'))]);
-  assert.deepEqual(log, ['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
-  assert.deepEqual(
-    results.map((r) => r.status),
-    ['fulfilled', 'rejected', 'fulfilled'],
-  );
 });
 
 test('removal bars run out; the holder of a token identity is found in the room and in the lobby', () => {

@@ -6,22 +6,35 @@
 import type { MediaEvent } from '../../../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../../../shared/errors.ts';
 import type { RtpCapabilities } from '../../../shared/media-types.ts';
+import type { Method } from '../../../shared/signaling.ts';
 import { errorFields } from '../logger.ts';
 import type { MediaNodeClient } from '../media-node-client.ts';
 import { joined, type Handlers, type RoomContext } from './context.ts';
 import type { RoomPipes } from './pipes.ts';
 import type { Presence } from './presence.ts';
 
-export type MediaMethod =
-  | 'createTransport'
-  | 'connectTransport'
-  | 'restartIce'
-  | 'produce'
-  | 'setProducerPaused'
-  | 'setConsumerLayers'
-  | 'closeProducer'
-  | 'consume'
-  | 'resumeConsumer';
+const MEDIA_METHODS = [
+  'createTransport',
+  'connectTransport',
+  'restartIce',
+  'produce',
+  'setProducerPaused',
+  'setConsumerLayers',
+  'closeProducer',
+  'consume',
+  'resumeConsumer',
+] as const satisfies readonly Method[];
+
+export type MediaMethod = (typeof MEDIA_METHODS)[number];
+
+/**
+ * A participant's own media requests run in its lane (../room-queue.ts), side by side with other
+ * participants': each touches the room only through its own transports, producers and consumers, and
+ * checks again after its awaits what another lane may have closed meanwhile (consume, ensurePiped).
+ */
+export function isMediaMethod(method: Method): method is MediaMethod {
+  return (MEDIA_METHODS as readonly Method[]).includes(method);
+}
 
 export class RoomMedia {
   readonly #ctx: RoomContext;
@@ -185,6 +198,12 @@ export class RoomMedia {
       await this.#pipes.ensurePiped(producerId, owner.producers.get(producerId)!, owner.nodeId, p.nodeId);
       const node = await deps.nodes.client(p.nodeId);
       const consumer = await node.call('consume', { room: name, transportId }, { producerId, rtpCapabilities });
+      if (!state.hasProducer(producerId)) {
+        // Closed by its owner's lane while this consume waited for the node: the node closes such a
+        // consumer with its producer, but the room must not keep it.
+        await node.call('closeConsumer', { room: name, consumerId: consumer.consumerId }, {}).catch(() => {});
+        throw new TreffpunktError(ErrorCode.NotFound, `producer ${producerId} was closed`);
+      }
       if (previous !== undefined) {
         state.removeConsumer(p.id, previous);
         await node

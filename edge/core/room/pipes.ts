@@ -14,20 +14,44 @@ import type { Producer } from './participant.ts';
 export class RoomPipes {
   readonly #ctx: RoomContext;
   readonly #room: string;
+  /** Pipes and node links being set up, by what they set up (see #once). */
+  readonly #inFlight = new Map<string, Promise<void>>();
 
   constructor(ctx: RoomContext) {
     this.#ctx = ctx;
     this.#room = ctx.name;
   }
 
-  /** Makes `producerId` (living on `from`) consumable on `to`. Idempotent. */
-  async ensurePiped(producerId: string, producer: Producer, from: string, to: string): Promise<void> {
-    if (from === to || producer.pipedTo?.includes(to)) return;
+  /**
+   * Makes `producerId` (living on `from`) consumable on `to`. Idempotent, and shared: participants'
+   * lanes (../room-queue.ts) that consume the same producer on the same node at once wait for one pipe.
+   */
+  ensurePiped(producerId: string, producer: Producer, from: string, to: string): Promise<void> {
+    if (from === to || producer.pipedTo?.includes(to)) return Promise.resolve();
+    return this.#once(`piped ${producerId} ${to}`, () => this.#pipe(producerId, from, to));
+  }
+
+  async #pipe(producerId: string, from: string, to: string): Promise<void> {
     await this.#ensureLink(from, to);
     const [a, b] = await Promise.all([this.#ctx.deps.nodes.client(from), this.#ctx.deps.nodes.client(to)]);
     const out = await a.call('pipeConsume', { room: this.#room, peerNodeId: to }, { producerId });
     await b.call('pipeProduce', { room: this.#room, peerNodeId: from }, { producerId, ...out });
+    if (!this.#ctx.state.hasProducer(producerId)) {
+      // Closed by its owner's lane meanwhile, after closeCopies looked: this copy is nobody's to close.
+      await b.call('closeProducer', { room: this.#room, producerId }, {}).catch(() => {});
+      return;
+    }
     this.#ctx.state.pipedTo(producerId, to);
+  }
+
+  /** Runs `work` once for everyone who asks for `key` while it runs (a failure is everyone's; the next asks again). */
+  #once(key: string, work: () => Promise<void>): Promise<void> {
+    let running = this.#inFlight.get(key);
+    if (!running) {
+      running = work().finally(() => this.#inFlight.delete(key));
+      this.#inFlight.set(key, running);
+    }
+    return running;
   }
 
   /** Pauses or resumes the piped copies of a producer (the original is the caller's business). */
@@ -69,8 +93,12 @@ export class RoomPipes {
     state.forgetCopiesOn(nodeId);
   }
 
-  async #ensureLink(a: string, b: string): Promise<void> {
-    if (this.#ctx.state.routers.isLinked(a, b)) return;
+  #ensureLink(a: string, b: string): Promise<void> {
+    if (this.#ctx.state.routers.isLinked(a, b)) return Promise.resolve();
+    return this.#once(`link ${[a, b].sort().join(' ')}`, () => this.#link(a, b));
+  }
+
+  async #link(a: string, b: string): Promise<void> {
     const [na, nb] = await Promise.all([this.#ctx.deps.nodes.client(a), this.#ctx.deps.nodes.client(b)]);
     const [endA, endB] = await Promise.all([
       na.call('createPipe', { room: this.#room, peerNodeId: b }, {}),

@@ -1,6 +1,8 @@
 /**
- * The room actor: reads every frame a participant sends (frames.ts), runs requests one at a time
- * (SerialQueue), hands each to its handler and saves the room state after every change. Runtime-neutral:
+ * The room actor: reads every frame a participant sends (frames.ts), runs requests in the room's order
+ * (RoomQueue: whatever concerns the room one at a time, each participant's own media calls in its own lane,
+ * side by side with the others'), hands each to its handler and saves the room state after every change
+ * (SnapshotSaver). Runtime-neutral:
  * a room host (in-process on Node, a Durable Object on Cloudflare) owns one Room per room name and feeds
  * it socket events. The room's concerns live next to it: admission, presence, media, moderation,
  * failover, the roster; each gets a narrow context, not the Room.
@@ -17,17 +19,18 @@ import type { Connection } from '../connection.ts';
 import { errorFields } from '../logger.ts';
 import { NodeUnreachableError } from '../media-node-client.ts';
 import { now, secondsSince } from '../metrics.ts';
-import { SerialQueue } from '../serial-queue.ts';
+import { RoomQueue } from '../room-queue.ts';
 import { Admission } from './admission.ts';
 import type { Handler, Handlers, RoomContext, RoomDeps } from './context.ts';
 import { Failover } from './failover.ts';
 import { readFrame, type Request } from './frames.ts';
 import { MediaFailures } from './media-failures.ts';
-import { RoomMedia } from './media.ts';
+import { isMediaMethod, RoomMedia } from './media.ts';
 import { Moderation } from './moderation.ts';
 import { RoomPipes } from './pipes.ts';
 import { Presence } from './presence.ts';
 import { Roster } from './roster.ts';
+import { SnapshotSaver } from './snapshot-saver.ts';
 import { RoomState } from './state.ts';
 
 export type { GuestPolicy, RoomAccess, RoomDeps } from './context.ts';
@@ -36,8 +39,10 @@ export class Room {
   readonly name: string;
   readonly #deps: RoomDeps;
   readonly #state: RoomState;
-  readonly #queue = new SerialQueue();
+  readonly #queue = new RoomQueue();
+  readonly #saver: SnapshotSaver;
   #loaded = false;
+  #loading: Promise<void> | undefined;
   readonly #presence: Presence;
   readonly #admission: Admission;
   readonly #roster: Roster;
@@ -51,6 +56,10 @@ export class Room {
     this.name = name;
     this.#deps = deps;
     this.#state = new RoomState(name, deps.capacity);
+    // Removal bars outlive the meeting's last participant: the snapshot stays until they run out.
+    this.#saver = new SnapshotSaver(() =>
+      deps.store.save(this.#state.nothingToKeep(Date.now()) ? undefined : this.#state.toSnapshot()),
+    );
     const ctx: RoomContext = { name, deps, state: this.#state };
     const presence = new Presence(ctx);
     const pipes = new RoomPipes(ctx);
@@ -90,7 +99,7 @@ export class Room {
    * a cluster edge before it hands the room over.
    */
   settled(): Promise<void> {
-    return this.#queue.run(async () => {});
+    return this.#queue.exclusive(async () => {});
   }
 
   /** Handles one frame. Never throws: every failure becomes an error reply with a stable code. */
@@ -120,7 +129,11 @@ export class Room {
     const run = () => handler(conn, params, verified);
     const start = now();
     try {
-      const result = await (method === 'ping' ? run() : this.#queue.run(() => this.#mutate(run)));
+      const result = await (method === 'ping'
+        ? run()
+        : isMediaMethod(method)
+          ? this.#queue.lane(conn.participantId!, () => this.#mutate(run))
+          : this.#queue.exclusive(() => this.#mutate(run)));
       this.#deps.metrics?.request(method, 'ok', secondsSince(start));
       this.#presence.reply(conn, id, result);
       if (method === 'resume') this.#presence.replayMissed(conn);
@@ -145,7 +158,7 @@ export class Room {
     // At once, not in the queue: frames that follow must not be refused as NOT_JOINED, and a state loaded
     // meanwhile must count this participant as connected.
     conn.participantId = participantId;
-    return this.#queue.run(() =>
+    return this.#queue.exclusive(() =>
       this.#mutate(async () => {
         const p = this.#state.participants.get(participantId);
         if (!p) {
@@ -164,7 +177,7 @@ export class Room {
    * never names. Through the queue, so that it sees the state between requests, not in the middle of one.
    */
   async adminView(): Promise<AdminRoom> {
-    return this.#queue.run(async () => {
+    return this.#queue.exclusive(async () => {
       await this.#load();
       const state = this.#state;
       return {
@@ -184,12 +197,12 @@ export class Room {
 
   /** The admin API ends the meeting: everyone's socket closes with 4000 (see Moderation.endForAll). */
   async adminEnd(): Promise<number> {
-    return this.#queue.run(() => this.#mutate(() => this.#moderation.endForAll()));
+    return this.#queue.exclusive(() => this.#mutate(() => this.#moderation.endForAll()));
   }
 
   /** The admin API removes a participant (4001, barred like a moderator's removal); false if not in the room. */
   async adminRemove(participantId: string): Promise<boolean> {
-    return this.#queue.run(() =>
+    return this.#queue.exclusive(() =>
       this.#mutate(async () => {
         if (!this.#state.participants.has(participantId)) return false;
         await this.#moderation.expel(participantId, 'admin');
@@ -200,7 +213,7 @@ export class Room {
 
   /** An event from a media node about this room (see RoomMedia.onNodeEvent for what is believed). */
   async onNodeEvent(nodeId: string, event: MediaEvent): Promise<void> {
-    await this.#queue.run(async () => {
+    await this.#queue.exclusive(async () => {
       await this.#load();
       this.#media.onNodeEvent(nodeId, event);
     });
@@ -217,7 +230,7 @@ export class Room {
   /** The socket closed (or errored): the participant leaves if it had joined. */
   async onClose(conn: Connection): Promise<void> {
     await this.#queue
-      .run(() => this.#mutate(async () => this.#roster.dropped(conn)))
+      .exclusive(() => this.#mutate(async () => this.#roster.dropped(conn)))
       .catch((err) => this.#deps.log.error({ room: this.name, ...errorFields(err) }, 'close handling failed'));
   }
 
@@ -228,7 +241,7 @@ export class Room {
    */
   async sweep(): Promise<void> {
     await this.#abortCallsToLostNodes();
-    const swept = this.#queue.run(() => this.#mutate(() => this.#sweepDue()));
+    const swept = this.#queue.exclusive(() => this.#mutate(() => this.#sweepDue()));
     // While the sweep waits behind a request that hangs on a node, keep looking whether that node is lost.
     // No timer may outlive the sweep: a pending one keeps a Durable Object from hibernating.
     let waiting = true;
@@ -271,8 +284,7 @@ export class Room {
     try {
       return await task();
     } finally {
-      // Removal bars outlive the meeting's last participant: the snapshot stays until they run out.
-      await this.#deps.store.save(this.#state.nothingToKeep(Date.now()) ? undefined : this.#state.toSnapshot());
+      await this.#saver.save();
     }
   }
 
@@ -280,9 +292,21 @@ export class Room {
    * Loads the saved state once per actor lifetime. Participants whose socket is gone (the actor was
    * restarted, not just hibernated) get the grace period to resume; lobby entries without a socket go.
    */
-  async #load(): Promise<void> {
-    if (this.#loaded) return;
-    this.#loaded = true;
+  #load(): Promise<void> {
+    // Once, whoever asks first: lane tasks of a woken room may ask side by side.
+    this.#loading ??= this.#restore().then(
+      () => {
+        this.#loaded = true;
+      },
+      (err: unknown) => {
+        this.#loading = undefined; // the next request tries again
+        throw err;
+      },
+    );
+    return this.#loading;
+  }
+
+  async #restore(): Promise<void> {
     const snapshot = await this.#deps.store.load();
     if (!snapshot) return;
     const state = this.#state;

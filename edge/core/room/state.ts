@@ -211,6 +211,12 @@ export class RoomState {
     this.#dropConsumersOf([producerId]);
   }
 
+  /** Whether a producer of this room is still open (a lane checks after its awaits; see media.ts). */
+  hasProducer(producerId: string): boolean {
+    for (const p of this.#participants.values()) if (p.producers.has(producerId)) return true;
+    return false;
+  }
+
   /** The participant who owns a producer of this room. */
   producerOwner(producerId: string): Participant {
     return this.#owner(producerId);
