@@ -126,6 +126,40 @@ export const ParticipantInfo = z.object({
 });
 export type ParticipantInfo = z.infer<typeof ParticipantInfo>;
 
+/**
+ * A transport as the edge made it for a participant (`createTransport`'s result, and `join`'s when asked).
+ * `iceServers`: TURN on the participant's media node, for when a direct path fails. Its credentials
+ * expire after `iceServersExpireIn` seconds, and with them every allocation made with them: renew before
+ * that with `restartIce`, which brings new ones (docs/turn.md, "Credential lifetime").
+ */
+export const MadeTransport = TransportOptions.extend({
+  iceServers: z.array(IceServer).max(4),
+  iceServersExpireIn: z.number().int().min(1).optional(),
+});
+export type MadeTransport = z.infer<typeof MadeTransport>;
+
+/**
+ * What a `join` may ask to be made with it (issue 14, "fewer round trips"): the participant's transports,
+ * made on its media node right after it is in, and connected with `dtlsParameters` (the client's own
+ * DTLS certificate, known before any SDP: edge/web/meeting/dtls-identity.ts) — a `createTransport` and a
+ * `connectTransport` round trip saved per transport.
+ */
+export const JoinMedia = z
+  .object({
+    transports: z
+      .array(z.enum(['send', 'recv']))
+      .min(1)
+      .max(2)
+      .refine((d) => new Set(d).size === d.length, 'each direction once'),
+    dtlsParameters: DtlsParameters.optional(),
+  })
+  .strict();
+export type JoinMedia = z.infer<typeof JoinMedia>;
+
+/** A transport made with the join; `connected`: the node has the client's DTLS parameters (no connectTransport). */
+export const JoinTransport = MadeTransport.extend({ connected: z.boolean() });
+export type JoinTransport = z.infer<typeof JoinTransport>;
+
 export const JoinResult = z.object({
   protocolVersion: z.number().int(),
   participantId: Id,
@@ -140,6 +174,11 @@ export const JoinResult = z.object({
    * reply was lost with the old socket (the client closes those it does not know).
    */
   you: ParticipantInfo.optional(),
+  /**
+   * `join` with `media` only: the transports it asked for, each made unless that failed (then the client
+   * asks `createTransport` as without `media`). Never on `resume` or `admitted`.
+   */
+  transports: z.object({ send: JoinTransport.optional(), recv: JoinTransport.optional() }).optional(),
 });
 export type JoinResult = z.infer<typeof JoinResult>;
 
@@ -164,6 +203,8 @@ export const methods = {
          * for choosing a media node near them. A deployment may derive it from geo data instead.
          */
         region: RegionHint.optional(),
+        /** Transports to make with the join (JoinMedia): saves their round trips. */
+        media: JoinMedia.optional(),
       })
       .strict(),
     result: JoinResult,
@@ -180,15 +221,7 @@ export const methods = {
   },
   createTransport: {
     params: z.object({ direction: z.enum(['send', 'recv']) }).strict(),
-    /**
-     * `iceServers`: TURN on the participant's media node, for when a direct path fails. Its credentials
-     * expire after `iceServersExpireIn` seconds, and with them every allocation made with them: renew
-     * before that with `restartIce`, which brings new ones (docs/turn.md, "Credential lifetime").
-     */
-    result: TransportOptions.extend({
-      iceServers: z.array(IceServer).max(4),
-      iceServersExpireIn: z.number().int().min(1).optional(),
-    }),
+    result: MadeTransport,
   },
   connectTransport: {
     params: z.object({ transportId: Id, dtlsParameters: DtlsParameters }).strict(),

@@ -8,6 +8,7 @@
  *   ?layers=max      no simulcast layer selection: receive every camera at the highest layer
  *   ?audio=plain     Opus without in-band FEC and DTX (to measure what they protect: npm run bench:loss)
  *   ?connect=late    transports connect on the node at their first use, not ahead (meeting/dtls-identity.ts)
+ *   ?transports=asked  transports are asked for after the join (createTransport), not made with it (meeting/join.ts)
  */
 const params = typeof location === 'undefined' ? new URLSearchParams() : new URLSearchParams(location.search);
 const height = Number(params.get('video'));
@@ -19,4 +20,5 @@ export const diagnostics = {
   layerSelection: params.get('layers') !== 'max',
   audioProtection: params.get('audio') !== 'plain',
   connectAhead: params.get('connect') !== 'late',
+  transportsWithJoin: params.get('transports') !== 'asked',
 } as const;

@@ -7,6 +7,8 @@
  *       audio producer of a participant already in the room, resumeConsumer; "ready" = the resume reply.
  *       The consuming side does no ICE/DTLS (well-formed fake DTLS fingerprint): this is signaling + SFU
  *       setup, not media connectivity.
+ *   (c) the same consumer with the transport made and connected by the join (`media`, JoinMedia, as the
+ *       browser app joins): join, consume, resumeConsumer.
  *   baseline  `ping` round trip on already-open, joined sockets (answered by the edge without the room
  *       queue and without the media node): what plain WebSocket round trips cost on this machine.
  *
@@ -89,25 +91,30 @@ const opusCaps = (pt: number) => ({
 interface ConsumeSample extends JoinSample {
   /** open → resumeConsumer reply. */
   ready: number;
-  steps: { join: number; createTransport: number; connectTransport: number; consume: number; resumeConsumer: number };
+  /** Each request's time, by method: (b) join, createTransport, connectTransport, consume, resumeConsumer; (c) without the two transport steps. */
+  steps: Record<string, number>;
 }
 
+/** (b), or (c) with `withJoin`: the transport made and connected by the join. */
 async function consumeFlow(
   url: string,
   expectProducerId: string,
+  withJoin = false,
 ): Promise<{ client: BenchClient; sample: ConsumeSample }> {
   const client = await BenchClient.open(url);
   const t0 = client.openedAt;
-  const joinReply = await client.join();
+  const joinReply = await client.join(withJoin ? { transports: ['recv'], dtlsParameters: fakeDtls() } : undefined);
   const t1 = performance.now();
   // Like a real client, find the producer to consume in the join reply.
   const producerId = joinReply.participants.flatMap((p) => p.producers).find((p) => p.kind === 'audio')?.id;
   if (producerId !== expectProducerId)
     throw new Error(`join reply lists producer ${producerId}, expected ${expectProducerId}`);
   const pt = opusPayloadType(joinReply.routerRtpCapabilities);
-  const transport = await client.request('createTransport', { direction: 'recv' });
+  const made = joinReply.transports?.recv;
+  if (withJoin && !made?.connected) throw new Error('the join did not make and connect the transport');
+  const transport = made ?? (await client.request('createTransport', { direction: 'recv' }));
   const t2 = performance.now();
-  await client.request('connectTransport', { transportId: transport.id, dtlsParameters: fakeDtls() });
+  if (!made) await client.request('connectTransport', { transportId: transport.id, dtlsParameters: fakeDtls() });
   const t3 = performance.now();
   const consumer = await client.request('consume', {
     transportId: transport.id,
@@ -125,8 +132,7 @@ async function consumeFlow(
       ready: t5 - t0,
       steps: {
         join: t1 - t0,
-        createTransport: t2 - t1,
-        connectTransport: t3 - t2,
+        ...(withJoin ? {} : { createTransport: t2 - t1, connectTransport: t3 - t2 }),
         consume: t4 - t3,
         resumeConsumer: t5 - t4,
       },
@@ -220,9 +226,16 @@ async function main(): Promise<void> {
 
     // One room per case, each with a host that already publishes Opus through a real werift peer.
     log('setting up rooms with a publishing host …');
-    for (const name of ['bench-seq-join', 'bench-seq-consume', 'bench-conc-join', 'bench-conc-consume'])
+    for (const name of [
+      'bench-seq-join',
+      'bench-seq-consume',
+      'bench-conc-join',
+      'bench-conc-consume',
+      'bench-conc-consume-with-join',
+    ])
       rooms.push(await setUpRoom(stack, name));
-    const [seqJoin, seqConsume, concJoin, concConsume] = rooms as [
+    const [seqJoin, seqConsume, concJoin, concConsume, concWithJoin] = rooms as [
+      (typeof rooms)[0],
       (typeof rooms)[0],
       (typeof rooms)[0],
       (typeof rooms)[0],
@@ -234,6 +247,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < WARMUP; i++) {
       const { client } = await consumeFlow(seqConsume.url, seqConsume.pub.producerId);
       await client.leave();
+      await (await consumeFlow(seqConsume.url, seqConsume.pub.producerId, true)).client.leave();
       const j = await joinFlow(seqJoin.url);
       await j.client.leave();
     }
@@ -260,11 +274,19 @@ async function main(): Promise<void> {
 
     // (b) sequential: open → consumer resumed, then leave.
     log(`(b) ${SEQUENTIAL} sequential joins to a first consumer …`);
+    // (c) alternates with (b), so that both see the same machine.
+    log(`(b) and (c) ${SEQUENTIAL} sequential joins each to a first consumer …`);
     const bSeq: ConsumeSample[] = [];
+    const cSeq: ConsumeSample[] = [];
     for (let i = 0; i < SEQUENTIAL; i++) {
-      const { client, sample } = await consumeFlow(seqConsume.url, seqConsume.pub.producerId);
-      bSeq.push(sample);
-      await client.leave();
+      for (const [withJoin, into] of [
+        [false, bSeq],
+        [true, cSeq],
+      ] as const) {
+        const { client, sample } = await consumeFlow(seqConsume.url, seqConsume.pub.producerId, withJoin);
+        into.push(sample);
+        await client.leave();
+      }
     }
     const afterSequential = rss(stack);
 
@@ -292,6 +314,14 @@ async function main(): Promise<void> {
     clients.push(...bConcRes.map((r) => r.client));
     const bConc = bConcRes.map((r) => r.sample);
 
+    // (c) concurrent, into a room of its own (like (b)'s: a host and nobody else).
+    log(`(c) ${CONCURRENT} concurrent joins to a first consumer, transports made with the join …`);
+    const cConcRes = await Promise.all(
+      Array.from({ length: CONCURRENT }, () => consumeFlow(concWithJoin.url, concWithJoin.pub.producerId, true)),
+    );
+    clients.push(...cConcRes.map((r) => r.client));
+    const cConc = cConcRes.map((r) => r.sample);
+
     // Let the processes settle with everyone still connected, then read RSS.
     await new Promise((r) => setTimeout(r, 1000));
     const connected = rss(stack);
@@ -309,6 +339,8 @@ async function main(): Promise<void> {
         joinedMs: summarize(aSeq.map((s) => s.joined)),
         consumerReadyMs: summarize(bSeq.map((s) => s.ready)),
         consumerSteps: stepSummaries(bSeq),
+        withJoinReadyMs: summarize(cSeq.map((s) => s.ready)),
+        withJoinSteps: stepSummaries(cSeq),
       },
       concurrent: {
         pingMs: summarize(pingConc),
@@ -316,6 +348,8 @@ async function main(): Promise<void> {
         joinedMs: summarize(aConc.map((s) => s.joined)),
         consumerReadyMs: summarize(bConc.map((s) => s.ready)),
         consumerSteps: stepSummaries(bConc),
+        withJoinReadyMs: summarize(cConc.map((s) => s.ready)),
+        withJoinSteps: stepSummaries(cConc),
       },
       rssMiB: { idle, ready, afterSequential, connected, peak, peakSamples: samples },
     };
@@ -336,12 +370,15 @@ async function main(): Promise<void> {
         latencyTable([
           ['(a) open → joined', r.joinedMs],
           ['(b) open → consumer ready', r.consumerReadyMs],
+          ['(c) the same, transport with join', r.withJoinReadyMs],
           ['baseline: ping round trip', r.pingMs],
           ['context: new WebSocket → open', r.connectMs],
         ]),
       );
       out.push('', `(b) by step (${mode})`);
       out.push(latencyTable(Object.entries(r.consumerSteps)));
+      out.push('', `(c) by step (${mode})`);
+      out.push(latencyTable(Object.entries(r.withJoinSteps)));
     }
     out.push(
       '',
@@ -371,12 +408,9 @@ async function main(): Promise<void> {
   }
 }
 
-function stepSummaries(samples: ConsumeSample[]): Record<keyof ConsumeSample['steps'], Summary> {
-  const keys = ['join', 'createTransport', 'connectTransport', 'consume', 'resumeConsumer'] as const;
-  return Object.fromEntries(keys.map((k) => [k, summarize(samples.map((s) => s.steps[k]))])) as Record<
-    keyof ConsumeSample['steps'],
-    Summary
-  >;
+function stepSummaries(samples: ConsumeSample[]): Record<string, Summary> {
+  const keys = Object.keys(samples[0]?.steps ?? {});
+  return Object.fromEntries(keys.map((k) => [k, summarize(samples.map((s) => s.steps[k]!))]));
 }
 
 /** The running stack, so that the watchdog and Ctrl-C never leave the edge or media node behind. */

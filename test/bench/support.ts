@@ -119,8 +119,13 @@ export class BenchClient {
     });
   }
 
-  join(): Promise<Result<'join'>> {
-    return this.request('join', { protocolVersion: PROTOCOL_VERSION, name: `bench-${++participantNo}` });
+  /** `media`: transports to make with the join (JoinMedia). */
+  join(media?: Params<'join'>['media']): Promise<Result<'join'>> {
+    return this.request('join', {
+      protocolVersion: PROTOCOL_VERSION,
+      name: `bench-${++participantNo}`,
+      ...(media ? { media } : {}),
+    });
   }
 
   /** `leave` (the edge answers, then closes the socket) and wait for the close. */

@@ -6,10 +6,12 @@
 import type { MediaEvent } from '../../../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../../../shared/errors.ts';
 import type { RtpCapabilities } from '../../../shared/media-types.ts';
-import type { Method } from '../../../shared/signaling.ts';
+import type { JoinMedia, JoinResult, MadeTransport, Method } from '../../../shared/signaling.ts';
+import type { Connection } from '../connection.ts';
 import { errorFields } from '../logger.ts';
 import type { MediaNodeClient } from '../media-node-client.ts';
 import { joined, type Handlers, type RoomContext } from './context.ts';
+import type { Participant } from './participant.ts';
 import type { RoomPipes } from './pipes.ts';
 import type { Presence } from './presence.ts';
 
@@ -89,6 +91,54 @@ export class RoomMedia {
     return undefined;
   }
 
+  /**
+   * The transports a `join` asked for (JoinMedia), made side by side in the new participant's lane, each
+   * connected at once when the client sent its DTLS parameters. One that fails is left out (logged): the
+   * client then asks for it with `createTransport`, as without `media`.
+   */
+  async joinTransports(conn: Connection, media: JoinMedia): Promise<JoinResult['transports']> {
+    const { name, deps, state } = this.#ctx;
+    const p = joined(state, conn);
+    const made = await Promise.all(
+      media.transports.map(async (direction) => {
+        try {
+          const transport = await this.#makeTransport(p, direction);
+          let connected = false;
+          if (media.dtlsParameters) {
+            const node = await deps.nodes.client(p.nodeId);
+            connected = await node
+              .call('connectTransport', { room: name, transportId: transport.id }, { dtlsParameters: media.dtlsParameters })
+              .then(() => true)
+              .catch((err: unknown) => {
+                deps.log.debug({ room: name, ...errorFields(err) }, 'connecting a join transport failed');
+                return false;
+              });
+          }
+          return [direction, { ...transport, connected }] as const;
+        } catch (err) {
+          deps.log.warn({ room: name, participant: p.id, direction, ...errorFields(err) }, 'join transport not made');
+          return undefined;
+        }
+      }),
+    );
+    return Object.fromEntries(made.filter((m) => m !== undefined));
+  }
+
+  async #makeTransport(p: Participant, direction: 'send' | 'recv'): Promise<MadeTransport> {
+    const { name, deps, state } = this.#ctx;
+    if (p.transports.size >= deps.maxTransports)
+      this.#limit(p.id, 'transports', `at most ${deps.maxTransports} transports per participant`);
+    const node = await deps.nodes.client(p.nodeId);
+    const transport = await node.call('createTransport', { room: name }, { participantId: p.id, direction });
+    state.addTransport(p.id, transport.id, direction);
+    const iceServers = await deps.nodes.iceServers(p.nodeId, turnIdentity(p));
+    return {
+      ...transport,
+      iceServers,
+      ...(iceServers.length ? { iceServersExpireIn: deps.nodes.turnCredentialTtlSeconds } : {}),
+    };
+  }
+
   /** Refuses a request that would pass a per-participant limit, and says so in the log (pseudonymous). */
   #limit(participantId: string, what: string, message: string): never {
     this.#ctx.deps.log.warn(
@@ -99,21 +149,7 @@ export class RoomMedia {
   }
 
   readonly handlers: Handlers<MediaMethod> = {
-    createTransport: async (conn, { direction }) => {
-      const { name, deps, state } = this.#ctx;
-      const p = joined(state, conn);
-      if (p.transports.size >= deps.maxTransports)
-        this.#limit(p.id, 'transports', `at most ${deps.maxTransports} transports per participant`);
-      const node = await deps.nodes.client(p.nodeId);
-      const transport = await node.call('createTransport', { room: name }, { participantId: p.id, direction });
-      state.addTransport(p.id, transport.id, direction);
-      const iceServers = await deps.nodes.iceServers(p.nodeId, turnIdentity(p));
-      return {
-        ...transport,
-        iceServers,
-        ...(iceServers.length ? { iceServersExpireIn: deps.nodes.turnCredentialTtlSeconds } : {}),
-      };
-    },
+    createTransport: async (conn, { direction }) => this.#makeTransport(joined(this.#ctx.state, conn), direction),
 
     connectTransport: async (conn, { transportId, dtlsParameters }) => {
       const p = joined(this.#ctx.state, conn);

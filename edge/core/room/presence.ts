@@ -24,6 +24,8 @@ export class Presence {
   /** When the last lobbyChanged went out, and whether a later one is due (see LOBBY_NOTIFY_MS). */
   #lobbySentAt = -Infinity;
   #lobbyTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Events waiting for a join reply, by participant (see hold). */
+  readonly #held = new Map<string, string[]>();
 
   constructor(ctx: RoomContext) {
     this.#ctx = ctx;
@@ -39,6 +41,29 @@ export class Presence {
    * dead socket must never stop a broadcast.
    */
   trySend(conn: Connection, frame: string): void {
+    const held = conn.participantId === undefined ? undefined : this.#held.get(conn.participantId);
+    if (held) held.push(frame);
+    else this.#sendNow(conn, frame);
+  }
+
+  /**
+   * Events for this socket wait until `release`: a joiner whose reply waits for its transports
+   * (Room.#joinMedia) must not get events before it, since a client listens only once it has joined.
+   */
+  hold(conn: Connection): void {
+    if (conn.participantId !== undefined) this.#held.set(conn.participantId, []);
+  }
+
+  /** Sends what `hold` kept, in order; from now on events go out at once. */
+  release(conn: Connection): void {
+    const pid = conn.participantId;
+    const held = pid === undefined ? undefined : this.#held.get(pid);
+    if (!held) return;
+    this.#held.delete(pid!);
+    for (const frame of held) this.#sendNow(conn, frame);
+  }
+
+  #sendNow(conn: Connection, frame: string): void {
     try {
       conn.send(frame);
     } catch (err) {
@@ -50,7 +75,7 @@ export class Presence {
   }
 
   reply(conn: Connection, id: number, result: unknown): void {
-    this.trySend(conn, JSON.stringify({ id, ok: true, result }));
+    this.#sendNow(conn, JSON.stringify({ id, ok: true, result }));
   }
 
   /** The error reply to a request; only unexpected failures (INTERNAL) are logged as errors. */
@@ -58,7 +83,7 @@ export class Presence {
     const wire = toWireError(err);
     if (wire.code === ErrorCode.Internal)
       this.#ctx.deps.log.error({ room: this.#ctx.name, ...errorFields(err) }, 'request failed');
-    this.trySend(conn, JSON.stringify({ id, ok: false, error: wire }));
+    this.#sendNow(conn, JSON.stringify({ id, ok: false, error: wire }));
   }
 
   /** An event on one socket, whether or not it has joined (`admitted` goes to someone in the lobby). */

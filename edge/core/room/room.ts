@@ -14,7 +14,7 @@
 import type { AdminRoom } from '../../../shared/admin.ts';
 import type { MediaEvent } from '../../../shared/control.ts';
 import { ErrorCode, toWireError, TreffpunktError } from '../../../shared/errors.ts';
-import { CloseCode, type Method } from '../../../shared/signaling.ts';
+import { CloseCode, type Method, type Params, type Result } from '../../../shared/signaling.ts';
 import type { Connection } from '../connection.ts';
 import { errorFields } from '../logger.ts';
 import { NodeUnreachableError } from '../media-node-client.ts';
@@ -41,6 +41,8 @@ export class Room {
   readonly #state: RoomState;
   readonly #queue = new RoomQueue();
   readonly #saver: SnapshotSaver;
+  /** What the store holds, as this actor last wrote it (unknown before its first save). */
+  #savedText: string | undefined;
   #loaded = false;
   #loading: Promise<void> | undefined;
   readonly #presence: Presence;
@@ -56,10 +58,16 @@ export class Room {
     this.name = name;
     this.#deps = deps;
     this.#state = new RoomState(name, deps.capacity);
-    // Removal bars outlive the meeting's last participant: the snapshot stays until they run out.
-    this.#saver = new SnapshotSaver(() =>
-      deps.store.save(this.#state.nothingToKeep(Date.now()) ? undefined : this.#state.toSnapshot()),
-    );
+    this.#saver = new SnapshotSaver(async () => {
+      // Removal bars outlive the meeting's last participant: the snapshot stays until they run out.
+      const snapshot = this.#state.nothingToKeep(Date.now()) ? undefined : this.#state.toSnapshot();
+      // Most media requests change nothing the room keeps (connectTransport, resumeConsumer, layers): a
+      // write of the same snapshot again (a SQLite row, a replicated NATS write) would only cost time.
+      const text = snapshot === undefined ? '' : JSON.stringify(snapshot);
+      if (text === this.#savedText) return;
+      await deps.store.save(snapshot);
+      this.#savedText = text;
+    });
     const ctx: RoomContext = { name, deps, state: this.#state };
     const presence = new Presence(ctx);
     const pipes = new RoomPipes(ctx);
@@ -134,8 +142,10 @@ export class Room {
         : isMediaMethod(method)
           ? this.#queue.lane(conn.participantId!, () => this.#mutate(run))
           : this.#queue.exclusive(() => this.#mutate(run)));
+      if (method === 'join') await this.#joinMedia(conn, params as Params<'join'>, result as Result<'join'>);
       this.#deps.metrics?.request(method, 'ok', secondsSince(start));
       this.#presence.reply(conn, id, result);
+      this.#presence.release(conn);
       if (method === 'resume') this.#presence.replayMissed(conn);
       if (method === 'join' || method === 'resume') this.#presence.showLobbyTo(conn);
       // After the reply: these requests end the connection.
@@ -145,6 +155,28 @@ export class Room {
       if (err instanceof NodeUnreachableError) this.#failover.suspect(err.nodeId);
       this.#deps.metrics?.request(method, toWireError(err).code, secondsSince(start));
       this.#presence.replyError(conn, id, err);
+      this.#presence.release(conn);
+    }
+  }
+
+  /**
+   * The transports a join asked for (JoinMedia), made after the join itself, in the newcomer's lane: the
+   * room's exclusive part of a join stays as short as without them, so concurrent joins do not queue
+   * behind each other's node calls. Events for the newcomer wait until the join reply is out
+   * (Presence.hold): the client listens only from then on.
+   */
+  async #joinMedia(conn: Connection, params: Params<'join'>, result: Result<'join'>): Promise<void> {
+    const pid = conn.participantId;
+    if (!params.media || !pid) return;
+    this.#presence.hold(conn);
+    try {
+      const transports = await this.#queue.lane(pid, () =>
+        this.#mutate(() => this.#media.joinTransports(conn, params.media!)),
+      );
+      if (transports) result.transports = transports;
+    } catch (err) {
+      // The join stands: the client makes its transports itself.
+      this.#deps.log.warn({ room: this.name, ...errorFields(err) }, 'join transports not made');
     }
   }
 

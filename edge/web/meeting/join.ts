@@ -7,8 +7,10 @@ import { ErrorCode } from '../../../shared/errors.ts';
 import { PROTOCOL_VERSION } from '../../../shared/protocol-version.ts';
 import { EDGE_LIST_PATH, EdgeList } from '../../../shared/edge-list.ts';
 import { CloseCode, type Result } from '../../../shared/signaling.ts';
+import { diagnostics } from '../diagnostics.ts';
 import { ClientErrorCode, Signaling, SignalingError } from '../signaling.ts';
 import { mark } from '../timeline.ts';
+import { dtlsCertificate, dtlsParametersOf } from './dtls-identity.ts';
 import type { JoinOptions } from './types.ts';
 
 /** The room's WebSocket address on the edge at `origin` (default: the one that served this page). */
@@ -42,7 +44,9 @@ export async function joinRoom(
   opts: JoinOptions,
   waiting: (cancel: () => void) => void,
 ): Promise<{ s: Signaling; joined: Result<'join'> }> {
-  const s = await Signaling.open(url);
+  // The page's DTLS certificate is made while the socket opens: with it, the join makes both transports
+  // and connects them on the node, saving their createTransport and connectTransport round trips.
+  const [s, cert] = await Promise.all([Signaling.open(url), dtlsCertificate()]);
   mark('socket-open');
   try {
     try {
@@ -50,6 +54,14 @@ export async function joinRoom(
         protocolVersion: PROTOCOL_VERSION,
         ...(opts.token ? { token: opts.token } : { name: opts.name }),
         ...(opts.region ? { region: opts.region } : {}),
+        ...(diagnostics.transportsWithJoin
+          ? {
+              media: {
+                transports: ['send', 'recv'],
+                ...(cert ? { dtlsParameters: dtlsParametersOf(cert) as never } : {}),
+              },
+            }
+          : {}),
       });
       mark('join-reply');
       return { s, joined };

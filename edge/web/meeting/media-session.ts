@@ -20,7 +20,7 @@
 import { Device, type types } from 'mediasoup-client';
 import type { MediaSource, RtpCapabilities } from '../../../shared/media-types.ts';
 import { diagnostics } from '../diagnostics.ts';
-import type { Params } from '../../../shared/signaling.ts';
+import type { JoinResult, JoinTransport, Params } from '../../../shared/signaling.ts';
 import type { Signaling } from '../signaling.ts';
 import { SOURCE_ORDER } from './encodings.ts';
 import { Receiver } from './receiver.ts';
@@ -34,6 +34,8 @@ import type { Direction, MediaContext, MediaPath } from './types.ts';
 const REPORT_DELAY_MS = 1_000;
 /** How often the receiver looks for remote producers it receives nothing of (Receiver.consumeMissing). */
 const CONSUME_CHECK_MS = 2_000;
+/** The transports a join made for us (JoinMedia), if any. */
+type MadeWithJoin = JoinResult['transports'];
 export class MediaSession {
   /** How often our media was moved to another node and set up there (tests wait on it). */
   mediaMoves = 0;
@@ -77,12 +79,12 @@ export class MediaSession {
     this.#consumeCheck = setInterval(() => this.receiver.consumeMissing(), CONSUME_CHECK_MS);
   }
 
-  /** Loads the device for the node's router and makes both transports. */
-  async start(caps: RtpCapabilities): Promise<void> {
+  /** Loads the device for the node's router and makes both transports (or takes those the join made). */
+  async start(caps: RtpCapabilities, made?: MadeWithJoin): Promise<void> {
     await this.#device.load({ routerRtpCapabilities: caps as types.RtpCapabilities });
     [this.#current.send, this.#current.recv] = await Promise.all([
-      this.#create('send', this.#policy.send),
-      this.#create('recv', this.#policy.recv),
+      this.#create('send', this.#policy.send, made?.send),
+      this.#create('recv', this.#policy.recv, made?.recv),
     ]);
   }
 
@@ -142,8 +144,8 @@ export class MediaSession {
    * After we joined the room again as a new participant: the server knows none of our media. Rebuilt
    * as after a node change (on the node the new join gave us), without counting as one.
    */
-  rejoined(caps: RtpCapabilities): void {
-    this.#onMediaMoved(caps, false);
+  rejoined(caps: RtpCapabilities, made?: MadeWithJoin): void {
+    this.#onMediaMoved(caps, false, undefined, made);
   }
 
   /** Once requests flow again after a resume: producers and consumers that were being made. */
@@ -230,8 +232,8 @@ export class MediaSession {
   }
 
   /** Makes a transport and tells the person which path it took once it connects. */
-  async #create(direction: Direction, policy: RTCIceTransportPolicy): Promise<types.Transport> {
-    const tr = await this.transports.create(direction, policy);
+  async #create(direction: Direction, policy: RTCIceTransportPolicy, made?: JoinTransport): Promise<types.Transport> {
+    const tr = await this.transports.create(direction, policy, made);
     tr.on('connectionstatechange', (state) => {
       if (state === 'connected') void this.#connected(direction, policy, tr);
     });
@@ -313,13 +315,13 @@ export class MediaSession {
    * keep it playing, then rebuild on the new node. Rebuilds run one after another; a newer mediaMoved
    * makes an older rebuild stop where it is.
    */
-  #onMediaMoved(caps: RtpCapabilities, isMove = true, keepOld?: KeepOld): void {
+  #onMediaMoved(caps: RtpCapabilities, isMove = true, keepOld?: KeepOld, made?: MadeWithJoin): void {
     const generation = ++this.#moveGeneration;
     if (keepOld) this.#keepOld(keepOld);
     else this.#dropMedia();
     this.#ctx.cb.mediaUnavailable?.(null);
     this.#moving = this.#moving
-      .then(() => this.#rebuild(caps, generation, isMove, keepOld !== undefined))
+      .then(() => this.#rebuild(caps, generation, isMove, keepOld !== undefined, made))
       .catch((err) => {
         if (generation !== this.#moveGeneration || this.#ctx.closed()) return;
         console.warn('treffpunkt: setting up media on the new node failed', err);
@@ -329,7 +331,13 @@ export class MediaSession {
   }
 
   /** `keepOld`: a handover, which says mediaMoveDone once switched over. */
-  async #rebuild(caps: RtpCapabilities, generation: number, isMove: boolean, keepOld: boolean): Promise<void> {
+  async #rebuild(
+    caps: RtpCapabilities,
+    generation: number,
+    isMove: boolean,
+    keepOld: boolean,
+    made?: MadeWithJoin,
+  ): Promise<void> {
     const stale = () => generation !== this.#moveGeneration || this.#ctx.closed();
     if (stale()) return;
     const device = new Device();
@@ -339,8 +347,8 @@ export class MediaSession {
     // A new node is a new network path: try the direct one again (?relay=1 still forces the relay).
     this.#resetPolicy();
     const [send, recv] = await Promise.all([
-      this.#create('send', this.#policy.send),
-      this.#create('recv', this.#policy.recv),
+      this.#create('send', this.#policy.send, made?.send),
+      this.#create('recv', this.#policy.recv, made?.recv),
     ]);
     if (stale()) {
       send.close();

@@ -72,7 +72,7 @@ export class Meeting {
       rejoined: (result) => {
         const formerId = this.#roster.selfId;
         this.#roster.rejoined(result);
-        this.#media.rejoined(result.routerRtpCapabilities);
+        this.#media.rejoined(result.routerRtpCapabilities, result.transports);
         cb.rejoined?.(formerId);
       },
       state: (state) => {
@@ -92,7 +92,7 @@ export class Meeting {
     try {
       const meeting = new Meeting(room, urls, s, joined, opts, cb);
       cb.created?.(meeting);
-      await meeting.#media.start(joined.routerRtpCapabilities);
+      await meeting.#media.start(joined.routerRtpCapabilities, joined.transports);
       mark('media-started');
       meeting.#connection.startPings();
       return meeting;

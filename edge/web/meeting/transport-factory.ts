@@ -8,6 +8,7 @@
  */
 import type { Device, types } from 'mediasoup-client';
 import type { MediaSource } from '../../../shared/media-types.ts';
+import type { JoinTransport } from '../../../shared/signaling.ts';
 import { diagnostics } from '../diagnostics.ts';
 import { mark } from '../timeline.ts';
 import { dtlsCertificate, dtlsParametersOf, sameDtlsParameters, stopConnectingAhead } from './dtls-identity.ts';
@@ -79,15 +80,19 @@ export class TransportFactory {
     return this.#policy.get(tr);
   }
 
-  async create(direction: Direction, policy: RTCIceTransportPolicy): Promise<types.Transport> {
+  /** `made`: the transport the join made (JoinMedia), used instead of asking for one. */
+  async create(direction: Direction, policy: RTCIceTransportPolicy, made?: JoinTransport): Promise<types.Transport> {
     const { request } = this.#ctx;
-    const [opts, cert] = await Promise.all([request('createTransport', { direction }), dtlsCertificate()]);
+    const [opts, cert] = await Promise.all([made ?? request('createTransport', { direction }), dtlsCertificate()]);
     // Our DTLS parameters are known now (our own certificate): the node gets them at once, not at the
     // first produce or consume (dtls-identity.ts). 'connect' below then waits for this answer only.
+    // A transport the join made was connected with them already.
     const ahead = cert ? dtlsParametersOf(cert) : undefined;
-    const connecting = ahead
-      ? request('connectTransport', { transportId: opts.id, dtlsParameters: ahead as never })
-      : undefined;
+    const connecting = !ahead
+      ? undefined
+      : made?.connected
+        ? Promise.resolve({})
+        : request('connectTransport', { transportId: opts.id, dtlsParameters: ahead as never });
     connecting?.catch(() => undefined); // reported through 'connect' (or the transport is gone)
     const iceCandidates = diagnostics.tcpOnly
       ? opts.iceCandidates.filter((c) => c.protocol === 'tcp')
