@@ -38,7 +38,11 @@ export class FakeNode {
   status: NodeStatus = 'up';
   /** Control calls throw NodeUnreachableError (a frozen or dead node). */
   unreachable = false;
+  /** Calls of these operations alone throw NodeUnreachableError. */
+  unreachableOps: ReadonlySet<ControlOp> = new Set();
   readonly calls: NodeCall[] = [];
+  /** Holds calls of an operation until released (`hold`): a node that is slow for one of them. */
+  readonly #held = new Map<ControlOp, { calls: (() => void)[]; waiting?: () => void }>();
   #seq = 0;
 
   constructor(
@@ -58,6 +62,26 @@ export class FakeNode {
     };
   }
 
+  /**
+   * From now on, calls of `op` wait (each after it is recorded) until `release()`; `arrived(n)` resolves
+   * once n of them wait. A test steers what runs side by side with this, without timing.
+   */
+  hold(op: ControlOp): { arrived(n?: number): Promise<void>; release(): void } {
+    const held: { calls: (() => void)[]; waiting?: () => void } = { calls: [] };
+    this.#held.set(op, held);
+    return {
+      arrived: (n = 1) =>
+        new Promise<void>((resolve) => {
+          const check = () => (held.calls.length >= n ? resolve() : (held.waiting = check));
+          check();
+        }),
+      release: () => {
+        this.#held.delete(op);
+        for (const go of held.calls.splice(0)) go();
+      },
+    };
+  }
+
   /** The calls of one operation, in order. */
   callsOf(op: ControlOp): NodeCall[] {
     return this.calls.filter((c) => c.op === op);
@@ -66,7 +90,15 @@ export class FakeNode {
   /** As MediaNodeClient.call; records the path it would call, built from the control table. */
   async call<O extends ControlOp>(op: O, ids: ControlIds<O>, body: unknown): Promise<unknown> {
     this.calls.push({ op, path: controlPath(op, ids), body });
-    if (this.unreachable) throw new NodeUnreachableError(this.nodeId, new Error('unreachable'));
+    const held = this.#held.get(op);
+    if (held) {
+      await new Promise<void>((go) => {
+        held.calls.push(go);
+        held.waiting?.();
+      });
+    }
+    if (this.unreachable || this.unreachableOps.has(op))
+      throw new NodeUnreachableError(this.nodeId, new Error('unreachable'));
     const id = `${this.nodeId}-${op}-${++this.#seq}`;
     switch (op) {
       case 'ensureRouter':

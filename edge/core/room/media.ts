@@ -107,7 +107,11 @@ export class RoomMedia {
           if (media.dtlsParameters) {
             const node = await deps.nodes.client(p.nodeId);
             connected = await node
-              .call('connectTransport', { room: name, transportId: transport.id }, { dtlsParameters: media.dtlsParameters })
+              .call(
+                'connectTransport',
+                { room: name, transportId: transport.id },
+                { dtlsParameters: media.dtlsParameters },
+              )
               .then(() => true)
               .catch((err: unknown) => {
                 deps.log.debug({ room: name, ...errorFields(err) }, 'connecting a join transport failed');

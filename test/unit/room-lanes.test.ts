@@ -1,0 +1,153 @@
+/**
+ * The room's order (edge/core/room-queue.ts): each participant's media requests in its own lane, side by
+ * side with other participants'; whatever concerns the room alone; and a join that makes its transports
+ * (JoinMedia). Over fake media nodes that hold a call until the test releases it (test/support/fake-room.ts).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
+import { FakeNode, FakeRoom } from '../support/fake-room.ts';
+
+const OPUS_CAPS = {
+  codecs: [{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 }],
+  headerExtensions: [],
+};
+const DTLS = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AA:BB' }] };
+
+function roomWithNode() {
+  const r = new FakeRoom();
+  const node = r.nodes.add(new FakeNode('n1'));
+  return { r, node };
+}
+
+test("one participant's slow node call holds neither another participant's media requests nor its own lane order", async () => {
+  const { r, node } = roomWithNode();
+  const ann = await r.enter({ name: 'Ann' });
+  const bob = await r.enter({ name: 'Bob' });
+  const slow = node.hold('createTransport');
+  const annTransport = r.request(ann.socket, 'createTransport', { direction: 'send' });
+  await slow.arrived(1);
+  // Bob's createTransport reaches the node while Ann's still hangs there: it is not queued behind it.
+  const bobTransport = r.request(bob.socket, 'createTransport', { direction: 'send' });
+  await new Promise((resolve) => setImmediate(resolve)); // every promise reaction so far has run
+  assert.equal(node.callsOf('createTransport').length, 2, "Bob's call is on the node beside Ann's");
+  // A request of the whole room (a hand raised) waits for both lanes.
+  let raised = false;
+  const hand = r.request(bob.socket, 'setHand', { raised: true }).then((reply) => {
+    raised = true;
+    return reply;
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(raised, false, 'the room-wide request waits for the media calls before it');
+  slow.release();
+  const [a, b, h] = await Promise.all([annTransport, bobTransport, hand]);
+  assert.ok(a.ok && b.ok && h.ok);
+  assert.notEqual(a.result.id, b.result.id);
+});
+
+test('a consume that waits on the node while the producer closes in its owner’s lane fails cleanly and leaves nothing', async () => {
+  const { r, node } = roomWithNode();
+  const pub = await r.publisher({ name: 'Pub' });
+  const sub = await r.enter({ name: 'Sub' });
+  const recv = await r.ok(sub.socket, 'createTransport', { direction: 'recv' });
+  const slow = node.hold('consume');
+  const consume = r.request(sub.socket, 'consume', {
+    transportId: recv.id,
+    producerId: pub.producerId,
+    rtpCapabilities: OPUS_CAPS,
+  });
+  await slow.arrived();
+  // The producer's owner closes it in its own lane, while the consume hangs on the node.
+  await r.ok(pub.socket, 'closeProducer', { producerId: pub.producerId });
+  slow.release();
+  const reply = await consume;
+  assert.equal(reply.ok, false);
+  assert.equal(reply.error?.code, 'NOT_FOUND');
+  const made = node.callsOf('consume').length;
+  assert.equal(made, 1);
+  assert.equal(node.callsOf('closeConsumer').length, 1, 'the consumer the node made is closed again');
+  const admin = await r.room.adminView();
+  assert.equal(admin.participants.length, 2);
+  // Nothing of it is left in the room: the snapshot knows no consumer of Sub.
+  const saved = await r.store.load();
+  const subSaved = saved?.participants.find((p) => p.id === sub.id);
+  assert.deepEqual(subSaved?.consumers, []);
+});
+
+test('a join with media makes both transports, connected with the DTLS parameters; events wait for the join reply', async () => {
+  const { r, node } = roomWithNode();
+  const pub = await r.enter({ name: 'Pub' });
+  const pubSend = await r.ok(pub.socket, 'createTransport', { direction: 'send' });
+  const slow = node.hold('connectTransport');
+  const joiner = r.open();
+  const join = r.request(joiner, 'join', {
+    protocolVersion: PROTOCOL_VERSION,
+    name: 'New',
+    media: { transports: ['send', 'recv'], dtlsParameters: DTLS },
+  });
+  await slow.arrived(2);
+  // The joiner is in; its transports wait on the node. Pub produces meanwhile, in its own lane.
+  const produced = await r.ok(pub.socket, 'produce', {
+    transportId: pubSend.id,
+    kind: 'audio',
+    source: 'microphone',
+    rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2 }] },
+  });
+  assert.deepEqual(joiner.frames, [], 'the producerAdded waits for the join reply');
+  slow.release();
+  const reply = await join;
+  assert.equal(reply.ok, true);
+  const { transports } = reply.result;
+  assert.equal(transports.send.connected, true);
+  assert.equal(transports.recv.connected, true);
+  assert.ok(transports.recv.iceServers.length > 0, 'with TURN credentials, as createTransport');
+  assert.deepEqual(
+    node.callsOf('connectTransport').map((c) => c.body),
+    [{ dtlsParameters: DTLS }, { dtlsParameters: DTLS }],
+  );
+  const order = joiner.frames.map((f) => (f.event ? f.event : `reply ${f.id}`));
+  const replyAt = order.findIndex((o) => o.startsWith('reply'));
+  assert.equal(replyAt, 0, `the join reply comes first: ${order.join(', ')}`);
+  await r.ok(joiner, 'ping');
+  // The transports are the participant's: it can consume on the recv one, and they count against its limit.
+  assert.deepEqual(
+    joiner.events('producerAdded').map((e) => e.producerId),
+    [produced.producerId],
+  );
+  await r.ok(joiner, 'consume', {
+    transportId: transports.recv.id,
+    producerId: produced.producerId,
+    rtpCapabilities: OPUS_CAPS,
+  });
+  await r.ok(joiner, 'createTransport', { direction: 'send' });
+  await r.ok(joiner, 'createTransport', { direction: 'recv' });
+  assert.equal(await r.refused(joiner, 'createTransport', { direction: 'send' }), 'LIMIT_EXCEEDED');
+});
+
+test('a join whose transports cannot be made still joins; without DTLS parameters they are made, not connected', async () => {
+  const { r, node } = roomWithNode();
+  node.unreachableOps = new Set(['createTransport']);
+  const failed = await r.ok(r.open(), 'join', {
+    protocolVersion: PROTOCOL_VERSION,
+    name: 'A',
+    media: { transports: ['recv'] },
+  });
+  assert.ok(failed.participantId);
+  assert.deepEqual(failed.transports, {}, 'none made: the client asks createTransport itself');
+  node.unreachableOps = new Set();
+  const plain = await r.ok(r.open(), 'join', {
+    protocolVersion: PROTOCOL_VERSION,
+    name: 'B',
+    media: { transports: ['recv'] },
+  });
+  assert.equal(plain.transports.recv.connected, false);
+  assert.equal(node.callsOf('connectTransport').length, 0);
+  assert.equal(
+    await r.refused(r.open(), 'join', {
+      protocolVersion: PROTOCOL_VERSION,
+      name: 'C',
+      media: { transports: ['recv', 'recv'] },
+    }),
+    'BAD_MESSAGE',
+  );
+});
