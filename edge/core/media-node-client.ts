@@ -84,7 +84,8 @@ export class MediaNodeClient {
    */
   async call<O extends ControlOp>(op: O, ids: ControlIds<O>, body: ControlBody<O>): Promise<ControlResponse<O>> {
     const start = now();
-    const way: { via: ControlVia } = { via: 'http' };
+    // The way it goes, once chosen; until then (a body the schema refuses) the way it would have gone.
+    const way: { via: ControlVia } = { via: this.#link?.() ? 'link' : 'http' };
     try {
       const result = await this.#call(op, ids, body, way);
       this.#metrics.nodeCall(op, this.nodeId, 'ok', secondsSince(start), way.via);
