@@ -39,6 +39,11 @@ const MAX_BACKOFF_MS = 30_000;
 const NO_LINK_RETRY_MS = 60_000;
 /** No word from the edge for this long (an edge frozen or gone without a FIN): the node links again. */
 const EDGE_SILENCE_MS = 15_000;
+/**
+ * A close on purpose waits this long at most for the answers to the calls still running on the link (the
+ * edge's deadline for a call): over HTTP they would have been answered, so they are here too.
+ */
+const ANSWER_GRACE_MS = 5_000;
 
 export interface EdgeLinkOptions {
   nodeId: string;
@@ -71,6 +76,8 @@ export class EdgeLink {
   #stopped = false;
   /** What the last failure was, so that a lasting one is logged once, not at every retry. */
   #lastFailure = '';
+  /** Calls being run, per link socket, and who waits for them all to be answered. */
+  readonly #serving = new Map<WebSocket, { running: number; idle?: () => void }>();
 
   constructor(opts: EdgeLinkOptions) {
     this.#opts = opts;
@@ -180,7 +187,17 @@ export class EdgeLink {
 
   /** Runs one control call, as the HTTP control API would, and answers it on the link it came on. */
   async #serve(ws: WebSocket, call: LinkCall, servesCalls: boolean): Promise<void> {
-    this.#sendText(ws, await answerLinkCall(servesCalls ? this.#opts.calls : undefined, call));
+    let serving = this.#serving.get(ws);
+    if (!serving) this.#serving.set(ws, (serving = { running: 0 }));
+    serving.running++;
+    try {
+      this.#sendText(ws, await answerLinkCall(servesCalls ? this.#opts.calls : undefined, call));
+    } finally {
+      if (--serving.running === 0) {
+        this.#serving.delete(ws);
+        serving.idle?.();
+      }
+    }
   }
 
   #startPings(ws: WebSocket, intervalMs: number): void {
@@ -231,16 +248,32 @@ export class EdgeLink {
     this.#retry.unref();
   }
 
-  /** `stopping`, then a normal close: the edge reads both in order and counts no death. */
+  /**
+   * `stopping`, then a normal close: the edge reads both in order and counts no death. After `stopping` the
+   * edge sends no more calls here (they go over HTTP); the close waits for the answers of those running.
+   */
   #closeOnPurpose(reason: StoppingReason): void {
     const ws = this.#ws;
     this.#ws = undefined;
     clearInterval(this.#pinger);
     if (!ws) return;
-    if (ws.readyState === WebSocket.OPEN) {
-      this.#send(ws, { type: 'stopping', reason });
+    if (ws.readyState !== WebSocket.OPEN) {
+      ws.terminate();
+      return;
+    }
+    this.#send(ws, { type: 'stopping', reason });
+    const serving = this.#serving.get(ws);
+    if (!serving) {
       ws.close(1000, reason);
-    } else ws.terminate();
+      return;
+    }
+    const timer = setTimeout(() => serving.idle?.(), ANSWER_GRACE_MS);
+    timer.unref();
+    serving.idle = () => {
+      clearTimeout(timer);
+      serving.idle = undefined;
+      ws.close(1000, reason);
+    };
   }
 
   #send(ws: WebSocket, msg: NodeLinkMessage): void {

@@ -99,10 +99,12 @@ export class NodeLinks {
 
   /**
    * The control calls of a node's open link, when it serves them there; undefined otherwise (no link, a
-   * node that does not serve calls on it, a link of this node on another edge of a cluster).
+   * node that does not serve calls on it, a link of this node on another edge of a cluster, a link the
+   * node said it closes: its calls in flight are still answered, new ones go over HTTP).
    */
   calls(nodeId: string): LinkCalls | undefined {
-    return this.#links.get(nodeId)?.calls;
+    const link = this.#links.get(nodeId);
+    return link && !link.stopping ? link.calls : undefined;
   }
 
   /** A node's link opened (its upgrade was signed by it): a link it held before is replaced. */

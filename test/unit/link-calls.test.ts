@@ -377,3 +377,100 @@ test('the node: an answer too large for the link fails that call alone', async (
     error: { code: ErrorCode.MediaNodeError, message: 'the answer does not fit the node link' },
   });
 });
+
+test('NodeLinks: once the node says it closes its link, new calls go elsewhere and those in flight are still answered', async () => {
+  const links = nodeLinks();
+  const a = linkSocket();
+  const ha = links.open('a', a.socket, { controlCalls: true });
+  const inFlight = links.calls('a')!.call('closeRoom', { room: 'r' }, {}, never)!;
+  const { id } = a.sent.at(-1) as LinkCall;
+  ha.message(JSON.stringify({ type: 'stopping', reason: 'edge switch' }));
+  assert.equal(links.calls('a'), undefined, 'no new call on a link that is closing');
+  ha.message(JSON.stringify({ type: 'result', id, response: {} }));
+  assert.deepEqual(await inFlight, { ok: true, response: {} });
+  ha.closed();
+  links.stop();
+});
+
+/** An edge's end of a link, for the node's EdgeLink: records the upgrade's headers and what the node sends. */
+async function fakeEdge() {
+  const { WebSocketServer } = await import('ws');
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const received: unknown[] = [];
+  const upgrades: Record<string, string | string[] | undefined>[] = [];
+  let socket: import('ws').WebSocket | undefined;
+  let closed = false;
+  server.on('connection', (ws, req) => {
+    upgrades.push(req.headers);
+    socket = ws;
+    ws.on('message', (data) => received.push(JSON.parse(String(data))));
+    ws.on('close', () => (closed = true));
+    ws.send(JSON.stringify({ type: 'hello', pingIntervalMs: 60_000 }));
+  });
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    upgrades,
+    send: (msg: unknown) => socket?.send(JSON.stringify(msg)),
+    open: () => socket !== undefined,
+    closed: () => closed,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+test('the node: it offers calls at the upgrade, serves them, and a close on purpose waits for the answers', async () => {
+  const { EdgeLink } = await import('../../media-node/edge-link.ts');
+  const { waitFor } = await import('../support/poll.ts');
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const handlers = new Proxy({} as ControlHandlers, {
+    get: () => async (ids: Record<string, string>) => {
+      if (ids.room === 'slow') await held;
+      return { room: ids.room };
+    },
+  });
+  const edge = await fakeEdge();
+  const other = await fakeEdge();
+  const link = new EdgeLink({
+    nodeId: 'n1',
+    secret: 's'.repeat(32),
+    log: silent,
+    calls: new ControlCalls(handlers, silent),
+  });
+  try {
+    link.connect(edge.url);
+    await waitFor('the link', () => edge.open());
+    assert.equal(edge.upgrades[0]!['x-treffpunkt-link-features'], LINK_CONTROL_CALLS);
+    edge.send({ type: 'call', id: 1, op: 'closeRoom', ids: { room: 'fast' }, body: {} });
+    edge.send({ type: 'call', id: 2, op: 'closeRoom', ids: { room: 'slow' }, body: {} });
+    edge.send({ type: 'call', id: 3, op: 'closeRoom', ids: { room: 'x' }, body: 'not an object' });
+    await waitFor('two answers', () => edge.received.length >= 2);
+    // In any order: each call runs on its own, as HTTP requests do.
+    const byId = (xs: unknown[]) => [...xs].sort((x, y) => (x as { id: number }).id - (y as { id: number }).id);
+    assert.deepEqual(byId(edge.received.slice(0, 2)), [
+      { type: 'result', id: 1, response: { room: 'fast' } },
+      {
+        type: 'error',
+        id: 3,
+        error: {
+          code: ErrorCode.BadMessage,
+          message: 'invalid closeRoom body: Invalid input: expected object, received string',
+        },
+      },
+    ]);
+    // The node moves to another edge while call 2 still runs: `stopping`, then the answer, then the close.
+    link.connect(other.url);
+    await waitFor('stopping', () => edge.received.length >= 3);
+    assert.deepEqual(edge.received[2], { type: 'stopping', reason: 'edge switch' });
+    assert.equal(edge.closed(), false, 'the link stays open for the answer');
+    release();
+    await waitFor('the close', () => edge.closed());
+    assert.deepEqual(edge.received[3], { type: 'result', id: 2, response: { room: 'slow' } });
+  } finally {
+    await link.stop();
+    await edge.close();
+    await other.close();
+  }
+});
