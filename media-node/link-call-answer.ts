@@ -9,7 +9,7 @@ import { ErrorCode } from '../shared/errors.ts';
 import {
   type LinkCall,
   LinkCallId,
-  MAX_LINK_CALL_BYTES,
+  fitsLinkCallFrame,
   type NodeLinkMessage,
   parseLinkFrame,
 } from '../shared/node-link.ts';
@@ -30,7 +30,7 @@ export async function answerLinkCall(calls: ControlCalls | undefined, call: Link
   } catch {
     text = undefined;
   }
-  return text !== undefined && text.length <= MAX_LINK_CALL_BYTES
+  return text !== undefined && fitsLinkCallFrame(text)
     ? text
     : errorFrame(call.id, ErrorCode.MediaNodeError, 'the answer does not fit the node link');
 }

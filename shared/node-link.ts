@@ -36,6 +36,15 @@ export const MAX_LINK_MESSAGE_BYTES = 1024;
 export const MAX_LINK_CALL_BYTES = 1024 * 1024;
 
 /**
+ * Whether a call, result or error frame (JSON text) fits MAX_LINK_CALL_BYTES in UTF-8, as the receiving
+ * socket counts it (the text's length counts UTF-16 units, which is never more than its UTF-8 bytes).
+ */
+export function fitsLinkCallFrame(text: string): boolean {
+  if (text.length > MAX_LINK_CALL_BYTES) return false;
+  return text.length * 3 <= MAX_LINK_CALL_BYTES || new TextEncoder().encode(text).byteLength <= MAX_LINK_CALL_BYTES;
+}
+
+/**
  * The upgrade request's header naming what the node serves on its link beyond pings, comma-separated.
  * A header, because older edges ignore it (they refuse unknown link messages, and older nodes unknown
  * fields); it is not signed, see docs/security.md ("Node link").

@@ -7,7 +7,7 @@
  * This only carries frames; what a call means, its deadline and how its answer is checked are the
  * media node client's (edge/core/media-node-client.ts), the same for the link and for HTTP.
  */
-import { type EdgeLinkMessage, type LinkAnswer, MAX_LINK_CALL_BYTES } from '../../shared/node-link.ts';
+import { type EdgeLinkMessage, fitsLinkCallFrame, type LinkAnswer } from '../../shared/node-link.ts';
 
 /** The node's answer to one call, not yet checked: `response` or `error` as the node sent them. */
 export type LinkCallAnswer = { ok: true; response: unknown } | { ok: false; error: unknown };
@@ -52,7 +52,7 @@ export class LinkCalls {
     const id = this.#nextId++;
     const frame: EdgeLinkMessage = { type: 'call', id, op, ids, body };
     const text = JSON.stringify(frame);
-    if (text.length > MAX_LINK_CALL_BYTES) return undefined;
+    if (!fitsLinkCallFrame(text)) return undefined;
     return new Promise<LinkCallAnswer>((resolve, reject) => {
       if (signal.aborted) {
         reject(reasonOf(signal));
