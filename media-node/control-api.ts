@@ -2,7 +2,8 @@
  * The control API that only the edge may call: Hono on Node. Every request is signed by the edge with
  * this node's secret, timestamped and carries a nonce (shared/request-signing.ts: stale and replayed
  * requests are refused); every route is the one of its operation in the shared control table
- * (shared/control.ts), and every body is parsed by the operation's schema.
+ * (shared/control.ts), served by control-calls.ts, which checks ids and body by the operation's schemas —
+ * the same code that serves the calls arriving on the node link (edge-link.ts).
  */
 import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
