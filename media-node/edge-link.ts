@@ -7,11 +7,21 @@
  * cannot be made (an older edge, the Worker edge, a proxy that refuses WebSockets) is retried with a
  * backoff and otherwise ignored. Every close this node makes on purpose is preceded by `stopping`, so the
  * edge does not take it for a death.
+ *
+ * With `calls`, the link also serves the edge's control calls (issue 14): the node says so at the upgrade
+ * (LINK_FEATURES_HEADER), runs each `call` frame exactly as its HTTP control API runs a request
+ * (control-calls.ts) and answers with a `result` or `error` frame of the same id, calls running
+ * concurrently as HTTP requests do. Only on a link that is encrypted or stays on the machine (wss:, or
+ * ws: to loopback): the frames are not signed one by one (docs/security.md).
  */
 import WebSocket from 'ws';
 import type { Logger } from '../shared/logger.ts';
 import {
   EdgeLinkMessage,
+  LINK_CONTROL_CALLS,
+  LINK_FEATURES_HEADER,
+  type LinkCall,
+  MAX_LINK_CALL_BYTES,
   MAX_LINK_MESSAGE_BYTES,
   type NodeLinkMessage,
   nodeLinkPath,
@@ -19,6 +29,9 @@ import {
 } from '../shared/node-link.ts';
 import { signRequest } from '../shared/request-signing.ts';
 import { REGISTER_AGAIN_STATUS } from '../shared/node-api.ts';
+import { isInsecureUrl } from '../shared/transport-security.ts';
+import type { ControlCalls } from './control-calls.ts';
+import { answerBadCallFrame, answerLinkCall } from './link-call-answer.ts';
 
 /** Retries back off up to this. */
 const MAX_BACKOFF_MS = 30_000;
@@ -26,6 +39,11 @@ const MAX_BACKOFF_MS = 30_000;
 const NO_LINK_RETRY_MS = 60_000;
 /** No word from the edge for this long (an edge frozen or gone without a FIN): the node links again. */
 const EDGE_SILENCE_MS = 15_000;
+/**
+ * A close on purpose waits this long at most for the answers to the calls still running on the link (the
+ * edge's deadline for a call): over HTTP they would have been answered, so they are here too.
+ */
+const ANSWER_GRACE_MS = 5_000;
 
 export interface EdgeLinkOptions {
   nodeId: string;
@@ -38,6 +56,8 @@ export interface EdgeLinkOptions {
    * after SIGSTOP): the registration registers again now, instead of at its next heartbeat.
    */
   registerAgain?: () => void;
+  /** Serves the edge's control calls on the link (the same ones as the HTTP control API); none: pings only. */
+  calls?: ControlCalls;
 }
 
 type StoppingReason = Extract<NodeLinkMessage, { type: 'stopping' }>['reason'];
@@ -56,6 +76,8 @@ export class EdgeLink {
   #stopped = false;
   /** What the last failure was, so that a lasting one is logged once, not at every retry. */
   #lastFailure = '';
+  /** Calls being run, per link socket, and who waits for them all to be answered. */
+  readonly #serving = new Map<WebSocket, { running: number; idle?: () => void }>();
 
   constructor(opts: EdgeLinkOptions) {
     this.#opts = opts;
@@ -99,10 +121,22 @@ export class EdgeLink {
     if (!edgeUrl || this.#stopped) return;
     const { nodeId, secret } = this.#opts;
     const path = nodeLinkPath(nodeId);
-    const headers = await signRequest(secret, nodeId, { method: 'GET', path, body: '' }, this.#now());
+    const headers: Record<string, string> = await signRequest(
+      secret,
+      nodeId,
+      { method: 'GET', path, body: '' },
+      this.#now(),
+    );
     if (this.#stopped || this.#edgeUrl !== edgeUrl) return;
+    // Plain ws: beyond loopback (TREFFPUNKT_ALLOW_INSECURE_HTTP) could carry forged calls: HTTP, signed, then.
+    const servesCalls = this.#opts.calls !== undefined && !isInsecureUrl(edgeUrl);
+    if (servesCalls) headers[LINK_FEATURES_HEADER] = LINK_CONTROL_CALLS;
     const url = edgeUrl.replace(/\/+$/, '').replace(/^http/, 'ws') + path;
-    const ws = new WebSocket(url, { headers, handshakeTimeout: 5_000, maxPayload: MAX_LINK_MESSAGE_BYTES });
+    const ws = new WebSocket(url, {
+      headers,
+      handshakeTimeout: 5_000,
+      maxPayload: servesCalls ? MAX_LINK_CALL_BYTES : MAX_LINK_MESSAGE_BYTES,
+    });
     this.#ws = ws;
     ws.on('unexpected-response', (req, res) => {
       // A refusal: its status and stable code tell whether to retry soon (register first) or rarely.
@@ -127,10 +161,17 @@ export class EdgeLink {
       this.#opts.log.info({ edge: edgeUrl }, 'node link to the edge open');
     });
     ws.on('message', (data, isBinary) => {
-      const msg = isBinary ? undefined : parseLinkFrame(EdgeLinkMessage, String(data));
-      if (!msg) return;
+      const text = isBinary ? '' : String(data);
+      const msg = parseLinkFrame(EdgeLinkMessage, text);
+      if (!msg) {
+        // A call frame with a readable id but not the schema: answered, so that the edge's call ends now.
+        const answer = servesCalls ? answerBadCallFrame(text) : undefined;
+        if (answer !== undefined) this.#sendText(ws, answer);
+        return;
+      }
       this.#heardAt = Date.now();
       if (msg.type === 'hello') this.#startPings(ws, msg.pingIntervalMs);
+      else if (msg.type === 'call') void this.#serve(ws, msg, servesCalls);
     });
     ws.on('error', (err) => this.#opts.log.debug({ edge: edgeUrl, err: err.message }, 'node link error'));
     ws.on('close', (code) => {
@@ -142,6 +183,21 @@ export class EdgeLink {
       this.#failures++;
       this.#scheduleRetry(this.#backoff());
     });
+  }
+
+  /** Runs one control call, as the HTTP control API would, and answers it on the link it came on. */
+  async #serve(ws: WebSocket, call: LinkCall, servesCalls: boolean): Promise<void> {
+    let serving = this.#serving.get(ws);
+    if (!serving) this.#serving.set(ws, (serving = { running: 0 }));
+    serving.running++;
+    try {
+      this.#sendText(ws, await answerLinkCall(servesCalls ? this.#opts.calls : undefined, call));
+    } finally {
+      if (--serving.running === 0) {
+        this.#serving.delete(ws);
+        serving.idle?.();
+      }
+    }
   }
 
   #startPings(ws: WebSocket, intervalMs: number): void {
@@ -192,19 +248,40 @@ export class EdgeLink {
     this.#retry.unref();
   }
 
-  /** `stopping`, then a normal close: the edge reads both in order and counts no death. */
+  /**
+   * `stopping`, then a normal close: the edge reads both in order and counts no death. After `stopping` the
+   * edge sends no more calls here (they go over HTTP); the close waits for the answers of those running.
+   */
   #closeOnPurpose(reason: StoppingReason): void {
     const ws = this.#ws;
     this.#ws = undefined;
     clearInterval(this.#pinger);
     if (!ws) return;
-    if (ws.readyState === WebSocket.OPEN) {
-      this.#send(ws, { type: 'stopping', reason });
+    if (ws.readyState !== WebSocket.OPEN) {
+      ws.terminate();
+      return;
+    }
+    this.#send(ws, { type: 'stopping', reason });
+    const serving = this.#serving.get(ws);
+    if (!serving) {
       ws.close(1000, reason);
-    } else ws.terminate();
+      return;
+    }
+    const timer = setTimeout(() => serving.idle?.(), ANSWER_GRACE_MS);
+    timer.unref();
+    serving.idle = () => {
+      clearTimeout(timer);
+      serving.idle = undefined;
+      ws.close(1000, reason);
+    };
   }
 
   #send(ws: WebSocket, msg: NodeLinkMessage): void {
-    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+    this.#sendText(ws, JSON.stringify(msg));
+  }
+
+  /** Sent if the link is still open (an answer to a call on a link since closed is lost with it). */
+  #sendText(ws: WebSocket, text: string): void {
+    if (ws.readyState === WebSocket.OPEN) ws.send(text);
   }
 }

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import type { MediaNodeConfig } from './config.ts';
 import { checkAnnouncedAddress } from './address-check.ts';
 import { createControlApi } from './control-api.ts';
+import { ControlCalls, controlHandlers } from './control-calls.ts';
 import { MediaRooms } from './media-rooms.ts';
 import { startMediaNodeMetrics } from './metrics.ts';
 import { Reaper } from './reaper.ts';
@@ -56,12 +57,15 @@ export async function startMediaNode(config: MediaNodeConfig, clock?: () => numb
     { ip: config.listenIp, announcedAddress: config.announcedAddress },
     { keyFrameRequestDelayMs: config.keyFrameRequestDelayMs },
   );
+  // The control operations, one for both ways the edge calls them: the HTTP control API and the node link.
+  const calls = new ControlCalls(controlHandlers(rooms), log);
   const app = createControlApi({
     secrets: [config.secret, ...(config.previousSecret ? [config.previousSecret] : [])],
     rooms,
     log,
     healthy: () => healthy,
     diagnostics: config.diagnostics,
+    calls,
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.apiHost, port: config.apiPort }, () => resolve(s));
@@ -84,6 +88,7 @@ export async function startMediaNode(config: MediaNodeConfig, clock?: () => numb
     load: () => rooms.load(),
     log,
     rooms,
+    calls,
     ...(clock ? { now: clock } : {}),
   });
   registration.start();

@@ -28,6 +28,7 @@ import {
 import { MAX_SKEW_MS } from '../shared/request-signing.ts';
 import { signedFetch } from '../shared/signed-fetch.ts';
 import { ThrottledWarnings } from '../shared/throttled-warnings.ts';
+import type { ControlCalls } from './control-calls.ts';
 import { EdgeLink } from './edge-link.ts';
 
 /** How often a lasting registration failure is logged again at warn level. */
@@ -52,6 +53,8 @@ export interface RegistrationOptions {
   now?: () => number;
   /** Holds a node link (edge-link.ts) to the edge registered with; default true. */
   link?: boolean;
+  /** Serves the edge's control calls on the node link too (issue 14); none: the link carries pings only. */
+  calls?: ControlCalls;
 }
 
 /** An edge's answer that is not a success: its status, code and message (the edge's own safe text). */
@@ -95,6 +98,7 @@ export class EdgeRegistration {
             log: opts.log,
             now: this.#now,
             registerAgain: () => this.#registerAgainNow(),
+            ...(opts.calls ? { calls: opts.calls } : {}),
           });
   }
 

@@ -1,7 +1,9 @@
 /**
- * Calls a media node's control API (shared/signed-fetch.ts: signed with the node's secret), at the
- * route of the operation in the shared control table: an operation and its path cannot disagree. Bodies are checked against the shared control
- * schemas before sending and responses are parsed before use: the node is another trust domain,
+ * Calls a media node's control operations (the shared control table, shared/control.ts): over the node's
+ * link when this edge holds one that serves calls (link-calls.ts, issue 14), otherwise as a signed HTTP
+ * request to its control API (control-over-http.ts). Both ways behave the same: bodies are checked
+ * against the shared control schemas before sending, one deadline and the room's abort bound each call,
+ * and every answer is parsed by the operation's schema before use: the node is another trust domain,
  * possibly another operator.
  */
 import {
@@ -14,8 +16,9 @@ import {
   type ControlResponse,
 } from '../../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
-import { signedFetch } from '../../shared/signed-fetch.ts';
-import { type EdgeMetrics, noMetrics, now, secondsSince } from './metrics.ts';
+import { callOverHttp } from './control-over-http.ts';
+import type { LinkCallAnswer, LinkCalls } from './link-calls.ts';
+import { type ControlVia, type EdgeMetrics, noMetrics, now, secondsSince } from './metrics.ts';
 
 export interface MediaNodeTarget {
   nodeId: string;
@@ -23,8 +26,23 @@ export interface MediaNodeTarget {
   secret: string;
   /** Aborts the call early: the room found the node lost while the call hung (a frozen node). */
   abort?: AbortSignal;
-  /** Where each call's operation, outcome and latency are counted. */
+  /** Where each call's operation, outcome, latency and way (link or HTTP) are counted. */
   metrics?: EdgeMetrics;
+  /**
+   * The calls of this edge's open link to the node, looked up at each call (a link comes and goes);
+   * undefined, or absent: the call goes over HTTP.
+   */
+  link?: () => LinkCalls | undefined;
+}
+
+/** The node's answer to a call, either way, before the client checks it. */
+export interface ControlAnswer {
+  /** The node served the call (HTTP 2xx, or a `result` frame). */
+  ok: boolean;
+  /** The response, or the error body ({ error: { code, message } }); undefined when not JSON. */
+  json: unknown;
+  /** How it came, for error messages: "HTTP 500", "over the node link". */
+  detail: string;
 }
 
 /**
@@ -34,57 +52,7 @@ export interface MediaNodeTarget {
  */
 const REQUEST_TIMEOUT_MS = 5_000;
 
-/**
- * The largest control response the edge reads. Router capabilities, the largest, are a few KiB; a node
- * that sends more is broken or hostile, and must not fill the edge's memory.
- */
-const MAX_RESPONSE_BYTES = 1024 * 1024;
-
-/**
- * The body as text, or undefined when it is larger than MAX_RESPONSE_BYTES (treated like invalid JSON).
- * Each read races `deadline`, and a read cut short cancels the body: not every runtime ends a body read
- * when the fetch's signal fires after the headers arrived.
- */
-async function readCapped(res: Response, deadline: Promise<never>): Promise<string | undefined> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    let chunk: ReadableStreamReadResult<Uint8Array>;
-    try {
-      chunk = await Promise.race([reader.read(), deadline]);
-    } catch (err) {
-      void reader.cancel().catch(() => {});
-      throw err;
-    }
-    const { done, value } = chunk;
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_RESPONSE_BYTES) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The node did not answer at all (refused, reset, timed out): a hint that it may be down. */
+/** The node did not answer at all (refused, reset, timed out, its link closed): a hint that it may be down. */
 export class NodeUnreachableError extends TreffpunktError {
   readonly nodeId: string;
   constructor(nodeId: string, cause: unknown) {
@@ -99,6 +67,7 @@ export class MediaNodeClient {
   readonly #secret: string;
   readonly #abort: AbortSignal | undefined;
   readonly #metrics: EdgeMetrics;
+  readonly #link: (() => LinkCalls | undefined) | undefined;
 
   constructor(target: MediaNodeTarget) {
     this.#metrics = target.metrics ?? noMetrics;
@@ -106,6 +75,7 @@ export class MediaNodeClient {
     this.#baseUrl = target.controlUrl.replace(/\/+$/, '');
     this.#secret = target.secret;
     this.#abort = target.abort;
+    this.#link = target.link;
   }
 
   /**
@@ -114,22 +84,29 @@ export class MediaNodeClient {
    */
   async call<O extends ControlOp>(op: O, ids: ControlIds<O>, body: ControlBody<O>): Promise<ControlResponse<O>> {
     const start = now();
+    // The way it goes, once chosen; until then (a body the schema refuses) the way it would have gone.
+    const way: { via: ControlVia } = { via: this.#link?.() ? 'link' : 'http' };
     try {
-      const result = await this.#call(op, ids, body);
-      this.#metrics.nodeCall(op, this.nodeId, 'ok', secondsSince(start));
+      const result = await this.#call(op, ids, body, way);
+      this.#metrics.nodeCall(op, this.nodeId, 'ok', secondsSince(start), way.via);
       return result;
     } catch (err) {
       const outcome =
         err instanceof NodeUnreachableError ? 'unreachable' : err instanceof TreffpunktError ? err.code : 'error';
-      this.#metrics.nodeCall(op, this.nodeId, outcome, secondsSince(start));
+      this.#metrics.nodeCall(op, this.nodeId, outcome, secondsSince(start), way.via);
       throw err;
     }
   }
 
-  async #call<O extends ControlOp>(op: O, ids: ControlIds<O>, body: ControlBody<O>): Promise<ControlResponse<O>> {
+  /** `way.via` is set to the way the call went, for the metrics. */
+  async #call<O extends ControlOp>(
+    op: O,
+    ids: ControlIds<O>,
+    body: ControlBody<O>,
+    way: { via: ControlVia },
+  ): Promise<ControlResponse<O>> {
     const spec = control[op];
-    const path = controlPath(op, ids);
-    const text = JSON.stringify(spec.body.parse(body));
+    const checked = spec.body.parse(body);
     // One deadline for the whole call, the response body included: a node that sends its headers and then
     // dribbles the body would otherwise hold the room's queue for as long as it likes. The deadline or the
     // room's abort, whichever comes first (by hand: not every runtime has AbortSignal.any).
@@ -146,28 +123,28 @@ export class MediaNodeClient {
     const timer = setTimeout(() => end('timed out'), REQUEST_TIMEOUT_MS);
     const onAbort = () => end('the node was found lost');
     this.#abort?.addEventListener('abort', onAbort, { once: true });
-    let status: number;
-    let json: unknown;
+    let answer: ControlAnswer;
     try {
       if (this.#abort?.aborted) throw new Error('the node was found lost');
-      const res = await Promise.race([
-        signedFetch(
-          { baseUrl: this.#baseUrl, nodeId: this.nodeId, secret: this.#secret },
-          { method: spec.method, path, body: text, signal: stop.signal },
-        ),
-        expired,
-      ]);
-      status = res.status;
-      const raw = await readCapped(res, expired);
-      json = raw === undefined ? undefined : parseJson(raw);
+      // The one place that chooses the way: the link when it is open here and the call fits in a frame.
+      const overLink = this.#link?.()?.call(op, ids as Record<string, string>, checked, stop.signal);
+      way.via = overLink ? 'link' : 'http';
+      answer = overLink
+        ? linkAnswer(await Promise.race([overLink, expired]))
+        : await callOverHttp(
+            { baseUrl: this.#baseUrl, nodeId: this.nodeId, secret: this.#secret },
+            { method: spec.method, path: controlPath(op, ids), body: JSON.stringify(checked) },
+            stop.signal,
+            expired,
+          );
     } catch (err) {
       throw new NodeUnreachableError(this.nodeId, err);
     } finally {
       clearTimeout(timer);
       this.#abort?.removeEventListener('abort', onAbort);
     }
-    if (status < 200 || status > 299) {
-      const parsed = ControlError.safeParse(json);
+    if (!answer.ok) {
+      const parsed = ControlError.safeParse(answer.json);
       if (
         parsed.success &&
         parsed.data.error.code !== ErrorCode.Internal &&
@@ -175,9 +152,9 @@ export class MediaNodeClient {
       ) {
         throw new TreffpunktError(parsed.data.error.code, parsed.data.error.message);
       }
-      throw new TreffpunktError(ErrorCode.MediaNodeError, `media node ${this.nodeId} failed (${op}, HTTP ${status})`);
+      throw new TreffpunktError(ErrorCode.MediaNodeError, `media node ${this.nodeId} failed (${op}, ${answer.detail})`);
     }
-    const parsed = spec.response.safeParse(json);
+    const parsed = spec.response.safeParse(answer.json);
     if (!parsed.success) {
       throw new TreffpunktError(ErrorCode.MediaNodeError, `media node ${this.nodeId} sent an invalid ${op} response`);
     }
@@ -194,4 +171,11 @@ export class MediaNodeClient {
       return false;
     }
   }
+}
+
+/** A link answer as the checks above take it: the error frame's `error` in an HTTP error body's shape. */
+function linkAnswer(answer: LinkCallAnswer): ControlAnswer {
+  return answer.ok
+    ? { ok: true, json: answer.response, detail: 'over the node link' }
+    : { ok: false, json: { error: answer.error }, detail: 'over the node link' };
 }

@@ -4,12 +4,18 @@
  */
 import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
 import type { EdgeStall } from './edge-stall.ts';
+import type { LinkCalls } from './link-calls.ts';
 import { MediaNodeClient } from './media-node-client.ts';
 import { describeConstraint, isConstrained, meetsConstraint, type MediaConstraint } from './media-constraint.ts';
 import type { NodeRegistry, NodeStatus } from './node-registry.ts';
 import type { NodeSelector, SelectionRequest } from './node-selection.ts';
 import { type EdgeMetrics, noMetrics } from './metrics.ts';
 import { mintTurnCredentials, type TurnIceServer } from './turn-credentials.ts';
+
+/** The node links of this edge that carry control calls (node-links.ts): an open one's calls, or none. */
+export interface ControlLinks {
+  calls(nodeId: string): LinkCalls | undefined;
+}
 
 export class MediaNodes {
   readonly #registry: NodeRegistry;
@@ -22,10 +28,12 @@ export class MediaNodes {
   readonly #stall: { watch: EdgeStall; graceMs: number } | undefined;
   /** Health checks in flight or just answered, per node: many rooms asking at once cost one request. */
   readonly #health = new Map<string, { at: number; up: Promise<boolean> }>();
+  readonly #links: ControlLinks | undefined;
 
   /**
    * `stall`: how this edge notices its own stalls, and how long after one a node silent since is asked
-   * directly (its health endpoint) before it counts as lost.
+   * directly (its health endpoint) before it counts as lost. `links`: the node links that carry control
+   * calls (the Node edge, TREFFPUNKT_NODE_CONTROL=link); none: every call is HTTP.
    */
   constructor(
     registry: NodeRegistry,
@@ -34,7 +42,9 @@ export class MediaNodes {
     turnTtlSeconds: number,
     metrics: EdgeMetrics = noMetrics,
     stall?: { watch: EdgeStall; graceMs: number },
+    links?: ControlLinks,
   ) {
+    this.#links = links;
     this.#metrics = metrics;
     this.#registry = registry;
     this.#secrets = secrets;
@@ -170,6 +180,14 @@ export class MediaNodes {
     if (!secret) throw new TreffpunktError(ErrorCode.NoMediaNode, `media node ${nodeId} has no configured secret`);
     let abort = this.#aborts.get(nodeId);
     if (!abort) this.#aborts.set(nodeId, (abort = new AbortController()));
-    return new MediaNodeClient({ nodeId, controlUrl, secret, abort: abort.signal, metrics: this.#metrics });
+    const links = this.#links;
+    return new MediaNodeClient({
+      nodeId,
+      controlUrl,
+      secret,
+      abort: abort.signal,
+      metrics: this.#metrics,
+      ...(links ? { link: () => links.calls(nodeId) } : {}),
+    });
   }
 }

@@ -12,9 +12,19 @@
  *
  * Only the node's newest link counts; links this edge closes itself (a newer link, a bad message, its own
  * shutdown) are not deaths. A node without a link is judged by its heartbeats alone, as before.
+ *
+ * A node that serves control calls on its link (it says so at the upgrade) gets them here: calls(nodeId)
+ * is the open link's multiplexer (link-calls.ts), which the media node clients use instead of HTTP. Every
+ * close of the link, a death or not, fails its calls in flight at once.
  * Runtime-neutral: timers and the socket ends the adapter hands over (edge/node/node-link-socket.ts).
  */
-import { type EdgeLinkMessage, NodeLinkMessage, parseLinkFrame } from '../../shared/node-link.ts';
+import {
+  type EdgeLinkMessage,
+  MAX_LINK_MESSAGE_BYTES,
+  NodeLinkMessage,
+  parseLinkFrame,
+} from '../../shared/node-link.ts';
+import { LinkCalls } from './link-calls.ts';
 import { errorFields, type Logger } from './logger.ts';
 import type { NodeLossReason } from './node-registry.ts';
 
@@ -57,6 +67,14 @@ interface Link {
   /** Closed by this edge, or replaced: its close is no death. */
   dropped: boolean;
   checking: boolean;
+  /** Its control calls in flight, when the node serves them on its link. */
+  readonly calls: LinkCalls | undefined;
+}
+
+/** What the node said at the upgrade that it serves on its link. */
+export interface LinkFeatures {
+  /** Control calls (shared/node-link.ts, LINK_CONTROL_CALLS). */
+  controlCalls: boolean;
 }
 
 export class NodeLinks {
@@ -79,8 +97,18 @@ export class NodeLinks {
     return Math.max(50, Math.floor(this.#opts.silenceMs / 4));
   }
 
+  /**
+   * The control calls of a node's open link, when it serves them there; undefined otherwise (no link, a
+   * node that does not serve calls on it, a link of this node on another edge of a cluster, a link the
+   * node said it closes: its calls in flight are still answered, new ones go over HTTP).
+   */
+  calls(nodeId: string): LinkCalls | undefined {
+    const link = this.#links.get(nodeId);
+    return link && !link.stopping ? link.calls : undefined;
+  }
+
   /** A node's link opened (its upgrade was signed by it): a link it held before is replaced. */
-  open(nodeId: string, socket: LinkSocket): NodeLinkHandle {
+  open(nodeId: string, socket: LinkSocket, features: LinkFeatures = { controlCalls: false }): NodeLinkHandle {
     const link: Link = {
       nodeId,
       socket,
@@ -89,10 +117,12 @@ export class NodeLinks {
       stopping: false,
       dropped: false,
       checking: false,
+      calls: features.controlCalls ? new LinkCalls((text) => socket.send(text)) : undefined,
     };
     if (this.#stopped) {
       socket.close(1001, 'the edge is stopping');
       link.dropped = true;
+      link.calls?.close('the edge is stopping');
       return { message: () => {}, closed: () => {} };
     }
     const old = this.#links.get(nodeId);
@@ -111,7 +141,9 @@ export class NodeLinks {
   }
 
   #message(link: Link, frame: string): void {
-    const msg = parseLinkFrame(NodeLinkMessage, frame);
+    // Only answers to calls may be large, and only on a link that carries calls.
+    const msg =
+      !link.calls && frame.length > MAX_LINK_MESSAGE_BYTES ? undefined : parseLinkFrame(NodeLinkMessage, frame);
     if (!msg) {
       this.#opts.log.warn({ node: link.nodeId }, 'media node link: a message that is not the link protocol, closed');
       this.#drop(link, 1008, 'not a link message');
@@ -120,13 +152,16 @@ export class NodeLinks {
     link.heardAt = Date.now();
     link.silentSince = undefined;
     if (msg.type === 'ping') this.#send(link, { type: 'pong', seq: msg.seq });
-    else {
+    else if (msg.type === 'stopping') {
       link.stopping = true;
       this.#opts.log.info({ node: link.nodeId, reason: msg.reason }, 'media node link closing on purpose');
-    }
+    } else if (!link.calls?.answer(msg))
+      // Late (its call timed out or was aborted) or made up: nobody waits for it.
+      this.#opts.log.debug({ node: link.nodeId, id: msg.id }, 'media node link: an answer to no call in flight');
   }
 
   #closed(link: Link): void {
+    link.calls?.close(link.dropped ? 'closed by the edge' : 'closed');
     const current = this.#links.get(link.nodeId) === link;
     if (current) this.#links.delete(link.nodeId);
     if (this.#links.size === 0) this.#stopTimer();
@@ -177,6 +212,8 @@ export class NodeLinks {
 
   #drop(link: Link, code: number, why: string): void {
     link.dropped = true;
+    // At once, not at the close event: the socket may take its time to close.
+    link.calls?.close(why);
     if (this.#links.get(link.nodeId) === link) this.#links.delete(link.nodeId);
     try {
       link.socket.close(code, why);

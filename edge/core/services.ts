@@ -11,7 +11,7 @@ import type { EdgeConfig } from './config.ts';
 import type { EdgeStall } from './edge-stall.ts';
 import { JoinTokenVerifier } from './join-tokens.ts';
 import type { Logger } from './logger.ts';
-import { MediaNodes } from './media-nodes.ts';
+import { type ControlLinks, MediaNodes } from './media-nodes.ts';
 import { type EdgeMetrics, noMetrics } from './metrics.ts';
 import type { NodeRegistry } from './node-registry.ts';
 import { stickyRegionLeastLoaded, type NodeSelector } from './node-selection.ts';
@@ -40,18 +40,34 @@ export interface EdgeServicesOptions {
   webhooks?: WebhookSink;
   /** How this runtime notices its own stalls (the Node edge); none: it has none to notice. */
   stall?: EdgeStall;
+  /** The node links that carry control calls (the Node edge); none: every control call is HTTP. */
+  controlLinks?: ControlLinks;
 }
 
 export function createEdgeServices(
   config: EdgeConfig,
   registry: NodeRegistry,
   log: Logger,
-  { select = stickyRegionLeastLoaded, metrics = noMetrics, webhooks = noWebhooks, stall }: EdgeServicesOptions = {},
+  {
+    select = stickyRegionLeastLoaded,
+    metrics = noMetrics,
+    webhooks = noWebhooks,
+    stall,
+    controlLinks,
+  }: EdgeServicesOptions = {},
 ): EdgeServices {
   // After a stall, a node gets twice the heartbeat timeout to be heard again before silence counts.
   const stallGrace = stall ? { watch: stall, graceMs: 2 * config.nodeHeartbeatTimeoutMs } : undefined;
   const room: RoomServices = {
-    nodes: new MediaNodes(registry, config.nodeSecrets, select, config.turnCredentialTtlSeconds, metrics, stallGrace),
+    nodes: new MediaNodes(
+      registry,
+      config.nodeSecrets,
+      select,
+      config.turnCredentialTtlSeconds,
+      metrics,
+      stallGrace,
+      controlLinks,
+    ),
     access: {
       verifier: JoinTokenVerifier.fromConfig(config),
       guestPolicy: config.guestPolicy,

@@ -53,6 +53,11 @@ const NodeEdgeSettings = z.object({
   TREFFPUNKT_EDGE_TLS_KEY_FILE: z.string().min(1).optional(),
   /** Media node credentials in a file the edge watches (node-secrets-file.ts), instead of TREFFPUNKT_NODE_SECRETS. */
   TREFFPUNKT_NODE_SECRETS_FILE: z.string().min(1).optional(),
+  /**
+   * How control calls reach a media node (issue 14): `link` over its node link when this edge holds one
+   * that serves calls, else signed HTTP; `http` always signed HTTP (the way before node links carried calls).
+   */
+  TREFFPUNKT_NODE_CONTROL: z.enum(['link', 'http'], { error: 'must be link or http' }).default('link'),
 });
 
 /** SIGTERM: how long the edge waits for sockets to close and HTTP requests to finish before it exits anyway. */
@@ -89,6 +94,7 @@ export async function startNodeEdge(processEnv: Record<string, string | undefine
     TREFFPUNKT_STATE_FILE: stateFile,
     TREFFPUNKT_EDGE_TLS_CERT_FILE: certFile,
     TREFFPUNKT_EDGE_TLS_KEY_FILE: keyFile,
+    TREFFPUNKT_NODE_CONTROL: nodeControl,
   } = settings.data;
   if (!certFile !== !keyFile)
     throw new ConfigError(['TREFFPUNKT_EDGE_TLS_CERT_FILE and TREFFPUNKT_EDGE_TLS_KEY_FILE: set both or neither']);
@@ -129,11 +135,31 @@ export async function startNodeEdge(processEnv: Record<string, string | undefine
   // A stall longer than a heartbeat interval can make a node look silent (issue 13).
   const stall = new StallWatch(config.nodeCheckIntervalMs, log).start();
   const ops = new EdgeOps(opsSettings, registry, log);
+  // Node links (issue 14): a node's death is known when its link closes or falls silent, not only when
+  // its heartbeats stop; and control calls to a node travel over its link when this edge holds it (one
+  // connection, no HTTP request per call). Whoever records a loss or a drain (this edge, or another
+  // through NATS), the rooms here check their nodes at once (registry.onLeave below).
+  const links =
+    config.nodeLinkSilenceMs > 0
+      ? new NodeLinks({
+          silenceMs: config.nodeLinkSilenceMs,
+          // `services` exists by the time a link opens (after the server listens).
+          probe: (nodeId) => services.room.nodes.probe(nodeId, LINK_PROBE_TIMEOUT_MS),
+          lose: async (nodeId, reason) => {
+            if (!(await registry.lose(nodeId, reason, Date.now()))) return;
+            ops.metrics.nodeLoss(reason);
+            log.warn({ node: nodeId, reason }, 'media node lost: its link ended and its health check failed');
+          },
+          log,
+        })
+      : undefined;
   const services = createEdgeServices(config, registry, log, {
     metrics: ops.metrics,
     webhooks: ops.webhooks,
     stall,
+    ...(links && nodeControl === 'link' ? { controlLinks: links } : {}),
   });
+  log.info({ nodeControl: links && nodeControl === 'link' ? 'link' : 'http' }, 'media node control calls');
   const rooms = new InProcessRooms(services, stateDb && new SqliteRoomSnapshots(stateDb));
   // Before listening: every saved room is loading (its grace running) when the first client resumes.
   const restored = rooms.restoreSaved();
@@ -154,22 +180,6 @@ export async function startNodeEdge(processEnv: Record<string, string | undefine
   }
   const asset = await loadAssets(webDir);
 
-  // Node links (issue 14): a node's death is known when its link closes or falls silent, not only when
-  // its heartbeats stop. Whoever records a loss or a drain (this edge, or another through NATS), the
-  // rooms here check their nodes at once.
-  const links =
-    config.nodeLinkSilenceMs > 0
-      ? new NodeLinks({
-          silenceMs: config.nodeLinkSilenceMs,
-          probe: (nodeId) => services.room.nodes.probe(nodeId, LINK_PROBE_TIMEOUT_MS),
-          lose: async (nodeId, reason) => {
-            if (!(await registry.lose(nodeId, reason, Date.now()))) return;
-            ops.metrics.nodeLoss(reason);
-            log.warn({ node: nodeId, reason }, 'media node lost: its link ended and its health check failed');
-          },
-          log,
-        })
-      : undefined;
   registry.onLeave((nodeId, why) => {
     if (why === 'lost') services.room.nodes.abortCalls(nodeId);
     (cluster ?? rooms).checkNodesNow();

@@ -45,14 +45,14 @@ export function createEdgeMetrics(sources: EdgeMetricsSources): { metrics: EdgeM
   });
   const nodeCalls = new Counter({
     name: 'treffpunkt_edge_node_calls_total',
-    help: 'Control calls to media nodes by operation, node and outcome (ok, unreachable, or an error code).',
-    labelNames: ['op', 'node', 'outcome'],
+    help: 'Control calls to media nodes by operation, node, outcome (ok, unreachable, or an error code) and way (via: link for the node link, http).',
+    labelNames: ['op', 'node', 'outcome', 'via'],
     registers: [registry],
   });
   const nodeCallSeconds = new Histogram({
     name: 'treffpunkt_edge_node_call_duration_seconds',
-    help: 'Control call latency by operation.',
-    labelNames: ['op'],
+    help: 'Control call latency by operation and way (via: link or http).',
+    labelNames: ['op', 'via'],
     buckets: REQUEST_BUCKETS,
     registers: [registry],
   });
@@ -141,9 +141,9 @@ export function createEdgeMetrics(sources: EdgeMetricsSources): { metrics: EdgeM
       requestSeconds.observe({ method }, seconds);
       if (method === 'join') joins.inc({ outcome });
     },
-    nodeCall(op, node, outcome, seconds) {
-      nodeCalls.inc({ op, node, outcome });
-      nodeCallSeconds.observe({ op }, seconds);
+    nodeCall(op, node, outcome, seconds, via) {
+      nodeCalls.inc({ op, node, outcome, via });
+      nodeCallSeconds.observe({ op, via }, seconds);
     },
     failover(reason) {
       failovers.inc({ reason });

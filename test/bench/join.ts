@@ -15,7 +15,12 @@
  * Each case runs N sequential joins (each participant leaves before the next joins, so the room stays at
  * 2 participants) and M concurrent joins (all opened at once into one room and left connected).
  *
- *   node test/bench/join.ts [--sequential 200] [--concurrent 50] [--warmup 10] [--workers 1]
+ * `--control`: how the edge's control calls reach the media node (TREFFPUNKT_NODE_CONTROL, issue 14):
+ * `http` (a signed HTTP request per call), `link` (over the node link), or a list run one after the
+ * other in the same run, each on a fresh stack (default `http,link`), then printed next to each other. The
+ * edge's own count of calls by way (treffpunkt_edge_node_calls_total{via}) shows that they went that way.
+ *
+ *   node test/bench/join.ts [--sequential 200] [--concurrent 50] [--warmup 10] [--workers 1] [--control http,link]
  *
  * Prints tables, then one line `BENCH_JSON {...}` with every number. See docs/benchmarks.md.
  *
@@ -25,7 +30,8 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { startStack, type Stack } from '../support/stack.ts';
+import { waitFor } from '../support/poll.ts';
+import { freePortBlock, startStack, type Stack } from '../support/stack.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
 import { opusPayloadType, publishAudio } from '../support/werift-peer.ts';
 import {
@@ -53,6 +59,7 @@ const { values: args } = parseArgs({
     concurrent: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '10' },
     workers: { type: 'string', default: '1' },
+    control: { type: 'string', default: 'http,link' },
   },
   strict: true,
 });
@@ -60,6 +67,11 @@ const SEQUENTIAL = positiveInt('sequential', args.sequential, 1);
 const CONCURRENT = positiveInt('concurrent', args.concurrent, 1);
 const WARMUP = positiveInt('warmup', args.warmup, 0);
 const WORKERS = positiveInt('workers', args.workers, 1);
+type Control = 'http' | 'link';
+const CONTROLS = args.control.split(',').map((c) => {
+  if (c !== 'http' && c !== 'link') throw new Error(`--control takes http, link or a list of them, got "${c}"`);
+  return c as Control;
+});
 
 // ---------------------------------------------------------------------------------------------------
 // The two flows.
@@ -209,14 +221,77 @@ async function setUpRoom(stack: Stack, room: string) {
   return { room, url: stack.wsUrl(room), host, pub };
 }
 
+/** treffpunkt_edge_node_calls_total summed by `via` (link, http). */
+async function callsByVia(metricsPort: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const by: Record<string, number> = {};
+  for (const m of text.matchAll(/^treffpunkt_edge_node_calls_total\{[^}]*via="([^"]+)"[^}]*\} (\d+)/gm))
+    by[m[1]!] = (by[m[1]!] ?? 0) + Number(m[2]);
+  return by;
+}
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
 async function main(): Promise<void> {
-  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const runs: { control: Control; results: Results; text: string }[] = [];
+  for (const control of CONTROLS) runs.push({ control, ...(await measure(control)) });
+  for (const run of runs) process.stdout.write(`${run.text}\n`);
+  if (runs.length > 1) process.stdout.write(`${comparisonTable(runs)}\n\n`);
+  const json = runs.length === 1 ? runs[0]!.results : { benchmark: 'join', runs: runs.map((r) => r.results) };
+  process.stdout.write(`BENCH_JSON ${JSON.stringify(json)}\n`);
+}
+
+type Results = Awaited<ReturnType<typeof measure>>['results'];
+
+/** p50 and p95 of the main figures, one column per way. */
+function comparisonTable(runs: { control: Control; results: Results }[]) {
+  const steps = ['createTransport', 'connectTransport', 'consume', 'resumeConsumer'] as const;
+  const rows: [string, (r: Results) => Summary][] = [
+    ['sequential (b) consumer ready', (r) => r.sequential.consumerReadyMs],
+    ...steps.map((k): [string, (r: Results) => Summary] => [`  step ${k}`, (r) => r.sequential.consumerSteps[k]]),
+    ['sequential (a) joined', (r) => r.sequential.joinedMs],
+    ['sequential ping baseline', (r) => r.sequential.pingMs],
+    ['concurrent (b) consumer ready', (r) => r.concurrent.consumerReadyMs],
+    ...steps.map((k): [string, (r: Results) => Summary] => [`  step ${k}`, (r) => r.concurrent.consumerSteps[k]]),
+    ['concurrent (a) joined', (r) => r.concurrent.joinedMs],
+  ];
+  const w = Math.max(...rows.map(([l]) => l.length));
+  const head = `${pad('p50 / p95, ms', w)}${runs.map((r) => lpad(`${r.control}`, 18)).join('')}`;
+  const lines = rows.map(
+    ([label, get]) =>
+      `${pad(label, w)}${runs.map((r) => lpad(`${get(r.results).p50.toFixed(2)} / ${get(r.results).p95.toFixed(2)}`, 18)).join('')}`,
+  );
+  const counted = `${pad('control calls counted (link/http)', w)}${runs
+    .map((r) => lpad(`${r.results.callsByVia.link ?? 0}/${r.results.callsByVia.http ?? 0}`, 18))
+    .join('')}`;
+  return [
+    '',
+    'Control calls: HTTP vs the node link (same run, a fresh stack each)',
+    head,
+    '-'.repeat(head.length),
+    ...lines,
+    counted,
+  ].join('\n');
+}
+
+async function measure(control: Control) {
   const startedAt = new Date().toISOString();
-  log(`starting the stack (${WORKERS} mediasoup worker${WORKERS > 1 ? 's' : ''}) …`);
+  log(`starting the stack (${WORKERS} mediasoup worker${WORKERS > 1 ? 's' : ''}, control calls over ${control}) …`);
+  const metricsPort = await freePortBlock(1);
   // The per-connection message limit (50/s by default) would refuse the back-to-back baseline pings:
   // raised, as stack.ts raises the per-address connection limit. The token bucket still runs.
-  const stack = await startStack({ workers: WORKERS, edgeEnv: { TREFFPUNKT_MESSAGES_PER_SECOND: '10000' } });
+  const stack = await startStack({
+    workers: WORKERS,
+    edgeEnv: {
+      TREFFPUNKT_MESSAGES_PER_SECOND: '10000',
+      TREFFPUNKT_NODE_CONTROL: control,
+      TREFFPUNKT_METRICS_ADDR: `127.0.0.1:${metricsPort}`,
+    },
+  });
   activeStack = stack;
+  // Link: measured once the node's link is up (it comes a moment after the registration).
+  if (control === 'link')
+    await waitFor('the node link', () => /node link to the edge open/.test(stack.output()), 10_000, 20);
   const clients: BenchClient[] = [];
   const rooms: Awaited<ReturnType<typeof setUpRoom>>[] = [];
   let sampler: ReturnType<typeof rssSampler> | undefined;
@@ -328,11 +403,15 @@ async function main(): Promise<void> {
     const { peak, samples } = sampler.stop();
     sampler = undefined;
 
+    const byVia = await callsByVia(metricsPort);
+    if ((byVia[control === 'link' ? 'http' : 'link'] ?? 0) > 0)
+      throw new Error(`control calls went the other way: ${JSON.stringify(byVia)}`);
     const results = {
       benchmark: 'join',
       startedAt,
       machine: machineInfo(),
-      config: { sequential: SEQUENTIAL, concurrent: CONCURRENT, warmup: WARMUP, workers: WORKERS },
+      config: { sequential: SEQUENTIAL, concurrent: CONCURRENT, warmup: WARMUP, workers: WORKERS, control },
+      callsByVia: byVia,
       sequential: {
         pingMs: summarize(pingSeq),
         connectMs: summarize([...aSeq, ...bSeq].map((s) => s.connect)),
@@ -355,7 +434,7 @@ async function main(): Promise<void> {
     };
 
     const out: string[] = [];
-    out.push('', `Treffpunkt join benchmark — ${startedAt}`);
+    out.push('', `Treffpunkt join benchmark — ${startedAt} — control calls over ${control}`);
     out.push(
       `${results.machine.cpus} CPUs (${results.machine.cpuModel}), ${results.machine.memGiB} GiB, Node ${process.version}, ${WORKERS} mediasoup worker(s), loopback`,
     );
@@ -392,10 +471,9 @@ async function main(): Promise<void> {
     );
     out.push(
       '(node = media node process, workers = its mediasoup-worker children (count), node+wk = their sum sampled together)',
-      '',
+      `control calls counted by the edge: ${JSON.stringify(byVia)}`,
     );
-    process.stdout.write(`${out.join('\n')}\n`);
-    process.stdout.write(`BENCH_JSON ${JSON.stringify(results)}\n`);
+    return { results, text: out.join('\n') };
   } finally {
     sampler?.stop();
     await Promise.all(clients.map((c) => c.close()));

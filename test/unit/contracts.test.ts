@@ -16,7 +16,17 @@ import { MediaNodeClient } from '../../edge/core/media-node-client.ts';
 import { createEdgeApp, type EdgeAdapter } from '../../edge/core/app.ts';
 import { parseEdgeConfig } from '../../edge/core/config.ts';
 import { InMemoryNodeRegistry } from '../../edge/core/node-registry.ts';
-import { createControlApi, type ControlHandlers } from '../../media-node/control-api.ts';
+import { createControlApi } from '../../media-node/control-api.ts';
+import { ControlCalls, controlHandlers, type ControlHandlers } from '../../media-node/control-calls.ts';
+import { answerLinkCall } from '../../media-node/link-call-answer.ts';
+import { LinkCalls } from '../../edge/core/link-calls.ts';
+import {
+  EdgeLinkMessage,
+  type LinkAnswer,
+  type LinkCall,
+  NodeLinkMessage,
+  parseLinkFrame,
+} from '../../shared/node-link.ts';
 import type { MediaRooms } from '../../media-node/media-rooms.ts';
 import { EdgeRegistration } from '../../media-node/registration.ts';
 import { idleLoad, registration } from '../support/node-api.ts';
@@ -148,6 +158,50 @@ test('the client calls every control operation at its table route, and the media
     else if (op !== 'ensureRouter')
       assert.deepEqual(calls[1]?.args.slice(0, rest.length), rest, `${op}: its ids, decoded`);
   }
+});
+
+test('over the node link, every control operation reaches the same handler with the same ids as over HTTP', async () => {
+  const { rooms, calls } = recordingRooms();
+  const served = new ControlCalls(controlHandlers(rooms), silent as unknown as PinoLogger);
+  // The edge's multiplexer, its frames served by the node's code for link calls, the answers handed back.
+  const link: LinkCalls = new LinkCalls((text) => {
+    const call = parseLinkFrame(EdgeLinkMessage, text) as LinkCall;
+    void answerLinkCall(served, call).then((answer) =>
+      link.answer(parseLinkFrame(NodeLinkMessage, answer) as LinkAnswer),
+    );
+  });
+  const vias: string[] = [];
+  const client = new MediaNodeClient({
+    nodeId: 'n1',
+    controlUrl: 'http://node.invalid:4000',
+    secret: SECRET,
+    link: () => link,
+    metrics: {
+      request() {},
+      nodeCall: (_op, _n, _o, _s, via) => void vias.push(via),
+      failover() {},
+      nodeLoss() {},
+      webhook() {},
+    },
+  });
+  globalThis.fetch = (async () => {
+    throw new Error('no HTTP: the link carries every call');
+  }) as typeof fetch;
+  for (const op of Object.keys(control) as ControlOp[]) {
+    calls.length = 0;
+    const ids = idsOf(op);
+    await client
+      .call(op, ids, bodies[op])
+      .catch((err: Error) => assert.match(err.message, new RegExp(`invalid ${op} response`), `${op}: ${err.message}`));
+    assert.deepEqual(calls[0]?.args, [ids.room], `${op}: the room`);
+    const rest = Object.entries(ids)
+      .filter(([k]) => k !== 'room')
+      .map(([, v]) => v);
+    if (op === 'closeRoom') assert.equal(calls[0]?.method, 'rooms.close');
+    else if (op !== 'ensureRouter') assert.deepEqual(calls[1]?.args.slice(0, rest.length), rest, `${op}: its ids`);
+  }
+  assert.deepEqual(new Set(vias), new Set(['link']));
+  assert.equal(link.inFlight, 0);
 });
 
 test('a control route the table does not have is 404, an op with a wrong body is refused as that op', async () => {
