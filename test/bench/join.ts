@@ -248,11 +248,13 @@ function comparisonTable(runs: { control: Control; results: Results }[]) {
   const steps = ['createTransport', 'connectTransport', 'consume', 'resumeConsumer'] as const;
   const rows: [string, (r: Results) => Summary][] = [
     ['sequential (b) consumer ready', (r) => r.sequential.consumerReadyMs],
-    ...steps.map((k): [string, (r: Results) => Summary] => [`  step ${k}`, (r) => r.sequential.consumerSteps[k]]),
+    ...steps.map((k): [string, (r: Results) => Summary] => [`  step ${k}`, (r) => r.sequential.consumerSteps[k]!]),
+    ['sequential (c) transport with join', (r) => r.sequential.withJoinReadyMs],
     ['sequential (a) joined', (r) => r.sequential.joinedMs],
     ['sequential ping baseline', (r) => r.sequential.pingMs],
     ['concurrent (b) consumer ready', (r) => r.concurrent.consumerReadyMs],
-    ...steps.map((k): [string, (r: Results) => Summary] => [`  step ${k}`, (r) => r.concurrent.consumerSteps[k]]),
+    ...steps.map((k): [string, (r: Results) => Summary] => [`  step ${k}`, (r) => r.concurrent.consumerSteps[k]!]),
+    ['concurrent (c) transport with join', (r) => r.concurrent.withJoinReadyMs],
     ['concurrent (a) joined', (r) => r.concurrent.joinedMs],
   ];
   const w = Math.max(...rows.map(([l]) => l.length));
