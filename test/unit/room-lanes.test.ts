@@ -151,3 +151,38 @@ test('a join whose transports cannot be made still joins; without DTLS parameter
     'BAD_MESSAGE',
   );
 });
+
+test('two lanes consuming a producer of another node at once share one pipe; a pause meanwhile reaches the copy', async () => {
+  const r = new FakeRoom();
+  const n1 = r.nodes.add(new FakeNode('n1', { region: 'a' }));
+  const n2 = r.nodes.add(new FakeNode('n2', { region: 'b' }));
+  const pub = await r.publisher({ name: 'Pub', region: 'a' });
+  const subs = [await r.enter({ name: 'S1', region: 'b' }), await r.enter({ name: 'S2', region: 'b' })];
+  const recvs = await Promise.all(subs.map((s) => r.ok(s.socket, 'createTransport', { direction: 'recv' })));
+  assert.equal(n2.callsOf('createTransport').length, 2, 'both subscribers are on the other node');
+  const slow = n1.hold('pipeConsume');
+  const consumes = subs.map((s, i) =>
+    r.request(s.socket, 'consume', {
+      transportId: recvs[i].id,
+      producerId: pub.producerId,
+      rtpCapabilities: OPUS_CAPS,
+    }),
+  );
+  await slow.arrived(1);
+  // The owner mutes itself while the pipe is being made (the copy is made unpaused).
+  await r.ok(pub.socket, 'setProducerPaused', { producerId: pub.producerId, paused: true });
+  slow.release();
+  const replies = await Promise.all(consumes);
+  assert.deepEqual(
+    replies.map((x) => x.ok),
+    [true, true],
+  );
+  assert.equal(n1.callsOf('pipeConsume').length, 1, 'one pipe for both');
+  assert.equal(n2.callsOf('pipeProduce').length, 1);
+  assert.equal(n1.callsOf('createPipe').length, 1, 'one node link for both');
+  assert.deepEqual(
+    n2.callsOf('setProducerPaused').map((c) => c.body),
+    [{ paused: true }],
+    'the copy made meanwhile is paused too',
+  );
+});

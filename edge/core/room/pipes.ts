@@ -41,6 +41,9 @@ export class RoomPipes {
       await b.call('closeProducer', { room: this.#room, producerId }, {}).catch(() => {});
       return;
     }
+    // Paused or resumed by its owner's lane meanwhile, after setPaused looked at the copies: this one too.
+    const { paused } = this.#ctx.state.producerOwner(producerId).producers.get(producerId)!;
+    if (paused !== out.paused) await b.call('setProducerPaused', { room: this.#room, producerId }, { paused });
     this.#ctx.state.pipedTo(producerId, to);
   }
 
