@@ -7,7 +7,7 @@ import { ErrorCode } from '../../../shared/errors.ts';
 import { PROTOCOL_VERSION } from '../../../shared/protocol-version.ts';
 import { EDGE_LIST_PATH, EdgeList } from '../../../shared/edge-list.ts';
 import { CloseCode, type Result } from '../../../shared/signaling.ts';
-import { ClientErrorCode, Signaling, SignalingError } from '../signaling.ts';
+import { ClientErrorCode, REQUEST_TIMEOUT_MS, Signaling, SignalingError } from '../signaling.ts';
 import { mark } from '../timeline.ts';
 import type { JoinOptions } from './types.ts';
 
@@ -46,11 +46,15 @@ export async function joinRoom(
   mark('socket-open');
   try {
     try {
-      const joined = await s.request('join', {
-        protocolVersion: PROTOCOL_VERSION,
-        ...(opts.token ? { token: opts.token } : { name: opts.name }),
-        ...(opts.region ? { region: opts.region } : {}),
-      });
+      const joined = await s.request(
+        'join',
+        {
+          protocolVersion: PROTOCOL_VERSION,
+          ...(opts.token ? { token: opts.token } : { name: opts.name }),
+          ...(opts.region ? { region: opts.region } : {}),
+        },
+        REQUEST_TIMEOUT_MS,
+      );
       mark('join-reply');
       return { s, joined };
     } catch (err) {
