@@ -135,7 +135,9 @@ async function resumeOnNewSocket(id: string): Promise<FakeWebSocket> {
   return next;
 }
 
-test('a request unanswered within REQUEST_TIMEOUT_MS fails with TIMEOUT, and the app resumes on a new socket', async () => {
+test('a request unanswered within REQUEST_TIMEOUT_MS fails with TIMEOUT, and the app resumes on a new socket', {
+  timeout: 5_000,
+}, async () => {
   const { conn, id, seen, first } = await connected();
   const chat = conn.request('chat', { text: 'hello' });
   const failed = assert.rejects(chat, (err: unknown) => err instanceof SignalingError && err.code === 'TIMEOUT');
@@ -151,7 +153,9 @@ test('a request unanswered within REQUEST_TIMEOUT_MS fails with TIMEOUT, and the
   conn.close();
 });
 
-test('an idempotent request that timed out is sent again after the resume, and answered there', async () => {
+test('an idempotent request that timed out is sent again after the resume, and answered there', {
+  timeout: 5_000,
+}, async () => {
   const { conn, id, first } = await connected();
   const hand = conn.request('setHand', { raised: true });
   mock.timers.tick(REQUEST_TIMEOUT_MS);
@@ -164,7 +168,9 @@ test('an idempotent request that timed out is sent again after the resume, and a
   conn.close();
 });
 
-test('REPLY_LOST fails the request with that code and the app resumes (the resume shows what it did)', async () => {
+test('REPLY_LOST fails the request with that code and the app resumes (the resume shows what it did)', {
+  timeout: 5_000,
+}, async () => {
   const { conn, id, seen, first } = await connected();
   const produce = conn.request('closeProducer', { producerId: randomUUID() });
   first.answer('closeProducer', { error: { code: 'REPLY_LOST', message: 'the room moved' } });
@@ -175,7 +181,7 @@ test('REPLY_LOST fails the request with that code and the app resumes (the resum
   conn.close();
 });
 
-test('a request answered in time is not affected by the bound', async () => {
+test('a request answered in time is not affected by the bound', { timeout: 5_000 }, async () => {
   const { conn, first } = await connected();
   const chat = conn.request('chat', { text: 'hello' });
   mock.timers.tick(REQUEST_TIMEOUT_MS - 1);
