@@ -48,6 +48,11 @@ interface Owned {
   sub: Subscription | undefined;
   /** The snapshot could be read and the room's subject is listened on (#openOwned). */
   serving: boolean;
+  /**
+   * Being handed over (shutdown): no new frames are taken, but the lease is still ours until the room is
+   * dropped, so what the room sends for the requests it finishes meanwhile still goes out (#speaksFor).
+   */
+  handingOver: boolean;
   /** Sockets of other edges in this room, by `${edge}/${conn}`. */
   relayed: Map<string, { edge: string; conn: Connection }>;
   /** When each relaying edge was last heard from (its probes): a silent one's sockets are closed. */
@@ -206,7 +211,7 @@ export class ClusterRooms implements RoomSocketSink {
     let conn: Connection | undefined;
     const opened = this.#rooms.open(
       route.name,
-      sock.fencedEnds(() => sock.local !== undefined && sock.local === conn && route.state === owned, owned.gate),
+      sock.fencedEnds(() => sock.local !== undefined && sock.local === conn && speaksFor(route, owned), owned.gate),
       undefined,
       `${this.edgeId}/${sock.id}`,
     );
@@ -391,6 +396,7 @@ export class ClusterRooms implements RoomSocketSink {
       gate: new SaveGate(),
       sub: undefined,
       serving: false,
+      handingOver: false,
       relayed: new Map(),
       edgesSeen: new Map(),
     };
@@ -450,6 +456,7 @@ export class ClusterRooms implements RoomSocketSink {
 
   /** Forgets the local Room and its relayed sockets; local sockets keep who they are for the next owner. */
   #dropOwned(route: Route, owned: Owned): void {
+    owned.handingOver = false;
     void owned.store.revoke();
     owned.sub?.unsubscribe();
     this.#rooms.drop(route.name);
@@ -518,7 +525,7 @@ export class ClusterRooms implements RoomSocketSink {
 
   #openRelayed(route: Route, owned: Owned, edge: string, connId: string, key: string, participant?: string): void {
     let conn: Connection | undefined;
-    const current = () => conn !== undefined && owned.relayed.get(key)?.conn === conn && route.state === owned;
+    const current = () => conn !== undefined && owned.relayed.get(key)?.conn === conn && speaksFor(route, owned);
     const opened = this.#rooms.open(
       route.name,
       {
@@ -671,6 +678,8 @@ export class ClusterRooms implements RoomSocketSink {
   async #handOver(route: Route, owned: Owned): Promise<void> {
     const room = this.#rooms.room(route.name);
     // Frames that arrive from now on wait in the sockets' outboxes or get NOT_OWNER: the next owner takes them.
+    // What the room sends for the requests it finishes still goes out until it is dropped.
+    owned.handingOver = true;
     route.state = { kind: 'leaving' };
     try {
       await Promise.race([room?.settled(), sleep(5_000)]);
@@ -684,6 +693,11 @@ export class ClusterRooms implements RoomSocketSink {
     await this.#nc.flush().catch(() => {});
     this.#log.info({ event: 'roomHandedOver', room: route.name }, 'room handed over');
   }
+}
+
+/** Whether what the room sends still reaches its sockets: it runs here, or finishes its requests before a handover. */
+function speaksFor(route: Route, owned: Owned): boolean {
+  return route.state === owned || owned.handingOver;
 }
 
 function safeJson(text: string): unknown {
