@@ -64,6 +64,17 @@ export const ErrorCode = {
    * parsed or written now.
    */
   CredentialsNotEditable: 'CREDENTIALS_NOT_EDITABLE',
+  /**
+   * Edge cluster: the request had been applied, but its reply was lost when the room moved to another
+   * edge (its owner stepped down before it could answer). It is not applied again; the client resumes
+   * (reconnects and sends `resume`) to see the room as it is now, e.g. the producer a lost `produce` made.
+   */
+  ReplyLost: 'REPLY_LOST',
+  /**
+   * Edge cluster, between edges only: the room moved to another edge before this request started; it was
+   * not applied. The edge holding the socket sends it on to the room's next owner, so clients never see it.
+   */
+  RoomMoved: 'ROOM_MOVED',
   /** Anything unexpected. Details are logged on the server, never sent to the client. */
   Internal: 'INTERNAL',
 } as const;

@@ -14,13 +14,15 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { MediaEvent } from '../../shared/control.ts';
+import { ErrorCode, TreffpunktError } from '../../shared/errors.ts';
 import { CloseCode } from '../../shared/signaling.ts';
 import type { Connection } from '../core/connection.ts';
 import { errorFields, type Logger } from '../core/logger.ts';
+import type { RoomStore } from '../core/room/store.ts';
 import type { EdgeServices } from '../core/services.ts';
 import { InProcessRooms, type SocketEnds } from '../node/room-host.ts';
 import type { RoomSocketSink, RoomSocketHandle } from '../node/websocket.ts';
-import { CLOSED, ClientSocket, MAX_WAITING_FRAMES } from './client-socket.ts';
+import { CLOSED, ClientSocket, isResent, MAX_WAITING_FRAMES, type OutboxItem } from './client-socket.ts';
 import type { ClusterNats } from './nats.ts';
 import { NatsRoomStore } from './nats-room-store.ts';
 import {
@@ -34,15 +36,23 @@ import {
   type ToOwner as ToOwnerMessage,
 } from './relay-messages.ts';
 import { type Lease, RoomLeases } from './room-lease.ts';
+import { SaveGate } from './save-gate.ts';
 import type { ClusterSettings } from './settings.ts';
 
 interface Owned {
   kind: 'owner';
   lease: Lease;
   store: NatsRoomStore;
+  /** What the room sends waits for the save of the change under way (save-gate.ts). */
+  gate: SaveGate;
   sub: Subscription | undefined;
   /** The snapshot could be read and the room's subject is listened on (#openOwned). */
   serving: boolean;
+  /**
+   * Being handed over (shutdown): no new frames are taken, but the lease is still ours until the room is
+   * dropped, so what the room sends for the requests it finishes meanwhile still goes out (#speaksFor).
+   */
+  handingOver: boolean;
   /** Sockets of other edges in this room, by `${edge}/${conn}`. */
   relayed: Map<string, { edge: string; conn: Connection }>;
   /** When each relaying edge was last heard from (its probes): a silent one's sockets are closed. */
@@ -162,7 +172,10 @@ export class ClusterRooms implements RoomSocketSink {
   #message(route: Route, sock: ClientSocket, frame: string | ArrayBuffer): void {
     if (sock.local && route.state.kind === 'owner') {
       const room = this.#rooms.room(route.name);
-      if (room) return void room.onMessage(sock.local, frame);
+      if (room) {
+        sock.handedOn(frame);
+        return void room.onMessage(sock.local, frame);
+      }
     }
     if (sock.outbox.length >= MAX_WAITING_FRAMES) {
       this.#log.warn({ event: 'clusterSocketFlooded', room: route.name }, 'too many frames waiting for the room');
@@ -198,8 +211,9 @@ export class ClusterRooms implements RoomSocketSink {
     let conn: Connection | undefined;
     const opened = this.#rooms.open(
       route.name,
-      sock.fencedEnds(() => sock.local !== undefined && sock.local === conn && route.state === owned),
+      sock.fencedEnds(() => sock.local !== undefined && sock.local === conn && speaksFor(route, owned), owned.gate),
       undefined,
+      `${this.edgeId}/${sock.id}`,
     );
     conn = opened.conn;
     sock.local = conn;
@@ -208,7 +222,8 @@ export class ClusterRooms implements RoomSocketSink {
     if (sock.participantId) void this.#reattach(route.name, opened.room, local, sock.participantId);
     for (const item of sock.outbox.splice(0)) {
       if (item === CLOSED) return this.#closed(route, sock);
-      void opened.room.onMessage(local, item);
+      const frame = isResent(item) ? item.resent : item;
+      if (sock.handedOn(frame, isResent(item))) void opened.room.onMessage(local, frame, isResent(item));
     }
   }
 
@@ -219,6 +234,8 @@ export class ClusterRooms implements RoomSocketSink {
     participantId: string,
   ) {
     const ok = await room.reattach(conn, participantId).catch((err: unknown) => {
+      // The room moved on before the re-attach started: the next owner re-attaches the socket.
+      if (err instanceof TreffpunktError && err.code === ErrorCode.RoomMoved) return true;
       this.#log.error({ room: name, ...errorFields(err) }, 're-attach failed');
       return false;
     });
@@ -246,24 +263,40 @@ export class ClusterRooms implements RoomSocketSink {
           continue;
         }
         const item = sock.outbox[0]!;
-        const ack =
-          item === CLOSED
-            ? await this.#request(route.name, { kind: 'close', ...base })
-            : typeof item === 'string'
-              ? await this.#request(route.name, { kind: 'frame', ...base }, this.#cut(item))
-              : await this.#request(route.name, { kind: 'frame', ...base, binary: '1' }, this.#cut(item));
+        const ack = await this.#send(route.name, sock, base, item);
         if (ack.ok) {
-          sock.outbox.shift();
+          sock.remove(item);
           if (item === CLOSED) route.sockets.delete(sock.id);
         } else if (ack.code === 'UNKNOWN_CONN') sock.attached = false;
         else return this.#lose(route, owner);
       }
     } catch (err) {
       this.#log.info({ room: route.name, owner, ...errorFields(err) }, 'the room owner did not take a frame');
+      // No ack: the owner may have taken the frame or not. It is sent again, marked, to the next owner,
+      // which applies it only if it was not (a lone requeue too: #lose may have run already).
+      sock.requeueUnanswered();
       this.#lose(route, owner);
     } finally {
       sock.pumping = false;
     }
+  }
+
+  /**
+   * One outbox item to the remote owner. A frame is kept as handed on from now (its reply may come before
+   * the ack); one the owner refused stays queued. A frame sent again whose reply came meanwhile is done.
+   */
+  async #send(room: string, sock: ClientSocket, base: { edge: string; conn: string }, item: OutboxItem) {
+    if (item === CLOSED) return this.#request(room, { kind: 'close', ...base });
+    const resent = isResent(item);
+    const frame = resent ? item.resent : item;
+    if (!sock.handedOn(frame, resent)) return { ok: true } as const;
+    const ack = await this.#request(
+      room,
+      { kind: 'frame', ...base, binary: typeof frame === 'string' ? undefined : '1', resent: resent ? '1' : undefined },
+      this.#cut(frame),
+    );
+    if (!ack.ok) sock.notTaken(frame);
+    return ack;
   }
 
   /** A frame over the room's limit is refused there anyway: only one byte over it needs to travel. */
@@ -281,6 +314,7 @@ export class ClusterRooms implements RoomSocketSink {
     route.state = { kind: 'finding' };
     for (const sock of route.sockets.values()) {
       sock.attached = false;
+      sock.requeueUnanswered();
       if (sock.outbox.at(-1) === CLOSED) route.sockets.delete(sock.id);
     }
     void this.#find(route);
@@ -359,8 +393,10 @@ export class ClusterRooms implements RoomSocketSink {
         () => lease.held,
         this.#nats.connected,
       ),
+      gate: new SaveGate(),
       sub: undefined,
       serving: false,
+      handingOver: false,
       relayed: new Map(),
       edgesSeen: new Map(),
     };
@@ -399,10 +435,10 @@ export class ClusterRooms implements RoomSocketSink {
     for (const sock of route.sockets.values()) this.#attachLocal(route, owned, sock);
   }
 
-  #storeOf(name: string): NatsRoomStore {
+  #storeOf(name: string): RoomStore {
     const state = this.#routes.get(name)?.state;
     if (state?.kind !== 'owner') throw new Error(`room ${name} is not owned by this edge`);
-    return state.store;
+    return state.gate.around(state.store);
   }
 
   /** The lease ran out unrenewed (NATS unreachable) or was taken: stop running the room at once. */
@@ -420,6 +456,7 @@ export class ClusterRooms implements RoomSocketSink {
 
   /** Forgets the local Room and its relayed sockets; local sockets keep who they are for the next owner. */
   #dropOwned(route: Route, owned: Owned): void {
+    owned.handingOver = false;
     void owned.store.revoke();
     owned.sub?.unsubscribe();
     this.#rooms.drop(route.name);
@@ -430,6 +467,9 @@ export class ClusterRooms implements RoomSocketSink {
       if (sock.local) sock.participantId = sock.local.participantId;
       sock.local = undefined;
       sock.attached = false;
+      // Unanswered requests (waiting for a save the lease no longer allows, or queued behind one): the
+      // next owner answers them.
+      sock.requeueUnanswered();
     }
   }
 
@@ -480,40 +520,46 @@ export class ClusterRooms implements RoomSocketSink {
     if (!known) return this.#ack(msg, { ok: false, code: 'UNKNOWN_CONN' });
     this.#ack(msg, { ok: true });
     const room = this.#rooms.room(route.name);
-    if (room) void room.onMessage(known.conn, m.binary ? msg.data.slice().buffer : msg.string());
+    if (room) void room.onMessage(known.conn, m.binary ? msg.data.slice().buffer : msg.string(), m.resent === '1');
   }
 
   #openRelayed(route: Route, owned: Owned, edge: string, connId: string, key: string, participant?: string): void {
     let conn: Connection | undefined;
-    const current = () => conn !== undefined && owned.relayed.get(key)?.conn === conn && route.state === owned;
+    const current = () => conn !== undefined && owned.relayed.get(key)?.conn === conn && speaksFor(route, owned);
     const opened = this.#rooms.open(
       route.name,
       {
         send: (data) => {
-          if (current())
-            this.#publishToRelay(
-              edge,
-              { kind: 'frame', edge: this.edgeId, room: route.name, conn: connId, participant: conn!.participantId },
-              data,
-            );
-        },
-        close: (code, reason) => {
-          if (!current()) return;
-          this.#publishToRelay(edge, {
-            kind: 'close',
-            edge: this.edgeId,
-            room: route.name,
-            conn: connId,
-            code,
-            reason: reason.slice(0, 123),
+          // Who the socket is joined as when the frame is sent, not when it leaves the gate.
+          const participant = conn!.participantId;
+          owned.gate.pass(data, () => {
+            if (current())
+              this.#publishToRelay(
+                edge,
+                { kind: 'frame', edge: this.edgeId, room: route.name, conn: connId, participant },
+                data,
+              );
           });
-          // As the close event of a local socket would: the room learns that the socket is gone.
-          const c = conn!;
-          owned.relayed.delete(key);
-          setImmediate(() => void this.#rooms.close(route.name, c).then(() => this.#releaseIfUnused(route)));
         },
+        close: (code, reason) =>
+          owned.gate.pass(null, () => {
+            if (!current()) return;
+            this.#publishToRelay(edge, {
+              kind: 'close',
+              edge: this.edgeId,
+              room: route.name,
+              conn: connId,
+              code,
+              reason: reason.slice(0, 123),
+            });
+            // As the close event of a local socket would: the room learns that the socket is gone.
+            const c = conn!;
+            owned.relayed.delete(key);
+            setImmediate(() => void this.#rooms.close(route.name, c).then(() => this.#releaseIfUnused(route)));
+          }),
       },
       undefined,
+      key,
     );
     conn = opened.conn;
     owned.relayed.set(key, { edge, conn });
@@ -562,7 +608,7 @@ export class ClusterRooms implements RoomSocketSink {
     if (!sock) return;
     if (m.kind === 'frame') {
       sock.participantId = m.participant;
-      sock.ends.send(this.#decoder.decode(msg.data));
+      sock.deliver(this.#decoder.decode(msg.data));
     } else {
       sock.participantId = undefined;
       sock.ends.close(m.code, m.reason);
@@ -632,6 +678,8 @@ export class ClusterRooms implements RoomSocketSink {
   async #handOver(route: Route, owned: Owned): Promise<void> {
     const room = this.#rooms.room(route.name);
     // Frames that arrive from now on wait in the sockets' outboxes or get NOT_OWNER: the next owner takes them.
+    // What the room sends for the requests it finishes still goes out until it is dropped.
+    owned.handingOver = true;
     route.state = { kind: 'leaving' };
     try {
       await Promise.race([room?.settled(), sleep(5_000)]);
@@ -645,6 +693,11 @@ export class ClusterRooms implements RoomSocketSink {
     await this.#nc.flush().catch(() => {});
     this.#log.info({ event: 'roomHandedOver', room: route.name }, 'room handed over');
   }
+}
+
+/** Whether what the room sends still reaches its sockets: it runs here, or finishes its requests before a handover. */
+function speaksFor(route: Route, owned: Owned): boolean {
+  return route.state === owned || owned.handingOver;
 }
 
 function safeJson(text: string): unknown {

@@ -22,8 +22,17 @@ const ConnId = z.string().regex(/^[A-Za-z0-9]{1,32}$/);
 export const ToOwner = z.discriminatedUnion('kind', [
   /** A socket opened (or comes back after the room moved: `participant` is who it had joined as). */
   z.object({ kind: z.literal('open'), edge: EdgeId, conn: ConnId, participant: Id.optional() }),
-  /** A frame from the socket; `binary`: the body is the frame's bytes, not UTF-8 text. */
-  z.object({ kind: z.literal('frame'), edge: EdgeId, conn: ConnId, binary: z.literal('1').optional() }),
+  /**
+   * A frame from the socket; `binary`: the body is the frame's bytes, not UTF-8 text. `resent`: a request
+   * handed on to an earlier owner that did not answer it (client-socket.ts): applied only if not yet.
+   */
+  z.object({
+    kind: z.literal('frame'),
+    edge: EdgeId,
+    conn: ConnId,
+    binary: z.literal('1').optional(),
+    resent: z.literal('1').optional(),
+  }),
   z.object({ kind: z.literal('close'), edge: EdgeId, conn: ConnId }),
   /** "I still relay sockets of this room": the owner forgets a relaying edge that stops saying it. */
   z.object({ kind: z.literal('probe'), edge: EdgeId }),

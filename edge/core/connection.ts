@@ -20,6 +20,12 @@ export interface Connection {
    * the socket like participantId.
    */
   readonly addressKey?: string | undefined;
+  /**
+   * Edge cluster only: the socket's id across the cluster (the holding edge's id and its own), the same
+   * whichever edge runs the room. The room records which of its requests it applied under it, so that a
+   * request sent again after the room moved is not applied twice (applied-requests.ts). Unset elsewhere.
+   */
+  readonly socketId?: string | undefined;
   /** This socket's message budget; kept in memory by the adapter (a fresh one after hibernation). */
   readonly messages: TokenBucket;
 }

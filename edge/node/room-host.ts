@@ -118,8 +118,11 @@ export class InProcessRooms {
     return this.#perAddress.get(addressKey) ?? 0;
   }
 
-  /** A socket opened for `name`: the room sees it, as a whole Connection, from now on. */
-  open(name: string, socket: SocketEnds, addressKey?: string): { room: Room; conn: Connection } {
+  /**
+   * A socket opened for `name`: the room sees it, as a whole Connection, from now on. `socketId`: its id
+   * across an edge cluster (Connection.socketId).
+   */
+  open(name: string, socket: SocketEnds, addressKey?: string, socketId?: string): { room: Room; conn: Connection } {
     const hosted = this.#hosted(name);
     const conn: Connection = {
       send: socket.send,
@@ -127,6 +130,7 @@ export class InProcessRooms {
       participantId: undefined,
       openedAt: Date.now(),
       addressKey,
+      socketId,
       messages: this.#services.messageBudget(),
     };
     hosted.host.connections().add(conn);
@@ -213,9 +217,11 @@ export class InProcessRooms {
 
   /**
    * Forgets the room without closing anything: its state lives on in its store and another edge of the
-   * cluster runs it now (the caller stops feeding its sockets to it).
+   * cluster runs it now (the caller stops feeding its sockets to it). What it still has queued is not
+   * started (Room.retire).
    */
   drop(name: string): void {
+    this.#rooms.get(name)?.room.retire();
     this.#rooms.get(name)?.host.stop();
     this.#rooms.delete(name);
   }

@@ -42,6 +42,15 @@ export class SignalingError extends Error {
 
 type Listener<E extends EventName> = (data: EventData<E>) => void;
 
+/**
+ * How long the app waits for the answer to a request (join and every request in the meeting; ping,
+ * resume and leave have shorter bounds of their own). Generous: in an edge cluster a NATS failover makes
+ * requests wait for the room's next owner, 10-12 s on a loaded machine (docs/edge-cluster.md), and a
+ * save may wait up to 8 s more. An answer that does not come by then got lost: the socket is given up
+ * (meeting/connection.ts resumes).
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 /** The close code reported for a socket we gave up on ourselves (drop()): "abnormal closure", as a network loss. */
 export const DROPPED = 1006;
 

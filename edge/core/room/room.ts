@@ -45,6 +45,8 @@ export class Room {
   #savedText: string | undefined;
   #loaded = false;
   #loading: Promise<void> | undefined;
+  /** The room runs on another edge now (retire): nothing more is applied here. */
+  #retired = false;
   readonly #presence: Presence;
   readonly #admission: Admission;
   readonly #roster: Roster;
@@ -110,8 +112,20 @@ export class Room {
     return this.#queue.exclusive(async () => {});
   }
 
-  /** Handles one frame. Never throws: every failure becomes an error reply with a stable code. */
-  async onMessage(conn: Connection, frame: string | ArrayBuffer): Promise<void> {
+  /**
+   * The room moved to another edge of a cluster: requests still waiting in the queue are not started
+   * here (they fail with ROOM_MOVED, an answer nobody hears: the edge holding each socket sends them on to
+   * the next owner). Only the one running at that moment can have touched a media node.
+   */
+  retire(): void {
+    this.#retired = true;
+  }
+
+  /**
+   * Handles one frame. Never throws: every failure becomes an error reply with a stable code. `resent`:
+   * an edge of a cluster sends it again because the room moved before it was answered (see #once).
+   */
+  async onMessage(conn: Connection, frame: string | ArrayBuffer, resent = false): Promise<void> {
     const incoming = readFrame(conn, frame, this.#deps.maxMessageBytes);
     if (incoming.kind === 'flooding') {
       this.#deps.log.warn(
@@ -121,10 +135,10 @@ export class Room {
       conn.close(CloseCode.RateLimited, 'too many messages');
     } else if (incoming.kind === 'rateLimited') this.#presence.trySend(conn, incoming.reply);
     else if (incoming.kind === 'refused') this.#presence.replyError(conn, incoming.id, incoming.error);
-    else await this.#dispatch(conn, incoming.request);
+    else await this.#dispatch(conn, incoming.request, resent);
   }
 
-  async #dispatch(conn: Connection, { id, method, params }: Request): Promise<void> {
+  async #dispatch(conn: Connection, { id, method, params }: Request, resent: boolean): Promise<void> {
     // Not joined: refused at once, without queueing behind the room's work (a stranger's flood must not
     // delay the participants' requests).
     if (!conn.participantId && method !== 'join' && method !== 'resume' && method !== 'ping') {
@@ -140,8 +154,8 @@ export class Room {
       const result = await (method === 'ping'
         ? run()
         : isMediaMethod(method)
-          ? this.#queue.lane(conn.participantId!, () => this.#mutate(run))
-          : this.#queue.exclusive(() => this.#mutate(run)));
+          ? this.#queue.lane(conn.participantId!, () => this.#mutate(() => this.#once(conn, id, resent, run)))
+          : this.#queue.exclusive(() => this.#mutate(() => this.#once(conn, id, resent, run))));
       if (method === 'join') await this.#joinMedia(conn, params as Params<'join'>, result as Result<'join'>);
       this.#deps.metrics?.request(method, 'ok', secondsSince(start));
       this.#presence.reply(conn, id, result);
@@ -177,6 +191,26 @@ export class Room {
     } catch (err) {
       // The join stands: the client makes its transports itself.
       this.#deps.log.warn({ room: this.name, ...errorFields(err) }, 'join transports not made');
+    }
+  }
+
+  /**
+   * Runs a request of a cluster socket at most once (applied-requests.ts): the record of it is saved with
+   * the change it made, so a request sent again after the room moved that the record knows was applied
+   * (by the old owner, whose reply was lost) is answered REPLY_LOST instead of being applied again.
+   */
+  async #once<T>(conn: Connection, id: number, resent: boolean, run: () => Promise<T>): Promise<T> {
+    const socketId = conn.socketId;
+    if (socketId === undefined) return run();
+    if (resent && this.#state.applied.has(socketId, id))
+      throw new TreffpunktError(
+        ErrorCode.ReplyLost,
+        'the room moved to another server after this request was applied and its answer was lost; resume to see the room as it is',
+      );
+    try {
+      return await run();
+    } finally {
+      this.#state.applied.record(socketId, id, Date.now());
     }
   }
 
@@ -312,11 +346,17 @@ export class Room {
 
   /** Runs a task against the loaded state and saves the state afterwards, whether the task failed or not. */
   async #mutate<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#retired) throw new TreffpunktError(ErrorCode.RoomMoved, 'the room moved to another server');
     await this.#load();
+    this.#deps.store.changing?.();
     try {
       return await task();
     } finally {
-      await this.#saver.save();
+      try {
+        await this.#saver.save();
+      } finally {
+        this.#deps.store.changed?.();
+      }
     }
   }
 

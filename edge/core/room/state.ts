@@ -21,6 +21,7 @@ import {
   type Producer,
   type ProducerState,
 } from './participant.ts';
+import { AppliedRequests } from './applied-requests.ts';
 import { RoomRouters } from './routers.ts';
 import type { SavedRoomSnapshot } from './store.ts';
 
@@ -47,6 +48,8 @@ export class RoomState {
   readonly capacity: number;
   /** The room's routers on media nodes: their capabilities, the pipes between them, nodes left behind. */
   readonly routers = new RoomRouters();
+  /** The requests of cluster sockets applied lately: a request sent again after a step-down is applied once. */
+  readonly applied = new AppliedRequests();
   readonly #participants = new Map<string, ParticipantState>();
   readonly #lobby = new Map<string, LobbyEntry>();
   #locked = false;
@@ -382,6 +385,7 @@ export class RoomState {
       constraint: this.#constraint,
       barred: [...this.#barred],
       handovers: [...this.#handovers.values()],
+      applied: this.applied.toSnapshot(),
       ...this.routers.toSnapshot(),
     };
   }
@@ -404,6 +408,7 @@ export class RoomState {
     this.#constraint = snapshot.constraint;
     for (const [identity, until] of snapshot.barred ?? []) this.#barred.set(identity, until);
     for (const h of snapshot.handovers ?? []) this.#handovers.set(h.nodeId, { ...h });
+    this.applied.restore(snapshot.applied ?? []);
     this.routers.restore(snapshot);
   }
 

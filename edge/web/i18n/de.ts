@@ -65,6 +65,8 @@ export const de: Strings = {
     NO_MEDIA_NODE: 'Gerade ist kein Medienserver verfügbar. Bitte versuchen Sie es gleich noch einmal.',
     RATE_LIMITED: 'Zu viele Versuche. Bitte warten Sie einen Moment.',
     CONNECT_FAILED: 'Der Server ist nicht erreichbar. Prüfen Sie Ihre Verbindung.',
+    TIMEOUT: 'Der Server hat nicht rechtzeitig geantwortet. Bitte versuchen Sie es noch einmal.',
+    REPLY_LOST: 'Die Verbindung zur Besprechung wurde unterbrochen. Bitte versuchen Sie es noch einmal.',
     UNSUPPORTED_PROTOCOL_VERSION: 'Diese Seite ist veraltet. Bitte laden Sie sie neu.',
   } satisfies JoinErrorTexts,
   cameraDenied:

@@ -85,6 +85,8 @@ export const en = {
     NO_MEDIA_NODE: 'No media server is available right now. Please try again in a moment.',
     RATE_LIMITED: 'Too many attempts. Please wait a moment and try again.',
     CONNECT_FAILED: 'The server cannot be reached. Check your connection.',
+    TIMEOUT: 'The server did not answer in time. Please try again.',
+    REPLY_LOST: 'The connection to the meeting was interrupted. Please try again.',
     UNSUPPORTED_PROTOCOL_VERSION: 'This page is out of date. Please reload it.',
   } satisfies JoinErrorTexts as Record<string, string>,
   cameraDenied:

@@ -10,7 +10,7 @@
 import { ErrorCode } from '../../../shared/errors.ts';
 import { PROTOCOL_VERSION } from '../../../shared/protocol-version.ts';
 import { CloseCode, type JoinResult, type Method, type Params, type Result } from '../../../shared/signaling.ts';
-import { ClientErrorCode, DROPPED, Signaling, SignalingError } from '../signaling.ts';
+import { ClientErrorCode, DROPPED, REQUEST_TIMEOUT_MS, Signaling, SignalingError } from '../signaling.ts';
 
 /** Reconnecting: the first retry after this long, doubling up to RECONNECT_MAX_DELAY_MS. */
 const RECONNECT_FIRST_DELAY_MS = 250;
@@ -44,6 +44,12 @@ const RESUME_TIMEOUT_MS = 10_000;
 /** Keep-alive (docs/protocol.md: every 20-30 s); a ping not answered in time counts as a lost socket. */
 const PING_EVERY_MS = 20_000;
 const PING_TIMEOUT_MS = 10_000;
+/**
+ * Answers that say the socket's view of the room is stale: no answer within REQUEST_TIMEOUT_MS, or the
+ * edge's REPLY_LOST (the request was applied, its answer lost when the room moved to another edge of a
+ * cluster). The app gives the socket up and resumes.
+ */
+const RESUME_AFTER: ReadonlySet<string> = new Set([ClientErrorCode.Timeout, ErrorCode.ReplyLost]);
 
 /** Close codes that end the meeting for this participant: no reconnecting after these (shared CloseCode). */
 const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
@@ -137,20 +143,23 @@ export class Connection {
 
   /**
    * A request on the current socket. While the socket is down it waits for the resume; a request of
-   * RESEND_AFTER_RESUME that the loss cut off is sent again on the new socket.
+   * RESEND_AFTER_RESUME that the loss cut off is sent again on the new socket. One unanswered within
+   * REQUEST_TIMEOUT_MS, or answered REPLY_LOST, gives the socket up (RESUME_AFTER): the app resumes (what
+   * the request did, if anything, comes with the resume's result), and the request fails with that code
+   * (or, if it is of RESEND_AFTER_RESUME, is sent again after the resume).
    */
   readonly request = async <M extends Method>(method: M, params: Params<M>): Promise<Result<M>> => {
     for (;;) {
       if (this.#closed) throw new SignalingError(ClientErrorCode.Closed, 'the meeting is over');
       if (this.#offline) await this.#offline.promise;
+      const s = this.#signaling;
       try {
-        return await this.#signaling.request(method, params);
+        return await s.request(method, params, REQUEST_TIMEOUT_MS);
       } catch (err) {
-        const cutOff =
-          err instanceof SignalingError &&
-          err.code === ClientErrorCode.Closed &&
-          !this.#closed &&
-          this.#offline !== undefined;
+        const code = err instanceof SignalingError ? err.code : undefined;
+        const stale = code !== undefined && RESUME_AFTER.has(code);
+        if (stale && s === this.#signaling && !this.#closed) s.drop();
+        const cutOff = (stale || code === ClientErrorCode.Closed) && !this.#closed && this.#offline !== undefined;
         if (!cutOff || !RESEND_AFTER_RESUME.has(method)) throw err;
       }
     }

@@ -8,7 +8,7 @@ import { PROTOCOL_VERSION } from '../../../shared/protocol-version.ts';
 import { EDGE_LIST_PATH, EdgeList } from '../../../shared/edge-list.ts';
 import { CloseCode, type Result } from '../../../shared/signaling.ts';
 import { diagnostics } from '../diagnostics.ts';
-import { ClientErrorCode, Signaling, SignalingError } from '../signaling.ts';
+import { ClientErrorCode, REQUEST_TIMEOUT_MS, Signaling, SignalingError } from '../signaling.ts';
 import { mark } from '../timeline.ts';
 import { dtlsCertificate, dtlsParametersOf } from './dtls-identity.ts';
 import type { JoinOptions } from './types.ts';
@@ -50,19 +50,23 @@ export async function joinRoom(
   mark('socket-open');
   try {
     try {
-      const joined = await s.request('join', {
-        protocolVersion: PROTOCOL_VERSION,
-        ...(opts.token ? { token: opts.token } : { name: opts.name }),
-        ...(opts.region ? { region: opts.region } : {}),
-        ...(diagnostics.transportsWithJoin
-          ? {
-              media: {
-                transports: ['send', 'recv'],
-                ...(cert ? { dtlsParameters: dtlsParametersOf(cert) as never } : {}),
-              },
-            }
-          : {}),
-      });
+      const joined = await s.request(
+        'join',
+        {
+          protocolVersion: PROTOCOL_VERSION,
+          ...(opts.token ? { token: opts.token } : { name: opts.name }),
+          ...(opts.region ? { region: opts.region } : {}),
+          ...(diagnostics.transportsWithJoin
+            ? {
+                media: {
+                  transports: ['send', 'recv'],
+                  ...(cert ? { dtlsParameters: dtlsParametersOf(cert) as never } : {}),
+                },
+              }
+            : {}),
+        },
+        REQUEST_TIMEOUT_MS,
+      );
       mark('join-reply');
       return { s, joined };
     } catch (err) {
