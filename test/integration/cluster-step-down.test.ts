@@ -18,7 +18,7 @@ import { TokenBucket } from '../../edge/core/rate-limit.ts';
 import type { EdgeServices } from '../../edge/core/services.ts';
 import type { RoomSocketHandle } from '../../edge/node/websocket.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol-version.ts';
-import { FakeMediaNodes, FakeNode, fakeVerifier } from '../support/fake-room.ts';
+import { FAKE_ROOM_LIMITS, FakeMediaNodes, FakeNode, fakeVerifier } from '../support/fake-room.ts';
 import { startNatsServer, type TestNatsServer } from '../support/nats-server.ts';
 import { waitFor } from '../support/poll.ts';
 
@@ -133,12 +133,7 @@ describe('a request in flight when the room owner steps down', () => {
         nodes: media as unknown as MediaNodes,
         access: { verifier: fakeVerifier(false), guestPolicy: 'allow', removalBarMs: 60_000 },
         log,
-        maxMessageBytes: 16_384,
-        capacity: 50,
-        maxProducers: 8,
-        maxTransports: 4,
-        maxConsumers: 50,
-        lobbyCapacity: 10,
+        ...FAKE_ROOM_LIMITS,
         joinTimeoutMs: 30_000,
         resumeGraceMs: 30_000,
         mediaConstraint: {},

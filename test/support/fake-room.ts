@@ -236,6 +236,16 @@ export const fakeVerifier = (enabled = true) =>
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
+/** The limits a fake room (and a test's own room services) runs with: small, and the same everywhere. */
+export const FAKE_ROOM_LIMITS = {
+  maxMessageBytes: 16_384,
+  capacity: 50,
+  maxProducers: 8,
+  maxTransports: 4,
+  maxConsumers: 50,
+  lobbyCapacity: 10,
+} as const;
+
 export interface FakeRoomOptions
   extends Partial<Omit<RoomDeps, 'nodes' | 'access' | 'store' | 'connections' | 'scheduleSweep'>> {
   tokens?: boolean;
@@ -260,12 +270,7 @@ export class FakeRoom {
       nodes: this.nodes as unknown as MediaNodes,
       access: { verifier: fakeVerifier(tokens), guestPolicy, removalBarMs },
       log: silent,
-      maxMessageBytes: 16_384,
-      capacity: 50,
-      maxProducers: 8,
-      maxTransports: 4,
-      maxConsumers: 50,
-      lobbyCapacity: 10,
+      ...FAKE_ROOM_LIMITS,
       joinTimeoutMs: 10_000,
       resumeGraceMs: 10_000,
       mediaConstraint: {},

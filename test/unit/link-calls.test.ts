@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { LinkCalls, type LinkCallAnswer } from '../../edge/core/link-calls.ts';
 import { MediaNodeClient, NodeUnreachableError } from '../../edge/core/media-node-client.ts';
 import { type EdgeMetrics, noMetrics } from '../../edge/core/metrics.ts';
-import { NodeLinks, type LinkSocket } from '../../edge/core/node-links.ts';
+import { NodeLinks } from '../../edge/core/node-links.ts';
 import { ControlCalls, type ControlHandlers } from '../../media-node/control-calls.ts';
 import { answerBadCallFrame, answerLinkCall } from '../../media-node/link-call-answer.ts';
 import { ErrorCode, type TreffpunktError } from '../../shared/errors.ts';
@@ -24,6 +24,7 @@ import {
   NodeLinkMessage,
   parseLinkFrame,
 } from '../../shared/node-link.ts';
+import { fakeLinkSocket } from '../support/fake-link-socket.ts';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
 const never = new AbortController().signal;
@@ -145,16 +146,7 @@ test('the multiplexer: a call too large for a frame is not sent; a socket that t
   assert.equal(broken.inFlight, 0);
 });
 
-/** A NodeLinks whose sockets record what the edge sent and how it closed them. */
-function linkSocket() {
-  const sent: unknown[] = [];
-  let closedWith: number | undefined;
-  const socket: LinkSocket = {
-    send: (text) => void sent.push(JSON.parse(text)),
-    close: (code) => void (closedWith = code),
-  };
-  return { socket, sent, closed: () => closedWith };
-}
+const linkSocket = fakeLinkSocket;
 const nodeLinks = () =>
   new NodeLinks({ silenceMs: 60_000, probe: async () => true, lose: async () => {}, log: silent });
 

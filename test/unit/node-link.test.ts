@@ -5,10 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NodeLinks, type LinkSocket } from '../../edge/core/node-links.ts';
+import { NodeLinks } from '../../edge/core/node-links.ts';
 import { InMemoryNodeRegistry, type NodeLossReason } from '../../edge/core/node-registry.ts';
 import { EdgeLinkMessage, MAX_LINK_MESSAGE_BYTES, NodeLinkMessage, parseLinkFrame } from '../../shared/node-link.ts';
 import { waitFor } from '../support/poll.ts';
+import { fakeLinkSocket } from '../support/fake-link-socket.ts';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
 
@@ -46,16 +47,7 @@ test('link messages: the schemas take what the protocol says and refuse the rest
   assert.equal(parseLinkFrame(NodeLinkMessage, padded), undefined, 'too large');
 });
 
-/** A link socket that records what the edge sent and whether it closed it. */
-function fakeSocket() {
-  const sent: unknown[] = [];
-  let closedWith: number | undefined;
-  const socket: LinkSocket = {
-    send: (text) => void sent.push(JSON.parse(text)),
-    close: (code) => void (closedWith = code),
-  };
-  return { socket, sent, closed: () => closedWith };
-}
+const fakeSocket = fakeLinkSocket;
 
 function links(up: (nodeId: string) => boolean, silenceMs = 200) {
   const lost: { nodeId: string; reason: NodeLossReason }[] = [];
