@@ -17,29 +17,40 @@ import { waitFor } from '../support/poll.ts';
 /**
  * Gives the page's transports (those for which `now()` says so) ICE candidates on a port where nothing
  * listens, on the media node's own address: neither the direct path nor a relay to it can work. Returns
- * that port.
+ * that port. A transport reaches the page in a `createTransport` reply, or in the `join` reply (the app
+ * has the join make both: docs/protocol.md, "Transports with the join").
  */
 async function breakCandidates(page: Page, now: () => boolean): Promise<number> {
   const deadPort = await freePortBlock(1);
+  type Made = { iceCandidates: { port: number }[] };
   await page.routeWebSocket(/\/rooms\/[^/]+\/ws$/, (ws) => {
     const server = ws.connectToServer();
-    const createTransport = new Set<number>();
+    const asked = new Map<number, string>();
     ws.onMessage((m) => {
       const frame = JSON.parse(String(m)) as { id: number; method: string };
-      if (frame.method === 'createTransport') createTransport.add(frame.id);
+      if (frame.method === 'createTransport' || frame.method === 'join') asked.set(frame.id, frame.method);
       server.send(m);
     });
     server.onMessage((m) => {
       const frame = JSON.parse(String(m)) as {
         id?: number;
         ok?: boolean;
-        result?: { iceCandidates: { port: number }[] };
+        result?: Made & { transports?: { send?: Made; recv?: Made } };
       };
-      if (frame.ok && frame.id !== undefined && createTransport.delete(frame.id) && now()) {
-        for (const c of frame.result!.iceCandidates) c.port = deadPort;
-        return ws.send(JSON.stringify(frame));
+      const method = frame.ok && frame.id !== undefined ? asked.get(frame.id) : undefined;
+      if (method === undefined) return ws.send(m);
+      asked.delete(frame.id!);
+      const made =
+        method === 'join'
+          ? [frame.result!.transports?.send, frame.result!.transports?.recv].filter((x) => x !== undefined)
+          : [frame.result!];
+      let changed = false;
+      for (const transport of made) {
+        if (!now()) continue;
+        for (const c of transport.iceCandidates) c.port = deadPort;
+        changed = true;
       }
-      ws.send(m);
+      ws.send(changed ? JSON.stringify(frame) : m);
     });
   });
   return deadPort;
