@@ -310,7 +310,18 @@ describe('edge cluster: 3 NATS servers, 3 edges, 2 media nodes', () => {
       const end = performance.now() + 2 * LEASE_MS;
       let round = 0;
       const replyLost = { count: 0 };
-      while (performance.now() < end) await everyoneChats(m.everyone, `round ${round++}`, 6 * LEASE_MS, replyLost);
+      try {
+        while (performance.now() < end) await everyoneChats(m.everyone, `round ${round++}`, 6 * LEASE_MS, replyLost);
+      } catch (err) {
+        // What the edges said about the room and about trouble: enough to tell a lost frame from a slow owner.
+        const said = cluster
+          .output()
+          .split('\n')
+          .filter((l) => /"level":[4-6]\d|"event":"room|stepped|owned|lease/i.test(l))
+          .slice(-80);
+        console.log(`# edges' log, room events and warnings (last ${said.length}):\n${said.join('\n')}`);
+        throw err;
+      }
       if (replyLost.count > 0) console.log(`# ${replyLost.count} request(s) answered REPLY_LOST after a step-down`);
       // The room may have moved (a renewal that waited out the stream's leader election lets the lease
       // go): what counts is that nobody noticed.
