@@ -441,4 +441,9 @@ export const CloseCode = {
   RateLimited: 4008,
   /** The socket neither joined nor resumed within TREFFPUNKT_JOIN_TIMEOUT_MS (waiting in the lobby counts as joined). */
   JoinTimeout: 4009,
+  /**
+   * Edge cluster: a frame the room's owner sent for this socket was lost between edges for good (the edge
+   * holding the socket saw a gap that did not fill; docs/edge-cluster.md): `resume` to see the room as it is.
+   */
+  FramesLost: 4010,
 } as const;

@@ -13,6 +13,7 @@
 import { nuid } from '@nats-io/transport-node';
 import type { Connection } from '../core/connection.ts';
 import type { SocketEnds } from '../node/room-host.ts';
+import { RelayInbox } from './relay-inbox.ts';
 import type { SaveGate } from './save-gate.ts';
 
 /** The end of a socket's outbox: the socket closed (the owner must be told). */
@@ -26,6 +27,11 @@ export type OutboxItem = string | ArrayBuffer | ResentFrame | typeof CLOSED;
 export function isResent(item: OutboxItem): item is ResentFrame {
   return typeof item === 'object' && 'resent' in item;
 }
+
+/** What a remote owner sends for the socket, in the order it sent it (relay-inbox.ts). */
+export type OwnerFrame =
+  | { kind: 'frame'; data: string; participant: string | undefined }
+  | { kind: 'close'; code: number; reason: string };
 
 /** Frames one socket may have waiting while its room finds an owner; a flood beyond that is closed. */
 export const MAX_WAITING_FRAMES = 256;
@@ -47,6 +53,8 @@ export class ClientSocket {
   /** Its Connection in the Room, while this edge runs the room. */
   local: Connection | undefined;
   pumping = false;
+  /** The remote owner's numbered frames for the socket, delivered once and in order. */
+  readonly inbox = new RelayInbox<OwnerFrame>();
   /** Requests handed on to the room and not answered yet: request id → frame, in the order sent. */
   readonly #unanswered = new Map<number, string>();
   /** Ids of the requests answered lately, oldest first. */

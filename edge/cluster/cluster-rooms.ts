@@ -73,6 +73,7 @@ export class ClusterRooms implements RoomSocketSink {
       rooms: this.#rooms,
       log,
       releaseIfUnused: (route) => this.#releaseIfUnused(route),
+      resendMaxMs: this.#probeMs,
     });
     this.#relay = new RelaySide({
       edgeId: this.edgeId,
@@ -85,8 +86,9 @@ export class ClusterRooms implements RoomSocketSink {
     });
   }
 
-  /** Listens on this edge's subject and starts the probes. */
+  /** Listens on this edge's subjects and starts the probes. */
   start(): void {
+    this.#owner.start();
     this.#relay.start();
     this.#ticker = setInterval(() => this.#tick(), this.#probeMs);
     this.#ticker.unref();
@@ -328,7 +330,7 @@ export class ClusterRooms implements RoomSocketSink {
     }
     if (route.state !== owned) return;
     owned.serving = true;
-    owned.sub = this.#owner.listen(route, owned);
+    this.#owner.listen(route, owned);
     for (const sock of route.sockets.values()) this.#attachLocal(route, owned, sock);
   }
 
@@ -355,9 +357,8 @@ export class ClusterRooms implements RoomSocketSink {
   #dropOwned(route: Route, owned: Owned): void {
     owned.handingOver = false;
     void owned.store.revoke();
-    owned.sub?.unsubscribe();
     this.#rooms.drop(route.name);
-    this.#owner.forgetRelayed(route, owned);
+    this.#owner.stopListening(route, owned);
     for (const sock of route.sockets.values()) {
       if (sock.local) sock.participantId = sock.local.participantId;
       sock.local = undefined;
@@ -374,7 +375,7 @@ export class ClusterRooms implements RoomSocketSink {
     if (owned.kind !== 'owner' || route.sockets.size > 0 || owned.relayed.size > 0) return;
     if (this.#rooms.room(route.name)) return;
     route.state = { kind: 'leaving' };
-    owned.sub?.unsubscribe();
+    this.#owner.stopListening(route, owned);
     if (this.#routes.get(route.name) === route) this.#routes.delete(route.name);
     void owned.store.revoke().then(() => owned.lease.release());
   }
@@ -385,7 +386,10 @@ export class ClusterRooms implements RoomSocketSink {
     for (const route of this.#routes.values()) {
       const state = route.state;
       if (state.kind === 'remote') this.#relay.probe(route, state.owner);
-      else if (state.kind === 'owner') {
+      // A gap in an owner's frames that its resends did not fill within the time an owner waits before it
+      // takes a relaying edge for gone: the frame is lost, the socket is closed and its app resumes.
+      if (state.kind !== 'owner') this.#relay.closeGaps(route, now, 4 * this.#probeMs);
+      else {
         this.#owner.closeSilentEdges(route, state, now, 4 * this.#probeMs);
         this.#releaseIfUnused(route);
       }
@@ -421,6 +425,7 @@ export class ClusterRooms implements RoomSocketSink {
       route.sockets.clear();
     }
     this.#relay.stop();
+    this.#owner.stop();
     await this.#nats.nc.drain().catch(() => {});
   }
 
@@ -435,6 +440,8 @@ export class ClusterRooms implements RoomSocketSink {
     } catch (err) {
       this.#log.warn({ room: route.name, ...errorFields(err) }, 'the last request before the handover failed');
     }
+    // What the room sent the relayed sockets is in before the room goes (a second at most).
+    await this.#owner.drained(owned, 1_000);
     // The last write must have landed before the lease goes: the next owner reads exactly that.
     await owned.store.revoke();
     this.#dropOwned(route, owned);

@@ -1,18 +1,23 @@
 /**
  * What an edge does for its sockets in rooms that another edge owns (docs/edge-cluster.md): it sends each
  * socket's frames to the owner on the room's subject, one acked request at a time and in order (ToOwner),
- * delivers what the owner sends for them on this edge's subject (ToRelay), and probes the owner.
+ * delivers what the owner sends for them on this edge's subject (ToRelay) once and in order, acking it on
+ * the owner's ack subject (relay-inbox.ts; the owner sends again what is not acked), and probes the owner.
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { headers as natsHeaders } from '@nats-io/transport-node';
+import { CloseCode } from '../../shared/signaling.ts';
 import { errorFields, type Logger } from '../core/logger.ts';
-import { CLOSED, type ClientSocket, isResent, type OutboxItem } from './client-socket.ts';
+import { CLOSED, type ClientSocket, isResent, type OutboxItem, type OwnerFrame } from './client-socket.ts';
+import type { Taken } from './relay-inbox.ts';
 import {
+  ackSubject,
   edgeSubject,
   fieldHeaders,
   headerFields,
   OwnerAck,
   roomSubject,
+  type RelayAck,
   type ToOwner,
   ToRelay,
 } from './relay-messages.ts';
@@ -43,6 +48,8 @@ export class RelaySide {
   readonly #encoder = new TextEncoder();
   readonly #decoder = new TextDecoder();
   #sub: Subscription | undefined;
+  /** Acks to send at the end of this turn, one per socket (the highest number delivered). */
+  readonly #acksDue = new Map<string, { owner: string; ack: Omit<RelayAck, 'kind' | 'edge'> }>();
 
   constructor({ edgeId, nc, log, maxMessageBytes, requestTimeoutMs, route, lose }: RelaySideOptions) {
     this.#edgeId = edgeId;
@@ -71,6 +78,17 @@ export class RelaySide {
     );
   }
 
+  /**
+   * Closes the sockets whose gap in the owner's frames stayed open for `limitMs` (the owner sent again and
+   * again and it did not fill: the frame is gone): their apps resume and see the room as it is.
+   */
+  closeGaps(route: Route, now: number, limitMs: number): void {
+    for (const sock of route.sockets.values()) {
+      const since = sock.inbox.gapSince;
+      if (since !== undefined && now - since > limitMs) this.#framesLost(route, sock, 'a gap did not fill');
+    }
+  }
+
   /** Tells the owner that the socket is gone (shutdown); failures are the owner's to notice. */
   async tellClosed(route: Route, sock: ClientSocket): Promise<void> {
     await this.request(route.name, { kind: 'close', edge: this.#edgeId, conn: sock.id }).catch(() => {});
@@ -90,9 +108,16 @@ export class RelaySide {
             route.sockets.delete(sock.id);
             return;
           }
-          const ack = await this.request(route.name, { kind: 'open', ...base, participant: sock.participantId });
+          const ack = await this.request(route.name, {
+            kind: 'open',
+            ...base,
+            participant: sock.participantId,
+            numbered: '1',
+          });
           if (!ack.ok) return this.#lose(route, owner);
           sock.attached = true;
+          // Frames of this stream that came before the ack was read here go out now.
+          if (ack.stream) this.#apply(route, sock, owner, sock.inbox.bind(ack.stream, performance.now()));
           continue;
         }
         const item = sock.outbox[0]!;
@@ -160,14 +185,75 @@ export class RelaySide {
     const route = this.#route(m.room);
     if (route?.state.kind !== 'remote' || route.state.owner !== m.edge) return;
     if (m.kind === 'moved') return this.#lose(route, m.edge);
+    const frame: OwnerFrame =
+      m.kind === 'frame'
+        ? { kind: 'frame', data: this.#decoder.decode(msg.data), participant: m.participant }
+        : { kind: 'close', code: m.code, reason: m.reason };
     const sock = route.sockets.get(m.conn);
-    if (!sock) return;
-    if (m.kind === 'frame') {
-      sock.participantId = m.participant;
-      sock.deliver(this.#decoder.decode(msg.data));
+    // An owner of an older version: frames unnumbered, delivered as they come.
+    if (m.stream === undefined && m.seq === undefined) return sock && this.#deliver(sock, frame);
+    if (m.stream === undefined || m.seq === undefined) {
+      this.#log.debug({ room: m.room, edge: m.edge }, 'a relay frame with half a number was ignored');
+      return;
+    }
+    // The socket is gone here (its owner hears so from its close): nothing to deliver, nothing to send again.
+    if (!sock) return this.#ackLater(m.edge, { room: m.room, conn: m.conn, stream: m.stream, seq: m.seq });
+    this.#apply(route, sock, m.edge, sock.inbox.take(m.stream, m.seq, frame, performance.now()));
+  }
+
+  /** Delivers what the inbox let through, in order, and acks it; a lost frame closes the socket. */
+  #apply(route: Route, sock: ClientSocket, owner: string, taken: Taken<OwnerFrame>): void {
+    if (taken.lost) return this.#framesLost(route, sock, 'more frames held than the bound');
+    for (const frame of taken.ready) {
+      this.#deliver(sock, frame);
+      if (frame.kind === 'close') break;
+    }
+    const stream = sock.inbox.stream;
+    if (taken.ack !== undefined && stream !== undefined)
+      this.#ackLater(owner, { room: route.name, conn: sock.id, stream, seq: taken.ack });
+  }
+
+  #deliver(sock: ClientSocket, frame: OwnerFrame): void {
+    if (frame.kind === 'frame') {
+      sock.participantId = frame.participant;
+      sock.deliver(frame.data);
     } else {
       sock.participantId = undefined;
-      sock.ends.close(m.code, m.reason);
+      sock.ends.close(frame.code, frame.reason);
     }
+  }
+
+  /** A frame from the owner is lost for good: the app resumes and sees the room as it is. */
+  #framesLost(route: Route, sock: ClientSocket, why: string): void {
+    this.#log.warn(
+      { event: 'relayFramesLost', room: route.name, why },
+      'frames from the room owner were lost; the socket is closed so that its app resumes',
+    );
+    sock.ends.close(CloseCode.FramesLost, 'frames from the room were lost; resume');
+  }
+
+  /** Acks go out once this turn's messages are read: one per socket, however many frames came. */
+  #ackLater(owner: string, ack: Omit<RelayAck, 'kind' | 'edge'>): void {
+    const key = `${ack.stream}/${ack.conn}`;
+    const due = this.#acksDue.get(key);
+    if (due) due.ack.seq = Math.max(due.ack.seq, ack.seq);
+    else {
+      if (this.#acksDue.size === 0) setImmediate(() => this.#sendAcks());
+      this.#acksDue.set(key, { owner, ack: { ...ack } });
+    }
+  }
+
+  #sendAcks(): void {
+    for (const { owner, ack } of this.#acksDue.values()) {
+      const h = natsHeaders();
+      for (const [k, v] of fieldHeaders({ kind: 'ack', edge: this.#edgeId, ...ack } satisfies RelayAck)) h.set(k, v);
+      try {
+        this.#nc.publish(ackSubject(owner), '', { headers: h });
+      } catch (err) {
+        // Closed or draining: the owner sends again, or forgets the socket.
+        this.#log.debug({ owner, ...errorFields(err) }, 'relay ack publish failed');
+      }
+    }
+    this.#acksDue.clear();
   }
 }

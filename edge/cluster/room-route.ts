@@ -11,6 +11,8 @@ import type { Connection } from '../core/connection.ts';
 import { errorFields, type Logger } from '../core/logger.ts';
 import type { ClientSocket } from './client-socket.ts';
 import type { NatsRoomStore } from './nats-room-store.ts';
+import type { RelayOutbox } from './relay-outbox.ts';
+import type { ToRelay } from './relay-messages.ts';
 import type { Lease } from './room-lease.ts';
 import type { SaveGate } from './save-gate.ts';
 
@@ -18,7 +20,14 @@ import type { SaveGate } from './save-gate.ts';
 export interface RelayedSocket {
   edge: string;
   conn: Connection;
+  /** What the room sends for it, numbered and kept until acked; undefined for an edge that does not ack. */
+  out: RelayOutbox<OwnerFrameOut> | undefined;
+  /** The room closed it: its close is on the way (frames from it are ignored until the close is acked). */
+  closing: boolean;
 }
+
+/** A frame or close for a relayed socket as the owner's outbox keeps it (ToRelay without its number). */
+export type OwnerFrameOut = { fields: Exclude<ToRelay, { kind: 'moved' }>; body?: string };
 
 export interface Owned {
   kind: 'owner';

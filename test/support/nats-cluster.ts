@@ -33,7 +33,12 @@ export interface NatsCluster {
   killNow(): void;
 }
 
-export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+export interface NatsClusterOptions {
+  /** Indexes of servers that run without JetStream (plain routers: killing one leaves the buckets alone). */
+  plain?: number[];
+}
+
+export async function startNatsCluster(size = 3, { plain = [] }: NatsClusterOptions = {}): Promise<NatsCluster> {
   const base = await freePortBlock(3 * size);
   const dir = await mkdtemp(join(tmpdir(), 'treffpunkt-nats-'));
   const out: string[] = [];
@@ -51,9 +56,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
       String(monitor),
       '-n',
       name,
-      '-js',
-      '-sd',
-      join(dir, name),
+      ...(plain.includes(i) ? [] : ['-js', '-sd', join(dir, name)]),
       '--cluster_name',
       'treffpunkt-test',
       '--cluster',
