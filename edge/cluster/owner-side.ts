@@ -55,6 +55,11 @@ export class OwnerSide {
    */
   readonly #serving = new Map<string, { route: Route; owned: Owned }>();
   readonly #resendMaxMs: number;
+  /**
+   * Outboxes of rooms no longer run here, by stream: what was sent before the room moved is sent again
+   * until acked, for as long as an owner waits for a silent relaying edge (then given up).
+   */
+  readonly #draining = new Map<string, RelayOutbox<OwnerFrameOut>>();
   #acks: Subscription | undefined;
 
   constructor({ edgeId, nc, rooms, log, releaseIfUnused, resendMaxMs }: OwnerSideOptions) {
@@ -73,6 +78,8 @@ export class OwnerSide {
 
   stop(): void {
     this.#acks?.unsubscribe();
+    for (const out of this.#draining.values()) out.stop();
+    this.#draining.clear();
   }
 
   /** Resolves once the relaying edges have acked every frame of the room, or after `ms` (handover). */
@@ -97,8 +104,17 @@ export class OwnerSide {
     if (this.#serving.get(route.name)?.owned === owned) this.#serving.delete(route.name);
     for (const edge of new Set([...owned.relayed.values()].map((r) => r.edge)))
       this.#publish(edge, { kind: 'moved', room: route.name, edge: this.#edgeId });
-    for (const r of owned.relayed.values()) r.out?.stop();
+    for (const r of owned.relayed.values()) if (r.out) this.#drain(r.out);
     owned.relayed.clear();
+  }
+
+  #drain(out: RelayOutbox<OwnerFrameOut>): void {
+    if (out.unacked === 0) return out.stop();
+    this.#draining.set(out.stream, out);
+    setTimeout(() => {
+      out.stop();
+      this.#draining.delete(out.stream);
+    }, 4 * this.#resendMaxMs).unref();
   }
 
   /** Closes the sockets of relaying edges not heard from for `silenceMs`. */
@@ -225,6 +241,15 @@ export class OwnerSide {
       return;
     }
     const m = parsed.data;
+    const draining = this.#draining.get(m.stream);
+    if (draining) {
+      draining.acked(m.seq);
+      if (draining.unacked === 0) {
+        draining.stop();
+        this.#draining.delete(m.stream);
+      }
+      return;
+    }
     const serving = this.#serving.get(m.room);
     if (!serving) return;
     const { route, owned } = serving;

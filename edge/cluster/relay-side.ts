@@ -183,21 +183,28 @@ export class RelaySide {
     }
     const m = parsed.data;
     const route = this.#route(m.room);
-    if (route?.state.kind !== 'remote' || route.state.owner !== m.edge) return;
-    if (m.kind === 'moved') return this.#lose(route, m.edge);
+    if (!route) return;
+    const fromOwner = route.state.kind === 'remote' && route.state.owner === m.edge;
+    if (m.kind === 'moved') return fromOwner ? this.#lose(route, m.edge) : undefined;
     const frame: OwnerFrame =
       m.kind === 'frame'
         ? { kind: 'frame', data: this.#decoder.decode(msg.data), participant: m.participant }
         : { kind: 'close', code: m.code, reason: m.reason };
     const sock = route.sockets.get(m.conn);
     // An owner of an older version: frames unnumbered, delivered as they come.
-    if (m.stream === undefined && m.seq === undefined) return sock && this.#deliver(sock, frame);
+    if (m.stream === undefined && m.seq === undefined) {
+      if (fromOwner && sock) this.#deliver(sock, frame);
+      return;
+    }
     if (m.stream === undefined || m.seq === undefined) {
       this.#log.debug({ room: m.room, edge: m.edge }, 'a relay frame with half a number was ignored');
       return;
     }
     // The socket is gone here (its owner hears so from its close): nothing to deliver, nothing to send again.
     if (!sock) return this.#ackLater(m.edge, { room: m.room, conn: m.conn, stream: m.stream, seq: m.seq });
+    // A stream the socket knows is taken whatever the route's state (the owner that sent it may have
+    // stepped down since); a new one only from the owner this edge relays to.
+    if (!fromOwner && !sock.inbox.knows(m.stream)) return;
     this.#apply(route, sock, m.edge, sock.inbox.take(m.stream, m.seq, frame, performance.now()));
   }
 
@@ -208,9 +215,8 @@ export class RelaySide {
       this.#deliver(sock, frame);
       if (frame.kind === 'close') break;
     }
-    const stream = sock.inbox.stream;
-    if (taken.ack !== undefined && stream !== undefined)
-      this.#ackLater(owner, { room: route.name, conn: sock.id, stream, seq: taken.ack });
+    if (taken.ack !== undefined && taken.stream !== undefined)
+      this.#ackLater(owner, { room: route.name, conn: sock.id, stream: taken.stream, seq: taken.ack });
   }
 
   #deliver(sock: ClientSocket, frame: OwnerFrame): void {
