@@ -186,3 +186,37 @@ test('two lanes consuming a producer of another node at once share one pipe; a p
     'the copy made meanwhile is paused too',
   );
 });
+
+test('joins do not wait for each other’s saves: they share them, and each is answered only once saved', async () => {
+  const { r } = roomWithNode();
+  const writes: number[] = []; // participants in each snapshot written
+  let release: (() => void) | undefined;
+  const save = r.store.save.bind(r.store);
+  r.store.save = async (snapshot) => {
+    await new Promise<void>((resolve) => (release = resolve));
+    writes.push(snapshot?.participants.length ?? 0);
+    await save(snapshot);
+  };
+  const until = async (what: string, ok: () => boolean) => {
+    for (let turns = 0; !ok(); turns++) {
+      if (turns > 10_000) throw new Error(`never: ${what}`);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  const sockets = [r.open(), r.open(), r.open()];
+  const joins = sockets.map((s, i) => r.request(s, 'join', { protocolVersion: PROTOCOL_VERSION, name: `P${i}` }));
+  await until('the first save starts', () => release !== undefined);
+  const first = release!;
+  release = undefined;
+  // While the first join's save hangs, the two after it run (they are in the room's memory)…
+  await until('all three joined', () => r.room.participantCount === 3);
+  // …but nobody is answered before a save that holds its join.
+  assert.equal(sockets.filter((s) => s.frames.some((f) => f.id !== undefined)).length, 0);
+  first();
+  await until('the second save starts', () => release !== undefined);
+  release!();
+  const replies = await Promise.all(joins);
+  assert.ok(replies.every((reply) => reply.ok));
+  assert.equal(writes.length, 2, 'the two later joins share one save');
+  assert.equal(writes[1], 3);
+});

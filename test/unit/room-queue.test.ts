@@ -108,29 +108,36 @@ test('a failed lane task fails only its own caller; its lane goes on', async () 
   assert.equal(await q.exclusive(async () => 'after'), 'after');
 });
 
-test('saves run one at a time; changes made while one runs share the next save', async () => {
+test('changes of one turn share a save; changes made while one runs share the next', async () => {
   let state = 0;
   const writes: number[] = [];
-  let release!: () => void;
+  let release: (() => void) | undefined;
   const saver = new SnapshotSaver(async () => {
     const snapshot = state; // taken when the save starts, like RoomState.toSnapshot()
     await new Promise<void>((r) => (release = r));
+    release = undefined;
     writes.push(snapshot);
   });
+  const started = async () => {
+    while (!release) await new Promise((r) => setImmediate(r));
+    return release;
+  };
   state = 1;
   const first = saver.save();
   state = 2;
-  const second = saver.save();
+  assert.equal(saver.save(), first, 'changes of the same turn wait for one save');
+  const releaseFirst = await started();
   state = 3;
+  const second = saver.save();
+  state = 4;
   const third = saver.save();
+  assert.notEqual(second, first, 'a change made while a save runs is not in it');
   assert.equal(second, third, 'changes during a running save wait for one next save');
-  await drain();
-  release();
+  releaseFirst();
   await first;
-  await drain();
-  release();
+  (await started())();
   await Promise.all([second, third]);
-  assert.deepEqual(writes, [1, 3], 'two writes for three changes; the last one holds every change');
+  assert.deepEqual(writes, [2, 4], 'two writes for four changes; each holds every change before it');
 });
 
 test('a failed save fails those who waited for it, and the next save runs', async () => {

@@ -35,6 +35,10 @@ import { RoomState } from './state.ts';
 
 export type { GuestPolicy, RoomAccess, RoomDeps } from './context.ts';
 
+type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+/** Runs a task in the room's queue: exclusive, or in one participant's lane. */
+type Enqueue = <T>(task: () => Promise<T>) => Promise<T>;
+
 export class Room {
   readonly name: string;
   readonly #deps: RoomDeps;
@@ -108,8 +112,9 @@ export class Room {
    * Resolves when every request queued so far has run (and saved): the Node edge waits on it at SIGTERM,
    * a cluster edge before it hands the room over.
    */
-  settled(): Promise<void> {
-    return this.#queue.exclusive(async () => {});
+  async settled(): Promise<void> {
+    await this.#queue.exclusive(async () => {});
+    await this.#saver.save();
   }
 
   /**
@@ -151,11 +156,10 @@ export class Room {
     const run = () => handler(conn, params, verified);
     const start = now();
     try {
+      const once = () => this.#once(conn, id, resent, run);
       const result = await (method === 'ping'
         ? run()
-        : isMediaMethod(method)
-          ? this.#queue.lane(conn.participantId!, () => this.#mutate(() => this.#once(conn, id, resent, run)))
-          : this.#queue.exclusive(() => this.#mutate(() => this.#once(conn, id, resent, run))));
+        : this.#change(isMediaMethod(method) ? this.#laneOf(conn.participantId!) : this.#exclusive, once));
       if (method === 'join') await this.#joinMedia(conn, params as Params<'join'>, result as Result<'join'>);
       this.#deps.metrics?.request(method, 'ok', secondsSince(start));
       this.#presence.reply(conn, id, result);
@@ -184,9 +188,7 @@ export class Room {
     if (!params.media || !pid) return;
     this.#presence.hold(conn);
     try {
-      const transports = await this.#queue.lane(pid, () =>
-        this.#mutate(() => this.#media.joinTransports(conn, params.media!)),
-      );
+      const transports = await this.#change(this.#laneOf(pid), () => this.#media.joinTransports(conn, params.media!));
       if (transports) result.transports = transports;
     } catch (err) {
       // The join stands: the client makes its transports itself.
@@ -342,6 +344,39 @@ export class Room {
   /** Outside the queue (see Failover.abortCallsToLostNodes); nothing to abort before the state is loaded. */
   async #abortCallsToLostNodes(): Promise<void> {
     if (this.#loaded) await this.#failover.abortCallsToLostNodes();
+  }
+
+  /**
+   * A request's change (#dispatch): the task runs in the queue, and the save after it, whether the task
+   * failed or not, is awaited outside it. The next task of the queue need not wait for this one's save:
+   * a join flood's changes share saves (SnapshotSaver), and the answer still waits for the save that
+   * holds its change.
+   */
+  async #change<T>(enqueue: Enqueue, task: () => Promise<T>): Promise<T> {
+    const { outcome, saved } = await enqueue(async () => {
+      if (this.#retired) throw new TreffpunktError(ErrorCode.RoomMoved, 'the room moved to another server');
+      await this.#load();
+      this.#deps.store.changing?.();
+      let outcome: Outcome<T>;
+      try {
+        outcome = { ok: true, value: await task() };
+      } catch (error) {
+        outcome = { ok: false, error };
+      }
+      return { outcome, saved: this.#saver.save() };
+    });
+    try {
+      await saved;
+    } finally {
+      this.#deps.store.changed?.();
+    }
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+
+  readonly #exclusive: Enqueue = (task) => this.#queue.exclusive(task);
+  #laneOf(participantId: string): Enqueue {
+    return (task) => this.#queue.lane(participantId, task);
   }
 
   /** Runs a task against the loaded state and saves the state afterwards, whether the task failed or not. */
