@@ -20,7 +20,14 @@ export type TimelineStep =
   | 'recv-connected'
   | 'produced-microphone'
   | 'produced-camera'
-  | 'produced-screen';
+  | 'produced-screen'
+  // A node change (mediaMoved): received, the new device loaded, both transports made, our sources
+  // produced, everyone's producers consumed (test/bench/failover.ts reads them).
+  | 'move-received'
+  | 'move-device-loaded'
+  | 'move-transports-made'
+  | 'move-produced'
+  | 'move-consumed';
 
 export function mark(step: TimelineStep): void {
   // Absent in very old browsers and in Node unit tests without a DOM: the marks are optional.

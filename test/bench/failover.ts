@@ -7,6 +7,8 @@
  *
  *   - kill -9 (N runs): the node is lost when its heartbeats stop (TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS,
  *     given with --timeout; heartbeats and room checks every third of it);
+ *   - SIGSTOP (N runs, case `stop`): a frozen node, found by its silent node link and a health check
+ *     that times out;
  *   - SIGTERM drain (N runs): the node tells the edge at once; the gap is the move itself. Also the
  *     media gap: per page and remote participant's video, the longest interval in which no consumer of
  *     it (the current ones and, during a make-before-break handover, the old ones) decoded a new frame,
@@ -15,7 +17,12 @@
  *   - baseline, same run: a cold start — the time from three fresh pages clicking "Join" to every page
  *     decoding every other page, i.e. what people would wait if they had to rejoin.
  *
- *   node test/bench/failover.ts [--runs 5] [--timeout 2000] [--cases kill,drain]
+ *   node test/bench/failover.ts [--runs 5] [--timeout 2000|default] [--cases kill,stop,drain]
+ *
+ * `--timeout default` leaves the edge's heartbeat timeout at its default (the node link finds a kill -9 or
+ * a freeze long before it). For kill and stop, a breakdown per page (failover-steps.ts): the app's marks
+ * of the rebuild and, from a recorder polling getStats every 25 ms in each page, when the new consumers of
+ * the others' video appeared, got a packet and decoded a frame.
  *
  * Each run restarts the killed node (same id and ports) so that three nodes stay available.
  */
@@ -27,20 +34,34 @@ import { inboundStats, joinMeeting, launchChromium, participantId } from '../sup
 import { consumedProducers, decodedVideo, everyoneDecodesAgain, nodeCarrying } from '../support/media-recovery.ts';
 import { waitFor } from '../support/poll.ts';
 import { machineInfo, positiveInt, summarize } from './support.ts';
+import { FAILOVER_STEPS, type FailoverStep, failoverSteps } from './failover-steps.ts';
+import { recordReceivedMedia } from './join-timeline.ts';
 
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '5' },
     timeout: { type: 'string', default: '2000' },
     cases: { type: 'string', default: 'kill,drain' },
+    help: { type: 'boolean', default: false },
   },
 });
+if (values.help) {
+  console.log(
+    'node test/bench/failover.ts [--runs 5] [--timeout 2000|default] [--cases kill,stop,drain]\n' +
+      '  --runs     runs per case (a fresh stack each)\n' +
+      "  --timeout  the edge's heartbeat timeout in ms, or 'default' (the node link finds kill -9 and SIGSTOP)\n" +
+      '  --cases    kill (SIGKILL), stop (SIGSTOP: a frozen node), drain (SIGTERM)',
+  );
+  process.exit(0);
+}
 const runs = positiveInt('--runs', values.runs, 1);
-const timeoutMs = positiveInt('--timeout', values.timeout, 1000);
+const timeoutMs = values.timeout === 'default' ? undefined : positiveInt('--timeout', values.timeout, 1000);
+/** Per case (kill, stop), per step: ms from the signal, one figure per page and run. */
+const steps: Record<string, Partial<Record<FailoverStep, number[]>>> = {};
 const earlyMoves: string[] = [];
 
 console.log(
-  `failover benchmark: ${runs} runs per case, heartbeat timeout ${timeoutMs} ms; ${JSON.stringify(machineInfo())}; load ${loadavg()
+  `failover benchmark: ${runs} runs per case, heartbeat timeout ${timeoutMs ?? 'default'} ms; ${JSON.stringify(machineInfo())}; load ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );
@@ -50,6 +71,9 @@ const results = {
   kill: [] as number[],
   killDetect: [] as number[],
   killRebuilt: [] as number[],
+  stop: [] as number[],
+  stopDetect: [] as number[],
+  stopRebuilt: [] as number[],
   drain: [] as number[],
   drainDetect: [] as number[],
   drainRebuilt: [] as number[],
@@ -120,7 +144,7 @@ async function stopGapProbe(page: Page, remotes: string[]): Promise<number[]> {
 async function withStack<T>(fn: (stack: Stack) => Promise<T>): Promise<T> {
   const stack = await startStack({
     nodes: ['node-a', 'node-b', 'node-c'].map((nodeId) => ({ nodeId, region: 'north' })),
-    edgeEnv: { TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS: String(timeoutMs) },
+    edgeEnv: timeoutMs === undefined ? {} : { TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS: String(timeoutMs) },
     mediaNodeEnv: { TREFFPUNKT_NODE_DRAIN_TIMEOUT_MS: '30000' },
   });
   try {
@@ -135,6 +159,7 @@ let consoleLogs: string[] = [];
 /** Three pages join at once; resolves with them and the cold-start time (click → everyone decodes everyone). */
 async function meeting(stack: Stack, room: string) {
   const pages: Page[] = await Promise.all([0, 1, 2].map(() => chromium.newPage()));
+  await Promise.all(pages.map((p) => recordReceivedMedia(p, 25)));
   const logs: string[] = [];
   for (const [i, p] of pages.entries())
     p.on('console', (m) => logs.push(`page ${i} ${m.type()}: ${m.text().slice(0, 300)}`));
@@ -176,7 +201,11 @@ async function meeting(stack: Stack, room: string) {
  */
 async function measure(stack: Stack, node: StackNode, pages: Page[], ids: string[], signal: NodeJS.Signals) {
   const old = await consumedProducers(pages);
-  const exited = new Promise<number>((r) => node.process.once('exit', () => r(Date.now())));
+  // A frozen node (SIGSTOP) exits only when the stack stops.
+  const exited =
+    signal === 'SIGSTOP'
+      ? Promise.resolve(NaN)
+      : new Promise<number>((r) => node.process.once('exit', () => r(Date.now())));
   const logged = stack.output().length;
   const probing = signal === 'SIGTERM';
   if (probing) {
@@ -242,11 +271,13 @@ async function measure(stack: Stack, node: StackNode, pages: Page[], ids: string
     .split('\n')
     .find((l) => l.includes('moving the room off a media node'));
   const detectMs = moving ? (JSON.parse(moving) as { time: number }).time - t0 : NaN;
-  return { ms, detectMs, rebuiltMs: rebuiltAt - t0, exitMs: (await exited) - t0, gaps };
+  const pageSteps = probing ? [] : await Promise.all(pages.map((p) => failoverSteps(p, t0)));
+  return { ms, detectMs, rebuiltMs: rebuiltAt - t0, exitMs: (await exited) - t0, gaps, pageSteps };
 }
 
 for (const [kind, signal] of [
   ['kill', 'SIGKILL'],
+  ['stop', 'SIGSTOP'],
   ['drain', 'SIGTERM'],
 ] as const) {
   if (!values.cases.split(',').includes(kind)) continue;
@@ -255,12 +286,19 @@ for (const [kind, signal] of [
       const { pages, ids, coldMs } = await meeting(stack, `bench-${kind}-${i}`);
       results.coldJoin.push(coldMs);
       const node = await nodeCarrying(stack);
-      const { ms, detectMs, rebuiltMs, exitMs, gaps } = await measure(stack, node, pages, ids, signal);
+      const { ms, detectMs, rebuiltMs, exitMs, gaps, pageSteps } = await measure(stack, node, pages, ids, signal);
       results.drainMediaGap.push(...gaps);
       results[kind].push(ms);
-      results[kind === 'kill' ? 'killDetect' : 'drainDetect'].push(detectMs);
-      results[kind === 'kill' ? 'killRebuilt' : 'drainRebuilt'].push(rebuiltMs);
+      results[`${kind}Detect`].push(detectMs);
+      results[`${kind}Rebuilt`].push(rebuiltMs);
       if (kind === 'drain') results.drainExit.push(exitMs);
+      const mine = (steps[kind] ??= {});
+      for (const page of pageSteps)
+        for (const step of FAILOVER_STEPS) if (page[step] !== undefined) (mine[step] ??= []).push(page[step]);
+      if (pageSteps.length)
+        console.log(
+          `${kind} run ${i + 1} steps per page (ms from the signal): ${pageSteps.map((p) => JSON.stringify(p)).join(' ')}`,
+        );
       console.log(
         `${kind} run ${i + 1}: edge moves the room after ${detectMs} ms, pages rebuilt after ${rebuiltMs} ms, every page decodes every other page again after ${ms} ms (cold start of this meeting: ${coldMs} ms)${gaps.length ? `; media gaps per page and remote video: ${gaps.join(', ')} ms` : ''}`,
       );
@@ -278,12 +316,19 @@ console.log(`\n${'case (ms from the signal / click)'.padEnd(44)}   n     p50    
 console.log(row('kill -9 → edge moves the room', results.killDetect));
 console.log(row('kill -9 → every page rebuilt its media', results.killRebuilt));
 console.log(row('kill -9 → everyone decodes everyone again', results.kill));
+console.log(row('SIGSTOP → edge moves the room', results.stopDetect));
+console.log(row('SIGSTOP → every page rebuilt its media', results.stopRebuilt));
+console.log(row('SIGSTOP → everyone decodes everyone again', results.stop));
 console.log(row('SIGTERM → edge moves the room', results.drainDetect));
 console.log(row('SIGTERM → every page rebuilt its media', results.drainRebuilt));
 console.log(row('SIGTERM drain → everyone decodes again (gap)', results.drain));
 console.log(row('SIGTERM drain → node process exited', results.drainExit));
 console.log(row('SIGTERM drain: media gap per page × remote', results.drainMediaGap));
 console.log(row('baseline: cold join of 3 pages → decoding', results.coldJoin));
+for (const [kind, perStep] of Object.entries(steps)) {
+  console.log(`\n${`${kind}: per page, ms from the signal`.padEnd(44)}   n     p50     max     min`);
+  for (const step of FAILOVER_STEPS) if (perStep[step]?.length) console.log(row(step, perStep[step]));
+}
 console.log(
   `moves before the signal (a node's heartbeats came late under load): ${earlyMoves.length ? earlyMoves.join(', ') : 'none'}`,
 );
@@ -292,4 +337,4 @@ console.log(
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );
-console.log(`BENCH_JSON ${JSON.stringify({ timeoutMs, ...results })}`);
+console.log(`BENCH_JSON ${JSON.stringify({ timeoutMs, ...results, steps })}`);

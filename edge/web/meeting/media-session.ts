@@ -28,6 +28,7 @@ import { Sender } from './sender.ts';
 import { candidatePairs, triedPaths, type CandidatePair } from './stats.ts';
 import { TransportFactory } from './transport-factory.ts';
 import { Handover, type KeepOld, switchWait } from './handover.ts';
+import { mark } from '../timeline.ts';
 import type { Direction, MediaContext, MediaPath } from './types.ts';
 
 /** How long a failure report waits for the other direction's failure (they come together). */
@@ -119,13 +120,14 @@ export class MediaSession {
       this.sender.mutedByModerator(source);
       this.#ctx.cb.moderated?.('muted', source);
     });
-    s.on('mediaMoved', ({ routerRtpCapabilities, keepOld, staying, keepOldMs }) =>
+    s.on('mediaMoved', ({ routerRtpCapabilities, keepOld, staying, keepOldMs }) => {
+      mark('move-received');
       this.#onMediaMoved(
         routerRtpCapabilities,
         true,
         keepOld ? { staying: new Set(staying ?? []), waitMs: switchWait(keepOldMs) } : undefined,
-      ),
-    );
+      );
+    });
     s.on('oldMediaClosed', () => this.handover.closeOld());
     s.on('mediaUnavailable', ({ code }) => {
       // Our node is gone and no other may take us yet: drop the dead media; mediaMoved brings it back.
@@ -343,6 +345,7 @@ export class MediaSession {
     const device = new Device();
     await device.load({ routerRtpCapabilities: caps as types.RtpCapabilities });
     if (stale()) return;
+    mark('move-device-loaded');
     this.#device = device;
     // A new node is a new network path: try the direct one again (?relay=1 still forces the relay).
     this.#resetPolicy();
@@ -357,6 +360,7 @@ export class MediaSession {
     }
     this.#current.send = send;
     this.#current.recv = recv;
+    mark('move-transports-made');
     // Our microphone first, then everything else at once: cameras and screen out, everyone's media in
     // (audio first within consumeExisting). Sequential steps would add a round trip each.
     const produce = (source: MediaSource) =>
@@ -366,8 +370,8 @@ export class MediaSession {
     await produce('microphone');
     if (stale()) return;
     await Promise.all([
-      ...SOURCE_ORDER.filter((s) => s !== 'microphone').map(produce),
-      this.receiver.consumeExisting(),
+      Promise.all(SOURCE_ORDER.filter((s) => s !== 'microphone').map(produce)).then(() => mark('move-produced')),
+      this.receiver.consumeExisting().then(() => mark('move-consumed')),
     ]);
     if (stale() || !isMove) return;
     this.mediaMoves++;
