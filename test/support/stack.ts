@@ -112,10 +112,18 @@ async function udpFree(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Below Linux's ephemeral range (ip_local_port_range, 32768–60999 by default): a port checked free there
+ * can be taken by any outgoing connection (a test's WebSocket, a NATS client) before the service listens
+ * on it. A CI run failed so (EADDRINUSE for a media node's port 35446).
+ */
+const EPHEMERAL_FROM = 32_768;
+const BLOCKS_FROM = 15_000;
+
 /** A base port with `count` consecutive free TCP+UDP ports. */
 export async function freePortBlock(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    const base = BLOCKS_FROM + Math.floor(Math.random() * (EPHEMERAL_FROM - BLOCKS_FROM - count));
     let ok = true;
     for (let p = base; p < base + count && ok; p++) ok = (await tcpFree(p)) && (await udpFree(p));
     if (ok) return base;
