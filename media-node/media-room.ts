@@ -8,6 +8,7 @@ import type { types } from 'mediasoup';
 import type { ControlBody, ControlResponse } from '../shared/control.ts';
 import { ErrorCode, TreffpunktError } from '../shared/errors.ts';
 import { routerMediaCodecs } from '../shared/media-codecs.ts';
+import { FIRST_PICTURE_LAYERS, FirstPictureLayers } from './first-picture-layers.ts';
 import type { PipeListen } from './pipe.ts';
 import { RoomObservers, type RoomEventSink } from './room-observers.ts';
 import { RoomPipes } from './room-pipes.ts';
@@ -53,6 +54,8 @@ export class MediaRoom {
   /** Local producers and those piped in from other nodes: both can be consumed here. */
   readonly #producers = new Map<string, types.Producer>();
   readonly #consumers = new Map<string, types.Consumer>();
+  /** Simulcast consumers start on the lowest layer until their first picture (first-picture-layers.ts). */
+  readonly #firstPicture = new FirstPictureLayers();
   /** participantId → its transport ids. */
   readonly #byParticipant = new Map<string, Set<string>>();
   #closed = false;
@@ -171,14 +174,21 @@ export class MediaRoom {
 
   async consume(transportId: string, body: ControlBody<'consume'>): Promise<ControlResponse<'consume'>> {
     const transport = this.#transport(transportId);
-    if (!this.#producers.has(body.producerId))
-      throw new TreffpunktError(ErrorCode.NotFound, `no producer ${body.producerId}`);
+    const producer = this.#producers.get(body.producerId);
+    if (!producer) throw new TreffpunktError(ErrorCode.NotFound, `no producer ${body.producerId}`);
     const rtpCapabilities = body.rtpCapabilities as types.RtpCapabilities;
     if (!this.#router.canConsume({ producerId: body.producerId, rtpCapabilities })) {
       throw new TreffpunktError(ErrorCode.CannotConsume, 'your RTP capabilities cannot receive this producer');
     }
+    const firstPicture = FirstPictureLayers.applies(producer);
     // Paused until the client has set up its side; it resumes the consumer then (no lost keyframe).
-    const consumer = await transport.consume({ producerId: body.producerId, rtpCapabilities, paused: true });
+    const consumer = await transport.consume({
+      producerId: body.producerId,
+      rtpCapabilities,
+      paused: true,
+      ...(firstPicture ? { preferredLayers: FIRST_PICTURE_LAYERS } : {}),
+    });
+    if (firstPicture) this.#firstPicture.watch(consumer);
     this.#consumers.set(consumer.id, consumer);
     consumer.observer.on('close', () => this.#consumers.delete(consumer.id));
     return {
@@ -195,7 +205,8 @@ export class MediaRoom {
   ): Promise<ControlResponse<'setConsumerLayers'>> {
     const consumer = this.#consumer(consumerId);
     if (consumer.kind !== 'video' || consumer.type !== 'simulcast') return {};
-    await consumer.setPreferredLayers(
+    await this.#firstPicture.setPreferred(
+      consumer,
       body.temporalLayer === undefined
         ? { spatialLayer: body.spatialLayer }
         : { spatialLayer: body.spatialLayer, temporalLayer: body.temporalLayer },

@@ -18,6 +18,10 @@ export type TimelineStep =
   | 'recv-connect'
   | 'send-connected'
   | 'recv-connected'
+  // Our source's SDP is done and its `produce` request goes to the edge (mediasoup-client's 'produce').
+  | 'produce-asked-microphone'
+  | 'produce-asked-camera'
+  | 'produce-asked-screen'
   | 'produced-microphone'
   | 'produced-camera'
   | 'produced-screen'

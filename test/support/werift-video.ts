@@ -27,19 +27,26 @@ const newPeer = (pt: number) =>
 const vp8Codec = (pt: number) => ({ mimeType: 'video/VP8', clockRate: 90000, payloadType: pt, rtcpFeedback: FEEDBACK });
 const vp8Media = (pt: number) => ({ kind: 'video' as const, pt, rtpmap: 'VP8/90000', feedback: ['nack', 'nack pli'] });
 
-/** One RTP packet carrying a whole (tiny, not decodable) VP8 frame. */
-function vp8Frame(seq: number, timestamp: number, key: boolean): Buffer {
-  const header = Buffer.alloc(12);
-  header[0] = 0x80; // version 2
-  header[1] = 0x80; // marker: the frame ends here (the payload type is set by werift)
-  header.writeUInt16BE(seq & 0xffff, 2);
-  header.writeUInt32BE(timestamp >>> 0, 4);
-  // Payload descriptor: S (start of a partition), partition 0. Then the frame tag, whose lowest bit is
-  // 0 for a key frame; a key frame goes on with the start code and a 16×16 size.
-  const payload = key
+/**
+ * The payload of a whole (tiny, not decodable) VP8 frame. Payload descriptor: S (start of a partition),
+ * partition 0. Then the frame tag, whose lowest bit is 0 for a key frame; a key frame goes on with the
+ * start code and a 16×16 size.
+ */
+export function vp8Payload(key: boolean): Buffer {
+  return key
     ? Buffer.from([0x10, 0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x10, 0x00, 0x10, 0x00])
     : Buffer.from([0x10, 0x11, 0x02, 0x00]);
-  return Buffer.concat([header, payload]);
+}
+
+/** One RTP packet carrying a whole VP8 frame (payload type and SSRC 0: werift sets them). */
+export function vp8Frame(seq: number, timestamp: number, key: boolean, pt = 0, ssrc = 0): Buffer {
+  const header = Buffer.alloc(12);
+  header[0] = 0x80; // version 2
+  header[1] = 0x80 | pt; // marker: the frame ends here
+  header.writeUInt16BE(seq & 0xffff, 2);
+  header.writeUInt32BE(timestamp >>> 0, 4);
+  header.writeUInt32BE(ssrc >>> 0, 8);
+  return Buffer.concat([header, vp8Payload(key)]);
 }
 
 export function isVp8KeyFrame(payload: Buffer): boolean {

@@ -190,7 +190,11 @@ export class Receiver {
       const want = this.#layers.get(producerId);
       if (want !== undefined && c.kind === 'video' && diagnostics.layerSelection) {
         entry.layer = want;
-        await ctx.request('setConsumerLayers', { consumerId: c.consumerId, spatialLayer: want });
+        // Not awaited before the resume: the node keeps the wish until the consumer's first picture
+        // (media-node/first-picture-layers.ts), so it may come after the resume, and a round trip is saved.
+        void ctx
+          .request('setConsumerLayers', { consumerId: c.consumerId, spatialLayer: want })
+          .catch((err) => console.warn('treffpunkt: setConsumerLayers failed', err));
       }
       // Dropped meanwhile (consumeAllAgain after a relay fallback): the newer consumer shows the track.
       if (this.#consumers.get(producerId) !== entry) return;

@@ -146,6 +146,7 @@ export class TransportFactory {
     if (direction === 'send') {
       tr.on('produce', ({ kind, rtpParameters, appData }, ok, fail) => {
         const source = (appData as { source: MediaSource }).source;
+        mark(`produce-asked-${source}`);
         request('produce', { transportId: tr.id, kind, rtpParameters: rtpParameters as never, source }).then(
           ({ producerId }) => ok({ id: producerId }),
           fail,
