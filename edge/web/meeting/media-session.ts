@@ -11,8 +11,9 @@
  * makes both transports again, direct path first.
  *
  * Node change: `mediaMoved` means our media node is gone (or draining) and the room put us on another.
- * Everything media is rebuilt there: a new device, new transports, our sources produced again (audio
- * first) and everyone's producers consumed again; the roster, chat and tiles stay.
+ * Everything media is rebuilt there: the device (kept when the new router's capabilities are the same),
+ * new transports, our sources produced again (audio first) and everyone's producers consumed again; the
+ * roster, chat and tiles stay.
  *
  * A draining node (`keepOld`, issue 14) is left make-before-break: handover.ts keeps the old node's media
  * flowing until the new one plays.
@@ -47,6 +48,8 @@ export class MediaSession {
   readonly transports: TransportFactory;
   readonly #ctx: MediaContext;
   #device = new Device();
+  /** The router capabilities #device was loaded with (JSON): a node change to the same ones keeps it. */
+  #deviceCaps: string | undefined;
   readonly #current: Record<Direction, types.Transport | undefined> = { send: undefined, recv: undefined };
   /** The policy the next transport of each direction is made with ('relay' after a fallback). */
   readonly #policy: Record<Direction, RTCIceTransportPolicy> = { send: 'all', recv: 'all' };
@@ -83,6 +86,7 @@ export class MediaSession {
   /** Loads the device for the node's router and makes both transports (or takes those the join made). */
   async start(caps: RtpCapabilities, made?: MadeWithJoin): Promise<void> {
     await this.#device.load({ routerRtpCapabilities: caps as types.RtpCapabilities });
+    this.#deviceCaps = JSON.stringify(caps);
     [this.#current.send, this.#current.recv] = await Promise.all([
       this.#create('send', this.#policy.send, made?.send),
       this.#create('recv', this.#policy.recv, made?.recv),
@@ -342,11 +346,11 @@ export class MediaSession {
   ): Promise<void> {
     const stale = () => generation !== this.#moveGeneration || this.#ctx.closed();
     if (stale()) return;
-    const device = new Device();
-    await device.load({ routerRtpCapabilities: caps as types.RtpCapabilities });
+    const device = await this.#deviceFor(caps);
     if (stale()) return;
     mark('move-device-loaded');
     this.#device = device;
+    this.#deviceCaps = JSON.stringify(caps);
     // A new node is a new network path: try the direct one again (?relay=1 still forces the relay).
     this.#resetPolicy();
     const [send, recv] = await Promise.all([
@@ -380,7 +384,19 @@ export class MediaSession {
     if (keepOld) void this.handover.sayDone(stale);
   }
 
-  /** Closes our transports, producers and consumers locally, telling the server nothing (it forgot them). */
+  /**
+   * The device for a router: the loaded one when the router's capabilities are the same, as they are
+   * between nodes of one deployment (the same codecs and mediasoup); else a new one. Loading asks the
+   * browser for its own capabilities through an offer of a throwaway RTCPeerConnection: about 100 ms of
+   * a node change (docs/benchmarks.md). A device holds nothing of a node but those capabilities.
+   */
+  async #deviceFor(caps: RtpCapabilities): Promise<Device> {
+    if (this.#device.loaded && this.#deviceCaps === JSON.stringify(caps)) return this.#device;
+    const device = new Device();
+    await device.load({ routerRtpCapabilities: caps as types.RtpCapabilities });
+    return device;
+  }
+
   /** A handover starts: the current transports become the old node's, with everything on them flowing. */
   #keepOld(keepOld: KeepOld): void {
     const transports = [this.#current.send, this.#current.recv].filter(
@@ -391,6 +407,7 @@ export class MediaSession {
     this.#ctx.cb.changed?.(this.#ctx.roster.self);
   }
 
+  /** Closes our transports, producers and consumers locally, telling the server nothing (it forgot them). */
   #dropMedia(): void {
     this.handover.closeOld();
     this.sender.dropAll();
