@@ -8,6 +8,7 @@ import { missingFeatures, unsupportedScreen } from './browser-support.ts';
 import { RoomName } from '../../shared/ids.ts';
 import { lang, t, type Strings } from './i18n.ts';
 import { readJoinLink } from './join-link.ts';
+import { prepareJoin } from './meeting/join.ts';
 import { preJoin } from './prejoin.ts';
 import { startPage } from './start-page.ts';
 import { mark } from './timeline.ts';
@@ -30,6 +31,7 @@ const roomFromPath = () => {
 const link = readJoinLink();
 
 function showPreJoin(room: string, message?: (s: Strings) => string): void {
+  prepareJoin();
   preJoin(
     app,
     room,

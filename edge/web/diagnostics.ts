@@ -9,6 +9,7 @@
  *   ?audio=plain     Opus without in-band FEC and DTX (to measure what they protect: npm run bench:loss)
  *   ?connect=late    transports connect on the node at their first use, not ahead (meeting/dtls-identity.ts)
  *   ?transports=asked  transports are asked for after the join (createTransport), not made with it (meeting/join.ts)
+ *   ?prepare=late    the edge list and DTLS certificate are asked for at the click, not on the pre-join screen
  */
 const params = typeof location === 'undefined' ? new URLSearchParams() : new URLSearchParams(location.search);
 const height = Number(params.get('video'));
@@ -21,4 +22,5 @@ export const diagnostics = {
   audioProtection: params.get('audio') !== 'plain',
   connectAhead: params.get('connect') !== 'late',
   transportsWithJoin: params.get('transports') !== 'asked',
+  prepareAhead: params.get('prepare') !== 'late',
 } as const;

@@ -152,4 +152,34 @@ describe('pre-join screen', () => {
     );
     assert.deepEqual(await sendInfo(a), [], 'nothing sent');
   });
+
+  test('the edge list is asked for while the pre-join screen shows, not after the click (issue 14)', async () => {
+    const room = `prepare-${Date.now()}`;
+    const a = await e2e.chromium.newPage();
+    const asked: string[] = [];
+    a.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/edges') asked.push(r.url());
+    });
+    await a.goto(`${e2e.stack.edgeUrl}/${room}?video=360`);
+    await a.waitForSelector('.prejoin[data-ready]');
+    await waitFor('the edge list asked ahead', () => asked.length === 1);
+    await a.fill('#name', 'Ada');
+    await a.click('#join');
+    await a.waitForSelector('.meeting .stage');
+    assert.equal(asked.length, 1, 'the join took the list asked ahead');
+
+    // ?prepare=late (the comparison switch): nothing before the click, the list then.
+    const late: string[] = [];
+    const b = await e2e.chromium.newPage();
+    b.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/edges') late.push(r.url());
+    });
+    await b.goto(`${e2e.stack.edgeUrl}/${room}?video=360&prepare=late`);
+    await b.waitForSelector('.prejoin[data-ready]');
+    assert.equal(late.length, 0);
+    await b.fill('#name', 'Ben');
+    await b.click('#join');
+    await b.waitForSelector('.meeting .stage');
+    assert.equal(late.length, 1);
+  });
 });

@@ -18,20 +18,50 @@ export function roomSocketUrl(room: string, origin = location.origin): string {
   return `${origin.replace(/^http/, 'ws')}/rooms/${encodeURIComponent(room)}/ws`;
 }
 
+/** The edge list asked once per page (prepareJoin asks it ahead); a failed ask is asked again next time. */
+let edgeList: Promise<string[] | undefined> | undefined;
+
+function otherEdges(): Promise<string[] | undefined> {
+  if (!edgeList) {
+    const asked = askEdgeList();
+    edgeList = asked;
+    void asked.then((list) => {
+      if (list === undefined && edgeList === asked) edgeList = undefined;
+    });
+  }
+  return edgeList;
+}
+
+async function askEdgeList(): Promise<string[] | undefined> {
+  try {
+    const res = await fetch(EDGE_LIST_PATH, { signal: AbortSignal.timeout(5_000) });
+    if (res.ok) return EdgeList.parse(await res.json()).edges.map((u) => new URL(u).origin);
+  } catch {
+    // No list (an older edge, a hiccup): this edge alone, as before.
+  }
+  return undefined;
+}
+
 /**
  * The room's WebSocket addresses: this edge first, then the deployment's other edges (GET /api/edges,
  * from TREFFPUNKT_EDGE_URLS), which the connection tries in turn when one cannot be reached. Without
  * a list (one edge, or one address behind a load balancer) just this edge.
  */
 export async function roomSocketUrls(room: string): Promise<string[]> {
-  let others: string[] = [];
-  try {
-    const res = await fetch(EDGE_LIST_PATH, { signal: AbortSignal.timeout(5_000) });
-    if (res.ok) others = EdgeList.parse(await res.json()).edges.map((u) => new URL(u).origin);
-  } catch {
-    // No list (an older edge, a hiccup): this edge alone, as before.
-  }
+  const others = (await otherEdges()) ?? [];
   return [...new Set([location.origin, ...others])].map((origin) => roomSocketUrl(room, origin));
+}
+
+/**
+ * What a join needs that does not depend on the person's choices, asked while the pre-join screen shows:
+ * the edge list (an HTTP round trip) and the page's DTLS certificate. The click on "Join" then goes
+ * straight to opening the socket (issue 14). A throwaway WebRTC offer to warm the browser up for the
+ * device's load was tried too and made no difference (docs/benchmarks.md), so there is none.
+ */
+export function prepareJoin(): void {
+  if (!diagnostics.prepareAhead) return;
+  void otherEdges();
+  void dtlsCertificate();
 }
 
 /**
