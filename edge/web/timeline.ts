@@ -12,6 +12,8 @@ export type TimelineStep =
   | 'socket-open'
   | 'join-reply'
   | 'media-started'
+  // A mediasoup-client device loaded for a router (not marked when a node change keeps the device).
+  | 'device-loaded'
   | 'send-transport-made'
   | 'recv-transport-made'
   | 'send-connect'

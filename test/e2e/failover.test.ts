@@ -108,6 +108,9 @@ describe('failover and rooms across nodes (Node edge, real Chromium)', () => {
         for (const page of pages) {
           assert.equal(await rosterSize(page), 3, 'nobody left the participant list');
           assert.equal(await page.locator('.tile').count(), 3);
+          // Every node runs the same codecs: the page kept its device (media-session.ts #deviceFor).
+          const loads = await page.evaluate(() => performance.getEntriesByName('treffpunkt:device-loaded').length);
+          assert.equal(loads, 1, 'the device loaded once, at the join');
         }
       } finally {
         if (how === 'SIGSTOP') a.process.kill('SIGCONT');

@@ -86,6 +86,7 @@ export class MediaSession {
   /** Loads the device for the node's router and makes both transports (or takes those the join made). */
   async start(caps: RtpCapabilities, made?: MadeWithJoin): Promise<void> {
     await this.#device.load({ routerRtpCapabilities: caps as types.RtpCapabilities });
+    mark('device-loaded');
     this.#deviceCaps = JSON.stringify(caps);
     [this.#current.send, this.#current.recv] = await Promise.all([
       this.#create('send', this.#policy.send, made?.send),
@@ -394,6 +395,7 @@ export class MediaSession {
     if (this.#device.loaded && this.#deviceCaps === JSON.stringify(caps)) return this.#device;
     const device = new Device();
     await device.load({ routerRtpCapabilities: caps as types.RtpCapabilities });
+    mark('device-loaded');
     return device;
   }
 
