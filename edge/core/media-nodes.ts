@@ -17,6 +17,17 @@ export interface ControlLinks {
   calls(nodeId: string): LinkCalls | undefined;
 }
 
+/** The node links of this edge as watchers (node-links.ts): a node whose link fell silent. */
+export interface NodeWatch {
+  unresponsive(nodeId: string): boolean;
+}
+
+/**
+ * What a room acts on: the registry's status, or `unresponsive` for a node the registry has up but whose
+ * link to this edge is silent while its health check runs (NodeWatch): perhaps frozen, perhaps slow.
+ */
+export type NodeCondition = NodeStatus | 'unresponsive';
+
 export class MediaNodes {
   readonly #registry: NodeRegistry;
   readonly #secrets: ReadonlyMap<string, readonly string[]>;
@@ -29,11 +40,13 @@ export class MediaNodes {
   /** Health checks in flight or just answered, per node: many rooms asking at once cost one request. */
   readonly #health = new Map<string, { at: number; up: Promise<boolean> }>();
   readonly #links: ControlLinks | undefined;
+  readonly #watch: NodeWatch | undefined;
 
   /**
    * `stall`: how this edge notices its own stalls, and how long after one a node silent since is asked
    * directly (its health endpoint) before it counts as lost. `links`: the node links that carry control
-   * calls (the Node edge, TREFFPUNKT_NODE_CONTROL=link); none: every call is HTTP.
+   * calls (the Node edge, TREFFPUNKT_NODE_CONTROL=link); none: every call is HTTP. `watch`: the node
+   * links as watchers (the Node edge), whatever carries the calls.
    */
   constructor(
     registry: NodeRegistry,
@@ -43,8 +56,10 @@ export class MediaNodes {
     metrics: EdgeMetrics = noMetrics,
     stall?: { watch: EdgeStall; graceMs: number },
     links?: ControlLinks,
+    watch?: NodeWatch,
   ) {
     this.#links = links;
+    this.#watch = watch;
     this.#metrics = metrics;
     this.#registry = registry;
     this.#secrets = secrets;
@@ -66,7 +81,9 @@ export class MediaNodes {
       (n) => !request.exclude?.includes(n.nodeId) && this.#secrets.has(n.nodeId),
     );
     const allowed = up.filter((n) => meetsConstraint(n, request.constraint));
-    const node = this.#select(allowed, request);
+    // A node that may be frozen gets nobody new while another may carry them.
+    const responsive = allowed.filter((n) => !this.#watch?.unresponsive(n.nodeId));
+    const node = this.#select(responsive.length > 0 ? responsive : allowed, request);
     if (!node) {
       if (up.length > 0 && isConstrained(request.constraint)) {
         throw new TreffpunktError(
@@ -91,12 +108,13 @@ export class MediaNodes {
   }
 
   /**
-   * The registry's verdict; but a node the registry finds lost, silent since before this edge's own
+   * The registry's verdict, `unresponsive` for an up node whose link is silent (NodeWatch); but a node the registry finds lost, silent since before this edge's own
    * stall ended less than the grace ago, is asked directly: its silence may be the edge's (issue 13).
    */
-  async status(nodeId: string): Promise<NodeStatus> {
+  async status(nodeId: string): Promise<NodeCondition> {
     const now = Date.now();
     const status = await this.#registry.status(nodeId, now);
+    if (status === 'up' && this.#watch?.unresponsive(nodeId)) return 'unresponsive';
     const endedAt = this.#stall?.watch.lastStallEndedAt();
     if (status !== 'lost' || endedAt === undefined || now - endedAt > this.#stall!.graceMs) return status;
     const node = await this.#registry.get(nodeId);

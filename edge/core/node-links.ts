@@ -47,6 +47,12 @@ export interface NodeLinksOptions {
   probe(nodeId: string): Promise<boolean>;
   /** The node is dead: the registry marks it lost, the rooms move its participants (entry wiring). */
   lose(nodeId: string, reason: NodeLossReason): Promise<void>;
+  /**
+   * The node's link fell silent and its health check is under way (`unresponsive` is true now): the
+   * rooms check their nodes at once and may leave it make-before-break (room/failover.ts), without
+   * waiting for the health check's verdict.
+   */
+  unresponsive?(nodeId: string): void;
   log: Logger;
 }
 
@@ -67,6 +73,8 @@ interface Link {
   /** Closed by this edge, or replaced: its close is no death. */
   dropped: boolean;
   checking: boolean;
+  /** When the health check of a silent link was asked; undefined: no such check under way. */
+  silentCheckAt: number | undefined;
   /** Its control calls in flight, when the node serves them on its link. */
   readonly calls: LinkCalls | undefined;
 }
@@ -107,6 +115,16 @@ export class NodeLinks {
     return link && !link.stopping ? link.calls : undefined;
   }
 
+  /**
+   * The node's link is silent and its health check has not answered yet: it may be frozen (SIGSTOP, a
+   * hung machine) or only slow. Rooms leave such a node make-before-break when another node can take
+   * them (room/failover.ts); it is not lost, and becomes itself again the moment it is heard.
+   */
+  unresponsive(nodeId: string): boolean {
+    const link = this.#links.get(nodeId);
+    return link?.silentCheckAt !== undefined && link.heardAt < link.silentCheckAt;
+  }
+
   /** A node's link opened (its upgrade was signed by it): a link it held before is replaced. */
   open(nodeId: string, socket: LinkSocket, features: LinkFeatures = { controlCalls: false }): NodeLinkHandle {
     const link: Link = {
@@ -117,6 +135,7 @@ export class NodeLinks {
       stopping: false,
       dropped: false,
       checking: false,
+      silentCheckAt: undefined,
       calls: features.controlCalls ? new LinkCalls((text) => socket.send(text)) : undefined,
     };
     if (this.#stopped) {
@@ -182,6 +201,10 @@ export class NodeLinks {
   async #confirm(link: Link, reason: NodeLossReason): Promise<void> {
     link.checking = true;
     const askedAt = Date.now();
+    if (reason === 'link silent') {
+      link.silentCheckAt = askedAt;
+      this.#opts.unresponsive?.(link.nodeId);
+    }
     let up = false;
     try {
       up = await this.#opts.probe(link.nodeId);
@@ -189,6 +212,7 @@ export class NodeLinks {
       this.#opts.log.debug({ node: link.nodeId, ...errorFields(err) }, 'media node health check failed');
     }
     link.checking = false;
+    link.silentCheckAt = undefined;
     if (this.#stopped) return;
     if (reason === 'link silent') {
       // Heard meanwhile, replaced or closed: the link's own events decide.

@@ -11,7 +11,7 @@ import type { EdgeConfig } from './config.ts';
 import type { EdgeStall } from './edge-stall.ts';
 import { JoinTokenVerifier } from './join-tokens.ts';
 import type { Logger } from './logger.ts';
-import { type ControlLinks, MediaNodes } from './media-nodes.ts';
+import { type ControlLinks, MediaNodes, type NodeWatch } from './media-nodes.ts';
 import { type EdgeMetrics, noMetrics } from './metrics.ts';
 import type { NodeRegistry } from './node-registry.ts';
 import { stickyRegionLeastLoaded, type NodeSelector } from './node-selection.ts';
@@ -42,6 +42,8 @@ export interface EdgeServicesOptions {
   stall?: EdgeStall;
   /** The node links that carry control calls (the Node edge); none: every control call is HTTP. */
   controlLinks?: ControlLinks;
+  /** The node links as watchers (the Node edge): nodes whose link fell silent (room/failover.ts). */
+  nodeWatch?: NodeWatch;
 }
 
 export function createEdgeServices(
@@ -54,6 +56,7 @@ export function createEdgeServices(
     webhooks = noWebhooks,
     stall,
     controlLinks,
+    nodeWatch,
   }: EdgeServicesOptions = {},
 ): EdgeServices {
   // After a stall, a node gets twice the heartbeat timeout to be heard again before silence counts.
@@ -67,6 +70,7 @@ export function createEdgeServices(
       metrics,
       stallGrace,
       controlLinks,
+      nodeWatch,
     ),
     access: {
       verifier: JoinTokenVerifier.fromConfig(config),

@@ -150,6 +150,11 @@ export async function startNodeEdge(processEnv: Record<string, string | undefine
             ops.metrics.nodeLoss(reason);
             log.warn({ node: nodeId, reason }, 'media node lost: its link ended and its health check failed');
           },
+          // Rooms may leave a silent node make-before-break before the verdict (room/failover.ts).
+          unresponsive: (nodeId) => {
+            log.warn({ node: nodeId }, 'media node link silent: checking its health; rooms may leave it');
+            (cluster ?? rooms).checkNodesNow();
+          },
           log,
         })
       : undefined;
@@ -158,6 +163,7 @@ export async function startNodeEdge(processEnv: Record<string, string | undefine
     webhooks: ops.webhooks,
     stall,
     ...(links && nodeControl === 'link' ? { controlLinks: links } : {}),
+    ...(links ? { nodeWatch: links } : {}),
   });
   log.info({ nodeControl: links && nodeControl === 'link' ? 'link' : 'http' }, 'media node control calls');
   const rooms = new InProcessRooms(services, stateDb && new SqliteRoomSnapshots(stateDb));

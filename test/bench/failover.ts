@@ -7,20 +7,23 @@
  *
  *   - kill -9 (N runs): the node is lost when its heartbeats stop (TREFFPUNKT_NODE_HEARTBEAT_TIMEOUT_MS,
  *     given with --timeout; heartbeats and room checks every third of it);
- *   - SIGSTOP (N runs, case `stop`): a frozen node, found by its silent node link and a health check
- *     that times out;
- *   - SIGTERM drain (N runs): the node tells the edge at once; the gap is the move itself. Also the
- *     media gap: per page and remote participant's video, the longest interval in which no consumer of
+ *   - SIGSTOP (N runs, case `stop`): the node's process frozen, found by its silent node link; its
+ *     mediasoup workers go on forwarding (a hung control process). The rooms hand over make-before-break
+ *     while the health check runs, which times out;
+ *   - SIGSTOP of the node and its mediasoup workers (case `freeze`): a whole machine hung; media stops
+ *     at the signal, detection as for `stop`;
+ *   - SIGTERM drain (N runs): the node tells the edge at once; the gap is the move itself. For drain,
+ *     stop and freeze also the media gap: per page and remote participant's video, the longest interval in which no consumer of
  *     it (the current ones and, during a make-before-break handover, the old ones) decoded a new frame,
  *     sampled in the page every 100 ms from 1 s before the signal until every page decodes again, its
  *     old media is closed and 1 s more;
  *   - baseline, same run: a cold start — the time from three fresh pages clicking "Join" to every page
  *     decoding every other page, i.e. what people would wait if they had to rejoin.
  *
- *   node test/bench/failover.ts [--runs 5] [--timeout 2000|default] [--cases kill,stop,drain]
+ *   node test/bench/failover.ts [--runs 5] [--timeout 2000|default] [--cases kill,stop,freeze,drain]
  *
  * `--timeout default` leaves the edge's heartbeat timeout at its default (the node link finds a kill -9 or
- * a freeze long before it). For kill and stop, a breakdown per page (failover-steps.ts): the app's marks
+ * a freeze long before it). For kill, a breakdown per page (failover-steps.ts): the app's marks
  * of the rebuild and, from a recorder polling getStats every 25 ms in each page, when the new consumers of
  * the others' video appeared, got a packet and decoded a frame.
  *
@@ -33,7 +36,7 @@ import { startStack, type Stack, type StackNode } from '../support/stack.ts';
 import { inboundStats, joinMeeting, launchChromium, participantId } from '../support/browser.ts';
 import { consumedProducers, decodedVideo, everyoneDecodesAgain, nodeCarrying } from '../support/media-recovery.ts';
 import { waitFor } from '../support/poll.ts';
-import { machineInfo, positiveInt, summarize } from './support.ts';
+import { childPids, machineInfo, positiveInt, summarize } from './support.ts';
 import { FAILOVER_STEPS, type FailoverStep, failoverSteps } from './failover-steps.ts';
 import { recordReceivedMedia } from './join-timeline.ts';
 
@@ -47,10 +50,11 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    'node test/bench/failover.ts [--runs 5] [--timeout 2000|default] [--cases kill,stop,drain]\n' +
+    'node test/bench/failover.ts [--runs 5] [--timeout 2000|default] [--cases kill,stop,freeze,drain]\n' +
       '  --runs     runs per case (a fresh stack each)\n' +
       "  --timeout  the edge's heartbeat timeout in ms, or 'default' (the node link finds kill -9 and SIGSTOP)\n" +
-      '  --cases    kill (SIGKILL), stop (SIGSTOP: a frozen node), drain (SIGTERM)',
+      '  --cases    kill (SIGKILL), stop (SIGSTOP of the node process), freeze (SIGSTOP of the node and its\n' +
+      '             mediasoup workers), drain (SIGTERM)',
   );
   process.exit(0);
 }
@@ -74,6 +78,11 @@ const results = {
   stop: [] as number[],
   stopDetect: [] as number[],
   stopRebuilt: [] as number[],
+  stopMediaGap: [] as number[],
+  freeze: [] as number[],
+  freezeDetect: [] as number[],
+  freezeRebuilt: [] as number[],
+  freezeMediaGap: [] as number[],
   drain: [] as number[],
   drainDetect: [] as number[],
   drainRebuilt: [] as number[],
@@ -199,7 +208,14 @@ async function meeting(stack: Stack, room: string) {
  * on the new node (data-media-moves, set once transports, producers and consumers are made), and every
  * page decodes every other page again.
  */
-async function measure(stack: Stack, node: StackNode, pages: Page[], ids: string[], signal: NodeJS.Signals) {
+async function measure(
+  stack: Stack,
+  node: StackNode,
+  pages: Page[],
+  ids: string[],
+  signal: NodeJS.Signals,
+  withWorkers: boolean,
+) {
   const old = await consumedProducers(pages);
   // A frozen node (SIGSTOP) exits only when the stack stops.
   const exited =
@@ -207,13 +223,16 @@ async function measure(stack: Stack, node: StackNode, pages: Page[], ids: string
       ? Promise.resolve(NaN)
       : new Promise<number>((r) => node.process.once('exit', () => r(Date.now())));
   const logged = stack.output().length;
-  const probing = signal === 'SIGTERM';
+  const probing = signal !== 'SIGKILL';
+  // The node's mediasoup workers (its children), frozen with it for a whole hung machine (`freeze`).
+  const workers = withWorkers ? childPids(node.process.pid!) : [];
   if (probing) {
     await Promise.all(pages.map(startGapProbe));
     await new Promise((r) => setTimeout(r, 1000));
   }
   const t0 = Date.now();
   node.process.kill(signal);
+  for (const pid of workers) process.kill(pid, signal);
   let rebuiltAt = 0;
   const rebuilt = waitFor(
     'every page to rebuild its media',
@@ -272,12 +291,15 @@ async function measure(stack: Stack, node: StackNode, pages: Page[], ids: string
     .find((l) => l.includes('moving the room off a media node'));
   const detectMs = moving ? (JSON.parse(moving) as { time: number }).time - t0 : NaN;
   const pageSteps = probing ? [] : await Promise.all(pages.map((p) => failoverSteps(p, t0)));
+  // Frozen workers would outlive the stack (only the node process is continued and stopped by it).
+  for (const pid of workers) process.kill(pid, 'SIGCONT');
   return { ms, detectMs, rebuiltMs: rebuiltAt - t0, exitMs: (await exited) - t0, gaps, pageSteps };
 }
 
 for (const [kind, signal] of [
   ['kill', 'SIGKILL'],
   ['stop', 'SIGSTOP'],
+  ['freeze', 'SIGSTOP'],
   ['drain', 'SIGTERM'],
 ] as const) {
   if (!values.cases.split(',').includes(kind)) continue;
@@ -286,8 +308,15 @@ for (const [kind, signal] of [
       const { pages, ids, coldMs } = await meeting(stack, `bench-${kind}-${i}`);
       results.coldJoin.push(coldMs);
       const node = await nodeCarrying(stack);
-      const { ms, detectMs, rebuiltMs, exitMs, gaps, pageSteps } = await measure(stack, node, pages, ids, signal);
-      results.drainMediaGap.push(...gaps);
+      const { ms, detectMs, rebuiltMs, exitMs, gaps, pageSteps } = await measure(
+        stack,
+        node,
+        pages,
+        ids,
+        signal,
+        kind === 'freeze',
+      );
+      if (kind !== 'kill') results[`${kind}MediaGap`].push(...gaps);
       results[kind].push(ms);
       results[`${kind}Detect`].push(detectMs);
       results[`${kind}Rebuilt`].push(rebuiltMs);
@@ -319,6 +348,11 @@ console.log(row('kill -9 → everyone decodes everyone again', results.kill));
 console.log(row('SIGSTOP → edge moves the room', results.stopDetect));
 console.log(row('SIGSTOP → every page rebuilt its media', results.stopRebuilt));
 console.log(row('SIGSTOP → everyone decodes everyone again', results.stop));
+console.log(row('SIGSTOP: media gap per page × remote video', results.stopMediaGap));
+console.log(row('freeze (node + workers) → edge moves the room', results.freezeDetect));
+console.log(row('freeze → every page rebuilt its media', results.freezeRebuilt));
+console.log(row('freeze → everyone decodes everyone again', results.freeze));
+console.log(row('freeze: media gap per page × remote video', results.freezeMediaGap));
 console.log(row('SIGTERM → edge moves the room', results.drainDetect));
 console.log(row('SIGTERM → every page rebuilt its media', results.drainRebuilt));
 console.log(row('SIGTERM drain → everyone decodes again (gap)', results.drain));

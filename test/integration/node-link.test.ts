@@ -130,7 +130,7 @@ describe('node link, Node edge, heartbeat timeout 60 s', () => {
     }
   });
 
-  test('SIGSTOP: the silent link and a timed-out health check lose the node; after SIGCONT it registers again', async (t) => {
+  test('SIGSTOP: the silent link moves the room make-before-break at once; the timed-out health check then loses the node; after SIGCONT it registers again', async (t) => {
     const { stack, losses } = await linkedStack(t);
     const [a] = stack.mediaNodes as [StackNode];
     const alice = await aliceOnNodeA(stack, 'link-freeze');
@@ -138,11 +138,28 @@ describe('node link, Node edge, heartbeat timeout 60 s', () => {
       const frozenAt = Date.now();
       a.process.kill('SIGSTOP');
       try {
-        const moved = await alice.waitForEvent<{ reason: string }>('mediaMoved', () => true, BOUND_MS);
+        const moved = await alice.waitForEvent<{ reason: string; keepOld?: boolean }>(
+          'mediaMoved',
+          () => true,
+          BOUND_MS,
+        );
         console.log(`SIGSTOP → mediaMoved ${Date.now() - frozenAt} ms (heartbeat timeout 60 s)`);
-        assert.equal(moved.reason, 'nodeFailed');
+        // Its mediasoup workers may still forward: the old media stays until the new is up, or the verdict.
+        assert.equal(moved.reason, 'nodeDraining');
+        assert.equal(moved.keepOld, true);
+        await alice.waitForEvent('oldMediaClosed', () => true, BOUND_MS);
         assert.equal(await healthyNodes(stack), 1);
         assert.deepEqual(await losses(), { 'link silent': 1 });
+        // The order: silent link, the room moves, then the health check's verdict (never a heartbeat timeout).
+        const out = stack.output();
+        const at = (re: RegExp) => out.search(re);
+        const silentAt = at(/"node":"node-a"[^\n]*media node link silent: checking its health/);
+        const movedAt = at(/"node":"node-a"[^\n]*"reason":"nodeUnresponsive"[^\n]*moving the room off a media node/);
+        const lostAt = at(/"node":"node-a","reason":"link silent"[^\n]*media node lost/);
+        assert.ok(
+          silentAt >= 0 && movedAt > silentAt && lostAt > movedAt,
+          `order: ${silentAt} < ${movedAt} < ${lostAt}`,
+        );
       } finally {
         a.process.kill('SIGCONT');
       }

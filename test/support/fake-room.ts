@@ -17,8 +17,8 @@ import {
   type MediaConstraint,
 } from '../../edge/core/media-constraint.ts';
 import { NodeUnreachableError } from '../../edge/core/media-node-client.ts';
-import type { MediaNodes } from '../../edge/core/media-nodes.ts';
-import type { MediaNodeRecord, NodeStatus } from '../../edge/core/node-registry.ts';
+import type { MediaNodes, NodeCondition } from '../../edge/core/media-nodes.ts';
+import type { MediaNodeRecord } from '../../edge/core/node-registry.ts';
 import { stickyRegionLeastLoaded, type SelectionRequest } from '../../edge/core/node-selection.ts';
 import { TokenBucket } from '../../edge/core/rate-limit.ts';
 import { Room, type GuestPolicy, type RoomDeps } from '../../edge/core/room/room.ts';
@@ -35,7 +35,7 @@ export interface NodeCall {
 export class FakeNode {
   readonly nodeId: string;
   readonly record: MediaNodeRecord;
-  status: NodeStatus = 'up';
+  status: NodeCondition = 'up';
   /** Control calls throw NodeUnreachableError (a frozen or dead node). */
   unreachable = false;
   /** Calls of these operations alone throw NodeUnreachableError. */
@@ -168,7 +168,7 @@ export class FakeMediaNodes {
     return node;
   }
 
-  async status(nodeId: string): Promise<NodeStatus> {
+  async status(nodeId: string): Promise<NodeCondition> {
     return this.nodes.get(nodeId)?.status ?? 'lost';
   }
 

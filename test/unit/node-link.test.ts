@@ -119,6 +119,31 @@ test('a silent link is checked: lost when the health check fails, kept while it 
   l.stop();
 });
 
+test('a silent link: unresponsive while its health check runs (the rooms hear it at once); itself again once heard', async () => {
+  let answer: ((up: boolean) => void) | undefined;
+  const heard: string[] = [];
+  const lost: string[] = [];
+  const l = new NodeLinks({
+    silenceMs: 200,
+    probe: () => new Promise<boolean>((r) => (answer = r)),
+    lose: async (nodeId) => void lost.push(nodeId),
+    unresponsive: (nodeId) => heard.push(nodeId),
+    log: silent,
+  });
+  const h = l.open('a', fakeSocket().socket);
+  assert.equal(l.unresponsive('a'), false, 'just opened');
+  await waitFor('the silent link to be checked', () => answer !== undefined, 5_000, 10);
+  assert.equal(l.unresponsive('a'), true, 'silent, its health check not answered');
+  assert.deepEqual(heard, ['a'], 'told once, when the check starts');
+  h.message('{"type":"ping","seq":1}');
+  assert.equal(l.unresponsive('a'), false, 'heard again: itself at once, whatever the check says');
+  answer!(false);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(lost, [], 'heard during the check: not lost');
+  assert.equal(l.unresponsive('b'), false, 'a node without a link is not judged here');
+  l.stop();
+});
+
 test('a lost node: status lost at once, heartbeats refused until it registers again', async () => {
   const registry = new InMemoryNodeRegistry(60_000);
   const load = { workers: 1, routers: 0, transports: 0, producers: 0, consumers: 0 };

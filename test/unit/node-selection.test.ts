@@ -60,6 +60,7 @@ test("strategy: the participant's region beats the room's node elsewhere; no nod
 
 async function mediaNodes(
   nodes: { id: string; region?: string; operator?: string; jurisdiction?: string; transports?: number }[],
+  watch?: { unresponsive(nodeId: string): boolean },
 ) {
   const registry = new InMemoryNodeRegistry(60_000);
   for (const n of nodes) {
@@ -76,7 +77,10 @@ async function mediaNodes(
     );
   }
   const secrets = new Map(nodes.map((n) => [n.id, [`secret-of-${n.id}`]]));
-  return { registry, nodes: new MediaNodes(registry, secrets, stickyRegionLeastLoaded, 60) };
+  return {
+    registry,
+    nodes: new MediaNodes(registry, secrets, stickyRegionLeastLoaded, 60, undefined, undefined, undefined, watch),
+  };
 }
 
 const codeOf = (p: Promise<unknown>) =>
@@ -115,4 +119,22 @@ test('select: the node being left is excluded, and a draining node takes no one'
   await registry.drain('b');
   assert.equal((await nodes.select({ roomNodeIds: ['a'], constraint: {}, exclude: ['a'] })).nodeId, 'c');
   assert.equal(await codeOf(nodes.select({ roomNodeIds: [], constraint: {}, exclude: ['a', 'c'] })), 'NO_MEDIA_NODE');
+});
+
+test('a node whose link is silent: unresponsive for the rooms, and new participants go elsewhere while another may take them', async () => {
+  const silentNodes = new Set(['a']);
+  const { nodes } = await mediaNodes([{ id: 'a' }, { id: 'b', transports: 10 }], {
+    unresponsive: (id) => silentNodes.has(id),
+  });
+  assert.equal(await nodes.status('a'), 'unresponsive');
+  assert.equal(await nodes.status('b'), 'up');
+  assert.equal((await nodes.select({ roomNodeIds: ['a'], constraint: {} })).nodeId, 'b', "not even the room's node");
+  assert.equal(
+    (await nodes.select({ roomNodeIds: [], constraint: {}, exclude: ['b'] })).nodeId,
+    'a',
+    'the only node left: better perhaps slow than none',
+  );
+  silentNodes.clear();
+  assert.equal(await nodes.status('a'), 'up');
+  assert.equal((await nodes.select({ roomNodeIds: ['a'], constraint: {} })).nodeId, 'a');
 });

@@ -135,10 +135,67 @@ test('a draining node that dies during the handover: the handover ends at once; 
   a.unreachable = true;
   await r.room.sweep();
   assert.equal(host.socket.events('oldMediaClosed').length, 1);
+  assert.equal(a.callsOf('closeRoom').length, 0, 'a lost node is not called (a frozen one would hold the room)');
   a.status = 'up';
   a.unreachable = false;
   await r.room.sweep();
-  assert.equal(a.callsOf('closeRoom').length, 2, 'told again once it is back (the first call failed)');
+  assert.equal(a.callsOf('closeRoom').length, 1, 'told once it is back');
+});
+
+test('a node whose link is silent (unresponsive): handed over make-before-break at once; lost, the handover ends without a call to it', async () => {
+  const { r, a, b, host, viewer } = await twoOnA();
+  a.status = 'unresponsive';
+  await r.room.sweep();
+  for (const p of [host, viewer]) {
+    const [moved] = p.socket.events('mediaMoved');
+    assert.equal(moved.keepOld, true, 'the old media keeps playing if the node still forwards it');
+    assert.equal(moved.routerRtpCapabilities.node, 'b');
+  }
+  assert.deepEqual(viewer.socket.events('producerClosed'), [], 'the old producer is not closed yet');
+  assert.deepEqual(r.nodes.aborted, [], 'perhaps only slow: its calls are not aborted');
+  await r.ok(host.socket, 'createTransport', { direction: 'send' });
+  assert.equal(b.callsOf('createTransport').length, 1, 'new media goes to the other node');
+
+  // The health check's verdict: lost. The handover ends at once; the frozen node is not called.
+  a.status = 'lost';
+  a.unreachable = true;
+  const before = a.calls.length;
+  await r.room.sweep();
+  for (const p of [host, viewer]) assert.deepEqual(p.socket.events('oldMediaClosed'), [{}]);
+  assert.deepEqual(viewer.socket.events('producerClosed'), [{ participantId: host.id, producerId: host.producerId }]);
+  assert.deepEqual(a.calls.slice(before), [], 'nothing asked of the lost node');
+  a.status = 'up';
+  a.unreachable = false;
+  await r.room.sweep();
+  assert.equal(a.callsOf('closeRoom').length, 1, 'told to close the room once it is back');
+});
+
+test('a node whose link is silent but that answers: the handover runs to its end and the room closes there', async () => {
+  const { r, a, host, viewer } = await twoOnA();
+  a.status = 'unresponsive';
+  await r.room.sweep();
+  a.status = 'up';
+  await r.room.sweep();
+  assert.equal(host.socket.events('mediaMoved').length, 1, 'moved once');
+  assert.equal(a.callsOf('closeRoom').length, 0, 'the old media stays until the switch-over');
+  await r.ok(host.socket, 'mediaMoveDone');
+  await r.ok(viewer.socket, 'mediaMoveDone');
+  assert.equal(a.callsOf('closeRoom').length, 1, 'everyone switched: the room closes on the old node');
+  assert.equal(viewer.socket.events('oldMediaClosed').length, 1);
+});
+
+test('a node whose link is silent, and no other node may take its participants: nobody moves before the verdict', async () => {
+  const r = new FakeRoom();
+  const a = r.nodes.add(new FakeNode('a', { jurisdiction: 'DE' }));
+  const host = await r.publisher({ name: 'Host' });
+  r.nodes.add(new FakeNode('b', { jurisdiction: 'US' })).status = 'draining';
+  a.status = 'unresponsive';
+  await r.room.sweep();
+  assert.deepEqual(host.socket.events('mediaMoved'), []);
+  assert.deepEqual(host.socket.events('mediaUnavailable'), [], 'its media may still flow: nobody is cut off');
+  a.status = 'up';
+  await r.room.sweep();
+  assert.deepEqual(host.socket.events('mediaMoved'), [], 'it answered: the room stays');
 });
 
 test('a draining node: a room spread over two nodes keeps its pipes to the old node until the handover ends', async () => {

@@ -75,11 +75,15 @@ export class Failover {
       if (status === 'pending') continue;
       // Being handed over from: it ends by mediaMoveDone or its deadline (below), at once if the node died.
       if (state.handover(nodeId)) {
-        if (status === 'lost') await this.#endHandover(nodeId);
+        if (status === 'lost') await this.#endHandover(nodeId, true);
         continue;
       }
       if (state.routers.isAbandoned(nodeId) && !state.nodeIds().includes(nodeId)) {
         if (status === 'up') await this.closeRoomOn(nodeId);
+        continue;
+      }
+      if (status === 'unresponsive') {
+        await this.#leaveUnresponsive(nodeId);
         continue;
       }
       if (status !== 'up') await this.#moveOff(nodeId, status === 'draining' ? 'nodeDraining' : 'nodeFailed');
@@ -153,11 +157,11 @@ export class Failover {
    * constraint and told to publish again (mediaMoved). Clients re-publish audio first. A draining node
    * is handed over from instead (#handOver).
    */
-  async #moveOff(nodeId: string, reason: MoveReason): Promise<void> {
+  async #moveOff(nodeId: string, reason: MoveReason, why: string = reason): Promise<void> {
     const { name, deps, state } = this.#ctx;
     const moving = [...state.participants.values()].filter((p) => p.nodeId === nodeId);
     deps.log.warn(
-      { room: name, node: nodeId, reason, participants: moving.length },
+      { room: name, node: nodeId, reason: why, participants: moving.length },
       'moving the room off a media node',
     );
     if (reason === 'nodeDraining') return this.#handOver(nodeId, moving);
@@ -170,6 +174,36 @@ export class Failover {
     for (const p of moving) await this.#place(p, reason, nodeId);
     // A lost node is told to close the room when (if) it comes back.
     state.routers.abandon(nodeId);
+  }
+
+  /**
+   * A node whose link fell silent (node-links.ts) while its health check runs: frozen, or only slow. Its
+   * participants are handed over make-before-break at once, as off a draining node, when another node
+   * can take every one of them: a frozen node's media is gone already, and the move starts a second
+   * before the verdict; a slow node's media keeps playing until the new media decodes, so being wrong
+   * costs nobody a picture. If the verdict is lost, the handover ends at once (checkNodes); if the node
+   * answers, the handover runs to its end. With no other node, the room waits for the verdict.
+   */
+  async #leaveUnresponsive(nodeId: string): Promise<void> {
+    const { name, deps, state } = this.#ctx;
+    const moving = [...state.participants.values()].filter((p) => p.nodeId === nodeId);
+    if (moving.length === 0) return;
+    try {
+      for (const p of moving)
+        await deps.nodes.select({
+          roomNodeIds: state.nodeIds().filter((n) => n !== nodeId),
+          region: p.region,
+          constraint: roomConstraint(this.#ctx),
+          exclude: [nodeId],
+        });
+    } catch (err) {
+      deps.log.info(
+        { room: name, node: nodeId, ...errorFields(err) },
+        'a media node link is silent, no other node may take its participants: waiting for its health check',
+      );
+      return;
+    }
+    await this.#moveOff(nodeId, 'nodeDraining', 'nodeUnresponsive');
   }
 
   /**
@@ -198,9 +232,10 @@ export class Failover {
   /**
    * The handover from a draining node is over: the others are told that the old producers closed, each
    * moved participant that its old media goes (oldMediaClosed), and the room leaves the node (its pipes,
-   * then its router, which the node's drain waits for).
+   * then its router, which the node's drain waits for). A node found lost meanwhile is not called (a
+   * frozen one would hold the room for a call's whole deadline): it is told when it is back.
    */
-  async #endHandover(nodeId: string): Promise<void> {
+  async #endHandover(nodeId: string, lost = false): Promise<void> {
     const { name, deps, state } = this.#ctx;
     const h = state.endHandover(nodeId);
     if (!h) return;
@@ -212,7 +247,8 @@ export class Failover {
       this.#presence.broadcast('producerClosed', { participantId, producerId }, participantId);
     for (const id of h.moved) if (state.participants.has(id)) this.#presence.sendTo(id, 'oldMediaClosed', {});
     await this.#pipes.dropNode(nodeId);
-    await this.closeRoomOn(nodeId);
+    if (lost) state.routers.abandon(nodeId);
+    else await this.closeRoomOn(nodeId);
   }
 
   /**
