@@ -122,12 +122,20 @@ export class MediaRoom {
       this.#transports.delete(transport.id);
       ids.delete(transport.id);
     });
-    return {
+    const made = {
       id: transport.id,
       iceParameters: transport.iceParameters,
       iceCandidates: transport.iceCandidates as ControlResponse<'createTransport'>['iceCandidates'],
       dtlsParameters: transport.dtlsParameters as ControlResponse<'createTransport'>['dtlsParameters'],
     };
+    if (!body.clientDtlsParameters) return made;
+    // As connectTransport would; parameters mediasoup refuses leave the transport unconnected, and the
+    // client connects it itself (as after a failed connect with the join).
+    const connected = await transport
+      .connect({ dtlsParameters: body.clientDtlsParameters as types.DtlsParameters })
+      .then(() => true)
+      .catch(() => false);
+    return { ...made, connected };
   }
 
   async connectTransport(

@@ -140,11 +140,23 @@ export const control = {
     body: z.object({}).strict(),
     response: z.object({ rtpCapabilities: RtpCapabilities }),
   },
+  /**
+   * `clientDtlsParameters`: connect it at once with the client's DTLS parameters (a transport made with
+   * the join, issue 14: one call instead of two); the response then says whether that worked
+   * (`connected`). A node older than this field refuses the body (BAD_MESSAGE): the edge makes the
+   * transport without it and connects it with connectTransport.
+   */
   createTransport: {
     method: 'POST',
     route: '/v1/rooms/:room/transports',
-    body: z.object({ participantId: Id, direction: z.enum(['send', 'recv']) }).strict(),
-    response: TransportOptions,
+    body: z
+      .object({
+        participantId: Id,
+        direction: z.enum(['send', 'recv']),
+        clientDtlsParameters: DtlsParameters.optional(),
+      })
+      .strict(),
+    response: TransportOptions.extend({ connected: z.boolean().optional() }),
   },
   connectTransport: {
     method: 'POST',

@@ -40,6 +40,8 @@ export class FakeNode {
   unreachable = false;
   /** Calls of these operations alone throw NodeUnreachableError. */
   unreachableOps: ReadonlySet<ControlOp> = new Set();
+  /** A node older than createTransport's clientDtlsParameters: its strict body schema refuses the field. */
+  refusesClientDtls = false;
   readonly calls: NodeCall[] = [];
   /** Holds calls of an operation until released (`hold`): a node that is slow for one of them. */
   readonly #held = new Map<ControlOp, { calls: (() => void)[]; waiting?: () => void }>();
@@ -103,8 +105,18 @@ export class FakeNode {
     switch (op) {
       case 'ensureRouter':
         return { rtpCapabilities: { codecs: [], headerExtensions: [], node: this.nodeId } };
-      case 'createTransport':
-        return { id, iceParameters: {}, iceCandidates: [], dtlsParameters: {} };
+      case 'createTransport': {
+        const connect = (body as { clientDtlsParameters?: unknown }).clientDtlsParameters !== undefined;
+        if (connect && this.refusesClientDtls)
+          throw new TreffpunktError(ErrorCode.BadMessage, 'Unrecognized key: "clientDtlsParameters"');
+        return {
+          id,
+          iceParameters: {},
+          iceCandidates: [],
+          dtlsParameters: {},
+          ...(connect ? { connected: true } : {}),
+        };
+      }
       case 'produce':
         return { producerId: id };
       case 'consume':

@@ -74,11 +74,11 @@ test('a consume that waits on the node while the producer closes in its owner’
   assert.deepEqual(subSaved?.consumers, []);
 });
 
-test('a join with media makes both transports, connected with the DTLS parameters; events wait for the join reply', async () => {
+test('a join with media makes both transports, connected with the DTLS parameters in the same node call; events wait for the join reply', async () => {
   const { r, node } = roomWithNode();
   const pub = await r.enter({ name: 'Pub' });
   const pubSend = await r.ok(pub.socket, 'createTransport', { direction: 'send' });
-  const slow = node.hold('connectTransport');
+  const slow = node.hold('createTransport');
   const joiner = r.open();
   const join = r.request(joiner, 'join', {
     protocolVersion: PROTOCOL_VERSION,
@@ -102,9 +102,17 @@ test('a join with media makes both transports, connected with the DTLS parameter
   assert.equal(transports.recv.connected, true);
   assert.ok(transports.recv.iceServers.length > 0, 'with TURN credentials, as createTransport');
   assert.deepEqual(
-    node.callsOf('connectTransport').map((c) => c.body),
-    [{ dtlsParameters: DTLS }, { dtlsParameters: DTLS }],
+    node
+      .callsOf('createTransport')
+      .slice(1)
+      .map((c) => c.body as { direction: string; clientDtlsParameters?: unknown })
+      .map(({ direction, clientDtlsParameters }) => ({ direction, clientDtlsParameters })),
+    [
+      { direction: 'send', clientDtlsParameters: DTLS },
+      { direction: 'recv', clientDtlsParameters: DTLS },
+    ],
   );
+  assert.equal(node.callsOf('connectTransport').length, 0, 'no second call to connect them');
   const order = joiner.frames.map((f) => (f.event ? f.event : `reply ${f.id}`));
   const replyAt = order.findIndex((o) => o.startsWith('reply'));
   assert.equal(replyAt, 0, `the join reply comes first: ${order.join(', ')}`);
@@ -122,6 +130,32 @@ test('a join with media makes both transports, connected with the DTLS parameter
   await r.ok(joiner, 'createTransport', { direction: 'send' });
   await r.ok(joiner, 'createTransport', { direction: 'recv' });
   assert.equal(await r.refused(joiner, 'createTransport', { direction: 'send' }), 'LIMIT_EXCEEDED');
+});
+
+test('a node older than clientDtlsParameters: the join transport is made without it and connected by a second call; the room asks that node so from then on', async () => {
+  const { r, node } = roomWithNode();
+  node.refusesClientDtls = true;
+  const join = (name: string) =>
+    r.ok(r.open(), 'join', {
+      protocolVersion: PROTOCOL_VERSION,
+      name,
+      media: { transports: ['recv'], dtlsParameters: DTLS },
+    });
+  const first = await join('A');
+  assert.equal(first.transports.recv.connected, true);
+  assert.deepEqual(
+    node.callsOf('connectTransport').map((c) => c.body),
+    [{ dtlsParameters: DTLS }],
+  );
+  const second = await join('B');
+  assert.equal(second.transports.recv.connected, true);
+  assert.deepEqual(
+    node.callsOf('createTransport').map((c) => 'clientDtlsParameters' in (c.body as object)),
+    [true, false, false],
+    'refused once, then asked without the field',
+  );
+  assert.equal(node.callsOf('connectTransport').length, 2);
+  assert.equal((await r.room.adminView()).participants.length, 2);
 });
 
 test('a join whose transports cannot be made still joins; without DTLS parameters they are made, not connected', async () => {

@@ -42,6 +42,8 @@ export class RoomMedia {
   readonly #ctx: RoomContext;
   readonly #presence: Presence;
   readonly #pipes: RoomPipes;
+  /** Nodes that refused createTransport's clientDtlsParameters (older nodes): connected by a second call. */
+  readonly #connectAfterCreate = new Set<string>();
 
   constructor(ctx: RoomContext, parts: { presence: Presence; pipes: RoomPipes }) {
     this.#ctx = ctx;
@@ -93,8 +95,10 @@ export class RoomMedia {
 
   /**
    * The transports a `join` asked for (JoinMedia), made side by side in the new participant's lane, each
-   * connected at once when the client sent its DTLS parameters. One that fails is left out (logged): the
-   * client then asks for it with `createTransport`, as without `media`.
+   * connected at once when the client sent its DTLS parameters: in the same node call (createTransport's
+   * `clientDtlsParameters`), or with connectTransport after it on a node that does not know that field
+   * yet. One that fails is left out (logged): the client then asks for it with `createTransport`, as
+   * without `media`.
    */
   async joinTransports(conn: Connection, media: JoinMedia): Promise<JoinResult['transports']> {
     const { name, deps, state } = this.#ctx;
@@ -102,23 +106,22 @@ export class RoomMedia {
     const made = await Promise.all(
       media.transports.map(async (direction) => {
         try {
-          const transport = await this.#makeTransport(p, direction);
-          let connected = false;
-          if (media.dtlsParameters) {
-            const node = await deps.nodes.client(p.nodeId);
-            connected = await node
-              .call(
-                'connectTransport',
-                { room: name, transportId: transport.id },
-                { dtlsParameters: media.dtlsParameters },
-              )
-              .then(() => true)
-              .catch((err: unknown) => {
-                deps.log.debug({ room: name, ...errorFields(err) }, 'connecting a join transport failed');
-                return false;
-              });
-          }
-          return [direction, { ...transport, connected }] as const;
+          const { connected, ...transport } = await this.#makeTransport(p, direction, media.dtlsParameters);
+          if (connected !== undefined || !media.dtlsParameters)
+            return [direction, { ...transport, connected: connected ?? false }] as const;
+          const node = await deps.nodes.client(p.nodeId);
+          const connectedAfter = await node
+            .call(
+              'connectTransport',
+              { room: name, transportId: transport.id },
+              { dtlsParameters: media.dtlsParameters },
+            )
+            .then(() => true)
+            .catch((err: unknown) => {
+              deps.log.debug({ room: name, ...errorFields(err) }, 'connecting a join transport failed');
+              return false;
+            });
+          return [direction, { ...transport, connected: connectedAfter }] as const;
         } catch (err) {
           deps.log.warn({ room: name, participant: p.id, direction, ...errorFields(err) }, 'join transport not made');
           return undefined;
@@ -128,22 +131,46 @@ export class RoomMedia {
     return Object.fromEntries(made.filter((m) => m !== undefined));
   }
 
-  async #makeTransport(p: Participant, direction: 'send' | 'recv'): Promise<MadeTransport> {
+  /**
+   * Makes a transport on the participant's node. `clientDtlsParameters`: connect it in the same call;
+   * `connected` is undefined when the node did not (a node older than that field: this room then asks
+   * that node without it). The TURN credentials are minted while the node makes the transport.
+   */
+  async #makeTransport(
+    p: Participant,
+    direction: 'send' | 'recv',
+    clientDtlsParameters?: JoinMedia['dtlsParameters'],
+  ): Promise<MadeTransport & { connected?: boolean }> {
     const { name, deps, state } = this.#ctx;
     if (p.transports.size >= deps.maxTransports)
       this.#limit(p.id, 'transports', `at most ${deps.maxTransports} transports per participant`);
-    const node = await deps.nodes.client(p.nodeId);
-    const transport = await node.call('createTransport', { room: name }, { participantId: p.id, direction });
+    const nodeId = p.nodeId;
+    const node = await deps.nodes.client(nodeId);
+    const connectNow = clientDtlsParameters !== undefined && !this.#connectAfterCreate.has(nodeId);
+    const create = (withDtls: boolean) =>
+      node.call(
+        'createTransport',
+        { room: name },
+        { participantId: p.id, direction, ...(withDtls ? { clientDtlsParameters } : {}) },
+      );
+    const [made, iceServers] = await Promise.all([
+      create(connectNow).catch((err: unknown) => {
+        if (!connectNow || !(err instanceof TreffpunktError) || err.code !== ErrorCode.BadMessage) throw err;
+        this.#connectAfterCreate.add(nodeId);
+        return create(false);
+      }),
+      deps.nodes.iceServers(nodeId, turnIdentity(p)),
+    ]);
+    const { connected, ...transport } = made;
     state.addTransport(p.id, transport.id, direction);
-    const iceServers = await deps.nodes.iceServers(p.nodeId, turnIdentity(p));
     return {
       ...transport,
       iceServers,
       ...(iceServers.length ? { iceServersExpireIn: deps.nodes.turnCredentialTtlSeconds } : {}),
+      ...(connectNow && connected !== undefined ? { connected } : {}),
     };
   }
 
-  /** Refuses a request that would pass a per-participant limit, and says so in the log (pseudonymous). */
   #limit(participantId: string, what: string, message: string): never {
     this.#ctx.deps.log.warn(
       { security: true, event: 'limitExceeded', room: this.#ctx.name, participant: participantId, limit: what },
