@@ -11,9 +11,15 @@
  *       browser app joins): join, consume, resumeConsumer.
  *   baseline  `ping` round trip on already-open, joined sockets (answered by the edge without the room
  *       queue and without the media node): what plain WebSocket round trips cost on this machine.
+ *   reference  flow (b), the same client code, against a minimal in-process mediasoup signaling server
+ *       (./sfu-baseline.ts: one process, one worker, no separate media node, no tokens, no validation),
+ *       started next to the stack: what the hop to a separate media node, and everything else the edge
+ *       does, may cost at most. Its room has a publisher too (audio `produce`, fixed SSRC, no RTP sent, like
+ *       the stack's host, which sends none either). `--no-reference` skips it.
  *
  * Each case runs N sequential joins (each participant leaves before the next joins, so the room stays at
- * 2 participants) and M concurrent joins (all opened at once into one room and left connected).
+ * 2 participants; (b), (c) and the reference take turns, so that all three see the same machine) and M
+ * concurrent joins (all opened at once into one room and left connected).
  *
  * `--control`: how the edge's control calls reach the media node (TREFFPUNKT_NODE_CONTROL, issue 14):
  * `http` (a signed HTTP request per call), `link` (over the node link), or a list run one after the
@@ -21,6 +27,7 @@
  * edge's own count of calls by way (treffpunkt_edge_node_calls_total{via}) shows that they went that way.
  *
  *   node test/bench/join.ts [--sequential 200] [--concurrent 50] [--warmup 10] [--workers 1] [--control http,link]
+ *                        [--no-reference]
  *
  * Prints tables, then one line `BENCH_JSON {...}` with every number. See docs/benchmarks.md.
  *
@@ -34,10 +41,12 @@ import { waitFor } from '../support/poll.ts';
 import { freePortBlock, startStack, type Stack } from '../support/stack.ts';
 import { SignalingClient } from '../support/signaling-client.ts';
 import { opusPayloadType, publishAudio } from '../support/werift-peer.ts';
+import { startSfuBaseline, type SfuBaseline } from './sfu-baseline.ts';
 import {
   BenchClient,
   childPids,
   comm,
+  fmt,
   joinFlow,
   latencyTable,
   lpad,
@@ -60,9 +69,12 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '10' },
     workers: { type: 'string', default: '1' },
     control: { type: 'string', default: 'http,link' },
+    reference: { type: 'boolean', default: true },
   },
   strict: true,
+  allowNegative: true,
 });
+const REFERENCE = args.reference;
 const SEQUENTIAL = positiveInt('sequential', args.sequential, 1);
 const CONCURRENT = positiveInt('concurrent', args.concurrent, 1);
 const WARMUP = positiveInt('warmup', args.warmup, 0);
@@ -221,6 +233,29 @@ async function setUpRoom(stack: Stack, room: string) {
   return { room, url: stack.wsUrl(room), host, pub };
 }
 
+/**
+ * A reference room (./sfu-baseline.ts) with a host that publishes an Opus producer: the same `produce` as
+ * the stack's werift host (its SSRC, one Opus codec); its transport has no ICE/DTLS, and neither sends RTP.
+ */
+async function setUpReferenceRoom(reference: SfuBaseline, room: string) {
+  const url = reference.url(room);
+  const host = await BenchClient.open(url);
+  const joined = await host.join();
+  const pt = opusPayloadType(joined.routerRtpCapabilities);
+  const transport = await host.request('createTransport', { direction: 'send' });
+  await host.request('connectTransport', { transportId: transport.id, dtlsParameters: fakeDtls() });
+  const { producerId } = await host.request('produce', {
+    transportId: transport.id,
+    kind: 'audio',
+    source: 'microphone',
+    rtpParameters: {
+      codecs: [{ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: pt }],
+      encodings: [{ ssrc: 0x7eff0000 + Math.floor(Math.random() * 0xffff) }],
+    },
+  });
+  return { url, host, producerId };
+}
+
 /** treffpunkt_edge_node_calls_total summed by `via` (link, http). */
 async function callsByVia(metricsPort: number): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -246,29 +281,29 @@ type Results = Awaited<ReturnType<typeof measure>>['results'];
 /** p50 and p95 of the main figures, one column per way. */
 function comparisonTable(runs: { control: Control; results: Results }[]) {
   const steps = ['createTransport', 'connectTransport', 'consume', 'resumeConsumer'] as const;
-  const rows: [string, (r: Results) => Summary][] = [
+  const rows: [string, (r: Results) => Summary | undefined][] = [
     ['sequential (b) consumer ready', (r) => r.sequential.consumerReadyMs],
     ...steps.map((k): [string, (r: Results) => Summary] => [`  step ${k}`, (r) => r.sequential.consumerSteps[k]!]),
+    ['sequential (b) in-process mediasoup (ref.)', (r) => r.reference?.sequential.consumerReadyMs],
     ['sequential (c) transport with join', (r) => r.sequential.withJoinReadyMs],
     ['sequential (a) joined', (r) => r.sequential.joinedMs],
     ['sequential ping baseline', (r) => r.sequential.pingMs],
     ['concurrent (b) consumer ready', (r) => r.concurrent.consumerReadyMs],
     ...steps.map((k): [string, (r: Results) => Summary] => [`  step ${k}`, (r) => r.concurrent.consumerSteps[k]!]),
+    ['concurrent (b) in-process mediasoup (ref.)', (r) => r.reference?.concurrent.consumerReadyMs],
     ['concurrent (c) transport with join', (r) => r.concurrent.withJoinReadyMs],
     ['concurrent (a) joined', (r) => r.concurrent.joinedMs],
   ];
   const w = Math.max(...rows.map(([l]) => l.length));
   const head = `${pad('p50 / p95, ms', w)}${runs.map((r) => lpad(`${r.control}`, 18)).join('')}`;
-  const lines = rows.map(
-    ([label, get]) =>
-      `${pad(label, w)}${runs.map((r) => lpad(`${get(r.results).p50.toFixed(2)} / ${get(r.results).p95.toFixed(2)}`, 18)).join('')}`,
-  );
+  const cell = (s: Summary | undefined) => lpad(s ? `${s.p50.toFixed(2)} / ${s.p95.toFixed(2)}` : '—', 18);
+  const lines = rows.map(([label, get]) => `${pad(label, w)}${runs.map((r) => cell(get(r.results))).join('')}`);
   const counted = `${pad('control calls counted (link/http)', w)}${runs
     .map((r) => lpad(`${r.results.callsByVia.link ?? 0}/${r.results.callsByVia.http ?? 0}`, 18))
     .join('')}`;
   return [
     '',
-    'Control calls: HTTP vs the node link (same run, a fresh stack each)',
+    'Control calls: HTTP vs the node link (same run, a fresh stack each; the reference measured next to each)',
     head,
     '-'.repeat(head.length),
     ...lines,
@@ -296,8 +331,17 @@ async function measure(control: Control) {
     await waitFor('the node link', () => /node link to the edge open/.test(stack.output()), 10_000, 20);
   const clients: BenchClient[] = [];
   const rooms: Awaited<ReturnType<typeof setUpRoom>>[] = [];
+  const referenceRooms: Awaited<ReturnType<typeof setUpReferenceRoom>>[] = [];
   let sampler: ReturnType<typeof rssSampler> | undefined;
+  let reference: SfuBaseline | undefined;
   try {
+    if (REFERENCE) {
+      log('starting the reference: an in-process mediasoup signaling server (sfu-baseline.ts) …');
+      reference = await startSfuBaseline();
+      for (const name of ['ref-seq-consume', 'ref-conc-consume'])
+        referenceRooms.push(await setUpReferenceRoom(reference, name));
+    }
+    const [refSeq, refConc] = referenceRooms;
     const idle = rss(stack);
     sampler = rssSampler(stack, 100);
 
@@ -327,6 +371,7 @@ async function measure(control: Control) {
       await (await consumeFlow(seqConsume.url, seqConsume.pub.producerId, true)).client.leave();
       const j = await joinFlow(seqJoin.url);
       await j.client.leave();
+      if (refSeq) await (await consumeFlow(refSeq.url, refSeq.producerId)).client.leave();
     }
 
     // Baseline, sequential: ping round trips on one open, joined socket.
@@ -349,18 +394,22 @@ async function measure(control: Control) {
       await client.leave();
     }
 
-    // (b) sequential: open → consumer resumed, then leave.
-    log(`(b) ${SEQUENTIAL} sequential joins to a first consumer …`);
-    // (c) alternates with (b), so that both see the same machine.
-    log(`(b) and (c) ${SEQUENTIAL} sequential joins each to a first consumer …`);
+    // (b) sequential: open → consumer resumed, then leave. (c) and the reference take turns with (b), so
+    // that all see the same machine.
+    log(`(b), (c)${refSeq ? ' and the reference' : ''}: ${SEQUENTIAL} sequential joins each to a first consumer …`);
     const bSeq: ConsumeSample[] = [];
     const cSeq: ConsumeSample[] = [];
+    const refBSeq: ConsumeSample[] = [];
+    const turns: [string, string, boolean, ConsumeSample[]][] = [
+      [seqConsume.url, seqConsume.pub.producerId, false, bSeq],
+      [seqConsume.url, seqConsume.pub.producerId, true, cSeq],
+      ...(refSeq
+        ? [[refSeq.url, refSeq.producerId, false, refBSeq] as [string, string, boolean, ConsumeSample[]]]
+        : []),
+    ];
     for (let i = 0; i < SEQUENTIAL; i++) {
-      for (const [withJoin, into] of [
-        [false, bSeq],
-        [true, cSeq],
-      ] as const) {
-        const { client, sample } = await consumeFlow(seqConsume.url, seqConsume.pub.producerId, withJoin);
+      for (const [url, producerId, withJoin, into] of turns) {
+        const { client, sample } = await consumeFlow(url, producerId, withJoin);
         into.push(sample);
         await client.leave();
       }
@@ -399,9 +448,27 @@ async function measure(control: Control) {
     clients.push(...cConcRes.map((r) => r.client));
     const cConc = cConcRes.map((r) => r.sample);
 
+    // The reference (b) concurrent, into its own room with a publishing host; they stay connected too.
+    let refBConc: ConsumeSample[] = [];
+    let refBurst = 0;
+    if (refConc) {
+      log(`reference: ${CONCURRENT} concurrent joins to a first consumer, in-process mediasoup …`);
+      const res = await Promise.all(
+        Array.from({ length: CONCURRENT }, () => consumeFlow(refConc.url, refConc.producerId)),
+      );
+      clients.push(...res.map((r) => r.client));
+      refBConc = res.map((r) => r.sample);
+      refBurst = burstMs(res);
+    }
+
     // Let the processes settle with everyone still connected, then read RSS.
     await new Promise((r) => setTimeout(r, 1000));
     const connected = rss(stack);
+    const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
+    const referenceRss = reference && {
+      processMiB: mib(vmRssKiB(reference.pid)),
+      workerMiB: mib(vmRssKiB(reference.workerPid)),
+    };
     const { peak, samples } = sampler.stop();
     sampler = undefined;
 
@@ -431,8 +498,28 @@ async function measure(control: Control) {
         consumerSteps: stepSummaries(bConc),
         withJoinReadyMs: summarize(cConc.map((s) => s.ready)),
         withJoinSteps: stepSummaries(cConc),
+        /** First `new WebSocket` → last consumer ready, over the whole burst: does not reward staggered opens. */
+        burstMs: { consumerReady: burstMs(bConcRes), withJoinReady: burstMs(cConcRes) },
       },
       rssMiB: { idle, ready, afterSequential, connected, peak, peakSamples: samples },
+      /** Flow (b) against the in-process mediasoup server (sfu-baseline.ts); null with --no-reference. */
+      reference: referenceRss
+        ? {
+            what: 'in-process mediasoup signaling server (test/bench/sfu-baseline.ts), flow (b)',
+            sequential: {
+              connectMs: summarize(refBSeq.map((s) => s.connect)),
+              consumerReadyMs: summarize(refBSeq.map((s) => s.ready)),
+              consumerSteps: stepSummaries(refBSeq),
+            },
+            concurrent: {
+              connectMs: summarize(refBConc.map((s) => s.connect)),
+              consumerReadyMs: summarize(refBConc.map((s) => s.ready)),
+              consumerSteps: stepSummaries(refBConc),
+              burstMs: { consumerReady: refBurst },
+            },
+            rssMiB: { ...referenceRss, concurrentConsumersConnected: CONCURRENT },
+          }
+        : null,
     };
 
     const out: string[] = [];
@@ -445,6 +532,7 @@ async function measure(control: Control) {
     );
     for (const mode of ['sequential', 'concurrent'] as const) {
       const r = results[mode];
+      const ref = results.reference?.[mode];
       const n = mode === 'sequential' ? SEQUENTIAL : CONCURRENT;
       out.push('', `${mode === 'sequential' ? 'Sequential' : 'Concurrent'}, ${n} joins`);
       out.push(
@@ -452,12 +540,27 @@ async function measure(control: Control) {
           ['(a) open → joined', r.joinedMs],
           ['(b) open → consumer ready', r.consumerReadyMs],
           ['(c) the same, transport with join', r.withJoinReadyMs],
+          ...(ref ? [['(b) in-process mediasoup (reference)', ref.consumerReadyMs] as [string, Summary]] : []),
           ['baseline: ping round trip', r.pingMs],
           ['context: new WebSocket → open', r.connectMs],
+          ...(ref ? [['context: the same, reference', ref.connectMs] as [string, Summary]] : []),
         ]),
       );
+      if (mode === 'concurrent') {
+        const b = results.concurrent.burstMs;
+        const refBurst = results.reference
+          ? `, reference ${fmt(results.reference.concurrent.burstMs.consumerReady)}`
+          : '';
+        out.push(
+          `burst, first new WebSocket → last consumer ready, ms: (b) ${fmt(b.consumerReady)}, (c) ${fmt(b.withJoinReady)}${refBurst}`,
+        );
+      }
+      if (ref)
+        out.push(
+          `(b) − reference: p50 ${fmtMs(r.consumerReadyMs.p50 - ref.consumerReadyMs.p50)}, p95 ${fmtMs(r.consumerReadyMs.p95 - ref.consumerReadyMs.p95)}; (c) − reference: p50 ${fmtMs(r.withJoinReadyMs.p50 - ref.consumerReadyMs.p50)}, p95 ${fmtMs(r.withJoinReadyMs.p95 - ref.consumerReadyMs.p95)}`,
+        );
       out.push('', `(b) by step (${mode})`);
-      out.push(latencyTable(Object.entries(r.consumerSteps)));
+      out.push(stepTable(r.consumerSteps, ref?.consumerSteps));
       out.push('', `(c) by step (${mode})`);
       out.push(latencyTable(Object.entries(r.withJoinSteps)));
     }
@@ -465,7 +568,7 @@ async function measure(control: Control) {
       '',
       rssTable([
         ['idle (stack started)', idle],
-        ['ready (4 rooms, 4 publishing hosts)', ready],
+        ['ready (5 rooms, 5 publishing hosts)', ready],
         [`after ${2 * SEQUENTIAL} sequential join+leave`, afterSequential],
         [`${2 * CONCURRENT} concurrent participants connected`, connected],
         [`peak (${samples} samples every 100 ms)`, peak],
@@ -475,6 +578,10 @@ async function measure(control: Control) {
       '(node = media node process, workers = its mediasoup-worker children (count), node+wk = their sum sampled together)',
       `control calls counted by the edge: ${JSON.stringify(byVia)}`,
     );
+    if (referenceRss)
+      out.push(
+        `reference (in-process mediasoup), RSS at the end (${CONCURRENT} concurrent consumers connected): process ${referenceRss.processMiB.toFixed(1)} MiB, worker ${referenceRss.workerMiB.toFixed(1)} MiB`,
+      );
     return { results, text: out.join('\n') };
   } finally {
     sampler?.stop();
@@ -483,9 +590,33 @@ async function measure(control: Control) {
       await r.pub.pc.close();
       await r.host.close();
     }
+    for (const r of referenceRooms) await r.host.close();
+    await reference?.stop();
     await stack.stop();
     activeStack = undefined;
   }
+}
+
+/** A concurrent burst's wall-clock time: first `new WebSocket` → last consumer ready. */
+function burstMs(res: { client: BenchClient; sample: ConsumeSample }[]): number {
+  const start = Math.min(...res.map((r) => r.client.createdAt));
+  return Math.round((Math.max(...res.map((r) => r.client.openedAt + r.sample.ready)) - start) * 1000) / 1000;
+}
+
+const fmtMs = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)} ms`;
+
+/** (b)'s steps, each followed by the reference's same step when there is one. */
+function stepTable(steps: Record<string, Summary>, reference?: Record<string, Summary>): string {
+  return latencyTable(
+    Object.entries(steps).flatMap(([k, s]): [string, Summary][] =>
+      reference?.[k]
+        ? [
+            [k, s],
+            [`  ${k}, reference`, reference[k]],
+          ]
+        : [[k, s]],
+    ),
+  );
 }
 
 function stepSummaries(samples: ConsumeSample[]): Record<string, Summary> {
