@@ -14,7 +14,7 @@ import { moderator, type Handlers, type RoomContext } from './context.ts';
 import type { RoomMedia } from './media.ts';
 import { participantInfo } from './participant.ts';
 import type { Presence } from './presence.ts';
-import { newResumeToken, sha256, type Roster } from './roster.ts';
+import { newResumeToken, resumeHash, type Roster } from './roster.ts';
 
 export class Admission {
   readonly #ctx: RoomContext;
@@ -158,7 +158,7 @@ export class Admission {
         );
       const p = state.participants.get(participantId);
       // Same answer for an unknown id and a wrong token; the comparison is of hashes, in constant time.
-      if (!p || !(await timingSafeEqual(await sha256(resumeToken), p.resumeHash))) {
+      if (!p || !(await timingSafeEqual(resumeHash(resumeToken), p.resumeHash))) {
         throw new TreffpunktError(
           ErrorCode.Unauthorized,
           'cannot resume: unknown participant or wrong token, join again',
@@ -173,7 +173,7 @@ export class Admission {
       }
       conn.participantId = participantId;
       const token = newResumeToken();
-      state.resumed(participantId, await sha256(token));
+      state.resumed(participantId, resumeHash(token));
       deps.log.info({ room: name, participant: participantId }, 'participant resumed');
       // Without a node (mediaUnavailable) the client gets any known capabilities; mediaMoved follows.
       // The room's own copy first: right after an edge restart the node may not have registered again yet.

@@ -2,6 +2,7 @@
  * Who is in the room: entering on a media node, dropping out for a grace period (and resuming, see
  * admission.ts), leaving; and the small requests of people in the room (chat, raise hand, leave).
  */
+import { sha256 } from '@noble/hashes/sha2.js';
 import { toBase64, toBase64Url } from '../../../shared/base64.ts';
 import { ErrorCode, TreffpunktError } from '../../../shared/errors.ts';
 import { PROTOCOL_VERSION } from '../../../shared/protocol-version.ts';
@@ -62,7 +63,7 @@ export class Roster {
       nodeId: node.nodeId,
       region,
       joinedAt: Date.now(),
-      resumeHash: await sha256(resumeToken),
+      resumeHash: resumeHash(resumeToken),
       identity: who.identity,
     });
     // The room watches its nodes while it has participants (failover and drain; see Room.sweep()).
@@ -181,6 +182,12 @@ export function newResumeToken(): string {
   return toBase64Url(crypto.getRandomValues(new Uint8Array(24)));
 }
 
-export async function sha256(text: string): Promise<string> {
-  return toBase64(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))));
+/**
+ * The stored form of a resume token. Synchronous (@noble/hashes), not WebCrypto's digest: a join hashes
+ * its new token inside the room's one-at-a-time part, and an awaited digest there hands the event loop
+ * to everything else for a thread-pool round trip, holding up every join behind it (issue 14: 0.35 ms
+ * mean per join in a burst of 50, docs/benchmarks.md).
+ */
+export function resumeHash(token: string): string {
+  return toBase64(sha256(new TextEncoder().encode(token)));
 }
