@@ -185,8 +185,8 @@ export function newResumeToken(): string {
 /**
  * The stored form of a resume token. Synchronous (@noble/hashes), not WebCrypto's digest: a join hashes
  * its new token inside the room's one-at-a-time part, and an awaited digest there hands the event loop
- * to everything else for a thread-pool round trip, holding up every join behind it (issue 14: 0.35 ms
- * mean per join in a burst of 50, docs/benchmarks.md).
+ * to everything else for a thread-pool round trip, holding up every join behind it (issue 14: up to
+ * 0.35 ms mean per join in runs with a burst of 50, docs/benchmarks.md).
  */
 export function resumeHash(token: string): string {
   return toBase64(sha256(new TextEncoder().encode(token)));
