@@ -167,10 +167,11 @@ export class RoomMedia {
       ...transport,
       iceServers,
       ...(iceServers.length ? { iceServersExpireIn: deps.nodes.turnCredentialTtlSeconds } : {}),
-      ...(connectNow && connected !== undefined ? { connected } : {}),
+      ...(connected !== undefined ? { connected } : {}),
     };
   }
 
+  /** Refuses a request that would pass a per-participant limit, and says so in the log (pseudonymous). */
   #limit(participantId: string, what: string, message: string): never {
     this.#ctx.deps.log.warn(
       { security: true, event: 'limitExceeded', room: this.#ctx.name, participant: participantId, limit: what },
