@@ -255,6 +255,17 @@ test('joins do not wait for each other’s saves: they share them, and each is a
   const replies = await Promise.all(joins);
   assert.ok(replies.every((reply) => reply.ok));
   assert.deepEqual(writes, [1, 3], 'the two later joins share one save');
+  // The later joins ran while the first join's reply waited for its save: the first joiner hears of
+  // them only after its reply (a client listens from then on), and hears of both.
+  for (const s of sockets) {
+    const replyAt = s.frames.findIndex((f) => f.id !== undefined);
+    const firstEventAt = s.frames.findIndex((f) => f.event !== undefined);
+    assert.ok(firstEventAt === -1 || firstEventAt > replyAt, 'no event before the join reply');
+  }
+  assert.deepEqual(
+    sockets[0]!.events('participantJoined').map((d) => d.participant.name),
+    ['P1', 'P2'],
+  );
 });
 
 test('joins that arrive in one turn are all in the first snapshot: the part of a join that runs alone awaits no I/O', async () => {

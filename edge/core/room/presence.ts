@@ -115,7 +115,8 @@ export class Presence {
   replayMissed(conn: Connection): void {
     const p = conn.participantId ? this.#ctx.state.participants.get(conn.participantId) : undefined;
     if (!p?.missed) return;
-    for (const m of this.#ctx.state.takeMissed(p.id)) this.trySend(conn, JSON.stringify(m));
+    // Before what is held for it (Room.#dispatch releases that next): these are older.
+    for (const m of this.#ctx.state.takeMissed(p.id)) this.#sendNow(conn, JSON.stringify(m));
   }
 
   /** A moderator who enters (or comes back) sees who already waits, not only the next change. */

@@ -153,7 +153,15 @@ export class Room {
     if (verified === null) return;
     const handler = this.#handlers[method] as Handler<Method>;
     // ping is answered at once: a keep-alive must not wait behind slow media node calls.
-    const run = () => handler(conn, params, verified);
+    const run = async () => {
+      const result = await handler(conn, params, verified);
+      // A client listens only once it has its join or resume reply, and the reply waits for the save
+      // (and a join's transports), outside the room's one-at-a-time part: another join there would send
+      // this socket its participantJoined first, and the client would never know that person. So the
+      // socket's events wait from here, still inside that part, until the reply is out (Presence.hold).
+      if (method === 'join' || method === 'resume') this.#presence.hold(conn);
+      return result;
+    };
     const start = now();
     try {
       const once = () => this.#once(conn, id, resent, run);
@@ -163,8 +171,9 @@ export class Room {
       if (method === 'join') await this.#joinMedia(conn, params as Params<'join'>, result as Result<'join'>);
       this.#deps.metrics?.request(method, 'ok', secondsSince(start));
       this.#presence.reply(conn, id, result);
-      this.#presence.release(conn);
+      // What it missed while away, then what came while its resume was being answered.
       if (method === 'resume') this.#presence.replayMissed(conn);
+      this.#presence.release(conn);
       if (method === 'join' || method === 'resume') this.#presence.showLobbyTo(conn);
       // After the reply: these requests end the connection.
       if (method === 'leave') conn.close(CloseCode.Left, 'left');
@@ -180,13 +189,12 @@ export class Room {
   /**
    * The transports a join asked for (JoinMedia), made after the join itself, in the newcomer's lane: the
    * room's exclusive part of a join stays as short as without them, so concurrent joins do not queue
-   * behind each other's node calls. Events for the newcomer wait until the join reply is out
-   * (Presence.hold): the client listens only from then on.
+   * behind each other's node calls. Events for the newcomer are held until the join reply is out
+   * (#dispatch): the client listens only from then on.
    */
   async #joinMedia(conn: Connection, params: Params<'join'>, result: Result<'join'>): Promise<void> {
     const pid = conn.participantId;
     if (!params.media || !pid) return;
-    this.#presence.hold(conn);
     try {
       const transports = await this.#change(this.#laneOf(pid), () => this.#media.joinTransports(conn, params.media!));
       if (transports) result.transports = transports;
