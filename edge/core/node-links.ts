@@ -89,6 +89,8 @@ export class NodeLinks {
   readonly #opts: NodeLinksOptions;
   readonly #links = new Map<string, Link>();
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** When the sweep last ran: a sweep much later than its interval means this edge itself stalled. */
+  #sweptAt = 0;
   #stopped = false;
 
   constructor(opts: NodeLinksOptions) {
@@ -190,9 +192,22 @@ export class NodeLinks {
     void this.#confirm(link, 'link closed');
   }
 
-  /** Every quarter of the bound: links silent for longer are checked. */
+  /**
+   * Every quarter of the bound: links silent for longer are checked. A sweep that comes a whole bound
+   * late found this edge stalled (SIGSTOP, a paused VM, a blocked event loop): timers run before the
+   * sockets are read, so every node's pings still wait unread and every link looks silent. Each link
+   * gets a fresh bound instead; a node that really froze meanwhile is found one bound later, and one that
+   * died closed its link, which the stall does not hide.
+   */
   #sweep(): void {
     const now = Date.now();
+    const late = now - this.#sweptAt > this.#opts.silenceMs;
+    this.#sweptAt = now;
+    if (late) {
+      for (const link of this.#links.values()) link.heardAt = Math.max(link.heardAt, now);
+      this.#opts.log.info({ links: this.#links.size }, 'media node links: this edge was stalled, silence not judged');
+      return;
+    }
     for (const link of this.#links.values())
       if (!link.checking && now - link.heardAt > this.#opts.silenceMs) void this.#confirm(link, 'link silent');
   }
@@ -261,6 +276,7 @@ export class NodeLinks {
 
   #startTimer(): void {
     if (this.#timer !== undefined) return;
+    this.#sweptAt = Date.now();
     this.#timer = setInterval(() => this.#sweep(), this.pingIntervalMs);
     // Node: the sweep must not keep a stopping process alive (other runtimes have no unref).
     (this.#timer as { unref?: () => void }).unref?.();

@@ -23,26 +23,34 @@ export class StallWatch implements EdgeStall {
 
   start(): this {
     this.#last = Date.now();
-    this.#timer = setInterval(() => {
-      const now = Date.now();
-      const gap = now - this.#last;
-      this.#last = now;
-      if (gap - TICK_MS <= this.#thresholdMs) return;
-      this.#endedAt = now;
-      this.#log.warn(
-        { stalledMs: gap - TICK_MS },
-        'this edge was stalled: media nodes silent since are asked directly before anyone is moved',
-      );
-    }, TICK_MS);
+    this.#timer = setInterval(() => this.#check(Date.now()), TICK_MS);
     this.#timer.unref();
     return this;
   }
 
-  stop(): void {
-    clearInterval(this.#timer);
+  /** A tick overdue by more than the threshold: the stall ends now. */
+  #check(now: number): void {
+    const gap = now - this.#last;
+    this.#last = now;
+    if (gap - TICK_MS <= this.#thresholdMs) return;
+    this.#endedAt = now;
+    this.#log.warn(
+      { stalledMs: gap - TICK_MS },
+      'this edge was stalled: media nodes silent since are asked directly before anyone is moved',
+    );
   }
 
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /**
+   * Checked here too, not only at the tick: after SIGCONT every overdue timer runs in one go, in the
+   * order they fell due, and a room's node check due before the tick must already know of the stall.
+   */
   lastStallEndedAt(): number | undefined {
+    if (this.#timer !== undefined) this.#check(Date.now());
     return this.#endedAt;
   }
 }

@@ -6,6 +6,7 @@ import { MediaNodes } from '../../edge/core/media-nodes.ts';
 import { noMetrics } from '../../edge/core/metrics.ts';
 import { InMemoryNodeRegistry } from '../../edge/core/node-registry.ts';
 import { stickyRegionLeastLoaded } from '../../edge/core/node-selection.ts';
+import { StallWatch } from '../../edge/node/stall-watch.ts';
 
 const load = { workers: 1, routers: 0, transports: 0, producers: 0, consumers: 0 };
 
@@ -43,4 +44,21 @@ test('after its own stall the edge asks a silent node before calling it lost', a
   assert.equal(await nodes.status('n2'), 'lost', 'a node that does not answer either: lost');
   stallEndedAt = Date.now() - 3 * timeout;
   assert.equal(await nodes.status('n1'), 'lost', 'past the grace, silence counts again');
+});
+
+test('the stall watch knows of a stall before its own tick has run (a room check due first asks it)', () => {
+  const warned: string[] = [];
+  const log = { debug() {}, info() {}, error() {}, warn: (_: unknown, msg: string) => void warned.push(msg) } as never;
+  const watch = new StallWatch(300, log).start();
+  try {
+    assert.equal(watch.lastStallEndedAt(), undefined, 'not stalled');
+    // The thread stops, as under SIGSTOP; no timer runs until this synchronous test returns.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 800);
+    const endedAt = watch.lastStallEndedAt();
+    assert.ok(endedAt !== undefined && Date.now() - endedAt < 100, 'the stall just ended');
+    assert.equal(warned.length, 1, 'told once');
+    assert.equal(watch.lastStallEndedAt(), endedAt, 'the same stall, not a new one');
+  } finally {
+    watch.stop();
+  }
 });

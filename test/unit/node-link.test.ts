@@ -144,6 +144,35 @@ test('a silent link: unresponsive while its health check runs (the rooms hear it
   l.stop();
 });
 
+test('a stalled edge (its sweep a whole bound late) judges no link silent; a node silent after the stall is checked', async () => {
+  const heard: string[] = [];
+  const probes: string[] = [];
+  const infos: string[] = [];
+  const l = new NodeLinks({
+    silenceMs: 200,
+    probe: async (nodeId) => {
+      probes.push(nodeId);
+      return true;
+    },
+    lose: async () => {},
+    unresponsive: (nodeId) => heard.push(nodeId),
+    log: { debug() {}, warn() {}, error() {}, info: (_: unknown, msg: string) => void infos.push(msg) } as never,
+  });
+  const h = l.open('a', fakeSocket().socket);
+  // The whole thread stops for more than two bounds, as under SIGSTOP: no timer and no socket runs.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+  await waitFor('the late sweep', () => infos.some((m) => /this edge was stalled/.test(m)), 5_000, 5);
+  assert.deepEqual(heard, [], 'the late sweep asks nobody: the pings wait unread in the socket');
+  assert.deepEqual(probes, []);
+  // The socket is read after the timers: the node's pings arrive, and the link is itself.
+  h.message('{"type":"ping","seq":1}');
+  assert.equal(l.unresponsive('a'), false);
+  // Really silent from now on: checked one bound later.
+  await waitFor('the silent link to be checked', () => probes.length > 0, 5_000, 10);
+  assert.deepEqual(heard, ['a']);
+  l.stop();
+});
+
 test('a lost node: status lost at once, heartbeats refused until it registers again', async () => {
   const registry = new InMemoryNodeRegistry(60_000);
   const load = { workers: 1, routers: 0, transports: 0, producers: 0, consumers: 0 };
