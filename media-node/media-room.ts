@@ -190,10 +190,11 @@ export class MediaRoom {
     }
     const firstPicture = FirstPictureLayers.applies(producer);
     // Paused until the client has set up its side; it resumes the consumer then (no lost keyframe).
+    // Audio loses nothing that matters by starting at once, when the client asks for it.
     const consumer = await transport.consume({
       producerId: body.producerId,
       rtpCapabilities,
-      paused: true,
+      paused: !(body.paused === false && producer.kind === 'audio'),
       ...(firstPicture ? { preferredLayers: FIRST_PICTURE_LAYERS } : {}),
     });
     if (firstPicture) this.#firstPicture.watch(consumer);
@@ -204,6 +205,7 @@ export class MediaRoom {
       producerId: body.producerId,
       kind: consumer.kind,
       rtpParameters: consumer.rtpParameters as ControlResponse<'consume'>['rtpParameters'],
+      paused: consumer.paused,
     };
   }
 

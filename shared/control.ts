@@ -185,8 +185,16 @@ export const control = {
   consume: {
     method: 'POST',
     route: '/v1/rooms/:room/transports/:transportId/consume',
-    body: z.object({ producerId: Id, rtpCapabilities: RtpCapabilities }).strict(),
-    response: z.object({ consumerId: Id, producerId: Id, kind: MediaKind, rtpParameters: RtpParameters }),
+    /** `paused: false`: an audio consumer that runs at once (shared/signaling.ts, consume); a node older than it refuses the field. */
+    body: z.object({ producerId: Id, rtpCapabilities: RtpCapabilities, paused: z.boolean().optional() }).strict(),
+    response: z.object({
+      consumerId: Id,
+      producerId: Id,
+      kind: MediaKind,
+      rtpParameters: RtpParameters,
+      /** Whether the consumer is paused now (absent from a node older than the field: paused). */
+      paused: z.boolean().optional(),
+    }),
   },
   /** The edge replaced it (idempotent). */
   closeConsumer: {

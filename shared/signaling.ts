@@ -253,13 +253,23 @@ export const methods = {
     params: z.object({ producerId: Id, paused: z.boolean() }).strict(),
     result: z.object({}),
   },
+  /**
+   * A consumer starts paused, and `resumeConsumer` starts it once your side is set up. `paused: false`
+   * asks for an audio consumer that runs at once (one round trip less; the packets before your side
+   * exists are only a few milliseconds of sound). A video consumer always starts paused: its first key
+   * frame must not arrive before your side can decode it. The result's `paused` says which it is; an
+   * edge older than this field sends none, and the consumer is then paused.
+   */
   consume: {
-    params: z.object({ transportId: Id, producerId: Id, rtpCapabilities: RtpCapabilities }).strict(),
+    params: z
+      .object({ transportId: Id, producerId: Id, rtpCapabilities: RtpCapabilities, paused: z.boolean().optional() })
+      .strict(),
     result: z.object({
       consumerId: Id,
       producerId: Id,
       kind: MediaKind,
       rtpParameters: RtpParameters,
+      paused: z.boolean().optional(),
     }),
   },
   resumeConsumer: {

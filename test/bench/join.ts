@@ -7,8 +7,10 @@
  *       audio producer of a participant already in the room, resumeConsumer; "ready" = the resume reply.
  *       The consuming side does no ICE/DTLS (well-formed fake DTLS fingerprint): this is signaling + SFU
  *       setup, not media connectivity.
- *   (c) the same consumer with the transport made and connected by the join (`media`, JoinMedia, as the
- *       browser app joins): join, consume, resumeConsumer.
+ *   (c) the same consumer as the browser app makes it: the transport made and connected by the join
+ *       (`media`, JoinMedia), and a consume with `paused: false`, which makes an audio consumer that runs at
+ *       once: join, consume ("ready" = the consume reply; resumeConsumer only from an edge that made it
+ *       paused anyway).
  *   baseline  `ping` round trip on already-open, joined sockets (answered by the edge without the room
  *       queue and without the media node): what plain WebSocket round trips cost on this machine.
  *   reference  flow (b), the same client code, against a minimal in-process mediasoup signaling server
@@ -113,7 +115,7 @@ const opusCaps = (pt: number) => ({
 });
 
 interface ConsumeSample extends JoinSample {
-  /** open → resumeConsumer reply. */
+  /** open → the consumer runs: the resumeConsumer reply, or (c) the consume reply of a running consumer. */
   ready: number;
   /** Each request's time, by method: (b) join, createTransport, connectTransport, consume, resumeConsumer; (c) without the two transport steps. */
   steps: Record<string, number>;
@@ -140,13 +142,16 @@ async function consumeFlow(
   const t2 = performance.now();
   if (!made) await client.request('connectTransport', { transportId: transport.id, dtlsParameters: fakeDtls() });
   const t3 = performance.now();
+  // (c) asks for a consumer that runs at once, as the app does for a microphone: no resumeConsumer then.
   const consumer = await client.request('consume', {
     transportId: transport.id,
     producerId,
     rtpCapabilities: opusCaps(pt),
+    ...(withJoin ? { paused: false } : {}),
   });
   const t4 = performance.now();
-  await client.request('resumeConsumer', { consumerId: consumer.consumerId });
+  const running = consumer.paused === false;
+  if (!running) await client.request('resumeConsumer', { consumerId: consumer.consumerId });
   const t5 = performance.now();
   return {
     client,
@@ -158,7 +163,7 @@ async function consumeFlow(
         join: t1 - t0,
         ...(withJoin ? {} : { createTransport: t2 - t1, connectTransport: t3 - t2 }),
         consume: t4 - t3,
-        resumeConsumer: t5 - t4,
+        ...(running ? {} : { resumeConsumer: t5 - t4 }),
       },
     },
   };

@@ -42,6 +42,8 @@ export class FakeNode {
   unreachableOps: ReadonlySet<ControlOp> = new Set();
   /** A node older than createTransport's clientDtlsParameters: its strict body schema refuses the field. */
   refusesClientDtls = false;
+  /** A node older than consume's paused: its strict body schema refuses the field. */
+  refusesConsumePaused = false;
   readonly calls: NodeCall[] = [];
   /** Holds calls of an operation until released (`hold`): a node that is slow for one of them. */
   readonly #held = new Map<ControlOp, { calls: (() => void)[]; waiting?: () => void }>();
@@ -119,13 +121,18 @@ export class FakeNode {
       }
       case 'produce':
         return { producerId: id };
-      case 'consume':
+      case 'consume': {
+        const paused = (body as { paused?: boolean }).paused;
+        if (paused !== undefined && this.refusesConsumePaused)
+          throw new TreffpunktError(ErrorCode.BadMessage, 'Unrecognized key: "paused"');
         return {
           consumerId: id,
           producerId: (body as { producerId: string }).producerId,
           kind: 'audio',
           rtpParameters: {},
+          ...(this.refusesConsumePaused ? {} : { paused: paused !== false }),
         };
+      }
       case 'createPipe':
         return {
           ip: '127.0.0.1',

@@ -36,7 +36,13 @@ export async function publishAudio(client: SignalingClient, pt: number) {
 }
 
 /** Receives one producer through a recv transport; counts the RTP packets werift decrypts. */
-export async function receiveAudio(client: SignalingClient, pt: number, producerId: string) {
+/** `paused: false`: the consumer is asked to run at once, and resumed only if the edge made it paused. */
+export async function receiveAudio(
+  client: SignalingClient,
+  pt: number,
+  producerId: string,
+  opts: { paused?: boolean } = {},
+) {
   const pc = newPeer(pt);
   const tx = pc.addTransceiver('audio', { direction: 'recvonly' });
   // lastAt and maxGapMs (performance.now()): how long RTP ever stopped (benchmarks reset maxGapMs to 0).
@@ -50,12 +56,16 @@ export async function receiveAudio(client: SignalingClient, pt: number, producer
       received.ssrc = rtp.header.ssrc;
     }),
   );
-  const { transportId, consumerId, ssrc } = await subscribeThrough(client, pc, producerId, {
-    codec: opusCodec(pt),
-    media: opusMedia(pt),
-  });
-  await client.request('resumeConsumer', { consumerId });
-  return { pc, transportId, consumerId, ssrc, received };
+  const { transportId, consumerId, ssrc, paused } = await subscribeThrough(
+    client,
+    pc,
+    producerId,
+    { codec: opusCodec(pt), media: opusMedia(pt) },
+    opts,
+  );
+  const resumes = paused === false ? 0 : 1;
+  if (resumes) await client.request('resumeConsumer', { consumerId });
+  return { pc, transportId, consumerId, ssrc, received, resumes };
 }
 
 /**

@@ -130,6 +130,8 @@ export async function subscribeThrough(
   pc: RTCPeerConnection,
   producerId: string,
   track: { codec: TrackCodec; media: AnswerMedia },
+  /** `paused: false`: ask for a consumer that runs at once (audio only, shared/signaling.ts). */
+  opts: { paused?: boolean } = {},
 ) {
   const t = await client.request('createTransport', { direction: 'recv' });
   await connectPeer(client, pc, t.id);
@@ -141,11 +143,12 @@ export async function subscribeThrough(
       codecs: [{ kind: track.media.kind, preferredPayloadType: payloadType, rtcpFeedback: [], ...codec }],
       headerExtensions: [],
     },
+    ...(opts.paused !== undefined ? { paused: opts.paused } : {}),
   });
   const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;
   await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp(t, track.media, 'sendonly', ssrc) });
   await waitFor('the receiving peer to connect', () => pc.connectionState === 'connected', 15_000);
-  return { transportId: t.id, consumerId: consumer.consumerId, ssrc };
+  return { transportId: t.id, consumerId: consumer.consumerId, ssrc, paused: consumer.paused };
 }
 
 async function connectPeer(client: SignalingClient, pc: RTCPeerConnection, transportId: string): Promise<void> {

@@ -93,7 +93,12 @@ export async function publishVideo(client: SignalingClient, pt: number) {
  * A receiver of one video producer, connected (ICE and DTLS) but with its consumer still paused: the
  * test resumes it (resumeConsumer). Counts the packets and the key frames that arrive.
  */
-export async function prepareVideoReceiver(client: SignalingClient, pt: number, producerId: string) {
+export async function prepareVideoReceiver(
+  client: SignalingClient,
+  pt: number,
+  producerId: string,
+  opts: { paused?: boolean } = {},
+) {
   const pc = newPeer(pt);
   const tx = pc.addTransceiver('video', { direction: 'recvonly' });
   const received = { packets: 0, keyFrames: 0 };
@@ -103,9 +108,16 @@ export async function prepareVideoReceiver(client: SignalingClient, pt: number, 
       if (isVp8KeyFrame(rtp.payload)) received.keyFrames++;
     }),
   );
-  const { consumerId } = await subscribeThrough(client, pc, producerId, { codec: vp8Codec(pt), media: vp8Media(pt) });
+  const { consumerId, paused } = await subscribeThrough(
+    client,
+    pc,
+    producerId,
+    { codec: vp8Codec(pt), media: vp8Media(pt) },
+    opts,
+  );
   return {
     consumerId,
+    paused,
     received,
     resume: () => client.request('resumeConsumer', { consumerId }),
     close: () => pc.close(),

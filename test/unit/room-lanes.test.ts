@@ -158,6 +158,30 @@ test('a node older than clientDtlsParameters: the join transport is made without
   assert.equal((await r.room.adminView()).participants.length, 2);
 });
 
+test("consume's paused: false reaches the node and its answer the client; a node older than the field is asked without it from then on, and the consumer is paused", async () => {
+  const { r, node } = roomWithNode();
+  const pub = await r.publisher({ name: 'Pub' });
+  const consumeAs = async (name: string) => {
+    const sub = await r.enter({ name });
+    const recv = await r.ok(sub.socket, 'createTransport', { direction: 'recv' });
+    return r.ok(sub.socket, 'consume', {
+      transportId: recv.id,
+      producerId: pub.producerId,
+      rtpCapabilities: OPUS_CAPS,
+      paused: false,
+    });
+  };
+  assert.equal((await consumeAs('A')).paused, false, 'running at once');
+  node.refusesConsumePaused = true;
+  assert.equal((await consumeAs('B')).paused, true, 'an older node made it paused: the client resumes it');
+  assert.equal((await consumeAs('C')).paused, true);
+  assert.deepEqual(
+    node.callsOf('consume').map((c) => (c.body as { paused?: boolean }).paused),
+    [false, false, undefined, undefined],
+    'refused once, then asked without the field',
+  );
+});
+
 test('a join whose transports cannot be made still joins; without DTLS parameters they are made, not connected', async () => {
   const { r, node } = roomWithNode();
   node.unreachableOps = new Set(['createTransport']);

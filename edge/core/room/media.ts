@@ -29,6 +29,9 @@ const MEDIA_METHODS = [
 
 export type MediaMethod = (typeof MEDIA_METHODS)[number];
 
+/** Control call fields that older media nodes do not know (RoomMedia.#withNewer). */
+type NewerField = 'clientDtlsParameters' | 'consumePaused';
+
 /**
  * A participant's own media requests run in its lane (../room-queue.ts), side by side with other
  * participants': each touches the room only through its own transports, producers and consumers, and
@@ -42,8 +45,12 @@ export class RoomMedia {
   readonly #ctx: RoomContext;
   readonly #presence: Presence;
   readonly #pipes: RoomPipes;
-  /** Nodes that refused createTransport's clientDtlsParameters (older nodes): connected by a second call. */
-  readonly #connectAfterCreate = new Set<string>();
+  /**
+   * Control call fields that a node older than them refused (BAD_MESSAGE), by node: that node is asked
+   * without them from then on (in this room). createTransport's clientDtlsParameters (then connected by a
+   * second call) and consume's paused (then the client resumes the consumer).
+   */
+  readonly #refused = new Map<string, Set<NewerField>>();
 
   constructor(ctx: RoomContext, parts: { presence: Presence; pipes: RoomPipes }) {
     this.#ctx = ctx;
@@ -146,7 +153,6 @@ export class RoomMedia {
       this.#limit(p.id, 'transports', `at most ${deps.maxTransports} transports per participant`);
     const nodeId = p.nodeId;
     const node = await deps.nodes.client(nodeId);
-    const connectNow = clientDtlsParameters !== undefined && !this.#connectAfterCreate.has(nodeId);
     const create = (withDtls: boolean) =>
       node.call(
         'createTransport',
@@ -154,11 +160,7 @@ export class RoomMedia {
         { participantId: p.id, direction, ...(withDtls ? { clientDtlsParameters } : {}) },
       );
     const [made, iceServers] = await Promise.all([
-      create(connectNow).catch((err: unknown) => {
-        if (!connectNow || !(err instanceof TreffpunktError) || err.code !== ErrorCode.BadMessage) throw err;
-        this.#connectAfterCreate.add(nodeId);
-        return create(false);
-      }),
+      this.#withNewer(nodeId, 'clientDtlsParameters', clientDtlsParameters !== undefined, create),
       deps.nodes.iceServers(nodeId, turnIdentity(p)),
     ]);
     const { connected, ...transport } = made;
@@ -169,6 +171,29 @@ export class RoomMedia {
       ...(iceServers.length ? { iceServersExpireIn: deps.nodes.turnCredentialTtlSeconds } : {}),
       ...(connected !== undefined ? { connected } : {}),
     };
+  }
+
+  /**
+   * A node call with a field newer nodes know (`use`: the caller has it to send), or without it on a
+   * node that refused it once: an older node's strict schema answers BAD_MESSAGE, and then the call
+   * goes again without the field, at once and from then on.
+   */
+  async #withNewer<T>(
+    nodeId: string,
+    field: NewerField,
+    use: boolean,
+    call: (withField: boolean) => Promise<T>,
+  ): Promise<T> {
+    if (!use || this.#refused.get(nodeId)?.has(field)) return call(false);
+    try {
+      return await call(true);
+    } catch (err) {
+      if (!(err instanceof TreffpunktError) || err.code !== ErrorCode.BadMessage) throw err;
+      let refused = this.#refused.get(nodeId);
+      if (!refused) this.#refused.set(nodeId, (refused = new Set()));
+      refused.add(field);
+      return call(false);
+    }
   }
 
   /** Refuses a request that would pass a per-participant limit, and says so in the log (pseudonymous). */
@@ -250,7 +275,7 @@ export class RoomMedia {
       return {};
     },
 
-    consume: async (conn, { transportId, producerId, rtpCapabilities }) => {
+    consume: async (conn, { transportId, producerId, rtpCapabilities, paused }) => {
       const { name, deps, state } = this.#ctx;
       const p = joined(state, conn);
       state.requireTransport(p.id, transportId, 'recv');
@@ -265,7 +290,15 @@ export class RoomMedia {
       // On another node: pipe it here first (once per node, whoever consumes it).
       await this.#pipes.ensurePiped(producerId, owner.producers.get(producerId)!, owner.nodeId, p.nodeId);
       const node = await deps.nodes.client(p.nodeId);
-      const consumer = await node.call('consume', { room: name, transportId }, { producerId, rtpCapabilities });
+      const made = await this.#withNewer(p.nodeId, 'consumePaused', paused === false, (running) =>
+        node.call(
+          'consume',
+          { room: name, transportId },
+          { producerId, rtpCapabilities, ...(running ? { paused } : {}) },
+        ),
+      );
+      // A node older than the field made it paused, and says nothing of it.
+      const consumer = { ...made, paused: made.paused ?? true };
       if (!state.hasProducer(producerId)) {
         // Closed by its owner's lane while this consume waited for the node: the node closes such a
         // consumer with its producer, but the room must not keep it.

@@ -167,10 +167,12 @@ export class Receiver {
     let again = false;
     let made: RemoteConsumer | undefined;
     try {
+      // A microphone's consumer runs at once (no resumeConsumer round trip); video waits for our side.
       const c = await ctx.request('consume', {
         transportId: recv.id,
         producerId,
         rtpCapabilities: this.#device().recvRtpCapabilities as never,
+        ...(source === 'microphone' ? { paused: false } : {}),
       });
       const consumer = await recv.consume({
         id: c.consumerId,
@@ -201,7 +203,8 @@ export class Receiver {
       // Replacing one that plays: the tile keeps the old track until this one decodes.
       const replaced = this.#replacedBy(participantId, producerId, source);
       if (!replaced) ctx.cb.track?.(participantId, producerId, source, consumer.track);
-      await ctx.request('resumeConsumer', { consumerId: c.consumerId });
+      // An older edge or node says nothing of `paused`: the consumer is paused then.
+      if (c.paused !== false) await ctx.request('resumeConsumer', { consumerId: c.consumerId });
       this.#failures.delete(producerId);
       if (replaced) void this.#switchOver(producerId, entry, replaced);
     } catch (err) {
