@@ -20,6 +20,7 @@ import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
 import type { NodeLoad, NodeRegistration } from '../../shared/control.ts';
 import { ThrottledWarnings } from '../../shared/throttled-warnings.ts';
 import { errorFields, type Logger } from '../core/logger.ts';
+import { untilReady } from './nats.ts';
 import {
   LeaveListeners,
   type LeaveListener,
@@ -72,15 +73,18 @@ export class NatsNodeRegistry implements LosableNodeRegistry {
    * max age (heartbeats rewrite live ones), so the bucket does not fill with nodes that are gone.
    */
   static async open(nc: NatsConnection, opts: NatsRegistryOptions): Promise<NatsNodeRegistry> {
-    const kv = await new Kvm(nc).create(NODE_BUCKET, {
-      history: 1,
-      replicas: opts.replicas ?? 1,
-      ttl: Math.max(60_000, 20 * opts.heartbeatTimeoutMs),
-      timeout: 2_000,
+    // Like the lease and room buckets (nats.ts): a JetStream still electing its leader is waited for.
+    return untilReady(opts.log, async () => {
+      const kv = await new Kvm(nc).create(NODE_BUCKET, {
+        history: 1,
+        replicas: opts.replicas ?? 1,
+        ttl: Math.max(60_000, 20 * opts.heartbeatTimeoutMs),
+        timeout: 2_000,
+      });
+      const registry = new NatsNodeRegistry(kv, opts);
+      await registry.start();
+      return registry;
     });
-    const registry = new NatsNodeRegistry(kv, opts);
-    await registry.start();
-    return registry;
   }
 
   /** Loads the bucket, then watches it (a replayed entry older than the cached one is ignored). */

@@ -74,8 +74,11 @@ export async function connectClusterNats(settings: ClusterSettings, log: Logger)
   };
 }
 
-/** Retries while JetStream is not ready yet (a cluster still electing its leader answers with errors). */
-async function untilReady<T>(log: Logger, task: () => Promise<T>): Promise<T> {
+/**
+ * Retries while JetStream is not ready yet (a cluster still electing its leader answers with errors or
+ * times out): an edge started beside its NATS servers waits for them instead of exiting.
+ */
+export async function untilReady<T>(log: Logger, task: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await task();
