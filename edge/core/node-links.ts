@@ -204,7 +204,7 @@ export class NodeLinks {
     const late = now - this.#sweptAt > this.#opts.silenceMs;
     this.#sweptAt = now;
     if (late) {
-      for (const link of this.#links.values()) link.heardAt = Math.max(link.heardAt, now);
+      for (const link of this.#links.values()) link.heardAt = now;
       this.#opts.log.info({ links: this.#links.size }, 'media node links: this edge was stalled, silence not judged');
       return;
     }

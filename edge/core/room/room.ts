@@ -152,6 +152,7 @@ export class Room {
     const verified = method === 'join' ? await this.#admission.preVerify(conn, id, params) : undefined;
     if (verified === null) return;
     const handler = this.#handlers[method] as Handler<Method>;
+    const entering = method === 'join' || method === 'resume';
     // ping is answered at once: a keep-alive must not wait behind slow media node calls.
     const run = async () => {
       const result = await handler(conn, params, verified);
@@ -159,7 +160,7 @@ export class Room {
       // (and a join's transports), outside the room's one-at-a-time part: another join there would send
       // this socket its participantJoined first, and the client would never know that person. So the
       // socket's events wait from here, still inside that part, until the reply is out (Presence.hold).
-      if (method === 'join' || method === 'resume') this.#presence.hold(conn);
+      if (entering) this.#presence.hold(conn);
       return result;
     };
     const start = now();
@@ -174,7 +175,7 @@ export class Room {
       // What it missed while away, then what came while its resume was being answered.
       if (method === 'resume') this.#presence.replayMissed(conn);
       this.#presence.release(conn);
-      if (method === 'join' || method === 'resume') this.#presence.showLobbyTo(conn);
+      if (entering) this.#presence.showLobbyTo(conn);
       // After the reply: these requests end the connection.
       if (method === 'leave') conn.close(CloseCode.Left, 'left');
       if (method === 'endMeeting') conn.close(CloseCode.MeetingEnded, 'the meeting was ended');
